@@ -1,0 +1,165 @@
+//! hexvault-aead beside the raw primitives: seal/open vs a bare ring `LessSafeKey`
+//! (prebuilt key, same sizes, same run), the RustCrypto backend vs ring, and
+//! `derive_key` vs a bare `hkdf` extract + expand.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use hexvault_aead::{Backend, HEADER_LEN, Key, KeyVersion, SealingKey, derive_key, sealed_len};
+use hexvault_benches::filler;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+
+const SIZES: [usize; 4] = [64, 1024, 16 * 1024, 1024 * 1024];
+const KEY: [u8; 32] = [0x42; 32];
+const AAD: &[u8] = b"cell/partition/layer";
+
+fn ours(backend: Backend) -> SealingKey {
+    SealingKey::with_backend(Key::from_bytes(KEY), KeyVersion::new(1).unwrap(), backend).unwrap()
+}
+
+fn raw_ring() -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &KEY).unwrap())
+}
+
+fn raw_nonce(counter: &mut u64) -> Nonce {
+    *counter += 1;
+    let mut n = [0u8; 12];
+    n[4..].copy_from_slice(&counter.to_be_bytes());
+    Nonce::assume_unique_for_key(n)
+}
+
+fn batch(size: usize) -> BatchSize {
+    if size >= 1024 * 1024 {
+        BatchSize::LargeInput
+    } else {
+        BatchSize::SmallInput
+    }
+}
+
+fn seal(c: &mut Criterion) {
+    for size in SIZES {
+        let mut g = c.benchmark_group(format!("aead_seal/{size}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        if size >= 1024 * 1024 {
+            g.sample_size(20);
+        }
+        let pt = filler(size);
+
+        let key = ours(Backend::Ring);
+        let mut buf = vec![0u8; sealed_len(size)];
+        buf[HEADER_LEN..HEADER_LEN + size].copy_from_slice(&pt);
+        g.bench_function("hexvault_ring_in_place", |b| {
+            b.iter(|| {
+                key.seal_in_place(black_box(AAD), black_box(&mut buf))
+                    .unwrap()
+            });
+        });
+        g.bench_function("hexvault_ring_vec", |b| {
+            b.iter(|| key.seal(black_box(&pt), black_box(AAD)).unwrap());
+        });
+
+        let rc = ours(Backend::RustCrypto);
+        let mut rbuf = buf.clone();
+        g.bench_function("hexvault_rustcrypto_in_place", |b| {
+            b.iter(|| {
+                rc.seal_in_place(black_box(AAD), black_box(&mut rbuf))
+                    .unwrap()
+            });
+        });
+
+        let raw = raw_ring();
+        let mut raw_buf = pt.clone();
+        let mut counter = 0u64;
+        g.bench_function("ring_raw_in_place", |b| {
+            b.iter(|| {
+                raw.seal_in_place_separate_tag(
+                    raw_nonce(&mut counter),
+                    Aad::from(black_box(AAD)),
+                    black_box(&mut raw_buf),
+                )
+                .unwrap()
+            });
+        });
+        g.finish();
+    }
+}
+
+fn open(c: &mut Criterion) {
+    for size in SIZES {
+        let mut g = c.benchmark_group(format!("aead_open/{size}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        if size >= 1024 * 1024 {
+            g.sample_size(20);
+        }
+        let pt = filler(size);
+
+        let key = ours(Backend::Ring);
+        let blob = key.seal(&pt, AAD).unwrap();
+        g.bench_function("hexvault_ring_in_place", |b| {
+            b.iter_batched_ref(
+                || blob.clone(),
+                |buf| key.open_in_place(black_box(AAD), buf).unwrap().len(),
+                batch(size),
+            );
+        });
+
+        let rc = ours(Backend::RustCrypto);
+        g.bench_function("hexvault_rustcrypto_in_place", |b| {
+            b.iter_batched_ref(
+                || blob.clone(),
+                |buf| rc.open_in_place(black_box(AAD), buf).unwrap().len(),
+                batch(size),
+            );
+        });
+
+        let raw = raw_ring();
+        let mut sealed = pt.clone();
+        let nonce = [9u8; 12];
+        raw.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(AAD),
+            &mut sealed,
+        )
+        .unwrap();
+        g.bench_function("ring_raw_in_place", |b| {
+            b.iter_batched_ref(
+                || sealed.clone(),
+                |buf| {
+                    raw.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), buf)
+                        .unwrap()
+                        .len()
+                },
+                batch(size),
+            );
+        });
+        g.finish();
+    }
+}
+
+fn kdf(c: &mut Criterion) {
+    let mut g = c.benchmark_group("aead_derive_key");
+    let parent = Key::from_bytes(KEY);
+    g.bench_function("hexvault_derive_key", |b| {
+        b.iter(|| derive_key(black_box(&parent), "hexvault/bench", &[b"tenant-0001"]).unwrap());
+    });
+    let info = hexvault_aead::encode_info("hexvault/bench", &[b"tenant-0001"]).unwrap();
+    g.bench_function("hkdf_raw_extract_expand", |b| {
+        b.iter(|| {
+            let mut okm = [0u8; 32];
+            hkdf::Hkdf::<sha2::Sha256>::new(None, black_box(&KEY))
+                .expand(black_box(&info), &mut okm)
+                .unwrap();
+            okm
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, seal, open, kdf);
+criterion_main!(benches);

@@ -1,0 +1,138 @@
+//! The crate's one error enum and its `Result` alias.
+
+use crate::KeyVersion;
+
+/// Everything that can go wrong in `hexvault-aead`.
+///
+/// Parse and usage errors are rich and say what to do. A failed authentication is the
+/// single variant [`Error::Authentication`], with no detail: it never says whether the
+/// key, the associated data or the ciphertext was wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The authentication tag did not verify: wrong key, wrong associated data, or the
+    /// ciphertext was modified. No plaintext was returned or left in any buffer.
+    #[error("decryption failed: wrong key, wrong associated data, or the ciphertext was modified")]
+    Authentication,
+
+    /// The input does not start with the hexvault ciphertext magic.
+    #[error("not a hexvault ciphertext (unknown magic); check that the input is a sealed blob")]
+    UnknownMagic,
+
+    /// The ciphertext names a format version this build does not read.
+    #[error("unsupported ciphertext format version {version}; upgrade hexvault to read it")]
+    UnsupportedFormatVersion {
+        /// The format version found in the header.
+        version: u8,
+    },
+
+    /// The input is shorter than the smallest valid ciphertext.
+    #[error("ciphertext truncated: {len} bytes, at least {min} needed")]
+    Truncated {
+        /// Length of the input.
+        len: usize,
+        /// Minimum length of a valid input.
+        min: usize,
+    },
+
+    /// The header names a key version other than the one of the key used to open it.
+    #[error(
+        "ciphertext was sealed under key version {found}, but this key is version {expected}; \
+         open it with key version {found} (a KeyRing selects it automatically)"
+    )]
+    WrongKeyVersion {
+        /// Version of the key that was used.
+        expected: KeyVersion,
+        /// Version named in the ciphertext header.
+        found: KeyVersion,
+    },
+
+    /// The key ring holds no key for the version named in the header.
+    #[error("no key for key version {version} in this key ring; load that key version first")]
+    UnknownKeyVersion {
+        /// Version named in the ciphertext header.
+        version: KeyVersion,
+    },
+
+    /// The header names a key version below the ring's minimum decryption version.
+    #[error(
+        "key version {version} is retired (minimum decryption version is {minimum}); \
+         the data must have been re-encrypted before retirement, restore the old key to recover it"
+    )]
+    KeyVersionRetired {
+        /// Version named in the ciphertext header.
+        version: KeyVersion,
+        /// The ring's minimum decryption version.
+        minimum: KeyVersion,
+    },
+
+    /// The key has sealed 2^32 messages: its nonce space for this instance is spent.
+    #[error(
+        "key version {version} has sealed 2^32 messages, the AES-GCM limit; \
+         rotate to a new key version (KeyRing::rotate) before sealing more"
+    )]
+    KeyExhausted {
+        /// Version of the exhausted key.
+        version: KeyVersion,
+    },
+
+    /// Key version 0 is reserved, or a new version does not exceed the current primary.
+    #[error("invalid key version {version}: {reason}")]
+    InvalidKeyVersion {
+        /// The offending version number.
+        version: u32,
+        /// What is required instead.
+        reason: &'static str,
+    },
+
+    /// Key material of the wrong length.
+    #[error("invalid key length {len}: an AES-256 key is exactly 32 bytes")]
+    InvalidKeyLength {
+        /// Length that was supplied.
+        len: usize,
+    },
+
+    /// An `EncryptedData` with `key_version` 1 (legacy PBKDF2 scheme).
+    #[error(
+        "EncryptedData key_version 1 comes from the legacy PBKDF2 scheme, which hexvault does not \
+         read; migrate it (decrypt with the old system, re-encrypt with hexvault as key_version 2)"
+    )]
+    LegacyKeyVersion,
+
+    /// An `EncryptedData` with a `key_version` other than 1 or 2.
+    #[error("unsupported EncryptedData key_version {version}; only key_version 2 is readable")]
+    UnsupportedEncryptedDataVersion {
+        /// The `key_version` field found.
+        version: u32,
+    },
+
+    /// An `EncryptedData` whose `iv` is not 12 bytes.
+    #[error("invalid EncryptedData iv length {len}: AES-256-GCM needs a 12-byte iv")]
+    InvalidIvLength {
+        /// Length of the `iv` field.
+        len: usize,
+    },
+
+    /// `EncryptedData` bytes or JSON that do not decode.
+    #[error("malformed EncryptedData: {reason}")]
+    MalformedEncryptedData {
+        /// What the decoder reported.
+        reason: String,
+    },
+
+    /// A plaintext, associated data or derived key longer than the algorithm allows.
+    #[error("input too long: {what}")]
+    TooLong {
+        /// Which input, and its limit.
+        what: &'static str,
+    },
+
+    /// The operating system's random number generator failed.
+    #[error(
+        "the operating system random number generator failed; retry, or check the OS entropy source"
+    )]
+    Rng,
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

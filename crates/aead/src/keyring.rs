@@ -1,0 +1,251 @@
+//! `KeyRing`: key versions, one primary for sealing, opening by header version, rotation,
+//! retirement and re-encryption without exposing plaintext.
+
+use core::fmt;
+use std::collections::BTreeMap;
+
+use zeroize::Zeroizing;
+
+use crate::backend::Backend;
+use crate::nonce::KeyUsage;
+use crate::sealing::Header;
+use crate::{Error, Key, KeyVersion, Result, SealingKey};
+
+/// A set of key versions with one primary.
+///
+/// * [`seal`](Self::seal) always uses the primary.
+/// * [`open`](Self::open) reads the key version from the header and uses that key: one
+///   lookup, one authentication, never trial decryption.
+/// * [`rotate`](Self::rotate) adds a new primary; older versions stay for opening (the
+///   dual-key period) until [`retire_below`](Self::retire_below) drops them.
+/// * [`needs_rewrap`](Self::needs_rewrap) and [`rewrap`](Self::rewrap) implement lazy
+///   re-encryption: re-seal under the primary when data is read.
+///
+/// The primary seals at most 2^32 messages; watch [`usage`](Self::usage) and rotate
+/// when it reports [`UsageState::RotateSoon`](crate::UsageState::RotateSoon).
+/// Mutation (`rotate`, `retire_below`, `add_key`) takes `&mut self`; share a ring
+/// between threads behind an `RwLock` if it must rotate while in use.
+pub struct KeyRing {
+    keys: BTreeMap<KeyVersion, SealingKey>,
+    primary: KeyVersion,
+    min_decrypt: KeyVersion,
+    backend: Backend,
+}
+
+impl KeyRing {
+    /// A ring with one key, which is the primary (ring backend).
+    ///
+    /// # Errors
+    /// [`Error::Rng`] if the OS CSPRNG fails.
+    pub fn new(version: KeyVersion, key: Key) -> Result<Self> {
+        Self::with_backend(version, key, Backend::Ring)
+    }
+
+    /// As [`KeyRing::new`] with a chosen backend for every key of the ring.
+    ///
+    /// # Errors
+    /// [`Error::Rng`] if the OS CSPRNG fails.
+    pub fn with_backend(version: KeyVersion, key: Key, backend: Backend) -> Result<Self> {
+        let mut keys = BTreeMap::new();
+        keys.insert(version, SealingKey::with_backend(key, version, backend)?);
+        Ok(Self {
+            keys,
+            primary: version,
+            min_decrypt: version,
+            backend,
+        })
+    }
+
+    /// Loads an older key version for opening (e.g. at start-up during a dual-key period).
+    /// It does not become primary. Lowers the minimum decryption version if needed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] if the version is already present or not below the
+    /// primary; [`Error::Rng`] if the OS CSPRNG fails.
+    pub fn add_key(&mut self, version: KeyVersion, key: Key) -> Result<()> {
+        if version >= self.primary || self.keys.contains_key(&version) {
+            return Err(Error::InvalidKeyVersion {
+                version: version.get(),
+                reason: "add_key takes a version below the primary that is not in the ring yet; \
+                         use rotate to add a new primary",
+            });
+        }
+        self.keys.insert(
+            version,
+            SealingKey::with_backend(key, version, self.backend)?,
+        );
+        self.min_decrypt = self.min_decrypt.min(version);
+        Ok(())
+    }
+
+    /// Adds `key` as the new primary with version `primary + 1` and returns that version.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] if the version space is spent; [`Error::Rng`].
+    pub fn rotate(&mut self, key: Key) -> Result<KeyVersion> {
+        let version = self.primary.next()?;
+        self.rotate_to(version, key)?;
+        Ok(version)
+    }
+
+    /// Adds `key` as the new primary with an explicit version, greater than the current.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] if `version` is not greater than the primary;
+    /// [`Error::Rng`] if the OS CSPRNG fails.
+    pub fn rotate_to(&mut self, version: KeyVersion, key: Key) -> Result<()> {
+        if version <= self.primary {
+            return Err(Error::InvalidKeyVersion {
+                version: version.get(),
+                reason: "a new primary must have a version greater than the current primary",
+            });
+        }
+        self.keys.insert(
+            version,
+            SealingKey::with_backend(key, version, self.backend)?,
+        );
+        self.primary = version;
+        Ok(())
+    }
+
+    /// Sets the minimum decryption version and drops (zeroizes) every older key.
+    /// Opening data below it then fails with [`Error::KeyVersionRetired`].
+    ///
+    /// Re-encrypt first: every blob for which [`needs_rewrap`](Self::needs_rewrap) is
+    /// true and whose version is below `minimum` becomes unreadable.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] if `minimum` is above the primary.
+    pub fn retire_below(&mut self, minimum: KeyVersion) -> Result<()> {
+        if minimum > self.primary {
+            return Err(Error::InvalidKeyVersion {
+                version: minimum.get(),
+                reason: "the minimum decryption version cannot exceed the primary version",
+            });
+        }
+        self.keys.retain(|v, _| *v >= minimum);
+        self.min_decrypt = self.min_decrypt.max(minimum);
+        Ok(())
+    }
+
+    /// The version new data is sealed under.
+    #[must_use]
+    pub const fn primary_version(&self) -> KeyVersion {
+        self.primary
+    }
+
+    /// Versions below this are retired.
+    #[must_use]
+    pub const fn min_decrypt_version(&self) -> KeyVersion {
+        self.min_decrypt
+    }
+
+    /// Every version the ring can open, ascending.
+    #[must_use]
+    pub fn versions(&self) -> Vec<KeyVersion> {
+        self.keys.keys().copied().collect()
+    }
+
+    /// Usage of the primary key (seal count and state).
+    #[must_use]
+    pub fn usage(&self) -> KeyUsage {
+        self.primary_key()
+            .map_or(KeyUsage::new(0), SealingKey::usage)
+    }
+
+    /// Seals under the primary key.
+    ///
+    /// # Errors
+    /// [`Error::KeyExhausted`] after 2^32 seals under the primary: rotate.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        self.primary_key()?.seal(plaintext, aad)
+    }
+
+    /// Opens with the key the header names.
+    ///
+    /// # Errors
+    /// Header errors, [`Error::KeyVersionRetired`], [`Error::UnknownKeyVersion`],
+    /// [`Error::Authentication`].
+    pub fn open(&self, blob: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let header = Header::decode(blob)?;
+        self.key_for(header.key_version())?.open(blob, aad)
+    }
+
+    /// True when `blob` was sealed under a version other than the primary, i.e. a lazy
+    /// re-encryption with [`rewrap`](Self::rewrap) is due.
+    ///
+    /// # Errors
+    /// Header errors ([`Error::UnknownMagic`], [`Error::Truncated`], ...).
+    pub fn needs_rewrap(&self, blob: &[u8]) -> Result<bool> {
+        Ok(Header::decode(blob)?.key_version() != self.primary)
+    }
+
+    /// Re-encrypts `blob` under the primary key with the same `aad`, without returning
+    /// the plaintext: it lives only in a zeroizing buffer inside this call.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), then as [`seal`](Self::seal).
+    pub fn rewrap(&self, blob: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        let header = Header::decode(blob)?;
+        let old = self.key_for(header.key_version())?;
+        let primary = self.primary_key()?;
+        // The sealed layout [header | plaintext | tag] is exactly what seal_in_place
+        // expects, so the plaintext never leaves this zeroizing buffer.
+        let mut buf = Zeroizing::new(blob.to_vec());
+        old.open_in_place(aad, &mut buf)?;
+        primary.seal_in_place(aad, &mut buf)?;
+        // `buf` now holds only ciphertext; take it out, the empty shell is zeroized.
+        Ok(core::mem::take(&mut *buf))
+    }
+
+    fn primary_key(&self) -> Result<&SealingKey> {
+        self.keys
+            .get(&self.primary)
+            .ok_or(Error::UnknownKeyVersion {
+                version: self.primary,
+            })
+    }
+
+    fn key_for(&self, version: KeyVersion) -> Result<&SealingKey> {
+        if version < self.min_decrypt {
+            return Err(Error::KeyVersionRetired {
+                version,
+                minimum: self.min_decrypt,
+            });
+        }
+        self.keys
+            .get(&version)
+            .ok_or(Error::UnknownKeyVersion { version })
+    }
+
+    /// A ring whose primary starts its nonce counter at `counter`, for limit tests.
+    #[cfg(test)]
+    pub(crate) fn with_primary_counter(
+        version: KeyVersion,
+        key: Key,
+        counter: u64,
+    ) -> Result<Self> {
+        let mut keys = BTreeMap::new();
+        keys.insert(
+            version,
+            SealingKey::with_nonce_state(key, version, Backend::Ring, [7; 8], counter)?,
+        );
+        Ok(Self {
+            keys,
+            primary: version,
+            min_decrypt: version,
+            backend: Backend::Ring,
+        })
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("versions", &self.versions())
+            .field("primary", &self.primary)
+            .field("min_decrypt", &self.min_decrypt)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,52 @@
+//! AES-256-GCM for hexvault: typed keys, versioned self-describing ciphertexts, HKDF-SHA256
+//! domain keys, `EncryptedData` credentials, key rings and rotation, two backends.
+//!
+//! # What this crate owns
+//! * [`Key`] (32 secret bytes) and [`KeyVersion`]; [`SealingKey`], the prebuilt key
+//!   schedule bound to its version and its nonce sequence.
+//! * The sealed-blob format `magic || format version || key version || nonce ||
+//!   ciphertext || tag` ([`Header`]), and [`EncryptedData`] (postcard and JSON).
+//! * HKDF-SHA256 derivation ([`derive_key`], [`derive_domain_key`], [`encode_info`]).
+//! * [`KeyRing`]: versions, primary, retirement, [`KeyRing::rewrap`].
+//!
+//! # Invariants
+//! * A nonce never repeats under one [`SealingKey`]: 64-bit random prefix from the OS
+//!   CSPRNG plus a 32-bit atomic counter (ADR 0020). The OS CSPRNG is the only entropy
+//!   source. A key refuses to seal after 2^32 messages and reports 2^31 as a warning.
+//! * The whole header is authenticated together with the caller's associated data;
+//!   nothing is ever returned unauthenticated, and a failed open leaves no plaintext in
+//!   any buffer it was given.
+//! * The key is chosen by the version in the header: no trial decryption.
+//! * No public API takes a caller-chosen nonce.
+//! * Key material is zeroized on drop and never printed by `Debug`.
+#![doc = include_str!("../README.md")]
+
+mod backend;
+mod encrypted_data;
+mod error;
+mod kdf;
+mod key;
+mod keyring;
+mod nonce;
+mod rng;
+mod sealing;
+
+#[cfg(test)]
+mod tests;
+
+pub use backend::Backend;
+pub use encrypted_data::{
+    ENCRYPTED_DATA_AAD_LABEL, ENCRYPTION_KEY_LABEL, EncryptedData, EncryptionKey, HD_KEY_VERSION,
+    LEGACY_KEY_VERSION,
+};
+pub use error::{Error, Result};
+pub use kdf::{DOMAIN_KEY_LABEL, derive_domain_key, derive_key, encode_info};
+pub use key::{KEY_LEN, Key, KeyVersion};
+pub use keyring::KeyRing;
+pub use nonce::{KeyUsage, SEAL_LIMIT, SEAL_WARNING_THRESHOLD, UsageState};
+pub use sealing::{FORMAT_VERSION, HEADER_LEN, Header, MAGIC, OVERHEAD, SealingKey, sealed_len};
+
+/// Length of the authentication tag at the end of every ciphertext.
+pub const TAG_LEN: usize = backend::TAG_LEN;
+/// Length of the AES-GCM nonce (96 bits).
+pub const NONCE_LEN: usize = backend::NONCE_LEN;

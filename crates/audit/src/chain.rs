@@ -1,0 +1,304 @@
+//! The audit key, log ids, chain values and the chain step (keyed HMAC-SHA256 or unkeyed SHA-256).
+
+use core::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::{Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+
+const GENESIS_DOMAIN: &[u8] = b"hexvault-audit/v1/genesis";
+const KEY_CHECK_DOMAIN: &[u8] = b"hexvault-audit/v1/key-check";
+
+/// The 32-byte HMAC-SHA256 key of a keyed chain.
+///
+/// The facade derives it from the vault master with HKDF; this crate only takes the bytes.
+/// Zeroized on drop, not `Clone`, `Debug` prints no byte, equality is constant-time.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct AuditKey([u8; 32]);
+
+impl AuditKey {
+    /// Takes ownership of 32 key bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Copies 32 key bytes from a slice.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if the slice is not 32 bytes long.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self> {
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| Error::Malformed("audit key must be 32 bytes"))?;
+        Ok(Self(arr))
+    }
+
+    /// The secret key bytes. The only accessor; do not log or copy them.
+    #[must_use]
+    pub const fn expose_secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditKey").finish_non_exhaustive()
+    }
+}
+
+impl ConstantTimeEq for AuditKey {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for AuditKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for AuditKey {}
+
+/// A log's 16-byte random identifier; the chain's genesis is bound to it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LogId([u8; 16]);
+
+impl LogId {
+    /// A fresh id from the OS random number generator.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the OS generator fails.
+    pub fn random() -> Result<Self> {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b).map_err(|_| Error::Random)?;
+        Ok(Self(b))
+    }
+
+    /// Wraps known id bytes (for tests and tools).
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The id bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for LogId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for LogId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LogId({self})")
+    }
+}
+
+/// A 32-byte chain value: `chain[n]`, or the genesis value that precedes record 0.
+///
+/// Not secret: an HMAC output reveals nothing about the key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainValue([u8; 32]);
+
+impl ChainValue {
+    /// Wraps 32 bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ChainValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for ChainValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChainValue({self})")
+    }
+}
+
+/// How chain values are computed. Stored in the file header and signed in checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChainMode {
+    /// `HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))` (code 1, the default).
+    Keyed,
+    /// `SHA-256(chain[n-1] ‖ encode(record[n]))`: anyone can verify, anyone can recompute
+    /// (only checkpoints stop a rewrite) (code 2).
+    Unkeyed,
+}
+
+impl ChainMode {
+    /// The stable wire code.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Keyed => 1,
+            Self::Unkeyed => 2,
+        }
+    }
+
+    /// The mode for a wire code.
+    #[must_use]
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::Keyed),
+            2 => Some(Self::Unkeyed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ChainMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Keyed => "keyed (HMAC-SHA256)",
+            Self::Unkeyed => "unkeyed (SHA-256)",
+        })
+    }
+}
+
+/// The chain function with its key schedule computed once.
+#[derive(Clone)]
+pub(crate) enum Chainer {
+    Keyed(HmacSha256),
+    Unkeyed,
+}
+
+impl Chainer {
+    pub(crate) fn keyed(key: &AuditKey) -> Self {
+        // HMAC takes keys of any length: this cannot fail for 32 bytes.
+        match HmacSha256::new_from_slice(key.expose_secret()) {
+            Ok(mac) => Self::Keyed(mac),
+            Err(_) => Self::Unkeyed,
+        }
+    }
+
+    pub(crate) const fn mode(&self) -> ChainMode {
+        match self {
+            Self::Keyed(_) => ChainMode::Keyed,
+            Self::Unkeyed => ChainMode::Unkeyed,
+        }
+    }
+
+    /// The value that precedes record 0: `F(domain ‖ log_id)`.
+    pub(crate) fn genesis(&self, log_id: &LogId) -> ChainValue {
+        self.compute(&[GENESIS_DOMAIN, log_id.as_bytes()])
+    }
+
+    /// `chain[n] = F(chain[n-1] ‖ encode(record[n]))`.
+    pub(crate) fn step(&self, prev: &ChainValue, encoded_record: &[u8]) -> ChainValue {
+        self.compute(&[prev.as_bytes(), encoded_record])
+    }
+
+    /// First 16 bytes of `HMAC(key, "hexvault-audit/v1/key-check" ‖ log_id)`; zeros unkeyed.
+    pub(crate) fn key_check(&self, log_id: &LogId) -> [u8; 16] {
+        match self {
+            Self::Unkeyed => [0; 16],
+            Self::Keyed(_) => {
+                let full = self.compute(&[KEY_CHECK_DOMAIN, log_id.as_bytes()]);
+                let mut out = [0u8; 16];
+                out.copy_from_slice(full.as_bytes().get(..16).unwrap_or(&[0; 16]));
+                out
+            }
+        }
+    }
+
+    fn compute(&self, parts: &[&[u8]]) -> ChainValue {
+        match self {
+            Self::Keyed(mac) => {
+                let mut mac = mac.clone();
+                for p in parts {
+                    mac.update(p);
+                }
+                ChainValue(mac.finalize().into_bytes().into())
+            }
+            Self::Unkeyed => {
+                let mut h = Sha256::new();
+                for p in parts {
+                    h.update(p);
+                }
+                ChainValue(h.finalize().into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_key_debug_hides_bytes_and_eq_is_by_value() {
+        let k = AuditKey::from_bytes([0xA5; 32]);
+        let dbg = format!("{k:?}");
+        assert!(
+            !dbg.contains("165") && !dbg.to_lowercase().contains("a5"),
+            "{dbg}"
+        );
+        assert_eq!(k, AuditKey::from_bytes([0xA5; 32]));
+        assert_ne!(k, AuditKey::from_bytes([0xA4; 32]));
+        assert!(AuditKey::from_slice(&[0; 31]).is_err());
+    }
+
+    #[test]
+    fn keyed_step_is_rfc2104_hmac_sha256() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        // Our key is 32 bytes, so check against the same construction computed independently:
+        // HMAC(K, m) = H((K ^ opad) ‖ H((K ^ ipad) ‖ m)).
+        let key = [7u8; 32];
+        let c = Chainer::keyed(&AuditKey::from_bytes(key));
+        let prev = ChainValue::from_bytes([1; 32]);
+        let got = c.step(&prev, b"record");
+        let mut ipad = [0x36u8; 64];
+        let mut opad = [0x5cu8; 64];
+        for (i, k) in key.iter().enumerate() {
+            ipad[i] ^= k;
+            opad[i] ^= k;
+        }
+        let inner = Sha256::new()
+            .chain_update(ipad)
+            .chain_update([1u8; 32])
+            .chain_update(b"record")
+            .finalize();
+        let outer: [u8; 32] = Sha256::new()
+            .chain_update(opad)
+            .chain_update(inner)
+            .finalize()
+            .into();
+        assert_eq!(got.as_bytes(), &outer);
+    }
+
+    #[test]
+    fn genesis_depends_on_log_id_and_key() {
+        let a = Chainer::keyed(&AuditKey::from_bytes([1; 32]));
+        let b = Chainer::keyed(&AuditKey::from_bytes([2; 32]));
+        let id1 = LogId::from_bytes([1; 16]);
+        let id2 = LogId::from_bytes([2; 16]);
+        assert_ne!(a.genesis(&id1), a.genesis(&id2));
+        assert_ne!(a.genesis(&id1), b.genesis(&id1));
+        assert_ne!(a.genesis(&id1), Chainer::Unkeyed.genesis(&id1));
+        assert_ne!(a.key_check(&id1), b.key_check(&id1));
+    }
+}

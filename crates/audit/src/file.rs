@@ -1,0 +1,410 @@
+//! `FileLog`: the durable, append-only, locked audit log file.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::format::{self, FileHeader};
+use crate::log::ChainState;
+use crate::verify::walk;
+use crate::{
+    Appended, AuditLog, ChainValue, Checkpoint, Durability, Error, Event, LogId, LogOptions,
+    Report, Result,
+};
+
+struct FileState {
+    chain: ChainState,
+    file: File,
+    pending: Vec<u8>,
+    pending_records: u32,
+    oldest_pending: Option<Instant>,
+    durability: Durability,
+    failed: bool,
+}
+
+impl FileState {
+    /// Writes and syncs the write buffer. Any failure poisons the log: the file tail is
+    /// then unknown and only a reopen (which verifies and repairs) may continue.
+    fn flush(&mut self) -> Result<()> {
+        if self.failed {
+            return Err(Error::Failed);
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let res = self
+            .file
+            .write_all(&self.pending)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = res {
+            self.failed = true;
+            return Err(Error::Io(e));
+        }
+        self.pending.clear();
+        self.pending_records = 0;
+        self.oldest_pending = None;
+        Ok(())
+    }
+
+    fn push_checkpoint(&mut self, cp: &Checkpoint) {
+        format::write_frame(&mut self.pending, format::FRAME_CHECKPOINT, &cp.encode());
+        self.chain.last_checkpoint = Some(cp.clone());
+    }
+
+    /// Checkpoints the tail if there is a signing key and unanchored records, then syncs.
+    fn close(&mut self) -> Result<()> {
+        if self.chain.signing_key.is_some()
+            && let Some(cp) = self.chain.new_checkpoint()?
+        {
+            self.push_checkpoint(&cp);
+        }
+        self.flush()
+    }
+}
+
+struct Shared {
+    state: Mutex<FileState>,
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, FileState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// An append-only audit log file with an advisory lock, verified on open.
+///
+/// Layout: a header, then one frame per record and per checkpoint (see `docs/formats.md`).
+/// Open verifies everything, truncates a torn final frame (reported in the returned
+/// [`Report::torn_tail`]) and refuses any other damage with [`Error::Damaged`] naming the
+/// first bad sequence number. Dropping the log checkpoints the tail (with a signing key)
+/// and syncs, ignoring errors; call [`FileLog::close`] to see them.
+pub struct FileLog {
+    shared: Arc<Shared>,
+    flusher: Option<JoinHandle<()>>,
+    path: PathBuf,
+}
+
+impl core::fmt::Debug for FileLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FileLog")
+            .field("path", &self.path)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock_file(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(TryLockError::Error(e)) => Err(Error::Io(e)),
+    }
+}
+
+fn sync_parent(path: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)?.sync_all()?;
+    Ok(())
+}
+
+impl FileLog {
+    /// Creates a new, empty log file (fails if it exists) with a random log id, and locks it.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`], [`Error::Locked`], [`Error::Io`], [`Error::Random`].
+    pub fn create(path: impl AsRef<Path>, options: LogOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let file = match OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(Error::Io(e)),
+        };
+        lock_file(&file, path)?;
+        let log_id = LogId::random()?;
+        let checkpoint_every = options
+            .checkpoint_every
+            .map_or(0, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+        let header = FileHeader {
+            mode: options.chainer.mode(),
+            log_id,
+            key_check: options.chainer.key_check(&log_id),
+            public_key: options.verifying_key(),
+            checkpoint_every,
+        };
+        let durability = options.durability;
+        let mut state = FileState {
+            chain: ChainState::new(log_id, options),
+            file,
+            pending: header.encode(),
+            pending_records: 0,
+            oldest_pending: None,
+            durability,
+            failed: false,
+        };
+        state.flush()?;
+        state.file.sync_all()?;
+        sync_parent(path)?;
+        Ok(Self::start(state, path))
+    }
+
+    /// Opens an existing log, locks it, verifies it with the options' keys and repairs a
+    /// torn final frame. Returns the log and the verification report.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another handle holds it; [`Error::Damaged`] for any damage other
+    /// than a torn final frame; [`Error::WrongKey`], [`Error::ModeMismatch`],
+    /// [`Error::SigningKeyMismatch`], [`Error::NoSigningKey`] (the log has checkpoints but
+    /// no signing key was given); header and I/O errors.
+    pub fn open(path: impl AsRef<Path>, options: LogOptions) -> Result<(Self, Report)> {
+        let path = path.as_ref();
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        lock_file(&file, path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let header = FileHeader::decode(&bytes)?;
+        if header.mode != options.chainer.mode() {
+            return Err(Error::ModeMismatch {
+                expected: options.chainer.mode(),
+                found: header.mode,
+            });
+        }
+        match (header.public_key, options.verifying_key()) {
+            (Some(a), Some(b)) if a != b => return Err(Error::SigningKeyMismatch),
+            (None, Some(_)) => return Err(Error::SigningKeyMismatch),
+            (Some(_), None) => return Err(Error::NoSigningKey),
+            _ => {}
+        }
+        let durability = options.durability;
+        let mut chain = ChainState::new(header.log_id, options);
+        let check = chain.own_verifier().checker(&header)?;
+        let w = walk(&bytes, check);
+        if let Some(f) = w.report.failure {
+            return Err(Error::Damaged {
+                sequence: f.sequence,
+                reason: f.reason,
+            });
+        }
+        if w.report.torn_tail.is_some() {
+            file.set_len(w.valid_len)?;
+            file.sync_all()?;
+        }
+        chain.next = w.check.next();
+        if let Some(h) = w.check.head() {
+            chain.head = h;
+        }
+        chain.last_checkpoint = w.last_checkpoint;
+        let state = FileState {
+            chain,
+            file,
+            pending: Vec::new(),
+            pending_records: 0,
+            oldest_pending: None,
+            durability,
+            failed: false,
+        };
+        Ok((Self::start(state, path), w.report))
+    }
+
+    /// Opens `path` if it exists, creates it otherwise.
+    ///
+    /// # Errors
+    /// As [`FileLog::open`] and [`FileLog::create`].
+    pub fn open_or_create(path: impl AsRef<Path>, options: LogOptions) -> Result<(Self, Report)> {
+        let path = path.as_ref();
+        if path.exists() {
+            Self::open(path, options)
+        } else {
+            let log = Self::create(path, options)?;
+            let report = log.verify()?;
+            Ok((log, report))
+        }
+    }
+
+    fn start(state: FileState, path: &Path) -> Self {
+        let delay = match state.durability {
+            Durability::GroupCommit { max_delay, .. } if !max_delay.is_zero() => Some(max_delay),
+            _ => None,
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let flusher = delay.and_then(|d| {
+            let s = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("hexvault-audit-flush".into())
+                .spawn(move || flusher(&s, d))
+                .ok()
+        });
+        Self {
+            shared,
+            flusher,
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// The file's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checkpoints the tail (with a signing key), syncs and releases the lock.
+    ///
+    /// # Errors
+    /// Write or sync failures; [`Error::Failed`] after an earlier failure.
+    pub fn close(mut self) -> Result<()> {
+        self.stop_flusher();
+        self.shared.lock().close()
+    }
+
+    fn stop_flusher(&mut self) {
+        if let Some(h) = self.flusher.take() {
+            *self
+                .shared
+                .stop
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = true;
+            self.shared.wake.notify_all();
+            let _ = h.join();
+        }
+    }
+}
+
+fn flusher(shared: &Shared, delay: Duration) {
+    let mut stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        stop = match shared.wake.wait_timeout(stop, delay) {
+            Ok((g, _)) => g,
+            Err(p) => p.into_inner().0,
+        };
+        if *stop {
+            return;
+        }
+        drop(stop);
+        {
+            let mut st = shared.lock();
+            if st.oldest_pending.is_some_and(|t| t.elapsed() >= delay) {
+                // A failure poisons the log; the next append or flush reports it.
+                let _ = st.flush();
+            }
+        }
+        stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+impl Drop for FileLog {
+    fn drop(&mut self) {
+        self.stop_flusher();
+        let mut st = self.shared.lock();
+        if !st.failed {
+            let _ = st.close();
+        }
+    }
+}
+
+impl AuditLog for FileLog {
+    fn append(&self, event: Event) -> Result<Appended> {
+        let mut st = self.shared.lock();
+        if st.failed {
+            return Err(Error::Failed);
+        }
+        let p = st.chain.prepare(event)?;
+        let mut payload = Vec::with_capacity(p.encoded.len() + 32);
+        payload.extend_from_slice(&p.encoded);
+        payload.extend_from_slice(p.chain.as_bytes());
+        format::write_frame(&mut st.pending, format::FRAME_RECORD, &payload);
+        if let Some(cp) = &p.checkpoint {
+            format::write_frame(&mut st.pending, format::FRAME_CHECKPOINT, &cp.encode());
+        }
+        st.pending_records = st.pending_records.saturating_add(1);
+        let oldest = *st.oldest_pending.get_or_insert_with(Instant::now);
+        let sync_now = match st.durability {
+            Durability::EveryRecord => true,
+            Durability::GroupCommit {
+                max_records,
+                max_delay,
+            } => {
+                st.pending_records >= max_records
+                    || (!max_delay.is_zero() && oldest.elapsed() >= max_delay)
+            }
+        };
+        if sync_now {
+            // Under EveryRecord a failed write leaves the state uncommitted and poisoned.
+            st.flush()?;
+        }
+        st.chain.commit(&p);
+        Ok(Appended {
+            sequence: p.sequence,
+            chain: p.chain,
+            checkpoint: p.checkpoint,
+        })
+    }
+
+    fn checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let mut st = self.shared.lock();
+        if st.failed {
+            return Err(Error::Failed);
+        }
+        match st.chain.new_checkpoint()? {
+            Some(cp) => {
+                st.push_checkpoint(&cp);
+                st.flush()?;
+                Ok(Some(cp))
+            }
+            None => {
+                st.flush()?;
+                let next = st.chain.next;
+                Ok(st
+                    .chain
+                    .last_checkpoint
+                    .clone()
+                    .filter(|c| c.sequence.get().saturating_add(1) == next))
+            }
+        }
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.shared.lock().flush()
+    }
+
+    fn verify(&self) -> Result<Report> {
+        let mut st = self.shared.lock();
+        st.flush()?;
+        let verifier = st.chain.own_verifier();
+        verifier.verify_file(&self.path)
+    }
+
+    fn log_id(&self) -> LogId {
+        self.shared.lock().chain.log_id
+    }
+
+    fn len(&self) -> u64 {
+        self.shared.lock().chain.next
+    }
+
+    fn head(&self) -> ChainValue {
+        self.shared.lock().chain.head
+    }
+}

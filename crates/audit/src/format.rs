@@ -1,0 +1,248 @@
+//! The audit log file format: a fixed header followed by checksummed, length-prefixed frames.
+
+use ed25519_dalek::VerifyingKey;
+use sha2::{Digest, Sha256};
+
+use crate::codec::{Reader, Writer};
+use crate::{ChainMode, Damage, Error, LogId, Result};
+
+/// The 8 magic bytes that open every audit log file.
+pub const FILE_MAGIC: [u8; 8] = *b"HXAUDIT\0";
+/// The file format version this build writes and reads.
+pub const FILE_VERSION: u16 = 1;
+/// Length of the file header.
+pub const HEADER_LEN: usize = 88;
+/// Bytes before a frame's payload: type, length, header check.
+pub const FRAME_HEAD_LEN: usize = 9;
+/// Bytes after a frame's payload: checksum.
+pub const FRAME_TAIL_LEN: usize = 8;
+/// Largest payload a frame may carry.
+pub const MAX_FRAME_PAYLOAD: u32 = 65_536;
+
+/// Frame type of a record frame.
+pub const FRAME_RECORD: u8 = 0x01;
+/// Frame type of a checkpoint frame.
+pub const FRAME_CHECKPOINT: u8 = 0x02;
+
+const HEADER_DOMAIN: &[u8] = b"hexvault-audit/v1/header";
+const FRAME_HEAD_DOMAIN: &[u8] = b"hexvault-audit/v1/frame-header";
+const FRAME_DOMAIN: &[u8] = b"hexvault-audit/v1/frame";
+
+/// The decoded file header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileHeader {
+    pub(crate) mode: ChainMode,
+    pub(crate) log_id: LogId,
+    pub(crate) key_check: [u8; 16],
+    pub(crate) public_key: Option<VerifyingKey>,
+    pub(crate) checkpoint_every: u32,
+}
+
+fn sha_prefix<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    let full: [u8; 32] = h.finalize().into();
+    let mut out = [0u8; N];
+    if let Some(src) = full.get(..N) {
+        out.copy_from_slice(src);
+    }
+    out
+}
+
+impl FileHeader {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(HEADER_LEN);
+        w.raw(&FILE_MAGIC);
+        w.u16(FILE_VERSION);
+        w.u8(self.mode.code());
+        w.raw(self.log_id.as_bytes());
+        w.raw(&self.key_check);
+        match &self.public_key {
+            Some(pk) => {
+                w.u8(1);
+                w.raw(pk.as_bytes());
+            }
+            None => {
+                w.u8(0);
+                w.raw(&[0; 32]);
+            }
+        }
+        w.u32(self.checkpoint_every);
+        let mut v = w.into_vec();
+        let check: [u8; 8] = sha_prefix(&[HEADER_DOMAIN, &v]);
+        v.extend_from_slice(&check);
+        v
+    }
+
+    /// Decodes the header at the start of `bytes`.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        let (head, _) = bytes
+            .split_at_checked(HEADER_LEN)
+            .ok_or(Error::NotAuditLog)?;
+        let (body, check) = head
+            .split_at_checked(HEADER_LEN - 8)
+            .ok_or(Error::NotAuditLog)?;
+        let mut r = Reader::new(body);
+        if r.array::<8>()? != FILE_MAGIC {
+            return Err(Error::NotAuditLog);
+        }
+        let version = r.u16()?;
+        if sha_prefix::<8>(&[HEADER_DOMAIN, body]) != check {
+            return Err(Error::NotAuditLog);
+        }
+        if version != FILE_VERSION {
+            return Err(Error::UnsupportedVersion(version));
+        }
+        let mode = ChainMode::from_code(r.u8()?).ok_or(Error::Malformed("unknown chain mode"))?;
+        let log_id = LogId::from_bytes(r.array()?);
+        let key_check = r.array()?;
+        let has_pk = r.flag()?;
+        let pk_bytes: [u8; 32] = r.array()?;
+        let public_key = if has_pk {
+            Some(
+                VerifyingKey::from_bytes(&pk_bytes)
+                    .map_err(|_| Error::Malformed("invalid checkpoint public key"))?,
+            )
+        } else if pk_bytes != [0; 32] {
+            return Err(Error::Malformed("public key bytes present without flag"));
+        } else {
+            None
+        };
+        let checkpoint_every = r.u32()?;
+        r.finish()?;
+        Ok(Self {
+            mode,
+            log_id,
+            key_check,
+            public_key,
+            checkpoint_every,
+        })
+    }
+}
+
+/// Builds one frame around `payload` (which must be at most [`MAX_FRAME_PAYLOAD`] bytes;
+/// records and checkpoints are far smaller) and appends it to `out`.
+pub(crate) fn write_frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
+    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    let [l0, l1, l2, l3] = len.to_be_bytes();
+    let head = [kind, l0, l1, l2, l3];
+    let head_check: [u8; 4] = sha_prefix(&[FRAME_HEAD_DOMAIN, &head]);
+    let sum: [u8; 8] = sha_prefix(&[FRAME_DOMAIN, &head, payload]);
+    out.reserve(FRAME_HEAD_LEN + payload.len() + FRAME_TAIL_LEN);
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&head_check);
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&sum);
+}
+
+/// What lies at an offset of the frame area.
+#[derive(Debug)]
+pub(crate) enum FrameRead<'a> {
+    /// A complete, checksummed frame; `len` is its total length in bytes.
+    Frame {
+        kind: u8,
+        payload: &'a [u8],
+        len: usize,
+    },
+    /// The bytes end inside a frame (or are all zero): a torn final write.
+    Torn,
+    /// A complete frame (or its header) is damaged; the frame type if it is still readable.
+    Corrupt(Damage, Option<u8>),
+}
+
+/// The type byte of a frame whose header check failed, if it is a valid type (a single
+/// flipped bit never turns one valid type into the other).
+fn kind_hint(rest: &[u8]) -> Option<u8> {
+    rest.first().copied().filter(|k| matches!(*k, FRAME_RECORD | FRAME_CHECKPOINT))
+}
+
+/// Reads the frame at the start of `rest` (non-empty).
+pub(crate) fn read_frame(rest: &[u8]) -> FrameRead<'_> {
+    let Some((head, after)) = rest.split_at_checked(FRAME_HEAD_LEN) else {
+        return FrameRead::Torn;
+    };
+    let Some((fixed, check)) = head.split_at_checked(5) else {
+        return FrameRead::Torn;
+    };
+    if sha_prefix::<4>(&[FRAME_HEAD_DOMAIN, fixed]) != check {
+        // A crash can leave zero-filled blocks at the end of a file; anything else is damage.
+        return if rest.iter().all(|&b| b == 0) {
+            FrameRead::Torn
+        } else {
+            FrameRead::Corrupt(Damage::FrameHeader, kind_hint(rest))
+        };
+    }
+    let mut r = Reader::new(fixed);
+    let (Ok(kind), Ok(len)) = (r.u8(), r.u32()) else {
+        return FrameRead::Corrupt(Damage::FrameHeader, None);
+    };
+    if !matches!(kind, FRAME_RECORD | FRAME_CHECKPOINT) || len == 0 || len > MAX_FRAME_PAYLOAD {
+        return FrameRead::Corrupt(Damage::FrameHeader, kind_hint(rest));
+    }
+    let len = len as usize;
+    let Some((payload, after)) = after.split_at_checked(len) else {
+        return FrameRead::Torn;
+    };
+    let Some((sum, _)) = after.split_at_checked(FRAME_TAIL_LEN) else {
+        return FrameRead::Torn;
+    };
+    if sha_prefix::<8>(&[FRAME_DOMAIN, fixed, payload]) != sum {
+        return FrameRead::Corrupt(Damage::FrameChecksum, Some(kind));
+    }
+    FrameRead::Frame {
+        kind,
+        payload,
+        len: FRAME_HEAD_LEN + len + FRAME_TAIL_LEN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trip_and_checks() {
+        let h = FileHeader {
+            mode: ChainMode::Keyed,
+            log_id: LogId::from_bytes([7; 16]),
+            key_check: [8; 16],
+            public_key: Some(ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key()),
+            checkpoint_every: 100,
+        };
+        let enc = h.encode();
+        assert_eq!(enc.len(), HEADER_LEN);
+        assert_eq!(FileHeader::decode(&enc).unwrap(), h);
+        for i in 0..enc.len() {
+            let mut bad = enc.clone();
+            bad[i] ^= 1;
+            assert!(FileHeader::decode(&bad).is_err(), "flip at {i} accepted");
+        }
+        assert!(FileHeader::decode(&enc[..HEADER_LEN - 1]).is_err());
+    }
+
+    #[test]
+    fn frame_round_trip_torn_and_corrupt() {
+        let mut f = Vec::new();
+        write_frame(&mut f, FRAME_RECORD, b"hello");
+        assert!(
+            matches!(read_frame(&f), FrameRead::Frame { kind: FRAME_RECORD, payload: b"hello", len } if len == f.len())
+        );
+        for cut in 1..f.len() {
+            assert!(
+                matches!(read_frame(&f[..cut]), FrameRead::Torn),
+                "cut {cut}"
+            );
+        }
+        for i in 0..f.len() {
+            let mut bad = f.clone();
+            bad[i] ^= 0x10;
+            assert!(
+                matches!(read_frame(&bad), FrameRead::Corrupt(..)),
+                "flip {i}"
+            );
+        }
+        assert!(matches!(read_frame(&[0; 40]), FrameRead::Torn));
+    }
+}

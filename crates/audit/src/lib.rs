@@ -1,0 +1,50 @@
+//! `hexvault-audit`: the keyed, hash-chained, append-only audit log of hexvault.
+#![doc = include_str!("../README.md")]
+//!
+//! # What this crate owns
+//!
+//! Audit records ([`AuditRecord`]) and their canonical encoding, the chain
+//! (`chain[n] = HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))`, genesis bound to
+//! the [`LogId`]), ed25519-signed [`Checkpoint`]s, the [`AuditLog`] trait with
+//! [`MemoryLog`] and [`FileLog`], and offline verification ([`Verifier`], [`Report`]).
+//!
+//! # Invariants
+//!
+//! - Sequence numbers are gapless from 0; each record names the previous chain value and
+//!   the chain value of every record is stored beside it, so a change, removal, reordering
+//!   or duplication anywhere is detected and named by its sequence number.
+//! - Every encoding is a read/write pair; decoders accept only canonical bytes and never
+//!   panic on any input.
+//! - A file log is only ever appended to; the only truncation is of a torn final frame on
+//!   open, and it is reported. Nothing complete is dropped silently.
+//! - An `append` returns only when its durability policy holds ([`Durability`]).
+//! - Key material ([`AuditKey`], signing keys) is zeroized on drop and never printed.
+//! - This crate depends on no other hexvault crate.
+
+mod chain;
+mod checkpoint;
+mod codec;
+mod error;
+mod file;
+mod format;
+mod log;
+mod memory;
+mod record;
+mod verify;
+
+pub use chain::{AuditKey, ChainMode, ChainValue, LogId};
+pub use checkpoint::{CHECKPOINT_DOMAIN, CHECKPOINT_LEN, CHECKPOINT_VERSION, Checkpoint};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
+pub use error::{Damage, Error, Result};
+pub use file::FileLog;
+pub use format::{
+    FILE_MAGIC, FILE_VERSION, FRAME_CHECKPOINT, FRAME_HEAD_LEN, FRAME_RECORD, FRAME_TAIL_LEN,
+    HEADER_LEN, MAX_FRAME_PAYLOAD,
+};
+pub use log::{Appended, AuditLog, Durability, LogOptions};
+pub use memory::MemoryLog;
+pub use record::{
+    AuditRecord, BlobRef, CellId, Endpoint, ErrorClass, Event, EventKind, KeyVersion, Layer,
+    MAX_ID_LEN, Outcome, PartitionId, RECORD_VERSION, Sequence, Timestamp,
+};
+pub use verify::{Failure, Report, TornTail, Verifier, VerifyLevel, verify_bytes};

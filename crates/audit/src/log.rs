@@ -1,0 +1,307 @@
+//! The `AuditLog` trait, log options and the append logic shared by every implementation.
+
+use core::fmt;
+use core::num::NonZeroU64;
+use std::time::Duration;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use zeroize::Zeroize;
+
+use crate::chain::Chainer;
+use crate::{
+    AuditKey, AuditRecord, ChainMode, ChainValue, Checkpoint, Error, Event, LogId, Report, Result,
+    Sequence, Timestamp,
+};
+
+/// When a [`crate::FileLog`] append is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `append` writes the record's frame (and any checkpoint frame) and calls `fdatasync`
+    /// before it returns: a returned append survives a crash or power loss (given a disk
+    /// that honours flushes).
+    EveryRecord,
+    /// Group commit. `append` returns once the record is sequenced, chained and in the
+    /// log's in-memory write buffer. The buffer is written and `fdatasync`ed when it holds
+    /// `max_records` records (by the append that fills it, before that append returns), when
+    /// its oldest record is `max_delay` old (by a background flusher thread, checked every
+    /// `max_delay`), on [`AuditLog::flush`], on an on-demand checkpoint and on close/drop.
+    /// A crash loses at most the records appended since the last completed sync: at most
+    /// `max_records - 1` records and about `2 × max_delay` of appends (plus sync time).
+    /// It never loses a record from the middle: the chain stays verifiable.
+    GroupCommit {
+        /// Records per sync (1 behaves like `EveryRecord`).
+        max_records: u32,
+        /// Longest time a record waits for its sync (zero: no timer, count and flush only).
+        max_delay: Duration,
+    },
+}
+
+/// What [`AuditLog::append`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Appended {
+    /// The record's sequence number.
+    pub sequence: Sequence,
+    /// Its chain value.
+    pub chain: ChainValue,
+    /// The checkpoint this append triggered, if any (worth shipping off-host).
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// An append-only, hash-chained audit log.
+///
+/// Implementations are `Send + Sync`; appends from many threads get gapless sequence
+/// numbers in the order they took the log's lock. A poisoned lock is recovered.
+pub trait AuditLog: Send + Sync {
+    /// Appends one event: assigns the next sequence number and the timestamp, chains it
+    /// and, every N records, signs a checkpoint. Returns once the log's durability
+    /// guarantee holds for it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] / [`Error::Failed`] for write failures, [`Error::Clock`],
+    /// [`Error::SequenceExhausted`].
+    fn append(&self, event: Event) -> Result<Appended>;
+
+    /// Signs a checkpoint over the last record now (and makes it durable). Returns the
+    /// existing checkpoint if the last record already has one, `None` for an empty log.
+    ///
+    /// # Errors
+    /// [`Error::NoSigningKey`] and write failures.
+    fn checkpoint(&self) -> Result<Option<Checkpoint>>;
+
+    /// Makes every appended record durable (no-op where already durable).
+    ///
+    /// # Errors
+    /// Write or sync failures.
+    fn flush(&self) -> Result<()>;
+
+    /// Verifies the whole log with its own keys.
+    ///
+    /// # Errors
+    /// I/O errors; damage is in [`Report::failure`].
+    fn verify(&self) -> Result<Report>;
+
+    /// The log's id.
+    fn log_id(&self) -> LogId;
+
+    /// Number of records (the next sequence number).
+    fn len(&self) -> u64;
+
+    /// `true` if no record was appended yet.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Chain value of the last record (the genesis value for an empty log).
+    fn head(&self) -> ChainValue;
+}
+
+/// Keys and policies of a log.
+pub struct LogOptions {
+    pub(crate) chainer: Chainer,
+    pub(crate) signing_key: Option<SigningKey>,
+    pub(crate) checkpoint_every: Option<NonZeroU64>,
+    pub(crate) durability: Durability,
+}
+
+impl fmt::Debug for LogOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogOptions")
+            .field("mode", &self.chainer.mode())
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field("durability", &self.durability)
+            .finish()
+    }
+}
+
+impl LogOptions {
+    /// A keyed chain (HMAC-SHA256 under `key`): the default and recommended mode.
+    /// Durability defaults to [`Durability::EveryRecord`], no checkpoints.
+    #[must_use]
+    pub fn keyed(key: &AuditKey) -> Self {
+        Self::with(Chainer::keyed(key))
+    }
+
+    /// An unkeyed SHA-256 chain: anyone can verify it, and anyone can recompute it, so
+    /// only signed checkpoints protect it. Use only when the verifier cannot hold a key.
+    #[must_use]
+    pub const fn unkeyed() -> Self {
+        Self::with(Chainer::Unkeyed)
+    }
+
+    const fn with(chainer: Chainer) -> Self {
+        Self {
+            chainer,
+            signing_key: None,
+            checkpoint_every: None,
+            durability: Durability::EveryRecord,
+        }
+    }
+
+    /// Signs checkpoints with this ed25519 key.
+    #[must_use]
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// Signs checkpoints with the ed25519 key of this 32-byte seed (zeroized here).
+    #[must_use]
+    pub fn signing_seed(self, mut seed: [u8; 32]) -> Self {
+        let key = SigningKey::from_bytes(&seed);
+        seed.zeroize();
+        self.signing_key(key)
+    }
+
+    /// Signs a checkpoint automatically after every `n` records (0: only on demand).
+    #[must_use]
+    pub const fn checkpoint_every(mut self, n: u64) -> Self {
+        self.checkpoint_every = NonZeroU64::new(n);
+        self
+    }
+
+    /// Durability policy of file logs (ignored by memory logs).
+    #[must_use]
+    pub const fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    /// The checkpoint public key, if a signing key is set.
+    #[must_use]
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        self.signing_key.as_ref().map(SigningKey::verifying_key)
+    }
+}
+
+/// A stored entry as the verifier sees it.
+pub(crate) enum EntryRef<'a> {
+    Record {
+        encoded: &'a [u8],
+        chain: &'a ChainValue,
+    },
+    Checkpoint(&'a Checkpoint),
+}
+
+/// A record prepared under the lock, not yet committed.
+pub(crate) struct Prepared {
+    pub(crate) sequence: Sequence,
+    pub(crate) encoded: Vec<u8>,
+    pub(crate) chain: ChainValue,
+    pub(crate) checkpoint: Option<Checkpoint>,
+}
+
+/// The chain position and keys of a writable log.
+pub(crate) struct ChainState {
+    pub(crate) log_id: LogId,
+    pub(crate) chainer: Chainer,
+    pub(crate) signing_key: Option<SigningKey>,
+    pub(crate) checkpoint_every: Option<NonZeroU64>,
+    pub(crate) next: u64,
+    pub(crate) head: ChainValue,
+    pub(crate) last_checkpoint: Option<Checkpoint>,
+}
+
+impl ChainState {
+    pub(crate) fn new(log_id: LogId, opts: LogOptions) -> Self {
+        let head = opts.chainer.genesis(&log_id);
+        Self {
+            log_id,
+            chainer: opts.chainer,
+            signing_key: opts.signing_key,
+            checkpoint_every: opts.checkpoint_every,
+            next: 0,
+            head,
+            last_checkpoint: None,
+        }
+    }
+
+    pub(crate) const fn mode(&self) -> ChainMode {
+        self.chainer.mode()
+    }
+
+    /// Encodes, timestamps and chains `event` as the next record without changing state.
+    pub(crate) fn prepare(&self, event: Event) -> Result<Prepared> {
+        if self.next == u64::MAX {
+            return Err(Error::SequenceExhausted);
+        }
+        let sequence = Sequence::new(self.next);
+        let record = AuditRecord::new(sequence, Timestamp::now()?, event, self.head);
+        let encoded = record.encode();
+        let chain = self.chainer.step(&self.head, &encoded);
+        let due = self
+            .checkpoint_every
+            .is_some_and(|n| self.next.saturating_add(1).is_multiple_of(n.get()));
+        let checkpoint = match (&self.signing_key, due) {
+            (Some(sk), true) => Some(Checkpoint::sign(
+                sk,
+                self.log_id,
+                self.mode(),
+                sequence,
+                chain,
+            )),
+            _ => None,
+        };
+        Ok(Prepared {
+            sequence,
+            encoded,
+            chain,
+            checkpoint,
+        })
+    }
+
+    pub(crate) fn commit(&mut self, p: &Prepared) {
+        self.next = p.sequence.get().saturating_add(1);
+        self.head = p.chain;
+        if let Some(cp) = &p.checkpoint {
+            self.last_checkpoint = Some(cp.clone());
+        }
+    }
+
+    /// A new checkpoint over the last record, `Ok(None)` if empty or already checkpointed.
+    pub(crate) fn new_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let sk = self.signing_key.as_ref().ok_or(Error::NoSigningKey)?;
+        let Some(last) = self.next.checked_sub(1) else {
+            return Ok(None);
+        };
+        if self
+            .last_checkpoint
+            .as_ref()
+            .is_some_and(|c| c.sequence.get() == last)
+        {
+            return Ok(None);
+        }
+        Ok(Some(Checkpoint::sign(
+            sk,
+            self.log_id,
+            self.mode(),
+            Sequence::new(last),
+            self.head,
+        )))
+    }
+
+    pub(crate) fn key_check(&self) -> [u8; 16] {
+        self.chainer.key_check(&self.log_id)
+    }
+
+    pub(crate) fn verifying_key(&self) -> Option<VerifyingKey> {
+        self.signing_key.as_ref().map(SigningKey::verifying_key)
+    }
+
+    /// A verifier with this log's own keys.
+    pub(crate) fn own_verifier(&self) -> crate::Verifier {
+        let v = match &self.chainer {
+            Chainer::Keyed(_) => crate::Verifier::from_chainer(self.chainer.clone()),
+            Chainer::Unkeyed => crate::Verifier::unkeyed(),
+        };
+        match self.verifying_key() {
+            Some(pk) => v.with_public_key(pk),
+            None => v,
+        }
+    }
+}

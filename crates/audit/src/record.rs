@@ -1,0 +1,682 @@
+//! Audit records, their field types and their canonical length-prefixed encoding.
+//!
+//! The encoding is a read/write pair: [`AuditRecord::encode`] and [`AuditRecord::decode`].
+//! `decode` accepts exactly the bytes `encode` produces (no trailing bytes, tags 0 or 1
+//! only, known codes only), so `decode(encode(r)) == r` and `encode` is injective.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::codec::{Reader, Writer};
+use crate::{ChainValue, Error, Result};
+
+/// Version byte that opens every encoded record.
+pub const RECORD_VERSION: u8 = 1;
+/// Maximum length in bytes of a [`PartitionId`] or [`CellId`].
+pub const MAX_ID_LEN: usize = 256;
+
+/// A record's position in its log: gapless, starting at 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Sequence(u64);
+
+impl Sequence {
+    /// The first sequence number of every log.
+    pub const ZERO: Self = Self(0);
+
+    /// Wraps a raw sequence number.
+    #[must_use]
+    pub const fn new(value: u64) -> Self {
+        Self(value)
+    }
+
+    /// The raw value.
+    #[must_use]
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The next sequence number, or `None` at `u64::MAX`.
+    #[must_use]
+    pub const fn next(self) -> Option<Self> {
+        match self.0.checked_add(1) {
+            Some(v) => Some(Self(v)),
+            None => None,
+        }
+    }
+}
+
+impl fmt::Display for Sequence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Wall-clock time of a record: nanoseconds since 1970-01-01T00:00:00 UTC (Unix time,
+/// no leap seconds), as a `u64` (valid until the year 2554).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(u64);
+
+impl Timestamp {
+    /// Reads the system clock.
+    ///
+    /// # Errors
+    /// [`Error::Clock`] if the clock is before 1970 or past 2554.
+    pub fn now() -> Result<Self> {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| Error::Clock)?;
+        u64::try_from(since.as_nanos())
+            .map(Self)
+            .map_err(|_| Error::Clock)
+    }
+
+    /// Wraps nanoseconds since the Unix epoch (UTC).
+    #[must_use]
+    pub const fn from_unix_nanos(nanos: u64) -> Self {
+        Self(nanos)
+    }
+
+    /// Nanoseconds since the Unix epoch (UTC).
+    #[must_use]
+    pub const fn unix_nanos(self) -> u64 {
+        self.0
+    }
+}
+
+macro_rules! byte_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(Vec<u8>);
+
+        impl $name {
+            /// Wraps an identifier of at most [`MAX_ID_LEN`] bytes.
+            ///
+            /// # Errors
+            /// [`Error::TooLong`] if longer than [`MAX_ID_LEN`].
+            pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self> {
+                let bytes = bytes.into();
+                if bytes.len() > MAX_ID_LEN {
+                    return Err(Error::TooLong { field: $field, len: bytes.len(), max: MAX_ID_LEN });
+                }
+                Ok(Self(bytes))
+            }
+
+            /// The identifier's bytes.
+            #[must_use]
+            pub fn as_bytes(&self) -> &[u8] {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self)
+            }
+        }
+
+        /// Printable UTF-8 is shown as text, anything else as `0x` and lowercase hex.
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                display_bytes(&self.0, f)
+            }
+        }
+    };
+}
+
+fn display_bytes(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match core::str::from_utf8(bytes) {
+        Ok(s) if !s.is_empty() && !s.starts_with("0x") && s.chars().all(|c| !c.is_control()) => {
+            f.write_str(s)
+        }
+        _ => {
+            f.write_str("0x")?;
+            bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        }
+    }
+}
+
+byte_id!(
+    /// Identifier of a partition, as the cells crate names it (opaque bytes, at most 256).
+    PartitionId,
+    "partition id"
+);
+byte_id!(
+    /// Identifier of a cell inside a partition (opaque bytes, at most 256).
+    CellId,
+    "cell id"
+);
+
+/// A layer number inside a cell (0 at rest, 1 access, 2 session; other values reserved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Layer(pub u8);
+
+/// A key version (the one a ciphertext header names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyVersion(pub u32);
+
+/// One side of an event: where data came from or went to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// The partition.
+    pub partition: PartitionId,
+    /// The cell inside the partition.
+    pub cell: CellId,
+    /// The layer the data was sealed or opened at.
+    pub layer: Layer,
+    /// The key version used at that layer.
+    pub key_version: KeyVersion,
+}
+
+impl Endpoint {
+    /// Builds an endpoint.
+    #[must_use]
+    pub const fn new(
+        partition: PartitionId,
+        cell: CellId,
+        layer: Layer,
+        key_version: KeyVersion,
+    ) -> Self {
+        Self {
+            partition,
+            cell,
+            layer,
+            key_version,
+        }
+    }
+}
+
+/// A reference that binds one sealed blob without hashing its whole payload.
+///
+/// `binding` is SHA-256 over the blob's header, nonce and tag (each length-prefixed, see
+/// `docs/formats.md`); since the tag authenticates the ciphertext under the key, the
+/// binding identifies the blob at a cost independent of its size. `payload` is an opt-in
+/// SHA-256 of the whole sealed blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlobRef {
+    /// SHA-256 binding of header, nonce and tag.
+    pub binding: [u8; 32],
+    /// Optional SHA-256 of the whole sealed blob.
+    pub payload: Option<[u8; 32]>,
+}
+
+const BLOB_DOMAIN: &[u8] = b"hexvault-audit/v1/blob";
+const PAYLOAD_DOMAIN: &[u8] = b"hexvault-audit/v1/payload";
+
+impl BlobRef {
+    /// Binds a blob by its header, nonce and tag (the cheap reference).
+    ///
+    /// # Errors
+    /// [`Error::TooLong`] if a part is longer than `u32::MAX` bytes.
+    pub fn bind(header: &[u8], nonce: &[u8], tag: &[u8]) -> Result<Self> {
+        let mut h = Sha256::new();
+        h.update(BLOB_DOMAIN);
+        for (part, name) in [
+            (header, "blob header"),
+            (nonce, "blob nonce"),
+            (tag, "blob tag"),
+        ] {
+            let len = u32::try_from(part.len()).map_err(|_| Error::TooLong {
+                field: name,
+                len: part.len(),
+                max: u32::MAX as usize,
+            })?;
+            h.update(len.to_be_bytes());
+            h.update(part);
+        }
+        Ok(Self {
+            binding: h.finalize().into(),
+            payload: None,
+        })
+    }
+
+    /// Adds a SHA-256 digest of the whole sealed blob (costs a full pass over it).
+    #[must_use]
+    pub fn with_payload_digest(mut self, sealed_blob: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update(PAYLOAD_DOMAIN);
+        h.update(sealed_blob);
+        self.payload = Some(h.finalize().into());
+        self
+    }
+}
+
+/// What happened. Codes are stable: they are part of the encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// Data moved across an edge (code 1).
+    Traverse,
+    /// Data sealed at a gated layer (code 2).
+    Seal,
+    /// Data opened at a gated layer (code 3).
+    Open,
+    /// A key was rotated or data re-encrypted under a new key version (code 4).
+    Rotate,
+    /// An attempt was refused (code 5).
+    Denied,
+    /// A layer-2 session started (code 6).
+    SessionStart,
+    /// A layer-2 session ended and its key was zeroized (code 7).
+    SessionEnd,
+}
+
+impl EventKind {
+    /// The stable wire code.
+    #[must_use]
+    pub const fn code(self) -> u16 {
+        match self {
+            Self::Traverse => 1,
+            Self::Seal => 2,
+            Self::Open => 3,
+            Self::Rotate => 4,
+            Self::Denied => 5,
+            Self::SessionStart => 6,
+            Self::SessionEnd => 7,
+        }
+    }
+
+    /// The kind for a wire code, `None` if unknown.
+    #[must_use]
+    pub const fn from_code(code: u16) -> Option<Self> {
+        Some(match code {
+            1 => Self::Traverse,
+            2 => Self::Seal,
+            3 => Self::Open,
+            4 => Self::Rotate,
+            5 => Self::Denied,
+            6 => Self::SessionStart,
+            7 => Self::SessionEnd,
+            _ => return None,
+        })
+    }
+}
+
+/// Class of a failed operation. Codes are stable: they are part of the encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// Authentication failed (code 1).
+    Authentication,
+    /// The blob was presented to the wrong partition, cell, layer, policy or session (code 2).
+    ContextMismatch,
+    /// A policy or routing rule refused the operation (code 3).
+    PolicyDenied,
+    /// The session had expired or ended (code 4).
+    SessionExpired,
+    /// The key version named by the header is not available (code 5).
+    KeyUnavailable,
+    /// The key reached its usage limit and must be rotated (code 6).
+    RotationRequired,
+    /// The input was malformed (code 7).
+    Malformed,
+    /// An internal or I/O failure (code 8).
+    Internal,
+}
+
+impl ErrorClass {
+    /// The stable wire code.
+    #[must_use]
+    pub const fn code(self) -> u16 {
+        match self {
+            Self::Authentication => 1,
+            Self::ContextMismatch => 2,
+            Self::PolicyDenied => 3,
+            Self::SessionExpired => 4,
+            Self::KeyUnavailable => 5,
+            Self::RotationRequired => 6,
+            Self::Malformed => 7,
+            Self::Internal => 8,
+        }
+    }
+
+    /// The class for a wire code, `None` if unknown.
+    #[must_use]
+    pub const fn from_code(code: u16) -> Option<Self> {
+        Some(match code {
+            1 => Self::Authentication,
+            2 => Self::ContextMismatch,
+            3 => Self::PolicyDenied,
+            4 => Self::SessionExpired,
+            5 => Self::KeyUnavailable,
+            6 => Self::RotationRequired,
+            7 => Self::Malformed,
+            8 => Self::Internal,
+            _ => return None,
+        })
+    }
+}
+
+/// How the operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// It succeeded.
+    Success,
+    /// It failed with this class of error.
+    Failure(ErrorClass),
+}
+
+/// What a caller appends: an event without the fields the log assigns (sequence number,
+/// timestamp, previous chain value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Event {
+    /// What happened.
+    pub kind: EventKind,
+    /// Where the data came from.
+    pub source: Option<Endpoint>,
+    /// Where the data went.
+    pub destination: Option<Endpoint>,
+    /// The input blob.
+    pub input: Option<BlobRef>,
+    /// The output blob.
+    pub output: Option<BlobRef>,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl Event {
+    /// A successful event of `kind` with no endpoints or blobs yet.
+    #[must_use]
+    pub const fn new(kind: EventKind) -> Self {
+        Self {
+            kind,
+            source: None,
+            destination: None,
+            input: None,
+            output: None,
+            outcome: Outcome::Success,
+        }
+    }
+
+    /// Sets the source endpoint.
+    #[must_use]
+    pub fn source(mut self, endpoint: Endpoint) -> Self {
+        self.source = Some(endpoint);
+        self
+    }
+
+    /// Sets the destination endpoint.
+    #[must_use]
+    pub fn destination(mut self, endpoint: Endpoint) -> Self {
+        self.destination = Some(endpoint);
+        self
+    }
+
+    /// Sets the input blob reference.
+    #[must_use]
+    pub const fn input(mut self, blob: BlobRef) -> Self {
+        self.input = Some(blob);
+        self
+    }
+
+    /// Sets the output blob reference.
+    #[must_use]
+    pub const fn output(mut self, blob: BlobRef) -> Self {
+        self.output = Some(blob);
+        self
+    }
+
+    /// Sets the outcome.
+    #[must_use]
+    pub const fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+}
+
+/// One record of the chain, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditRecord {
+    /// Gapless position in the log, from 0.
+    pub sequence: Sequence,
+    /// When the log appended it.
+    pub timestamp: Timestamp,
+    /// The event.
+    pub event: Event,
+    /// Chain value of the previous record (the genesis value for record 0).
+    pub prev_chain: ChainValue,
+}
+
+impl AuditRecord {
+    /// Assembles a record (the log does this on append; exposed for tools and tests).
+    #[must_use]
+    pub const fn new(
+        sequence: Sequence,
+        timestamp: Timestamp,
+        event: Event,
+        prev_chain: ChainValue,
+    ) -> Self {
+        Self {
+            sequence,
+            timestamp,
+            event,
+            prev_chain,
+        }
+    }
+
+    /// The canonical encoding (see `docs/formats.md`, "Audit record").
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(self.encoded_len());
+        self.encode_into(&mut w);
+        w.into_vec()
+    }
+
+    /// Appends the canonical encoding to `out`.
+    pub fn encode_to(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::from_vec(core::mem::take(out));
+        self.encode_into(&mut w);
+        *out = w.into_vec();
+    }
+
+    fn encoded_len(&self) -> usize {
+        let ep = |e: &Option<Endpoint>| {
+            1 + e
+                .as_ref()
+                .map_or(0, |e| 2 + e.partition.0.len() + 2 + e.cell.0.len() + 1 + 4)
+        };
+        let blob = |b: &Option<BlobRef>| {
+            1 + b
+                .as_ref()
+                .map_or(0, |b| 32 + 1 + b.payload.map_or(0, |_| 32))
+        };
+        1 + 8
+            + 8
+            + 2
+            + ep(&self.event.source)
+            + ep(&self.event.destination)
+            + blob(&self.event.input)
+            + blob(&self.event.output)
+            + 3
+            + 32
+    }
+
+    fn encode_into(&self, w: &mut Writer) {
+        let e = &self.event;
+        w.u8(RECORD_VERSION);
+        w.u64(self.sequence.0);
+        w.u64(self.timestamp.0);
+        w.u16(e.kind.code());
+        for ep in [&e.source, &e.destination] {
+            match ep {
+                None => w.u8(0),
+                Some(ep) => {
+                    w.u8(1);
+                    w.bytes16(&ep.partition.0);
+                    w.bytes16(&ep.cell.0);
+                    w.u8(ep.layer.0);
+                    w.u32(ep.key_version.0);
+                }
+            }
+        }
+        for blob in [&e.input, &e.output] {
+            match blob {
+                None => w.u8(0),
+                Some(b) => {
+                    w.u8(1);
+                    w.raw(&b.binding);
+                    match &b.payload {
+                        None => w.u8(0),
+                        Some(p) => {
+                            w.u8(1);
+                            w.raw(p);
+                        }
+                    }
+                }
+            }
+        }
+        match e.outcome {
+            Outcome::Success => {
+                w.u8(0);
+                w.u16(0);
+            }
+            Outcome::Failure(class) => {
+                w.u8(1);
+                w.u16(class.code());
+            }
+        }
+        w.raw(self.prev_chain.as_bytes());
+    }
+
+    /// Decodes a canonical encoding; rejects anything `encode` would not produce.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] naming the first field that is wrong.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        if r.u8()? != RECORD_VERSION {
+            return Err(Error::Malformed("unknown record version"));
+        }
+        let sequence = Sequence(r.u64()?);
+        let timestamp = Timestamp(r.u64()?);
+        let kind = EventKind::from_code(r.u16()?).ok_or(Error::Malformed("unknown event kind"))?;
+        let mut endpoints = [None, None];
+        for slot in &mut endpoints {
+            if r.flag()? {
+                let partition = PartitionId::new(r.bytes16()?.to_vec())
+                    .map_err(|_| Error::Malformed("partition id too long"))?;
+                let cell = CellId::new(r.bytes16()?.to_vec())
+                    .map_err(|_| Error::Malformed("cell id too long"))?;
+                let layer = Layer(r.u8()?);
+                let key_version = KeyVersion(r.u32()?);
+                *slot = Some(Endpoint {
+                    partition,
+                    cell,
+                    layer,
+                    key_version,
+                });
+            }
+        }
+        let mut blobs = [None, None];
+        for slot in &mut blobs {
+            if r.flag()? {
+                let binding = r.array::<32>()?;
+                let payload = if r.flag()? {
+                    Some(r.array::<32>()?)
+                } else {
+                    None
+                };
+                *slot = Some(BlobRef { binding, payload });
+            }
+        }
+        let outcome = match (r.u8()?, r.u16()?) {
+            (0, 0) => Outcome::Success,
+            (1, code) => Outcome::Failure(
+                ErrorClass::from_code(code).ok_or(Error::Malformed("unknown error class"))?,
+            ),
+            _ => return Err(Error::Malformed("bad outcome")),
+        };
+        let prev_chain = ChainValue::from_bytes(r.array::<32>()?);
+        r.finish()?;
+        let [source, destination] = endpoints;
+        let [input, output] = blobs;
+        Ok(Self {
+            sequence,
+            timestamp,
+            event: Event {
+                kind,
+                source,
+                destination,
+                input,
+                output,
+                outcome,
+            },
+            prev_chain,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> AuditRecord {
+        let ep = Endpoint::new(
+            PartitionId::new("p1").unwrap(),
+            CellId::new(vec![0xff, 0]).unwrap(),
+            Layer(1),
+            KeyVersion(2),
+        );
+        let blob = BlobRef::bind(b"hdr", b"nonce", b"tag")
+            .unwrap()
+            .with_payload_digest(b"blob");
+        AuditRecord::new(
+            Sequence::new(5),
+            Timestamp::from_unix_nanos(1_700_000_000_000_000_000),
+            Event::new(EventKind::Traverse)
+                .source(ep.clone())
+                .destination(ep)
+                .input(blob)
+                .outcome(Outcome::Failure(ErrorClass::PolicyDenied)),
+            ChainValue::from_bytes([9; 32]),
+        )
+    }
+
+    #[test]
+    fn round_trip_and_exact_length() {
+        let r = sample();
+        let enc = r.encode();
+        assert_eq!(enc.len(), r.encoded_len());
+        assert_eq!(AuditRecord::decode(&enc).unwrap(), r);
+    }
+
+    #[test]
+    fn rejects_trailing_truncated_and_bad_tags() {
+        let enc = sample().encode();
+        let mut long = enc.clone();
+        long.push(0);
+        assert!(AuditRecord::decode(&long).is_err());
+        for cut in 0..enc.len() {
+            assert!(
+                AuditRecord::decode(&enc[..cut]).is_err(),
+                "prefix {cut} accepted"
+            );
+        }
+        // The source endpoint tag sits after version (1), sequence (8), time (8), kind (2).
+        let mut bad = enc.clone();
+        bad[19] = 2;
+        assert!(AuditRecord::decode(&bad).is_err());
+    }
+
+    #[test]
+    fn ids_are_bounded_and_display_readably() {
+        assert!(PartitionId::new(vec![0; MAX_ID_LEN]).is_ok());
+        assert!(matches!(
+            PartitionId::new(vec![0; MAX_ID_LEN + 1]),
+            Err(Error::TooLong { .. })
+        ));
+        assert_eq!(CellId::new("inbox").unwrap().to_string(), "inbox");
+        assert_eq!(CellId::new(vec![0, 0xab]).unwrap().to_string(), "0x00ab");
+        assert_eq!(CellId::new("0x12").unwrap().to_string(), "0x30783132");
+    }
+
+    #[test]
+    fn blob_binding_separates_parts() {
+        let a = BlobRef::bind(b"ab", b"c", b"").unwrap();
+        let b = BlobRef::bind(b"a", b"bc", b"").unwrap();
+        assert_ne!(a.binding, b.binding);
+    }
+}

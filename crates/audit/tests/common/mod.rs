@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests (included with `mod common;`).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+
+use hexvault_audit::{
+    AuditKey, BlobRef, CellId, Durability, Endpoint, ErrorClass, Event, EventKind, FRAME_HEAD_LEN, FRAME_TAIL_LEN,
+    HEADER_LEN, KeyVersion, Layer, LogOptions, Outcome, PartitionId,
+};
+
+pub const KEY: [u8; 32] = [0x42; 32];
+pub const SEED: [u8; 32] = [0x17; 32];
+
+pub fn options(every: u64, durability: Durability) -> LogOptions {
+    LogOptions::keyed(&AuditKey::from_bytes(KEY)).signing_seed(SEED).checkpoint_every(every).durability(durability)
+}
+
+pub fn public_key() -> hexvault_audit::VerifyingKey {
+    hexvault_audit::SigningKey::from_bytes(&SEED).verifying_key()
+}
+
+/// A varied event for record `i`.
+pub fn event(i: u64) -> Event {
+    let ep = |p: &str, c: u64| {
+        Endpoint::new(
+            PartitionId::new(p).unwrap(),
+            CellId::new(format!("cell-{c}")).unwrap(),
+            Layer((c % 3) as u8),
+            KeyVersion((c % 5) as u32),
+        )
+    };
+    let kind = [EventKind::Traverse, EventKind::Seal, EventKind::Open, EventKind::Denied][(i % 4) as usize];
+    let mut e = Event::new(kind)
+        .source(ep("part-a", i))
+        .destination(ep("part-b", i + 1))
+        .input(BlobRef::bind(&i.to_be_bytes(), b"nonce", b"tag").unwrap());
+    if i % 7 == 0 {
+        e = e.output(BlobRef::bind(b"out", &i.to_le_bytes(), b"t").unwrap().with_payload_digest(b"payload"));
+    }
+    if kind == EventKind::Denied {
+        e = e.outcome(Outcome::Failure(ErrorClass::PolicyDenied));
+    }
+    e
+}
+
+/// One frame of a log file: byte range, type and the sequence number damage there is charged to.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo {
+    pub start: usize,
+    pub end: usize,
+    pub is_checkpoint: bool,
+    pub seq: u64,
+}
+
+/// Splits a well-formed log file into frames, independently of the library's reader.
+pub fn frames(bytes: &[u8]) -> Vec<FrameInfo> {
+    let mut out = Vec::new();
+    let mut pos = HEADER_LEN;
+    let mut next = 0u64;
+    while pos < bytes.len() {
+        let kind = bytes[pos];
+        let len = u32::from_be_bytes(bytes[pos + 1..pos + 5].try_into().unwrap()) as usize;
+        let end = pos + FRAME_HEAD_LEN + len + FRAME_TAIL_LEN;
+        let is_checkpoint = kind == 2;
+        let seq = if is_checkpoint { next - 1 } else { next };
+        if !is_checkpoint {
+            next += 1;
+        }
+        out.push(FrameInfo { start: pos, end, is_checkpoint, seq });
+        pos = end;
+    }
+    assert_eq!(pos, bytes.len());
+    out
+}
+
+/// Deterministic xorshift64* generator for choosing test positions (not for keys).
+pub struct TestRng(pub u64);
+
+impl TestRng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}

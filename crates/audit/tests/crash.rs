@@ -1,0 +1,81 @@
+//! Crash test: a child process (this test binary, re-executed) appends with fsync per record
+//! and prints each returned sequence number; it is killed with SIGKILL at a random moment.
+//! Reopening must keep every record whose append returned, and the chain must verify.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{event, options};
+use hexvault_audit::{AuditLog, Durability, FileLog};
+
+const CHILD_ENV: &str = "HEXVAULT_AUDIT_CRASH_CHILD";
+
+/// In the child (env var set): append forever, printing each returned sequence number.
+/// In a normal test run this test does nothing.
+#[test]
+fn crash_child() {
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let (log, _) = FileLog::open_or_create(&path, options(50, Durability::EveryRecord)).unwrap();
+    let mut out = std::io::stdout().lock();
+    let mut i = log.len();
+    loop {
+        let s = log.append(event(i)).unwrap().sequence.get();
+        writeln!(out, "SEQ {s}").unwrap();
+        out.flush().unwrap();
+        i += 1;
+    }
+}
+
+#[test]
+fn sigkill_keeps_every_returned_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.log");
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).unwrap();
+    let mut rng = common::TestRng(u64::from_le_bytes(seed) | 1);
+    let mut acknowledged: Option<u64> = None;
+    for round in 0..5 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut seqs = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // libtest prints "test crash_child ... " without a newline before the first line.
+                if let Some((_, s)) = line.split_once("SEQ ") {
+                    seqs.push(s.parse::<u64>().unwrap());
+                }
+            }
+            seqs
+        });
+        std::thread::sleep(Duration::from_millis(100 + rng.below(300)));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        let seqs = reader.join().unwrap();
+        assert!(!seqs.is_empty(), "round {round}: child appended nothing");
+        // The child continued exactly where the previous round's log ended.
+        let first = acknowledged.map_or(0, |a| a + 1);
+        assert_eq!(seqs[0], first, "round {round}: the child did not continue after the last record");
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "round {round}: gap in acknowledged sequence numbers");
+        let last = *seqs.last().unwrap();
+        let (log, report) = FileLog::open(&path, options(50, Durability::EveryRecord)).unwrap();
+        assert!(report.is_ok(), "round {round}: {report}");
+        assert!(report.records > last, "round {round}: acknowledged record {last} lost ({report})");
+        assert!(log.verify().unwrap().is_ok());
+        eprintln!("round {round}: {} acknowledged, last {last}; reopened: {report}", seqs.len());
+        acknowledged = Some(report.records - 1);
+        drop(log);
+    }
+}

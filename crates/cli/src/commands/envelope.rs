@@ -1,0 +1,86 @@
+//! `hexvault envelope pack | unpack`: frame bytes into an envelope (LZ4 when it pays,
+//! xxHash3-64 checksum) and back, with the envelope's limits on every input.
+
+use serde::Serialize;
+
+use crate::EnvelopeArgs;
+use crate::error::{CliError, CliResult};
+use crate::input;
+use crate::output;
+use hexvault::envelope::{ByteStorage, LIMIT_CEILING, Options, Report};
+
+#[derive(Serialize)]
+struct EnvelopeReport {
+    original_len: u64,
+    envelope_len: u64,
+    payload_len: u64,
+    compressed: bool,
+    ratio: f64,
+    checksum: Option<String>,
+    out: String,
+}
+
+impl EnvelopeReport {
+    fn new(report: &Report, out: &std::path::Path) -> Self {
+        Self {
+            original_len: report.original_len,
+            envelope_len: report.envelope_len,
+            payload_len: report.payload_len,
+            compressed: report.compressed,
+            ratio: report.ratio(),
+            checksum: report.checksum.map(|checksum| checksum.to_string()),
+            out: out.display().to_string(),
+        }
+    }
+}
+
+/// With `--json` the statistics go to standard output, so the bytes need `--out`.
+fn json_needs_out(args: &EnvelopeArgs, json: bool) -> CliResult {
+    if json && args.output.is_none() {
+        return Err(CliError::usage(
+            "--json prints statistics on standard output: give the bytes a file with --out FILE",
+        ));
+    }
+    Ok(())
+}
+
+fn input_limit() -> usize {
+    usize::try_from(LIMIT_CEILING).unwrap_or(usize::MAX)
+}
+
+/// `envelope pack`: standard input (or `--in`) to an envelope.
+pub(crate) fn pack(args: &EnvelopeArgs, json: bool) -> CliResult {
+    json_needs_out(args, json)?;
+    let data = match &args.input {
+        Some(path) => input::read_secret_bytes(
+            std::fs::File::open(path)
+                .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?,
+            input_limit(),
+            "input",
+        )?,
+        None => input::read_secret_bytes(std::io::stdin().lock(), input_limit(), "input")?,
+    };
+    let storage = ByteStorage::new(Options::default());
+    let mut envelope = Vec::with_capacity(data.len() + 64);
+    let report = storage.store_into(&data, &mut envelope)?;
+    output::write_bytes(args.output.as_deref(), &envelope)?;
+    match (&args.output, json) {
+        (Some(path), true) => output::json(&EnvelopeReport::new(&report, path)),
+        _ => Ok(()),
+    }
+}
+
+/// `envelope unpack`: an envelope (standard input or `--in`) back to its bytes, after every
+/// check of the format passed.
+pub(crate) fn unpack(args: &EnvelopeArgs, json: bool) -> CliResult {
+    json_needs_out(args, json)?;
+    let envelope = input::public_input(args.input.as_deref(), LIMIT_CEILING, "envelope")?;
+    let storage = ByteStorage::new(Options::default());
+    let mut data = zeroize::Zeroizing::new(Vec::new());
+    let report = storage.retrieve_into(&envelope, &mut data)?;
+    output::write_bytes(args.output.as_deref(), &data)?;
+    match (&args.output, json) {
+        (Some(path), true) => output::json(&EnvelopeReport::new(&report, path)),
+        _ => Ok(()),
+    }
+}

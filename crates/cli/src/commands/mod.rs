@@ -1,0 +1,8 @@
+//! One module per command; each turns parsed arguments into library calls and output.
+
+pub(crate) mod credential;
+pub(crate) mod demo;
+pub(crate) mod derive;
+pub(crate) mod envelope;
+pub(crate) mod mnemonic;
+pub(crate) mod seed;

@@ -1,0 +1,56 @@
+//! The command line's error type and its mapping to exit codes.
+
+use std::process::ExitCode;
+
+/// Why a command stopped. Usage errors exit with 2, everything else with 1.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The command line or its inputs are malformed: fix the invocation.
+    #[error("{0}")]
+    Usage(String),
+    /// A mnemonic was rejected.
+    #[error(transparent)]
+    Mnemonic(#[from] hexvault::mnemonic::Error),
+    /// A derivation failed.
+    #[error(transparent)]
+    Derivation(#[from] hexvault::derivation::Error),
+    /// Encryption or decryption failed.
+    #[error(transparent)]
+    Aead(#[from] hexvault::aead::Error),
+    /// An envelope was rejected.
+    #[error(transparent)]
+    Envelope(#[from] hexvault::envelope::Error),
+    /// Reading or writing failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being read or written.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Any other failed operation.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self::Usage(message.into())
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage(_) => ExitCode::from(2),
+            _ => ExitCode::from(1),
+        }
+    }
+}
+
+pub(crate) type CliResult<T = ()> = Result<T, CliError>;

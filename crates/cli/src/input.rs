@@ -1,0 +1,226 @@
+//! Reading secret inputs: phrases, passphrases, seeds, without leaving copies behind.
+//!
+//! Every secret is read into a buffer allocated once at its final capacity and zeroized on
+//! drop, so no reallocation leaves an unzeroized copy on the heap.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::error::{CliError, CliResult};
+use crate::{PassphraseArgs, PhraseArgs};
+use hexvault::mnemonic::{Mnemonic, Seed};
+
+/// The environment variable that may hold the mnemonic.
+pub(crate) const MNEMONIC_ENV: &str = "HEXVAULT_MNEMONIC";
+
+/// The largest phrase or seed text we accept (a 24-word Japanese phrase is under 400 bytes).
+const SECRET_TEXT_LIMIT: usize = 16 * 1024;
+
+/// Reads at most [`SECRET_TEXT_LIMIT`] bytes of UTF-8 text from `reader` into a zeroizing
+/// buffer that never reallocates.
+fn read_secret_text(mut reader: impl Read, what: &str) -> CliResult<Zeroizing<String>> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(SECRET_TEXT_LIMIT + 1));
+    let limit = u64::try_from(SECRET_TEXT_LIMIT + 1).unwrap_or(u64::MAX);
+    reader
+        .by_ref()
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|error| CliError::io(format!("reading the {what}"), error))?;
+    if bytes.len() > SECRET_TEXT_LIMIT {
+        return Err(CliError::usage(format!(
+            "the {what} is longer than {SECRET_TEXT_LIMIT} bytes; give only the {what}"
+        )));
+    }
+    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|error| {
+        // The rejected bytes are secret too: wipe them before reporting.
+        let mut rejected = error.into_bytes();
+        zeroize::Zeroize::zeroize(&mut rejected);
+        CliError::usage(format!("the {what} is not UTF-8 text"))
+    })?;
+    Ok(Zeroizing::new(text))
+}
+
+fn read_secret_file(path: &Path, what: &str) -> CliResult<Zeroizing<String>> {
+    let file = File::open(path)
+        .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?;
+    read_secret_text(file, what)
+}
+
+fn env_secret(name: &str, what: &str) -> CliResult<Option<Zeroizing<String>>> {
+    match std::env::var_os(name) {
+        None => Ok(None),
+        Some(value) => os_string_secret(value, name, what).map(Some),
+    }
+}
+
+fn os_string_secret(value: OsString, name: &str, what: &str) -> CliResult<Zeroizing<String>> {
+    value.into_string().map(Zeroizing::new).map_err(|mut raw| {
+        raw.clear();
+        CliError::usage(format!("the {what} in ${name} is not UTF-8 text"))
+    })
+}
+
+/// Where a command may look for the phrase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stdin {
+    /// Standard input is free: the phrase may come from it.
+    Available,
+    /// Standard input carries the command's data: the phrase must come from a file or the
+    /// environment.
+    CarriesData,
+}
+
+/// Reads the phrase text from `--mnemonic-file`, `$HEXVAULT_MNEMONIC` or standard input.
+pub(crate) fn phrase_text(file: Option<&Path>, stdin: Stdin) -> CliResult<Zeroizing<String>> {
+    if let Some(path) = file {
+        return read_secret_file(path, "mnemonic");
+    }
+    if let Some(text) = env_secret(MNEMONIC_ENV, "mnemonic")? {
+        return Ok(text);
+    }
+    match stdin {
+        Stdin::Available => {
+            let stdin = io::stdin();
+            if stdin.is_terminal() {
+                eprintln!("hexvault: type the mnemonic, then press Ctrl-D");
+            }
+            read_secret_text(stdin.lock(), "mnemonic")
+        }
+        Stdin::CarriesData => Err(CliError::usage(format!(
+            "no mnemonic: standard input carries the data here, so give the phrase with \
+             --mnemonic-file PATH or ${MNEMONIC_ENV}"
+        ))),
+    }
+}
+
+/// Parses the phrase from the sources of [`phrase_text`].
+pub(crate) fn mnemonic(args: &PhraseArgs, stdin: Stdin) -> CliResult<Mnemonic> {
+    let text = phrase_text(args.mnemonic_file.as_deref(), stdin)?;
+    Ok(Mnemonic::parse(&text)?)
+}
+
+/// The BIP-39 passphrase: from the named environment variable, a prompt, or empty.
+pub(crate) fn passphrase(args: &PassphraseArgs) -> CliResult<Zeroizing<String>> {
+    if let Some(name) = &args.passphrase_env {
+        return env_secret(name, "passphrase")?.ok_or_else(|| {
+            CliError::usage(format!(
+                "--passphrase-env names ${name}, which is not set; export it or drop the option"
+            ))
+        });
+    }
+    if args.passphrase_prompt {
+        return rpassword::prompt_password("BIP-39 passphrase: ")
+            .map(Zeroizing::new)
+            .map_err(|error| CliError::io("reading the passphrase from the terminal", error));
+    }
+    Ok(Zeroizing::new(String::new()))
+}
+
+/// The seed of a phrase and passphrase.
+pub(crate) fn seed(
+    phrase: &PhraseArgs,
+    passphrase_args: &PassphraseArgs,
+    stdin: Stdin,
+) -> CliResult<Seed> {
+    let mnemonic = mnemonic(phrase, stdin)?;
+    let passphrase = passphrase(passphrase_args)?;
+    Ok(mnemonic.to_seed(&passphrase))
+}
+
+/// A seed given as hex on standard input (16 to 64 bytes, as BIP-32 allows).
+pub(crate) fn seed_hex_from_stdin() -> CliResult<Zeroizing<Vec<u8>>> {
+    let text = read_secret_text(io::stdin().lock(), "seed")?;
+    decode_secret_hex(&text).ok_or_else(|| {
+        CliError::usage("the seed on standard input must be hex (an even number of 0-9a-f digits)")
+    })
+}
+
+/// Decodes hex (surrounding white space ignored) into a zeroizing buffer; `None` if it is
+/// not an even number of hex digits.
+pub(crate) fn decode_secret_hex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let trimmed = text.trim();
+    if !trimmed.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut bytes = Zeroizing::new(vec![0_u8; trimmed.len() / 2]);
+    hex::decode_to_slice(trimmed, &mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// The largest plaintext `encrypt` accepts: credentials are small, and the whole plaintext
+/// is held in memory.
+pub(crate) const PLAINTEXT_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads all of `reader` (at most `limit` bytes) into a zeroizing buffer. When the buffer
+/// must grow, the bytes move to a larger zeroizing buffer and the old one is wiped, so no
+/// copy of the secret is left behind by a reallocation.
+pub(crate) fn read_secret_bytes(
+    mut reader: impl Read,
+    limit: usize,
+    what: &str,
+) -> CliResult<Zeroizing<Vec<u8>>> {
+    let mut data = Zeroizing::new(Vec::with_capacity(8 * 1024));
+    let mut chunk = Zeroizing::new([0_u8; 8 * 1024]);
+    loop {
+        let read = match reader.read(&mut chunk[..]) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(CliError::io(format!("reading the {what}"), error)),
+        };
+        let fresh = chunk.get(..read).unwrap_or_default();
+        if data.len() + fresh.len() > limit {
+            return Err(CliError::usage(format!(
+                "the {what} is larger than {limit} bytes"
+            )));
+        }
+        if data.len() + fresh.len() > data.capacity() {
+            let mut grown = Zeroizing::new(Vec::with_capacity(
+                (data.capacity() * 2).max(data.len() + fresh.len()),
+            ));
+            grown.extend_from_slice(&data);
+            data = grown;
+        }
+        data.extend_from_slice(fresh);
+    }
+    Ok(data)
+}
+
+/// Reads `--in FILE` or standard input as secret bytes.
+pub(crate) fn secret_input(path: Option<&Path>, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
+    match path {
+        Some(path) => {
+            let file = File::open(path)
+                .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?;
+            read_secret_bytes(file, PLAINTEXT_LIMIT, what)
+        }
+        None => read_secret_bytes(io::stdin().lock(), PLAINTEXT_LIMIT, what),
+    }
+}
+
+/// Reads `--in FILE` or standard input as public bytes (ciphertexts, envelopes), at most
+/// `limit` bytes.
+pub(crate) fn public_input(path: Option<&Path>, limit: u64, what: &str) -> CliResult<Vec<u8>> {
+    let mut data = Vec::new();
+    let result = match path {
+        Some(path) => File::open(path)
+            .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut data),
+        None => io::stdin()
+            .lock()
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut data),
+    };
+    result.map_err(|error| CliError::io(format!("reading the {what}"), error))?;
+    if u64::try_from(data.len()).unwrap_or(u64::MAX) > limit {
+        return Err(CliError::usage(format!(
+            "the {what} is larger than {limit} bytes"
+        )));
+    }
+    Ok(data)
+}

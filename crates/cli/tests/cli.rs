@@ -1,0 +1,641 @@
+//! End-to-end tests of the `hexvault` binary: published vectors through the command line,
+//! exit codes, and secrets never printed without `--show-secret`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// Trezor BIP-39 vector (english, entropy 00..00, passphrase "TREZOR").
+const TREZOR_PHRASE: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const TREZOR_SEED: &str = "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04";
+
+/// Runs `hexvault ARGS` with `stdin` on standard input and `env` added to a clean
+/// environment (no inherited HEXVAULT_MNEMONIC).
+fn hexvault(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    hexvault_bytes(args, stdin.as_bytes(), env)
+}
+
+/// As [`hexvault`], with arbitrary bytes on standard input.
+fn hexvault_bytes(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hexvault"));
+    command
+        .args(args)
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    // A command refused at parse time exits before reading its input: a broken pipe here
+    // is expected, and the exit code tells the story.
+    if let Err(error) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn from_entropy_matches_trezor_vectors_in_several_languages() {
+    let vectors: Value =
+        serde_json::from_str(include_str!("../../mnemonic/tests/data/bip39-trezor.json")).unwrap();
+    for (key, cli_name) in [
+        ("english", "english"),
+        ("japanese", "japanese"),
+        ("chinese_simplified", "chinese-simplified"),
+        ("spanish", "spanish"),
+    ] {
+        for case in vectors["cases"][key].as_array().unwrap().iter().take(3) {
+            let entropy = case["entropy"].as_str().unwrap();
+            let output = hexvault(
+                &[
+                    "mnemonic",
+                    "from-entropy",
+                    entropy,
+                    "--language",
+                    cli_name,
+                    "--json",
+                ],
+                "",
+                &[],
+            );
+            let report = json_of(&output);
+            // The Japanese vectors separate words with an ideographic space.
+            let expected = case["mnemonic"].as_str().unwrap().replace('\u{3000}', " ");
+            assert_eq!(
+                report["mnemonic"].as_str().unwrap(),
+                expected,
+                "{key} {entropy}"
+            );
+        }
+    }
+}
+
+#[test]
+fn seed_needs_show_secret_and_then_matches_the_vector() {
+    let refused = hexvault(&["seed"], TREZOR_PHRASE, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty());
+
+    let output = hexvault(
+        &[
+            "seed",
+            "--passphrase-env",
+            "PASS",
+            "--show-secret",
+            "--json",
+        ],
+        TREZOR_PHRASE,
+        &[("PASS", "TREZOR")],
+    );
+    assert_eq!(json_of(&output)["seed"], TREZOR_SEED);
+
+    // The phrase may also come from the environment or a file.
+    let from_env = hexvault(
+        &["seed", "--passphrase-env", "PASS", "--show-secret"],
+        "",
+        &[("PASS", "TREZOR"), ("HEXVAULT_MNEMONIC", TREZOR_PHRASE)],
+    );
+    assert_eq!(stdout_of(&from_env).trim(), TREZOR_SEED);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("phrase.txt");
+    std::fs::write(&file, TREZOR_PHRASE).unwrap();
+    let from_file = hexvault(
+        &[
+            "seed",
+            "--mnemonic-file",
+            file.to_str().unwrap(),
+            "--passphrase-env",
+            "PASS",
+            "--show-secret",
+        ],
+        "",
+        &[("PASS", "TREZOR")],
+    );
+    assert_eq!(stdout_of(&from_file).trim(), TREZOR_SEED);
+}
+
+#[test]
+fn missing_passphrase_variable_is_a_usage_error() {
+    let output = hexvault(
+        &[
+            "seed",
+            "--passphrase-env",
+            "HEXVAULT_TEST_UNSET_VAR",
+            "--show-secret",
+        ],
+        TREZOR_PHRASE,
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn derive_ed25519_matches_slip10_vectors() {
+    let vectors: Value = serde_json::from_str(include_str!(
+        "../../derivation/tests/data/slip10-ed25519.json"
+    ))
+    .unwrap();
+    for case in vectors["cases"].as_array().unwrap() {
+        let path = case["path"].as_str().unwrap();
+        let seed = case["seed"].as_str().unwrap();
+        let public = hexvault(
+            &[
+                "derive",
+                "--curve",
+                "ed25519",
+                "--path",
+                path,
+                "--seed-hex-stdin",
+                "--json",
+            ],
+            seed,
+            &[],
+        );
+        let report = json_of(&public);
+        assert_eq!(report["path"], path);
+        assert_eq!(report["public_key"], case["public_key"]);
+        assert_eq!(report["chain_code"], case["chain_code"]);
+        assert!(
+            report.get("private_key").is_none(),
+            "secret printed without --show-secret"
+        );
+
+        let secret = hexvault(
+            &[
+                "derive",
+                "--curve",
+                "ed25519",
+                "--path",
+                path,
+                "--seed-hex-stdin",
+                "--json",
+                "--show-secret",
+            ],
+            seed,
+            &[],
+        );
+        assert_eq!(json_of(&secret)["private_key"], case["private_key"]);
+    }
+}
+
+#[test]
+fn derive_secp256k1_matches_bip32_vectors() {
+    let vectors: Value = serde_json::from_str(include_str!(
+        "../../derivation/tests/data/bip32-secp256k1.json"
+    ))
+    .unwrap();
+    for case in vectors["cases"].as_array().unwrap() {
+        let path = case["path"].as_str().unwrap();
+        let seed = case["seed"].as_str().unwrap();
+        let output = hexvault(
+            &[
+                "derive",
+                "--curve",
+                "secp256k1",
+                "--path",
+                path,
+                "--seed-hex-stdin",
+                "--json",
+                "--show-secret",
+            ],
+            seed,
+            &[],
+        );
+        let report = json_of(&output);
+        // Vector 4 publishes only xprv and xpub; compare every field a case has.
+        assert!(case.get("xprv").is_some() && case.get("xpub").is_some());
+        for field in ["public_key", "chain_code", "private_key", "xprv", "xpub"] {
+            if let Some(expected) = case.get(field) {
+                assert_eq!(&report[field], expected, "{field} at {path}");
+            }
+        }
+        let public = hexvault(
+            &[
+                "derive",
+                "--curve",
+                "secp256k1",
+                "--path",
+                path,
+                "--seed-hex-stdin",
+                "--json",
+            ],
+            seed,
+            &[],
+        );
+        let report = json_of(&public);
+        assert!(report.get("xprv").is_none() && report.get("private_key").is_none());
+        assert_eq!(report["xpub"], case["xpub"]);
+    }
+}
+
+#[test]
+fn derive_from_a_phrase_uses_its_seed() {
+    // Trezor english vector 0: its BIP-32 master xprv is published beside the seed.
+    let output = hexvault(
+        &[
+            "derive",
+            "--curve",
+            "secp256k1",
+            "--path",
+            "m",
+            "--passphrase-env",
+            "PASS",
+            "--show-secret",
+            "--json",
+        ],
+        TREZOR_PHRASE,
+        &[("PASS", "TREZOR")],
+    );
+    assert_eq!(
+        json_of(&output)["xprv"],
+        "xprv9s21ZrQH143K3h3fDYiay8mocZ3afhfULfb5GX8kCBdno77K4HiA15Tg23wpbeF1pLfs1c5SPmYHrEpTuuRhxMwvKDwqdKiGJS9XFKzUsAF"
+    );
+}
+
+#[test]
+fn bad_paths_and_non_hardened_ed25519_steps_are_refused() {
+    let malformed = hexvault(
+        &[
+            "derive",
+            "--curve",
+            "ed25519",
+            "--path",
+            "m/74'/x",
+            "--seed-hex-stdin",
+        ],
+        "000102030405060708090a0b0c0d0e0f",
+        &[],
+    );
+    assert_eq!(malformed.status.code(), Some(2));
+    let overflow = hexvault(
+        &[
+            "derive",
+            "--curve",
+            "ed25519",
+            "--path",
+            "m/2147483648'",
+            "--seed-hex-stdin",
+        ],
+        "000102030405060708090a0b0c0d0e0f",
+        &[],
+    );
+    assert_eq!(overflow.status.code(), Some(2));
+    let normal_step = hexvault(
+        &[
+            "derive",
+            "--curve",
+            "ed25519",
+            "--path",
+            "m/0",
+            "--seed-hex-stdin",
+        ],
+        "000102030405060708090a0b0c0d0e0f",
+        &[],
+    );
+    assert_eq!(normal_step.status.code(), Some(1));
+    assert!(normal_step.stdout.is_empty());
+}
+
+#[test]
+fn mnemonic_new_generates_valid_distinct_phrases() {
+    let first = json_of(&hexvault(
+        &["mnemonic", "new", "--words", "12", "--json"],
+        "",
+        &[],
+    ));
+    let second = json_of(&hexvault(
+        &["mnemonic", "new", "--words", "12", "--json"],
+        "",
+        &[],
+    ));
+    assert_ne!(first["mnemonic"], second["mnemonic"]);
+    let phrase = first["mnemonic"].as_str().unwrap();
+    assert_eq!(phrase.split(' ').count(), 12);
+    let check = hexvault(&["mnemonic", "check", "--json"], phrase, &[]);
+    assert_eq!(json_of(&check)["valid"], true);
+
+    let french = json_of(&hexvault(
+        &[
+            "mnemonic",
+            "new",
+            "--words",
+            "18",
+            "--language",
+            "french",
+            "--json",
+        ],
+        "",
+        &[],
+    ));
+    assert_eq!(french["language"], "french");
+    assert_eq!(french["words"], 18);
+
+    let bad_count = hexvault(&["mnemonic", "new", "--words", "13"], "", &[]);
+    assert_eq!(bad_count.status.code(), Some(2));
+    let bad_language = hexvault(&["mnemonic", "new", "--language", "klingon"], "", &[]);
+    assert_eq!(bad_language.status.code(), Some(2));
+}
+
+#[test]
+fn mnemonic_check_says_what_is_wrong() {
+    let bad_checksum = hexvault(
+        &["mnemonic", "check"],
+        "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon",
+        &[],
+    );
+    assert_eq!(bad_checksum.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad_checksum.stderr);
+    assert!(stderr.contains("checksum"), "{stderr}");
+
+    let typo = hexvault(
+        &["mnemonic", "check"],
+        "abandon abandon abandon abandon abandon abandn abandon abandon abandon abandon abandon about",
+        &[],
+    );
+    assert_eq!(typo.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(stderr.contains("word 6"), "{stderr}");
+    assert!(stderr.contains("abandon"), "hint missing: {stderr}");
+    assert!(
+        !stderr.contains("abandn"),
+        "the rejected word was echoed: {stderr}"
+    );
+
+    let short = hexvault(&["mnemonic", "check"], "abandon about", &[]);
+    assert_eq!(short.status.code(), Some(1));
+    let short_json = hexvault(&["mnemonic", "check", "--json"], "abandon about", &[]);
+    assert_eq!(short_json.status.code(), Some(1));
+    let verdict: Value = serde_json::from_slice(&short_json.stdout).unwrap();
+    assert_eq!(verdict["valid"], false);
+    assert!(
+        verdict["error"]
+            .as_str()
+            .unwrap()
+            .contains("12, 15, 18, 21 or 24")
+    );
+}
+
+#[test]
+fn bad_usage_exits_with_2() {
+    assert_eq!(
+        hexvault(&["no-such-command"], "", &[]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        hexvault(&["mnemonic", "from-entropy", "abc"], "", &[])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        hexvault(&["derive", "--curve", "ed448", "--path", "m"], "", &[])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn encrypt_then_decrypt_round_trips_and_refuses_the_wrong_context() {
+    let env = [("HEXVAULT_MNEMONIC", TREZOR_PHRASE)];
+    let secret = "postgres://app:s3cret@db/app";
+    let sealed = hexvault(&["encrypt", "--aad", "service=billing"], secret, &env);
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let credential = stdout_of(&sealed);
+    let parsed: Value = serde_json::from_str(&credential).unwrap();
+    assert_eq!(parsed["key_version"], 2);
+    assert!(!credential.contains("s3cret"));
+
+    let opened = hexvault(&["decrypt", "--aad", "service=billing"], &credential, &env);
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    assert_eq!(stdout_of(&opened), secret);
+
+    let as_json = hexvault(
+        &["decrypt", "--aad", "service=billing", "--json"],
+        &credential,
+        &env,
+    );
+    assert_eq!(json_of(&as_json)["plaintext"], secret);
+
+    // Wrong context, wrong phrase, tampered credential: exit 1 and nothing on stdout.
+    let wrong_aad = hexvault(
+        &["decrypt", "--aad", "service=reporting"],
+        &credential,
+        &env,
+    );
+    assert_eq!(wrong_aad.status.code(), Some(1));
+    assert!(wrong_aad.stdout.is_empty());
+    let other_phrase = hexvault(
+        &["decrypt", "--aad", "service=billing"],
+        &credential,
+        &[(
+            "HEXVAULT_MNEMONIC",
+            "legal winner thank year wave sausage worth useful legal winner thank yellow",
+        )],
+    );
+    assert_eq!(other_phrase.status.code(), Some(1));
+    assert!(other_phrase.stdout.is_empty());
+    let mut tampered = parsed.clone();
+    let data = tampered["data"].as_str().unwrap().to_owned();
+    let flipped = if data.starts_with('A') { "B" } else { "A" };
+    tampered["data"] = Value::String(format!("{flipped}{}", &data[1..]));
+    let tampered = hexvault(
+        &["decrypt", "--aad", "service=billing"],
+        &tampered.to_string(),
+        &env,
+    );
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(tampered.stdout.is_empty());
+
+    // The same phrase with a passphrase is a different key.
+    let with_passphrase = hexvault(
+        &[
+            "decrypt",
+            "--aad",
+            "service=billing",
+            "--passphrase-env",
+            "PASS",
+        ],
+        &credential,
+        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")],
+    );
+    assert_eq!(with_passphrase.status.code(), Some(1));
+}
+
+#[test]
+fn legacy_credentials_are_refused_with_a_migration_message() {
+    let env = [("HEXVAULT_MNEMONIC", TREZOR_PHRASE)];
+    let sealed = hexvault(&["encrypt"], "x", &env);
+    let mut credential: Value = serde_json::from_slice(&sealed.stdout).unwrap();
+    credential["key_version"] = Value::from(1);
+    let refused = hexvault(&["decrypt"], &credential.to_string(), &env);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(stderr.contains("migrat"), "{stderr}");
+}
+
+#[test]
+fn encrypt_needs_a_phrase_outside_stdin_and_files_work() {
+    let no_phrase = hexvault(&["encrypt"], "data", &[]);
+    assert_eq!(no_phrase.status.code(), Some(2));
+    assert!(no_phrase.stdout.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = dir.path().join("phrase.txt");
+    let plain = dir.path().join("plain.bin");
+    let sealed = dir.path().join("cred.json");
+    let out = dir.path().join("out.bin");
+    std::fs::write(&phrase, TREZOR_PHRASE).unwrap();
+    let bytes: Vec<u8> = (0..=255_u8).cycle().take(10_000).collect();
+    std::fs::write(&plain, &bytes).unwrap();
+    let encrypted = hexvault(
+        &[
+            "encrypt",
+            "--mnemonic-file",
+            phrase.to_str().unwrap(),
+            "--in",
+            plain.to_str().unwrap(),
+        ],
+        "",
+        &[],
+    );
+    assert!(
+        encrypted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&encrypted.stderr)
+    );
+    std::fs::write(&sealed, &encrypted.stdout).unwrap();
+    let decrypted = hexvault(
+        &[
+            "decrypt",
+            "--mnemonic-file",
+            phrase.to_str().unwrap(),
+            "--in",
+            sealed.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(json_of(&decrypted)["bytes"], 10_000);
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+}
+
+#[test]
+fn envelope_pack_unpack_round_trips_and_rejects_damage() {
+    let document = br#"{"user":"alice","roles":["admin","ops"],"active":true}"#.repeat(100);
+    let packed = hexvault_bytes(&["envelope", "pack"], &document, &[]);
+    assert!(
+        packed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    assert!(
+        packed.stdout.len() < document.len() / 4,
+        "compressible input was not compressed"
+    );
+    let unpacked = hexvault_bytes(&["envelope", "unpack"], &packed.stdout, &[]);
+    assert!(unpacked.status.success());
+    assert_eq!(unpacked.stdout, document);
+
+    let mut damaged = packed.stdout.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x01;
+    let refused = hexvault_bytes(&["envelope", "unpack"], &damaged, &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
+
+    // --json prints statistics and needs --out for the bytes.
+    assert_eq!(
+        hexvault_bytes(&["envelope", "pack", "--json"], &document, &[])
+            .status
+            .code(),
+        Some(2)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("doc.hxev");
+    let stats = hexvault_bytes(
+        &["envelope", "pack", "--json", "--out", out.to_str().unwrap()],
+        &document,
+        &[],
+    );
+    let report = json_of(&stats);
+    assert_eq!(report["original_len"], document.len());
+    assert_eq!(report["compressed"], true);
+    assert_eq!(
+        report["envelope_len"],
+        std::fs::metadata(&out).unwrap().len()
+    );
+    assert!(report["ratio"].as_f64().unwrap() > 4.0);
+    assert_eq!(report["checksum"].as_str().unwrap().len(), 16);
+    let back = dir.path().join("doc.json");
+    let unpacked = hexvault(
+        &[
+            "envelope",
+            "unpack",
+            "--in",
+            out.to_str().unwrap(),
+            "--out",
+            back.to_str().unwrap(),
+            "--json",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(json_of(&unpacked)["original_len"], document.len());
+    assert_eq!(std::fs::read(&back).unwrap(), document);
+}
+
+#[test]
+fn demo_runs_and_prints_no_secret() {
+    let output = hexvault(&["demo", "--json"], "", &[]);
+    let report = json_of(&output);
+    assert_eq!(report["credential_opened"], true);
+    assert_eq!(report["credential_wrong_context_refused"], true);
+    assert_eq!(report["envelope_round_trip"], true);
+    assert_eq!(report["keys"].as_array().unwrap().len(), 3);
+    let text = stdout_of(&output);
+    assert!(
+        !text.contains("mnemonic\":\""),
+        "the demo printed its phrase"
+    );
+    let plain = hexvault(&["demo"], "", &[]);
+    assert!(plain.status.success());
+    assert!(stdout_of(&plain).contains("m/74'/2'/2'/0'"));
+}

@@ -1,0 +1,282 @@
+//! SLIP-0010 ed25519: hardened-only HD keys from HMAC-SHA512 with key `"ed25519 seed"`.
+//!
+//! This is SLIP-0010 proper: the child private key is `IL` itself (no clamping, no scalar
+//! addition), every step is hardened, and the public key is the RFC 8032 ed25519 key of
+//! that 32-byte secret. It is **not** BIP32-Ed25519 (Khovratovich–Law), whose clamped
+//! scalars and non-hardened steps give different, wallet-incompatible keys.
+
+use core::fmt;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::common::{ChainCode, check_seed, fingerprint, hmac_sha512};
+use crate::error::{Error, Result};
+use crate::path::{ChildNumber, DerivationPath, MAX_DEPTH};
+
+/// SLIP-0010's HMAC key for the ed25519 master key.
+const SEED_KEY: &[u8] = b"ed25519 seed";
+
+/// A SLIP-0010 ed25519 extended private key: secret key, chain code and position in the tree.
+///
+/// Secret: zeroized on drop, not `Clone`, `Debug` shows only the public position. The key
+/// bytes are reachable through [`ExtendedPrivateKey::private_key`] (or as a
+/// [`SigningKey`] through [`ExtendedPrivateKey::signing_key`]). Deriving a child costs one
+/// HMAC-SHA512 plus one public key (the parent's, for the child's parent fingerprint);
+/// the child's own public key is computed only when asked for.
+pub struct ExtendedPrivateKey {
+    private_key: [u8; 32],
+    chain_code: ChainCode,
+    depth: u8,
+    parent_fingerprint: [u8; 4],
+    child_number: ChildNumber,
+}
+
+impl ExtendedPrivateKey {
+    /// The master key of a seed: `I = HMAC-SHA512("ed25519 seed", seed)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSeedLength`] unless the seed has 16 to 64 bytes.
+    pub fn from_seed(seed: &[u8]) -> Result<Self> {
+        check_seed(seed)?;
+        let i = hmac_sha512(SEED_KEY, &[seed]);
+        Ok(Self {
+            private_key: i.left(),
+            chain_code: i.right(),
+            depth: 0,
+            parent_fingerprint: [0; 4],
+            child_number: ChildNumber::from_bits(0),
+        })
+    }
+
+    /// The key at `path` below the master key of `seed`.
+    ///
+    /// # Errors
+    /// As [`ExtendedPrivateKey::from_seed`] and [`ExtendedPrivateKey::derive_path`].
+    pub fn derive_from_seed(seed: &[u8], path: &DerivationPath) -> Result<Self> {
+        Self::from_seed(seed)?.derive_path(path)
+    }
+
+    /// The hardened child `child` of this key.
+    ///
+    /// # Errors
+    /// [`Error::HardenedOnly`] for a non-hardened `child`; [`Error::DepthOverflow`] below depth 255.
+    pub fn derive_child(&self, child: ChildNumber) -> Result<Self> {
+        if !child.is_hardened() {
+            return Err(Error::HardenedOnly {
+                index: child.index(),
+            });
+        }
+        if self.depth == u8::MAX {
+            return Err(Error::DepthOverflow);
+        }
+        Ok(self.child_unchecked(child, self.fingerprint()))
+    }
+
+    /// The key reached by applying every step of `path` below this key; on a master key,
+    /// the key at `path`.
+    ///
+    /// The whole path is checked before anything is computed; intermediate levels cost one
+    /// HMAC each, and only the last parent's public key is computed (for the fingerprint).
+    ///
+    /// # Errors
+    /// [`Error::HardenedOnly`] if any step is not hardened; [`Error::DepthOverflow`] past depth 255.
+    pub fn derive_path(&self, path: &DerivationPath) -> Result<Self> {
+        if let Some(step) = path.iter().find(|c| !c.is_hardened()) {
+            return Err(Error::HardenedOnly {
+                index: step.index(),
+            });
+        }
+        if usize::from(self.depth).saturating_add(path.len()) > MAX_DEPTH {
+            return Err(Error::DepthOverflow);
+        }
+        let Some((last, init)) = path.as_slice().split_last() else {
+            return Ok(self.duplicate());
+        };
+        let mut current: Option<Self> = None;
+        for step in init {
+            let parent = current.as_ref().unwrap_or(self);
+            // Intermediate keys are never returned, so their fingerprint is not computed.
+            current = Some(parent.child_unchecked(*step, [0; 4]));
+        }
+        let parent = current.as_ref().unwrap_or(self);
+        Ok(parent.child_unchecked(*last, parent.fingerprint()))
+    }
+
+    /// One hardened SLIP-0010 step; the caller has checked hardening and depth.
+    fn child_unchecked(&self, child: ChildNumber, parent_fingerprint: [u8; 4]) -> Self {
+        let i = hmac_sha512(
+            self.chain_code.as_bytes(),
+            &[&[0u8], &self.private_key, &child.to_be_bytes()],
+        );
+        Self {
+            private_key: i.left(),
+            chain_code: i.right(),
+            depth: self.depth.saturating_add(1),
+            parent_fingerprint,
+            child_number: child,
+        }
+    }
+
+    /// A copy, for `derive_path(m)`; deliberately not `Clone`.
+    fn duplicate(&self) -> Self {
+        Self {
+            private_key: self.private_key,
+            chain_code: ChainCode::new(*self.chain_code.as_bytes()),
+            depth: self.depth,
+            parent_fingerprint: self.parent_fingerprint,
+            child_number: self.child_number,
+        }
+    }
+
+    /// Depth in the tree (0 for the master key).
+    #[must_use]
+    pub fn depth(&self) -> u8 {
+        self.depth
+    }
+
+    /// First 4 bytes of HASH160 of the parent's `0x00 ‖ public key` (zero for the master key).
+    #[must_use]
+    pub fn parent_fingerprint(&self) -> [u8; 4] {
+        self.parent_fingerprint
+    }
+
+    /// The step that led here (`0` with no hardened bit for the master key).
+    #[must_use]
+    pub fn child_number(&self) -> ChildNumber {
+        self.child_number
+    }
+
+    /// The chain code (secret).
+    #[must_use]
+    pub fn chain_code(&self) -> &ChainCode {
+        &self.chain_code
+    }
+
+    /// The 32-byte ed25519 secret key (RFC 8032 "seed"): the one accessor to the key bytes.
+    #[must_use]
+    pub fn private_key(&self) -> &[u8; 32] {
+        &self.private_key
+    }
+
+    /// The key as an `ed25519-dalek` signing key (zeroized on drop).
+    #[must_use]
+    pub fn signing_key(&self) -> SigningKey {
+        SigningKey::from_bytes(&self.private_key)
+    }
+
+    /// The ed25519 verifying key.
+    #[must_use]
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.signing_key().verifying_key()
+    }
+
+    /// The 32-byte ed25519 public key (computed on each call).
+    ///
+    /// SLIP-0010's vectors print it as 33 bytes with a `0x00` prefix; that form is
+    /// [`ExtendedPrivateKey::slip10_public_key`].
+    #[must_use]
+    pub fn public_key(&self) -> [u8; 32] {
+        self.verifying_key().to_bytes()
+    }
+
+    /// The public key in SLIP-0010's 33-byte form, `0x00 ‖ public_key()`, as in the vectors.
+    #[must_use]
+    pub fn slip10_public_key(&self) -> [u8; 33] {
+        let mut out = [0u8; 33];
+        let public = self.public_key();
+        if let Some(dst) = out.get_mut(1..) {
+            dst.copy_from_slice(&public);
+        }
+        out
+    }
+
+    /// This key's own fingerprint: first 4 bytes of HASH160(`0x00 ‖ public key`).
+    #[must_use]
+    pub fn fingerprint(&self) -> [u8; 4] {
+        fingerprint(&self.slip10_public_key())
+    }
+}
+
+impl fmt::Debug for ExtendedPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ed25519::ExtendedPrivateKey")
+            .field("depth", &self.depth)
+            .field("child_number", &self.child_number)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Zeroize for ExtendedPrivateKey {
+    fn zeroize(&mut self) {
+        self.private_key.zeroize();
+        self.chain_code.zeroize();
+        self.depth.zeroize();
+        self.parent_fingerprint.zeroize();
+        self.child_number = ChildNumber::from_bits(0);
+    }
+}
+
+impl Drop for ExtendedPrivateKey {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for ExtendedPrivateKey {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+    #[test]
+    fn rejects_normal_steps_and_bad_seeds() {
+        let master = ExtendedPrivateKey::from_seed(&SEED).unwrap();
+        assert_eq!(
+            master
+                .derive_child(ChildNumber::normal(3).unwrap())
+                .unwrap_err(),
+            Error::HardenedOnly { index: 3 }
+        );
+        let path: DerivationPath = "m/0'/1/2'".parse().unwrap();
+        assert_eq!(
+            master.derive_path(&path).unwrap_err(),
+            Error::HardenedOnly { index: 1 }
+        );
+        assert!(ExtendedPrivateKey::from_seed(&[0; 15]).is_err());
+        assert!(ExtendedPrivateKey::from_seed(&[0; 65]).is_err());
+    }
+
+    #[test]
+    fn derive_path_equals_step_by_step() {
+        let master = ExtendedPrivateKey::from_seed(&SEED).unwrap();
+        let path: DerivationPath = "m/74'/2'/0'/0'".parse().unwrap();
+        let by_path = master.derive_path(&path).unwrap();
+        let mut key = master.derive_path(&DerivationPath::MASTER).unwrap();
+        for step in &path {
+            key = key.derive_child(step).unwrap();
+        }
+        assert_eq!(by_path.private_key(), key.private_key());
+        assert_eq!(by_path.chain_code(), key.chain_code());
+        assert_eq!(by_path.parent_fingerprint(), key.parent_fingerprint());
+        assert_eq!(by_path.depth(), 4);
+        assert_eq!(by_path.child_number(), ChildNumber::hardened(0).unwrap());
+    }
+
+    #[test]
+    fn depth_is_capped() {
+        let master = ExtendedPrivateKey::from_seed(&SEED).unwrap();
+        let deep: DerivationPath = format!("m{}", "/1'".repeat(255)).parse().unwrap();
+        let key = master.derive_path(&deep).unwrap();
+        assert_eq!(key.depth(), 255);
+        assert_eq!(
+            key.derive_child(ChildNumber::hardened(0).unwrap())
+                .unwrap_err(),
+            Error::DepthOverflow
+        );
+        let one: DerivationPath = "m/0'".parse().unwrap();
+        assert_eq!(key.derive_path(&one).unwrap_err(), Error::DepthOverflow);
+    }
+}

@@ -1,0 +1,61 @@
+//! Secret hygiene: `Debug` of keys and chain codes shows no secret byte.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use hexvault_derivation::{PATHS, ed25519};
+
+/// Fails if `debug` contains the secret in hex (either case) or as a decimal byte list.
+fn assert_redacted(debug: &str, secret: &[u8]) {
+    let lower = hex::encode(secret);
+    assert!(
+        !debug.to_lowercase().contains(&lower[..16]),
+        "hex leaked: {debug}"
+    );
+    let decimal = format!("{:?}", &secret[..4]);
+    let decimal = decimal.trim_start_matches('[').trim_end_matches(']');
+    assert!(!debug.contains(decimal), "bytes leaked: {debug}");
+}
+
+#[test]
+fn ed25519_debug_is_redacted() {
+    let key = ed25519::ExtendedPrivateKey::from_seed(&[0x11; 32])
+        .unwrap()
+        .derive_path(&PATHS::ENCRYPTION)
+        .unwrap();
+    let debug = format!("{key:?} {:?}", key.chain_code());
+    assert_redacted(&debug, key.private_key());
+    assert_redacted(&debug, key.chain_code().as_bytes());
+    assert!(debug.contains("depth: 4"), "{debug}");
+    assert!(debug.contains(".."), "{debug}");
+}
+
+#[test]
+fn different_chain_codes_compare_unequal() {
+    let master = ed25519::ExtendedPrivateKey::from_seed(&[0x11; 32]).unwrap();
+    let a = master.derive_path(&PATHS::ENCRYPTION).unwrap();
+    let b = master.derive_path(&PATHS::VAULT_MASTER).unwrap();
+    let a2 = master.derive_path(&PATHS::ENCRYPTION).unwrap();
+    assert_ne!(a.chain_code(), b.chain_code());
+    assert_eq!(a.chain_code(), a2.chain_code());
+}
+
+#[cfg(feature = "secp256k1")]
+#[test]
+fn secp256k1_debug_is_redacted() {
+    use hexvault_derivation::secp256k1::ExtendedPrivateKey;
+    let key = ExtendedPrivateKey::from_seed(&[0x22; 32])
+        .unwrap()
+        .derive_path(&"m/0'/1".parse().unwrap())
+        .unwrap();
+    let public = key.extended_public_key();
+    let debug = format!("{key:?} {public:?} {:?}", key.chain_code());
+    assert_redacted(&debug, key.private_key());
+    assert_redacted(&debug, key.chain_code().as_bytes());
+    // The public key is not secret and is shown for the xpub.
+    assert!(debug.contains(&hex::encode(public.public_key())), "{debug}");
+}

@@ -1,0 +1,532 @@
+//! `ByteStorage`: store bytes into envelopes and retrieve them, with limits and counters.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::format::{self, Header};
+use crate::{Compression, ContentType, Error, Options, Result};
+
+/// An xxHash3-64 (seed 0) value; displays as 16 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Checksum(u64);
+
+impl Checksum {
+    /// Wrap a raw xxh3-64 value.
+    #[must_use]
+    pub const fn new(value: u64) -> Self {
+        Self(value)
+    }
+
+    /// The raw value.
+    #[must_use]
+    pub const fn value(self) -> u64 {
+        self.0
+    }
+}
+
+impl core::fmt::Display for Checksum {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// What one `store` or `retrieve` did: sizes, whether compressed, checksum, label, time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// Length of the original bytes.
+    pub original_len: u64,
+    /// Length of the whole envelope (header and payload).
+    pub envelope_len: u64,
+    /// Length of the payload (the LZ4 block, or the original bytes stored raw).
+    pub payload_len: u64,
+    /// Whether the payload is LZ4-compressed.
+    pub compressed: bool,
+    /// The xxh3-64 of the original bytes, if the envelope carries one.
+    pub checksum: Option<Checksum>,
+    /// The content-type label, if any.
+    pub content_type: Option<ContentType>,
+    /// Wall-clock time the operation took.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// `original_len / envelope_len` (above 1 when the envelope is smaller; 0 for empty input).
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)] // a ratio for display
+    pub fn ratio(&self) -> f64 {
+        if self.envelope_len == 0 {
+            0.0
+        } else {
+            self.original_len as f64 / self.envelope_len as f64
+        }
+    }
+}
+
+/// A snapshot of a [`ByteStorage`]'s counters.
+///
+/// Every counter is exact (atomic, no lost updates); a snapshot taken while other
+/// threads are working reads each counter at a slightly different moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Successful `store` calls.
+    pub stores: u64,
+    /// Of those, how many were compressed.
+    pub compressed_stores: u64,
+    /// Successful `retrieve` calls.
+    pub retrieves: u64,
+    /// Failed `store` or `retrieve` calls.
+    pub failures: u64,
+    /// Original bytes given to successful `store` calls.
+    pub store_bytes_in: u64,
+    /// Envelope bytes produced by successful `store` calls.
+    pub store_bytes_out: u64,
+    /// Envelope bytes read by successful `retrieve` calls.
+    pub retrieve_bytes_in: u64,
+    /// Original bytes returned by successful `retrieve` calls.
+    pub retrieve_bytes_out: u64,
+    /// Time spent in successful `store` calls.
+    pub store_time: Duration,
+    /// Time spent in successful `retrieve` calls.
+    pub retrieve_time: Duration,
+}
+
+impl Stats {
+    /// Overall compression ratio of stores: original bytes / envelope bytes (0 if none).
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)] // a ratio for display
+    pub fn store_ratio(&self) -> f64 {
+        if self.store_bytes_out == 0 {
+            0.0
+        } else {
+            self.store_bytes_in as f64 / self.store_bytes_out as f64
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    stores: AtomicU64,
+    compressed_stores: AtomicU64,
+    retrieves: AtomicU64,
+    failures: AtomicU64,
+    store_bytes_in: AtomicU64,
+    store_bytes_out: AtomicU64,
+    retrieve_bytes_in: AtomicU64,
+    retrieve_bytes_out: AtomicU64,
+    store_nanos: AtomicU64,
+    retrieve_nanos: AtomicU64,
+}
+
+fn add(counter: &AtomicU64, value: u64) {
+    counter.fetch_add(value, Ordering::Relaxed);
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Turns bytes into framed envelopes and back, under [`Options`], counting what it does.
+///
+/// `ByteStorage` is `Send + Sync`; share one behind an `Arc` and its counters add up
+/// across threads.
+#[derive(Debug, Default)]
+pub struct ByteStorage {
+    options: Options,
+    counters: Counters,
+}
+
+impl ByteStorage {
+    /// A storage with the given options.
+    #[must_use]
+    pub fn new(options: Options) -> Self {
+        Self {
+            options,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The options.
+    #[must_use]
+    pub const fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Frame `data` into a new envelope.
+    ///
+    /// # Errors
+    /// [`Error::OriginalTooLarge`] or [`Error::EnvelopeTooLarge`] if the input or the
+    /// envelope would exceed the limits (what this storage would refuse to read, it does
+    /// not write), [`Error::OutOfMemory`] if the buffer cannot be reserved.
+    pub fn store(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.store_into(data, &mut out)?;
+        Ok(out)
+    }
+
+    /// Frame `data` into `out` (its previous contents are replaced) and report what was done.
+    ///
+    /// # Errors
+    /// As [`ByteStorage::store`]; on error `out` is left empty.
+    pub fn store_into(&self, data: &[u8], out: &mut Vec<u8>) -> Result<Report> {
+        self.store_into_with(data, self.options.compression(), out)
+    }
+
+    /// As [`ByteStorage::store_into`] with the compression policy chosen for this call
+    /// (for callers that decide per item whether compression is safe; see the crate docs
+    /// on CRIME/BREACH).
+    ///
+    /// # Errors
+    /// As [`ByteStorage::store`]; on error `out` is left empty.
+    pub fn store_into_with(
+        &self,
+        data: &[u8],
+        compression: Compression,
+        out: &mut Vec<u8>,
+    ) -> Result<Report> {
+        let start = Instant::now();
+        match self.store_inner(data, compression, out) {
+            Ok(mut report) => {
+                report.elapsed = start.elapsed();
+                let c = &self.counters;
+                add(&c.stores, 1);
+                add(&c.compressed_stores, u64::from(report.compressed));
+                add(&c.store_bytes_in, report.original_len);
+                add(&c.store_bytes_out, report.envelope_len);
+                add(&c.store_nanos, nanos(report.elapsed));
+                Ok(report)
+            }
+            Err(e) => {
+                out.clear();
+                add(&self.counters.failures, 1);
+                Err(e)
+            }
+        }
+    }
+
+    fn store_inner(
+        &self,
+        data: &[u8],
+        compression: Compression,
+        out: &mut Vec<u8>,
+    ) -> Result<Report> {
+        let limits = self.options.limits();
+        let original_len = data.len() as u64;
+        if original_len > limits.max_original_len() {
+            return Err(Error::OriginalTooLarge {
+                declared: original_len,
+                limit: limits.max_original_len(),
+            });
+        }
+        let content_type = self.options.content_type();
+        let header_len = format::MIN_HEADER_LEN + content_type.map_or(0, |c| c.as_str().len());
+        out.clear();
+
+        let try_lz4 = compression == Compression::Auto
+            && data.len() >= self.options.min_compress_len()
+            && cfg!(feature = "compression");
+        let compressed = try_lz4 && compress_payload(data, header_len, out)?;
+        if !compressed {
+            let total = header_len.saturating_add(data.len());
+            reserve(out, total)?;
+            out.resize(header_len, 0);
+            out.extend_from_slice(data);
+        }
+
+        #[cfg(feature = "checksum")]
+        let checksum = Some(format::content_checksum(data));
+        #[cfg(not(feature = "checksum"))]
+        let checksum = None;
+
+        #[cfg(feature = "checksum")]
+        let payload_check = if compressed {
+            format::low32(out.get(header_len..).unwrap_or_default())
+        } else {
+            0
+        };
+        #[cfg(not(feature = "checksum"))]
+        let payload_check = 0;
+
+        let (header, len) =
+            format::encode_header(compressed, checksum, payload_check, original_len, content_type);
+        for (dst, src) in out.iter_mut().zip(header.iter().take(len)) {
+            *dst = *src;
+        }
+        let envelope_len = out.len() as u64;
+        if envelope_len > limits.max_envelope_len() {
+            return Err(Error::EnvelopeTooLarge {
+                len: envelope_len,
+                limit: limits.max_envelope_len(),
+            });
+        }
+        Ok(Report {
+            original_len,
+            envelope_len,
+            payload_len: envelope_len.saturating_sub(len as u64),
+            compressed,
+            checksum,
+            content_type: content_type.cloned(),
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    /// Read an envelope back into a new buffer.
+    ///
+    /// # Errors
+    /// Every way an envelope can be wrong has its own variant: [`Error::TruncatedHeader`],
+    /// [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::UnknownFlags`],
+    /// [`Error::NonCanonicalHeader`], [`Error::InvalidContentType`],
+    /// [`Error::HeaderChecksumMismatch`], [`Error::PayloadChecksumMismatch`], [`Error::EnvelopeTooLarge`],
+    /// [`Error::OriginalTooLarge`], [`Error::ImpossibleRatio`], [`Error::LengthMismatch`],
+    /// [`Error::CorruptLz4`], [`Error::ChecksumMismatch`], [`Error::CompressionUnsupported`],
+    /// [`Error::ChecksumUnsupported`], [`Error::OutOfMemory`]. All size checks happen on
+    /// the header before any allocation.
+    pub fn retrieve(&self, envelope: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.retrieve_into(envelope, &mut out)?;
+        Ok(out)
+    }
+
+    /// Read an envelope into `out` (its previous contents are replaced; its capacity is
+    /// reused) and report what was found.
+    ///
+    /// # Errors
+    /// As [`ByteStorage::retrieve`]. On error `out` is zeroed and left empty: nothing
+    /// unverified is ever handed back.
+    pub fn retrieve_into(&self, envelope: &[u8], out: &mut Vec<u8>) -> Result<Report> {
+        let start = Instant::now();
+        match self.retrieve_inner(envelope, out) {
+            Ok(mut report) => {
+                report.elapsed = start.elapsed();
+                let c = &self.counters;
+                add(&c.retrieves, 1);
+                add(&c.retrieve_bytes_in, report.envelope_len);
+                add(&c.retrieve_bytes_out, report.original_len);
+                add(&c.retrieve_nanos, nanos(report.elapsed));
+                Ok(report)
+            }
+            Err(e) => {
+                out.fill(0);
+                out.clear();
+                add(&self.counters.failures, 1);
+                Err(e)
+            }
+        }
+    }
+
+    fn retrieve_inner(&self, envelope: &[u8], out: &mut Vec<u8>) -> Result<Report> {
+        let header = self.check(envelope)?;
+        let payload = envelope.get(header.header_len()..).unwrap_or_default();
+        let declared = usize::try_from(header.original_len()).map_err(|_| {
+            Error::OriginalTooLarge {
+                declared: header.original_len(),
+                limit: self.options.limits().max_original_len(),
+            }
+        })?;
+        out.fill(0);
+        out.clear();
+        reserve(out, declared)?;
+        if header.compressed() {
+            decompress_payload(payload, declared, out)?;
+        } else {
+            out.extend_from_slice(payload);
+        }
+        verify_content(&header, out)?;
+        Ok(Report {
+            original_len: header.original_len(),
+            envelope_len: envelope.len() as u64,
+            payload_len: payload.len() as u64,
+            compressed: header.compressed(),
+            checksum: header.checksum(),
+            content_type: header.content_type().cloned(),
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    /// Parse `envelope`'s header and run every check that needs no allocation and no
+    /// decoding: structure, header check, all limits, the LZ4 ratio bound, whether this
+    /// build can read it. `retrieve` runs exactly this first.
+    ///
+    /// # Errors
+    /// As [`ByteStorage::retrieve`], except the errors that need the payload decoded
+    /// ([`Error::CorruptLz4`], [`Error::ChecksumMismatch`], [`Error::OutOfMemory`]).
+    /// The payload check of a compressed envelope is verified here (hashing the payload,
+    /// allocating nothing).
+    pub fn check(&self, envelope: &[u8]) -> Result<Header> {
+        let limits = self.options.limits();
+        let envelope_len = envelope.len() as u64;
+        if envelope_len > limits.max_envelope_len() {
+            return Err(Error::EnvelopeTooLarge {
+                len: envelope_len,
+                limit: limits.max_envelope_len(),
+            });
+        }
+        let (header, payload) = Header::parse(envelope)?;
+        let declared = header.original_len();
+        if declared > limits.max_original_len() {
+            return Err(Error::OriginalTooLarge {
+                declared,
+                limit: limits.max_original_len(),
+            });
+        }
+        let payload_len = payload.len() as u64;
+        if header.compressed() {
+            if !cfg!(feature = "compression") {
+                return Err(Error::CompressionUnsupported);
+            }
+            let max = limits.max_declared_for_payload(payload_len);
+            if declared > max {
+                return Err(Error::ImpossibleRatio {
+                    declared,
+                    payload_len,
+                    max,
+                });
+            }
+        } else if declared != payload_len {
+            return Err(Error::LengthMismatch {
+                declared,
+                actual: payload_len,
+            });
+        }
+        header.verify_payload(payload)?;
+        Ok(header)
+    }
+
+    /// A snapshot of the counters.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let c = &self.counters;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            stores: load(&c.stores),
+            compressed_stores: load(&c.compressed_stores),
+            retrieves: load(&c.retrieves),
+            failures: load(&c.failures),
+            store_bytes_in: load(&c.store_bytes_in),
+            store_bytes_out: load(&c.store_bytes_out),
+            retrieve_bytes_in: load(&c.retrieve_bytes_in),
+            retrieve_bytes_out: load(&c.retrieve_bytes_out),
+            store_time: Duration::from_nanos(load(&c.store_nanos)),
+            retrieve_time: Duration::from_nanos(load(&c.retrieve_nanos)),
+        }
+    }
+}
+
+fn reserve(out: &mut Vec<u8>, len: usize) -> Result<()> {
+    out.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
+        requested: len as u64,
+    })
+}
+
+#[cfg(feature = "checksum")]
+fn verify_content(header: &Header, content: &[u8]) -> Result<()> {
+    if let Some(stored) = header.checksum() {
+        let computed = format::content_checksum(content);
+        if computed != stored {
+            return Err(Error::ChecksumMismatch { stored, computed });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "checksum"))]
+fn verify_content(header: &Header, _content: &[u8]) -> Result<()> {
+    // `Header::parse` already refused checksummed envelopes in this build.
+    match header.checksum() {
+        Some(_) => Err(Error::ChecksumUnsupported),
+        None => Ok(()),
+    }
+}
+
+/// Inputs at least this long are sampled before the whole input is compressed.
+#[cfg(feature = "compression")]
+const SAMPLE_FROM: usize = 16 * 1024;
+/// Bytes in each sampled window.
+#[cfg(feature = "compression")]
+const SAMPLE_WINDOW: usize = 512;
+/// Number of windows sampled, spread evenly over the input.
+#[cfg(feature = "compression")]
+const SAMPLE_WINDOWS: usize = 4;
+
+/// Cheap skip decision: gather a few windows spread over the input into one small
+/// sample, LZ4-compress that once, and give up on the whole input if the sample does not
+/// shrink by at least 1/16. Inputs below `SAMPLE_FROM` are simply compressed once (with
+/// the raw fallback below). The decision only ever costs speed or size, never correctness.
+#[cfg(feature = "compression")]
+fn sample_says_compressible(data: &[u8]) -> bool {
+    if data.len() < SAMPLE_FROM {
+        return true;
+    }
+    let stride = data.len() / SAMPLE_WINDOWS;
+    let mut sample = [0u8; SAMPLE_WINDOW * SAMPLE_WINDOWS];
+    for (i, chunk) in sample.chunks_mut(SAMPLE_WINDOW).enumerate() {
+        let start = i.saturating_mul(stride);
+        for (dst, src) in chunk.iter_mut().zip(data.iter().skip(start)) {
+            *dst = *src;
+        }
+    }
+    let mut scratch = [0u8; lz4_flex::block::get_maximum_output_size(SAMPLE_WINDOW * SAMPLE_WINDOWS)];
+    match lz4_flex::block::compress_into(&sample, &mut scratch) {
+        Ok(packed) => packed < sample.len() - sample.len() / 16,
+        Err(_) => true,
+    }
+}
+
+/// Try LZ4; on success `out` holds header space plus the block and this returns `true`.
+/// Returns `false` (with `out` empty) when compression does not make the payload smaller.
+#[cfg(feature = "compression")]
+fn compress_payload(data: &[u8], header_len: usize, out: &mut Vec<u8>) -> Result<bool> {
+    if !sample_says_compressible(data) {
+        return Ok(false);
+    }
+    let bound = lz4_flex::block::get_maximum_output_size(data.len());
+    let total = header_len.saturating_add(bound);
+    reserve(out, total)?;
+    out.resize(total, 0);
+    let Some(dst) = out.get_mut(header_len..) else {
+        out.clear();
+        return Ok(false);
+    };
+    match lz4_flex::block::compress_into(data, dst) {
+        Ok(n) if n < data.len() => {
+            out.truncate(header_len.saturating_add(n));
+            Ok(true)
+        }
+        _ => {
+            out.clear();
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(not(feature = "compression"))]
+#[allow(clippy::unnecessary_wraps)]
+fn compress_payload(_data: &[u8], _header_len: usize, _out: &mut Vec<u8>) -> Result<bool> {
+    Ok(false)
+}
+
+/// Decode an LZ4 block of exactly `declared` bytes into the empty `out` (capacity reserved).
+///
+/// The buffer is zero-filled first, so a malformed block can never expose earlier
+/// contents (RUSTSEC-2026-0041 concerned reused buffers), and the safe decoder is
+/// bounded by the slice it writes into.
+#[cfg(feature = "compression")]
+fn decompress_payload(payload: &[u8], declared: usize, out: &mut Vec<u8>) -> Result<()> {
+    out.resize(declared, 0);
+    let written = lz4_flex::block::decompress_into(payload, out).map_err(|e| Error::CorruptLz4 {
+        reason: e.to_string(),
+    })?;
+    if written != declared {
+        return Err(Error::LengthMismatch {
+            declared: declared as u64,
+            actual: written as u64,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "compression"))]
+fn decompress_payload(_payload: &[u8], _declared: usize, _out: &mut Vec<u8>) -> Result<()> {
+    Err(Error::CompressionUnsupported)
+}

@@ -1,0 +1,173 @@
+//! Tampering: every truncation and every single-bit flip of a 4 KiB envelope is rejected,
+//! and each kind of damage is reported by the error that names it.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![cfg(all(feature = "compression", feature = "checksum"))]
+
+mod common;
+
+use common::{craft, fix_header_check, json_like, noise, xxh3};
+use hexvault_envelope::{ByteStorage, Checksum, ContentType, Error, Options};
+
+/// A compressed envelope of exactly 4096 bytes and a raw one of exactly 4096 bytes.
+fn four_kib_envelopes() -> Vec<Vec<u8>> {
+    let s = ByteStorage::new(
+        Options::default().with_content_type(Some(ContentType::new("application/json").unwrap())),
+    );
+    // Grow JSON-like input until its compressed envelope reaches 4096 bytes.
+    let mut len = 4096;
+    let compressed = loop {
+        let env = s.store(&json_like(len)).unwrap();
+        if env.len() >= 4096 {
+            break env;
+        }
+        len += 64.max((4096 - env.len()) * 2);
+    };
+    let raw = s.store(&noise(4096 - 32 - 16, 5)).unwrap();
+    assert_eq!(raw.len(), 4096);
+    assert!(compressed.len() >= 4096 && compressed.len() < 4200, "{}", compressed.len());
+    vec![compressed, raw]
+}
+
+#[test]
+fn every_truncation_is_rejected() {
+    let s = ByteStorage::default();
+    for env in four_kib_envelopes() {
+        assert!(s.retrieve(&env).is_ok());
+        for cut in 0..env.len() {
+            let mut out = Vec::new();
+            let r = s.retrieve_into(&env[..cut], &mut out);
+            assert!(r.is_err(), "truncation to {cut} accepted");
+            assert!(out.is_empty());
+        }
+    }
+}
+
+#[test]
+fn every_single_bit_flip_is_rejected() {
+    let s = ByteStorage::default();
+    let mut out = Vec::new();
+    for env in four_kib_envelopes() {
+        let mut env = env;
+        for byte in 0..env.len() {
+            for bit in 0..8 {
+                env[byte] ^= 1 << bit;
+                let r = s.retrieve_into(&env, &mut out);
+                env[byte] ^= 1 << bit;
+                assert!(r.is_err(), "flip of byte {byte} bit {bit} accepted");
+                assert!(out.is_empty());
+            }
+        }
+        assert!(s.retrieve_into(&env, &mut out).is_ok());
+    }
+}
+
+#[test]
+fn appended_bytes_are_rejected() {
+    let s = ByteStorage::default();
+    for env in four_kib_envelopes() {
+        let mut longer = env.clone();
+        longer.push(0);
+        assert!(s.retrieve(&longer).is_err());
+    }
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let s = ByteStorage::default();
+    let data = json_like(4000);
+    let env = s.store(&data).unwrap();
+
+    assert_eq!(
+        s.retrieve(&env[..10]),
+        Err(Error::TruncatedHeader { needed: 32, got: 10 })
+    );
+    assert_eq!(s.retrieve(b"HX"), Err(Error::TruncatedHeader { needed: 32, got: 2 }));
+
+    let mut e = env.clone();
+    e[0] = b'X';
+    assert_eq!(s.retrieve(&e), Err(Error::BadMagic { found: *b"XXEV" }));
+
+    let mut e = env.clone();
+    e[4] = 2;
+    assert_eq!(s.retrieve(&e), Err(Error::UnsupportedVersion { found: 2, supported: 1 }));
+
+    let mut e = env.clone();
+    e[5] |= 0x80;
+    assert_eq!(s.retrieve(&e), Err(Error::UnknownFlags { flags: 0x83, known: 0x03 }));
+
+    let mut e = env.clone();
+    e[7] = 1;
+    assert!(matches!(s.retrieve(&e), Err(Error::NonCanonicalHeader { .. })));
+
+    let mut e = env.clone();
+    e[6] = 65;
+    assert!(matches!(s.retrieve(&e), Err(Error::InvalidContentType { .. })));
+
+    let mut e = env.clone();
+    e[6] = 200; // label length past the end of a short envelope
+    assert!(matches!(s.retrieve(&e[..100]), Err(Error::InvalidContentType { .. })));
+
+    let mut e = env.clone();
+    e[9] ^= 1; // original length, header check not updated
+    assert!(matches!(s.retrieve(&e), Err(Error::HeaderChecksumMismatch { .. })));
+
+    // Content checksum wrong, header check recomputed: names both values.
+    let mut e = env.clone();
+    e[16] ^= 0xFF;
+    fix_header_check(&mut e);
+    let stored = u64::from_le_bytes(e[16..24].try_into().unwrap());
+    assert_eq!(
+        s.retrieve(&e),
+        Err(Error::ChecksumMismatch {
+            stored: Checksum::new(stored),
+            computed: Checksum::new(xxh3(&data)),
+        })
+    );
+    let msg = s.retrieve(&e).unwrap_err().to_string();
+    assert!(msg.contains(&format!("{:016x}", xxh3(&data))), "{msg}");
+    assert!(msg.contains(&format!("{stored:016x}")), "{msg}");
+
+    // Corrupt LZ4 (offset 0), header consistent.
+    let bad = craft(true, 20, Some(0), b"", &[0x1F, b'a', 0x00, 0x00, 0x00, 0x00]);
+    assert!(matches!(s.retrieve(&bad), Err(Error::CorruptLz4 { .. })));
+
+    // Valid LZ4 that yields fewer bytes than declared.
+    let short = craft(true, 6, Some(0), b"", b"\x50abcde");
+    assert_eq!(s.retrieve(&short), Err(Error::LengthMismatch { declared: 6, actual: 5 }));
+
+    // Payload check wrong: refused before decoding.
+    let mut e = env.clone();
+    let last = e.len() - 1;
+    e[last] ^= 1;
+    assert!(matches!(s.retrieve(&e), Err(Error::PayloadChecksumMismatch { .. })));
+
+    // Raw payload shorter than declared.
+    let raw = craft(false, 5, Some(xxh3(b"abcde")), b"", b"abcd");
+    assert_eq!(s.retrieve(&raw), Err(Error::LengthMismatch { declared: 5, actual: 4 }));
+
+    // Checksum flag clear but checksum field set: non-canonical.
+    let mut e = craft(false, 1, None, b"", b"a");
+    e[16] = 1;
+    assert!(matches!(s.retrieve(&e), Err(Error::NonCanonicalHeader { .. })));
+    let mut e = craft(false, 1, None, b"", b"a");
+    e[24] = 1;
+    assert!(matches!(s.retrieve(&e), Err(Error::NonCanonicalHeader { .. })));
+}
+
+#[test]
+fn unchecked_envelopes_from_checksum_less_builds_are_read() {
+    let s = ByteStorage::default();
+    assert_eq!(s.retrieve(&craft(false, 3, None, b"x/y", b"abc")).unwrap(), b"abc");
+    let block = lz4_flex::block::compress(&[b'q'; 1000]);
+    assert_eq!(s.retrieve(&craft(true, 1000, None, b"", &block)).unwrap(), vec![b'q'; 1000]);
+}
+
+#[test]
+fn failed_retrieve_zeroes_the_callers_buffer() {
+    let s = ByteStorage::default();
+    let mut out = vec![7u8; 100];
+    let bad = craft(false, 5, Some(0), b"", b"abcde");
+    assert!(matches!(s.retrieve_into(&bad, &mut out), Err(Error::ChecksumMismatch { .. })));
+    assert!(out.is_empty());
+    assert!(out.capacity() >= 5);
+}

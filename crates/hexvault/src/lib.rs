@@ -1,0 +1,38 @@
+//! `hexvault`: the facade over hexvault's crates, re-exported as modules.
+//!
+//! # What this crate owns
+//!
+//! Nothing of its own but the joints of the pipeline: it re-exports each primitive crate as a
+//! module ([`mnemonic`], [`derivation`], [`aead`], [`envelope`], [`audit`]) and, in [`keys`],
+//! derives the application keys that sit at the fixed paths of
+//! [`PATHS`](derivation::PATHS) from a BIP-39 seed.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `compression` (default) | LZ4 in the byte envelope, used only when a caller asks for it per call |
+//! | `secp256k1` | BIP-32 secp256k1 derivation and xprv/xpub encoding |
+//! | `rustcrypto` | the pure-Rust RustCrypto AES-GCM backend beside ring |
+//!
+//! A user who needs one primitive depends on that crate alone (`hexvault-mnemonic`,
+//! `hexvault-aead`, ...) and compiles nothing else.
+//!
+//! # Invariants
+//!
+//! - The facade adds no cryptography: every key it hands out is derived by the primitive
+//!   crates, at a path named in [`PATHS`](derivation::PATHS).
+//! - Nothing below the facade depends on it (`cargo xtask tidy` enforces this).
+
+pub use hexvault_aead as aead;
+pub use hexvault_audit as audit;
+pub use hexvault_derivation as derivation;
+pub use hexvault_envelope as envelope;
+pub use hexvault_mnemonic as mnemonic;
+
+pub mod keys;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

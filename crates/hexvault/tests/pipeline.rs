@@ -1,0 +1,88 @@
+//! The pipeline across crates: phrase → seed → HD keys → credentials, pinned by published
+//! vectors and by golden data that must keep working forever.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use hexvault::aead::EncryptedData;
+use hexvault::derivation::{PATHS, ed25519::ExtendedPrivateKey};
+use hexvault::keys;
+use hexvault::mnemonic::{Mnemonic, Seed};
+
+/// Trezor BIP-39 vector (english, entropy 00..00), passphrase "TREZOR".
+const TREZOR_PHRASE: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+fn trezor_seed() -> Seed {
+    Mnemonic::parse(TREZOR_PHRASE).unwrap().to_seed("TREZOR")
+}
+
+/// Every Trezor vector, through the public API of two crates: phrase → seed → BIP-32 master.
+#[cfg(feature = "secp256k1")]
+#[test]
+fn trezor_phrases_give_the_published_master_xprv() {
+    use hexvault::derivation::secp256k1::ExtendedPrivateKey as Bip32Key;
+    let vectors: serde_json::Value = serde_json::from_str(include_str!(
+        "../../mnemonic/tests/data/bip39-trezor.json"
+    ))
+    .unwrap();
+    let mut checked = 0;
+    for cases in vectors["cases"].as_object().unwrap().values() {
+        for case in cases.as_array().unwrap() {
+            let mnemonic = Mnemonic::parse(case["mnemonic"].as_str().unwrap()).unwrap();
+            let seed = mnemonic.to_seed(case["passphrase"].as_str().unwrap());
+            let master = Bip32Key::from_seed(seed.as_bytes()).unwrap();
+            assert_eq!(master.to_xprv().as_str(), case["xprv"].as_str().unwrap());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 200, "only {checked} vectors checked");
+}
+
+/// A credential sealed once under the Trezor phrase must decrypt forever: it pins the path,
+/// the HKDF label, the AAD construction and the wire format together.
+#[test]
+fn golden_credential_still_decrypts() {
+    let key = keys::encryption_key(&trezor_seed()).unwrap();
+    let credential =
+        EncryptedData::from_json(include_str!("data/credential-v2-trezor0.json").trim()).unwrap();
+    assert_eq!(credential.key_version(), 2);
+    let plaintext = credential.decrypt(&key, b"hexvault/tests/golden").unwrap();
+    assert_eq!(
+        plaintext.as_slice(),
+        b"hexvault golden credential: keep decrypting forever"
+    );
+    assert!(credential.decrypt(&key, b"hexvault/tests/other").is_err());
+    let other_seed = Mnemonic::parse(TREZOR_PHRASE).unwrap().to_seed("");
+    let other_key = keys::encryption_key(&other_seed).unwrap();
+    assert!(credential.decrypt(&other_key, b"hexvault/tests/golden").is_err());
+}
+
+/// The vault master key is pinned: a change would orphan every partition ever sealed.
+///
+/// The pinned value was reproduced independently (Python `hashlib`/`hmac`): PBKDF2 seed,
+/// SLIP-0010 steps 74'/2'/1'/0', then HKDF-SHA256 with no salt and
+/// `info = u32be(24) || "hexvault/v2/vault-master"` (docs/formats.md).
+#[test]
+fn vault_master_key_is_stable() {
+    let master = keys::vault_master_key(&trezor_seed()).unwrap();
+    assert_eq!(
+        hex::encode(master.expose_secret()),
+        include_str!("data/vault-master-trezor0.hex").trim()
+    );
+    // It is not the raw node key: the HKDF step separates the two.
+    let node =
+        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::VAULT_MASTER)
+            .unwrap();
+    assert_ne!(master.expose_secret(), node.private_key());
+}
+
+#[test]
+fn audit_signing_key_is_the_ed25519_key_at_its_path() {
+    let signing = keys::audit_signing_key(&trezor_seed()).unwrap();
+    let node =
+        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::AUDIT_SIGNING)
+            .unwrap();
+    assert_eq!(signing.verifying_key().to_bytes(), node.public_key());
+    let encryption_node =
+        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::ENCRYPTION)
+            .unwrap();
+    assert_ne!(encryption_node.public_key(), node.public_key());
+}

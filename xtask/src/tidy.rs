@@ -1,0 +1,216 @@
+//! The tidy step: rules about the shape of the code base that no compiler checks.
+//!
+//! - Dependency edges between hexvault crates point down the crate map of
+//!   `docs/architecture.md`; an upward or sideways edge fails the build. A new crate must be
+//!   added to [`ALLOWED_EDGES`] before it can build in CI, which forces the map to be updated.
+//! - Every `.rs` file opens with a `//!` line saying what it is.
+//! - Every workspace crate inherits the workspace lints (`[lints] workspace = true`); the FFI
+//!   crate alone may relax `unsafe_code`, and it says so in its own manifest.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// For each workspace package, the hexvault packages it may depend on (any dependency kind).
+/// Everything else named `hexvault*` is forbidden.
+const ALLOWED_EDGES: &[(&str, &[&str])] = &[
+    ("hexvault-mnemonic", &[]),
+    ("hexvault-derivation", &["hexvault-mnemonic"]),
+    ("hexvault-envelope", &[]),
+    ("hexvault-aead", &[]),
+    ("hexvault-audit", &[]),
+    (
+        "hexvault-cells",
+        &[
+            "hexvault-aead",
+            "hexvault-envelope",
+            "hexvault-audit",
+            "hexvault-derivation",
+        ],
+    ),
+    ("hexvault-edges", &["hexvault-cells", "hexvault-audit"]),
+    (
+        "hexvault-service",
+        &["hexvault-mnemonic", "hexvault-derivation", "hexvault-aead"],
+    ),
+    (
+        "hexvault",
+        &[
+            "hexvault-mnemonic",
+            "hexvault-derivation",
+            "hexvault-envelope",
+            "hexvault-aead",
+            "hexvault-audit",
+            "hexvault-cells",
+            "hexvault-edges",
+            "hexvault-service",
+        ],
+    ),
+    ("hexvault-ffi", &["hexvault"]),
+    ("hexvault-cli", &["hexvault"]),
+    // Benches measure every layer beside its raw primitive, so they may reach any crate.
+    (
+        "hexvault-benches",
+        &[
+            "hexvault-mnemonic",
+            "hexvault-derivation",
+            "hexvault-envelope",
+            "hexvault-aead",
+            "hexvault-audit",
+            "hexvault-cells",
+            "hexvault-edges",
+            "hexvault-service",
+            "hexvault",
+        ],
+    ),
+    ("xtask", &[]),
+];
+
+/// Runs every tidy rule and reports all violations at once.
+pub(crate) fn run(root: &Path) -> Result<(), String> {
+    let mut problems = Vec::new();
+    let metadata = metadata(root)?;
+    check_edges(&metadata, &mut problems);
+    check_lints(&metadata, &mut problems);
+    for dir in ["crates", "xtask", "benches", "fuzz/fuzz_targets"] {
+        check_doc_lines(&root.join(dir), root, &mut problems);
+    }
+    if problems.is_empty() {
+        println!("tidy: dependency edges, `//!` headers and workspace lints are in order");
+        Ok(())
+    } else {
+        for problem in &problems {
+            eprintln!("tidy: {problem}");
+        }
+        Err(format!(
+            "step `tidy`: {} problem(s); fix them and rerun `cargo xtask tidy`",
+            problems.len()
+        ))
+    }
+}
+
+/// Workspace packages that declare features: CI tests each alone with `--no-default-features`.
+pub(crate) fn packages_with_features(root: &Path) -> Result<Vec<String>, String> {
+    let metadata = metadata(root)?;
+    Ok(workspace_packages(&metadata)
+        .filter(|package| {
+            package
+                .get("features")
+                .and_then(Value::as_object)
+                .is_some_and(|features| !features.is_empty())
+        })
+        .filter_map(|package| package.get("name").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect())
+}
+
+fn metadata(root: &Path) -> Result<Value, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .output()
+        .map_err(|error| format!("cannot run `cargo metadata`: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo metadata` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("`cargo metadata` printed unreadable JSON: {error}"))
+}
+
+fn workspace_packages(metadata: &Value) -> impl Iterator<Item = &Value> {
+    metadata
+        .get("packages")
+        .and_then(Value::as_array)
+        .map(|packages| packages.iter())
+        .into_iter()
+        .flatten()
+}
+
+fn check_edges(metadata: &Value, problems: &mut Vec<String>) {
+    for package in workspace_packages(metadata) {
+        let name = package.get("name").and_then(Value::as_str).unwrap_or("?");
+        let Some((_, allowed)) = ALLOWED_EDGES.iter().find(|(known, _)| *known == name) else {
+            problems.push(format!(
+                "package `{name}` is not in the crate map: add it to ALLOWED_EDGES in \
+                 xtask/src/tidy.rs and to docs/architecture.md"
+            ));
+            continue;
+        };
+        let dependencies = package
+            .get("dependencies")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for dependency in dependencies {
+            let Some(target) = dependency.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            if target.starts_with("hexvault") && !allowed.contains(&target) {
+                problems.push(format!(
+                    "`{name}` depends on `{target}`, which the crate map forbids \
+                     (crates depend only downward; see docs/architecture.md)"
+                ));
+            }
+        }
+    }
+}
+
+fn check_lints(metadata: &Value, problems: &mut Vec<String>) {
+    for package in workspace_packages(metadata) {
+        let Some(manifest) = package.get("manifest_path").and_then(Value::as_str) else {
+            continue;
+        };
+        let text = fs::read_to_string(manifest).unwrap_or_default();
+        let inherits = text
+            .split("[lints]")
+            .nth(1)
+            .is_some_and(|rest| rest.trim_start().starts_with("workspace = true"));
+        if !inherits {
+            problems.push(format!(
+                "{manifest} does not inherit the workspace lints: add `[lints]\\nworkspace = true`"
+            ));
+        }
+    }
+}
+
+fn check_doc_lines(dir: &Path, root: &Path, problems: &mut Vec<String>) {
+    for file in rust_files(dir) {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        if !text.starts_with("//!") {
+            let shown = file.strip_prefix(root).unwrap_or(&file).display();
+            problems.push(format!(
+                "{shown} must open with a `//!` line saying what the file is"
+            ));
+        }
+    }
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if name == "target" || name == "corpus" || name == "artifacts" {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
