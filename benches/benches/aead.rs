@@ -86,6 +86,19 @@ fn seal(c: &mut Criterion) {
                 .unwrap()
             });
         });
+        // The same raw call on a plaintext that starts 21 bytes into its buffer, as it
+        // does inside a sealed blob: isolates the cost of the unaligned position.
+        let mut raw_at_offset = vec![0u8; sealed_len(size)];
+        g.bench_function("ring_raw_in_place_offset21", |b| {
+            b.iter(|| {
+                raw.seal_in_place_separate_tag(
+                    raw_nonce(&mut counter),
+                    Aad::from(black_box(AAD)),
+                    black_box(&mut raw_at_offset[HEADER_LEN..HEADER_LEN + size]),
+                )
+                .unwrap()
+            });
+        });
         g.finish();
     }
 }
@@ -134,6 +147,29 @@ fn open(c: &mut Criterion) {
                     raw.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), buf)
                         .unwrap()
                         .len()
+                },
+                batch(size),
+            );
+        });
+        // The same raw call on a ciphertext that starts 21 bytes into its buffer, as it
+        // does inside a sealed blob: isolates the cost of the unaligned position.
+        let mut at_offset = vec![0u8; HEADER_LEN];
+        at_offset.extend_from_slice(&sealed);
+        g.bench_function("ring_raw_in_place_offset21", |b| {
+            b.iter_batched_ref(
+                || at_offset.clone(),
+                |buf| {
+                    let (body, tag) = buf[HEADER_LEN..].split_at_mut(size);
+                    let tag = ring::aead::Tag::try_from(&*tag).unwrap();
+                    raw.open_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(AAD),
+                        tag,
+                        body,
+                        0..,
+                    )
+                    .unwrap()
+                    .len()
                 },
                 batch(size),
             );

@@ -5,7 +5,7 @@
 //! A level needs exactly one public key: the parent's, for the child's parent fingerprint
 //! (and, for a normal BIP-32 step, as the HMAC input). The child's own public key is not
 //! computed until asked for, so "one HMAC + one public key" is the floor for one level.
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 use std::hint::black_box;
 
@@ -34,7 +34,10 @@ fn slip10_level(c: &mut Criterion) {
     let key = *parent.private_key();
     // Same inputs: the raw HMAC gives the child key that derive_child gives.
     let ours = parent.derive_child(child).unwrap();
-    assert_eq!(&raw_hmac(&chain_code, &key, child).as_ref()[..32], ours.private_key());
+    assert_eq!(
+        &raw_hmac(&chain_code, &key, child).as_ref()[..32],
+        ours.private_key()
+    );
 
     let mut g = c.benchmark_group("slip10_ed25519_level");
     g.bench_function("hexvault_derive_child", |b| {
@@ -73,7 +76,11 @@ fn bip32_level(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("bip32_secp256k1_level");
     g.bench_function("hexvault_derive_child_hardened", |b| {
-        b.iter(|| black_box(&parent).derive_child(black_box(hardened)).unwrap());
+        b.iter(|| {
+            black_box(&parent)
+                .derive_child(black_box(hardened))
+                .unwrap()
+        });
     });
     g.bench_function("hexvault_derive_child_normal", |b| {
         b.iter(|| black_box(&parent).derive_child(black_box(normal)).unwrap());

@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
         && let Ok(ed) = EncryptedData::from_json(text)
     {
         let json = ed.to_json().expect("encode json");
-        assert_eq!(EncryptedData::from_json(&json).expect("decode json again"), ed);
+        assert_eq!(
+            EncryptedData::from_json(&json).expect("decode json again"),
+            ed
+        );
         if let Some(key) = KEY.as_ref() {
             assert!(ed.decrypt(key, b"").is_err());
         }

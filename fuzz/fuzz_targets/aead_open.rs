@@ -7,12 +7,10 @@ use std::sync::LazyLock;
 use hexvault_aead::{HEADER_LEN, Header, Key, KeyRing, KeyVersion, SealingKey};
 use libfuzzer_sys::fuzz_target;
 
-static KEY: LazyLock<Option<SealingKey>> = LazyLock::new(|| {
-    SealingKey::new(Key::from_bytes([0x5A; 32]), KeyVersion::new(1).ok()?).ok()
-});
-static RING: LazyLock<Option<KeyRing>> = LazyLock::new(|| {
-    KeyRing::new(KeyVersion::new(1).ok()?, Key::from_bytes([0x5A; 32])).ok()
-});
+static KEY: LazyLock<Option<SealingKey>> =
+    LazyLock::new(|| SealingKey::new(Key::from_bytes([0x5A; 32]), KeyVersion::new(1).ok()?).ok());
+static RING: LazyLock<Option<KeyRing>> =
+    LazyLock::new(|| KeyRing::new(KeyVersion::new(1).ok()?, Key::from_bytes([0x5A; 32])).ok());
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(header) = Header::decode(data) {

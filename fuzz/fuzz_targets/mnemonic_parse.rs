@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
         // Whatever parses must round-trip through its phrase and its entropy.
         let again = Mnemonic::parse_in(mnemonic.language(), &mnemonic.phrase()).unwrap();
         assert_eq!(again.entropy(), mnemonic.entropy());
-        let from_entropy = Mnemonic::from_entropy(&mnemonic.entropy(), mnemonic.language()).unwrap();
+        let from_entropy =
+            Mnemonic::from_entropy(&mnemonic.entropy(), mnemonic.language()).unwrap();
         assert_eq!(from_entropy.phrase(), mnemonic.phrase());
     }
     let _ = Mnemonic::parse_in(Language::English, &text);

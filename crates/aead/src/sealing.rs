@@ -48,24 +48,20 @@ impl Header {
         {
             return Err(Error::UnsupportedFormatVersion { version });
         }
-        let truncated = Error::Truncated {
+        let truncated = || Error::Truncated {
             len: blob.len(),
             min: OVERHEAD,
         };
         if blob.len() < OVERHEAD {
-            return Err(truncated);
+            return Err(truncated());
         }
         let (_, rest) = blob
             .split_at_checked(MAGIC.len() + 1)
-            .ok_or(Error::Truncated {
-                len: blob.len(),
-                min: OVERHEAD,
-            })?;
-        let (kv, rest) = rest.split_first_chunk::<4>().ok_or(Error::Truncated {
-            len: blob.len(),
-            min: OVERHEAD,
-        })?;
-        let (nonce, _) = rest.split_first_chunk::<NONCE_LEN>().ok_or(truncated)?;
+            .ok_or_else(truncated)?;
+        let (kv, rest) = rest.split_first_chunk::<4>().ok_or_else(truncated)?;
+        let (nonce, _) = rest
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or_else(truncated)?;
         Ok(Self {
             format_version: FORMAT_VERSION,
             key_version: KeyVersion::new(u32::from_be_bytes(*kv))?,
@@ -273,12 +269,10 @@ impl SealingKey {
     /// As [`SealingKey::open`].
     pub fn open_in_place<'a>(&self, aad: &[u8], blob: &'a mut [u8]) -> Result<&'a mut [u8]> {
         let header = self.check_header(blob)?;
+        let len = blob.len();
         let (_, body) = blob
             .split_at_mut_checked(HEADER_LEN)
-            .ok_or(Error::Truncated {
-                len: 0,
-                min: OVERHEAD,
-            })?;
+            .ok_or(Error::Truncated { len, min: OVERHEAD })?;
         let pt_len = self.open_body(&header, aad, body)?;
         body.get_mut(..pt_len).ok_or(Error::Authentication)
     }

@@ -43,3 +43,12 @@ fn one_million_seals_on_four_threads_never_repeat_a_nonce() {
     let h = Header::decode(&blob).unwrap();
     assert!(!all.contains(h.nonce()));
 }
+
+#[test]
+fn key_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<SealingKey>();
+    assert_send_sync::<hexvault_aead::KeyRing>();
+    assert_send_sync::<hexvault_aead::EncryptionKey>();
+    assert_send_sync::<Key>();
+}

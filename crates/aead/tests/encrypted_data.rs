@@ -217,6 +217,9 @@ fn committed_vectors_from_an_independent_implementation() {
         assert_eq!(from_json.to_json().unwrap(), json);
         assert_eq!(from_pc.to_bytes().unwrap(), postcard);
         assert_eq!(&from_json.decrypt(&k, &aad).unwrap()[..], &pt[..]);
-        assert!(matches!(from_json.decrypt(&k, b"other"), Err(Error::Authentication)));
+        assert!(matches!(
+            from_json.decrypt(&k, b"other"),
+            Err(Error::Authentication)
+        ));
     }
 }

@@ -195,6 +195,9 @@ fn committed_blobs_from_an_independent_implementation() {
         assert_eq!(&k.open(&blob, &h("aad")).unwrap()[..], &h("plaintext")[..]);
         let mut tampered = blob.clone();
         *tampered.last_mut().unwrap() ^= 0x80;
-        assert!(matches!(k.open(&tampered, &h("aad")), Err(Error::Authentication)));
+        assert!(matches!(
+            k.open(&tampered, &h("aad")),
+            Err(Error::Authentication)
+        ));
     }
 }

@@ -23,6 +23,8 @@ struct FileState {
     oldest_pending: Option<Instant>,
     durability: Durability,
     failed: bool,
+    /// Encoding of the record being appended (reused: no allocation per append).
+    scratch: Vec<u8>,
 }
 
 impl FileState {
@@ -160,6 +162,7 @@ impl FileLog {
             oldest_pending: None,
             durability,
             failed: false,
+            scratch: Vec::new(),
         };
         state.flush()?;
         state.file.sync_all()?;
@@ -221,6 +224,7 @@ impl FileLog {
             oldest_pending: None,
             durability,
             failed: false,
+            scratch: Vec::new(),
         };
         Ok((Self::start(state, path), w.report))
     }
@@ -330,11 +334,19 @@ impl AuditLog for FileLog {
         if st.failed {
             return Err(Error::Failed);
         }
-        let p = st.chain.prepare(event)?;
-        let mut payload = Vec::with_capacity(p.encoded.len() + 32);
-        payload.extend_from_slice(&p.encoded);
-        payload.extend_from_slice(p.chain.as_bytes());
-        format::write_frame(&mut st.pending, format::FRAME_RECORD, &payload);
+        let FileState {
+            chain,
+            pending,
+            scratch,
+            ..
+        } = &mut *st;
+        scratch.clear();
+        let p = chain.prepare(&event, scratch)?;
+        format::write_frame_parts(
+            pending,
+            format::FRAME_RECORD,
+            &[scratch, p.chain.as_bytes()],
+        );
         if let Some(cp) = &p.checkpoint {
             format::write_frame(&mut st.pending, format::FRAME_CHECKPOINT, &cp.encode());
         }
@@ -406,5 +418,63 @@ impl AuditLog for FileLog {
 
     fn head(&self) -> ChainValue {
         self.shared.lock().chain.head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuditKey, EventKind};
+
+    #[test]
+    fn poisoned_lock_is_recovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.log");
+        let log = std::sync::Arc::new(
+            FileLog::create(&path, LogOptions::keyed(&AuditKey::from_bytes([1; 32]))).unwrap(),
+        );
+        log.append(Event::new(EventKind::Seal)).unwrap();
+        let l = std::sync::Arc::clone(&log);
+        let r = std::thread::spawn(move || {
+            let _guard = l.shared.state.lock().unwrap();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(r.is_err() && log.shared.state.is_poisoned());
+        assert_eq!(
+            log.append(Event::new(EventKind::Open))
+                .unwrap()
+                .sequence
+                .get(),
+            1
+        );
+        assert!(log.verify().unwrap().is_ok());
+    }
+
+    #[test]
+    fn every_record_is_on_disk_when_append_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.log");
+        let log =
+            FileLog::create(&path, LogOptions::keyed(&AuditKey::from_bytes([1; 32]))).unwrap();
+        for i in 0..5u64 {
+            log.append(Event::new(EventKind::Seal)).unwrap();
+            let report = crate::Verifier::keyed(&AuditKey::from_bytes([1; 32]))
+                .verify_file(&path)
+                .unwrap();
+            assert_eq!(report.records, i + 1);
+        }
+    }
+
+    #[test]
+    fn failed_log_refuses_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = FileLog::create(dir.path().join("f.log"), LogOptions::unkeyed()).unwrap();
+        log.shared.lock().failed = true;
+        assert!(matches!(
+            log.append(Event::new(EventKind::Seal)),
+            Err(Error::Failed)
+        ));
+        assert!(matches!(log.flush(), Err(Error::Failed)));
     }
 }

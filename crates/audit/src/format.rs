@@ -122,19 +122,33 @@ impl FileHeader {
     }
 }
 
-/// Builds one frame around `payload` (which must be at most [`MAX_FRAME_PAYLOAD`] bytes;
-/// records and checkpoints are far smaller) and appends it to `out`.
-pub(crate) fn write_frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+/// Builds one frame of type `kind` ([`FRAME_RECORD`] or [`FRAME_CHECKPOINT`]) around
+/// `payload` and appends it to `out` (see `docs/formats.md`). The payload must be at most
+/// [`MAX_FRAME_PAYLOAD`] bytes (records and checkpoints are far smaller); a longer one
+/// produces a frame that readers reject. For tools and tests; logs write their own frames.
+pub fn write_frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
+    write_frame_parts(out, kind, &[payload]);
+}
+
+/// [`write_frame`] with the payload given as consecutive parts (no concatenation copy).
+pub(crate) fn write_frame_parts(out: &mut Vec<u8>, kind: u8, parts: &[&[u8]]) {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let len = u32::try_from(total).unwrap_or(u32::MAX);
     let [l0, l1, l2, l3] = len.to_be_bytes();
     let head = [kind, l0, l1, l2, l3];
     let head_check: [u8; 4] = sha_prefix(&[FRAME_HEAD_DOMAIN, &head]);
-    let sum: [u8; 8] = sha_prefix(&[FRAME_DOMAIN, &head, payload]);
-    out.reserve(FRAME_HEAD_LEN + payload.len() + FRAME_TAIL_LEN);
+    let mut h = Sha256::new();
+    h.update(FRAME_DOMAIN);
+    h.update(head);
+    out.reserve(FRAME_HEAD_LEN + total + FRAME_TAIL_LEN);
     out.extend_from_slice(&head);
     out.extend_from_slice(&head_check);
-    out.extend_from_slice(payload);
-    out.extend_from_slice(&sum);
+    for p in parts {
+        h.update(p);
+        out.extend_from_slice(p);
+    }
+    let sum: [u8; 32] = h.finalize().into();
+    out.extend_from_slice(sum.get(..FRAME_TAIL_LEN).unwrap_or(&sum));
 }
 
 /// What lies at an offset of the frame area.
@@ -155,7 +169,9 @@ pub(crate) enum FrameRead<'a> {
 /// The type byte of a frame whose header check failed, if it is a valid type (a single
 /// flipped bit never turns one valid type into the other).
 fn kind_hint(rest: &[u8]) -> Option<u8> {
-    rest.first().copied().filter(|k| matches!(*k, FRAME_RECORD | FRAME_CHECKPOINT))
+    rest.first()
+        .copied()
+        .filter(|k| matches!(*k, FRAME_RECORD | FRAME_CHECKPOINT))
 }
 
 /// Reads the frame at the start of `rest` (non-empty).

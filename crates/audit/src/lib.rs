@@ -24,6 +24,7 @@
 mod chain;
 mod checkpoint;
 mod codec;
+mod contents;
 mod error;
 mod file;
 mod format;
@@ -34,12 +35,13 @@ mod verify;
 
 pub use chain::{AuditKey, ChainMode, ChainValue, LogId};
 pub use checkpoint::{CHECKPOINT_DOMAIN, CHECKPOINT_LEN, CHECKPOINT_VERSION, Checkpoint};
+pub use contents::{LogContents, LogEntry};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::{Damage, Error, Result};
 pub use file::FileLog;
 pub use format::{
     FILE_MAGIC, FILE_VERSION, FRAME_CHECKPOINT, FRAME_HEAD_LEN, FRAME_RECORD, FRAME_TAIL_LEN,
-    HEADER_LEN, MAX_FRAME_PAYLOAD,
+    HEADER_LEN, MAX_FRAME_PAYLOAD, write_frame,
 };
 pub use log::{Appended, AuditLog, Durability, LogOptions};
 pub use memory::MemoryLog;

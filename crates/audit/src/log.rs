@@ -8,9 +8,11 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroize;
 
 use crate::chain::Chainer;
+use crate::codec::Writer;
+use crate::record::encode_fields;
 use crate::{
-    AuditKey, AuditRecord, ChainMode, ChainValue, Checkpoint, Error, Event, LogId, Report, Result,
-    Sequence, Timestamp,
+    AuditKey, ChainMode, ChainValue, Checkpoint, Error, Event, LogId, Report, Result, Sequence,
+    Timestamp,
 };
 
 /// When a [`crate::FileLog`] append is durable.
@@ -191,7 +193,6 @@ pub(crate) enum EntryRef<'a> {
 /// A record prepared under the lock, not yet committed.
 pub(crate) struct Prepared {
     pub(crate) sequence: Sequence,
-    pub(crate) encoded: Vec<u8>,
     pub(crate) chain: ChainValue,
     pub(crate) checkpoint: Option<Checkpoint>,
 }
@@ -225,15 +226,21 @@ impl ChainState {
         self.chainer.mode()
     }
 
-    /// Encodes, timestamps and chains `event` as the next record without changing state.
-    pub(crate) fn prepare(&self, event: Event) -> Result<Prepared> {
+    /// Timestamps, encodes (appended to `out`) and chains `event` as the next record
+    /// without changing the chain position. On error `out` is unchanged.
+    pub(crate) fn prepare(&self, event: &Event, out: &mut Vec<u8>) -> Result<Prepared> {
         if self.next == u64::MAX {
             return Err(Error::SequenceExhausted);
         }
         let sequence = Sequence::new(self.next);
-        let record = AuditRecord::new(sequence, Timestamp::now()?, event, self.head);
-        let encoded = record.encode();
-        let chain = self.chainer.step(&self.head, &encoded);
+        let timestamp = Timestamp::now()?;
+        let start = out.len();
+        let mut w = Writer::from_vec(core::mem::take(out));
+        encode_fields(&mut w, sequence, timestamp, event, &self.head);
+        *out = w.into_vec();
+        let chain = self
+            .chainer
+            .step(&self.head, out.get(start..).unwrap_or_default());
         let due = self
             .checkpoint_every
             .is_some_and(|n| self.next.saturating_add(1).is_multiple_of(n.get()));
@@ -249,7 +256,6 @@ impl ChainState {
         };
         Ok(Prepared {
             sequence,
-            encoded,
             chain,
             checkpoint,
         })

@@ -8,14 +8,24 @@ use crate::{
     Result, Verifier,
 };
 
-enum Entry {
-    Record { encoded: Vec<u8>, chain: ChainValue },
-    Checkpoint(Checkpoint),
-}
-
 struct Inner {
     state: ChainState,
-    entries: Vec<Entry>,
+    /// Every record's canonical encoding, back to back (one allocation, no per-record copy).
+    arena: Vec<u8>,
+    /// `(end offset in arena, chain value)` per record, in sequence order.
+    index: Vec<(usize, ChainValue)>,
+    /// Checkpoints in order; each follows the record it names.
+    checkpoints: Vec<Checkpoint>,
+}
+
+impl Inner {
+    /// `(encoding, chain value)` of every record, in order.
+    fn records(&self) -> impl Iterator<Item = (&[u8], &ChainValue)> {
+        let starts = core::iter::once(0).chain(self.index.iter().map(|(end, _)| *end));
+        starts
+            .zip(&self.index)
+            .map(|(start, (end, chain))| (self.arena.get(start..*end).unwrap_or_default(), chain))
+    }
 }
 
 /// An audit log held in memory. Same chain, records and checkpoints as a file log; lost
@@ -48,7 +58,9 @@ impl MemoryLog {
         Self {
             inner: Mutex::new(Inner {
                 state: ChainState::new(log_id, options),
-                entries: Vec::new(),
+                arena: Vec::new(),
+                index: Vec::new(),
+                checkpoints: Vec::new(),
             }),
         }
     }
@@ -59,30 +71,19 @@ impl MemoryLog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Every record, decoded, in sequence order.
+    /// Every record, in sequence order.
     #[must_use]
     pub fn records(&self) -> Vec<AuditRecord> {
         self.lock()
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Record { encoded, .. } => AuditRecord::decode(encoded).ok(),
-                Entry::Checkpoint(_) => None,
-            })
+            .records()
+            .filter_map(|(enc, _)| AuditRecord::decode(enc).ok())
             .collect()
     }
 
     /// Every checkpoint, in order.
     #[must_use]
     pub fn checkpoints(&self) -> Vec<Checkpoint> {
-        self.lock()
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Checkpoint(c) => Some(c.clone()),
-                Entry::Record { .. } => None,
-            })
-            .collect()
+        self.lock().checkpoints.clone()
     }
 
     /// Verifies the log with an explicit verifier (for example public-key-only).
@@ -91,10 +92,17 @@ impl MemoryLog {
     /// [`crate::Error::ModeMismatch`] or [`crate::Error::WrongKey`]; damage is in the report.
     pub fn verify_with(&self, verifier: &Verifier) -> Result<Report> {
         let inner = self.lock();
-        let entries = inner.entries.iter().map(|e| match e {
-            Entry::Record { encoded, chain } => EntryRef::Record { encoded, chain },
-            Entry::Checkpoint(c) => EntryRef::Checkpoint(c),
-        });
+        // Records in order, each followed by the checkpoints that name it.
+        let mut cps = inner.checkpoints.iter().peekable();
+        let mut entries = Vec::new();
+        for (seq, (encoded, chain)) in inner.records().enumerate() {
+            entries.push(EntryRef::Record { encoded, chain });
+            while let Some(cp) = cps.next_if(|c| c.sequence.get() <= seq as u64) {
+                entries.push(EntryRef::Checkpoint(cp));
+            }
+        }
+        entries.extend(cps.map(EntryRef::Checkpoint));
+        let entries = entries.into_iter();
         verifier.verify_entries(
             inner.state.log_id,
             inner.state.mode(),
@@ -108,18 +116,18 @@ impl MemoryLog {
 impl AuditLog for MemoryLog {
     fn append(&self, event: Event) -> Result<Appended> {
         let mut inner = self.lock();
-        let p = inner.state.prepare(event)?;
-        inner.state.commit(&p);
+        let Inner { state, arena, .. } = &mut *inner;
+        let p = state.prepare(&event, arena)?;
+        state.commit(&p);
+        let sequence = p.sequence;
+        let end = inner.arena.len();
         let checkpoint = p.checkpoint.clone();
-        inner.entries.push(Entry::Record {
-            encoded: p.encoded,
-            chain: p.chain,
-        });
+        inner.index.push((end, p.chain));
         if let Some(cp) = &checkpoint {
-            inner.entries.push(Entry::Checkpoint(cp.clone()));
+            inner.checkpoints.push(cp.clone());
         }
         Ok(Appended {
-            sequence: p.sequence,
+            sequence,
             chain: p.chain,
             checkpoint,
         })
@@ -130,7 +138,7 @@ impl AuditLog for MemoryLog {
         match inner.state.new_checkpoint()? {
             Some(cp) => {
                 inner.state.last_checkpoint = Some(cp.clone());
-                inner.entries.push(Entry::Checkpoint(cp.clone()));
+                inner.checkpoints.push(cp.clone());
                 Ok(Some(cp))
             }
             None => Ok(inner
@@ -160,5 +168,49 @@ impl AuditLog for MemoryLog {
 
     fn head(&self) -> ChainValue {
         self.lock().state.head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuditKey, EventKind};
+
+    #[test]
+    fn poisoned_lock_is_recovered() {
+        let log = std::sync::Arc::new(
+            MemoryLog::new(LogOptions::keyed(&AuditKey::from_bytes([1; 32]))).unwrap(),
+        );
+        log.append(Event::new(EventKind::Seal)).unwrap();
+        let l = std::sync::Arc::clone(&log);
+        let r = std::thread::spawn(move || {
+            let _guard = l.inner.lock().unwrap();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(r.is_err() && log.inner.is_poisoned());
+        assert_eq!(
+            log.append(Event::new(EventKind::Open))
+                .unwrap()
+                .sequence
+                .get(),
+            1
+        );
+        assert!(log.verify().unwrap().is_ok());
+    }
+
+    #[test]
+    fn options_debug_hides_keys() {
+        let o = LogOptions::keyed(&AuditKey::from_bytes([0xAB; 32])).signing_seed([0xCD; 32]);
+        let s = format!("{o:?}");
+        assert!(
+            s.contains("REDACTED")
+                && !s.contains("171")
+                && !s.contains("205")
+                && !s.to_lowercase().contains("ab, "),
+            "{s}"
+        );
+        let log = MemoryLog::new(o).unwrap();
+        assert!(!format!("{log:?}").contains("205"));
     }
 }

@@ -495,50 +495,13 @@ impl AuditRecord {
     }
 
     fn encode_into(&self, w: &mut Writer) {
-        let e = &self.event;
-        w.u8(RECORD_VERSION);
-        w.u64(self.sequence.0);
-        w.u64(self.timestamp.0);
-        w.u16(e.kind.code());
-        for ep in [&e.source, &e.destination] {
-            match ep {
-                None => w.u8(0),
-                Some(ep) => {
-                    w.u8(1);
-                    w.bytes16(&ep.partition.0);
-                    w.bytes16(&ep.cell.0);
-                    w.u8(ep.layer.0);
-                    w.u32(ep.key_version.0);
-                }
-            }
-        }
-        for blob in [&e.input, &e.output] {
-            match blob {
-                None => w.u8(0),
-                Some(b) => {
-                    w.u8(1);
-                    w.raw(&b.binding);
-                    match &b.payload {
-                        None => w.u8(0),
-                        Some(p) => {
-                            w.u8(1);
-                            w.raw(p);
-                        }
-                    }
-                }
-            }
-        }
-        match e.outcome {
-            Outcome::Success => {
-                w.u8(0);
-                w.u16(0);
-            }
-            Outcome::Failure(class) => {
-                w.u8(1);
-                w.u16(class.code());
-            }
-        }
-        w.raw(self.prev_chain.as_bytes());
+        encode_fields(
+            w,
+            self.sequence,
+            self.timestamp,
+            &self.event,
+            &self.prev_chain,
+        );
     }
 
     /// Decodes a canonical encoding; rejects anything `encode` would not produce.
@@ -607,6 +570,59 @@ impl AuditRecord {
             prev_chain,
         })
     }
+}
+
+/// Writes a record's canonical encoding from its parts (no `AuditRecord` needed).
+pub(crate) fn encode_fields(
+    w: &mut Writer,
+    sequence: Sequence,
+    timestamp: Timestamp,
+    e: &Event,
+    prev_chain: &ChainValue,
+) {
+    w.u8(RECORD_VERSION);
+    w.u64(sequence.0);
+    w.u64(timestamp.0);
+    w.u16(e.kind.code());
+    for ep in [&e.source, &e.destination] {
+        match ep {
+            None => w.u8(0),
+            Some(ep) => {
+                w.u8(1);
+                w.bytes16(&ep.partition.0);
+                w.bytes16(&ep.cell.0);
+                w.u8(ep.layer.0);
+                w.u32(ep.key_version.0);
+            }
+        }
+    }
+    for blob in [&e.input, &e.output] {
+        match blob {
+            None => w.u8(0),
+            Some(b) => {
+                w.u8(1);
+                w.raw(&b.binding);
+                match &b.payload {
+                    None => w.u8(0),
+                    Some(p) => {
+                        w.u8(1);
+                        w.raw(p);
+                    }
+                }
+            }
+        }
+    }
+    match e.outcome {
+        Outcome::Success => {
+            w.u8(0);
+            w.u16(0);
+        }
+        Outcome::Failure(class) => {
+            w.u8(1);
+            w.u16(class.code());
+        }
+    }
+    w.raw(prev_chain.as_bytes());
 }
 
 #[cfg(test)]

@@ -18,7 +18,11 @@ fn hammer(log: &Arc<dyn AuditLog>, threads: u64, per_thread: u64) -> Vec<u64> {
                 let mut seqs = Vec::with_capacity(per_thread as usize);
                 let mut last = None;
                 for i in 0..per_thread {
-                    let s = log.append(event(t * per_thread + i)).unwrap().sequence.get();
+                    let s = log
+                        .append(event(t * per_thread + i))
+                        .unwrap()
+                        .sequence
+                        .get();
                     // Each thread sees its own appends in increasing order.
                     assert!(last.is_none_or(|l| s > l));
                     last = Some(s);
@@ -28,16 +32,23 @@ fn hammer(log: &Arc<dyn AuditLog>, threads: u64, per_thread: u64) -> Vec<u64> {
             })
         })
         .collect();
-    let mut all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort_unstable();
     all
 }
 
 #[test]
 fn memory_log_8_threads_x_10000() {
-    let log: Arc<dyn AuditLog> = Arc::new(MemoryLog::new(options(1000, Durability::EveryRecord)).unwrap());
+    let log: Arc<dyn AuditLog> =
+        Arc::new(MemoryLog::new(options(1000, Durability::EveryRecord)).unwrap());
     let all = hammer(&log, 8, 10_000);
-    assert!(all.iter().copied().eq(0..80_000), "sequence numbers are not gapless");
+    assert!(
+        all.iter().copied().eq(0..80_000),
+        "sequence numbers are not gapless"
+    );
     let report = log.verify().unwrap();
     assert!(report.is_ok(), "{report}");
     assert_eq!((report.records, report.checkpoints), (80_000, 80));
@@ -53,13 +64,18 @@ fn memory_log_records_match_and_public_key_verifies() {
     let records = log.records();
     assert_eq!(records.len(), 10);
     assert_eq!(records[3].event, event(3));
-    assert_eq!(records[0].prev_chain, hexvault_audit::ChainValue::from_bytes(*records[0].prev_chain.as_bytes()));
+    assert_eq!(
+        records[0].prev_chain,
+        hexvault_audit::ChainValue::from_bytes(*records[0].prev_chain.as_bytes())
+    );
     assert_eq!(log.checkpoints().len(), 2);
     assert_eq!(log.checkpoint().unwrap().unwrap().sequence.get(), 9);
     // Asking again returns the same checkpoint, not a duplicate.
     assert_eq!(log.checkpoint().unwrap().unwrap().sequence.get(), 9);
     assert_eq!(log.checkpoints().len(), 3);
-    let report = log.verify_with(&Verifier::public_key(common::public_key()).require_anchored_tail(true)).unwrap();
+    let report = log
+        .verify_with(&Verifier::public_key(common::public_key()).require_anchored_tail(true))
+        .unwrap();
     assert!(report.is_ok(), "{report}");
 }
 
@@ -67,7 +83,15 @@ fn memory_log_records_match_and_public_key_verifies() {
 fn file_log_group_commit_4_threads() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.log");
-    let opts = || options(250, Durability::GroupCommit { max_records: 64, max_delay: Duration::from_millis(5) });
+    let opts = || {
+        options(
+            250,
+            Durability::GroupCommit {
+                max_records: 64,
+                max_delay: Duration::from_millis(5),
+            },
+        )
+    };
     let log = Arc::new(FileLog::create(&path, opts()).unwrap());
     let dyn_log: Arc<dyn AuditLog> = log.clone();
     let all = hammer(&dyn_log, 4, 1_000);
@@ -86,15 +110,32 @@ fn file_log_group_commit_4_threads() {
 fn group_commit_timer_flushes_without_further_appends() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.log");
-    let opts = || options(0, Durability::GroupCommit { max_records: 1_000, max_delay: Duration::from_millis(20) });
+    let opts = || {
+        options(
+            0,
+            Durability::GroupCommit {
+                max_records: 1_000,
+                max_delay: Duration::from_millis(20),
+            },
+        )
+    };
     let log = FileLog::create(&path, opts()).unwrap();
     log.append(event(0)).unwrap();
     let before = std::fs::metadata(&path).unwrap().len();
-    assert_eq!(before, hexvault_audit::HEADER_LEN as u64, "group commit wrote before N or T");
+    assert_eq!(
+        before,
+        hexvault_audit::HEADER_LEN as u64,
+        "group commit wrote before N or T"
+    );
     std::thread::sleep(Duration::from_millis(200));
     let after = std::fs::metadata(&path).unwrap().len();
-    assert!(after > before, "the background flusher did not write within 10 x max_delay");
+    assert!(
+        after > before,
+        "the background flusher did not write within 10 x max_delay"
+    );
     // The file is readable by a verifier while the writer holds the lock.
-    let report = Verifier::keyed(&hexvault_audit::AuditKey::from_bytes(common::KEY)).verify_file(&path).unwrap();
+    let report = Verifier::keyed(&hexvault_audit::AuditKey::from_bytes(common::KEY))
+        .verify_file(&path)
+        .unwrap();
     assert_eq!(report.records, 1);
 }

@@ -67,14 +67,26 @@ fn sigkill_keeps_every_returned_append() {
         assert!(!seqs.is_empty(), "round {round}: child appended nothing");
         // The child continued exactly where the previous round's log ended.
         let first = acknowledged.map_or(0, |a| a + 1);
-        assert_eq!(seqs[0], first, "round {round}: the child did not continue after the last record");
-        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "round {round}: gap in acknowledged sequence numbers");
+        assert_eq!(
+            seqs[0], first,
+            "round {round}: the child did not continue after the last record"
+        );
+        assert!(
+            seqs.windows(2).all(|w| w[1] == w[0] + 1),
+            "round {round}: gap in acknowledged sequence numbers"
+        );
         let last = *seqs.last().unwrap();
         let (log, report) = FileLog::open(&path, options(50, Durability::EveryRecord)).unwrap();
         assert!(report.is_ok(), "round {round}: {report}");
-        assert!(report.records > last, "round {round}: acknowledged record {last} lost ({report})");
+        assert!(
+            report.records > last,
+            "round {round}: acknowledged record {last} lost ({report})"
+        );
         assert!(log.verify().unwrap().is_ok());
-        eprintln!("round {round}: {} acknowledged, last {last}; reopened: {report}", seqs.len());
+        eprintln!(
+            "round {round}: {} acknowledged, last {last}; reopened: {report}",
+            seqs.len()
+        );
         acknowledged = Some(report.records - 1);
         drop(log);
     }

@@ -1,10 +1,15 @@
 //! Property tests of the record encoding (round trip, injectivity, canonical decoding) and a
 //! pinned known-answer encoding, plus "never panics" on arbitrary log bytes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use hexvault_audit::{
-    AuditKey, AuditRecord, BlobRef, CellId, ChainValue, Endpoint, ErrorClass, Event, EventKind, KeyVersion, Layer,
-    Outcome, PartitionId, Sequence, Timestamp, Verifier,
+    AuditKey, AuditRecord, BlobRef, CellId, ChainValue, Endpoint, ErrorClass, Event, EventKind,
+    KeyVersion, Layer, Outcome, PartitionId, Sequence, Timestamp, Verifier,
 };
 use proptest::prelude::*;
 
@@ -15,11 +20,19 @@ fn endpoint() -> impl Strategy<Value = Endpoint> {
         any::<u8>(),
         any::<u32>(),
     )
-        .prop_map(|(p, c, l, k)| Endpoint::new(PartitionId::new(p).unwrap(), CellId::new(c).unwrap(), Layer(l), KeyVersion(k)))
+        .prop_map(|(p, c, l, k)| {
+            Endpoint::new(
+                PartitionId::new(p).unwrap(),
+                CellId::new(c).unwrap(),
+                Layer(l),
+                KeyVersion(k),
+            )
+        })
 }
 
 fn blob() -> impl Strategy<Value = BlobRef> {
-    (any::<[u8; 32]>(), proptest::option::of(any::<[u8; 32]>())).prop_map(|(binding, payload)| BlobRef { binding, payload })
+    (any::<[u8; 32]>(), proptest::option::of(any::<[u8; 32]>()))
+        .prop_map(|(binding, payload)| BlobRef { binding, payload })
 }
 
 const KINDS: [EventKind; 7] = [
@@ -44,19 +57,35 @@ const CLASSES: [ErrorClass; 8] = [
 
 fn record() -> impl Strategy<Value = AuditRecord> {
     (
-        (any::<u64>(), any::<u64>(), 0..KINDS.len(), proptest::option::of(0..CLASSES.len())),
-        (proptest::option::of(endpoint()), proptest::option::of(endpoint())),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            0..KINDS.len(),
+            proptest::option::of(0..CLASSES.len()),
+        ),
+        (
+            proptest::option::of(endpoint()),
+            proptest::option::of(endpoint()),
+        ),
         (proptest::option::of(blob()), proptest::option::of(blob())),
         any::<[u8; 32]>(),
     )
-        .prop_map(|((seq, ts, kind, class), (src, dst), (input, output), prev)| {
-            let mut e = Event::new(KINDS[kind]).outcome(class.map_or(Outcome::Success, |c| Outcome::Failure(CLASSES[c])));
-            e.source = src;
-            e.destination = dst;
-            e.input = input;
-            e.output = output;
-            AuditRecord::new(Sequence::new(seq), Timestamp::from_unix_nanos(ts), e, ChainValue::from_bytes(prev))
-        })
+        .prop_map(
+            |((seq, ts, kind, class), (src, dst), (input, output), prev)| {
+                let mut e = Event::new(KINDS[kind])
+                    .outcome(class.map_or(Outcome::Success, |c| Outcome::Failure(CLASSES[c])));
+                e.source = src;
+                e.destination = dst;
+                e.input = input;
+                e.output = output;
+                AuditRecord::new(
+                    Sequence::new(seq),
+                    Timestamp::from_unix_nanos(ts),
+                    e,
+                    ChainValue::from_bytes(prev),
+                )
+            },
+        )
 }
 
 proptest! {
@@ -126,29 +155,59 @@ proptest! {
 /// A pinned encoding: any change to the format must change this test and `docs/formats.md`.
 #[test]
 fn known_answer_encoding() {
-    let ep = |p: &str, c: &str, l, k| Endpoint::new(PartitionId::new(p).unwrap(), CellId::new(c).unwrap(), Layer(l), KeyVersion(k));
+    let ep = |p: &str, c: &str, l, k| {
+        Endpoint::new(
+            PartitionId::new(p).unwrap(),
+            CellId::new(c).unwrap(),
+            Layer(l),
+            KeyVersion(k),
+        )
+    };
     let r = AuditRecord::new(
         Sequence::new(7),
         Timestamp::from_unix_nanos(1_764_000_000_000_000_000),
         Event::new(EventKind::Traverse)
             .source(ep("pa", "c1", 0, 2))
             .destination(ep("pb", "c2", 1, 3))
-            .input(BlobRef { binding: [0x11; 32], payload: None })
-            .output(BlobRef { binding: [0x22; 32], payload: Some([0x33; 32]) })
+            .input(BlobRef {
+                binding: [0x11; 32],
+                payload: None,
+            })
+            .output(BlobRef {
+                binding: [0x22; 32],
+                payload: Some([0x33; 32]),
+            })
             .outcome(Outcome::Failure(ErrorClass::ContextMismatch)),
         ChainValue::from_bytes([0xAA; 32]),
     );
     let expected = concat!(
-        "01",                                   // record version
-        "0000000000000007",                     // sequence
-        "187afca767ca0000",                     // timestamp, ns since Unix epoch
-        "0001",                                 // event kind: traverse
-        "01", "0002", "7061", "0002", "6331", "00", "00000002", // source
-        "01", "0002", "7062", "0002", "6332", "01", "00000003", // destination
-        "01", "1111111111111111111111111111111111111111111111111111111111111111", "00", // input
-        "01", "2222222222222222222222222222222222222222222222222222222222222222", // output binding
-        "01", "3333333333333333333333333333333333333333333333333333333333333333", // output payload digest
-        "01", "0002",                           // outcome: failure, context mismatch
+        "01",               // record version
+        "0000000000000007", // sequence
+        "187afca767ca0000", // timestamp, ns since Unix epoch
+        "0001",             // event kind: traverse
+        "01",
+        "0002",
+        "7061",
+        "0002",
+        "6331",
+        "00",
+        "00000002", // source
+        "01",
+        "0002",
+        "7062",
+        "0002",
+        "6332",
+        "01",
+        "00000003", // destination
+        "01",
+        "1111111111111111111111111111111111111111111111111111111111111111",
+        "00", // input
+        "01",
+        "2222222222222222222222222222222222222222222222222222222222222222", // output binding
+        "01",
+        "3333333333333333333333333333333333333333333333333333333333333333", // output payload digest
+        "01",
+        "0002", // outcome: failure, context mismatch
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", // prev chain
     );
     let got: String = r.encode().iter().map(|b| format!("{b:02x}")).collect();

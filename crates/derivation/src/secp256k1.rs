@@ -1,6 +1,6 @@
 //! BIP-32 secp256k1 (feature `secp256k1`): private and public derivation, xprv/xpub Base58Check.
 //!
-//! Arithmetic through `k256`, Base58Check through `bs58`. Only mainnet `xprv`/`xpub`
+//! Arithmetic through `k256`, Base58 through `bs58`, its checksum through `sha2`. Only mainnet `xprv`/`xpub`
 //! versions are read and written. BIP-32's "invalid child" case (`IL >= n`, a zero key or
 //! the point at infinity; probability about 2^-127) is returned as
 //! [`Error::InvalidChildKey`], never a panic; BIP-32 says to move on to the next index.
@@ -600,12 +600,32 @@ fn serialize(
     out
 }
 
+/// Length of the Base58Check checksum: the first 4 bytes of SHA-256(SHA-256(payload)).
+const CHECKSUM_LEN: usize = 4;
+
+/// The Base58Check checksum of `payload`.
+///
+/// Computed here with `sha2` rather than through bs58's `check` feature, which would pull a
+/// second, older `sha2`/`digest` generation into the build.
+fn base58_checksum(payload: &[u8]) -> [u8; CHECKSUM_LEN] {
+    use sha2::{Digest as _, Sha256};
+    let twice = Sha256::digest(Sha256::digest(payload));
+    let mut checksum = [0u8; CHECKSUM_LEN];
+    for (dst, src) in checksum.iter_mut().zip(twice.iter()) {
+        *dst = *src;
+    }
+    checksum
+}
+
 /// Base58Check of a 78-byte serialization, written into zeroizing buffers only.
 fn base58check(raw: &[u8; SERIALIZED_LEN]) -> Zeroizing<String> {
-    // 82 bytes (with checksum) need at most 112 Base58 characters.
+    let mut with_checksum = Zeroizing::new([0u8; SERIALIZED_LEN + CHECKSUM_LEN]);
+    let (payload, checksum) = with_checksum.split_at_mut(SERIALIZED_LEN);
+    payload.copy_from_slice(raw);
+    checksum.copy_from_slice(&base58_checksum(raw));
+    // 82 bytes need at most 112 Base58 characters.
     let mut buf = Zeroizing::new([0u8; 128]);
-    let len = bs58::encode(raw.as_slice())
-        .with_check()
+    let len = bs58::encode(with_checksum.as_slice())
         .onto(buf.as_mut_slice())
         .unwrap_or(0);
     let text: String = buf
@@ -633,17 +653,26 @@ fn deserialize(s: &str) -> Result<RawExtendedKey> {
         return Err(Error::InvalidLength { len: 0 });
     }
     let mut buf = Zeroizing::new([0u8; 160]);
-    let len = bs58::decode(s)
-        .with_check(None)
+    let decoded_len = bs58::decode(s)
         .onto(buf.as_mut_slice())
         .map_err(|e| match e {
             bs58::decode::Error::InvalidCharacter { index, .. }
             | bs58::decode::Error::NonAsciiCharacter { index } => {
                 Error::InvalidBase58 { position: index }
             }
-            bs58::decode::Error::InvalidChecksum { .. } => Error::InvalidChecksum,
             _ => Error::InvalidLength { len: 0 },
         })?;
+    // As Base58Check defines it: the checksum first, then the payload's length.
+    let len = decoded_len
+        .checked_sub(CHECKSUM_LEN)
+        .ok_or(Error::InvalidLength { len: 0 })?;
+    let (payload, checksum) = buf
+        .get(..decoded_len)
+        .and_then(|decoded| decoded.split_at_checked(len))
+        .ok_or(Error::InvalidLength { len })?;
+    if checksum != base58_checksum(payload) {
+        return Err(Error::InvalidChecksum);
+    }
     if len != SERIALIZED_LEN {
         return Err(Error::InvalidLength { len });
     }

@@ -3,7 +3,12 @@
 //! Run `cargo run -p hexvault-envelope --example make_golden` only to add a new golden
 //! file. The files that exist are the format's memory: `tests/golden.rs` checks that they
 //! decode to their `.bin` contents forever.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::path::Path;
 
@@ -14,7 +19,11 @@ fn json_like(len: usize) -> Vec<u8> {
     let mut i = 0u64;
     while out.len() < len {
         out.extend_from_slice(
-            format!("{{\"id\":{i},\"name\":\"item-{}\",\"tags\":[\"a\",\"b\"]}}\n", i % 13).as_bytes(),
+            format!(
+                "{{\"id\":{i},\"name\":\"item-{}\",\"tags\":[\"a\",\"b\"]}}\n",
+                i % 13
+            )
+            .as_bytes(),
         );
         i += 1;
     }
@@ -48,21 +57,47 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let plain = ByteStorage::default();
     let labelled = |label: &str| {
-        ByteStorage::new(Options::default().with_content_type(Some(ContentType::new(label).unwrap())))
+        ByteStorage::new(
+            Options::default().with_content_type(Some(ContentType::new(label).unwrap())),
+        )
     };
     let hello = b"hello, hexvault\n".to_vec();
     let json = json_like(4096);
     let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
         ("empty", Vec::new(), plain.store(b"").unwrap()),
-        ("hello-text", hello.clone(), labelled("text/plain").store(&hello).unwrap()),
-        ("json-lz4", json.clone(), labelled("application/json").store(&json).unwrap()),
-        ("noise-raw", noise(1000), labelled("application/octet-stream").store(&noise(1000)).unwrap()),
-        ("hello-unchecked", hello.clone(), strip_checksums(plain.store(&hello).unwrap())),
-        ("json-lz4-unchecked", json.clone(), strip_checksums(plain.store(&json).unwrap())),
+        (
+            "hello-text",
+            hello.clone(),
+            labelled("text/plain").store(&hello).unwrap(),
+        ),
+        (
+            "json-lz4",
+            json.clone(),
+            labelled("application/json").store(&json).unwrap(),
+        ),
+        (
+            "noise-raw",
+            noise(1000),
+            labelled("application/octet-stream")
+                .store(&noise(1000))
+                .unwrap(),
+        ),
+        (
+            "hello-unchecked",
+            hello.clone(),
+            strip_checksums(plain.store(&hello).unwrap()),
+        ),
+        (
+            "json-lz4-unchecked",
+            json.clone(),
+            strip_checksums(plain.store(&json).unwrap()),
+        ),
         (
             "json-raw",
             json.clone(),
-            ByteStorage::new(Options::default().with_compression(Compression::Never)).store(&json).unwrap(),
+            ByteStorage::new(Options::default().with_compression(Compression::Never))
+                .store(&json)
+                .unwrap(),
         ),
     ];
     for (name, content, envelope) in cases {

@@ -75,6 +75,54 @@ pub struct Header {
 }
 
 impl Header {
+    /// A header describing a payload, for writers other than [`ByteStorage`](crate::ByteStorage)
+    /// (tests, fuzzers, other tools). `checksum` is the xxh3-64 of the original bytes;
+    /// with it, [`Header::encode`] writes the header and payload checks.
+    #[must_use]
+    pub fn new(
+        compressed: bool,
+        checksum: Option<Checksum>,
+        original_len: u64,
+        content_type: Option<ContentType>,
+    ) -> Self {
+        let header_len = MIN_HEADER_LEN + content_type.as_ref().map_or(0, |c| c.as_str().len());
+        Self {
+            compressed,
+            checksum,
+            original_len,
+            content_type,
+            header_len,
+            payload_check: 0,
+        }
+    }
+
+    /// Encode this header for `payload` (the payload check is computed over it when the
+    /// header is compressed and checksummed). Append `payload` to get the envelope.
+    /// Without the `checksum` feature the check fields are written as zero, so a
+    /// checksummed header made by such a build is not readable: build without a checksum.
+    #[must_use]
+    pub fn encode(&self, payload: &[u8]) -> Vec<u8> {
+        #[cfg(feature = "checksum")]
+        let payload_check = if self.compressed && self.checksum.is_some() {
+            low32(payload)
+        } else {
+            0
+        };
+        #[cfg(not(feature = "checksum"))]
+        let payload_check = {
+            let _ = payload;
+            0
+        };
+        let (buf, len) = encode_header(
+            self.compressed,
+            self.checksum,
+            payload_check,
+            self.original_len,
+            self.content_type.as_ref(),
+        );
+        buf.get(..len).unwrap_or_default().to_vec()
+    }
+
     /// Parse the header at the start of `envelope`; returns it and the payload that follows.
     ///
     /// # Errors
@@ -125,8 +173,10 @@ impl Header {
         let (checked, check_bytes) = header
             .split_at_checked(FIXED_HEADER_LEN + label_len)
             .ok_or_else(|| truncated(header_len))?;
-        let original_len = u64::from_le_bytes(read_array(header, 8).ok_or_else(|| truncated(header_len))?);
-        let checksum = u64::from_le_bytes(read_array(header, 16).ok_or_else(|| truncated(header_len))?);
+        let original_len =
+            u64::from_le_bytes(read_array(header, 8).ok_or_else(|| truncated(header_len))?);
+        let checksum =
+            u64::from_le_bytes(read_array(header, 16).ok_or_else(|| truncated(header_len))?);
         let stored_check =
             u32::from_le_bytes(read_array(check_bytes, 0).ok_or_else(|| truncated(header_len))?);
         let payload_check =
@@ -323,8 +373,7 @@ mod tests {
     #[test]
     fn header_round_trip() {
         let ct = ContentType::new("text/plain").unwrap();
-        let (buf, len) = encode_header(true, None, 0, 7, Some(&ct));
-        let mut env = buf[..len].to_vec();
+        let mut env = Header::new(true, None, 7, Some(ct.clone())).encode(b"xx");
         env.extend_from_slice(b"xx");
         let (h, payload) = Header::parse(&env).unwrap();
         assert!(h.compressed());

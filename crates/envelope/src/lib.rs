@@ -19,8 +19,8 @@ mod storage;
 
 pub use error::{Error, Result};
 pub use format::{
-    CHECKS_LEN, FIXED_HEADER_LEN, FLAG_CHECKSUM, FLAG_LZ4, FORMAT_VERSION, Header,
-    KNOWN_FLAGS, MAGIC, MAX_HEADER_LEN, MIN_HEADER_LEN, max_lz4_output,
+    CHECKS_LEN, FIXED_HEADER_LEN, FLAG_CHECKSUM, FLAG_LZ4, FORMAT_VERSION, Header, KNOWN_FLAGS,
+    MAGIC, MAX_HEADER_LEN, MIN_HEADER_LEN, max_lz4_output,
 };
 pub use options::{
     Compression, ContentType, DEFAULT_MIN_COMPRESS_LEN, LIMIT_CEILING, Limits, Options,

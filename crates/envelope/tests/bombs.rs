@@ -4,13 +4,15 @@
 
 mod common;
 
-use common::{craft, maximal_block};
 #[cfg(all(feature = "compression", feature = "checksum"))]
 use common::xxh3;
+use common::{craft, maximal_block};
 use hexvault_envelope::{ByteStorage, Error, LIMIT_CEILING, Limits, Options, max_lz4_output};
 
 fn storage(max_original: u64, max_envelope: u64) -> ByteStorage {
-    ByteStorage::new(Options::default().with_limits(Limits::new(max_original, max_envelope).unwrap()))
+    ByteStorage::new(
+        Options::default().with_limits(Limits::new(max_original, max_envelope).unwrap()),
+    )
 }
 
 /// Retrieve into an empty buffer and assert that nothing was reserved for the output.
@@ -35,13 +37,19 @@ fn five_hundred_gb_in_a_hundred_bytes() {
                 // A build without `checksum` cannot read checksummed headers at all.
                 Error::ChecksumUnsupported
             } else {
-                Error::OriginalTooLarge { declared: 500_000_000_000, limit: LIMIT_CEILING }
+                Error::OriginalTooLarge {
+                    declared: 500_000_000_000,
+                    limit: LIMIT_CEILING,
+                }
             };
             assert_eq!(refused_without_allocating(&s, &env), expected);
         }
     }
     let env = craft(true, u64::MAX, None, b"", &payload);
-    assert!(matches!(refused_without_allocating(&s, &env), Error::OriginalTooLarge { .. }));
+    assert!(matches!(
+        refused_without_allocating(&s, &env),
+        Error::OriginalTooLarge { .. }
+    ));
 }
 
 #[test]
@@ -49,24 +57,36 @@ fn original_length_limit_edge() {
     let s = storage(1000, 10_000);
     // Exactly at the limit: passes every limit (and decodes); one over: refused.
     let data = vec![b'k'; 1000];
-    assert_eq!(s.retrieve(&craft(false, 1000, None, b"", &data)).unwrap(), data);
+    assert_eq!(
+        s.retrieve(&craft(false, 1000, None, b"", &data)).unwrap(),
+        data
+    );
     let data = vec![b'k'; 1001];
     assert_eq!(
         refused_without_allocating(&s, &craft(false, 1001, None, b"", &data)),
-        Error::OriginalTooLarge { declared: 1001, limit: 1000 }
+        Error::OriginalTooLarge {
+            declared: 1001,
+            limit: 1000
+        }
     );
     // The same for compressed envelopes (refused on the limit even without a decoder).
     let data = vec![b'k'; 1001];
     let block = lz4_flex::block::compress(&data);
     assert_eq!(
         refused_without_allocating(&s, &craft(true, 1001, None, b"", &block)),
-        Error::OriginalTooLarge { declared: 1001, limit: 1000 }
+        Error::OriginalTooLarge {
+            declared: 1001,
+            limit: 1000
+        }
     );
     #[cfg(feature = "compression")]
     {
         let data = vec![b'k'; 1000];
         let block = lz4_flex::block::compress(&data);
-        assert_eq!(s.retrieve(&craft(true, 1000, None, b"", &block)).unwrap(), data);
+        assert_eq!(
+            s.retrieve(&craft(true, 1000, None, b"", &block)).unwrap(),
+            data
+        );
     }
 }
 
@@ -81,7 +101,10 @@ fn envelope_length_limit_edge() {
     let over = craft(false, 101, None, b"", &data);
     assert_eq!(
         refused_without_allocating(&s, &over),
-        Error::EnvelopeTooLarge { len: 133, limit: 132 }
+        Error::EnvelopeTooLarge {
+            len: 133,
+            limit: 132
+        }
     );
 }
 
@@ -97,7 +120,10 @@ fn lz4_bound_is_reached_by_real_blocks() {
         assert!(lz4_flex::block::decompress_into(&block, &mut vec![0; out.len() - 1]).is_err());
     }
     // Below five bytes only literals fit.
-    assert_eq!(lz4_flex::block::decompress(&[0x30, 1, 2, 3], 3).unwrap(), vec![1, 2, 3]);
+    assert_eq!(
+        lz4_flex::block::decompress(&[0x30, 1, 2, 3], 3).unwrap(),
+        vec![1, 2, 3]
+    );
     assert_eq!(max_lz4_output(4), 3);
 }
 
@@ -116,7 +142,11 @@ fn ratio_edge_both_ways() {
         let past = craft(true, max + 1, Some(xxh3(&content)), b"", &block);
         assert_eq!(
             refused_without_allocating(&s, &past),
-            Error::ImpossibleRatio { declared: max + 1, payload_len: n as u64, max }
+            Error::ImpossibleRatio {
+                declared: max + 1,
+                payload_len: n as u64,
+                max
+            }
         );
     }
     // Spec-conformant maximal blocks (reference-decodable) sit below the bound.
@@ -125,7 +155,11 @@ fn ratio_edge_both_ways() {
         let len = 255 * n as u64 - 2526;
         assert!(len < max_lz4_output(n as u64));
         let content = vec![b'a'; len as usize];
-        assert_eq!(s.retrieve(&craft(true, len, Some(xxh3(&content)), b"", &block)).unwrap(), content);
+        assert_eq!(
+            s.retrieve(&craft(true, len, Some(xxh3(&content)), b"", &block))
+                .unwrap(),
+            content
+        );
     }
 }
 
@@ -139,14 +173,22 @@ fn lowered_ratio_limit() {
     let content = common::json_like(1000);
     let block_text = lz4_flex::block::compress(&content);
     assert!(1000 <= 10 * block_text.len());
-    assert_eq!(s.retrieve(&craft(true, 1000, Some(xxh3(&content)), b"", &block_text)).unwrap(), content);
+    assert_eq!(
+        s.retrieve(&craft(true, 1000, Some(xxh3(&content)), b"", &block_text))
+            .unwrap(),
+        content
+    );
     // A 100-byte payload may now claim 1000 bytes at most, LZ4 could give 24244.
     let block = maximal_block(100);
     for declared in [1001, max_lz4_output(100)] {
         let big = vec![b'a'; declared as usize];
         assert_eq!(
             refused_without_allocating(&s, &craft(true, declared, Some(xxh3(&big)), b"", &block)),
-            Error::ImpossibleRatio { declared, payload_len: 100, max: 1000 }
+            Error::ImpossibleRatio {
+                declared,
+                payload_len: 100,
+                max: 1000
+            }
         );
     }
 }

@@ -1,6 +1,12 @@
 //! Golden envelopes committed in `tests/data/` must decode to their exact contents forever,
 //! and a build without a feature must refuse, by name, exactly the ones it cannot read.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 
 use hexvault_envelope::{ByteStorage, Error};
 
@@ -14,13 +20,62 @@ struct Golden {
 }
 
 const GOLDEN: &[Golden] = &[
-    Golden { name: "empty", len: 0, xxh3: 0x2d06_8005_38d3_94c2, compressed: false, checksummed: true, label: None },
-    Golden { name: "hello-text", len: 16, xxh3: 0x0b01_05b6_735e_5e5a, compressed: false, checksummed: true, label: Some("text/plain") },
-    Golden { name: "json-lz4", len: 4096, xxh3: 0x9306_55ec_78d6_5510, compressed: true, checksummed: true, label: Some("application/json") },
-    Golden { name: "noise-raw", len: 1000, xxh3: 0xf471_3b9d_8a68_4ea4, compressed: false, checksummed: true, label: Some("application/octet-stream") },
-    Golden { name: "hello-unchecked", len: 16, xxh3: 0x0b01_05b6_735e_5e5a, compressed: false, checksummed: false, label: None },
-    Golden { name: "json-lz4-unchecked", len: 4096, xxh3: 0x9306_55ec_78d6_5510, compressed: true, checksummed: false, label: None },
-    Golden { name: "json-raw", len: 4096, xxh3: 0x9306_55ec_78d6_5510, compressed: false, checksummed: true, label: None },
+    Golden {
+        name: "empty",
+        len: 0,
+        xxh3: 0x2d06_8005_38d3_94c2,
+        compressed: false,
+        checksummed: true,
+        label: None,
+    },
+    Golden {
+        name: "hello-text",
+        len: 16,
+        xxh3: 0x0b01_05b6_735e_5e5a,
+        compressed: false,
+        checksummed: true,
+        label: Some("text/plain"),
+    },
+    Golden {
+        name: "json-lz4",
+        len: 4096,
+        xxh3: 0x9306_55ec_78d6_5510,
+        compressed: true,
+        checksummed: true,
+        label: Some("application/json"),
+    },
+    Golden {
+        name: "noise-raw",
+        len: 1000,
+        xxh3: 0xf471_3b9d_8a68_4ea4,
+        compressed: false,
+        checksummed: true,
+        label: Some("application/octet-stream"),
+    },
+    Golden {
+        name: "hello-unchecked",
+        len: 16,
+        xxh3: 0x0b01_05b6_735e_5e5a,
+        compressed: false,
+        checksummed: false,
+        label: None,
+    },
+    Golden {
+        name: "json-lz4-unchecked",
+        len: 4096,
+        xxh3: 0x9306_55ec_78d6_5510,
+        compressed: true,
+        checksummed: false,
+        label: None,
+    },
+    Golden {
+        name: "json-raw",
+        len: 4096,
+        xxh3: 0x9306_55ec_78d6_5510,
+        compressed: false,
+        checksummed: true,
+        label: None,
+    },
 ];
 
 fn read(name: &str, ext: &str) -> Vec<u8> {
@@ -47,8 +102,18 @@ fn golden_envelopes_decode_forever() {
             let report = result.unwrap_or_else(|e| panic!("{}: {e}", g.name));
             assert_eq!(out, content, "{}", g.name);
             assert_eq!(report.compressed, g.compressed, "{}", g.name);
-            assert_eq!(report.checksum.map(|c| c.value()), g.checksummed.then_some(g.xxh3), "{}", g.name);
-            assert_eq!(report.content_type.as_ref().map(|c| c.as_str()), g.label, "{}", g.name);
+            assert_eq!(
+                report.checksum.map(|c| c.value()),
+                g.checksummed.then_some(g.xxh3),
+                "{}",
+                g.name
+            );
+            assert_eq!(
+                report.content_type.as_ref().map(|c| c.as_str()),
+                g.label,
+                "{}",
+                g.name
+            );
             assert_eq!(report.envelope_len, envelope.len() as u64);
         }
     }
@@ -60,13 +125,21 @@ fn golden_envelopes_decode_forever() {
 #[test]
 fn raw_writer_is_stable() {
     use hexvault_envelope::{Compression, ContentType, Options};
-    let cases = [("empty", None), ("hello-text", Some("text/plain")), ("noise-raw", Some("application/octet-stream"))];
+    let cases = [
+        ("empty", None),
+        ("hello-text", Some("text/plain")),
+        ("noise-raw", Some("application/octet-stream")),
+    ];
     for (name, label) in cases {
         let s = ByteStorage::new(
             Options::default()
                 .with_compression(Compression::Never)
                 .with_content_type(label.map(|l| ContentType::new(l).unwrap())),
         );
-        assert_eq!(s.store(&read(name, "bin")).unwrap(), read(name, "hxev"), "{name}");
+        assert_eq!(
+            s.store(&read(name, "bin")).unwrap(),
+            read(name, "hxev"),
+            "{name}"
+        );
     }
 }

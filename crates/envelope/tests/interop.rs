@@ -6,7 +6,13 @@
 //! The test compiles a small C program against liblz4 and libxxhash. It FAILS (never
 //! skips) when they are missing; install them with
 //! `apt-get install -y liblz4-dev libxxhash-dev` (plus a C compiler, `cc`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 #![cfg(all(feature = "compression", feature = "checksum"))]
 
 mod common;
@@ -90,7 +96,9 @@ impl Reference {
             .arg(&exe)
             .args(["-llz4", "-lxxhash"])
             .output()
-            .unwrap_or_else(|e| panic!("cannot run the C compiler `cc` ({e}); install one and run: {INSTALL}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot run the C compiler `cc` ({e}); install one and run: {INSTALL}")
+            });
         assert!(
             out.status.success(),
             "cannot build the reference LZ4/xxHash program against liblz4 and libxxhash; install them with: {INSTALL}\n{}",
@@ -107,7 +115,11 @@ impl Reference {
 
     fn run(&self, args: &[&Path]) -> String {
         let out = Command::new(&self.exe).args(args).output().unwrap();
-        assert!(out.status.success(), "reference failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "reference failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -149,11 +161,17 @@ fn inputs() -> Vec<Vec<u8>> {
 #[test]
 fn our_lz4_payloads_decode_with_the_reference_decoder() {
     let reference = Reference::build();
-    let s = ByteStorage::new(Options::default().with_content_type(Some(ContentType::new("application/json").unwrap())));
+    let s = ByteStorage::new(
+        Options::default().with_content_type(Some(ContentType::new("application/json").unwrap())),
+    );
     for data in inputs() {
         let mut env = Vec::new();
         let report = s.store_into(&data, &mut env).unwrap();
-        assert!(report.compressed, "input of {} bytes not compressed", data.len());
+        assert!(
+            report.compressed,
+            "input of {} bytes not compressed",
+            data.len()
+        );
         let (header, payload) = Header::parse(&env).unwrap();
         // Exact capacity: the reference decoder also enforces the end-of-block rules.
         assert_eq!(reference.lz4_decompress(payload, data.len()), data);
@@ -165,9 +183,22 @@ fn our_lz4_payloads_decode_with_the_reference_decoder() {
 fn checksum_equals_reference_xxh3() {
     let reference = Reference::build();
     let s = ByteStorage::default();
-    for data in [Vec::new(), b"a".to_vec(), noise(16, 1), noise(240, 2), noise(241, 3), noise(100_000, 4), json_like(777)] {
+    for data in [
+        Vec::new(),
+        b"a".to_vec(),
+        noise(16, 1),
+        noise(240, 2),
+        noise(241, 3),
+        noise(100_000, 4),
+        json_like(777),
+    ] {
         let report = s.store_into(&data, &mut Vec::new()).unwrap();
-        assert_eq!(report.checksum.unwrap().value(), reference.xxh3(&data), "len {}", data.len());
+        assert_eq!(
+            report.checksum.unwrap().value(),
+            reference.xxh3(&data),
+            "len {}",
+            data.len()
+        );
     }
 }
 
@@ -177,7 +208,13 @@ fn reference_lz4_blocks_decode_through_our_envelope() {
     let s = ByteStorage::default();
     for data in inputs() {
         let block = reference.lz4_compress(&data);
-        let env = craft(true, data.len() as u64, Some(reference.xxh3(&data)), b"", &block);
+        let env = craft(
+            true,
+            data.len() as u64,
+            Some(reference.xxh3(&data)),
+            b"",
+            &block,
+        );
         assert_eq!(s.retrieve(&env).unwrap(), data);
     }
 }

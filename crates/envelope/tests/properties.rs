@@ -13,7 +13,9 @@ fn data() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 0..6000),
         // compressible: few symbols, long runs
         proptest::collection::vec((0u8..4, 1usize..200), 0..80).prop_map(|runs| {
-            runs.into_iter().flat_map(|(b, n)| std::iter::repeat_n(b'a' + b, n)).collect()
+            runs.into_iter()
+                .flat_map(|(b, n)| std::iter::repeat_n(b'a' + b, n))
+                .collect()
         }),
         // text, including inputs past the sampling threshold
         (0usize..40_000).prop_map(common::json_like),
@@ -34,7 +36,11 @@ fn options() -> impl Strategy<Value = Options> {
             }
             Options::default()
                 .with_min_compress_len(min)
-                .with_compression(if never { Compression::Never } else { Compression::Auto })
+                .with_compression(if never {
+                    Compression::Never
+                } else {
+                    Compression::Auto
+                })
                 .with_content_type(label.map(|l| ContentType::new(&l).unwrap()))
                 .with_limits(limits)
         })

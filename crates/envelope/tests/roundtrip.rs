@@ -1,5 +1,10 @@
 //! Round trips: empty, one byte, compressible, incompressible, 64 MiB, labels, options, reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod common;
 
@@ -80,7 +85,9 @@ fn never_compress_stores_raw() {
     // Per-call override on a storage that would compress.
     let s = ByteStorage::default();
     let mut env = Vec::new();
-    let r = s.store_into_with(&data, Compression::Never, &mut env).unwrap();
+    let r = s
+        .store_into_with(&data, Compression::Never, &mut env)
+        .unwrap();
     assert!(!r.compressed);
     assert_eq!(&env[MIN_HEADER_LEN..], &data[..]);
 }
@@ -91,7 +98,10 @@ fn min_compress_len_is_respected() {
     let s = ByteStorage::new(Options::default().with_min_compress_len(1001));
     assert!(!round_trip(&s, &data).compressed);
     let s = ByteStorage::new(Options::default().with_min_compress_len(1000));
-    assert_eq!(round_trip(&s, &data).compressed, cfg!(feature = "compression"));
+    assert_eq!(
+        round_trip(&s, &data).compressed,
+        cfg!(feature = "compression")
+    );
 }
 
 #[test]
@@ -103,7 +113,9 @@ fn label_round_trips() {
     let r = s.store_into(&data, &mut env).unwrap();
     assert_eq!(r.content_type.as_ref(), Some(&ct));
     let mut back = Vec::new();
-    let read = ByteStorage::default().retrieve_into(&env, &mut back).unwrap();
+    let read = ByteStorage::default()
+        .retrieve_into(&env, &mut back)
+        .unwrap();
     assert_eq!(read.content_type, Some(ct));
     assert_eq!(back, data);
 }
@@ -112,20 +124,41 @@ fn label_round_trips() {
 fn content_type_validation() {
     assert!(ContentType::new(&"a".repeat(64)).is_ok());
     for bad in ["", "tab\there", "é", &"a".repeat(65)] {
-        assert!(matches!(ContentType::new(bad), Err(Error::InvalidContentType { .. })), "{bad:?}");
+        assert!(
+            matches!(ContentType::new(bad), Err(Error::InvalidContentType { .. })),
+            "{bad:?}"
+        );
     }
-    assert_eq!("text/plain".parse::<ContentType>().unwrap().to_string(), "text/plain");
+    assert_eq!(
+        "text/plain".parse::<ContentType>().unwrap().to_string(),
+        "text/plain"
+    );
 }
 
 #[test]
 fn limits_are_only_lowered() {
-    assert!(matches!(Limits::new(1 << 30, 1 << 20), Err(Error::LimitAboveCeiling { .. })));
-    assert!(matches!(Limits::new(1 << 20, (512 << 20) + 1), Err(Error::LimitAboveCeiling { .. })));
-    assert!(matches!(Limits::new(0, 31), Err(Error::InvalidLimit { .. })));
+    assert!(matches!(
+        Limits::new(1 << 30, 1 << 20),
+        Err(Error::LimitAboveCeiling { .. })
+    ));
+    assert!(matches!(
+        Limits::new(1 << 20, (512 << 20) + 1),
+        Err(Error::LimitAboveCeiling { .. })
+    ));
+    assert!(matches!(
+        Limits::new(0, 31),
+        Err(Error::InvalidLimit { .. })
+    ));
     assert!(Limits::new(0, 32).is_ok());
     let l = Limits::default();
-    assert!(matches!(l.with_max_ratio(0), Err(Error::InvalidLimit { .. })));
-    assert!(matches!(l.with_max_ratio(256), Err(Error::InvalidLimit { .. })));
+    assert!(matches!(
+        l.with_max_ratio(0),
+        Err(Error::InvalidLimit { .. })
+    ));
+    assert!(matches!(
+        l.with_max_ratio(256),
+        Err(Error::InvalidLimit { .. })
+    ));
     assert_eq!(l.with_max_ratio(10).unwrap().max_ratio(), 10);
 }
 
@@ -135,13 +168,19 @@ fn store_refuses_what_it_would_not_read() {
     let mut env = vec![1, 2, 3];
     assert_eq!(
         s.store_into(&[0; 101], &mut env),
-        Err(Error::OriginalTooLarge { declared: 101, limit: 100 })
+        Err(Error::OriginalTooLarge {
+            declared: 101,
+            limit: 100
+        })
     );
     assert!(env.is_empty());
     let s = ByteStorage::new(Options::default().with_limits(Limits::new(1000, 100).unwrap()));
     assert_eq!(
         s.store(&noise(69, 1)),
-        Err(Error::EnvelopeTooLarge { len: 101, limit: 100 })
+        Err(Error::EnvelopeTooLarge {
+            len: 101,
+            limit: 100
+        })
     );
     assert!(s.store(&noise(68, 1)).is_ok());
     // Compressible data over the envelope limit raw, under it compressed: accepted.
@@ -155,4 +194,22 @@ fn store_output_is_deterministic() {
     let data = json_like(20_000);
     let s = ByteStorage::default();
     assert_eq!(s.store(&data).unwrap(), s.store(&data).unwrap());
+}
+
+#[test]
+fn base64_like_random_is_judged_by_the_lz4_sample() {
+    // 64 symbols: passes the byte-diversity probe, then the LZ4 sample finds no matches.
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let data: Vec<u8> = noise(50_000, 9)
+        .iter()
+        .map(|b| ALPHABET[usize::from(b % 64)])
+        .collect();
+    let r = round_trip(&ByteStorage::default(), &data);
+    assert!(!r.compressed);
+    // Low-diversity, repetitive binary is compressed.
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8 * 3).collect();
+    assert_eq!(
+        round_trip(&ByteStorage::default(), &data).compressed,
+        cfg!(feature = "compression")
+    );
 }

@@ -12,9 +12,15 @@ fn counters_are_exact_across_threads() {
     let storage = Arc::new(ByteStorage::default());
     let text = common::json_like(2000);
     let noise = common::noise(1000, 11);
-    let (text_env, noise_env) = (storage.store(&text).unwrap(), storage.store(&noise).unwrap());
+    let (text_env, noise_env) = (
+        storage.store(&text).unwrap(),
+        storage.store(&noise).unwrap(),
+    );
     let base = storage.stats();
-    assert_eq!((base.stores, base.compressed_stores), (2, u64::from(cfg!(feature = "compression"))));
+    assert_eq!(
+        (base.stores, base.compressed_stores),
+        (2, u64::from(cfg!(feature = "compression")))
+    );
 
     let threads = 8;
     let rounds = 200;
@@ -44,12 +50,17 @@ fn counters_are_exact_across_threads() {
     let text_len = text.len() as u64;
     let noise_len = noise.len() as u64;
     assert_eq!(st.store_bytes_in, (text_len + noise_len) * (n + 1));
-    assert_eq!(st.store_bytes_out, (text_env.len() + noise_env.len()) as u64 * (n + 1));
+    assert_eq!(
+        st.store_bytes_out,
+        (text_env.len() + noise_env.len()) as u64 * (n + 1)
+    );
     assert_eq!(st.retrieve_bytes_in, text_env.len() as u64 * n);
     assert_eq!(st.retrieve_bytes_out, text_len * n);
     assert!(st.store_time > std::time::Duration::ZERO);
     assert!(st.retrieve_time > std::time::Duration::ZERO);
-    assert!((st.store_ratio() - st.store_bytes_in as f64 / st.store_bytes_out as f64).abs() < 1e-12);
+    assert!(
+        (st.store_ratio() - st.store_bytes_in as f64 / st.store_bytes_out as f64).abs() < 1e-12
+    );
     assert_eq!(noise_env.len(), noise.len() + MIN_HEADER_LEN);
 }
 

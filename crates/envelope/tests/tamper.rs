@@ -1,6 +1,11 @@
 //! Tampering: every truncation and every single-bit flip of a 4 KiB envelope is rejected,
 //! and each kind of damage is reported by the error that names it.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 #![cfg(all(feature = "compression", feature = "checksum"))]
 
 mod common;
@@ -24,7 +29,11 @@ fn four_kib_envelopes() -> Vec<Vec<u8>> {
     };
     let raw = s.store(&noise(4096 - 32 - 16, 5)).unwrap();
     assert_eq!(raw.len(), 4096);
-    assert!(compressed.len() >= 4096 && compressed.len() < 4200, "{}", compressed.len());
+    assert!(
+        compressed.len() >= 4096 && compressed.len() < 4200,
+        "{}",
+        compressed.len()
+    );
     vec![compressed, raw]
 }
 
@@ -79,9 +88,15 @@ fn errors_name_the_problem() {
 
     assert_eq!(
         s.retrieve(&env[..10]),
-        Err(Error::TruncatedHeader { needed: 32, got: 10 })
+        Err(Error::TruncatedHeader {
+            needed: 32,
+            got: 10
+        })
     );
-    assert_eq!(s.retrieve(b"HX"), Err(Error::TruncatedHeader { needed: 32, got: 2 }));
+    assert_eq!(
+        s.retrieve(b"HX"),
+        Err(Error::TruncatedHeader { needed: 32, got: 2 })
+    );
 
     let mut e = env.clone();
     e[0] = b'X';
@@ -89,27 +104,51 @@ fn errors_name_the_problem() {
 
     let mut e = env.clone();
     e[4] = 2;
-    assert_eq!(s.retrieve(&e), Err(Error::UnsupportedVersion { found: 2, supported: 1 }));
+    assert_eq!(
+        s.retrieve(&e),
+        Err(Error::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        })
+    );
 
     let mut e = env.clone();
     e[5] |= 0x80;
-    assert_eq!(s.retrieve(&e), Err(Error::UnknownFlags { flags: 0x83, known: 0x03 }));
+    assert_eq!(
+        s.retrieve(&e),
+        Err(Error::UnknownFlags {
+            flags: 0x83,
+            known: 0x03
+        })
+    );
 
     let mut e = env.clone();
     e[7] = 1;
-    assert!(matches!(s.retrieve(&e), Err(Error::NonCanonicalHeader { .. })));
+    assert!(matches!(
+        s.retrieve(&e),
+        Err(Error::NonCanonicalHeader { .. })
+    ));
 
     let mut e = env.clone();
     e[6] = 65;
-    assert!(matches!(s.retrieve(&e), Err(Error::InvalidContentType { .. })));
+    assert!(matches!(
+        s.retrieve(&e),
+        Err(Error::InvalidContentType { .. })
+    ));
 
     let mut e = env.clone();
     e[6] = 200; // label length past the end of a short envelope
-    assert!(matches!(s.retrieve(&e[..100]), Err(Error::InvalidContentType { .. })));
+    assert!(matches!(
+        s.retrieve(&e[..100]),
+        Err(Error::InvalidContentType { .. })
+    ));
 
     let mut e = env.clone();
     e[9] ^= 1; // original length, header check not updated
-    assert!(matches!(s.retrieve(&e), Err(Error::HeaderChecksumMismatch { .. })));
+    assert!(matches!(
+        s.retrieve(&e),
+        Err(Error::HeaderChecksumMismatch { .. })
+    ));
 
     // Content checksum wrong, header check recomputed: names both values.
     let mut e = env.clone();
@@ -128,38 +167,71 @@ fn errors_name_the_problem() {
     assert!(msg.contains(&format!("{stored:016x}")), "{msg}");
 
     // Corrupt LZ4 (offset 0), header consistent.
-    let bad = craft(true, 20, Some(0), b"", &[0x1F, b'a', 0x00, 0x00, 0x00, 0x00]);
+    let bad = craft(
+        true,
+        20,
+        Some(0),
+        b"",
+        &[0x1F, b'a', 0x00, 0x00, 0x00, 0x00],
+    );
     assert!(matches!(s.retrieve(&bad), Err(Error::CorruptLz4 { .. })));
 
     // Valid LZ4 that yields fewer bytes than declared.
     let short = craft(true, 6, Some(0), b"", b"\x50abcde");
-    assert_eq!(s.retrieve(&short), Err(Error::LengthMismatch { declared: 6, actual: 5 }));
+    assert_eq!(
+        s.retrieve(&short),
+        Err(Error::LengthMismatch {
+            declared: 6,
+            actual: 5
+        })
+    );
 
     // Payload check wrong: refused before decoding.
     let mut e = env.clone();
     let last = e.len() - 1;
     e[last] ^= 1;
-    assert!(matches!(s.retrieve(&e), Err(Error::PayloadChecksumMismatch { .. })));
+    assert!(matches!(
+        s.retrieve(&e),
+        Err(Error::PayloadChecksumMismatch { .. })
+    ));
 
     // Raw payload shorter than declared.
     let raw = craft(false, 5, Some(xxh3(b"abcde")), b"", b"abcd");
-    assert_eq!(s.retrieve(&raw), Err(Error::LengthMismatch { declared: 5, actual: 4 }));
+    assert_eq!(
+        s.retrieve(&raw),
+        Err(Error::LengthMismatch {
+            declared: 5,
+            actual: 4
+        })
+    );
 
     // Checksum flag clear but checksum field set: non-canonical.
     let mut e = craft(false, 1, None, b"", b"a");
     e[16] = 1;
-    assert!(matches!(s.retrieve(&e), Err(Error::NonCanonicalHeader { .. })));
+    assert!(matches!(
+        s.retrieve(&e),
+        Err(Error::NonCanonicalHeader { .. })
+    ));
     let mut e = craft(false, 1, None, b"", b"a");
     e[24] = 1;
-    assert!(matches!(s.retrieve(&e), Err(Error::NonCanonicalHeader { .. })));
+    assert!(matches!(
+        s.retrieve(&e),
+        Err(Error::NonCanonicalHeader { .. })
+    ));
 }
 
 #[test]
 fn unchecked_envelopes_from_checksum_less_builds_are_read() {
     let s = ByteStorage::default();
-    assert_eq!(s.retrieve(&craft(false, 3, None, b"x/y", b"abc")).unwrap(), b"abc");
+    assert_eq!(
+        s.retrieve(&craft(false, 3, None, b"x/y", b"abc")).unwrap(),
+        b"abc"
+    );
     let block = lz4_flex::block::compress(&[b'q'; 1000]);
-    assert_eq!(s.retrieve(&craft(true, 1000, None, b"", &block)).unwrap(), vec![b'q'; 1000]);
+    assert_eq!(
+        s.retrieve(&craft(true, 1000, None, b"", &block)).unwrap(),
+        vec![b'q'; 1000]
+    );
 }
 
 #[test]
@@ -167,7 +239,53 @@ fn failed_retrieve_zeroes_the_callers_buffer() {
     let s = ByteStorage::default();
     let mut out = vec![7u8; 100];
     let bad = craft(false, 5, Some(0), b"", b"abcde");
-    assert!(matches!(s.retrieve_into(&bad, &mut out), Err(Error::ChecksumMismatch { .. })));
+    assert!(matches!(
+        s.retrieve_into(&bad, &mut out),
+        Err(Error::ChecksumMismatch { .. })
+    ));
     assert!(out.is_empty());
     assert!(out.capacity() >= 5);
+}
+
+#[test]
+fn reused_buffer_never_leaks_stale_bytes() {
+    let s = ByteStorage::default();
+    // A block whose first match reaches 16 bytes before the start of the output, in an
+    // envelope without checksums (so only the decoder stands between us and the stale bytes).
+    let block = [0x14, b'a', 0x10, 0x00, 0x00];
+    let env = craft(true, 9, None, b"", &block);
+    let mut out = vec![0x55; 4096];
+    assert!(matches!(
+        s.retrieve_into(&env, &mut out),
+        Err(Error::CorruptLz4 { .. })
+    ));
+    assert!(out.is_empty());
+    // A good envelope into a larger stale buffer gives exactly its content.
+    let data = json_like(3000);
+    let good = s.store(&data).unwrap();
+    let mut out = vec![0x55; 10_000];
+    s.retrieve_into(&good, &mut out).unwrap();
+    assert_eq!(out, data);
+}
+
+#[test]
+fn header_encode_matches_the_documented_layout() {
+    let payload = lz4_flex::block::compress(&[b'z'; 300]);
+    let ct = ContentType::new("a/b").unwrap();
+    let header = hexvault_envelope::Header::new(
+        true,
+        Some(Checksum::new(xxh3(&[b'z'; 300]))),
+        300,
+        Some(ct),
+    );
+    let mut env = header.encode(&payload);
+    env.extend_from_slice(&payload);
+    assert_eq!(
+        env,
+        craft(true, 300, Some(xxh3(&[b'z'; 300])), b"a/b", &payload)
+    );
+    assert_eq!(
+        ByteStorage::default().retrieve(&env).unwrap(),
+        vec![b'z'; 300]
+    );
 }

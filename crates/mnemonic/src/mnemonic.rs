@@ -17,14 +17,36 @@ use crate::{Error, Language, Result, Seed, WordCount};
 /// the language and the word count. The words are reachable through
 /// [`Mnemonic::phrase`], the entropy through [`Mnemonic::entropy`], both in buffers that
 /// are zeroized on drop.
-#[derive(Zeroize, ZeroizeOnDrop)]
+///
+/// [`Zeroize::zeroize`] wipes the words and leaves the all-zero-entropy 12-word English
+/// mnemonic (`abandon` x 11, `about`) in their place: a valid value, known to everyone,
+/// so the type's invariant holds even after an explicit wipe.
 pub struct Mnemonic {
     inner: bip39::Mnemonic,
-    #[zeroize(skip)]
     language: Language,
-    #[zeroize(skip)]
     word_count: WordCount,
 }
+
+impl Zeroize for Mnemonic {
+    fn zeroize(&mut self) {
+        self.inner.zeroize();
+        if let Ok(blank) = bip39::Mnemonic::from_entropy_in(bip39::Language::English, &[0; 16]) {
+            self.inner = blank;
+        }
+        self.language = Language::English;
+        self.word_count = WordCount::Words12;
+    }
+}
+
+impl Drop for Mnemonic {
+    fn drop(&mut self) {
+        // `bip39::Mnemonic` also wipes itself on drop (its `zeroize` feature); this
+        // makes the wipe explicit and independent of that feature.
+        self.inner.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Mnemonic {}
 
 impl Mnemonic {
     /// A new mnemonic of `word_count` words in `language`, from the operating system's
@@ -34,13 +56,11 @@ impl Mnemonic {
     ///
     /// [`Error::Rng`] if the operating system's generator fails.
     pub fn generate(word_count: WordCount, language: Language) -> Result<Self> {
-        let mut entropy = Zeroizing::new([0_u8; 32]);
-        let entropy =
-            entropy
-                .get_mut(..word_count.entropy_bytes())
-                .ok_or(Error::BadEntropyLength {
-                    len: word_count.entropy_bytes(),
-                })?;
+        let len = word_count.entropy_bytes();
+        let mut buffer = Zeroizing::new([0_u8; 32]);
+        let entropy = buffer
+            .get_mut(..len)
+            .ok_or(Error::BadEntropyLength { len })?;
         SystemRandom::new().fill(entropy).map_err(|_| Error::Rng)?;
         Self::from_entropy(entropy, language)
     }
@@ -290,6 +310,16 @@ mod tests {
             b.entropy(),
             "two generated mnemonics must differ"
         );
+    }
+
+    #[test]
+    fn zeroize_leaves_the_public_all_zero_mnemonic() {
+        let mut m = Mnemonic::from_entropy(&[0xC3; 32], Language::Korean).unwrap();
+        m.zeroize();
+        assert_eq!(m.entropy().as_slice(), &[0; 16]);
+        assert_eq!(m.language(), Language::English);
+        assert_eq!(m.word_count(), WordCount::Words12);
+        assert!(m.phrase().ends_with("abandon about"));
     }
 
     #[test]

@@ -1,24 +1,33 @@
 //! Helpers shared by the integration tests (included with `mod common;`).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use hexvault_audit::{
-    AuditKey, BlobRef, CellId, Durability, Endpoint, ErrorClass, Event, EventKind, FRAME_HEAD_LEN, FRAME_TAIL_LEN,
-    HEADER_LEN, KeyVersion, Layer, LogOptions, Outcome, PartitionId,
+    AuditKey, BlobRef, CellId, Durability, Endpoint, ErrorClass, Event, EventKind, FRAME_HEAD_LEN,
+    FRAME_TAIL_LEN, HEADER_LEN, KeyVersion, Layer, LogOptions, Outcome, PartitionId,
 };
 
-pub const KEY: [u8; 32] = [0x42; 32];
-pub const SEED: [u8; 32] = [0x17; 32];
+pub(crate) const KEY: [u8; 32] = [0x42; 32];
+pub(crate) const SEED: [u8; 32] = [0x17; 32];
 
-pub fn options(every: u64, durability: Durability) -> LogOptions {
-    LogOptions::keyed(&AuditKey::from_bytes(KEY)).signing_seed(SEED).checkpoint_every(every).durability(durability)
+pub(crate) fn options(every: u64, durability: Durability) -> LogOptions {
+    LogOptions::keyed(&AuditKey::from_bytes(KEY))
+        .signing_seed(SEED)
+        .checkpoint_every(every)
+        .durability(durability)
 }
 
-pub fn public_key() -> hexvault_audit::VerifyingKey {
+pub(crate) fn public_key() -> hexvault_audit::VerifyingKey {
     hexvault_audit::SigningKey::from_bytes(&SEED).verifying_key()
 }
 
 /// A varied event for record `i`.
-pub fn event(i: u64) -> Event {
+pub(crate) fn event(i: u64) -> Event {
     let ep = |p: &str, c: u64| {
         Endpoint::new(
             PartitionId::new(p).unwrap(),
@@ -27,13 +36,22 @@ pub fn event(i: u64) -> Event {
             KeyVersion((c % 5) as u32),
         )
     };
-    let kind = [EventKind::Traverse, EventKind::Seal, EventKind::Open, EventKind::Denied][(i % 4) as usize];
+    let kind = [
+        EventKind::Traverse,
+        EventKind::Seal,
+        EventKind::Open,
+        EventKind::Denied,
+    ][(i % 4) as usize];
     let mut e = Event::new(kind)
         .source(ep("part-a", i))
         .destination(ep("part-b", i + 1))
         .input(BlobRef::bind(&i.to_be_bytes(), b"nonce", b"tag").unwrap());
-    if i % 7 == 0 {
-        e = e.output(BlobRef::bind(b"out", &i.to_le_bytes(), b"t").unwrap().with_payload_digest(b"payload"));
+    if i.is_multiple_of(7) {
+        e = e.output(
+            BlobRef::bind(b"out", &i.to_le_bytes(), b"t")
+                .unwrap()
+                .with_payload_digest(b"payload"),
+        );
     }
     if kind == EventKind::Denied {
         e = e.outcome(Outcome::Failure(ErrorClass::PolicyDenied));
@@ -43,15 +61,15 @@ pub fn event(i: u64) -> Event {
 
 /// One frame of a log file: byte range, type and the sequence number damage there is charged to.
 #[derive(Debug, Clone, Copy)]
-pub struct FrameInfo {
-    pub start: usize,
-    pub end: usize,
-    pub is_checkpoint: bool,
-    pub seq: u64,
+pub(crate) struct FrameInfo {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) is_checkpoint: bool,
+    pub(crate) seq: u64,
 }
 
 /// Splits a well-formed log file into frames, independently of the library's reader.
-pub fn frames(bytes: &[u8]) -> Vec<FrameInfo> {
+pub(crate) fn frames(bytes: &[u8]) -> Vec<FrameInfo> {
     let mut out = Vec::new();
     let mut pos = HEADER_LEN;
     let mut next = 0u64;
@@ -64,7 +82,12 @@ pub fn frames(bytes: &[u8]) -> Vec<FrameInfo> {
         if !is_checkpoint {
             next += 1;
         }
-        out.push(FrameInfo { start: pos, end, is_checkpoint, seq });
+        out.push(FrameInfo {
+            start: pos,
+            end,
+            is_checkpoint,
+            seq,
+        });
         pos = end;
     }
     assert_eq!(pos, bytes.len());
@@ -72,16 +95,16 @@ pub fn frames(bytes: &[u8]) -> Vec<FrameInfo> {
 }
 
 /// Deterministic xorshift64* generator for choosing test positions (not for keys).
-pub struct TestRng(pub u64);
+pub(crate) struct TestRng(pub u64);
 
 impl TestRng {
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }

@@ -40,7 +40,13 @@ pub(crate) fn xxh3(data: &[u8]) -> u64 {
 
 /// Build an envelope by hand, byte by byte as `docs/formats.md` describes it.
 /// `checksum: Some(c)` sets flag bit 1 and writes the header check (and, compressed, the payload check).
-pub(crate) fn craft(compressed: bool, original_len: u64, checksum: Option<u64>, label: &[u8], payload: &[u8]) -> Vec<u8> {
+pub(crate) fn craft(
+    compressed: bool,
+    original_len: u64,
+    checksum: Option<u64>,
+    label: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
     let mut flags = 0u8;
     if compressed {
         flags |= 1;
@@ -54,9 +60,17 @@ pub(crate) fn craft(compressed: bool, original_len: u64, checksum: Option<u64>, 
     env.extend_from_slice(&original_len.to_le_bytes());
     env.extend_from_slice(&checksum.unwrap_or(0).to_le_bytes());
     env.extend_from_slice(label);
-    let check = if checksum.is_some() { xxh3(&env) as u32 } else { 0 };
+    let check = if checksum.is_some() {
+        xxh3(&env) as u32
+    } else {
+        0
+    };
     env.extend_from_slice(&check.to_le_bytes());
-    let payload_check = if checksum.is_some() && compressed { xxh3(payload) as u32 } else { 0 };
+    let payload_check = if checksum.is_some() && compressed {
+        xxh3(payload) as u32
+    } else {
+        0
+    };
     env.extend_from_slice(&payload_check.to_le_bytes());
     env.extend_from_slice(payload);
     env

@@ -1,0 +1,307 @@
+//! The derived-key cache: (key type, path) → key, LRU with a time to live, zeroized on every exit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hexvault_derivation::DerivationPath;
+use serde::{Deserialize, Serialize};
+
+use crate::{Clock, DerivedKey, KeyType};
+
+/// Size and lifetime of the derived-key cache.
+///
+/// * `capacity`: the most keys held at once; the least recently used is evicted (and
+///   zeroized) to make room. `0` disables caching.
+/// * `ttl`: how long a key may be served from the cache, counted from its derivation
+///   (a hit does not extend it). An entry at or past its TTL is never returned; it is
+///   removed and zeroized on the lookup that finds it, by the service's periodic sweep,
+///   or when room is needed. `Duration::ZERO` disables caching.
+///
+/// The cache is cleared and zeroized on `lock`, after a request panics, and when the
+/// service stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Maximum number of cached keys.
+    pub capacity: usize,
+    /// Time to live of a cached key, from its derivation.
+    pub ttl: Duration,
+}
+
+impl CacheConfig {
+    /// A cache of `capacity` keys living `ttl` each.
+    #[must_use]
+    pub const fn new(capacity: usize, ttl: Duration) -> Self {
+        Self { capacity, ttl }
+    }
+
+    /// No caching: every request derives.
+    pub const DISABLED: Self = Self::new(0, Duration::ZERO);
+}
+
+impl Default for CacheConfig {
+    /// 256 keys, 5 minutes.
+    fn default() -> Self {
+        Self::new(256, Duration::from_secs(300))
+    }
+}
+
+/// The cache's accounting, as reported by `status()`.
+///
+/// Counters are cumulative over the service's life (they survive `lock`); `len` is the
+/// number of keys held right now. Every entry that leaves the cache is zeroized and
+/// counted in exactly one of `evictions`, `expirations` or `cleared`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Keys held now.
+    pub len: u64,
+    /// Configured capacity.
+    pub capacity: u64,
+    /// Lookups served from the cache.
+    pub hits: u64,
+    /// Lookups that had to derive (absent or expired).
+    pub misses: u64,
+    /// Keys inserted.
+    pub insertions: u64,
+    /// Keys evicted as least recently used (zeroized).
+    pub evictions: u64,
+    /// Keys removed because their TTL had passed (zeroized).
+    pub expirations: u64,
+    /// Keys removed by `lock`, a caught panic or shutdown (zeroized).
+    pub cleared: u64,
+}
+
+impl CacheStats {
+    /// Every key ever zeroized by the cache: `evictions + expirations + cleared`.
+    #[must_use]
+    pub const fn zeroized(&self) -> u64 {
+        self.evictions
+            .saturating_add(self.expirations)
+            .saturating_add(self.cleared)
+    }
+}
+
+type CacheKey = (KeyType, DerivationPath);
+
+struct Entry {
+    key: DerivedKey,
+    inserted: std::time::Instant,
+    tick: u64,
+}
+
+/// The cache itself; owned by the service thread, so it needs no lock.
+pub(crate) struct KeyCache {
+    config: CacheConfig,
+    clock: Arc<dyn Clock>,
+    entries: HashMap<CacheKey, Entry>,
+    /// Recency order: smallest tick = least recently used.
+    order: BTreeMap<u64, CacheKey>,
+    tick: u64,
+    stats: CacheStats,
+}
+
+impl KeyCache {
+    pub(crate) fn new(config: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            config,
+            clock,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            tick: 0,
+            stats: CacheStats {
+                capacity: u64::try_from(config.capacity).unwrap_or(u64::MAX),
+                ..CacheStats::default()
+            },
+        }
+    }
+
+    const fn enabled(&self) -> bool {
+        self.config.capacity > 0 && !self.config.ttl.is_zero()
+    }
+
+    fn next_tick(&mut self) -> u64 {
+        self.tick = self.tick.wrapping_add(1);
+        self.tick
+    }
+
+    /// A copy of the cached key for `(key_type, path)`, if present and not expired.
+    /// Counts a hit or a miss.
+    pub(crate) fn get(&mut self, key: &CacheKey) -> Option<DerivedKey> {
+        if !self.enabled() {
+            self.stats.misses = self.stats.misses.saturating_add(1);
+            return None;
+        }
+        let now = self.clock.now();
+        let ttl = self.config.ttl;
+        let tick = self.next_tick();
+        let Some(entry) = self.entries.get_mut(key) else {
+            self.stats.misses = self.stats.misses.saturating_add(1);
+            return None;
+        };
+        if now.saturating_duration_since(entry.inserted) >= ttl {
+            let old = entry.tick;
+            self.remove(key, old);
+            self.stats.expirations = self.stats.expirations.saturating_add(1);
+            self.stats.misses = self.stats.misses.saturating_add(1);
+            return None;
+        }
+        let old = core::mem::replace(&mut entry.tick, tick);
+        let copy = entry.key.duplicate();
+        if let Some(k) = self.order.remove(&old) {
+            self.order.insert(tick, k);
+        }
+        self.stats.hits = self.stats.hits.saturating_add(1);
+        Some(copy)
+    }
+
+    /// Caches `key` under `(key.key_type(), key.path())`, evicting as needed.
+    pub(crate) fn insert(&mut self, key: DerivedKey) {
+        if !self.enabled() {
+            return;
+        }
+        let cache_key = (key.key_type(), key.path().clone());
+        if let Some(old) = self.entries.get(&cache_key).map(|e| e.tick) {
+            // Replaced below; the old copy is zeroized when dropped (counted as evicted).
+            self.remove(&cache_key, old);
+            self.stats.evictions = self.stats.evictions.saturating_add(1);
+        }
+        if self.entries.len() >= self.config.capacity {
+            self.purge_expired();
+        }
+        while self.entries.len() >= self.config.capacity {
+            let Some((_, lru)) = self.order.pop_first() else {
+                break;
+            };
+            if self.entries.remove(&lru).is_some() {
+                self.stats.evictions = self.stats.evictions.saturating_add(1);
+            }
+        }
+        let tick = self.next_tick();
+        let inserted = self.clock.now();
+        self.order.insert(tick, cache_key.clone());
+        self.entries.insert(
+            cache_key,
+            Entry {
+                key,
+                inserted,
+                tick,
+            },
+        );
+        self.stats.insertions = self.stats.insertions.saturating_add(1);
+        self.sync_len();
+    }
+
+    /// Removes (and zeroizes) every expired entry. Returns how many.
+    pub(crate) fn purge_expired(&mut self) -> usize {
+        if self.entries.is_empty() {
+            return 0;
+        }
+        let now = self.clock.now();
+        let ttl = self.config.ttl;
+        let expired: Vec<(CacheKey, u64)> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| now.saturating_duration_since(e.inserted) >= ttl)
+            .map(|(k, e)| (k.clone(), e.tick))
+            .collect();
+        let n = expired.len();
+        for (k, tick) in expired {
+            self.remove(&k, tick);
+        }
+        self.stats.expirations = self
+            .stats
+            .expirations
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        n
+    }
+
+    /// Removes and zeroizes everything (lock, caught panic, shutdown). Returns how many.
+    pub(crate) fn clear(&mut self) -> usize {
+        let n = self.entries.len();
+        // Dropping each `DerivedKey` zeroizes its boxed private key.
+        self.entries.clear();
+        self.order.clear();
+        self.stats.cleared = self
+            .stats
+            .cleared
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        self.sync_len();
+        n
+    }
+
+    fn remove(&mut self, key: &CacheKey, tick: u64) {
+        self.order.remove(&tick);
+        self.entries.remove(key);
+        self.sync_len();
+    }
+
+    fn sync_len(&mut self) {
+        self.stats.len = u64::try_from(self.entries.len()).unwrap_or(u64::MAX);
+    }
+
+    pub(crate) const fn stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    /// How long the service may sleep before the next sweep of expired entries.
+    pub(crate) fn sweep_interval(&self) -> Option<Duration> {
+        if !self.enabled() || self.entries.is_empty() {
+            return None;
+        }
+        Some(
+            self.config
+                .ttl
+                .clamp(Duration::from_millis(10), Duration::from_secs(60)),
+        )
+    }
+}
+
+impl Drop for KeyCache {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    use super::*;
+
+    struct TestClock(Mutex<Instant>);
+
+    impl Clock for TestClock {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+
+    fn key(i: u32, t: KeyType) -> DerivedKey {
+        let path: DerivationPath = format!("m/{i}'").parse().unwrap();
+        let public = t.public_key_len().map(|n| vec![7; n]);
+        DerivedKey::new(t, path, public, &[u8::try_from(i).unwrap(); 32]).unwrap()
+    }
+
+    #[test]
+    fn reinsert_replaces_and_sweep_expires() {
+        let clock = Arc::new(TestClock(Mutex::new(Instant::now())));
+        let mut c = KeyCache::new(CacheConfig::new(4, Duration::from_secs(5)), clock.clone());
+        c.insert(key(1, KeyType::Ed25519));
+        c.insert(key(1, KeyType::Ed25519));
+        assert_eq!(c.stats().len, 1);
+        assert_eq!(c.stats().evictions, 1);
+        c.insert(key(2, KeyType::Aes256Gcm));
+        assert_eq!(c.order.len(), c.entries.len());
+        assert_eq!(c.sweep_interval(), Some(Duration::from_secs(5)));
+        *clock.0.lock().unwrap() += Duration::from_secs(5);
+        assert_eq!(c.purge_expired(), 2);
+        assert_eq!(c.stats().len, 0);
+        assert!(c.order.is_empty());
+        assert_eq!(c.sweep_interval(), None);
+        let probe = (KeyType::Ed25519, "m/1'".parse().unwrap());
+        assert!(c.get(&probe).is_none());
+        assert_eq!(c.stats().zeroized(), 3);
+    }
+}

@@ -1,0 +1,49 @@
+//! The hexvault key-vault service: an actor thread that owns the seed, hands out typed
+//! derived keys through a zeroizing cache, encrypts credentials as `EncryptedData`, and
+//! speaks the versioned postcard `VaultProtocol`.
+//!
+//! # What this crate owns
+//! * [`VaultService`] (the service thread) and [`VaultServiceHandle`] (cloneable,
+//!   `Send + Sync` clients), with the states locked / unlocked.
+//! * [`KeyType`] and [`DerivedKey`], the derived-key cache ([`CacheConfig`],
+//!   [`CacheStats`]) and its time source ([`Clock`]).
+//! * The [`Request`] / [`Response`] protocol ([`PROTOCOL_VERSION`]) and the
+//!   `EncryptedData` key-version → path mapping ([`encryption_path`]).
+//!
+//! # Invariants
+//! * The seed exists only on the service thread, boxed, between `unlock` and `lock` /
+//!   stop; `lock`, `shutdown` and dropping the last handle zeroize the seed, every
+//!   encryption key and every cached key.
+//! * Handles talk to the service only through encoded protocol frames; the service
+//!   dispatches only decoded [`Request`]s.
+//! * The cache is keyed by (key type, path): a key is only ever handed out as the type it
+//!   was derived for. An expired entry is never returned.
+//! * The `EncryptedData` key subtree `m/74'/2'/0'` never leaves the service: `derive`
+//!   refuses it; `encrypt`, `decrypt` and `rotate` use it inside.
+//! * No request can take the service down: a panic inside one is caught and reported to
+//!   that caller as [`Error::Internal`] (this needs `panic = "unwind"`, the default).
+//! * Secrets (`DerivedKey`, phrases, plaintexts, frames) are zeroized on drop and never
+//!   printed by `Debug`; JSON never carries a private key.
+#![doc = include_str!("../README.md")]
+
+mod cache;
+mod clock;
+mod error;
+mod key;
+mod paths;
+mod protocol;
+mod service;
+mod wire;
+
+pub use cache::{CacheConfig, CacheStats};
+pub use clock::{Clock, SystemClock};
+pub use error::{Error, Result};
+pub use key::{AES_KEY_LABEL, DerivedKey, KeyType, REDACTED};
+pub use paths::{MAX_KEY_VERSION, encryption_path};
+pub use protocol::{PROTOCOL_VERSION, Request, Response, Status, VaultState};
+pub use service::{VaultService, VaultServiceBuilder, VaultServiceHandle};
+
+// Re-exported so callers can name what the API takes and returns.
+pub use hexvault_aead::{EncryptedData, KeyVersion};
+pub use hexvault_derivation::{DerivationPath, PATHS};
+pub use hexvault_mnemonic::WordCount;

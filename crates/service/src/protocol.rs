@@ -1,0 +1,313 @@
+//! `VaultProtocol`: the request and response messages, framed as a version byte + postcard.
+//!
+//! This is the service's real interface: [`crate::VaultServiceHandle`] encodes a
+//! [`Request`] into a frame, the service thread decodes it, dispatches it, and encodes a
+//! [`Response`] frame back. The byte-level layout is in `docs/formats.md`.
+
+use core::fmt;
+
+use hexvault_aead::EncryptedData;
+use hexvault_derivation::DerivationPath;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{CacheStats, DerivedKey, Error, KeyType, Result, wire};
+
+/// The protocol version this build speaks: the first byte of every frame.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// Whether the vault holds a seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum VaultState {
+    /// No seed in memory; only `unlock`, `unlock_new`, `lock`, `status` and `shutdown` work.
+    Locked,
+    /// A seed is held by the service thread.
+    Unlocked,
+}
+
+/// What `status()` reports: the state and the service's own accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Status {
+    /// Locked or unlocked.
+    pub state: VaultState,
+    /// The derived-key cache's size and counters.
+    pub cache: CacheStats,
+    /// `EncryptedData` keys currently built (one per key version in use; 0 when locked).
+    pub encryption_keys: u64,
+    /// Seeds zeroized so far (each `lock` of an unlocked vault, and the final stop).
+    pub seeds_zeroized: u64,
+    /// Requests served, including failed ones.
+    pub requests: u64,
+    /// Requests that panicked inside the service (caught, reported as [`Error::Internal`]).
+    pub panics: u64,
+}
+
+/// A request to the vault service.
+///
+/// `Debug` prints no phrase, passphrase or plaintext.
+#[derive(Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Request {
+    /// Unlock with an existing BIP-39 phrase and its passphrase (may be empty).
+    Unlock {
+        /// The mnemonic phrase.
+        phrase: Zeroizing<String>,
+        /// The BIP-39 passphrase ("" for none).
+        passphrase: Zeroizing<String>,
+    },
+    /// Generate a new English mnemonic of `words` words, unlock with it, return the phrase.
+    UnlockNew {
+        /// 12, 15, 18, 21 or 24.
+        words: u8,
+        /// The BIP-39 passphrase ("" for none).
+        passphrase: Zeroizing<String>,
+    },
+    /// Zeroize the seed, the encryption keys and the derived-key cache.
+    Lock,
+    /// Report [`Status`].
+    Status,
+    /// Derive (or fetch from the cache) the key of `key_type` at `path`.
+    Derive {
+        /// The key type asked for.
+        key_type: KeyType,
+        /// The derivation path.
+        #[serde(with = "wire::path")]
+        path: DerivationPath,
+    },
+    /// Encrypt `plaintext` as `EncryptedData` under the key of `key_version`.
+    Encrypt {
+        /// The `EncryptedData` key version (2 is `PATHS::ENCRYPTION`).
+        key_version: u32,
+        /// The bytes to encrypt.
+        #[serde(with = "wire::secret_bytes")]
+        plaintext: Zeroizing<Vec<u8>>,
+        /// The caller's context, bound as associated data.
+        #[serde(with = "wire::bytes")]
+        aad: Vec<u8>,
+    },
+    /// Decrypt `data` (its `key_version` selects the key).
+    Decrypt {
+        /// The credential.
+        data: EncryptedData,
+        /// The associated data given at encryption.
+        #[serde(with = "wire::bytes")]
+        aad: Vec<u8>,
+    },
+    /// Re-encrypt `data` under a newer key version; the plaintext never leaves the service.
+    Rotate {
+        /// The credential.
+        data: EncryptedData,
+        /// The associated data given at encryption (bound again to the new one).
+        #[serde(with = "wire::bytes")]
+        aad: Vec<u8>,
+        /// The target key version (greater than the data's).
+        to_version: u32,
+    },
+    /// Stop the service: zeroize everything; later requests fail with [`Error::Stopped`].
+    Shutdown,
+}
+
+/// A response of the vault service, one per request.
+///
+/// `Debug` prints no phrase, plaintext or private key.
+#[derive(Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Response {
+    /// `Unlock` succeeded.
+    Unlocked,
+    /// `UnlockNew` succeeded; the new phrase, to be shown once.
+    UnlockedNew {
+        /// The generated mnemonic phrase.
+        phrase: Zeroizing<String>,
+    },
+    /// `Lock` succeeded (also when already locked).
+    Locked,
+    /// The answer to `Status`.
+    Status(Status),
+    /// The answer to `Derive`.
+    Derived(DerivedKey),
+    /// The answer to `Encrypt`.
+    Encrypted(EncryptedData),
+    /// The answer to `Decrypt`.
+    Decrypted {
+        /// The plaintext.
+        #[serde(with = "wire::secret_bytes")]
+        plaintext: Zeroizing<Vec<u8>>,
+    },
+    /// The answer to `Rotate`.
+    Rotated(EncryptedData),
+    /// `Shutdown` accepted: the service stops after this response.
+    Stopping,
+    /// The request failed.
+    Error(Error),
+}
+
+impl Request {
+    /// Encodes the request as a frame: [`PROTOCOL_VERSION`] then postcard.
+    ///
+    /// The frame is allocated once at its exact size and zeroized on drop (it may hold a
+    /// phrase or a plaintext).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] if postcard fails (it does not for these types).
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
+        encode(self)
+    }
+
+    /// Decodes a frame; refuses other versions and trailing bytes.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedProtocolVersion`], [`Error::Protocol`].
+    pub fn from_bytes(frame: &[u8]) -> Result<Self> {
+        decode(frame)
+    }
+
+    /// The request's name, for logs.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Unlock { .. } => "unlock",
+            Self::UnlockNew { .. } => "unlock_new",
+            Self::Lock => "lock",
+            Self::Status => "status",
+            Self::Derive { .. } => "derive",
+            Self::Encrypt { .. } => "encrypt",
+            Self::Decrypt { .. } => "decrypt",
+            Self::Rotate { .. } => "rotate",
+            Self::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl Response {
+    /// Encodes the response as a frame: [`PROTOCOL_VERSION`] then postcard.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] if postcard fails (it does not for these types).
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
+        encode(self)
+    }
+
+    /// Decodes a frame; refuses other versions and trailing bytes.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedProtocolVersion`], [`Error::Protocol`].
+    pub fn from_bytes(frame: &[u8]) -> Result<Self> {
+        decode(frame)
+    }
+
+    /// The response's name, for logs.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Unlocked => "unlocked",
+            Self::UnlockedNew { .. } => "unlocked_new",
+            Self::Locked => "locked",
+            Self::Status(_) => "status",
+            Self::Derived(_) => "derived",
+            Self::Encrypted(_) => "encrypted",
+            Self::Decrypted { .. } => "decrypted",
+            Self::Rotated(_) => "rotated",
+            Self::Stopping => "stopping",
+            Self::Error(_) => "error",
+        }
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>> {
+    let len = postcard::experimental::serialized_size(value)?;
+    let mut frame = Zeroizing::new(vec![0u8; len.saturating_add(1)]);
+    let (version, body) = frame.split_first_mut().ok_or_else(|| Error::Protocol {
+        reason: "empty frame buffer".into(),
+    })?;
+    *version = PROTOCOL_VERSION;
+    postcard::to_slice(value, body)?;
+    Ok(frame)
+}
+
+fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T> {
+    let (&version, body) = frame.split_first().ok_or_else(|| Error::Protocol {
+        reason: "empty frame: a VaultProtocol frame starts with its version byte".into(),
+    })?;
+    if version != PROTOCOL_VERSION {
+        return Err(Error::UnsupportedProtocolVersion {
+            version,
+            supported: PROTOCOL_VERSION,
+        });
+    }
+    let (value, rest) = postcard::take_from_bytes::<T>(body)?;
+    if !rest.is_empty() {
+        return Err(Error::Protocol {
+            reason: format!("{} trailing bytes after the message", rest.len()),
+        });
+    }
+    Ok(value)
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unlock { .. } => f.debug_struct("Unlock").finish_non_exhaustive(),
+            Self::UnlockNew { words, .. } => f
+                .debug_struct("UnlockNew")
+                .field("words", words)
+                .finish_non_exhaustive(),
+            Self::Lock => f.write_str("Lock"),
+            Self::Status => f.write_str("Status"),
+            Self::Derive { key_type, path } => f
+                .debug_struct("Derive")
+                .field("key_type", key_type)
+                .field("path", path)
+                .finish(),
+            Self::Encrypt {
+                key_version,
+                plaintext,
+                aad,
+            } => f
+                .debug_struct("Encrypt")
+                .field("key_version", key_version)
+                .field("plaintext_len", &plaintext.len())
+                .field("aad_len", &aad.len())
+                .finish_non_exhaustive(),
+            Self::Decrypt { data, aad } => f
+                .debug_struct("Decrypt")
+                .field("key_version", &data.key_version())
+                .field("aad_len", &aad.len())
+                .finish_non_exhaustive(),
+            Self::Rotate {
+                data,
+                aad,
+                to_version,
+            } => f
+                .debug_struct("Rotate")
+                .field("key_version", &data.key_version())
+                .field("aad_len", &aad.len())
+                .field("to_version", to_version)
+                .finish_non_exhaustive(),
+            Self::Shutdown => f.write_str("Shutdown"),
+        }
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unlocked => f.write_str("Unlocked"),
+            Self::UnlockedNew { .. } => f.debug_struct("UnlockedNew").finish_non_exhaustive(),
+            Self::Locked => f.write_str("Locked"),
+            Self::Status(s) => f.debug_tuple("Status").field(s).finish(),
+            Self::Derived(k) => f.debug_tuple("Derived").field(k).finish(),
+            Self::Encrypted(d) => f.debug_tuple("Encrypted").field(d).finish(),
+            Self::Decrypted { plaintext } => f
+                .debug_struct("Decrypted")
+                .field("plaintext_len", &plaintext.len())
+                .finish_non_exhaustive(),
+            Self::Rotated(d) => f.debug_tuple("Rotated").field(d).finish(),
+            Self::Stopping => f.write_str("Stopping"),
+            Self::Error(e) => f.debug_tuple("Error").field(e).finish(),
+        }
+    }
+}

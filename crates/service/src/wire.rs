@@ -1,0 +1,261 @@
+//! Serde helpers for the protocol's field encodings: paths, byte strings, secret buffers.
+//!
+//! Binary formats (postcard) get compact forms: a path is a sequence of BIP-32 child
+//! numbers (`u32`, hardened bit included), bytes are a length-prefixed byte string.
+//! Human-readable formats (JSON) get a path string (`m/74'/2'/0'/0'`) and lowercase hex.
+
+use core::fmt;
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeSeq;
+use serde::{Deserializer, Serializer};
+use zeroize::{Zeroize, Zeroizing};
+
+/// `DerivationPath`: text in human-readable formats, child numbers in binary ones.
+pub(crate) mod path {
+    use hexvault_derivation::{ChildNumber, DerivationPath, MAX_DEPTH};
+
+    use super::{SeqAccess, SerializeSeq, Visitor, de, fmt};
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(path: &DerivationPath, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(path)
+        } else {
+            let mut seq = s.serialize_seq(Some(path.len()))?;
+            for child in path {
+                seq.serialize_element(&child.to_bits())?;
+            }
+            seq.end()
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DerivationPath, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_str(PathVisitor)
+        } else {
+            d.deserialize_seq(PathVisitor)
+        }
+    }
+
+    struct PathVisitor;
+
+    impl<'de> Visitor<'de> for PathVisitor {
+        type Value = DerivationPath;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a derivation path such as m/74'/2'/0'/0' or a list of child numbers")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.parse().map_err(E::custom)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut steps = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_DEPTH));
+            while let Some(bits) = seq.next_element::<u32>()? {
+                if steps.len() >= MAX_DEPTH {
+                    return Err(de::Error::custom("derivation path deeper than 255 levels"));
+                }
+                steps.push(ChildNumber::from_bits(bits));
+            }
+            DerivationPath::from_children(steps).map_err(de::Error::custom)
+        }
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                out.push(char::from(d));
+            }
+        }
+    }
+    out
+}
+
+/// Parses lowercase or uppercase hex; `None` for odd length or a non-hex character.
+pub(crate) fn from_hex(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [hi, lo] => Some((val(*hi)? << 4) | val(*lo)?),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Public bytes: hex in human-readable formats, a byte string in binary ones.
+pub(crate) mod public_bytes {
+    use super::{Deserializer, Serializer, Visitor, de, fmt};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&super::to_hex(bytes))
+        } else {
+            s.serialize_bytes(bytes)
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_str(HexVisitor)
+        } else {
+            super::plain_bytes(d)
+        }
+    }
+
+    struct HexVisitor;
+
+    impl Visitor<'_> for HexVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a hex string")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            super::from_hex(v).ok_or_else(|| E::custom("invalid hex string"))
+        }
+    }
+}
+
+/// `Option` of public bytes, same encodings as [`public_bytes`].
+pub(crate) mod opt_public_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    struct Ref<'a>(&'a [u8]);
+
+    impl Serialize for Ref<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            super::public_bytes::serialize(self.0, s)
+        }
+    }
+
+    struct Owned(Vec<u8>);
+
+    impl<'de> Deserialize<'de> for Owned {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            super::public_bytes::deserialize(d).map(Owned)
+        }
+    }
+
+    #[allow(clippy::ref_option)] // serde's `with` passes `&Option<T>`.
+    pub(crate) fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_deref().map(Ref).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
+        Ok(Option::<Owned>::deserialize(d)?.map(|o| o.0))
+    }
+}
+
+/// Plain `Vec<u8>` byte strings (binary) or arrays of numbers (JSON).
+pub(crate) mod bytes {
+    use super::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        super::plain_bytes(d)
+    }
+}
+
+fn plain_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    d.deserialize_bytes(BytesVisitor).map(|z| {
+        let mut z = z;
+        core::mem::take(&mut *z)
+    })
+}
+
+/// Secret byte buffers (`Zeroizing<Vec<u8>>`): a byte string, read straight into a
+/// zeroizing buffer.
+pub(crate) mod secret_bytes {
+    use super::{BytesVisitor, Deserializer, Serializer, Zeroizing};
+
+    #[allow(clippy::ref_option)]
+    pub(crate) fn serialize<S: Serializer>(
+        bytes: &Zeroizing<Vec<u8>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Zeroizing<Vec<u8>>, D::Error> {
+        d.deserialize_bytes(BytesVisitor)
+    }
+}
+
+/// Reads a byte string (or a sequence of `u8`) into a zeroizing buffer.
+pub(crate) struct BytesVisitor;
+
+impl<'de> Visitor<'de> for BytesVisitor {
+    type Value = Zeroizing<Vec<u8>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a byte string")
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        Ok(Zeroizing::new(v.to_vec()))
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+        Ok(Zeroizing::new(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // Bounded preallocation: a hostile length prefix must not allocate gigabytes.
+        let cap = seq.size_hint().unwrap_or(0).min(64 * 1024);
+        let mut out = Zeroizing::new(Vec::with_capacity(cap));
+        while let Some(b) = seq.next_element::<u8>()? {
+            if out.len() == out.capacity() {
+                // Grow by hand so the old allocation is wiped, not left behind.
+                let mut bigger = Vec::with_capacity(out.capacity().saturating_mul(2).max(32));
+                bigger.extend_from_slice(&out);
+                out.zeroize();
+                *out = bigger;
+            }
+            out.push(b);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_rejects() {
+        assert_eq!(to_hex(&[0x00, 0xAB, 0xFF]), "00abff");
+        assert_eq!(from_hex("00abFF"), Some(vec![0x00, 0xAB, 0xFF]));
+        assert_eq!(from_hex(""), Some(vec![]));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(from_hex(&to_hex(&all)), Some(all));
+    }
+}
