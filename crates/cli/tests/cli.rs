@@ -630,6 +630,8 @@ fn demo_runs_and_prints_no_secret() {
     assert_eq!(report["credential_wrong_context_refused"], true);
     assert_eq!(report["envelope_round_trip"], true);
     assert_eq!(report["keys"].as_array().unwrap().len(), 3);
+    assert_eq!(report["audit_records"], 3);
+    assert_eq!(report["audit_verified_with_public_key"], true);
     let text = stdout_of(&output);
     assert!(
         !text.contains("mnemonic\":\""),

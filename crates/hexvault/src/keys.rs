@@ -8,14 +8,18 @@
 //! |---|---|---|
 //! | [`encryption_key`] | `m/74'/2'/0'/0'` | `EncryptedData` v2 AES-256-GCM key (HKDF, ADR 0022) |
 //! | [`vault_master_key`] | `m/74'/2'/1'/0'` | master of the HKDF tree of partitions, cells and layers |
+//! | [`audit_chain_key`] | `m/74'/2'/1'/0'` | HMAC key of the audit chain (HKDF of the vault master key) |
 //! | [`audit_signing_key`] | `m/74'/2'/2'/0'` | ed25519 key that signs audit checkpoints |
 
 use crate::aead::{EncryptionKey, Key};
+use crate::audit::AuditKey;
 use crate::derivation::{PATHS, ed25519::ExtendedPrivateKey};
 use crate::mnemonic::Seed;
 
 /// HKDF label that turns the vault-master node into the vault master key.
 pub const VAULT_MASTER_LABEL: &str = "hexvault/v2/vault-master";
+/// HKDF label that turns the vault master key into the audit chain's HMAC key.
+pub const AUDIT_CHAIN_LABEL: &str = "hexvault/v2/audit-chain";
 
 /// Why a key could not be derived.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +52,18 @@ pub fn vault_master_key(seed: &Seed) -> Result<Key, Error> {
     let node = ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &PATHS::VAULT_MASTER)?;
     let node_key = Key::from_slice(node.private_key())?;
     Ok(crate::aead::derive_key(&node_key, VAULT_MASTER_LABEL, &[])?)
+}
+
+/// The HMAC-SHA256 key of the audit chain: [`vault_master_key`] through HKDF with
+/// [`AUDIT_CHAIN_LABEL`], so whoever holds the vault can verify its logs and nobody without
+/// it can forge a consistent chain.
+///
+/// # Errors
+/// [`Error::Derivation`] or [`Error::Aead`] if a derivation step fails.
+pub fn audit_chain_key(seed: &Seed) -> Result<AuditKey, Error> {
+    let master = vault_master_key(seed)?;
+    let chain = crate::aead::derive_key(&master, AUDIT_CHAIN_LABEL, &[])?;
+    Ok(AuditKey::from_bytes(*chain.expose_secret()))
 }
 
 /// The audit checkpoint signing key of `seed`: the ed25519 key at [`PATHS::AUDIT_SIGNING`].

@@ -8,7 +8,8 @@ use hexvault::keys;
 use hexvault::mnemonic::{Mnemonic, Seed};
 
 /// Trezor BIP-39 vector (english, entropy 00..00), passphrase "TREZOR".
-const TREZOR_PHRASE: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const TREZOR_PHRASE: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
 fn trezor_seed() -> Seed {
     Mnemonic::parse(TREZOR_PHRASE).unwrap().to_seed("TREZOR")
@@ -19,10 +20,8 @@ fn trezor_seed() -> Seed {
 #[test]
 fn trezor_phrases_give_the_published_master_xprv() {
     use hexvault::derivation::secp256k1::ExtendedPrivateKey as Bip32Key;
-    let vectors: serde_json::Value = serde_json::from_str(include_str!(
-        "../../mnemonic/tests/data/bip39-trezor.json"
-    ))
-    .unwrap();
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("../../mnemonic/tests/data/bip39-trezor.json")).unwrap();
     let mut checked = 0;
     for cases in vectors["cases"].as_object().unwrap().values() {
         for case in cases.as_array().unwrap() {
@@ -52,7 +51,11 @@ fn golden_credential_still_decrypts() {
     assert!(credential.decrypt(&key, b"hexvault/tests/other").is_err());
     let other_seed = Mnemonic::parse(TREZOR_PHRASE).unwrap().to_seed("");
     let other_key = keys::encryption_key(&other_seed).unwrap();
-    assert!(credential.decrypt(&other_key, b"hexvault/tests/golden").is_err());
+    assert!(
+        credential
+            .decrypt(&other_key, b"hexvault/tests/golden")
+            .is_err()
+    );
 }
 
 /// The vault master key is pinned: a change would orphan every partition ever sealed.
@@ -68,9 +71,8 @@ fn vault_master_key_is_stable() {
         include_str!("data/vault-master-trezor0.hex").trim()
     );
     // It is not the raw node key: the HKDF step separates the two.
-    let node =
-        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::VAULT_MASTER)
-            .unwrap();
+    let node = ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::VAULT_MASTER)
+        .unwrap();
     assert_ne!(master.expose_secret(), node.private_key());
 }
 
@@ -82,7 +84,40 @@ fn audit_signing_key_is_the_ed25519_key_at_its_path() {
             .unwrap();
     assert_eq!(signing.verifying_key().to_bytes(), node.public_key());
     let encryption_node =
-        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::ENCRYPTION)
-            .unwrap();
+        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::ENCRYPTION).unwrap();
     assert_ne!(encryption_node.public_key(), node.public_key());
+}
+
+/// The audit chain key and the checkpoint key come from the seed: the same phrase verifies the
+/// log, another phrase does not, and the public key alone checks the checkpoints.
+#[test]
+fn audit_keys_from_the_seed_verify_their_log() {
+    use hexvault::audit::{AuditLog, Event, EventKind, LogOptions, MemoryLog, Verifier};
+
+    let seed = trezor_seed();
+    let options = LogOptions::keyed(&keys::audit_chain_key(&seed).unwrap())
+        .signing_key(keys::audit_signing_key(&seed).unwrap())
+        .checkpoint_every(4);
+    let log = MemoryLog::new(options).unwrap();
+    for _ in 0..10 {
+        log.append(Event::new(EventKind::Seal)).unwrap();
+    }
+    log.checkpoint().unwrap();
+    assert!(log.verify().unwrap().is_ok());
+    assert!(
+        log.verify_with(&Verifier::keyed(&keys::audit_chain_key(&seed).unwrap()))
+            .unwrap()
+            .is_ok()
+    );
+    let public = keys::audit_signing_key(&seed).unwrap().verifying_key();
+    assert!(
+        log.verify_with(&Verifier::public_key(public))
+            .unwrap()
+            .is_ok()
+    );
+
+    let other = Mnemonic::parse(TREZOR_PHRASE).unwrap().to_seed("");
+    let wrong = Verifier::keyed(&keys::audit_chain_key(&other).unwrap());
+    let outcome = log.verify_with(&wrong);
+    assert!(outcome.is_err() || !outcome.unwrap().is_ok());
 }

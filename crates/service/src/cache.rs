@@ -304,4 +304,79 @@ mod tests {
         assert!(c.get(&probe).is_none());
         assert_eq!(c.stats().zeroized(), 3);
     }
+
+    /// A reference model: a Vec in recency order (front = least recently used).
+    #[derive(Default)]
+    struct Model {
+        entries: Vec<(u32, KeyType, u64)>, // (path index, type, inserted at)
+        hits: u64,
+        misses: u64,
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn matches_a_reference_lru_ttl_model(
+            capacity in 0usize..5,
+            ttl in 0u64..6,
+            ops in proptest::collection::vec((0u32..6, proptest::bool::ANY, 0u64..3, 0u8..10), 1..80),
+        ) {
+            let start = Instant::now();
+            let clock = Arc::new(TestClock(Mutex::new(start)));
+            let mut c = KeyCache::new(CacheConfig::new(capacity, Duration::from_secs(ttl)), clock.clone());
+            let mut m = Model::default();
+            let mut now = 0u64;
+            for (i, aes, advance, op) in ops {
+                now += advance;
+                *clock.0.lock().unwrap() = start + Duration::from_secs(now);
+                let t = if aes { KeyType::Aes256Gcm } else { KeyType::Ed25519 };
+                if op == 0 {
+                    c.clear();
+                    m.entries.clear();
+                    continue;
+                }
+                // A derive: lookup, and insert on a miss.
+                let probe = (t, format!("m/{i}'").parse().unwrap());
+                let got = c.get(&probe);
+                let enabled = capacity > 0 && ttl > 0;
+                let pos = m.entries.iter().position(|e| e.0 == i && e.1 == t);
+                let expected_hit = match pos {
+                    Some(p) if now - m.entries[p].2 < ttl => {
+                        let e = m.entries.remove(p);
+                        m.entries.push(e);
+                        true
+                    }
+                    Some(p) => {
+                        m.entries.remove(p);
+                        false
+                    }
+                    None => false,
+                };
+                proptest::prop_assert_eq!(got.is_some(), expected_hit);
+                if let Some(k) = got {
+                    proptest::prop_assert_eq!(k.key_type(), t);
+                    proptest::prop_assert_eq!(k.private_key(), &[u8::try_from(i).unwrap(); 32]);
+                    m.hits += 1;
+                } else {
+                    m.misses += 1;
+                    c.insert(key(i, t));
+                    if enabled {
+                        if m.entries.len() >= capacity {
+                            m.entries.retain(|e| now - e.2 < ttl);
+                        }
+                        while m.entries.len() >= capacity {
+                            m.entries.remove(0);
+                        }
+                        m.entries.push((i, t, now));
+                    }
+                }
+                let st = c.stats();
+                proptest::prop_assert_eq!(st.len, m.entries.len() as u64);
+                proptest::prop_assert_eq!((st.hits, st.misses), (m.hits, m.misses));
+                proptest::prop_assert_eq!(c.order.len(), c.entries.len());
+                proptest::prop_assert_eq!(st.insertions, st.len + st.zeroized());
+            }
+        }
+    }
 }

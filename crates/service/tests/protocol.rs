@@ -359,3 +359,54 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn error_variant_indices_match_docs_formats() {
+    let s = || String::from("r");
+    let table = [
+        (Error::Locked, 0u8),
+        (Error::AlreadyUnlocked, 1),
+        (Error::Stopped, 2),
+        (Error::InvalidMnemonic { reason: s() }, 3),
+        (Error::Derivation { reason: s() }, 4),
+        (Error::ReservedPath { path: s() }, 5),
+        (Error::LegacyKeyVersion, 6),
+        (Error::UnsupportedKeyVersion { version: 1, max: 2 }, 7),
+        (Error::InvalidRotation { from: 3, to: 2 }, 8),
+        (Error::Authentication, 9),
+        (Error::Encryption { reason: s() }, 10),
+        (
+            Error::UnsupportedProtocolVersion {
+                version: 2,
+                supported: 1,
+            },
+            11,
+        ),
+        (Error::Protocol { reason: s() }, 12),
+        (Error::Internal, 13),
+        (Error::Spawn { reason: s() }, 14),
+    ];
+    for (e, index) in table {
+        let frame = Response::Error(e.clone()).to_bytes().unwrap();
+        assert_eq!(&frame[..3], &[PROTOCOL_VERSION, 9, index], "{e:?}");
+        match Response::from_bytes(&frame).unwrap() {
+            Response::Error(back) => assert_eq!(back, e),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Status and DerivedKey layouts.
+    let (_s, v) = unlocked();
+    let st = Response::Status(v.status().unwrap()).to_bytes().unwrap();
+    assert_eq!(
+        &st[..4],
+        &[PROTOCOL_VERSION, 3, 1, 0],
+        "unlocked, cache.len 0"
+    );
+    let k = v
+        .derive(KeyType::Aes256Gcm, &"m/1'".parse().unwrap())
+        .unwrap();
+    let frame = Response::Derived(k).to_bytes().unwrap();
+    assert_eq!(&frame[..9], &[1, 4, 1, 1, 0x81, 0x80, 0x80, 0x80, 0x08]);
+    assert_eq!(&frame[9..11], &[0, 32]);
+    assert_eq!(frame.len(), 11 + 32);
+}
