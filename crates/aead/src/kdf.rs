@@ -29,9 +29,7 @@ pub fn encode_info(label: &str, parts: &[&[u8]]) -> Result<Vec<u8>> {
 }
 
 fn push_item(info: &mut Vec<u8>, item: &[u8]) -> Result<()> {
-    let len = u32::try_from(item.len()).map_err(|_| Error::TooLong {
-        what: "an HKDF info item is limited to u32::MAX bytes",
-    })?;
+    let len = item_len(item)?;
     info.extend_from_slice(&len.to_be_bytes());
     info.extend_from_slice(item);
     Ok(())
@@ -46,10 +44,47 @@ fn push_item(info: &mut Vec<u8>, item: &[u8]) -> Result<()> {
 /// # Errors
 /// [`Error::TooLong`] if an item exceeds `u32::MAX` bytes.
 pub fn derive_key(parent: &Key, label: &str, parts: &[&[u8]]) -> Result<Key> {
-    let info = encode_info(label, parts)?;
     let mut child = Key::zeroed();
-    hkdf_sha256(None, parent.expose_secret(), &info, child.bytes_mut())?;
+    let hkdf = Hkdf::<Sha256>::new(None, parent.expose_secret());
+    if parts.len() < STACK_ITEMS {
+        // Feed the encoded info as (length, item) pieces from the stack: the same bytes
+        // as `encode_info`, without allocating.
+        let items = core::iter::once(label.as_bytes()).chain(parts.iter().copied());
+        let mut lens = [[0u8; 4]; STACK_ITEMS];
+        for (slot, item) in lens.iter_mut().zip(items.clone()) {
+            *slot = item_len(item)?.to_be_bytes();
+        }
+        let mut pieces: [&[u8]; 2 * STACK_ITEMS] = [&[]; 2 * STACK_ITEMS];
+        for ((pair, len), item) in pieces.chunks_exact_mut(2).zip(lens.iter()).zip(items) {
+            if let [len_slot, item_slot] = pair {
+                *len_slot = len;
+                *item_slot = item;
+            }
+        }
+        let used = pieces.get(..2 * (parts.len() + 1)).unwrap_or(&[]);
+        hkdf.expand_multi_info(used, child.bytes_mut())
+            .map_err(|_| too_long_okm())?;
+    } else {
+        let info = encode_info(label, parts)?;
+        hkdf.expand(&info, child.bytes_mut())
+            .map_err(|_| too_long_okm())?;
+    }
     Ok(child)
+}
+
+/// Label plus parts up to this many items are encoded on the stack.
+const STACK_ITEMS: usize = 8;
+
+fn item_len(item: &[u8]) -> Result<u32> {
+    u32::try_from(item.len()).map_err(|_| Error::TooLong {
+        what: "an HKDF info item is limited to u32::MAX bytes",
+    })
+}
+
+const fn too_long_okm() -> Error {
+    Error::TooLong {
+        what: "HKDF-SHA256 output is limited to 255 * 32 = 8160 bytes",
+    }
 }
 
 /// A tenant-isolated key: [`derive_key`]`(master, DOMAIN_KEY_LABEL, [domain, tenant])`.
@@ -69,6 +104,7 @@ pub fn derive_domain_key(master: &Key, domain: &str, tenant: &str) -> Result<Key
 
 /// Plain RFC 5869 HKDF-SHA256 (extract then expand), for the derivations above and
 /// for the published vectors.
+#[cfg(test)]
 pub(crate) fn hkdf_sha256(
     salt: Option<&[u8]>,
     ikm: &[u8],
@@ -77,7 +113,5 @@ pub(crate) fn hkdf_sha256(
 ) -> Result<()> {
     Hkdf::<Sha256>::new(salt, ikm)
         .expand(info, okm)
-        .map_err(|_| Error::TooLong {
-            what: "HKDF-SHA256 output is limited to 255 * 32 = 8160 bytes",
-        })
+        .map_err(|_| too_long_okm())
 }

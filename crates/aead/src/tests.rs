@@ -245,3 +245,19 @@ fn failed_open_in_place_zeroes_the_buffer() {
             .all(|b| *b == 0)
     );
 }
+
+/// The allocation-free path of `derive_key` (fewer than 8 items) and the `encode_info`
+/// path (8 or more) both equal plain HKDF over `encode_info`.
+#[test]
+fn derive_key_equals_hkdf_over_encode_info_for_any_item_count() {
+    let parent = Key::from_bytes([0x11; 32]);
+    let owned: Vec<Vec<u8>> = (0..12u8).map(|i| vec![i; usize::from(i)]).collect();
+    for n in 0..owned.len() {
+        let parts: Vec<&[u8]> = owned.iter().take(n).map(Vec::as_slice).collect();
+        let info = crate::encode_info("hexvault/test", &parts).unwrap();
+        let mut expected = [0u8; 32];
+        hkdf_sha256(None, parent.expose_secret(), &info, &mut expected).unwrap();
+        let got = crate::derive_key(&parent, "hexvault/test", &parts).unwrap();
+        assert_eq!(got.expose_secret(), &expected, "{n} parts");
+    }
+}

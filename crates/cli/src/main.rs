@@ -171,9 +171,22 @@ struct DecryptArgs {
 #[derive(Debug, Subcommand)]
 enum EnvelopeCommand {
     /// Frame bytes into an envelope (LZ4 when it pays, xxHash3-64 checksum).
-    Pack(EnvelopeArgs),
+    Pack(PackArgs),
     /// Check and unframe an envelope.
     Unpack(EnvelopeArgs),
+}
+
+#[derive(Debug, Args)]
+struct PackArgs {
+    #[command(flatten)]
+    io: EnvelopeArgs,
+    /// Store the bytes raw even when LZ4 would make them smaller (for secrets mixed with
+    /// attacker-chosen data: compression leaks through length).
+    #[arg(long)]
+    no_compression: bool,
+    /// A content-type label kept in the header (1 to 64 printable ASCII characters).
+    #[arg(long, value_name = "LABEL")]
+    content_type: Option<String>,
 }
 
 #[derive(Debug, Args)]

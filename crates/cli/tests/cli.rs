@@ -620,6 +620,29 @@ fn envelope_pack_unpack_round_trips_and_rejects_damage() {
     );
     assert_eq!(json_of(&unpacked)["original_len"], document.len());
     assert_eq!(std::fs::read(&back).unwrap(), document);
+
+    // Opting out of compression, with a label kept in the header.
+    let raw = dir.path().join("raw.hxev");
+    let stats = hexvault_bytes(
+        &[
+            "envelope",
+            "pack",
+            "--no-compression",
+            "--content-type",
+            "application/json",
+            "--json",
+            "--out",
+            raw.to_str().unwrap(),
+        ],
+        &document,
+        &[],
+    );
+    let report = json_of(&stats);
+    assert_eq!(report["compressed"], false);
+    assert_eq!(report["content_type"], "application/json");
+    assert!(report["envelope_len"].as_u64().unwrap() > document.len() as u64);
+    let bad_label = hexvault_bytes(&["envelope", "pack", "--content-type", ""], &document, &[]);
+    assert_eq!(bad_label.status.code(), Some(2));
 }
 
 #[test]

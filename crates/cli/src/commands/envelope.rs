@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::EnvelopeArgs;
 use crate::error::{CliError, CliResult};
 use crate::input;
 use crate::output;
-use hexvault::envelope::{ByteStorage, LIMIT_CEILING, Options, Report};
+use crate::{EnvelopeArgs, PackArgs};
+use hexvault::envelope::{ByteStorage, Compression, ContentType, LIMIT_CEILING, Options, Report};
 
 #[derive(Serialize)]
 struct EnvelopeReport {
@@ -17,6 +17,7 @@ struct EnvelopeReport {
     compressed: bool,
     ratio: f64,
     checksum: Option<String>,
+    content_type: Option<String>,
     out: String,
 }
 
@@ -29,6 +30,10 @@ impl EnvelopeReport {
             compressed: report.compressed,
             ratio: report.ratio(),
             checksum: report.checksum.map(|checksum| checksum.to_string()),
+            content_type: report
+                .content_type
+                .as_ref()
+                .map(|label| label.as_str().to_owned()),
             out: out.display().to_string(),
         }
     }
@@ -49,8 +54,23 @@ fn input_limit() -> usize {
 }
 
 /// `envelope pack`: standard input (or `--in`) to an envelope.
-pub(crate) fn pack(args: &EnvelopeArgs, json: bool) -> CliResult {
+pub(crate) fn pack(pack: &PackArgs, json: bool) -> CliResult {
+    let args = &pack.io;
     json_needs_out(args, json)?;
+    let content_type = pack
+        .content_type
+        .as_deref()
+        .map(ContentType::new)
+        .transpose()
+        .map_err(|error| CliError::usage(error.to_string()))?;
+    let compression = if pack.no_compression {
+        Compression::Never
+    } else {
+        Compression::Auto
+    };
+    let options = Options::default()
+        .with_compression(compression)
+        .with_content_type(content_type);
     let data = match &args.input {
         Some(path) => input::read_secret_bytes(
             std::fs::File::open(path)
@@ -60,7 +80,7 @@ pub(crate) fn pack(args: &EnvelopeArgs, json: bool) -> CliResult {
         )?,
         None => input::read_secret_bytes(std::io::stdin().lock(), input_limit(), "input")?,
     };
-    let storage = ByteStorage::new(Options::default());
+    let storage = ByteStorage::new(options);
     let mut envelope = Vec::with_capacity(data.len() + 64);
     let report = storage.store_into(&data, &mut envelope)?;
     output::write_bytes(args.output.as_deref(), &envelope)?;
