@@ -19,23 +19,28 @@ pub const ENCRYPTION_KEY_LABEL: &str = "hexvault/v2/encrypted-data/aes-256-gcm";
 /// Fixed prefix of the associated data of every `EncryptedData`.
 pub const ENCRYPTED_DATA_AAD_LABEL: &[u8] = b"hexvault/EncryptedData";
 
-/// The AES-256-GCM key of `EncryptedData` key_version 2.
+/// The AES-256-GCM key of `EncryptedData` key_version 2 (or a later version).
 ///
-/// Built from the 32-byte private key of the SLIP-0010 ed25519 node at
-/// `m/74'/2'/0'/0'` through HKDF-SHA256 with the fixed label [`ENCRYPTION_KEY_LABEL`],
-/// so the AES key is never the same bytes as a signing key. Holds the prebuilt key
-/// schedule and its nonce sequence; zeroizes what it owns, `Debug` prints no secret.
+/// Built from the 32-byte private key of a SLIP-0010 ed25519 node (for key_version 2 the
+/// node at `m/74'/2'/0'/0'`) through HKDF-SHA256 with the fixed label
+/// [`ENCRYPTION_KEY_LABEL`], so the AES key is never the same bytes as a signing key.
+/// Later versions use the same derivation on their own node (which node belongs to which
+/// version is the caller's mapping, see ADR 0040). Holds the prebuilt key schedule and its
+/// nonce sequence; zeroizes what it owns, `Debug` prints no secret.
 ///
 /// One instance seals at most 2^32 credentials (then [`Error::KeyExhausted`]).
-pub struct EncryptionKey(SealingKey);
+pub struct EncryptionKey {
+    key_version: u32,
+    inner: SealingKey,
+}
 
 impl EncryptionKey {
-    /// Derives the v2 key from the HD node's 32-byte private key (ring backend).
+    /// Derives the key_version 2 key from the HD node's private key (ring backend).
     ///
     /// # Errors
     /// [`Error::Rng`] if the OS CSPRNG fails while drawing the nonce prefix.
     pub fn from_node_private_key(node_private_key: &[u8; 32]) -> Result<Self> {
-        Self::from_node_private_key_with_backend(node_private_key, Backend::Ring)
+        Self::for_key_version(node_private_key, HD_KEY_VERSION, Backend::Ring)
     }
 
     /// As [`EncryptionKey::from_node_private_key`] with a chosen backend.
@@ -46,32 +51,66 @@ impl EncryptionKey {
         node_private_key: &[u8; 32],
         backend: Backend,
     ) -> Result<Self> {
+        Self::for_key_version(node_private_key, HD_KEY_VERSION, backend)
+    }
+
+    /// The key of `key_version` (2 or later) from the private key of that version's node.
+    ///
+    /// # Errors
+    /// [`Error::LegacyKeyVersion`] for 1, [`Error::UnsupportedEncryptedDataVersion`] for
+    /// 0, [`Error::Rng`] if the OS CSPRNG fails.
+    pub fn for_key_version(
+        node_private_key: &[u8; 32],
+        key_version: u32,
+        backend: Backend,
+    ) -> Result<Self> {
+        check_version(key_version)?;
         let node = Key::from_bytes(*node_private_key);
         let aes = crate::derive_key(&node, ENCRYPTION_KEY_LABEL, &[])?;
-        let version = KeyVersion::new(HD_KEY_VERSION)?;
-        Ok(Self(SealingKey::with_backend(aes, version, backend)?))
+        let version = KeyVersion::new(key_version)?;
+        Ok(Self {
+            key_version,
+            inner: SealingKey::with_backend(aes, version, backend)?,
+        })
+    }
+
+    /// The `key_version` this key writes and reads.
+    #[must_use]
+    pub const fn key_version(&self) -> u32 {
+        self.key_version
     }
 
     /// Seals performed with this instance and the state they imply.
     #[must_use]
     pub fn usage(&self) -> KeyUsage {
-        self.0.usage()
+        self.inner.usage()
+    }
+}
+
+/// 1 is legacy (migrate), 0 is not a version; 2 and later are HD-derived keys.
+const fn check_version(key_version: u32) -> Result<()> {
+    match key_version {
+        LEGACY_KEY_VERSION => Err(Error::LegacyKeyVersion),
+        0 => Err(Error::UnsupportedEncryptedDataVersion {
+            version: key_version,
+        }),
+        _ => Ok(()),
     }
 }
 
 impl fmt::Debug for EncryptionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptionKey")
-            .field("key_version", &HD_KEY_VERSION)
-            .field("usage", &self.0.usage())
+            .field("key_version", &self.key_version)
+            .field("usage", &self.inner.usage())
             .finish_non_exhaustive()
     }
 }
 
 /// An encrypted credential: `key_version`, `salt`, `iv`, `data` (ciphertext || tag).
 ///
-/// * `key_version` 2: AES-256-GCM under the [`EncryptionKey`]; 1 (legacy PBKDF2) is
-///   refused with [`Error::LegacyKeyVersion`].
+/// * `key_version` 2 (or later): AES-256-GCM under the [`EncryptionKey`] of that version;
+///   1 (legacy PBKDF2) is refused with [`Error::LegacyKeyVersion`].
 /// * `salt`: kept for wire compatibility; empty and unused in v2 (but authenticated).
 /// * `iv`: the 12-byte GCM nonce.
 /// * `data`: ciphertext followed by the 16-byte tag.
@@ -92,22 +131,24 @@ pub struct EncryptedData {
 }
 
 impl EncryptedData {
-    /// Encrypts `plaintext` under `key` (key_version 2), binding `aad` (the caller's
-    /// context, e.g. a credential name) as associated data.
+    /// Encrypts `plaintext` under `key` (written with `key.key_version()`, 2 unless the
+    /// key was built for a later version), binding `aad` (the caller's context, e.g. a
+    /// credential name) as associated data.
     ///
     /// # Errors
     /// [`Error::KeyExhausted`] after 2^32 seals with this key instance;
     /// [`Error::TooLong`] past the GCM limit.
     pub fn encrypt(key: &EncryptionKey, plaintext: &[u8], aad: &[u8]) -> Result<Self> {
         let salt = Vec::new();
-        let prefix = aad_prefix(HD_KEY_VERSION, &salt)?;
+        let prefix = aad_prefix(key.key_version, &salt)?;
         let mut data = Vec::with_capacity(plaintext.len().saturating_add(TAG_LEN));
         data.extend_from_slice(plaintext);
-        let (nonce, tag) =
-            with_joined_aad(&prefix, aad, |full| key.0.seal_detached(full, &mut data))?;
+        let (nonce, tag) = with_joined_aad(&prefix, aad, |full| {
+            key.inner.seal_detached(full, &mut data)
+        })?;
         data.extend_from_slice(&tag);
         Ok(Self {
-            key_version: HD_KEY_VERSION,
+            key_version: key.key_version,
             salt,
             iv: nonce.to_vec(),
             data,
@@ -118,14 +159,17 @@ impl EncryptedData {
     ///
     /// # Errors
     /// [`Error::LegacyKeyVersion`] for key_version 1,
-    /// [`Error::UnsupportedEncryptedDataVersion`] for any other version but 2,
+    /// [`Error::UnsupportedEncryptedDataVersion`] for 0, [`Error::WrongKeyVersion`] when
+    /// the data names another version than `key` (use the key of that version),
     /// [`Error::InvalidIvLength`], [`Error::Truncated`] (data shorter than the tag),
     /// [`Error::Authentication`] for a wrong key, wrong `aad` or modified fields.
     pub fn decrypt(&self, key: &EncryptionKey, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        match self.key_version {
-            HD_KEY_VERSION => {}
-            LEGACY_KEY_VERSION => return Err(Error::LegacyKeyVersion),
-            version => return Err(Error::UnsupportedEncryptedDataVersion { version }),
+        check_version(self.key_version)?;
+        if self.key_version != key.key_version {
+            return Err(Error::WrongKeyVersion {
+                expected: KeyVersion::new(key.key_version)?,
+                found: KeyVersion::new(self.key_version)?,
+            });
         }
         let nonce: [u8; NONCE_LEN] = self
             .iv
@@ -145,12 +189,12 @@ impl EncryptedData {
         let mut buf = Zeroizing::new(ct.to_vec());
         let prefix = aad_prefix(self.key_version, &self.salt)?;
         with_joined_aad(&prefix, aad, |full| {
-            key.0.open_detached(nonce, full, &mut buf, &tag)
+            key.inner.open_detached(nonce, full, &mut buf, &tag)
         })?;
         Ok(buf)
     }
 
-    /// The `key_version` field (2 for everything this crate writes).
+    /// The `key_version` field (the version of the key that encrypted it).
     #[must_use]
     pub const fn key_version(&self) -> u32 {
         self.key_version

@@ -99,8 +99,10 @@ pub enum Error {
     )]
     LegacyKeyVersion,
 
-    /// An `EncryptedData` with a `key_version` other than 1 or 2.
-    #[error("unsupported EncryptedData key_version {version}; only key_version 2 is readable")]
+    /// An `EncryptedData` with `key_version` 0, which no scheme uses.
+    #[error(
+        "unsupported EncryptedData key_version {version}: versions start at 2 (1 is legacy PBKDF2)"
+    )]
     UnsupportedEncryptedDataVersion {
         /// The `key_version` field found.
         version: u32,

@@ -78,10 +78,44 @@ fn key_version_1_is_refused_as_legacy() {
     assert!(matches!(err, Error::LegacyKeyVersion));
     let msg = err.to_string();
     assert!(msg.contains("PBKDF2") && msg.contains("migrate"), "{msg}");
-    let json3 = json.replace("\"key_version\":1", "\"key_version\":3");
+    let json0 = json.replace("\"key_version\":1", "\"key_version\":0");
     assert!(matches!(
-        EncryptedData::from_json(&json3).unwrap().decrypt(&k, b""),
-        Err(Error::UnsupportedEncryptedDataVersion { version: 3 })
+        EncryptedData::from_json(&json0).unwrap().decrypt(&k, b""),
+        Err(Error::UnsupportedEncryptedDataVersion { version: 0 })
+    ));
+    assert!(matches!(
+        EncryptionKey::for_key_version(&[7; 32], 1, hexvault_aead::Backend::Ring),
+        Err(Error::LegacyKeyVersion)
+    ));
+    assert!(EncryptionKey::for_key_version(&[7; 32], 0, hexvault_aead::Backend::Ring).is_err());
+}
+
+#[test]
+fn later_key_versions_round_trip_and_are_named_on_mismatch() {
+    use hexvault_aead::{Backend, KeyVersion};
+    let v2 = key();
+    let v3 = EncryptionKey::for_key_version(&[9; 32], 3, Backend::Ring).unwrap();
+    assert_eq!(v2.key_version(), 2);
+    assert_eq!(v3.key_version(), 3);
+    let ed = EncryptedData::encrypt(&v3, b"rotated", b"ctx").unwrap();
+    assert_eq!(ed.key_version(), 3);
+    assert_eq!(&ed.decrypt(&v3, b"ctx").unwrap()[..], b"rotated");
+    match ed.decrypt(&v2, b"ctx") {
+        Err(Error::WrongKeyVersion { expected, found }) => {
+            assert_eq!(expected, KeyVersion::new(2).unwrap());
+            assert_eq!(found, KeyVersion::new(3).unwrap());
+        }
+        other => panic!("expected WrongKeyVersion, got {other:?}"),
+    }
+    // Relabelling v3 data as v2 and opening with a v2 key built from the same node bytes
+    // fails authentication: the key version is bound as AAD.
+    let same_node_v2 = EncryptionKey::from_node_private_key(&[9; 32]).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&ed.to_json().unwrap()).unwrap();
+    v["key_version"] = 2.into();
+    let relabelled = EncryptedData::from_json(&v.to_string()).unwrap();
+    assert!(matches!(
+        relabelled.decrypt(&same_node_v2, b"ctx"),
+        Err(Error::Authentication)
     ));
 }
 

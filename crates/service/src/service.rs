@@ -596,17 +596,15 @@ fn derive_uncached(seed: &Seed, key_type: KeyType, path: DerivationPath) -> Resu
     }
 }
 
-/// The `EncryptionKey` of `key_version` from the node key at its path.
+/// The `EncryptionKey` of `key_version` from the node key at its path (ADR 0022's HKDF,
+/// the same for every version; the node differs per version, ADR 0040).
 fn encryption_key_for_version(
     node_private_key: &[u8; 32],
     key_version: u32,
 ) -> Result<EncryptionKey> {
-    if key_version == hexvault_aead::HD_KEY_VERSION {
-        Ok(EncryptionKey::from_node_private_key(node_private_key)?)
-    } else {
-        Err(Error::UnsupportedKeyVersion {
-            version: key_version,
-            max: hexvault_aead::HD_KEY_VERSION,
-        })
-    }
+    Ok(EncryptionKey::for_key_version(
+        node_private_key,
+        key_version,
+        hexvault_aead::Backend::Ring,
+    )?)
 }

@@ -140,39 +140,63 @@ fn rotation_rules() {
         Err(Error::InvalidRotation { from: 2, to: 2 })
     );
     // Wrong AAD: nothing is rotated.
-    let r = v.rotate(&d, b"wrong", KeyVersion::new(3).unwrap());
-    assert!(r.is_err());
-    assert_ne!(r, Err(Error::Locked));
+    assert_eq!(
+        v.rotate(&d, b"wrong", KeyVersion::new(3).unwrap()),
+        Err(Error::Authentication)
+    );
 }
 
 #[test]
-fn rotation_to_v3_uses_its_own_path_when_supported() {
+fn rotation_moves_data_to_the_key_of_its_own_path() {
     let (_s, v) = unlocked("");
     let d = v.encrypt(b"rotate me", b"ctx").unwrap();
-    match v.rotate(&d, b"ctx", KeyVersion::new(3).unwrap()) {
-        Ok(r3) => {
-            assert_eq!(r3.key_version(), 3);
-            assert_eq!(v.decrypt(&r3, b"ctx").unwrap().as_slice(), b"rotate me");
-            assert_eq!(v.decrypt(&r3, b"other"), Err(Error::Authentication));
-            // v3 is sealed under the key at m/74'/2'/0'/1', not the v2 key.
-            assert_eq!(encryption_path(3).unwrap().to_string(), "m/74'/2'/0'/1'");
-            let r4 = v.rotate(&r3, b"ctx", KeyVersion::new(4).unwrap()).unwrap();
-            assert_eq!(r4.key_version(), 4);
-            assert_eq!(v.decrypt(&r4, b"ctx").unwrap().as_slice(), b"rotate me");
-            assert_eq!(
-                v.rotate(&r4, b"ctx", KeyVersion::new(3).unwrap()),
-                Err(Error::InvalidRotation { from: 4, to: 3 })
-            );
-            // The v3 blob relabelled as v2 does not open (different key, and the
-            // version is authenticated).
-            assert_eq!(
-                v.decrypt(&with_version(2, &r3), b"ctx"),
-                Err(Error::Authentication)
-            );
-        }
-        Err(e) => assert!(
-            matches!(e, Error::UnsupportedKeyVersion { version: 3, .. }),
-            "{e:?}"
-        ),
-    }
+    let r3 = v.rotate(&d, b"ctx", KeyVersion::new(3).unwrap()).unwrap();
+    assert_eq!(r3.key_version(), 3);
+    assert_eq!(v.decrypt(&r3, b"ctx").unwrap().as_slice(), b"rotate me");
+    assert_eq!(v.decrypt(&r3, b"other"), Err(Error::Authentication));
+    // v3 is sealed under the key of the node at m/74'/2'/0'/1', not the v2 key.
+    let seed = hexvault_mnemonic::Mnemonic::parse(PHRASE)
+        .unwrap()
+        .to_seed("");
+    let path = encryption_path(3).unwrap();
+    assert_eq!(path.to_string(), "m/74'/2'/0'/1'");
+    let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &path).unwrap();
+    let k3 = EncryptionKey::for_key_version(node.private_key(), 3, hexvault_aead::Backend::Ring)
+        .unwrap();
+    assert_eq!(r3.decrypt(&k3, b"ctx").unwrap().as_slice(), b"rotate me");
+    let v2_node =
+        ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &PATHS::ENCRYPTION).unwrap();
+    let k3_on_v2_node =
+        EncryptionKey::for_key_version(v2_node.private_key(), 3, hexvault_aead::Backend::Ring)
+            .unwrap();
+    assert!(
+        r3.decrypt(&k3_on_v2_node, b"ctx").is_err(),
+        "versions do not share a key"
+    );
+    // Onwards to v4; never backwards.
+    let r4 = v.rotate(&r3, b"ctx", KeyVersion::new(4).unwrap()).unwrap();
+    assert_eq!(r4.key_version(), 4);
+    assert_eq!(v.decrypt(&r4, b"ctx").unwrap().as_slice(), b"rotate me");
+    assert_eq!(
+        v.rotate(&r4, b"ctx", KeyVersion::new(3).unwrap()),
+        Err(Error::InvalidRotation { from: 4, to: 3 })
+    );
+    // Straight from v2 to a far version works too; the original still opens (dual-key period).
+    let r9 = v.rotate(&d, b"ctx", KeyVersion::new(9).unwrap()).unwrap();
+    assert_eq!(v.decrypt(&r9, b"ctx").unwrap().as_slice(), b"rotate me");
+    assert_eq!(v.decrypt(&d, b"ctx").unwrap().as_slice(), b"rotate me");
+    // A v3 blob relabelled as v2 does not open (other key, and the version is in the AAD).
+    assert_eq!(
+        v.decrypt(&with_version(2, &r3), b"ctx"),
+        Err(Error::Authentication)
+    );
+    // New data can be written at a later version directly.
+    let w5 = v
+        .encrypt_with_version(b"fresh", b"ctx", KeyVersion::new(5).unwrap())
+        .unwrap();
+    assert_eq!(w5.key_version(), 5);
+    assert_eq!(v.decrypt(&w5, b"ctx").unwrap().as_slice(), b"fresh");
+    assert_eq!(v.status().unwrap().encryption_keys, 5, "v2, v3, v4, v9, v5");
+    v.lock().unwrap();
+    assert_eq!(v.status().unwrap().encryption_keys, 0);
 }
