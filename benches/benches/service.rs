@@ -20,7 +20,11 @@ const PHRASE: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
 fn seed() -> Vec<u8> {
-    Mnemonic::parse(PHRASE).unwrap().to_seed("").as_bytes().to_vec()
+    Mnemonic::parse(PHRASE)
+        .unwrap()
+        .to_seed("")
+        .as_bytes()
+        .to_vec()
 }
 
 fn vault(cache: CacheConfig) -> (VaultService, VaultServiceHandle) {
@@ -111,7 +115,10 @@ fn crypt(c: &mut Criterion) {
     let aad = b"credential/bench";
     let sealed = v.encrypt(&plaintext, aad).unwrap();
     // Same key on both sides: the service's ciphertext opens with the direct key.
-    assert_eq!(sealed.decrypt(&key, aad).unwrap().as_slice(), &plaintext[..]);
+    assert_eq!(
+        sealed.decrypt(&key, aad).unwrap().as_slice(),
+        &plaintext[..]
+    );
 
     let mut g = c.benchmark_group("service_encrypt_1KiB");
     g.bench_function("hexvault_handle_encrypt", |b| {

@@ -21,7 +21,12 @@ fuzz_target!(|input: (u64, bool, bool, u64, &[u8])| {
     } else {
         declared
     };
-    let header = Header::new(compressed, checksummed.then_some(Checksum::new(checksum)), declared, None);
+    let header = Header::new(
+        compressed,
+        checksummed.then_some(Checksum::new(checksum)),
+        declared,
+        None,
+    );
     let mut envelope = header.encode(payload);
     envelope.extend_from_slice(payload);
     let mut out = Vec::new();

@@ -13,6 +13,25 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Every library crate below the facade, bottom up, then the facade itself (last).
+const LIBRARIES_AND_FACADE: &[&str] = &[
+    "hexvault-mnemonic",
+    "hexvault-derivation",
+    "hexvault-envelope",
+    "hexvault-aead",
+    "hexvault-audit",
+    "hexvault-cells",
+    "hexvault-edges",
+    "hexvault-service",
+    "hexvault",
+];
+
+/// Every library crate below the facade.
+const LIBRARY_CRATES: &[&str] = match LIBRARIES_AND_FACADE.split_last() {
+    Some((_facade, libraries)) => libraries,
+    None => &[],
+};
+
 /// For each workspace package, the hexvault packages it may depend on (any dependency kind).
 /// Everything else named `hexvault*` is forbidden.
 const ALLOWED_EDGES: &[(&str, &[&str])] = &[
@@ -35,36 +54,11 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
         "hexvault-service",
         &["hexvault-mnemonic", "hexvault-derivation", "hexvault-aead"],
     ),
-    (
-        "hexvault",
-        &[
-            "hexvault-mnemonic",
-            "hexvault-derivation",
-            "hexvault-envelope",
-            "hexvault-aead",
-            "hexvault-audit",
-            "hexvault-cells",
-            "hexvault-edges",
-            "hexvault-service",
-        ],
-    ),
+    ("hexvault", LIBRARY_CRATES),
     ("hexvault-ffi", &["hexvault"]),
     ("hexvault-cli", &["hexvault"]),
-    // Benches measure every layer beside its raw primitive, so they may reach any crate.
-    (
-        "hexvault-benches",
-        &[
-            "hexvault-mnemonic",
-            "hexvault-derivation",
-            "hexvault-envelope",
-            "hexvault-aead",
-            "hexvault-audit",
-            "hexvault-cells",
-            "hexvault-edges",
-            "hexvault-service",
-            "hexvault",
-        ],
-    ),
+    // Benches measure every layer beside its raw primitive, so they may reach any library.
+    ("hexvault-benches", LIBRARIES_AND_FACADE),
     ("xtask", &[]),
 ];
 
@@ -213,4 +207,67 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata_with(package: &str, dependencies: &[&str]) -> Value {
+        let dependencies: Vec<Value> = dependencies
+            .iter()
+            .map(|name| serde_json::json!({ "name": name }))
+            .collect();
+        serde_json::json!({ "packages": [{ "name": package, "dependencies": dependencies }] })
+    }
+
+    #[test]
+    fn downward_edges_pass() {
+        let mut problems = Vec::new();
+        check_edges(
+            &metadata_with("hexvault-derivation", &["hexvault-mnemonic", "k256"]),
+            &mut problems,
+        );
+        check_edges(
+            &metadata_with("hexvault-cli", &["hexvault", "clap"]),
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn upward_and_sideways_edges_fail() {
+        for (package, dependency) in [
+            ("hexvault-mnemonic", "hexvault-aead"),
+            ("hexvault-audit", "hexvault-cells"),
+            ("hexvault-aead", "hexvault"),
+            ("hexvault-service", "hexvault-audit"),
+        ] {
+            let mut problems = Vec::new();
+            check_edges(&metadata_with(package, &[dependency]), &mut problems);
+            assert_eq!(problems.len(), 1, "{package} -> {dependency} passed");
+            assert!(problems[0].contains(dependency));
+        }
+    }
+
+    #[test]
+    fn unknown_crates_must_join_the_map() {
+        let mut problems = Vec::new();
+        check_edges(&metadata_with("hexvault-newcomer", &[]), &mut problems);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("ALLOWED_EDGES"));
+    }
+
+    #[test]
+    fn files_without_a_doc_line_are_reported() {
+        let dir = std::env::temp_dir().join(format!("xtask-tidy-{}", std::process::id()));
+        fs::create_dir_all(dir.join("src")).unwrap();
+        fs::write(dir.join("src/good.rs"), "//! Says what it is.\n").unwrap();
+        fs::write(dir.join("src/bad.rs"), "fn main() {}\n").unwrap();
+        let mut problems = Vec::new();
+        check_doc_lines(&dir, &dir, &mut problems);
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("bad.rs"));
+    }
 }

@@ -17,6 +17,9 @@ pub(crate) enum CliError {
     /// Encryption or decryption failed.
     #[error(transparent)]
     Aead(#[from] hexvault::aead::Error),
+    /// The key-vault service refused or failed a request.
+    #[error(transparent)]
+    Service(#[from] hexvault::service::Error),
     /// An envelope was rejected.
     #[error(transparent)]
     Envelope(#[from] hexvault::envelope::Error),

@@ -44,6 +44,24 @@ fn hexvault_bytes(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `hexvault derive --curve CURVE --path PATH --seed-hex-stdin --json [--show-secret]` with
+/// `seed` (hex) on standard input: the JSON report.
+fn derive_from_seed(curve: &str, path: &str, seed: &str, show_secret: bool) -> Value {
+    let mut args = vec![
+        "derive",
+        "--curve",
+        curve,
+        "--path",
+        path,
+        "--seed-hex-stdin",
+        "--json",
+    ];
+    if show_secret {
+        args.push("--show-secret");
+    }
+    json_of(&hexvault(&args, seed, &[]))
+}
+
 fn json_of(output: &Output) -> Value {
     assert!(
         output.status.success(),
@@ -163,20 +181,7 @@ fn derive_ed25519_matches_slip10_vectors() {
     for case in vectors["cases"].as_array().unwrap() {
         let path = case["path"].as_str().unwrap();
         let seed = case["seed"].as_str().unwrap();
-        let public = hexvault(
-            &[
-                "derive",
-                "--curve",
-                "ed25519",
-                "--path",
-                path,
-                "--seed-hex-stdin",
-                "--json",
-            ],
-            seed,
-            &[],
-        );
-        let report = json_of(&public);
+        let report = derive_from_seed("ed25519", path, seed, false);
         assert_eq!(report["path"], path);
         assert_eq!(report["public_key"], case["public_key"]);
         assert_eq!(report["chain_code"], case["chain_code"]);
@@ -185,21 +190,8 @@ fn derive_ed25519_matches_slip10_vectors() {
             "secret printed without --show-secret"
         );
 
-        let secret = hexvault(
-            &[
-                "derive",
-                "--curve",
-                "ed25519",
-                "--path",
-                path,
-                "--seed-hex-stdin",
-                "--json",
-                "--show-secret",
-            ],
-            seed,
-            &[],
-        );
-        assert_eq!(json_of(&secret)["private_key"], case["private_key"]);
+        let secret = derive_from_seed("ed25519", path, seed, true);
+        assert_eq!(secret["private_key"], case["private_key"]);
     }
 }
 
@@ -212,21 +204,7 @@ fn derive_secp256k1_matches_bip32_vectors() {
     for case in vectors["cases"].as_array().unwrap() {
         let path = case["path"].as_str().unwrap();
         let seed = case["seed"].as_str().unwrap();
-        let output = hexvault(
-            &[
-                "derive",
-                "--curve",
-                "secp256k1",
-                "--path",
-                path,
-                "--seed-hex-stdin",
-                "--json",
-                "--show-secret",
-            ],
-            seed,
-            &[],
-        );
-        let report = json_of(&output);
+        let report = derive_from_seed("secp256k1", path, seed, true);
         // Vector 4 publishes only xprv and xpub; compare every field a case has.
         assert!(case.get("xprv").is_some() && case.get("xpub").is_some());
         for field in ["public_key", "chain_code", "private_key", "xprv", "xpub"] {
@@ -234,20 +212,7 @@ fn derive_secp256k1_matches_bip32_vectors() {
                 assert_eq!(&report[field], expected, "{field} at {path}");
             }
         }
-        let public = hexvault(
-            &[
-                "derive",
-                "--curve",
-                "secp256k1",
-                "--path",
-                path,
-                "--seed-hex-stdin",
-                "--json",
-            ],
-            seed,
-            &[],
-        );
-        let report = json_of(&public);
+        let report = derive_from_seed("secp256k1", path, seed, false);
         assert!(report.get("xprv").is_none() && report.get("private_key").is_none());
         assert_eq!(report["xpub"], case["xpub"]);
     }
@@ -654,6 +619,9 @@ fn demo_runs_and_prints_no_secret() {
     assert_eq!(report["envelope_round_trip"], true);
     assert_eq!(report["keys"].as_array().unwrap().len(), 3);
     assert_eq!(report["audit_records"], 3);
+    assert_eq!(report["service_device_path"], "m/74'/2'/3'/0'");
+    assert_eq!(report["service_cache_hits"], 1);
+    assert_eq!(report["service_seeds_zeroized"], 1);
     assert_eq!(report["audit_verified_with_public_key"], true);
     let text = stdout_of(&output);
     assert!(
@@ -663,4 +631,30 @@ fn demo_runs_and_prints_no_secret() {
     let plain = hexvault(&["demo"], "", &[]);
     assert!(plain.status.success());
     assert!(stdout_of(&plain).contains("m/74'/2'/2'/0'"));
+}
+
+/// The golden credential of the facade's tests, sealed with `hexvault::keys`, opens through
+/// the command line's service path: both derive the same key at m/74'/2'/0'/0'.
+#[test]
+fn decrypt_opens_the_golden_credential() {
+    let output = hexvault(
+        &[
+            "decrypt",
+            "--aad",
+            "hexvault/tests/golden",
+            "--passphrase-env",
+            "PASS",
+        ],
+        include_str!("../../hexvault/tests/data/credential-v2-trezor0.json"),
+        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout_of(&output),
+        "hexvault golden credential: keep decrypting forever"
+    );
 }

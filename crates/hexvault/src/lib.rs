@@ -3,7 +3,8 @@
 //! # What this crate owns
 //!
 //! Nothing of its own but the joints of the pipeline: it re-exports each primitive crate as a
-//! module ([`mnemonic`], [`derivation`], [`aead`], [`envelope`], [`audit`]) and, in [`keys`],
+//! module ([`mnemonic`], [`derivation`], [`aead`], [`envelope`], [`audit`], and `service`
+//! behind its feature) and, in [`keys`],
 //! derives the application keys that sit at the fixed paths of
 //! [`PATHS`](derivation::PATHS) from a BIP-39 seed.
 //!
@@ -14,6 +15,7 @@
 //! | `compression` (default) | LZ4 in the byte envelope, used only when a caller asks for it per call |
 //! | `secp256k1` | BIP-32 secp256k1 derivation and xprv/xpub encoding |
 //! | `rustcrypto` | the pure-Rust RustCrypto AES-GCM backend beside ring |
+//! | `service` | `hexvault::service`: the key-vault actor that holds the seed and hands out typed keys |
 //!
 //! A user who needs one primitive depends on that crate alone (`hexvault-mnemonic`,
 //! `hexvault-aead`, ...) and compiles nothing else.
@@ -29,6 +31,8 @@ pub use hexvault_audit as audit;
 pub use hexvault_derivation as derivation;
 pub use hexvault_envelope as envelope;
 pub use hexvault_mnemonic as mnemonic;
+#[cfg(feature = "service")]
+pub use hexvault_service as service;
 
 pub mod keys;
 

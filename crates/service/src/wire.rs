@@ -193,7 +193,6 @@ fn plain_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
 pub(crate) mod secret_bytes {
     use super::{BytesVisitor, Deserializer, Serializer, Zeroizing};
 
-    #[allow(clippy::ref_option)]
     pub(crate) fn serialize<S: Serializer>(
         bytes: &Zeroizing<Vec<u8>>,
         s: S,

@@ -120,3 +120,45 @@ fn eight_handles_ten_thousand_mixed_requests_with_a_lock_in_the_middle() {
     assert_eq!(last.cache.len, 0);
     assert_eq!(last.seeds_zeroized, 2);
 }
+
+#[test]
+fn shutdown_under_load_ends_every_caller_with_ok_or_stopped() {
+    let (service, vault) = VaultService::spawn(CacheConfig::default()).unwrap();
+    vault.unlock(PHRASE, "").unwrap();
+    let path: DerivationPath = "m/1'/2'".parse().unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    for t in 0..4 {
+        let h = vault.clone();
+        let path = path.clone();
+        let done = done_tx.clone();
+        std::thread::spawn(move || {
+            let mut stopped = 0usize;
+            for i in 0..5_000 {
+                match h.derive(KeyType::Ed25519, &path) {
+                    Ok(_) => {}
+                    Err(Error::Stopped) => stopped += 1,
+                    Err(e) => panic!("thread {t} request {i}: {e:?}"),
+                }
+            }
+            done.send(stopped).unwrap();
+        });
+    }
+    drop(done_tx);
+    // Shut down once the callers are well under way (far from their last request).
+    while vault.status().unwrap().requests < 1_000 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    vault.shutdown().unwrap();
+    let begun = Instant::now();
+    let mut stopped = 0;
+    for _ in 0..4 {
+        stopped += done_rx
+            .recv_timeout(TIMEOUT.saturating_sub(begun.elapsed()))
+            .expect("a caller hung after shutdown");
+    }
+    assert!(stopped > 0);
+    let last = service.join().unwrap();
+    assert_eq!(last.state, VaultState::Locked);
+    assert_eq!(last.seeds_zeroized, 1);
+    assert_eq!(last.cache.len, 0);
+}

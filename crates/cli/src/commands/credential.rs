@@ -1,5 +1,9 @@
 //! `hexvault encrypt` and `hexvault decrypt`: `EncryptedData` credentials under the key at
 //! `m/74'/2'/0'/0'` of the operator's mnemonic.
+//!
+//! Both go through the key-vault service: the command unlocks a one-shot `VaultService` with
+//! the phrase, so the seed and the encryption key live only on the service's thread, and the
+//! service is stopped (everything it held zeroized) before any output is written.
 
 use serde::Serialize;
 
@@ -7,27 +11,42 @@ use crate::error::{CliError, CliResult};
 use crate::input::{self, Stdin};
 use crate::output;
 use crate::{DecryptArgs, EncryptArgs, KeyArgs};
-use hexvault::aead::{EncryptedData, EncryptionKey};
+use hexvault::aead::EncryptedData;
 use hexvault::mnemonic::Mnemonic;
+use hexvault::service::{CacheConfig, VaultService, VaultServiceHandle};
 
 /// The largest credential JSON `decrypt` reads (a 64 MiB plaintext in base64, with room).
 const CREDENTIAL_JSON_LIMIT: u64 = 96 * 1024 * 1024;
 
-/// The v2 key of the phrase from `--mnemonic-file` or `$HEXVAULT_MNEMONIC` (standard input
-/// carries the data in both commands).
-fn encryption_key(args: &KeyArgs) -> CliResult<EncryptionKey> {
+/// Runs `work` against a vault service unlocked with the phrase from `--mnemonic-file` or
+/// `$HEXVAULT_MNEMONIC` (standard input carries the data in both commands), then stops the
+/// service and waits until it has zeroized the seed and its keys.
+fn with_unlocked_vault<T>(
+    args: &KeyArgs,
+    work: impl FnOnce(&VaultServiceHandle) -> CliResult<T>,
+) -> CliResult<T> {
     let text = input::phrase_text(args.mnemonic_file.as_deref(), Stdin::CarriesData)?;
-    let mnemonic = Mnemonic::parse(&text)?;
+    // Parsed here first for the precise error (position and hint) that the service, which
+    // never echoes anything about a phrase, does not give.
+    Mnemonic::parse(&text)?;
     let passphrase = input::passphrase(&args.passphrase)?;
-    let seed = mnemonic.to_seed(&passphrase);
-    hexvault::keys::encryption_key(&seed).map_err(|error| CliError::Failed(error.to_string()))
+    // A one-shot process keeps nothing between requests: no cache.
+    let (service, vault) = VaultService::spawn(CacheConfig::DISABLED)?;
+    let outcome = vault
+        .unlock(&text, &passphrase)
+        .map_err(CliError::from)
+        .and_then(|()| work(&vault));
+    drop(vault);
+    service.join()?;
+    outcome
 }
 
 /// Encrypts standard input (or `--in FILE`) and prints the credential as JSON.
 pub(crate) fn encrypt(args: &EncryptArgs, _json: bool) -> CliResult {
-    let key = encryption_key(&args.key)?;
     let plaintext = input::secret_input(args.input.as_deref(), "plaintext")?;
-    let credential = EncryptedData::encrypt(&key, &plaintext, args.key.aad.as_bytes())?;
+    let credential = with_unlocked_vault(&args.key, |vault| {
+        Ok(vault.encrypt(&plaintext, args.key.aad.as_bytes())?)
+    })?;
     // The credential is JSON in both modes: `--json` changes nothing here.
     output::line(&credential.to_json()?)
 }
@@ -44,12 +63,13 @@ struct DecryptReport<'a> {
 /// Decrypts a credential (JSON on standard input or `--in FILE`) and writes the plaintext to
 /// standard output or `--out FILE`. Nothing is written unless authentication succeeded.
 pub(crate) fn decrypt(args: &DecryptArgs, json: bool) -> CliResult {
-    let key = encryption_key(&args.key)?;
     let raw = input::public_input(args.input.as_deref(), CREDENTIAL_JSON_LIMIT, "credential")?;
     let text = std::str::from_utf8(&raw)
         .map_err(|_| CliError::usage("the credential is not UTF-8 JSON"))?;
     let credential = EncryptedData::from_json(text.trim())?;
-    let plaintext = credential.decrypt(&key, args.key.aad.as_bytes())?;
+    let plaintext = with_unlocked_vault(&args.key, |vault| {
+        Ok(vault.decrypt(&credential, args.key.aad.as_bytes())?)
+    })?;
     if !json {
         return output::write_bytes(args.output.as_deref(), &plaintext);
     }

@@ -14,6 +14,7 @@ use hexvault::audit::{
 use hexvault::derivation::{PATHS, ed25519::ExtendedPrivateKey};
 use hexvault::envelope::{ByteStorage, Options};
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
+use hexvault::service::{CacheConfig, KeyType, VaultService, VaultState};
 
 #[derive(Serialize)]
 struct PathKey {
@@ -27,6 +28,10 @@ struct DemoReport {
     mnemonic_words: usize,
     language: &'static str,
     keys: Vec<PathKey>,
+    service_device_path: String,
+    service_device_public_key: String,
+    service_cache_hits: u64,
+    service_seeds_zeroized: u64,
     credential_json_len: usize,
     credential_key_version: u32,
     credential_opened: bool,
@@ -53,6 +58,26 @@ pub(crate) fn run(json: bool) -> CliResult {
             path: path.to_string(),
             public_key: hex::encode(node.public_key()),
         });
+    }
+
+    // The key-vault service: unlock with the phrase, derive a device key twice (the second
+    // time from its cache), lock, and read back its own accounting of what it zeroized.
+    let device_path = PATHS::device(0)?;
+    let (service, vault) = VaultService::spawn(CacheConfig::default())?;
+    vault.unlock(&mnemonic.phrase(), "")?;
+    let device_key = vault.derive(KeyType::Ed25519, &device_path)?;
+    let again = vault.derive(KeyType::Ed25519, &device_path)?;
+    let device_public_key = hex::encode(device_key.public_key().unwrap_or_default());
+    let same_key = device_key.public_key() == again.public_key();
+    drop((device_key, again));
+    vault.lock()?;
+    let status = vault.status()?;
+    drop(vault);
+    service.join()?;
+    if !same_key || status.state != VaultState::Locked {
+        return Err(CliError::Failed(
+            "the service returned different keys for one path: this build is broken".to_owned(),
+        ));
     }
 
     let key = hexvault::keys::encryption_key(&seed)
@@ -99,6 +124,10 @@ pub(crate) fn run(json: bool) -> CliResult {
         mnemonic_words: mnemonic.word_count().words(),
         language: mnemonic.language().name(),
         keys,
+        service_device_path: device_path.to_string(),
+        service_device_public_key: device_public_key,
+        service_cache_hits: status.cache.hits,
+        service_seeds_zeroized: status.seeds_zeroized,
         credential_json_len: credential_json.len(),
         credential_key_version: credential.key_version(),
         credential_opened: opened.as_slice() == secret,
@@ -138,6 +167,14 @@ fn print_text(report: &DemoReport) -> CliResult {
             key.name, key.path, key.public_key
         ));
     }
+    lines.push(format!(
+        "   the key-vault service derived the device key {} (public key {}), served it again \
+         from its cache ({} hit), then locked and zeroized {} seed",
+        report.service_device_path,
+        report.service_device_public_key,
+        report.service_cache_hits,
+        report.service_seeds_zeroized
+    ));
     lines.push(format!(
         "3. sealed a credential as EncryptedData v{} ({} bytes of JSON), opened it with the same \
          context, and saw a wrong context refused",
