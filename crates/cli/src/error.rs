@@ -17,6 +17,12 @@ pub(crate) enum CliError {
     /// Encryption or decryption failed.
     #[error(transparent)]
     Aead(#[from] hexvault::aead::Error),
+    /// An audit log could not be read or verified.
+    #[error(transparent)]
+    Audit(#[from] hexvault::audit::Error),
+    /// A key could not be derived from the seed.
+    #[error(transparent)]
+    Keys(#[from] hexvault::keys::Error),
     /// The key-vault service refused or failed a request.
     #[error(transparent)]
     Service(#[from] hexvault::service::Error),

@@ -48,8 +48,39 @@ enum Command {
     /// Pack and unpack byte envelopes (LZ4 + xxHash3).
     #[command(subcommand)]
     Envelope(EnvelopeCommand),
+    /// Verify audit logs offline.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Walk through the pipeline with a fresh, throw-away mnemonic.
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify an audit log file: every record's chain link and every checkpoint signature.
+    ///
+    /// With the operator's mnemonic (--mnemonic-file, $HEXVAULT_MNEMONIC or standard input)
+    /// the whole chain is checked under the audit key and the checkpoints under the key at
+    /// m/74'/2'/2'/0'. With --public-key only the checkpoints and the log's structure are.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditVerifyArgs {
+    /// The audit log file.
+    #[arg(long, value_name = "FILE")]
+    log: PathBuf,
+    /// Verify with only the checkpoint public key (32 bytes hex, or 33 with the SLIP-0010
+    /// 00 prefix as `hexvault derive` prints it); no mnemonic needed.
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["mnemonic_file", "passphrase_env", "passphrase_prompt"])]
+    public_key: Option<String>,
+    /// Fail when records follow the last checkpoint (a truncation there is undetectable).
+    #[arg(long)]
+    require_anchored_tail: bool,
+    #[command(flatten)]
+    phrase: PhraseArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +258,7 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => commands::credential::decrypt(&args, json),
         Command::Envelope(EnvelopeCommand::Pack(args)) => commands::envelope::pack(&args, json),
         Command::Envelope(EnvelopeCommand::Unpack(args)) => commands::envelope::unpack(&args, json),
+        Command::Audit(AuditCommand::Verify(args)) => commands::audit::verify(&args, json),
         Command::Demo => commands::demo::run(json),
     };
     match outcome {

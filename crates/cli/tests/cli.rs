@@ -658,3 +658,124 @@ fn decrypt_opens_the_golden_credential() {
         "hexvault golden credential: keep decrypting forever"
     );
 }
+
+/// Writes a 10-record audit log under the keys of the Trezor phrase with passphrase "TREZOR",
+/// as the facade derives them, and returns its path.
+fn trezor_audit_log(dir: &std::path::Path) -> std::path::PathBuf {
+    use hexvault::audit::{AuditLog, Event, EventKind, FileLog, LogOptions};
+    let seed = hexvault::mnemonic::Mnemonic::parse(TREZOR_PHRASE)
+        .unwrap()
+        .to_seed("TREZOR");
+    let path = dir.join("audit.log");
+    let log = FileLog::create(
+        &path,
+        LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed).unwrap())
+            .signing_key(hexvault::keys::audit_signing_key(&seed).unwrap())
+            .checkpoint_every(4),
+    )
+    .unwrap();
+    for _ in 0..10 {
+        log.append(Event::new(EventKind::Traverse)).unwrap();
+    }
+    log.close().unwrap();
+    path
+}
+
+#[test]
+fn audit_verify_checks_a_log_with_the_phrase_or_the_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = trezor_audit_log(dir.path());
+    let log_arg = log.to_str().unwrap();
+    let env = [("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")];
+
+    let keyed = hexvault(
+        &[
+            "audit",
+            "verify",
+            "--log",
+            log_arg,
+            "--passphrase-env",
+            "PASS",
+            "--json",
+        ],
+        "",
+        &env,
+    );
+    let report = json_of(&keyed);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["mode"], "keyed");
+    assert_eq!(report["records"], 10);
+    assert_eq!(report["unanchored_records"], 0);
+
+    // The public key as `hexvault derive` prints it (SLIP-0010 form, 00 prefix).
+    let derived = hexvault(
+        &[
+            "derive",
+            "--curve",
+            "ed25519",
+            "--path",
+            "m/74'/2'/2'/0'",
+            "--passphrase-env",
+            "PASS",
+            "--json",
+        ],
+        "",
+        &env,
+    );
+    let public_key = json_of(&derived)["public_key"].as_str().unwrap().to_owned();
+    let public = hexvault(
+        &[
+            "audit",
+            "verify",
+            "--log",
+            log_arg,
+            "--public-key",
+            &public_key,
+            "--json",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(json_of(&public)["ok"], true);
+    assert_eq!(json_of(&public)["mode"], "public-key");
+
+    // Another passphrase is another audit key: refused, not verified.
+    let wrong = hexvault(
+        &["audit", "verify", "--log", log_arg],
+        "",
+        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+
+    // A changed byte near the end is reported with its sequence number, exit 1.
+    let mut bytes = std::fs::read(&log).unwrap();
+    let at = bytes.len() - 60;
+    bytes[at] ^= 0x04;
+    std::fs::write(&log, &bytes).unwrap();
+    let damaged = hexvault(
+        &[
+            "audit",
+            "verify",
+            "--log",
+            log_arg,
+            "--passphrase-env",
+            "PASS",
+            "--json",
+        ],
+        "",
+        &env,
+    );
+    assert_eq!(damaged.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&damaged.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(report["failure_sequence"].as_u64().is_some(), "{report}");
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert!(stderr.contains("damaged at sequence"), "{stderr}");
+
+    let bad_key = hexvault(
+        &["audit", "verify", "--log", log_arg, "--public-key", "abcd"],
+        "",
+        &[],
+    );
+    assert_eq!(bad_key.status.code(), Some(2));
+}

@@ -1,5 +1,6 @@
 //! One module per command; each turns parsed arguments into library calls and output.
 
+pub(crate) mod audit;
 pub(crate) mod credential;
 pub(crate) mod demo;
 pub(crate) mod derive;
