@@ -63,13 +63,19 @@ enum AuditCommand {
     /// the whole chain is checked under the audit key and the checkpoints under the key at
     /// m/74'/2'/2'/0'. With --public-key only the checkpoints and the log's structure are.
     Verify(AuditVerifyArgs),
+    /// Print a log's records and checkpoints readably (`--json`: one object per line).
+    ///
+    /// The output is NOT verified: run `hexvault audit verify` before trusting it.
+    Show {
+        /// The audit log file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
 struct AuditVerifyArgs {
     /// The audit log file.
-    #[arg(long, value_name = "FILE")]
-    log: PathBuf,
+    file: PathBuf,
     /// Verify with only the checkpoint public key (32 bytes hex, or 33 with the SLIP-0010
     /// 00 prefix as `hexvault derive` prints it); no mnemonic needed.
     #[arg(long, value_name = "HEX", conflicts_with_all = ["mnemonic_file", "passphrase_env", "passphrase_prompt"])]
@@ -259,6 +265,7 @@ fn main() -> ExitCode {
         Command::Envelope(EnvelopeCommand::Pack(args)) => commands::envelope::pack(&args, json),
         Command::Envelope(EnvelopeCommand::Unpack(args)) => commands::envelope::unpack(&args, json),
         Command::Audit(AuditCommand::Verify(args)) => commands::audit::verify(&args, json),
+        Command::Audit(AuditCommand::Show { file }) => commands::audit::show(&file, json),
         Command::Demo => commands::demo::run(json),
     };
     match outcome {

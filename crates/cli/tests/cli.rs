@@ -692,7 +692,6 @@ fn audit_verify_checks_a_log_with_the_phrase_or_the_public_key() {
         &[
             "audit",
             "verify",
-            "--log",
             log_arg,
             "--passphrase-env",
             "PASS",
@@ -727,7 +726,6 @@ fn audit_verify_checks_a_log_with_the_phrase_or_the_public_key() {
         &[
             "audit",
             "verify",
-            "--log",
             log_arg,
             "--public-key",
             &public_key,
@@ -741,7 +739,7 @@ fn audit_verify_checks_a_log_with_the_phrase_or_the_public_key() {
 
     // Another passphrase is another audit key: refused, not verified.
     let wrong = hexvault(
-        &["audit", "verify", "--log", log_arg],
+        &["audit", "verify", log_arg],
         "",
         &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)],
     );
@@ -756,7 +754,6 @@ fn audit_verify_checks_a_log_with_the_phrase_or_the_public_key() {
         &[
             "audit",
             "verify",
-            "--log",
             log_arg,
             "--passphrase-env",
             "PASS",
@@ -773,9 +770,51 @@ fn audit_verify_checks_a_log_with_the_phrase_or_the_public_key() {
     assert!(stderr.contains("damaged at sequence"), "{stderr}");
 
     let bad_key = hexvault(
-        &["audit", "verify", "--log", log_arg, "--public-key", "abcd"],
+        &["audit", "verify", log_arg, "--public-key", "abcd"],
         "",
         &[],
     );
     assert_eq!(bad_key.status.code(), Some(2));
+}
+
+#[test]
+fn audit_show_prints_every_entry_as_text_or_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = trezor_audit_log(dir.path());
+    let log_arg = log.to_str().unwrap();
+
+    let text = hexvault(&["audit", "show", log_arg], "", &[]);
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let text = stdout_of(&text);
+    assert!(text.contains("UNVERIFIED"));
+    assert_eq!(text.matches("traverse").count(), 10);
+
+    let json = hexvault(&["audit", "show", log_arg, "--json"], "", &[]);
+    assert!(json.status.success());
+    let lines: Vec<Value> = stdout_of(&json)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let records: Vec<&Value> = lines.iter().filter(|l| l["type"] == "record").collect();
+    assert_eq!(records.len(), 10);
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(record["sequence"], i);
+        assert_eq!(record["kind"], "traverse");
+        assert_eq!(record["outcome"], "success");
+        assert_eq!(record["chain"].as_str().unwrap().len(), 64);
+    }
+    // Checkpoints every 4 records and one on close.
+    assert!(lines.iter().filter(|l| l["type"] == "checkpoint").count() >= 2);
+
+    let missing = hexvault(&["audit", "show", "/nonexistent/audit.log"], "", &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    let not_a_log = dir.path().join("not-a-log");
+    std::fs::write(&not_a_log, b"hello").unwrap();
+    let refused = hexvault(&["audit", "show", not_a_log.to_str().unwrap()], "", &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
 }
