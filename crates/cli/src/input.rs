@@ -158,7 +158,7 @@ pub(crate) const PLAINTEXT_LIMIT: usize = 64 * 1024 * 1024;
 /// Reads all of `reader` (at most `limit` bytes) into a zeroizing buffer. When the buffer
 /// must grow, the bytes move to a larger zeroizing buffer and the old one is wiped, so no
 /// copy of the secret is left behind by a reallocation.
-pub(crate) fn read_secret_bytes(
+fn read_secret_bytes(
     mut reader: impl Read,
     limit: usize,
     what: &str,
@@ -190,15 +190,19 @@ pub(crate) fn read_secret_bytes(
     Ok(data)
 }
 
-/// Reads `--in FILE` or standard input as secret bytes.
-pub(crate) fn secret_input(path: Option<&Path>, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
+/// Reads `--in FILE` or standard input as secret bytes, at most `limit` bytes.
+pub(crate) fn secret_input(
+    path: Option<&Path>,
+    limit: usize,
+    what: &str,
+) -> CliResult<Zeroizing<Vec<u8>>> {
     match path {
         Some(path) => {
             let file = File::open(path)
                 .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?;
-            read_secret_bytes(file, PLAINTEXT_LIMIT, what)
+            read_secret_bytes(file, limit, what)
         }
-        None => read_secret_bytes(io::stdin().lock(), PLAINTEXT_LIMIT, what),
+        None => read_secret_bytes(io::stdin().lock(), limit, what),
     }
 }
 

@@ -43,7 +43,8 @@ fn with_unlocked_vault<T>(
 
 /// Encrypts standard input (or `--in FILE`) and prints the credential as JSON.
 pub(crate) fn encrypt(args: &EncryptArgs, _json: bool) -> CliResult {
-    let plaintext = input::secret_input(args.input.as_deref(), "plaintext")?;
+    let plaintext =
+        input::secret_input(args.input.as_deref(), input::PLAINTEXT_LIMIT, "plaintext")?;
     let credential = with_unlocked_vault(&args.key, |vault| {
         Ok(vault.encrypt(&plaintext, args.key.aad.as_bytes())?)
     })?;

@@ -80,8 +80,7 @@ pub(crate) fn run(json: bool) -> CliResult {
         ));
     }
 
-    let key = hexvault::keys::encryption_key(&seed)
-        .map_err(|error| CliError::Failed(error.to_string()))?;
+    let key = hexvault::keys::encryption_key(&seed)?;
     let secret = b"postgres://app:s3cret@db.internal/app";
     let context = b"service=billing";
     let credential = EncryptedData::encrypt(&key, secret, context)?;
@@ -90,28 +89,22 @@ pub(crate) fn run(json: bool) -> CliResult {
     let wrong_context_refused = credential.decrypt(&key, b"service=reporting").is_err();
 
     // Every step above lands in a keyed, hash-chained audit log with signed checkpoints.
-    let audit_failed = |error: hexvault::audit::Error| CliError::Failed(error.to_string());
-    let key_failed = |error: hexvault::keys::Error| CliError::Failed(error.to_string());
+    let signing_key = hexvault::keys::audit_signing_key(&seed)?;
+    let public = signing_key.verifying_key();
     let log = MemoryLog::new(
-        LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed).map_err(key_failed)?)
-            .signing_key(hexvault::keys::audit_signing_key(&seed).map_err(key_failed)?)
+        LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed)?)
+            .signing_key(signing_key)
             .checkpoint_every(2),
-    )
-    .map_err(audit_failed)?;
+    )?;
     for event in [
         Event::new(EventKind::Seal),
         Event::new(EventKind::Open),
         Event::new(EventKind::Denied).outcome(Outcome::Failure(ErrorClass::Authentication)),
     ] {
-        log.append(event).map_err(audit_failed)?;
+        log.append(event)?;
     }
-    log.checkpoint().map_err(audit_failed)?;
-    let public = hexvault::keys::audit_signing_key(&seed)
-        .map_err(key_failed)?
-        .verifying_key();
-    let audit = log
-        .verify_with(&Verifier::public_key(public).require_anchored_tail(true))
-        .map_err(audit_failed)?;
+    log.checkpoint()?;
+    let audit = log.verify_with(&Verifier::public_key(public).require_anchored_tail(true))?;
 
     let storage = ByteStorage::new(Options::default());
     let document =

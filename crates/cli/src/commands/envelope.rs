@@ -71,15 +71,7 @@ pub(crate) fn pack(pack: &PackArgs, json: bool) -> CliResult {
     let options = Options::default()
         .with_compression(compression)
         .with_content_type(content_type);
-    let data = match &args.input {
-        Some(path) => input::read_secret_bytes(
-            std::fs::File::open(path)
-                .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?,
-            input_limit(),
-            "input",
-        )?,
-        None => input::read_secret_bytes(std::io::stdin().lock(), input_limit(), "input")?,
-    };
+    let data = input::secret_input(args.input.as_deref(), input_limit(), "input")?;
     let storage = ByteStorage::new(options);
     let mut envelope = Vec::with_capacity(data.len() + 64);
     let report = storage.store_into(&data, &mut envelope)?;
