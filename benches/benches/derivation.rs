@@ -30,13 +30,13 @@ fn slip10_level(c: &mut Criterion) {
     let path: DerivationPath = "m/74'/2'/0'".parse().unwrap();
     let parent = ed25519::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
     let child = ChildNumber::hardened(0).unwrap();
-    let chain_code = *parent.chain_code().as_bytes();
-    let key = *parent.private_key();
+    let chain_code = *parent.chain_code().expose_secret();
+    let key = *parent.expose_secret();
     // Same inputs: the raw HMAC gives the child key that derive_child gives.
     let ours = parent.derive_child(child).unwrap();
     assert_eq!(
         &raw_hmac(&chain_code, &key, child).as_ref()[..32],
-        ours.private_key()
+        ours.expose_secret()
     );
 
     let mut g = c.benchmark_group("slip10_ed25519_level");
@@ -65,8 +65,8 @@ fn bip32_level(c: &mut Criterion) {
     let parent = secp256k1::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
     let hardened = ChildNumber::hardened(0).unwrap();
     let normal = ChildNumber::normal(0).unwrap();
-    let chain_code = *parent.chain_code().as_bytes();
-    let key = *parent.private_key();
+    let chain_code = *parent.chain_code().expose_secret();
+    let key = *parent.expose_secret();
     let scalar = Scalar::from_repr(FieldBytes::from(key)).unwrap();
     // Same inputs: the raw public key is the one the crate computes.
     let raw_public = ProjectivePoint::mul_by_generator(&scalar)

@@ -23,7 +23,7 @@ fn seed() -> Vec<u8> {
     Mnemonic::parse(PHRASE)
         .unwrap()
         .to_seed("")
-        .as_bytes()
+        .expose_secret()
         .to_vec()
 }
 
@@ -40,16 +40,20 @@ fn derive(c: &mut Criterion) {
     let (_cold_s, cold) = vault(CacheConfig::DISABLED);
     let direct = ed25519::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
     assert_eq!(
-        warm.derive(KeyType::Ed25519, &path).unwrap().private_key(),
-        direct.private_key()
+        warm.derive(KeyType::Ed25519, &path)
+            .unwrap()
+            .expose_secret(),
+        direct.expose_secret()
     );
     assert_eq!(
-        cold.derive(KeyType::Ed25519, &path).unwrap().private_key(),
-        direct.private_key()
+        cold.derive(KeyType::Ed25519, &path)
+            .unwrap()
+            .expose_secret(),
+        direct.expose_secret()
     );
 
     let mut map: HashMap<(u8, DerivationPath), [u8; 32]> = HashMap::new();
-    map.insert((0, path.clone()), *direct.private_key());
+    map.insert((0, path.clone()), *direct.expose_secret());
     for i in 0..63u32 {
         let p: DerivationPath = format!("m/44'/0'/{i}'").parse().unwrap();
         map.insert((0, p), [0; 32]);
@@ -110,7 +114,7 @@ fn crypt(c: &mut Criterion) {
     let (_s, v) = vault(CacheConfig::default());
     let seed = seed();
     let node = ed25519::ExtendedPrivateKey::derive_from_seed(&seed, &PATHS::ENCRYPTION).unwrap();
-    let key = EncryptionKey::from_node_private_key(node.private_key()).unwrap();
+    let key = EncryptionKey::from_node_private_key(node.expose_secret()).unwrap();
     let plaintext = filler(1024);
     let aad = b"credential/bench";
     let sealed = v.encrypt(&plaintext, aad).unwrap();

@@ -20,7 +20,7 @@ pub const MAX_SEED_LEN: usize = 64;
 /// Treated as a secret: with a chain code and a public key anyone can derive every
 /// non-hardened child public key, and with one non-hardened child private key as well,
 /// the parent private key. Zeroized on drop, not `Clone`, `Debug` redacted, compared in
-/// constant time; the bytes are reachable only through [`ChainCode::as_bytes`].
+/// constant time; the bytes are reachable only through [`ChainCode::expose_secret`].
 pub struct ChainCode([u8; 32]);
 
 impl ChainCode {
@@ -30,7 +30,7 @@ impl ChainCode {
 
     /// The 32 chain code bytes.
     #[must_use]
-    pub fn as_bytes(&self) -> &[u8; 32] {
+    pub fn expose_secret(&self) -> &[u8; 32] {
         &self.0
     }
 }
@@ -154,7 +154,7 @@ mod tests {
         let out = hmac_sha512(b"Jefe", &[b"what do ya ", b"want for nothing?"]);
         let expected = "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737";
         let mut all = out.left().to_vec();
-        all.extend_from_slice(out.right().as_bytes());
+        all.extend_from_slice(out.right().expose_secret());
         assert_eq!(hex::encode(all), expected);
     }
 

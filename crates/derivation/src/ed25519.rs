@@ -20,7 +20,7 @@ const SEED_KEY: &[u8] = b"ed25519 seed";
 /// A SLIP-0010 ed25519 extended private key: secret key, chain code and position in the tree.
 ///
 /// Secret: zeroized on drop, not `Clone`, `Debug` shows only the public position. The key
-/// bytes are reachable through [`ExtendedPrivateKey::private_key`] (or as a
+/// bytes are reachable through [`ExtendedPrivateKey::expose_secret`] (or as a
 /// [`SigningKey`] through [`ExtendedPrivateKey::signing_key`]). Deriving a child costs one
 /// HMAC-SHA512 plus one public key (the parent's, for the child's parent fingerprint);
 /// the child's own public key is computed only when asked for.
@@ -106,7 +106,7 @@ impl ExtendedPrivateKey {
     /// One hardened SLIP-0010 step; the caller has checked hardening and depth.
     fn child_unchecked(&self, child: ChildNumber, parent_fingerprint: [u8; 4]) -> Self {
         let i = hmac_sha512(
-            self.chain_code.as_bytes(),
+            self.chain_code.expose_secret(),
             &[&[0u8], &self.private_key, &child.to_be_bytes()],
         );
         Self {
@@ -122,7 +122,7 @@ impl ExtendedPrivateKey {
     fn duplicate(&self) -> Self {
         Self {
             private_key: self.private_key,
-            chain_code: ChainCode::new(*self.chain_code.as_bytes()),
+            chain_code: ChainCode::new(*self.chain_code.expose_secret()),
             depth: self.depth,
             parent_fingerprint: self.parent_fingerprint,
             child_number: self.child_number,
@@ -155,7 +155,7 @@ impl ExtendedPrivateKey {
 
     /// The 32-byte ed25519 secret key (RFC 8032 "seed"): the one accessor to the key bytes.
     #[must_use]
-    pub fn private_key(&self) -> &[u8; 32] {
+    pub fn expose_secret(&self) -> &[u8; 32] {
         &self.private_key
     }
 
@@ -258,7 +258,7 @@ mod tests {
         for step in &path {
             key = key.derive_child(step).unwrap();
         }
-        assert_eq!(by_path.private_key(), key.private_key());
+        assert_eq!(by_path.expose_secret(), key.expose_secret());
         assert_eq!(by_path.chain_code(), key.chain_code());
         assert_eq!(by_path.parent_fingerprint(), key.parent_fingerprint());
         assert_eq!(by_path.depth(), 4);

@@ -31,7 +31,7 @@ const MAX_TEXT_LEN: usize = 200;
 /// A BIP-32 secp256k1 extended private key.
 ///
 /// Secret: zeroized on drop, not `Clone`, `Debug` shows only the public position. The key
-/// bytes are reachable through [`ExtendedPrivateKey::private_key`] and the serialized form
+/// bytes are reachable through [`ExtendedPrivateKey::expose_secret`] and the serialized form
 /// through [`ExtendedPrivateKey::to_xprv`]; there is deliberately no `Display`. Deriving a
 /// child costs one HMAC-SHA512 plus one public key (the parent's: the fingerprint needs it,
 /// and a normal step hashes it); the child's own public key is computed only on request.
@@ -184,10 +184,10 @@ impl ExtendedPrivateKey {
         let ser32 = child.to_be_bytes();
         let i = match public {
             Some(public) if !child.is_hardened() => {
-                hmac_sha512(self.chain_code.as_bytes(), &[public, &ser32])
+                hmac_sha512(self.chain_code.expose_secret(), &[public, &ser32])
             }
             _ => hmac_sha512(
-                self.chain_code.as_bytes(),
+                self.chain_code.expose_secret(),
                 &[&[0u8], &self.private_key, &ser32],
             ),
         };
@@ -217,7 +217,7 @@ impl ExtendedPrivateKey {
     fn duplicate(&self) -> Self {
         Self::from_parts(
             self.secret,
-            ChainCode::new(*self.chain_code.as_bytes()),
+            ChainCode::new(*self.chain_code.expose_secret()),
             self.depth,
             self.parent_fingerprint,
             self.child_number,
@@ -250,7 +250,7 @@ impl ExtendedPrivateKey {
 
     /// The 32-byte big-endian private key, in `1..n`: the one accessor to the key bytes.
     #[must_use]
-    pub fn private_key(&self) -> &[u8; 32] {
+    pub fn expose_secret(&self) -> &[u8; 32] {
         &self.private_key
     }
 
@@ -273,7 +273,7 @@ impl ExtendedPrivateKey {
         ExtendedPublicKey {
             public_key: compress(&point),
             point,
-            chain_code: ChainCode::new(*self.chain_code.as_bytes()),
+            chain_code: ChainCode::new(*self.chain_code.expose_secret()),
             depth: self.depth,
             parent_fingerprint: self.parent_fingerprint,
             child_number: self.child_number,
@@ -394,7 +394,7 @@ impl ExtendedPublicKey {
             return Err(Error::DepthOverflow);
         }
         let i = hmac_sha512(
-            self.chain_code.as_bytes(),
+            self.chain_code.expose_secret(),
             &[&self.public_key, &child.to_be_bytes()],
         );
         let invalid = || Error::InvalidChildKey {
@@ -438,7 +438,7 @@ impl ExtendedPublicKey {
         Self {
             point: self.point,
             public_key: self.public_key,
-            chain_code: ChainCode::new(*self.chain_code.as_bytes()),
+            chain_code: ChainCode::new(*self.chain_code.expose_secret()),
             depth: self.depth,
             parent_fingerprint: self.parent_fingerprint,
             child_number: self.child_number,
@@ -588,7 +588,7 @@ fn serialize(
         &[depth],
         &parent_fingerprint,
         &child_number.to_be_bytes(),
-        chain_code.as_bytes(),
+        chain_code.expose_secret(),
         key,
     ];
     let mut rest: &mut [u8] = out.as_mut_slice();

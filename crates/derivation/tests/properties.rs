@@ -95,7 +95,7 @@ mod secp256k1 {
             let key = ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
             let xprv = key.to_xprv();
             let back: ExtendedPrivateKey = xprv.parse().unwrap();
-            prop_assert_eq!(back.private_key(), key.private_key());
+            prop_assert_eq!(back.expose_secret(), key.expose_secret());
             prop_assert_eq!(back.chain_code(), key.chain_code());
             prop_assert_eq!(back.depth(), key.depth());
             prop_assert_eq!(back.parent_fingerprint(), key.parent_fingerprint());

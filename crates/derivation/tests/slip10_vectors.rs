@@ -48,12 +48,12 @@ fn slip10_ed25519_published_vectors() {
         let key = ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
         let label = common::field(case, "path");
         assert_eq!(
-            hex::encode(key.chain_code().as_bytes()),
+            hex::encode(key.chain_code().expose_secret()),
             common::field(case, "chain_code"),
             "{label}"
         );
         assert_eq!(
-            hex::encode(key.private_key()),
+            hex::encode(key.expose_secret()),
             common::field(case, "private_key"),
             "{label}"
         );
@@ -67,8 +67,8 @@ fn slip10_ed25519_published_vectors() {
 
         // The same case recomputed without this crate.
         let (private, chain, public) = independent(&seed, &path);
-        assert_eq!(key.private_key(), &private, "{label}");
-        assert_eq!(key.chain_code().as_bytes(), &chain, "{label}");
+        assert_eq!(key.expose_secret(), &private, "{label}");
+        assert_eq!(key.chain_code().expose_secret(), &chain, "{label}");
         assert_eq!(key.slip10_public_key().to_vec(), public, "{label}");
     }
 }
@@ -102,12 +102,12 @@ fn named_paths_derive_distinct_keys_and_sign() {
         .collect();
     for (i, a) in keys.iter().enumerate() {
         for b in &keys[i + 1..] {
-            assert_ne!(a.private_key(), b.private_key());
+            assert_ne!(a.expose_secret(), b.expose_secret());
         }
     }
     let audit = master.derive_path(&PATHS::AUDIT_SIGNING).unwrap();
     let (private, _, _) = independent(&seed, &PATHS::AUDIT_SIGNING);
-    assert_eq!(audit.private_key(), &private);
+    assert_eq!(audit.expose_secret(), &private);
     use ed25519_dalek::Signer;
     let sig = audit.signing_key().sign(b"checkpoint");
     audit
@@ -128,8 +128,8 @@ proptest! {
         let path = DerivationPath::from_children(steps).unwrap();
         let key = ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
         let (private, chain, public) = independent(&seed, &path);
-        prop_assert_eq!(key.private_key(), &private);
-        prop_assert_eq!(key.chain_code().as_bytes(), &chain);
+        prop_assert_eq!(key.expose_secret(), &private);
+        prop_assert_eq!(key.chain_code().expose_secret(), &chain);
         prop_assert_eq!(key.slip10_public_key().to_vec(), public);
     }
 }

@@ -39,8 +39,8 @@ pub enum Error {
 /// # Errors
 /// [`Error::Aead`] if the OS CSPRNG fails while preparing the key's nonce source.
 pub fn encryption_key(seed: &Seed) -> Result<EncryptionKey, Error> {
-    let node = ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &PATHS::ENCRYPTION)?;
-    Ok(EncryptionKey::from_node_private_key(node.private_key())?)
+    let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::ENCRYPTION)?;
+    Ok(EncryptionKey::from_node_private_key(node.expose_secret())?)
 }
 
 /// The vault master key of `seed`: the node at [`PATHS::VAULT_MASTER`], through HKDF with
@@ -49,8 +49,8 @@ pub fn encryption_key(seed: &Seed) -> Result<EncryptionKey, Error> {
 /// # Errors
 /// [`Error::Derivation`] or [`Error::Aead`] if a derivation step fails.
 pub fn vault_master_key(seed: &Seed) -> Result<Key, Error> {
-    let node = ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &PATHS::VAULT_MASTER)?;
-    let node_key = Key::from_slice(node.private_key())?;
+    let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::VAULT_MASTER)?;
+    let node_key = Key::from_slice(node.expose_secret())?;
     Ok(crate::aead::derive_key(&node_key, VAULT_MASTER_LABEL, &[])?)
 }
 
@@ -71,6 +71,6 @@ pub fn audit_chain_key(seed: &Seed) -> Result<AuditKey, Error> {
 /// # Errors
 /// [`Error::Derivation`] if the derivation fails.
 pub fn audit_signing_key(seed: &Seed) -> Result<ed25519_dalek::SigningKey, Error> {
-    let node = ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &PATHS::AUDIT_SIGNING)?;
+    let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
     Ok(node.signing_key())
 }

@@ -27,7 +27,7 @@ fn trezor_phrases_give_the_published_master_xprv() {
         for case in cases.as_array().unwrap() {
             let mnemonic = Mnemonic::parse(case["mnemonic"].as_str().unwrap()).unwrap();
             let seed = mnemonic.to_seed(case["passphrase"].as_str().unwrap());
-            let master = Bip32Key::from_seed(seed.as_bytes()).unwrap();
+            let master = Bip32Key::from_seed(seed.expose_secret()).unwrap();
             assert_eq!(master.to_xprv().as_str(), case["xprv"].as_str().unwrap());
             checked += 1;
         }
@@ -71,20 +71,22 @@ fn vault_master_key_is_stable() {
         include_str!("data/vault-master-trezor0.hex").trim()
     );
     // It is not the raw node key: the HKDF step separates the two.
-    let node = ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::VAULT_MASTER)
-        .unwrap();
-    assert_ne!(master.expose_secret(), node.private_key());
+    let node =
+        ExtendedPrivateKey::derive_from_seed(trezor_seed().expose_secret(), &PATHS::VAULT_MASTER)
+            .unwrap();
+    assert_ne!(master.expose_secret(), node.expose_secret());
 }
 
 #[test]
 fn audit_signing_key_is_the_ed25519_key_at_its_path() {
     let signing = keys::audit_signing_key(&trezor_seed()).unwrap();
     let node =
-        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::AUDIT_SIGNING)
+        ExtendedPrivateKey::derive_from_seed(trezor_seed().expose_secret(), &PATHS::AUDIT_SIGNING)
             .unwrap();
     assert_eq!(signing.verifying_key().to_bytes(), node.public_key());
     let encryption_node =
-        ExtendedPrivateKey::derive_from_seed(trezor_seed().as_bytes(), &PATHS::ENCRYPTION).unwrap();
+        ExtendedPrivateKey::derive_from_seed(trezor_seed().expose_secret(), &PATHS::ENCRYPTION)
+            .unwrap();
     assert_ne!(encryption_node.public_key(), node.public_key());
 }
 

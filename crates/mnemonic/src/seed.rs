@@ -21,7 +21,7 @@ const SALT_PREFIX: &[u8] = b"mnemonic";
 /// The 64-byte BIP-39 seed, the root of every hexvault key.
 ///
 /// Zeroized on drop, not `Clone`, `Debug` prints no byte, and equality runs in
-/// constant time. The bytes are reachable only through [`Seed::as_bytes`].
+/// constant time. The bytes are reachable only through [`Seed::expose_secret`].
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct Seed([u8; Seed::LEN]);
 
@@ -52,9 +52,9 @@ impl Seed {
         Ok(seed)
     }
 
-    /// The seed bytes.
+    /// The 64 seed bytes: the one accessor to the secret.
     #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; Self::LEN] {
+    pub const fn expose_secret(&self) -> &[u8; Self::LEN] {
         &self.0
     }
 
@@ -111,7 +111,7 @@ mod tests {
         let c = Seed::from_bytes(other);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(a.as_bytes(), &[7; 64]);
+        assert_eq!(a.expose_secret(), &[7; 64]);
         for len in [0, 32, 63, 65] {
             assert_eq!(
                 Seed::from_slice(&vec![0; len]).unwrap_err(),
@@ -124,6 +124,6 @@ mod tests {
     fn zeroize_wipes() {
         let mut seed = Seed::from_bytes([0xA5; 64]);
         seed.zeroize();
-        assert_eq!(seed.as_bytes(), &[0; 64]);
+        assert_eq!(seed.expose_secret(), &[0; 64]);
     }
 }

@@ -320,7 +320,7 @@ fn debug_shows_no_secret() {
     let seed = m.to_seed("");
     let debug = format!("{seed:?} {seed:#?}");
     assert_eq!(format!("{seed:?}"), "Seed { .. }");
-    let hex_seed = hex::encode(seed.as_bytes());
+    let hex_seed = hex::encode(seed.expose_secret());
     assert!(!debug.contains(&hex_seed[..8]));
     assert!(!debug.contains('['), "no byte array: {debug}");
 }
@@ -331,7 +331,10 @@ fn seeds_compare_by_value() {
     let b = Mnemonic::parse(ABANDON_ABOUT).unwrap();
     assert_eq!(a.to_seed("x"), a.to_seed("x"));
     assert_ne!(a.to_seed("x"), b.to_seed("x"));
-    assert_eq!(Seed::from_bytes(*a.to_seed("x").as_bytes()), a.to_seed("x"));
+    assert_eq!(
+        Seed::from_bytes(*a.to_seed("x").expose_secret()),
+        a.to_seed("x")
+    );
 }
 
 #[test]

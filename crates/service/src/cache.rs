@@ -356,7 +356,7 @@ mod tests {
                 proptest::prop_assert_eq!(got.is_some(), expected_hit);
                 if let Some(k) = got {
                     proptest::prop_assert_eq!(k.key_type(), t);
-                    proptest::prop_assert_eq!(k.private_key(), &[u8::try_from(i).unwrap(); 32]);
+                    proptest::prop_assert_eq!(k.expose_secret(), &[u8::try_from(i).unwrap(); 32]);
                     m.hits += 1;
                 } else {
                     m.misses += 1;

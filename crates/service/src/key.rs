@@ -104,7 +104,7 @@ impl FromStr for KeyType {
 /// one) and its 32-byte private key.
 ///
 /// Zeroized on drop, not `Clone`, `Debug` prints no secret. The private key is reachable
-/// only through [`DerivedKey::private_key`]. Equality is constant-time over the private
+/// only through [`DerivedKey::expose_secret`]. Equality is constant-time over the private
 /// key (and plain over the public fields).
 ///
 /// Serialization: binary formats (postcard, the protocol) carry the private key as
@@ -171,7 +171,7 @@ impl DerivedKey {
 
     /// The 32 secret bytes. Keep the borrow short; copies are the caller's to zeroize.
     #[must_use]
-    pub fn private_key(&self) -> &[u8; 32] {
+    pub fn expose_secret(&self) -> &[u8; 32] {
         &self.private_key
     }
 }

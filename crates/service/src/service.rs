@@ -522,8 +522,9 @@ impl Actor {
         match self.encryption_keys.entry(key_version) {
             std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &path)?;
-                let key = encryption_key_for_version(node.private_key(), key_version)?;
+                let node =
+                    ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
+                let key = encryption_key_for_version(node.expose_secret(), key_version)?;
                 Ok(e.insert(key))
             }
         }
@@ -566,31 +567,31 @@ impl Actor {
 fn derive_uncached(seed: &Seed, key_type: KeyType, path: DerivationPath) -> Result<DerivedKey> {
     match key_type {
         KeyType::Ed25519 => {
-            let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &path)?;
+            let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
             DerivedKey::new(
                 key_type,
                 path,
                 Some(node.public_key().to_vec()),
-                node.private_key(),
+                node.expose_secret(),
             )
         }
         KeyType::Aes256Gcm => {
-            let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &path)?;
-            let chain_code = Key::from_bytes(*node.chain_code().as_bytes());
+            let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
+            let chain_code = Key::from_bytes(*node.chain_code().expose_secret());
             let aes = hexvault_aead::derive_key(&chain_code, AES_KEY_LABEL, &[])?;
             DerivedKey::new(key_type, path, None, aes.expose_secret())
         }
         #[cfg(feature = "secp256k1")]
         KeyType::Secp256k1 => {
             let node = hexvault_derivation::secp256k1::ExtendedPrivateKey::derive_from_seed(
-                seed.as_bytes(),
+                seed.expose_secret(),
                 &path,
             )?;
             DerivedKey::new(
                 key_type,
                 path,
                 Some(node.public_key().to_vec()),
-                node.private_key(),
+                node.expose_secret(),
             )
         }
     }

@@ -117,7 +117,7 @@ fn same_path_other_type_is_never_a_hit() {
     assert_eq!((st.hits, st.misses, st.len), (0, 2, 2));
     assert_eq!(ed.key_type(), KeyType::Ed25519);
     assert_eq!(aes.key_type(), KeyType::Aes256Gcm);
-    assert_ne!(ed.private_key(), aes.private_key());
+    assert_ne!(ed.expose_secret(), aes.expose_secret());
     assert_eq!(aes.public_key(), None);
     assert_eq!(ed.public_key().map(<[u8]>::len), Some(32));
     // Now both are cached: each hit returns its own type.
@@ -136,7 +136,7 @@ fn secp256k1_has_its_own_cache_slot() {
     let ed = v.derive(KeyType::Ed25519, &p).unwrap();
     let k = v.derive(KeyType::Secp256k1, &p).unwrap();
     assert_eq!(k.key_type(), KeyType::Secp256k1);
-    assert_ne!(ed.private_key(), k.private_key());
+    assert_ne!(ed.expose_secret(), k.expose_secret());
     assert_eq!(k.public_key().map(<[u8]>::len), Some(33));
     assert_eq!(v.status().unwrap().cache.misses, 2);
 }

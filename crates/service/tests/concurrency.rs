@@ -33,7 +33,7 @@ fn eight_handles_ten_thousand_mixed_requests_with_a_lock_in_the_middle() {
     // Reference keys, derived before the storm.
     let reference: Vec<[u8; 32]> = paths
         .iter()
-        .map(|p| *vault.derive(KeyType::Ed25519, p).unwrap().private_key())
+        .map(|p| *vault.derive(KeyType::Ed25519, p).unwrap().expose_secret())
         .collect();
     let reference = Arc::new(reference);
     let sealed = vault.encrypt(b"shared credential", b"ctx").unwrap();
@@ -56,10 +56,10 @@ fn eight_handles_ten_thousand_mixed_requests_with_a_lock_in_the_middle() {
                 let n = (i * 7 + t * 13) % paths.len();
                 let r: Result<(), Error> = match i % 10 {
                     0..=5 => h.derive(KeyType::Ed25519, &paths[n]).map(|k| {
-                        assert_eq!(k.private_key(), &reference[n]);
+                        assert_eq!(k.expose_secret(), &reference[n]);
                     }),
                     6 => h.derive(KeyType::Aes256Gcm, &paths[n]).map(|k| {
-                        assert_ne!(k.private_key(), &reference[n]);
+                        assert_ne!(k.expose_secret(), &reference[n]);
                     }),
                     7 => h
                         .encrypt(&i.to_le_bytes(), b"ctx")

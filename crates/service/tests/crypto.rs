@@ -65,8 +65,9 @@ fn the_key_is_the_v2_key_at_paths_encryption() {
         .unwrap()
         .to_seed("");
     let node =
-        ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &PATHS::ENCRYPTION).unwrap();
-    let key = EncryptionKey::from_node_private_key(node.private_key()).unwrap();
+        ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::ENCRYPTION)
+            .unwrap();
+    let key = EncryptionKey::from_node_private_key(node.expose_secret()).unwrap();
     assert_eq!(d.decrypt(&key, b"aad").unwrap().as_slice(), b"interop");
     let back = EncryptedData::encrypt(&key, b"other way", b"aad").unwrap();
     assert_eq!(v.decrypt(&back, b"aad").unwrap().as_slice(), b"other way");
@@ -160,14 +161,15 @@ fn rotation_moves_data_to_the_key_of_its_own_path() {
         .to_seed("");
     let path = encryption_path(3).unwrap();
     assert_eq!(path.to_string(), "m/74'/2'/0'/1'");
-    let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &path).unwrap();
-    let k3 = EncryptionKey::for_key_version(node.private_key(), 3, hexvault_aead::Backend::Ring)
+    let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path).unwrap();
+    let k3 = EncryptionKey::for_key_version(node.expose_secret(), 3, hexvault_aead::Backend::Ring)
         .unwrap();
     assert_eq!(r3.decrypt(&k3, b"ctx").unwrap().as_slice(), b"rotate me");
     let v2_node =
-        ed25519::ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &PATHS::ENCRYPTION).unwrap();
+        ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::ENCRYPTION)
+            .unwrap();
     let k3_on_v2_node =
-        EncryptionKey::for_key_version(v2_node.private_key(), 3, hexvault_aead::Backend::Ring)
+        EncryptionKey::for_key_version(v2_node.expose_secret(), 3, hexvault_aead::Backend::Ring)
             .unwrap();
     assert!(
         r3.decrypt(&k3_on_v2_node, b"ctx").is_err(),

@@ -42,7 +42,7 @@ fn reference_derivation_matches_published_slip10_vectors() {
         let path: DerivationPath = c["path"].as_str().unwrap().parse().unwrap();
         let k = ed25519::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
         assert_eq!(
-            k.private_key().to_vec(),
+            k.expose_secret().to_vec(),
             hex(c["private_key"].as_str().unwrap())
         );
         assert_eq!(
@@ -58,7 +58,7 @@ fn service_ed25519_keys_equal_slip10_of_the_trezor_seed() {
         let (phrase, passphrase, seed) = trezor_vector(i);
         // The mnemonic crate maps the phrase to the published seed ...
         let m = hexvault_mnemonic::Mnemonic::parse(&phrase).unwrap();
-        assert_eq!(m.to_seed(&passphrase).as_bytes().to_vec(), seed);
+        assert_eq!(m.to_seed(&passphrase).expose_secret().to_vec(), seed);
         // ... and the service, unlocked with the phrase, hands out SLIP-0010 of that seed.
         let (_s, v) = VaultService::spawn(CacheConfig::default()).unwrap();
         v.unlock(&phrase, &passphrase).unwrap();
@@ -69,7 +69,7 @@ fn service_ed25519_keys_equal_slip10_of_the_trezor_seed() {
                 let k = v.derive(KeyType::Ed25519, &path).unwrap();
                 assert_eq!(k.key_type(), KeyType::Ed25519);
                 assert_eq!(k.path(), &path);
-                assert_eq!(k.private_key(), reference.private_key(), "{path}");
+                assert_eq!(k.expose_secret(), reference.expose_secret(), "{path}");
                 assert_eq!(k.public_key(), Some(&reference.public_key()[..]), "{path}");
             }
         }
@@ -83,13 +83,13 @@ fn aes_keys_are_hkdf_of_the_chain_code_as_documented() {
     v.unlock(&phrase, &passphrase).unwrap();
     for path in paths() {
         let node = ed25519::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
-        let chain = hexvault_aead::Key::from_bytes(*node.chain_code().as_bytes());
+        let chain = hexvault_aead::Key::from_bytes(*node.chain_code().expose_secret());
         let expected = hexvault_aead::derive_key(&chain, AES_KEY_LABEL, &[]).unwrap();
         let k = v.derive(KeyType::Aes256Gcm, &path).unwrap();
-        assert_eq!(k.private_key(), expected.expose_secret(), "{path}");
+        assert_eq!(k.expose_secret(), expected.expose_secret(), "{path}");
         assert_ne!(
-            k.private_key(),
-            node.private_key(),
+            k.expose_secret(),
+            node.expose_secret(),
             "never the raw node key"
         );
         assert_eq!(k.public_key(), None);
@@ -114,7 +114,7 @@ fn service_secp256k1_keys_equal_bip32_of_the_trezor_seed() {
         let path: DerivationPath = p.parse().unwrap();
         let reference = secp256k1::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
         let k = v.derive(KeyType::Secp256k1, &path).unwrap();
-        assert_eq!(k.private_key(), reference.private_key(), "{p}");
+        assert_eq!(k.expose_secret(), reference.expose_secret(), "{p}");
         assert_eq!(k.public_key(), Some(&reference.public_key()[..]), "{p}");
     }
 }

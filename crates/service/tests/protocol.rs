@@ -224,7 +224,11 @@ fn json_redacts_the_private_key() {
         assert_eq!(value["private_key"], REDACTED);
         assert_eq!(value["path"], "m/74'/2'/1'/0'");
         assert_eq!(value["key_type"], t.name());
-        let hex_key: String = k.private_key().iter().map(|b| format!("{b:02x}")).collect();
+        let hex_key: String = k
+            .expose_secret()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert!(!json.contains(&hex_key), "{json}");
         // The same value through the protocol response stays redacted in JSON.
         let resp = serde_json::to_string(&Response::Derived(k)).unwrap();
@@ -266,7 +270,11 @@ fn derived_key_debug_shows_no_secret_and_equality_is_by_key() {
     let a = sample_key(&v);
     let b = v.derive(KeyType::Ed25519, &PATHS::AUDIT_SIGNING).unwrap();
     let dbg = format!("{a:?}");
-    let hex_key: String = a.private_key().iter().map(|b| format!("{b:02x}")).collect();
+    let hex_key: String = a
+        .expose_secret()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert!(!dbg.contains(&hex_key));
     assert!(dbg.contains("REDACTED") && dbg.contains("m/74'/2'/1'/0'"));
     assert_ne!(a, b);

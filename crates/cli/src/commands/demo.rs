@@ -52,7 +52,7 @@ pub(crate) fn run(json: bool) -> CliResult {
 
     let mut keys = Vec::new();
     for (name, path) in PATHS::NAMED {
-        let node = ExtendedPrivateKey::derive_from_seed(seed.as_bytes(), &path)?;
+        let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
         keys.push(PathKey {
             name,
             path: path.to_string(),

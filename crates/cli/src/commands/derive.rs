@@ -37,7 +37,7 @@ pub(crate) fn run(args: &DeriveArgs, json: bool) -> CliResult {
         input::seed_hex_from_stdin()?
     } else {
         let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
-        Zeroizing::new(seed.as_bytes().to_vec())
+        Zeroizing::new(seed.expose_secret().to_vec())
     };
     let report = match args.curve {
         Curve::Ed25519 => ed25519_report(&seed_bytes, args)?,
@@ -71,11 +71,11 @@ fn ed25519_report(seed: &[u8], args: &DeriveArgs) -> CliResult<KeyReport> {
         path: args.path.to_string(),
         // SLIP-0010 writes ed25519 public keys as 0x00 || key, the form of its vectors.
         public_key: hex::encode(key.slip10_public_key()),
-        chain_code: Zeroizing::new(hex::encode(key.chain_code().as_bytes())),
+        chain_code: Zeroizing::new(hex::encode(key.chain_code().expose_secret())),
         xpub: None,
         private_key: args
             .show_secret
-            .then(|| Zeroizing::new(hex::encode(key.private_key()))),
+            .then(|| Zeroizing::new(hex::encode(key.expose_secret()))),
         xprv: None,
     })
 }
@@ -88,11 +88,11 @@ fn secp256k1_report(seed: &[u8], args: &DeriveArgs) -> CliResult<KeyReport> {
         curve: "secp256k1",
         path: args.path.to_string(),
         public_key: hex::encode(public.public_key()),
-        chain_code: Zeroizing::new(hex::encode(key.chain_code().as_bytes())),
+        chain_code: Zeroizing::new(hex::encode(key.chain_code().expose_secret())),
         xpub: Some(public.to_xpub()),
         private_key: args
             .show_secret
-            .then(|| Zeroizing::new(hex::encode(key.private_key()))),
+            .then(|| Zeroizing::new(hex::encode(key.expose_secret()))),
         xprv: args.show_secret.then(|| key.to_xprv()),
     })
 }

@@ -21,7 +21,7 @@ pub(crate) fn run(args: &SeedArgs, json: bool) -> CliResult {
         ));
     }
     let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
-    let seed_hex = Zeroizing::new(hex::encode(seed.as_bytes()));
+    let seed_hex = Zeroizing::new(hex::encode(seed.expose_secret()));
     if json {
         output::json(&SeedReport { seed: &seed_hex })
     } else {
