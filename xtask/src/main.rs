@@ -8,6 +8,7 @@
 //! fresh machine and never become a project of its own.
 
 mod tidy;
+mod tools;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -17,9 +18,9 @@ use std::time::{Duration, Instant};
 
 /// A failed step: what failed and how to reproduce it.
 #[derive(Debug)]
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
-type StepResult = Result<(), Failure>;
+pub(crate) type StepResult = Result<(), Failure>;
 
 /// A named step of `cargo xtask ci`.
 type Step = (&'static str, Box<dyn Fn() -> StepResult>);
@@ -27,7 +28,11 @@ type Step = (&'static str, Box<dyn Fn() -> StepResult>);
 const TASKS: &[(&str, &str)] = &[
     (
         "ci",
-        "every step below in order (fmt, tidy, clippy, test, doc, deny, bench --test, fuzz --smoke)",
+        "installs missing tools, then every step below in order (fmt, tidy, clippy, test, features, doc, deny, package, bench --test, fuzz --smoke)",
+    ),
+    (
+        "tools",
+        "installs what the steps need when missing: cargo-deny, cargo-fuzz, cargo-hack (pinned) and the C reference libraries",
     ),
     ("fmt", "cargo fmt --all --check"),
     (
@@ -40,7 +45,11 @@ const TASKS: &[(&str, &str)] = &[
     ),
     (
         "test",
-        "cargo test --workspace --all-features, then each crate with features alone with --no-default-features",
+        "cargo test --workspace --all-features, then the tests that need the C reference libraries",
+    ),
+    (
+        "features",
+        "cargo hack test --each-feature: every crate alone, without defaults and with each feature alone",
     ),
     (
         "doc",
@@ -49,6 +58,10 @@ const TASKS: &[(&str, &str)] = &[
     (
         "deny",
         "cargo deny check bans licenses sources; advisories when the RustSec database is reachable",
+    ),
+    (
+        "package",
+        "cargo package --workspace for every publishable crate (metadata, readme, files)",
     ),
     (
         "bench",
@@ -68,12 +81,15 @@ fn main() -> ExitCode {
     };
     let outcome = match task.as_str() {
         "ci" => ci(),
+        "tools" => tools::ensure_all(),
         "fmt" => fmt(),
         "tidy" => tidy::run(&project_root()).map_err(Failure),
         "clippy" => clippy(),
         "test" => test(),
+        "features" => features(),
         "doc" => doc(),
         "deny" => deny(),
+        "package" => package(),
         "bench" => bench(rest),
         "fuzz" => fuzz(rest),
         "help" | "--help" | "-h" => {
@@ -109,7 +125,7 @@ fn project_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(project_root());
     command
@@ -117,7 +133,7 @@ fn cargo() -> Command {
 
 /// Runs one command as part of step `step`, echoing it first, and turns a non-zero exit into
 /// a failure that names the step.
-fn run(step: &str, command: &mut Command) -> StepResult {
+pub(crate) fn run(step: &str, command: &mut Command) -> StepResult {
     let shown = format!("{command:?}");
     println!("\n$ {shown}");
     let status = command
@@ -136,12 +152,15 @@ fn run(step: &str, command: &mut Command) -> StepResult {
 fn ci() -> StepResult {
     let root = project_root();
     let steps: Vec<Step> = vec![
+        ("tools", Box::new(tools::ensure_all)),
         ("fmt", Box::new(fmt)),
         ("tidy", Box::new(move || tidy::run(&root).map_err(Failure))),
         ("clippy", Box::new(clippy)),
         ("test", Box::new(test)),
+        ("features", Box::new(features)),
         ("doc", Box::new(doc)),
         ("deny", Box::new(deny)),
+        ("package", Box::new(package)),
         ("bench", Box::new(|| bench(&["--test".to_owned()]))),
         ("fuzz", Box::new(|| fuzz(&["--smoke".to_owned()]))),
     ];
@@ -193,21 +212,44 @@ fn test() -> StepResult {
         "test",
         cargo().args(["test", "--workspace", "--all-features", "--locked"]),
     )?;
-    // Feature unification in a workspace build hides a crate that does not build on its own:
-    // test every crate that has features alone, without its defaults.
-    for package in tidy::packages_with_features(&project_root()).map_err(Failure)? {
-        run(
+    // Tests that compile C programs against the reference libraries are `#[ignore]`d so that
+    // plain `cargo test --workspace` passes on a machine with only the Rust toolchain; here,
+    // where the `tools` step has installed the libraries, they run and must pass.
+    tools::ensure_c_libraries()?;
+    run(
+        "test",
+        cargo().args([
             "test",
-            cargo().args([
-                "test",
-                "--locked",
-                "--package",
-                &package,
-                "--no-default-features",
-            ]),
-        )?;
-    }
-    Ok(())
+            "--locked",
+            "--package",
+            "hexvault-envelope",
+            "--all-features",
+            "--test",
+            "interop",
+            "--",
+            "--ignored",
+        ]),
+    )
+}
+
+/// Every crate alone (`--package`), without its default features and with each feature
+/// alone: feature unification in a workspace build hides a crate that does not build or
+/// pass on its own. `--exclude-all-features`: the `test` step already ran that set.
+fn features() -> StepResult {
+    tools::ensure("cargo-hack")?;
+    run(
+        "features",
+        cargo().args([
+            "hack",
+            "test",
+            "--locked",
+            "--workspace",
+            "--exclude",
+            "hexvault-benches",
+            "--each-feature",
+            "--exclude-all-features",
+        ]),
+    )
 }
 
 fn doc() -> StepResult {
@@ -224,13 +266,7 @@ fn doc() -> StepResult {
 }
 
 fn deny() -> StepResult {
-    if !tool_present("cargo-deny") {
-        return Err(Failure(
-            "step `deny`: cargo-deny is not installed; run `cargo install --locked cargo-deny` \
-             (`.ci/run` does this on a fresh machine)"
-                .to_owned(),
-        ));
-    }
+    tools::ensure("cargo-deny")?;
     run(
         "deny",
         cargo().args(["deny", "--locked", "check", "bans", "licenses", "sources"]),
@@ -274,14 +310,20 @@ fn run_with_deadline(command: &mut Command, deadline: Duration) -> std::io::Resu
     }
 }
 
-fn tool_present(binary: &str) -> bool {
-    let subcommand = binary.trim_start_matches("cargo-");
-    cargo()
-        .args([subcommand, "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
+/// `cargo package` in workspace mode for every publishable crate: each must carry its
+/// metadata, its README and every file its build needs. `--no-verify`: the other steps
+/// already build and test every crate alone; verification would build them all again.
+fn package() -> StepResult {
+    let mut command = cargo();
+    command.args(["package", "--workspace", "--locked", "--no-verify"]);
+    for excluded in ["xtask", "hexvault-benches"] {
+        command.args(["--exclude", excluded]);
+    }
+    // A developer's tree is often dirty; CI's fresh clone never is.
+    if env::var_os("CI").is_none() {
+        command.arg("--allow-dirty");
+    }
+    run("package", &mut command)
 }
 
 /// `bench --test`: every criterion bench once, in the test profile (dependencies at
@@ -322,13 +364,7 @@ const SMOKE_SECONDS: u64 = 4;
 /// the build runs with `RUSTC_BOOTSTRAP=1`. Targets are built without a sanitizer: every
 /// fuzzed crate forbids `unsafe`, so AddressSanitizer would add build time, not findings.
 fn fuzz(args: &[String]) -> StepResult {
-    if !tool_present("cargo-fuzz") {
-        return Err(Failure(
-            "step `fuzz`: cargo-fuzz is not installed; run `cargo install --locked cargo-fuzz` \
-             (`.ci/run` does this on a fresh machine)"
-                .to_owned(),
-        ));
-    }
+    tools::ensure("cargo-fuzz")?;
     let fuzz_dir = project_root().join("fuzz");
     let fuzz_cargo = || {
         let mut command = cargo();
@@ -377,26 +413,72 @@ fn fuzz(args: &[String]) -> StepResult {
                 corpus.display()
             ))
         })?;
-        run(
+        let mut command = fuzz_cargo();
+        command.args([
             "fuzz",
-            fuzz_cargo().args([
-                "fuzz",
-                "run",
-                "--sanitizer",
-                "none",
-                target,
-                "--",
-                &format!("-max_total_time={seconds}"),
-                "-rss_limit_mb=2048",
-                "-print_final_stats=1",
-            ]),
-        )?;
+            "run",
+            "--sanitizer",
+            "none",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+        ]);
+        run_fuzz_target(target, &mut command)?;
     }
     println!(
         "fuzz: {} target(s) ran {seconds} s each without a finding",
         targets.len()
     );
     Ok(())
+}
+
+/// Runs one fuzz target with its output captured: on success one summary line (runs,
+/// coverage, corpus), on failure everything libFuzzer printed, so the finding and its
+/// reproducer path are visible.
+fn run_fuzz_target(target: &str, command: &mut Command) -> StepResult {
+    let shown = format!("{command:?}");
+    let output = command
+        .output()
+        .map_err(|error| Failure(format!("step `fuzz`: could not start {shown}: {error}")))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        eprintln!("{}{log}", String::from_utf8_lossy(&output.stdout));
+        return Err(Failure(format!(
+            "step `fuzz`: target `{target}` failed ({}); its output is above; rerun it alone \
+             with `cargo xtask fuzz {target}`",
+            output.status
+        )));
+    }
+    println!("fuzz: {target:<22} {}", fuzz_summary(&log));
+    Ok(())
+}
+
+/// The summary of a libFuzzer log: executed runs, and the coverage, features and corpus
+/// size of its last status line.
+fn fuzz_summary(log: &str) -> String {
+    let runs = log
+        .lines()
+        .find_map(|line| line.strip_prefix("stat::number_of_executed_units:"))
+        .map_or("?", str::trim);
+    let field = |name: &str| {
+        log.lines()
+            .rev()
+            .filter(|line| line.starts_with('#'))
+            .find_map(|line| {
+                let mut words = line.split_whitespace();
+                words.find(|word| *word == name)?;
+                words.next()
+            })
+            .unwrap_or("?")
+    };
+    format!(
+        "{runs} runs, cov {}, ft {}, corpus {}",
+        field("cov:"),
+        field("ft:"),
+        field("corp:")
+    )
 }
 
 /// The `[[bin]]` names in `fuzz/Cargo.toml`, read as text to keep xtask free of a TOML parser.

@@ -6,6 +6,8 @@
 //! - Every `.rs` file opens with a `//!` line saying what it is.
 //! - Every workspace crate inherits the workspace lints (`[lints] workspace = true`); the FFI
 //!   crate alone may relax `unsafe_code`, and it says so in its own manifest.
+//! - Every publishable crate carries description, readme, keywords, categories, license and
+//!   repository, so that `cargo package` makes a complete package of it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -68,6 +70,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     let metadata = metadata(root)?;
     check_edges(&metadata, &mut problems);
     check_lints(&metadata, &mut problems);
+    check_package_metadata(&metadata, &mut problems);
     for dir in ["crates", "xtask", "benches", "fuzz/fuzz_targets"] {
         check_doc_lines(&root.join(dir), root, &mut problems);
     }
@@ -83,21 +86,6 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
             problems.len()
         ))
     }
-}
-
-/// Workspace packages that declare features: CI tests each alone with `--no-default-features`.
-pub(crate) fn packages_with_features(root: &Path) -> Result<Vec<String>, String> {
-    let metadata = metadata(root)?;
-    Ok(workspace_packages(&metadata)
-        .filter(|package| {
-            package
-                .get("features")
-                .and_then(Value::as_object)
-                .is_some_and(|features| !features.is_empty())
-        })
-        .filter_map(|package| package.get("name").and_then(Value::as_str))
-        .map(str::to_owned)
-        .collect())
 }
 
 fn metadata(root: &Path) -> Result<Value, String> {
@@ -124,6 +112,43 @@ fn workspace_packages(metadata: &Value) -> impl Iterator<Item = &Value> {
         .map(|packages| packages.iter())
         .into_iter()
         .flatten()
+}
+
+/// Every publishable package (not `publish = false`) carries what a registry page needs:
+/// description, readme, keywords, categories, license and repository.
+fn check_package_metadata(metadata: &Value, problems: &mut Vec<String>) {
+    for package in workspace_packages(metadata) {
+        let name = package.get("name").and_then(Value::as_str).unwrap_or("?");
+        let unpublished = package
+            .get("publish")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty);
+        if unpublished {
+            continue;
+        }
+        for field in ["description", "readme", "license", "repository"] {
+            let present = package
+                .get(field)
+                .and_then(Value::as_str)
+                .is_some_and(|value| !value.trim().is_empty());
+            if !present {
+                problems.push(format!(
+                    "{name}: publishable but its manifest has no `{field}`"
+                ));
+            }
+        }
+        for field in ["keywords", "categories"] {
+            let present = package
+                .get(field)
+                .and_then(Value::as_array)
+                .is_some_and(|values| !values.is_empty());
+            if !present {
+                problems.push(format!(
+                    "{name}: publishable but its manifest has no `{field}`"
+                ));
+            }
+        }
+    }
 }
 
 fn check_edges(metadata: &Value, problems: &mut Vec<String>) {
@@ -248,6 +273,27 @@ mod tests {
             assert_eq!(problems.len(), 1, "{package} -> {dependency} passed");
             assert!(problems[0].contains(dependency));
         }
+    }
+
+    #[test]
+    fn publishable_packages_need_their_metadata() {
+        let complete = serde_json::json!({ "packages": [{
+            "name": "hexvault-aead", "description": "d", "readme": "README.md",
+            "license": "MIT", "repository": "https://example.invalid/r",
+            "keywords": ["aes-gcm"], "categories": ["cryptography"],
+        }]});
+        let mut problems = Vec::new();
+        check_package_metadata(&complete, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+
+        let bare = serde_json::json!({ "packages": [{ "name": "hexvault-aead" }] });
+        check_package_metadata(&bare, &mut problems);
+        assert_eq!(problems.len(), 6, "{problems:?}");
+
+        let unpublished = serde_json::json!({ "packages": [{ "name": "xtask", "publish": [] }] });
+        let mut problems = Vec::new();
+        check_package_metadata(&unpublished, &mut problems);
+        assert!(problems.is_empty());
     }
 
     #[test]

@@ -60,6 +60,34 @@ impl CliError {
             _ => ExitCode::from(1),
         }
     }
+
+    /// A stable one-word class of the error, the `kind` of `--json` errors on stderr.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Usage(_) => "usage",
+            Self::Mnemonic(_) => "mnemonic",
+            Self::Derivation(_) => "derivation",
+            Self::Aead(_) => "aead",
+            Self::Audit(_) => "audit",
+            Self::Keys(_) => "keys",
+            Self::Service(_) => "service",
+            Self::Envelope(_) => "envelope",
+            Self::Io { .. } => "io",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+/// Prints `message` on standard error: `hexvault: error: ...`, or under `--json` one JSON
+/// object `{"error": message, "kind": kind}` so that scripts parse failures as they parse
+/// results.
+pub(crate) fn report(message: &str, kind: &str, json: bool) {
+    if json {
+        let object = serde_json::json!({ "error": message, "kind": kind });
+        eprintln!("{object}");
+    } else {
+        eprintln!("hexvault: error: {message}");
+    }
 }
 
 pub(crate) type CliResult<T = ()> = Result<T, CliError>;

@@ -47,7 +47,52 @@ fn read_secret_text(mut reader: impl Read, what: &str) -> CliResult<Zeroizing<St
 fn read_secret_file(path: &Path, what: &str) -> CliResult<Zeroizing<String>> {
     let file = File::open(path)
         .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?;
+    warn_if_shared(&file, path, what);
     read_secret_text(file, what)
+}
+
+/// Warns (on standard error) when a file holding a secret can be read by its group or by
+/// others, as ssh does for private keys; the operator decides, so it is not an error.
+fn warn_if_shared(file: &File, path: &Path, what: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(metadata) = file.metadata() {
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "hexvault: warning: {} holds the {what} and can be read by its group or others \
+                 (mode {:03o}); restrict it with `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
+}
+
+/// Reads a secret text (hex entropy, ...) from `--in FILE` or standard input.
+pub(crate) fn secret_text_input(path: Option<&Path>, what: &str) -> CliResult<Zeroizing<String>> {
+    match path {
+        Some(path) => read_secret_file(path, what),
+        None => {
+            let stdin = io::stdin();
+            if stdin.is_terminal() {
+                return prompt_secret(&format!("{what}: "), what);
+            }
+            read_secret_text(stdin.lock(), what)
+        }
+    }
+}
+
+/// Prompts on the terminal and reads one line without echo.
+fn prompt_secret(prompt: &str, what: &str) -> CliResult<Zeroizing<String>> {
+    if File::open("/dev/tty").is_err() {
+        return Err(CliError::usage(format!(
+            "no terminal to read the {what} from without echo; give it another way (see --help)"
+        )));
+    }
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|error| CliError::io(format!("reading the {what} from the terminal"), error))
 }
 
 fn env_secret(name: &str, what: &str) -> CliResult<Option<Zeroizing<String>>> {
@@ -86,7 +131,8 @@ pub(crate) fn phrase_text(file: Option<&Path>, stdin: Stdin) -> CliResult<Zeroiz
         Stdin::Available => {
             let stdin = io::stdin();
             if stdin.is_terminal() {
-                eprintln!("hexvault: type the mnemonic, then press Ctrl-D");
+                // Typed at a terminal: read one line without echo, like the passphrase.
+                return prompt_secret("mnemonic (not echoed): ", "mnemonic");
             }
             read_secret_text(stdin.lock(), "mnemonic")
         }
@@ -113,6 +159,12 @@ pub(crate) fn passphrase(args: &PassphraseArgs) -> CliResult<Zeroizing<String>> 
         });
     }
     if args.passphrase_prompt {
+        if File::open("/dev/tty").is_err() {
+            return Err(CliError::usage(
+                "--passphrase-prompt needs a terminal and none is attached; use \
+                 --passphrase-env VAR instead",
+            ));
+        }
         return rpassword::prompt_password("BIP-39 passphrase: ")
             .map(Zeroizing::new)
             .map_err(|error| CliError::io("reading the passphrase from the terminal", error));
@@ -172,7 +224,11 @@ fn read_secret_bytes(
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(CliError::io(format!("reading the {what}"), error)),
         };
-        let fresh = chunk.get(..read).unwrap_or_default();
+        let fresh = chunk.get(..read).ok_or_else(|| {
+            CliError::Failed(format!(
+                "internal error: a read returned {read} bytes into an 8 KiB buffer"
+            ))
+        })?;
         if data.len() + fresh.len() > limit {
             return Err(CliError::usage(format!(
                 "the {what} is larger than {limit} bytes"

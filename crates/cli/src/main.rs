@@ -99,16 +99,21 @@ enum MnemonicCommand {
         /// Word list.
         #[arg(long, default_value = "english", value_parser = parse_language)]
         language: Language,
+        /// Write the phrase to this new file (mode 0600, never over an existing file) instead
+        /// of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Check a phrase (from --mnemonic-file, $HEXVAULT_MNEMONIC or standard input) and say what is wrong.
     Check {
         #[command(flatten)]
         phrase: PhraseArgs,
     },
-    /// Turn entropy (16, 20, 24, 28 or 32 bytes as hex) into a phrase.
+    /// Turn entropy (16, 20, 24, 28 or 32 bytes, hex) read from --in FILE or standard input into a phrase.
     FromEntropy {
-        /// The entropy, hex encoded.
-        hex: String,
+        /// Read the hex entropy from this file instead of standard input.
+        #[arg(long = "in", value_name = "FILE")]
+        input: Option<PathBuf>,
         /// Word list.
         #[arg(long, default_value = "english", value_parser = parse_language)]
         language: Language,
@@ -167,7 +172,8 @@ struct DeriveArgs {
     phrase: PhraseArgs,
     #[command(flatten)]
     passphrase: PassphraseArgs,
-    /// Also print the private key (and xprv).
+    /// Also print the secret parts: private key, chain code, and for secp256k1 xprv and xpub
+    /// (an xpub carries the chain code). Without it only the public key is printed.
     #[arg(long)]
     show_secret: bool,
 }
@@ -246,17 +252,22 @@ fn parse_path(text: &str) -> Result<DerivationPath, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
     let json = cli.json;
     let outcome = match cli.command {
-        Command::Mnemonic(MnemonicCommand::New { words, language }) => {
-            commands::mnemonic::new(words, language, json)
-        }
+        Command::Mnemonic(MnemonicCommand::New {
+            words,
+            language,
+            out,
+        }) => commands::mnemonic::new(words, language, out.as_deref(), json),
         Command::Mnemonic(MnemonicCommand::Check { phrase }) => {
             commands::mnemonic::check(&phrase, json)
         }
-        Command::Mnemonic(MnemonicCommand::FromEntropy { hex, language }) => {
-            commands::mnemonic::from_entropy(&hex, language, json)
+        Command::Mnemonic(MnemonicCommand::FromEntropy { input, language }) => {
+            commands::mnemonic::from_entropy(input.as_deref(), language, json)
         }
         Command::Seed(args) => commands::seed::run(&args, json),
         Command::Derive(args) => commands::derive::run(&args, json),
@@ -271,10 +282,72 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("hexvault: error: {error}");
+            error::report(&error.to_string(), error.kind(), json);
             error.exit_code()
         }
     }
+}
+
+/// Reports a command line clap refused. Help and version go to standard output with exit 0.
+/// Everything else exits 2, with every argument the operator typed that is not an option
+/// name or a command name replaced by `[REDACTED]`: a phrase typed as arguments by mistake
+/// must not be printed back to the terminal, its scrollback or a CI log.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let shown = error.print();
+        let code = if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            2
+        } else {
+            0
+        };
+        return ExitCode::from(if shown.is_ok() { code } else { 1 });
+    }
+    let arguments: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|argument| argument.to_string_lossy().into_owned())
+        .collect();
+    let json = arguments.iter().any(|argument| argument == "--json");
+    let message = redact_arguments(&error.render().to_string(), &arguments);
+    let message = message.trim_end().trim_start_matches("error: ");
+    error::report(message, "usage", json);
+    ExitCode::from(2)
+}
+
+/// `message` with every quoted occurrence of a typed value replaced by `[REDACTED]`. A typed
+/// value is any argument but an option name (`--name`, or the part before `=` of
+/// `--name=value`, whose value part is a typed value) and the command path itself: an
+/// argument is a command name only where it names a subcommand of the command before it, so
+/// a phrase word that happens to equal a command name (`audit`) is still redacted.
+fn redact_arguments(message: &str, arguments: &[String]) -> String {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut current = &root;
+    let mut values: Vec<&str> = Vec::new();
+    for argument in arguments {
+        if argument.starts_with('-') {
+            if let Some((_, value)) = argument.split_once('=') {
+                values.push(value);
+            }
+        } else if let Some(sub) = current.find_subcommand(argument) {
+            current = sub;
+        } else {
+            values.push(argument);
+        }
+    }
+    // Longest first, so that a value containing a shorter one is replaced whole.
+    values.sort_by_key(|value| std::cmp::Reverse(value.len()));
+    let mut redacted = message.to_owned();
+    for value in values.into_iter().filter(|value| !value.is_empty()) {
+        redacted = redacted.replace(&format!("'{value}'"), "'[REDACTED]'");
+        redacted = redacted.replace(&format!("\"{value}\""), "\"[REDACTED]\"");
+    }
+    redacted
 }
 
 #[cfg(test)]
@@ -284,5 +357,28 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn typed_values_are_redacted_and_command_names_kept() {
+        let arguments: Vec<String> = [
+            "mnemonic",
+            "check",
+            "abandon",
+            "audit",
+            "--aad=zoo",
+            "--json",
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        let message = "unexpected argument 'abandon' found; 'zoo' and 'audit' too; \
+                       see 'check' and 'mnemonic'";
+        let redacted = super::redact_arguments(message, &arguments);
+        assert_eq!(
+            redacted,
+            "unexpected argument '[REDACTED]' found; '[REDACTED]' and '[REDACTED]' too; \
+             see 'check' and 'mnemonic'"
+        );
     }
 }

@@ -1,46 +1,99 @@
 //! Writing results: JSON objects for `--json`, aligned `name: value` lines otherwise.
 
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 
 use serde::Serialize;
 
 use crate::error::{CliError, CliResult};
 
+/// Fails when standard output is closed. Rust's standard output silently discards writes to
+/// a closed descriptor (EBADF), which would make a command that prints a fresh secret exit 0
+/// with the secret lost; duplicating the descriptor is the safe way to ask whether it is open.
+fn stdout_is_open() -> CliResult {
+    io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(drop)
+        .map_err(|error| CliError::io("standard output is closed; nothing was written", error))
+}
+
+/// Fails when standard output goes nowhere (closed, which the Rust runtime turns into
+/// `/dev/null` before `main`, or redirected to `/dev/null`): a freshly generated secret
+/// printed there exists nowhere and would be lost.
+pub(crate) fn stdout_keeps_a_secret() -> CliResult {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    stdout_is_open()?;
+    let lost = || {
+        CliError::Failed(
+            "standard output is closed or /dev/null: the new secret would be lost; write it \
+             with --out FILE or to a terminal, file or pipe"
+                .to_owned(),
+        )
+    };
+    let stdout = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|error| CliError::io("inspecting standard output", error))?;
+    let stdout = std::fs::File::from(stdout)
+        .metadata()
+        .map_err(|error| CliError::io("inspecting standard output", error))?;
+    match std::fs::metadata("/dev/null") {
+        Ok(null)
+            if stdout.file_type().is_char_device()
+                && null.file_type().is_char_device()
+                && stdout.rdev() == null.rdev() =>
+        {
+            Err(lost())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes `text` to standard output and flushes it: every error, including a closed
+/// standard output, is reported.
+fn write_stdout(text: &[u8]) -> CliResult {
+    stdout_is_open()?;
+    let mut out = io::stdout().lock();
+    out.write_all(text)
+        .and_then(|()| out.flush())
+        .map_err(|error| CliError::io("writing to standard output", error))
+}
+
 /// Prints `value` as one line of JSON on standard output.
 pub(crate) fn json(value: &impl Serialize) -> CliResult {
+    stdout_is_open()?;
     let mut out = io::stdout().lock();
     serde_json::to_writer(&mut out, value)
         .map_err(|error| CliError::Failed(format!("writing JSON: {error}")))?;
-    writeln!(out).map_err(|error| CliError::io("writing to standard output", error))
+    writeln!(out)
+        .and_then(|()| out.flush())
+        .map_err(|error| CliError::io("writing to standard output", error))
 }
 
 /// Prints `name: value` lines, names aligned.
 pub(crate) fn fields(rows: &[(&str, &str)]) -> CliResult {
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let mut out = io::stdout().lock();
+    let mut text = zeroize::Zeroizing::new(String::new());
     for (name, value) in rows {
-        writeln!(out, "{name:>width$}: {value}")
-            .map_err(|error| CliError::io("writing to standard output", error))?;
+        text.push_str(&format!("{name:>width$}: {value}\n"));
     }
-    Ok(())
+    write_stdout(text.as_bytes())
 }
 
 /// Prints one line of text.
 pub(crate) fn line(text: &str) -> CliResult {
-    writeln!(io::stdout().lock(), "{text}")
-        .map_err(|error| CliError::io("writing to standard output", error))
+    let mut buffer = zeroize::Zeroizing::new(String::with_capacity(text.len() + 1));
+    buffer.push_str(text);
+    buffer.push('\n');
+    write_stdout(buffer.as_bytes())
 }
 
 /// Writes `bytes` to `--out FILE` (atomically: a temporary file in the same directory,
 /// readable by the owner only, renamed into place) or to standard output.
 pub(crate) fn write_bytes(path: Option<&std::path::Path>, bytes: &[u8]) -> CliResult {
     match path {
-        None => {
-            let mut out = io::stdout().lock();
-            out.write_all(bytes)
-                .and_then(|()| out.flush())
-                .map_err(|error| CliError::io("writing to standard output", error))
-        }
+        None => write_stdout(bytes),
         Some(path) => {
             let dir = match path.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -60,16 +113,38 @@ pub(crate) fn write_bytes(path: Option<&std::path::Path>, bytes: &[u8]) -> CliRe
     }
 }
 
-/// serde helper: serializes a zeroizing string as a plain JSON string (the serializer writes
-/// it straight to standard output; no long-lived copy is made).
-pub(crate) fn secret_str<S: serde::Serializer>(
-    value: &zeroize::Zeroizing<String>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(value)
+/// Writes a secret to a new file `path`, atomically (a temporary file in the same
+/// directory, mode 0600, synced, then linked into place) and never over an existing file:
+/// a fresh secret must not replace one that may still be needed.
+pub(crate) fn write_new_secret_file(path: &std::path::Path, bytes: &[u8]) -> CliResult {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|error| CliError::io(format!("creating a file in {}", dir.display()), error))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|error| CliError::io(format!("writing {}", path.display()), error))?;
+    file.persist_noclobber(path).map_err(|error| {
+        if error.error.kind() == io::ErrorKind::AlreadyExists {
+            CliError::Failed(format!(
+                "{} exists; refusing to overwrite it (it may hold a phrase still in use): \
+                 choose another path or move the file away first",
+                path.display()
+            ))
+        } else {
+            CliError::io(format!("writing {}", path.display()), error.error)
+        }
+    })?;
+    // The directory entry must be durable too, or a crash could lose the new file.
+    std::fs::File::open(dir)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|error| CliError::io(format!("syncing {}", dir.display()), error))
 }
 
-/// serde helper: [`secret_str`] for an optional field.
+/// serde helper: serializes an optional zeroizing string as a plain JSON string (the
+/// serializer writes it straight to standard output; no long-lived copy is made).
 #[allow(clippy::ref_option)] // the signature serde's `serialize_with` requires
 pub(crate) fn optional_secret_str<S: serde::Serializer>(
     value: &Option<zeroize::Zeroizing<String>>,

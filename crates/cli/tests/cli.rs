@@ -89,15 +89,8 @@ fn from_entropy_matches_trezor_vectors_in_several_languages() {
         for case in vectors["cases"][key].as_array().unwrap().iter().take(3) {
             let entropy = case["entropy"].as_str().unwrap();
             let output = hexvault(
-                &[
-                    "mnemonic",
-                    "from-entropy",
-                    entropy,
-                    "--language",
-                    cli_name,
-                    "--json",
-                ],
-                "",
+                &["mnemonic", "from-entropy", "--language", cli_name, "--json"],
+                entropy,
                 &[],
             );
             let report = json_of(&output);
@@ -184,14 +177,16 @@ fn derive_ed25519_matches_slip10_vectors() {
         let report = derive_from_seed("ed25519", path, seed, false);
         assert_eq!(report["path"], path);
         assert_eq!(report["public_key"], case["public_key"]);
-        assert_eq!(report["chain_code"], case["chain_code"]);
-        assert!(
-            report.get("private_key").is_none(),
-            "secret printed without --show-secret"
-        );
+        for secret in ["private_key", "chain_code", "xprv", "xpub"] {
+            assert!(
+                report.get(secret).is_none(),
+                "{secret} printed without --show-secret"
+            );
+        }
 
         let secret = derive_from_seed("ed25519", path, seed, true);
         assert_eq!(secret["private_key"], case["private_key"]);
+        assert_eq!(secret["chain_code"], case["chain_code"]);
     }
 }
 
@@ -213,8 +208,15 @@ fn derive_secp256k1_matches_bip32_vectors() {
             }
         }
         let report = derive_from_seed("secp256k1", path, seed, false);
-        assert!(report.get("xprv").is_none() && report.get("private_key").is_none());
-        assert_eq!(report["xpub"], case["xpub"]);
+        for secret in ["private_key", "chain_code", "xprv", "xpub"] {
+            assert!(
+                report.get(secret).is_none(),
+                "{secret} printed without --show-secret (an xpub carries the chain code)"
+            );
+        }
+        if let Some(public_key) = case.get("public_key") {
+            assert_eq!(&report["public_key"], public_key);
+        }
     }
 }
 
@@ -817,4 +819,174 @@ fn audit_show_prints_every_entry_as_text_or_json_lines() {
     let refused = hexvault(&["audit", "show", not_a_log.to_str().unwrap()], "", &[]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(refused.stdout.is_empty());
+}
+
+#[test]
+fn a_phrase_that_cannot_be_written_is_an_error() {
+    // Standard output closed: Rust's stdout would silently drop the phrase.
+    let closed = Command::new("sh")
+        .args(["-c", "exec \"$0\" mnemonic new >&-"])
+        .arg(env!("CARGO_BIN_EXE_hexvault"))
+        .output()
+        .unwrap();
+    // (The Rust runtime reopens a closed standard output on /dev/null before main.)
+    assert_eq!(closed.status.code(), Some(1), "{closed:?}");
+    assert!(String::from_utf8_lossy(&closed.stderr).contains("would be lost"));
+    let null = Command::new(env!("CARGO_BIN_EXE_hexvault"))
+        .args(["mnemonic", "new"])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(null.status.code(), Some(1), "{null:?}");
+    // Standard output failing (no space left).
+    let full = Command::new("sh")
+        .args(["-c", "exec \"$0\" mnemonic new --json > /dev/full"])
+        .arg(env!("CARGO_BIN_EXE_hexvault"))
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(1), "{full:?}");
+}
+
+#[test]
+fn mnemonic_new_out_writes_a_private_file_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phrase.txt");
+    let path_text = path.to_str().unwrap();
+    let output = hexvault(&["mnemonic", "new", "--out", path_text], "", &[]);
+    assert!(output.status.success(), "{output:?}");
+    let phrase = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(phrase.split_whitespace().count(), 24);
+    assert!(
+        !stdout_of(&output).contains(phrase.trim()),
+        "the phrase also went to standard output"
+    );
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let check = hexvault(
+        &["mnemonic", "check", "--mnemonic-file", path_text],
+        "",
+        &[],
+    );
+    assert!(check.status.success(), "{check:?}");
+    // A second run must not replace the phrase.
+    let again = hexvault(&["mnemonic", "new", "--out", path_text], "", &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), phrase);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temp file left"
+    );
+}
+
+#[test]
+fn a_phrase_file_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phrase.txt");
+    std::fs::write(&path, TREZOR_PHRASE).unwrap();
+    let args = [
+        "mnemonic",
+        "check",
+        "--mnemonic-file",
+        path.to_str().unwrap(),
+    ];
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let shared = hexvault(&args, "", &[]);
+    assert!(shared.status.success());
+    assert!(String::from_utf8_lossy(&shared.stderr).contains("chmod 600"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let private = hexvault(&args, "", &[]);
+    assert!(private.status.success());
+    assert!(private.stderr.is_empty(), "{private:?}");
+}
+
+#[test]
+fn usage_errors_never_repeat_a_phrase_typed_as_arguments() {
+    let words: Vec<&str> = TREZOR_PHRASE.split(' ').collect();
+    for prefix in [
+        &["mnemonic", "check"][..],
+        &[][..],
+        &["seed"][..],
+        &["--json", "derive", "--curve", "ed25519", "--path", "m/0'"][..],
+    ] {
+        let mut args = prefix.to_vec();
+        args.extend(&words);
+        let output = hexvault(&args, "", &[]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for word in ["abandon", "about"] {
+            assert!(!stderr.contains(word), "{args:?} echoed {word}: {stderr}");
+        }
+        assert!(stderr.contains("[REDACTED]"), "{stderr}");
+    }
+    // Entropy is the secret itself: it is no longer taken as an argument, and not echoed.
+    let entropy = "00000000000000000000000000000000";
+    let output = hexvault(&["mnemonic", "from-entropy", entropy], "", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(entropy));
+}
+
+#[test]
+fn errors_under_json_are_json_on_stderr_with_the_same_exit_codes() {
+    let bad_phrase = hexvault(&["--json", "seed", "--show-secret"], "abandon about", &[]);
+    assert_eq!(bad_phrase.status.code(), Some(1));
+    assert!(bad_phrase.stdout.is_empty());
+    let error: Value = serde_json::from_slice(&bad_phrase.stderr).unwrap();
+    assert_eq!(error["kind"], "mnemonic");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("12, 15, 18, 21 or 24")
+    );
+
+    let usage = hexvault(
+        &["derive", "--curve", "ed448", "--path", "m", "--json"],
+        "",
+        &[],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+    let error: Value = serde_json::from_slice(&usage.stderr).unwrap();
+    assert_eq!(error["kind"], "usage");
+
+    let missing = hexvault(
+        &[
+            "--json",
+            "seed",
+            "--show-secret",
+            "--mnemonic-file",
+            "/nonexistent/phrase",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    let error: Value = serde_json::from_slice(&missing.stderr).unwrap();
+    assert_eq!(error["kind"], "io");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/phrase")
+    );
+}
+
+#[test]
+fn passphrase_prompt_without_a_terminal_says_so() {
+    // setsid: a new session has no controlling terminal, as in CI or under cron.
+    let output = Command::new("setsid")
+        .arg(env!("CARGO_BIN_EXE_hexvault"))
+        .args(["seed", "--show-secret", "--passphrase-prompt"])
+        .env("HEXVAULT_MNEMONIC", TREZOR_PHRASE)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("needs a terminal"), "{stderr}");
+    assert!(stderr.contains("--passphrase-env"), "{stderr}");
 }

@@ -9,16 +9,25 @@ use crate::output;
 use crate::{Curve, DeriveArgs};
 use hexvault::derivation::ed25519;
 
-/// What `derive` prints. Secret fields are `None` unless `--show-secret` was given.
+/// What `derive` prints. Secret fields are `None` unless `--show-secret` was given. The
+/// chain code is secret (with the private key of a node it derives every hardened child, and
+/// with a public key and one non-hardened child private key it gives the parent private
+/// key), and so is the xpub, which carries it.
 #[derive(Serialize)]
 struct KeyReport {
     curve: &'static str,
     path: String,
     public_key: String,
-    #[serde(serialize_with = "output::secret_str")]
-    chain_code: Zeroizing<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    xpub: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "output::optional_secret_str"
+    )]
+    chain_code: Option<Zeroizing<String>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "output::optional_secret_str"
+    )]
+    xpub: Option<Zeroizing<String>>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "output::optional_secret_str"
@@ -50,8 +59,10 @@ pub(crate) fn run(args: &DeriveArgs, json: bool) -> CliResult {
         ("curve", report.curve),
         ("path", report.path.as_str()),
         ("public_key", report.public_key.as_str()),
-        ("chain_code", report.chain_code.as_str()),
     ];
+    if let Some(chain_code) = &report.chain_code {
+        rows.push(("chain_code", chain_code));
+    }
     if let Some(xpub) = &report.xpub {
         rows.push(("xpub", xpub));
     }
@@ -71,7 +82,9 @@ fn ed25519_report(seed: &[u8], args: &DeriveArgs) -> CliResult<KeyReport> {
         path: args.path.to_string(),
         // SLIP-0010 writes ed25519 public keys as 0x00 || key, the form of its vectors.
         public_key: hex::encode(key.slip10_public_key()),
-        chain_code: Zeroizing::new(hex::encode(key.chain_code().expose_secret())),
+        chain_code: args
+            .show_secret
+            .then(|| Zeroizing::new(hex::encode(key.chain_code().expose_secret()))),
         xpub: None,
         private_key: args
             .show_secret
@@ -88,8 +101,10 @@ fn secp256k1_report(seed: &[u8], args: &DeriveArgs) -> CliResult<KeyReport> {
         curve: "secp256k1",
         path: args.path.to_string(),
         public_key: hex::encode(public.public_key()),
-        chain_code: Zeroizing::new(hex::encode(key.chain_code().expose_secret())),
-        xpub: Some(public.to_xpub()),
+        chain_code: args
+            .show_secret
+            .then(|| Zeroizing::new(hex::encode(key.chain_code().expose_secret()))),
+        xpub: args.show_secret.then(|| Zeroizing::new(public.to_xpub())),
         private_key: args
             .show_secret
             .then(|| Zeroizing::new(hex::encode(key.expose_secret()))),
