@@ -6,6 +6,7 @@
 //! - Every `.rs` file opens with a `//!` line saying what it is.
 //! - Every workspace crate inherits the workspace lints (`[lints] workspace = true`); the FFI
 //!   crate alone may relax `unsafe_code`, and it says so in its own manifest.
+//! - Every ADR has a `Status:` line and an entry in `docs/adr/README.md`.
 //! - Every publishable crate carries description, readme, keywords, categories, license and
 //!   repository, so that `cargo package` makes a complete package of it.
 
@@ -71,6 +72,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     check_edges(&metadata, &mut problems);
     check_lints(&metadata, &mut problems);
     check_package_metadata(&metadata, &mut problems);
+    check_adrs(&root.join("docs/adr"), &mut problems);
     for dir in ["crates", "xtask", "benches", "fuzz/fuzz_targets"] {
         check_doc_lines(&root.join(dir), root, &mut problems);
     }
@@ -112,6 +114,46 @@ fn workspace_packages(metadata: &Value) -> impl Iterator<Item = &Value> {
         .map(|packages| packages.iter())
         .into_iter()
         .flatten()
+}
+
+/// Every ADR (`docs/adr/NNNN-*.md`) has a `Status:` line among its first lines and is listed
+/// in the index, `docs/adr/README.md`, by file name.
+fn check_adrs(dir: &Path, problems: &mut Vec<String>) {
+    let index = fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+    if index.is_empty() {
+        problems.push(format!("{}: the ADR index README.md is missing", dir.display()));
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        problems.push(format!("{}: cannot read the ADR folder", dir.display()));
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| {
+            name.len() > 5
+                && name.ends_with(".md")
+                && name.bytes().take(4).all(|byte| byte.is_ascii_digit())
+        })
+        .collect();
+    names.sort();
+    for name in names {
+        let text = fs::read_to_string(dir.join(&name)).unwrap_or_default();
+        let has_status = text
+            .lines()
+            .take(6)
+            .any(|line| line.trim_start().to_ascii_lowercase().starts_with("status:"));
+        if !has_status {
+            problems.push(format!(
+                "docs/adr/{name}: no `Status:` line under the title (Proposed, Accepted, \
+                 Amended or Superseded, with a date)"
+            ));
+        }
+        if !index.contains(&format!("({name})")) {
+            problems.push(format!(
+                "docs/adr/{name}: not listed in docs/adr/README.md"
+            ));
+        }
+    }
 }
 
 /// Every publishable package (not `publish = false`) carries what a registry page needs:
@@ -294,6 +336,24 @@ mod tests {
         let mut problems = Vec::new();
         check_package_metadata(&unpublished, &mut problems);
         assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn adrs_need_a_status_line_and_an_index_entry() {
+        let dir = std::env::temp_dir().join(format!("xtask-adr-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("0001-listed.md"),
+            "# ADR 0001: listed\n\nStatus: Accepted (2026-11-30)\n",
+        )
+        .unwrap();
+        fs::write(dir.join("0002-bare.md"), "# ADR 0002: bare\n\nText.\n").unwrap();
+        fs::write(dir.join("README.md"), "- [0001](0001-listed.md)\n").unwrap();
+        let mut problems = Vec::new();
+        check_adrs(&dir, &mut problems);
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(|problem| problem.contains("0002-bare.md")));
     }
 
     #[test]
