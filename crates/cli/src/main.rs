@@ -213,7 +213,7 @@ struct DecryptArgs {
 
 #[derive(Debug, Subcommand)]
 enum EnvelopeCommand {
-    /// Frame bytes into an envelope (LZ4 when it pays, xxHash3-64 checksum).
+    /// Frame bytes into an envelope (xxHash3-64 checksum; LZ4 with --compress when it pays).
     Pack(PackArgs),
     /// Check and unframe an envelope.
     Unpack(EnvelopeArgs),
@@ -223,10 +223,10 @@ enum EnvelopeCommand {
 struct PackArgs {
     #[command(flatten)]
     io: EnvelopeArgs,
-    /// Store the bytes raw even when LZ4 would make them smaller (for secrets mixed with
-    /// attacker-chosen data: compression leaks through length).
+    /// Compress with LZ4 when it makes the envelope smaller. Off by default: for secrets
+    /// mixed with attacker-chosen data, compression leaks through the length (CRIME/BREACH).
     #[arg(long)]
-    no_compression: bool,
+    compress: bool,
     /// A content-type label kept in the header (1 to 64 printable ASCII characters).
     #[arg(long, value_name = "LABEL")]
     content_type: Option<String>,

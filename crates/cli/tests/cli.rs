@@ -527,7 +527,11 @@ fn encrypt_needs_a_phrase_outside_stdin_and_files_work() {
 #[test]
 fn envelope_pack_unpack_round_trips_and_rejects_damage() {
     let document = br#"{"user":"alice","roles":["admin","ops"],"active":true}"#.repeat(100);
-    let packed = hexvault_bytes(&["envelope", "pack"], &document, &[]);
+    // Compression is opt-in (ADR 0034): without --compress the bytes are stored raw.
+    let plain = hexvault_bytes(&["envelope", "pack"], &document, &[]);
+    assert!(plain.status.success());
+    assert!(plain.stdout.len() > document.len());
+    let packed = hexvault_bytes(&["envelope", "pack", "--compress"], &document, &[]);
     assert!(
         packed.status.success(),
         "{}",
@@ -535,7 +539,7 @@ fn envelope_pack_unpack_round_trips_and_rejects_damage() {
     );
     assert!(
         packed.stdout.len() < document.len() / 4,
-        "compressible input was not compressed"
+        "compressible input was not compressed with --compress"
     );
     let unpacked = hexvault_bytes(&["envelope", "unpack"], &packed.stdout, &[]);
     assert!(unpacked.status.success());
@@ -558,7 +562,14 @@ fn envelope_pack_unpack_round_trips_and_rejects_damage() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("doc.hxev");
     let stats = hexvault_bytes(
-        &["envelope", "pack", "--json", "--out", out.to_str().unwrap()],
+        &[
+            "envelope",
+            "pack",
+            "--compress",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &document,
         &[],
     );
@@ -588,13 +599,12 @@ fn envelope_pack_unpack_round_trips_and_rejects_damage() {
     assert_eq!(json_of(&unpacked)["original_len"], document.len());
     assert_eq!(std::fs::read(&back).unwrap(), document);
 
-    // Opting out of compression, with a label kept in the header.
+    // The default (no compression), with a label kept in the header.
     let raw = dir.path().join("raw.hxev");
     let stats = hexvault_bytes(
         &[
             "envelope",
             "pack",
-            "--no-compression",
             "--content-type",
             "application/json",
             "--json",

@@ -63,10 +63,10 @@ pub(crate) fn pack(pack: &PackArgs, json: bool) -> CliResult {
         .map(ContentType::new)
         .transpose()
         .map_err(|error| CliError::usage(error.to_string()))?;
-    let compression = if pack.no_compression {
-        Compression::Never
-    } else {
+    let compression = if pack.compress {
         Compression::Auto
+    } else {
+        Compression::Never
     };
     let options = Options::default()
         .with_compression(compression)
