@@ -23,6 +23,7 @@ const LIBRARIES_AND_FACADE: &[&str] = &[
     "hexvault-envelope",
     "hexvault-aead",
     "hexvault-audit",
+    "hexvault-keys",
     "hexvault-cells",
     "hexvault-edges",
     "hexvault-service",
@@ -44,18 +45,33 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("hexvault-aead", &[]),
     ("hexvault-audit", &[]),
     (
+        "hexvault-keys",
+        &[
+            "hexvault-mnemonic",
+            "hexvault-derivation",
+            "hexvault-aead",
+            "hexvault-audit",
+        ],
+    ),
+    (
         "hexvault-cells",
         &[
             "hexvault-aead",
             "hexvault-envelope",
             "hexvault-audit",
             "hexvault-derivation",
+            "hexvault-keys",
         ],
     ),
     ("hexvault-edges", &["hexvault-cells", "hexvault-audit"]),
     (
         "hexvault-service",
-        &["hexvault-mnemonic", "hexvault-derivation", "hexvault-aead"],
+        &[
+            "hexvault-mnemonic",
+            "hexvault-derivation",
+            "hexvault-aead",
+            "hexvault-keys",
+        ],
     ),
     ("hexvault", LIBRARY_CRATES),
     ("hexvault-ffi", &["hexvault"]),

@@ -3,10 +3,9 @@
 //! # What this crate owns
 //!
 //! Nothing of its own but the joints of the pipeline: it re-exports each primitive crate as a
-//! module ([`mnemonic`], [`derivation`], [`aead`], [`envelope`], [`audit`], and `service`
-//! behind its feature) and, in [`keys`],
-//! derives the application keys that sit at the fixed paths of
-//! [`PATHS`](derivation::PATHS) from a BIP-39 seed.
+//! module ([`mnemonic`], [`derivation`], [`aead`], [`envelope`], [`audit`], [`keys`] (the
+//! application keys at the fixed paths of [`PATHS`](derivation::PATHS), from
+//! `hexvault-keys`), and `service` behind its feature).
 //!
 //! # Features
 //!
@@ -22,19 +21,18 @@
 //!
 //! # Invariants
 //!
-//! - The facade adds no cryptography: every key it hands out is derived by the primitive
-//!   crates, at a path named in [`PATHS`](derivation::PATHS).
+//! - The facade adds no cryptography and derives no key: the application keys come from
+//!   `hexvault-keys` ([`keys`]), each at a path named in [`PATHS`](derivation::PATHS).
 //! - Nothing below the facade depends on it (`cargo xtask tidy` enforces this).
 
 pub use hexvault_aead as aead;
 pub use hexvault_audit as audit;
 pub use hexvault_derivation as derivation;
 pub use hexvault_envelope as envelope;
+pub use hexvault_keys as keys;
 pub use hexvault_mnemonic as mnemonic;
 #[cfg(feature = "service")]
 pub use hexvault_service as service;
-
-pub mod keys;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

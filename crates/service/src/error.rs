@@ -37,10 +37,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// The path lies in the subtree reserved for `EncryptedData` keys (`m/74'/2'/0'`).
+    /// The path is the application branch `m/74'/2'`, one of its ancestors, or inside it but
+    /// outside the device subtree `m/74'/2'/3'` (ADR 0046): its keys never leave the service.
     #[error(
-        "{path} is reserved for the service's own EncryptedData keys and is never handed out; \
-         use encrypt/decrypt, or derive a key at another path"
+        "{path} is reserved: derive serves only the device subtree m/74'/2'/3'/... and paths \
+         outside m/74'/2' (and not its ancestors m, m/74'); credentials go through \
+         encrypt/decrypt, the vault master and audit keys through vault_master_key(), \
+         audit_chain_key() and audit_signer()"
     )]
     ReservedPath {
         /// The requested path.
@@ -82,7 +85,7 @@ pub enum Error {
     #[error("decryption failed: wrong key, wrong associated data, or the data was modified")]
     Authentication,
 
-    /// Any other encryption-layer failure (malformed `EncryptedData`, key exhausted, RNG).
+    /// Any other encryption-layer failure (malformed `EncryptedData`, an input too long).
     #[error("encryption failed: {reason}")]
     Encryption {
         /// What the AEAD crate reported.
@@ -121,6 +124,25 @@ pub enum Error {
         /// What the operating system reported.
         reason: String,
     },
+
+    /// The key of this `EncryptedData` key version has sealed 2^32 credentials in this
+    /// service: the AES-GCM limit of one key instance (`hexvault_aead::Error::KeyExhausted`).
+    #[error(
+        "EncryptedData key_version {version} has sealed 2^32 credentials, the AES-GCM limit; \
+         rotate: encrypt new data with encrypt_with_version(.., {version} + 1) and move old data \
+         with rotate()"
+    )]
+    KeyExhausted {
+        /// The exhausted key version.
+        version: u32,
+    },
+
+    /// The operating system's random number generator failed (`hexvault_aead::Error::Rng`).
+    #[error(
+        "the operating system random number generator failed; retry, or check the OS entropy \
+         source"
+    )]
+    Random,
 }
 
 /// `Result` with this crate's [`Error`].
@@ -135,11 +157,53 @@ impl From<hexvault_derivation::Error> for Error {
 }
 
 impl From<hexvault_aead::Error> for Error {
+    /// Keeps the kinds a caller acts on: authentication, legacy data, key exhausted (rotate),
+    /// RNG failure (retry). Every variant `hexvault-aead` has today is named here; the
+    /// wildcard only catches variants a newer aead adds (the enum is `#[non_exhaustive]`).
     fn from(e: hexvault_aead::Error) -> Self {
+        use hexvault_aead::Error as A;
         match e {
-            hexvault_aead::Error::Authentication => Self::Authentication,
-            hexvault_aead::Error::LegacyKeyVersion => Self::LegacyKeyVersion,
+            A::Authentication => Self::Authentication,
+            A::LegacyKeyVersion => Self::LegacyKeyVersion,
+            A::KeyExhausted { version } => Self::KeyExhausted {
+                version: version.get(),
+            },
+            A::Rng => Self::Random,
+            A::UnsupportedEncryptedDataVersion { version } => Self::UnsupportedKeyVersion {
+                version,
+                max: crate::MAX_KEY_VERSION,
+            },
+            other @ (A::UnknownMagic
+            | A::UnsupportedFormatVersion { .. }
+            | A::Truncated { .. }
+            | A::WrongKeyVersion { .. }
+            | A::UnknownKeyVersion { .. }
+            | A::KeyVersionRetired { .. }
+            | A::InvalidKeyVersion { .. }
+            | A::InvalidKeyLength { .. }
+            | A::InvalidIvLength { .. }
+            | A::MalformedEncryptedData { .. }
+            | A::TooLong { .. }) => Self::Encryption {
+                reason: other.to_string(),
+            },
             other => Self::Encryption {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<hexvault_keys::Error> for Error {
+    fn from(e: hexvault_keys::Error) -> Self {
+        use hexvault_keys::Error as K;
+        match e {
+            K::Derivation(e) => e.into(),
+            K::Aead(e) => e.into(),
+            K::LegacyKeyVersion => Self::LegacyKeyVersion,
+            K::UnsupportedKeyVersion { version, max } => {
+                Self::UnsupportedKeyVersion { version, max }
+            }
+            other => Self::Derivation {
                 reason: other.to_string(),
             },
         }
@@ -175,5 +239,41 @@ impl From<postcard::Error> for Error {
         Self::Protocol {
             reason: e.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hexvault_aead::KeyVersion;
+
+    /// A caller can match "key exhausted, rotate" and "RNG failed, retry" (the old mapping
+    /// flattened both into `Encryption { reason }`).
+    #[test]
+    fn aead_error_kinds_survive() -> core::result::Result<(), hexvault_aead::Error> {
+        let version = KeyVersion::new(7)?;
+        assert_eq!(
+            Error::from(hexvault_aead::Error::KeyExhausted { version }),
+            Error::KeyExhausted { version: 7 }
+        );
+        assert_eq!(Error::from(hexvault_aead::Error::Rng), Error::Random);
+        assert_eq!(
+            Error::from(hexvault_aead::Error::Authentication),
+            Error::Authentication
+        );
+        assert_eq!(
+            Error::from(hexvault_aead::Error::LegacyKeyVersion),
+            Error::LegacyKeyVersion
+        );
+        assert!(matches!(
+            Error::from(hexvault_aead::Error::UnsupportedEncryptedDataVersion { version: 0 }),
+            Error::UnsupportedKeyVersion { version: 0, .. }
+        ));
+        assert!(
+            Error::KeyExhausted { version: 7 }
+                .to_string()
+                .contains("rotate")
+        );
+        Ok(())
     }
 }

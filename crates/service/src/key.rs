@@ -16,8 +16,9 @@ use crate::{Error, Result};
 /// What a JSON (or any human-readable) serialization writes instead of a private key.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// HKDF label of [`KeyType::Aes256Gcm`] keys (see `docs/adr/0041`).
-pub const AES_KEY_LABEL: &str = "hexvault/v1/service/derived-key/aes-256-gcm";
+/// HKDF label of [`KeyType::Aes256Gcm`] keys (see `docs/adr/0041`, amended by issue 9:
+/// the input is the node's private key; the v1 label over the chain code is retired).
+pub const AES_KEY_LABEL: &str = "hexvault/v2/service/aes-256-gcm";
 
 /// The kind of key a derivation request asks for.
 ///
@@ -27,9 +28,10 @@ pub const AES_KEY_LABEL: &str = "hexvault/v1/service/derived-key/aes-256-gcm";
 /// * [`KeyType::Ed25519`]: the SLIP-0010 ed25519 private key at the path (hardened
 ///   steps only) and its 32-byte public key.
 /// * [`KeyType::Aes256Gcm`]: a 32-byte AES-256-GCM key,
-///   `HKDF-SHA256(ikm = SLIP-0010 chain code at the path, info = encode_info(`[`AES_KEY_LABEL`]`, []))`.
-///   The chain code is never handed out, so the AES key at a path cannot be computed
-///   from the ed25519 key handed out at the same path. No public key.
+///   `HKDF-SHA256(ikm = SLIP-0010 ed25519 private key at the path, info = encode_info(`[`AES_KEY_LABEL`]`, []))`.
+///   Never derived from the chain code (chain codes are secrets that re-derive a subtree),
+///   and never the raw node bytes; whoever holds the ed25519 key at a path can compute the
+///   AES key at that path, so give different holders different paths. No public key.
 /// * `KeyType::Secp256k1` (feature `secp256k1`): the BIP-32 secp256k1 private key at
 ///   the path and its 33-byte compressed public key.
 ///
@@ -41,7 +43,7 @@ pub enum KeyType {
     /// SLIP-0010 ed25519 signing key.
     #[serde(rename = "ed25519")]
     Ed25519,
-    /// AES-256-GCM symmetric key (HKDF of the SLIP-0010 node's chain code).
+    /// AES-256-GCM symmetric key (HKDF of the SLIP-0010 node's private key).
     #[serde(rename = "aes-256-gcm")]
     Aes256Gcm,
     /// BIP-32 secp256k1 key.

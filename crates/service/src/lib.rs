@@ -12,14 +12,22 @@
 //!
 //! # Invariants
 //! * The seed exists only on the service thread, boxed, between `unlock` and `lock` /
-//!   stop; `lock`, `shutdown` and dropping the last handle zeroize the seed, every
-//!   encryption key and every cached key.
-//! * Handles talk to the service only through encoded protocol frames; the service
-//!   dispatches only decoded [`Request`]s.
+//!   stop; `lock`, `shutdown` and dropping the last handle zeroize the seed and every
+//!   cached key and drop every encryption key (whose raw bytes were wiped when its key
+//!   schedule was built; ring's schedule itself cannot be wiped, ADR 0021).
+//! * Handles talk to the service through encoded protocol frames; the service dispatches
+//!   only decoded [`Request`]s. The capability calls are the one in-process exception.
 //! * The cache is keyed by (key type, path): a key is only ever handed out as the type it
 //!   was derived for. An expired entry is never returned.
-//! * The `EncryptedData` key subtree `m/74'/2'/0'` never leaves the service: `derive`
-//!   refuses it; `encrypt`, `decrypt` and `rotate` use it inside.
+//! * `derive` serves an allow-list (ADR 0046): the device subtree `m/74'/2'/3'/…` and paths
+//!   outside the application branch `m/74'/2'` that are not its ancestors; everything else
+//!   in or above `m/74'/2'` is [`Error::ReservedPath`]. The `EncryptedData` keys
+//!   (`m/74'/2'/0'`) are used only inside, by `encrypt`, `decrypt` and `rotate`; the vault
+//!   master and audit keys leave only as typed capabilities without a byte accessor
+//!   ([`VaultMasterKey`], [`AuditSigner`], [`AuditKey`]), over an in-process channel that is
+//!   not part of the protocol.
+//! * At most [`MAX_ENCRYPTION_KEYS`] `EncryptedData` keys are kept (least recently used
+//!   dropped first), and a decrypt that fails keeps none.
 //! * No request can take the service down: a panic inside one is caught and reported to
 //!   that caller as [`Error::Internal`] (this needs `panic = "unwind"`, the default).
 //! * Secrets (`DerivedKey`, phrases, plaintexts, frames) are zeroized on drop and never
@@ -41,9 +49,10 @@ pub use error::{Error, Result};
 pub use key::{AES_KEY_LABEL, DerivedKey, KeyType, REDACTED};
 pub use paths::{MAX_KEY_VERSION, encryption_path};
 pub use protocol::{PROTOCOL_VERSION, Request, Response, Status, VaultState};
-pub use service::{VaultService, VaultServiceBuilder, VaultServiceHandle};
+pub use service::{MAX_ENCRYPTION_KEYS, VaultService, VaultServiceBuilder, VaultServiceHandle};
 
 // Re-exported so callers can name what the API takes and returns.
 pub use hexvault_aead::{EncryptedData, KeyVersion};
 pub use hexvault_derivation::{DerivationPath, PATHS};
+pub use hexvault_keys::{AuditKey, AuditSigner, VaultMasterKey};
 pub use hexvault_mnemonic::WordCount;

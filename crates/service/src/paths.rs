@@ -1,98 +1,170 @@
-//! The `EncryptedData` key-version → derivation-path mapping (docs/adr/0040).
+//! Which paths `derive` serves (an allow-list, ADR 0046), and the `EncryptedData` key-version
+//! → derivation-path mapping (ADR 0040, implemented once in `hexvault-keys`).
 
-use hexvault_aead::{HD_KEY_VERSION, LEGACY_KEY_VERSION};
 use hexvault_derivation::{ChildNumber, DerivationPath, PATHS};
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// The largest `EncryptedData` key version this build maps to a path: `2 + (2^31 - 1)`.
-pub const MAX_KEY_VERSION: u32 = HD_KEY_VERSION + ChildNumber::MAX_INDEX;
+pub const MAX_KEY_VERSION: u32 = hexvault_keys::MAX_KEY_VERSION;
 
-/// The derivation path of the `EncryptedData` key of `key_version` (docs/adr/0040).
+/// The role under the application branch whose subtree `derive` serves: devices, `3'`.
+const DEVICE_ROLE: ChildNumber = ChildNumber::from_bits(0x8000_0000 | 3);
+
+/// The derivation path of the `EncryptedData` key of `key_version` (docs/adr/0040):
+/// `hexvault_keys::encryption_path` with this crate's error.
 ///
 /// `key_version` v ≥ 2 lives at `m/74'/2'/0'/(v-2)'`: v2 is `m/74'/2'/0'/0'`
 /// ([`PATHS::ENCRYPTION`]), v3 is `m/74'/2'/0'/1'`, and so on. Every version has its
 /// own hardened node, so no two versions share a key.
 ///
 /// # Errors
-/// [`Error::LegacyKeyVersion`] for 1 (legacy PBKDF2 data: migrate it);
-/// [`Error::UnsupportedKeyVersion`] for 0 or above [`MAX_KEY_VERSION`].
+/// [`crate::Error::LegacyKeyVersion`] for 1 (legacy PBKDF2 data: migrate it);
+/// [`crate::Error::UnsupportedKeyVersion`] for 0 or above [`MAX_KEY_VERSION`].
 pub fn encryption_path(key_version: u32) -> Result<DerivationPath> {
-    if key_version == LEGACY_KEY_VERSION {
-        return Err(Error::LegacyKeyVersion);
-    }
-    let unsupported = || Error::UnsupportedKeyVersion {
-        version: key_version,
-        max: MAX_KEY_VERSION,
-    };
-    let index = key_version
-        .checked_sub(HD_KEY_VERSION)
-        .ok_or_else(unsupported)?;
-    let child = ChildNumber::hardened(index).map_err(|_| unsupported())?;
-    let mut steps = PATHS::ENCRYPTION.as_slice().to_vec();
-    // Replace the last step (`0'`) of PATHS::ENCRYPTION with the version's index.
-    steps.pop();
-    steps.push(child);
-    Ok(DerivationPath::from_children(steps)?)
+    Ok(hexvault_keys::encryption_path(key_version)?)
 }
 
-/// Whether `path` lies in the subtree reserved for `EncryptedData` keys, `m/74'/2'/0'`
-/// and below: such keys never leave the service. (Ancestors are not reserved: a
-/// `DerivedKey` carries no chain code, so no child can be derived from it.)
-pub(crate) fn is_reserved(path: &DerivationPath) -> bool {
-    let encryption = PATHS::ENCRYPTION;
-    let full = encryption.as_slice();
-    let role = full.get(..full.len().saturating_sub(1)).unwrap_or(full);
-    path.as_slice().starts_with(role)
+/// Whether `derive` may hand out a key at `path` (the allow-list of ADR 0046).
+///
+/// Served: the device subtree `m/74'/2'/3'` and everything below it, and every path that is
+/// neither inside the application branch `m/74'/2'` ([`PATHS::ROOT`]) nor one of its
+/// ancestors. Refused: `m`, `m/74'`, `m/74'/2'` itself and every other path inside it (the
+/// `EncryptedData` keys `0'`, the vault master `1'`, the audit signer `2'`, and roles not
+/// assigned yet). A path is compared step by step, hardened bit included: `m/74/2/1` (normal
+/// steps) is outside the branch.
+pub(crate) fn is_served(path: &DerivationPath) -> bool {
+    let root = PATHS::ROOT;
+    let root = root.as_slice();
+    let steps = path.as_slice();
+    if root.starts_with(steps) {
+        // `m`, `m/74'` and `m/74'/2'`: the branch or one of its ancestors.
+        return false;
+    }
+    match steps.strip_prefix(root) {
+        Some([role, ..]) => *role == DEVICE_ROLE,
+        // Not inside the branch (the empty remainder is the branch itself, handled above).
+        Some([]) | None => true,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use crate::Error;
+    use proptest::prelude::*;
+
+    fn p(s: &str) -> DerivationPath {
+        s.parse().unwrap()
+    }
 
     #[test]
-    fn version_2_is_paths_encryption_and_versions_do_not_collide() {
+    fn version_mapping_is_the_keys_crate_one_with_service_errors() {
         assert_eq!(encryption_path(2).unwrap(), PATHS::ENCRYPTION);
         assert_eq!(encryption_path(3).unwrap().to_string(), "m/74'/2'/0'/1'");
-        assert_eq!(encryption_path(10).unwrap().to_string(), "m/74'/2'/0'/8'");
-        let mut seen = std::collections::HashSet::new();
-        for v in 2..200 {
-            assert!(seen.insert(encryption_path(v).unwrap()), "v{v} collides");
-        }
-        assert_eq!(
-            encryption_path(MAX_KEY_VERSION).unwrap().to_string(),
-            "m/74'/2'/0'/2147483647'"
-        );
-    }
-
-    #[test]
-    fn version_1_0_and_overflow_are_refused() {
         assert_eq!(encryption_path(1), Err(Error::LegacyKeyVersion));
-        assert!(matches!(
-            encryption_path(0),
-            Err(Error::UnsupportedKeyVersion { version: 0, .. })
-        ));
-        assert!(matches!(
-            encryption_path(MAX_KEY_VERSION + 1),
-            Err(Error::UnsupportedKeyVersion { .. })
-        ));
-        assert!(matches!(
-            encryption_path(u32::MAX),
-            Err(Error::UnsupportedKeyVersion { .. })
-        ));
+        for v in [0, MAX_KEY_VERSION + 1, u32::MAX] {
+            assert_eq!(
+                encryption_path(v),
+                Err(Error::UnsupportedKeyVersion {
+                    version: v,
+                    max: MAX_KEY_VERSION
+                })
+            );
+        }
+    }
+
+    /// The root-of-trust paths and the branch's ancestors are refused (the old block-list
+    /// served all of these but the first row).
+    #[test]
+    fn root_of_trust_paths_and_ancestors_are_refused() {
+        for s in [
+            "m/74'/2'/0'/0'",
+            "m/74'/2'/0'/5'/9'",
+            "m/74'/2'/1'/0'",
+            "m/74'/2'/1'/0'/0'",
+            "m/74'/2'/1'",
+            "m/74'/2'/2'/0'",
+            "m/74'/2'/2'",
+            "m/74'/2'/4'/0'",
+            "m/74'/2'/3/0'",
+            "m/74'/2'",
+            "m/74'",
+            "m",
+        ] {
+            assert!(!is_served(&p(s)), "{s} must be refused");
+        }
+        assert!(!is_served(&PATHS::VAULT_MASTER));
+        assert!(!is_served(&PATHS::AUDIT_SIGNING));
+        assert!(!is_served(&DerivationPath::MASTER));
     }
 
     #[test]
-    fn reserved_subtree() {
-        assert!(is_reserved(&PATHS::ENCRYPTION));
-        assert!(is_reserved(&encryption_path(7).unwrap()));
-        assert!(is_reserved(&"m/74'/2'/0'".parse().unwrap()));
-        assert!(is_reserved(&"m/74'/2'/0'/5'/9'".parse().unwrap()));
-        assert!(!is_reserved(&"m/74'/2'".parse().unwrap()));
-        assert!(!is_reserved(&DerivationPath::MASTER));
-        assert!(!is_reserved(&"m/74'/2'/1'/0'/0'".parse().unwrap()));
-        assert!(!is_reserved(&PATHS::VAULT_MASTER));
-        assert!(!is_reserved(&PATHS::AUDIT_SIGNING));
-        assert!(!is_reserved(&"m/0'/1'".parse().unwrap()));
+    fn devices_and_paths_outside_the_branch_are_served() {
+        for s in [
+            "m/74'/2'/3'",
+            "m/74'/2'/3'/0'",
+            "m/74'/2'/3'/7'/1'",
+            "m/74'/1'/1'/0'",
+            "m/74'/3'",
+            "m/74/2/1/0",
+            "m/74'/2",
+            "m/44'/0'/0'",
+            "m/0'/1",
+            "m/75'",
+        ] {
+            assert!(is_served(&p(s)), "{s} must be served");
+        }
+        assert!(is_served(&PATHS::device(0).unwrap()));
+        assert_eq!(PATHS::device(0).unwrap().as_slice()[2], DEVICE_ROLE);
+    }
+
+    fn child() -> impl Strategy<Value = ChildNumber> {
+        (0u32..8, any::<bool>()).prop_map(|(i, hardened)| {
+            if hardened {
+                ChildNumber::hardened(i).unwrap()
+            } else {
+                ChildNumber::normal(i).unwrap()
+            }
+        })
+    }
+
+    fn path_from(steps: Vec<ChildNumber>) -> DerivationPath {
+        DerivationPath::from_children(steps).unwrap()
+    }
+
+    proptest! {
+        /// Inside `m/74'/2'`: served exactly when the role step is `3'`.
+        #[test]
+        fn inside_the_branch_only_devices_are_served(
+            role in child(),
+            rest in proptest::collection::vec(child(), 0..4),
+        ) {
+            let mut steps = PATHS::ROOT.as_slice().to_vec();
+            steps.push(role);
+            steps.extend(rest);
+            let path = path_from(steps);
+            prop_assert_eq!(is_served(&path), role == DEVICE_ROLE, "{}", path);
+        }
+
+        /// Outside `m/74'/2'` (and not one of its ancestors): always served.
+        #[test]
+        fn outside_the_branch_everything_is_served(
+            steps in proptest::collection::vec(child(), 1..6),
+        ) {
+            let path = path_from(steps);
+            let root = PATHS::ROOT;
+            prop_assume!(!path.as_slice().starts_with(root.as_slice()));
+            prop_assume!(!root.as_slice().starts_with(path.as_slice()));
+            prop_assert!(is_served(&path), "{}", path);
+        }
+
+        /// Every ancestor of the branch, and the branch itself, is refused.
+        #[test]
+        fn ancestors_are_refused(len in 0usize..=2) {
+            let path = path_from(PATHS::ROOT.as_slice().get(..len).unwrap().to_vec());
+            prop_assert!(!is_served(&path), "{}", path);
+        }
     }
 }

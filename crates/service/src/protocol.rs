@@ -35,7 +35,8 @@ pub struct Status {
     pub state: VaultState,
     /// The derived-key cache's size and counters.
     pub cache: CacheStats,
-    /// `EncryptedData` keys currently built (one per key version in use; 0 when locked).
+    /// `EncryptedData` keys currently kept (one per recently used key version, at most
+    /// [`crate::MAX_ENCRYPTION_KEYS`]; 0 when locked).
     pub encryption_keys: u64,
     /// Seeds zeroized so far (each `lock` of an unlocked vault, and the final stop).
     pub seeds_zeroized: u64,
@@ -65,7 +66,7 @@ pub enum Request {
         /// The BIP-39 passphrase ("" for none).
         passphrase: Zeroizing<String>,
     },
-    /// Zeroize the seed, the encryption keys and the derived-key cache.
+    /// Zeroize the seed and the derived-key cache, drop the encryption keys.
     Lock,
     /// Report [`Status`].
     Status,
@@ -106,7 +107,7 @@ pub enum Request {
         /// The target key version (greater than the data's).
         to_version: u32,
     },
-    /// Stop the service: zeroize everything; later requests fail with [`Error::Stopped`].
+    /// Stop the service: as `Lock`, then end; later requests fail with [`Error::Stopped`].
     Shutdown,
 }
 

@@ -1,6 +1,6 @@
 //! `VaultService` (the actor thread that owns the seed) and `VaultServiceHandle` (its clients).
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -8,19 +8,41 @@ use std::thread::JoinHandle;
 
 use hexvault_aead::{EncryptedData, EncryptionKey, Key, KeyVersion};
 use hexvault_derivation::{DerivationPath, ed25519};
+use hexvault_keys::{AuditKey, AuditSigner, VaultMasterKey};
 use hexvault_mnemonic::{Language, Mnemonic, Seed, WordCount};
 use zeroize::Zeroizing;
 
 use crate::cache::KeyCache;
 use crate::key::AES_KEY_LABEL;
-use crate::paths::{encryption_path, is_reserved};
+use crate::paths::{encryption_path, is_served};
 use crate::protocol::{Request, Response, Status, VaultState};
 use crate::{CacheConfig, Clock, DerivedKey, Error, KeyType, Result, SystemClock};
+
+/// How many `EncryptedData` keys (one per key version) the service keeps built at most; the
+/// least recently used is dropped first (ADR 0046). Rebuilding an evicted key costs one
+/// derivation, and the new instance draws a fresh random nonce prefix (ADR 0020).
+pub const MAX_ENCRYPTION_KEYS: usize = 8;
+
+/// What travels on the service's channel (ADR 0046).
+enum Message {
+    /// An encoded `VaultProtocol` request: the public interface.
+    Frame(Envelope),
+    /// An in-process request for a typed capability. It is never encoded: capabilities are
+    /// not part of the protocol and cannot cross a transport.
+    Capability(CapabilityRequest),
+}
 
 /// One frame on its way to the service, with the channel its response goes back on.
 struct Envelope {
     frame: Zeroizing<Vec<u8>>,
-    reply: SyncSender<Zeroizing<Vec<u8>>>,
+    reply: SyncSender<Result<Zeroizing<Vec<u8>>>>,
+}
+
+/// A typed capability request, with a reply channel of exactly the type it answers.
+enum CapabilityRequest {
+    VaultMaster(SyncSender<Result<VaultMasterKey>>),
+    AuditChainKey(SyncSender<Result<AuditKey>>),
+    AuditSigner(SyncSender<Result<AuditSigner>>),
 }
 
 /// Configures and starts a [`VaultService`].
@@ -67,7 +89,7 @@ impl VaultServiceBuilder {
     /// # Errors
     /// [`Error::Spawn`] if the operating system refuses a new thread.
     pub fn spawn(self) -> Result<(VaultService, VaultServiceHandle)> {
-        let (tx, rx) = mpsc::channel::<Envelope>();
+        let (tx, rx) = mpsc::channel::<Message>();
         let actor = Actor::new(self.cache, self.clock);
         let thread = std::thread::Builder::new()
             .name("hexvault-vault-service".into())
@@ -88,8 +110,9 @@ impl VaultServiceBuilder {
 ///
 /// Start it with [`VaultService::spawn`] or [`VaultService::builder`]; talk to it through
 /// [`VaultServiceHandle`]s. It stops when a handle sends `shutdown`, or when the last
-/// handle is dropped; either way it zeroizes the seed, the encryption keys and the cache
-/// before the thread ends. Dropping the `VaultService` value does not stop it (it only
+/// handle is dropped; either way it zeroizes the seed and the cache and drops the encryption
+/// keys before the thread ends (their raw key bytes are wiped as soon as the key schedule is
+/// built; ring's AES key schedule itself cannot be wiped, ADR 0021). Dropping the `VaultService` value does not stop it (it only
 /// gives up the ability to [`join`](Self::join)).
 #[derive(Debug)]
 pub struct VaultService {
@@ -117,7 +140,8 @@ impl VaultService {
     }
 
     /// Waits for the service to stop (after `shutdown`, or once every handle is dropped)
-    /// and returns its final accounting, taken after everything was zeroized.
+    /// and returns its final accounting, taken after the seed and cache were zeroized and
+    /// the encryption keys dropped.
     ///
     /// Blocks for as long as a handle is alive and no `shutdown` was sent.
     ///
@@ -131,12 +155,21 @@ impl VaultService {
 
 /// A cloneable, `Send + Sync` client of the [`VaultService`].
 ///
-/// Every method encodes a [`Request`] frame, sends it to the service thread and decodes
-/// the [`Response`] frame: the protocol is the interface. Calls from many threads are
-/// served one at a time, in arrival order.
-#[derive(Clone, Debug)]
+/// Every protocol method encodes a [`Request`] frame, sends it to the service thread and
+/// decodes the [`Response`] frame: the protocol is the interface. The capability methods
+/// ([`vault_master_key`](Self::vault_master_key), [`audit_chain_key`](Self::audit_chain_key),
+/// [`audit_signer`](Self::audit_signer)) are the one exception: they hand typed keys to this
+/// process over an in-process channel and have no protocol frame (ADR 0046). Calls from many
+/// threads are served one at a time, in arrival order.
+#[derive(Clone)]
 pub struct VaultServiceHandle {
-    tx: Sender<Envelope>,
+    tx: Sender<Message>,
+}
+
+impl core::fmt::Debug for VaultServiceHandle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VaultServiceHandle").finish_non_exhaustive()
+    }
 }
 
 macro_rules! expect_response {
@@ -163,12 +196,57 @@ impl VaultServiceHandle {
     ///
     /// # Errors
     /// [`Error::Stopped`] if the service has stopped.
+    /// [`Error::Internal`] if the service could not encode its response (a bug).
     pub fn call_frame(&self, frame: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>> {
         let (reply, response) = mpsc::sync_channel(1);
         self.tx
-            .send(Envelope { frame, reply })
+            .send(Message::Frame(Envelope { frame, reply }))
             .map_err(|_| Error::Stopped)?;
-        response.recv().map_err(|_| Error::Stopped)
+        response.recv().map_err(|_| Error::Stopped)?
+    }
+
+    /// Sends a capability request over the in-process channel and waits for its typed reply.
+    fn capability<T>(
+        &self,
+        request: impl FnOnce(SyncSender<Result<T>>) -> CapabilityRequest,
+    ) -> Result<T> {
+        let (reply, response) = mpsc::sync_channel(1);
+        self.tx
+            .send(Message::Capability(request(reply)))
+            .map_err(|_| Error::Stopped)?;
+        response.recv().map_err(|_| Error::Stopped)?
+    }
+
+    /// The vault master key of the unlocked seed, as the typed capability that exposes no
+    /// bytes (`hexvault_keys::VaultMasterKey`; the cells crate builds its key tree from it).
+    ///
+    /// In process only: not a protocol message, it never crosses a transport (ADR 0046).
+    /// The key at `m/74'/2'/1'/0'` itself stays refused by [`derive`](Self::derive).
+    ///
+    /// # Errors
+    /// [`Error::Locked`], [`Error::Stopped`], [`Error::Internal`].
+    pub fn vault_master_key(&self) -> Result<VaultMasterKey> {
+        self.capability(CapabilityRequest::VaultMaster)
+    }
+
+    /// The audit chain's HMAC key of the unlocked seed (`hexvault_keys::AuditKey`, derived
+    /// from the vault master). In process only, like
+    /// [`vault_master_key`](Self::vault_master_key).
+    ///
+    /// # Errors
+    /// [`Error::Locked`], [`Error::Stopped`], [`Error::Internal`].
+    pub fn audit_chain_key(&self) -> Result<AuditKey> {
+        self.capability(CapabilityRequest::AuditChainKey)
+    }
+
+    /// The audit checkpoint signer of the unlocked seed (`hexvault_keys::AuditSigner`, the
+    /// ed25519 key at `m/74'/2'/2'/0'`). In process only, like
+    /// [`vault_master_key`](Self::vault_master_key).
+    ///
+    /// # Errors
+    /// [`Error::Locked`], [`Error::Stopped`], [`Error::Internal`].
+    pub fn audit_signer(&self) -> Result<AuditSigner> {
+        self.capability(CapabilityRequest::AuditSigner)
     }
 
     /// Sends a [`Request`] and returns the service's [`Response`] (which may be
@@ -222,8 +300,9 @@ impl VaultServiceHandle {
         expect_response!(self.call(&request)?, Response::UnlockedNew { phrase } => phrase)
     }
 
-    /// Locks the vault: zeroizes the seed, the encryption keys and the cache. Locking a
-    /// locked vault succeeds and changes nothing.
+    /// Locks the vault: zeroizes the seed and the cache and drops the encryption keys (ring's
+    /// key schedules are freed, not wiped, ADR 0021). Locking a locked vault succeeds and
+    /// changes nothing.
     ///
     /// # Errors
     /// [`Error::Stopped`].
@@ -241,10 +320,14 @@ impl VaultServiceHandle {
 
     /// The key of `key_type` at `path`, from the cache or freshly derived.
     ///
+    /// Served: the device subtree `m/74'/2'/3'/…` and every path outside the application
+    /// branch `m/74'/2'` that is not one of its ancestors (ADR 0046). The rest of `m/74'/2'`
+    /// (credential keys, vault master, audit signer) and `m`, `m/74'`, `m/74'/2'` are
+    /// refused, locked or not.
+    ///
     /// # Errors
-    /// [`Error::Locked`], [`Error::ReservedPath`] (the `EncryptedData` subtree
-    /// `m/74'/2'/0'`), [`Error::Derivation`] (e.g. a non-hardened ed25519 step),
-    /// [`Error::Stopped`].
+    /// [`Error::ReservedPath`] (see above), [`Error::Locked`], [`Error::Derivation`] (e.g. a
+    /// non-hardened ed25519 step), [`Error::Stopped`].
     pub fn derive(&self, key_type: KeyType, path: &DerivationPath) -> Result<DerivedKey> {
         let request = Request::Derive {
             key_type,
@@ -321,7 +404,8 @@ impl VaultServiceHandle {
         expect_response!(self.call(&request)?, Response::Rotated(d) => d)
     }
 
-    /// Stops the service: it zeroizes everything and ends; every handle then gets
+    /// Stops the service: it zeroizes the seed and the cache, drops the encryption keys and
+    /// ends; every handle then gets
     /// [`Error::Stopped`].
     ///
     /// # Errors
@@ -335,8 +419,9 @@ impl VaultServiceHandle {
 struct Actor {
     /// Boxed so the 64 seed bytes are never moved (and copied) after unlock.
     seed: Option<Box<Seed>>,
-    /// One `EncryptionKey` per key version in use (each keeps its own nonce sequence).
-    encryption_keys: HashMap<u32, EncryptionKey>,
+    /// At most [`MAX_ENCRYPTION_KEYS`] `EncryptionKey`s, one per key version, least recently
+    /// used first (each keeps its own nonce sequence).
+    encryption_keys: EncryptionKeys,
     cache: KeyCache,
     seeds_zeroized: u64,
     requests: u64,
@@ -347,7 +432,7 @@ impl Actor {
     fn new(cache: CacheConfig, clock: Arc<dyn Clock>) -> Self {
         Self {
             seed: None,
-            encryption_keys: HashMap::new(),
+            encryption_keys: EncryptionKeys::default(),
             cache: KeyCache::new(cache, clock),
             seeds_zeroized: 0,
             requests: 0,
@@ -355,9 +440,9 @@ impl Actor {
         }
     }
 
-    fn run(mut self, rx: Receiver<Envelope>) -> Status {
+    fn run(mut self, rx: Receiver<Message>) -> Status {
         loop {
-            let envelope = match self.cache.sweep_interval() {
+            let message = match self.cache.sweep_interval() {
                 Some(wait) => match rx.recv_timeout(wait) {
                     Ok(e) => e,
                     Err(RecvTimeoutError::Timeout) => {
@@ -370,6 +455,13 @@ impl Actor {
                     Ok(e) => e,
                     Err(_) => break,
                 },
+            };
+            let envelope = match message {
+                Message::Frame(envelope) => envelope,
+                Message::Capability(request) => {
+                    self.serve_capability(request);
+                    continue;
+                }
             };
             let (frame, stop) = self.serve(&envelope.frame);
             // The caller may have given up; its frame is zeroized either way.
@@ -389,8 +481,42 @@ impl Actor {
         let _ = catch_unwind(AssertUnwindSafe(|| self.cache.purge_expired()));
     }
 
-    /// Decodes, dispatches and encodes one request; a panic anywhere in it is caught.
-    fn serve(&mut self, frame: &[u8]) -> (Zeroizing<Vec<u8>>, bool) {
+    /// Answers one capability request on its typed channel; a panic in it is caught.
+    fn serve_capability(&mut self, request: CapabilityRequest) {
+        self.requests = self.requests.saturating_add(1);
+        // The caller may have given up; an unsent capability is dropped (and zeroized).
+        match request {
+            CapabilityRequest::VaultMaster(reply) => {
+                let key = self.guarded(|seed| Ok(VaultMasterKey::from_seed(seed)?));
+                let _ = reply.send(key);
+            }
+            CapabilityRequest::AuditChainKey(reply) => {
+                let key = self.guarded(|seed| Ok(hexvault_keys::audit_chain_key(seed)?));
+                let _ = reply.send(key);
+            }
+            CapabilityRequest::AuditSigner(reply) => {
+                let signer = self.guarded(|seed| Ok(AuditSigner::from_seed(seed)?));
+                let _ = reply.send(signer);
+            }
+        }
+    }
+
+    /// Runs `derive` on the seed ([`Error::Locked`] without one), catching a panic as
+    /// [`Error::Internal`].
+    fn guarded<T>(&mut self, derive: impl FnOnce(&Seed) -> Result<T>) -> Result<T> {
+        let seed = self.seed.as_deref();
+        match catch_unwind(AssertUnwindSafe(|| derive(seed.ok_or(Error::Locked)?))) {
+            Ok(result) => result,
+            Err(_) => {
+                self.panics = self.panics.saturating_add(1);
+                Err(Error::Internal)
+            }
+        }
+    }
+
+    /// Decodes, dispatches and encodes one request; a panic anywhere in it is caught. A
+    /// response that cannot be encoded (a bug) reaches the caller as [`Error::Internal`].
+    fn serve(&mut self, frame: &[u8]) -> (Result<Zeroizing<Vec<u8>>>, bool) {
         self.requests = self.requests.saturating_add(1);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let (response, stop) = match Request::from_bytes(frame) {
@@ -410,7 +536,7 @@ impl Actor {
         };
         let frame = encoded
             .or_else(|e| Response::Error(e).to_bytes())
-            .unwrap_or_default();
+            .map_err(|_| Error::Internal);
         (frame, stop)
     }
 
@@ -493,18 +619,19 @@ impl Actor {
             // Dropping the box zeroizes the seed.
             self.seeds_zeroized = self.seeds_zeroized.saturating_add(1);
         }
-        // Each EncryptionKey zeroizes its key schedule on drop.
+        // Dropping an EncryptionKey frees its key schedule; ring's cannot be wiped (ADR 0021),
+        // its raw key bytes were wiped when the schedule was built.
         self.encryption_keys.clear();
         self.cache.clear();
     }
 
     fn derive(&mut self, key_type: KeyType, path: DerivationPath) -> Result<DerivedKey> {
-        let seed = self.seed.as_deref().ok_or(Error::Locked)?;
-        if is_reserved(&path) {
+        if !is_served(&path) {
             return Err(Error::ReservedPath {
                 path: path.to_string(),
             });
         }
+        let seed = self.seed.as_deref().ok_or(Error::Locked)?;
         let cache_key = (key_type, path);
         if let Some(hit) = self.cache.get(&cache_key) {
             return Ok(hit);
@@ -516,18 +643,17 @@ impl Actor {
         Ok(copy)
     }
 
+    /// The key of `key_version`: the kept one, or a new one that is kept (evicting the least
+    /// recently used past [`MAX_ENCRYPTION_KEYS`]).
     fn encryption_key(&mut self, key_version: u32) -> Result<&EncryptionKey> {
         let seed = self.seed.as_deref().ok_or(Error::Locked)?;
-        let path = encryption_path(key_version)?;
-        match self.encryption_keys.entry(key_version) {
-            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let node =
-                    ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
-                let key = encryption_key_for_version(node.expose_secret(), key_version)?;
-                Ok(e.insert(key))
-            }
+        encryption_path(key_version)?;
+        if self.encryption_keys.promote(key_version) {
+            return self.encryption_keys.newest();
         }
+        let key = hexvault_keys::encryption_key_for_version(seed, key_version)?;
+        self.encryption_keys.insert(key);
+        self.encryption_keys.newest()
     }
 
     fn encrypt(&mut self, key_version: u32, plaintext: &[u8], aad: &[u8]) -> Result<EncryptedData> {
@@ -535,10 +661,20 @@ impl Actor {
         Ok(EncryptedData::encrypt(key, plaintext, aad)?)
     }
 
+    /// Decrypts with the kept key of the data's version, or with a new key that is kept only
+    /// if the data authenticates: a failed decrypt leaves no key behind, so made-up versions
+    /// cost the service nothing.
     fn decrypt(&mut self, data: &EncryptedData, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        self.seed()?;
-        let key = self.encryption_key(data.key_version())?;
-        Ok(data.decrypt(key, aad)?)
+        let seed = self.seed.as_deref().ok_or(Error::Locked)?;
+        let key_version = data.key_version();
+        encryption_path(key_version)?;
+        if self.encryption_keys.promote(key_version) {
+            return Ok(data.decrypt(self.encryption_keys.newest()?, aad)?);
+        }
+        let key = hexvault_keys::encryption_key_for_version(seed, key_version)?;
+        let plaintext = data.decrypt(&key, aad)?;
+        self.encryption_keys.insert(key);
+        Ok(plaintext)
     }
 
     fn rotate(
@@ -576,9 +712,11 @@ fn derive_uncached(seed: &Seed, key_type: KeyType, path: DerivationPath) -> Resu
             )
         }
         KeyType::Aes256Gcm => {
+            // ADR 0041 (amended): HKDF of the node's private key under the AES label, never
+            // of the chain code.
             let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
-            let chain_code = Key::from_bytes(*node.chain_code().expose_secret());
-            let aes = hexvault_aead::derive_key(&chain_code, AES_KEY_LABEL, &[])?;
+            let private_key = Key::from_bytes(*node.expose_secret());
+            let aes = hexvault_aead::derive_key(&private_key, AES_KEY_LABEL, &[])?;
             DerivedKey::new(key_type, path, None, aes.expose_secret())
         }
         #[cfg(feature = "secp256k1")]
@@ -597,15 +735,46 @@ fn derive_uncached(seed: &Seed, key_type: KeyType, path: DerivationPath) -> Resu
     }
 }
 
-/// The `EncryptionKey` of `key_version` from the node key at its path (ADR 0022's HKDF,
-/// the same for every version; the node differs per version, ADR 0040).
-fn encryption_key_for_version(
-    node_private_key: &[u8; 32],
-    key_version: u32,
-) -> Result<EncryptionKey> {
-    Ok(EncryptionKey::for_key_version(
-        node_private_key,
-        key_version,
-        hexvault_aead::Backend::Ring,
-    )?)
+/// The kept `EncryptionKey`s, least recently used at the front, at most
+/// [`MAX_ENCRYPTION_KEYS`], at most one per key version.
+#[derive(Default)]
+struct EncryptionKeys(VecDeque<EncryptionKey>);
+
+impl EncryptionKeys {
+    /// Moves the key of `key_version` to the back (most recently used); whether it is kept.
+    fn promote(&mut self, key_version: u32) -> bool {
+        let Some(at) = self.0.iter().position(|k| k.key_version() == key_version) else {
+            return false;
+        };
+        match self.0.remove(at) {
+            Some(key) => {
+                self.0.push_back(key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The most recently used key (called right after `promote` or `insert`).
+    fn newest(&self) -> Result<&EncryptionKey> {
+        // A key was just promoted or inserted; an empty list here is a bug.
+        self.0.back().ok_or(Error::Internal)
+    }
+
+    /// Keeps `key` as the most recently used, dropping the least recently used past the bound.
+    fn insert(&mut self, key: EncryptionKey) {
+        self.0.retain(|k| k.key_version() != key.key_version());
+        while self.0.len() >= MAX_ENCRYPTION_KEYS {
+            self.0.pop_front();
+        }
+        self.0.push_back(key);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
 }

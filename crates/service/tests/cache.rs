@@ -110,7 +110,7 @@ fn full_cache_drops_expired_entries_before_evicting_live_ones() {
 #[test]
 fn same_path_other_type_is_never_a_hit() {
     let (_clock, _s, v) = spawn(8, Duration::from_secs(600));
-    let p = PATHS::VAULT_MASTER;
+    let p = PATHS::device(1).unwrap();
     let ed = v.derive(KeyType::Ed25519, &p).unwrap();
     let aes = v.derive(KeyType::Aes256Gcm, &p).unwrap();
     let st = v.status().unwrap().cache;
@@ -132,7 +132,7 @@ fn same_path_other_type_is_never_a_hit() {
 #[test]
 fn secp256k1_has_its_own_cache_slot() {
     let (_clock, _s, v) = spawn(8, Duration::from_secs(600));
-    let p = PATHS::VAULT_MASTER;
+    let p = PATHS::device(1).unwrap();
     let ed = v.derive(KeyType::Ed25519, &p).unwrap();
     let k = v.derive(KeyType::Secp256k1, &p).unwrap();
     assert_eq!(k.key_type(), KeyType::Secp256k1);

@@ -15,7 +15,8 @@ use common::{hex, load, trezor_vector};
 use hexvault_derivation::{DerivationPath, PATHS, ed25519};
 use hexvault_service::{AES_KEY_LABEL, CacheConfig, Error, KeyType, VaultService};
 
-/// Every path of the SLIP-0010 ed25519 vectors, plus hexvault's named paths.
+/// Every path of the SLIP-0010 ed25519 vectors but `m` (an ancestor of the application
+/// branch, refused), plus device paths.
 fn paths() -> Vec<DerivationPath> {
     let v = load("slip10-ed25519.json");
     let mut out: Vec<DerivationPath> = v["cases"]
@@ -23,10 +24,10 @@ fn paths() -> Vec<DerivationPath> {
         .unwrap()
         .iter()
         .map(|c| c["path"].as_str().unwrap().parse().unwrap())
+        .filter(|p| *p != DerivationPath::MASTER)
         .collect();
-    out.push(PATHS::VAULT_MASTER);
-    out.push(PATHS::AUDIT_SIGNING);
     out.push(PATHS::device(7).unwrap());
+    out.push("m/74'/2'/3'/0'/5'".parse().unwrap());
     out.sort();
     out.dedup();
     out
@@ -76,17 +77,30 @@ fn service_ed25519_keys_equal_slip10_of_the_trezor_seed() {
     }
 }
 
+/// ADR 0041 (amended): the AES key at `P` is HKDF of the ed25519 PRIVATE key at `P` under
+/// its own label, never of the chain code (the old derivation fails the second assertion).
 #[test]
-fn aes_keys_are_hkdf_of_the_chain_code_as_documented() {
+fn aes_keys_are_hkdf_of_the_private_key_never_of_the_chain_code() {
+    const OLD_CHAIN_CODE_LABEL: &str = "hexvault/v1/service/derived-key/aes-256-gcm";
+    assert_eq!(AES_KEY_LABEL, "hexvault/v2/service/aes-256-gcm");
     let (phrase, passphrase, seed) = trezor_vector(0);
     let (_s, v) = VaultService::spawn(CacheConfig::default()).unwrap();
     v.unlock(&phrase, &passphrase).unwrap();
     for path in paths() {
         let node = ed25519::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
-        let chain = hexvault_aead::Key::from_bytes(*node.chain_code().expose_secret());
-        let expected = hexvault_aead::derive_key(&chain, AES_KEY_LABEL, &[]).unwrap();
+        let private = hexvault_aead::Key::from_bytes(*node.expose_secret());
+        let expected = hexvault_aead::derive_key(&private, AES_KEY_LABEL, &[]).unwrap();
         let k = v.derive(KeyType::Aes256Gcm, &path).unwrap();
         assert_eq!(k.expose_secret(), expected.expose_secret(), "{path}");
+        let chain = hexvault_aead::Key::from_bytes(*node.chain_code().expose_secret());
+        for label in [OLD_CHAIN_CODE_LABEL, AES_KEY_LABEL] {
+            let from_chain_code = hexvault_aead::derive_key(&chain, label, &[]).unwrap();
+            assert_ne!(
+                k.expose_secret(),
+                from_chain_code.expose_secret(),
+                "{path}: never from the chain code"
+            );
+        }
         assert_ne!(
             k.expose_secret(),
             node.expose_secret(),
@@ -110,7 +124,7 @@ fn service_secp256k1_keys_equal_bip32_of_the_trezor_seed() {
     );
     let (_s, v) = VaultService::spawn(CacheConfig::default()).unwrap();
     v.unlock(&phrase, &passphrase).unwrap();
-    for p in ["m", "m/0'/1", "m/44'/0'/0'/0/5", "m/74'/2'/1'/0'"] {
+    for p in ["m/0'/1", "m/44'/0'/0'/0/5", "m/74'/2'/3'/0'/1"] {
         let path: DerivationPath = p.parse().unwrap();
         let reference = secp256k1::ExtendedPrivateKey::derive_from_seed(&seed, &path).unwrap();
         let k = v.derive(KeyType::Secp256k1, &path).unwrap();
@@ -140,10 +154,62 @@ fn non_hardened_ed25519_and_reserved_paths_are_refused() {
         "m/74'/2'/0'/0'/3'",
     ] {
         let path: DerivationPath = p.parse().unwrap();
-        for t in [KeyType::Ed25519, KeyType::Aes256Gcm] {
+        for t in all_key_types() {
             let e = v.derive(t, &path).unwrap_err();
             assert_eq!(e, Error::ReservedPath { path: p.into() });
         }
     }
     assert_eq!(v.status().unwrap().cache.len, 0);
+}
+
+fn all_key_types() -> Vec<KeyType> {
+    #[allow(unused_mut)]
+    let mut types = vec![KeyType::Ed25519, KeyType::Aes256Gcm];
+    #[cfg(feature = "secp256k1")]
+    types.push(KeyType::Secp256k1);
+    types
+}
+
+/// Issue 9, item 1: the service handed out the vault-master node (`m/74'/2'/1'/0'`), the
+/// audit signing key (`m/74'/2'/2'/0'`) and the ancestors of the application branch. All are
+/// refused now, for every key type, locked or unlocked; the device subtree is still served.
+#[test]
+fn root_of_trust_paths_and_their_ancestors_are_refused_for_every_key_type() {
+    let (phrase, passphrase, _) = trezor_vector(0);
+    let (_s, v) = VaultService::spawn(CacheConfig::default()).unwrap();
+    for unlocked in [false, true] {
+        if unlocked {
+            v.unlock(&phrase, &passphrase).unwrap();
+        }
+        for p in [
+            "m/74'/2'/1'/0'",
+            "m/74'/2'/2'/0'",
+            "m/74'/2'",
+            "m",
+            "m/74'",
+            "m/74'/2'/1'",
+            "m/74'/2'/2'/0'/1'",
+            "m/74'/2'/9'",
+        ] {
+            let path: DerivationPath = p.parse().unwrap();
+            for t in all_key_types() {
+                assert_eq!(
+                    v.derive(t, &path).map(drop),
+                    Err(Error::ReservedPath { path: p.into() }),
+                    "{t} at {p}"
+                );
+            }
+        }
+    }
+    assert_eq!(v.status().unwrap().cache.len, 0);
+    assert!(
+        Error::ReservedPath { path: "m".into() }
+            .to_string()
+            .contains("m/74'/2'/3'")
+    );
+    for p in ["m/74'/2'/3'/0'", "m/74'/2'/3'", "m/44'/0'/0'", "m/74'/1'"] {
+        let path: DerivationPath = p.parse().unwrap();
+        v.derive(KeyType::Ed25519, &path).unwrap();
+        v.derive(KeyType::Aes256Gcm, &path).unwrap();
+    }
 }

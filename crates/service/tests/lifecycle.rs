@@ -33,7 +33,8 @@ fn seed_ops(v: &VaultServiceHandle) -> Vec<(&'static str, Result<(), Error>)> {
     vec![
         (
             "derive",
-            v.derive(KeyType::Ed25519, &PATHS::VAULT_MASTER).map(drop),
+            v.derive(KeyType::Ed25519, &PATHS::device(1).unwrap())
+                .map(drop),
         ),
         ("encrypt", v.encrypt(b"x", b"a").map(drop)),
         ("decrypt", v.decrypt(&d, b"a").map(drop)),
@@ -76,7 +77,9 @@ fn unlock_then_double_unlock_is_already_unlocked() {
 fn lock_then_locked_errors_then_unlock_again() {
     let (_s, v) = spawn();
     v.unlock(PHRASE, "pw").unwrap();
-    let k1 = v.derive(KeyType::Ed25519, &PATHS::VAULT_MASTER).unwrap();
+    let k1 = v
+        .derive(KeyType::Ed25519, &PATHS::device(1).unwrap())
+        .unwrap();
     v.lock().unwrap();
     let st = v.status().unwrap();
     assert_eq!(st.state, VaultState::Locked);
@@ -87,11 +90,15 @@ fn lock_then_locked_errors_then_unlock_again() {
         assert_eq!(r, Err(Error::Locked), "{name} after lock");
     }
     v.unlock(PHRASE, "pw").unwrap();
-    let k2 = v.derive(KeyType::Ed25519, &PATHS::VAULT_MASTER).unwrap();
+    let k2 = v
+        .derive(KeyType::Ed25519, &PATHS::device(1).unwrap())
+        .unwrap();
     assert_eq!(k1, k2, "same phrase and passphrase give the same key");
     v.lock().unwrap();
     v.unlock(PHRASE, "other").unwrap();
-    let k3 = v.derive(KeyType::Ed25519, &PATHS::VAULT_MASTER).unwrap();
+    let k3 = v
+        .derive(KeyType::Ed25519, &PATHS::device(1).unwrap())
+        .unwrap();
     assert_ne!(k1, k3, "another passphrase gives another key");
 }
 
@@ -101,24 +108,30 @@ fn unlock_new_returns_a_phrase_that_reunlocks_to_the_same_keys() {
     for words in [WordCount::Words12, WordCount::Words24] {
         let phrase = v.unlock_new(words).unwrap();
         assert_eq!(phrase.split_whitespace().count(), words.words());
-        let k = v.derive(KeyType::Ed25519, &PATHS::AUDIT_SIGNING).unwrap();
+        let k = v
+            .derive(KeyType::Ed25519, &PATHS::device(2).unwrap())
+            .unwrap();
         v.lock().unwrap();
         v.unlock(&phrase, "").unwrap();
         assert_eq!(
             k,
-            v.derive(KeyType::Ed25519, &PATHS::AUDIT_SIGNING).unwrap()
+            v.derive(KeyType::Ed25519, &PATHS::device(2).unwrap())
+                .unwrap()
         );
         v.lock().unwrap();
     }
     let phrase = v
         .unlock_new_with_passphrase(WordCount::Words15, "pp")
         .unwrap();
-    let k = v.derive(KeyType::Aes256Gcm, &PATHS::VAULT_MASTER).unwrap();
+    let k = v
+        .derive(KeyType::Aes256Gcm, &PATHS::device(1).unwrap())
+        .unwrap();
     v.lock().unwrap();
     v.unlock(&phrase, "pp").unwrap();
     assert_eq!(
         k,
-        v.derive(KeyType::Aes256Gcm, &PATHS::VAULT_MASTER).unwrap()
+        v.derive(KeyType::Aes256Gcm, &PATHS::device(1).unwrap())
+            .unwrap()
     );
 }
 
@@ -143,7 +156,8 @@ fn shutdown_makes_every_handle_stopped() {
     let (s, v) = spawn();
     let other = v.clone();
     v.unlock(PHRASE, "").unwrap();
-    v.derive(KeyType::Ed25519, &PATHS::VAULT_MASTER).unwrap();
+    v.derive(KeyType::Ed25519, &PATHS::device(1).unwrap())
+        .unwrap();
     v.shutdown().unwrap();
     for h in [&v, &other] {
         assert_eq!(h.status(), Err(Error::Stopped));
@@ -168,9 +182,11 @@ fn dropping_the_last_handle_stops_and_zeroizes() {
     let clones: Vec<_> = (0..4).map(|_| v.clone()).collect();
     v.unlock(PHRASE, "").unwrap();
     for c in &clones {
-        c.derive(KeyType::Aes256Gcm, &PATHS::VAULT_MASTER).unwrap();
+        c.derive(KeyType::Aes256Gcm, &PATHS::device(1).unwrap())
+            .unwrap();
     }
-    v.derive(KeyType::Ed25519, &PATHS::VAULT_MASTER).unwrap();
+    v.derive(KeyType::Ed25519, &PATHS::device(1).unwrap())
+        .unwrap();
     v.encrypt(b"secret", b"ctx").unwrap();
     drop(clones);
     assert!(!s.is_finished(), "one handle is still alive");

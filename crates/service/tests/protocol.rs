@@ -30,7 +30,8 @@ fn sample_data(v: &VaultServiceHandle) -> EncryptedData {
 }
 
 fn sample_key(v: &VaultServiceHandle) -> DerivedKey {
-    v.derive(KeyType::Ed25519, &PATHS::VAULT_MASTER).unwrap()
+    v.derive(KeyType::Ed25519, &PATHS::device(1).unwrap())
+        .unwrap()
 }
 
 fn all_requests(v: &VaultServiceHandle) -> Vec<Request> {
@@ -80,7 +81,10 @@ fn all_responses(v: &VaultServiceHandle) -> Vec<Response> {
         Response::Locked,
         Response::Status(v.status().unwrap()),
         Response::Derived(sample_key(v)),
-        Response::Derived(v.derive(KeyType::Aes256Gcm, &PATHS::VAULT_MASTER).unwrap()),
+        Response::Derived(
+            v.derive(KeyType::Aes256Gcm, &PATHS::device(1).unwrap())
+                .unwrap(),
+        ),
         Response::Encrypted(sample_data(v)),
         Response::Decrypted {
             plaintext: Zeroizing::new(b"plain".to_vec()),
@@ -206,7 +210,7 @@ fn the_service_answers_bad_frames_with_errors_and_keeps_serving() {
     // The raw frame interface is the same protocol the typed methods speak.
     let reply = v.call(&Request::Derive {
         key_type: KeyType::Ed25519,
-        path: PATHS::VAULT_MASTER,
+        path: PATHS::device(1).unwrap(),
     });
     match reply.unwrap() {
         Response::Derived(k) => assert_eq!(k, sample_key(&v)),
@@ -218,11 +222,11 @@ fn the_service_answers_bad_frames_with_errors_and_keeps_serving() {
 fn json_redacts_the_private_key() {
     let (_s, v) = unlocked();
     for t in [KeyType::Ed25519, KeyType::Aes256Gcm] {
-        let k = v.derive(t, &PATHS::VAULT_MASTER).unwrap();
+        let k = v.derive(t, &PATHS::device(1).unwrap()).unwrap();
         let json = serde_json::to_string(&k).unwrap();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["private_key"], REDACTED);
-        assert_eq!(value["path"], "m/74'/2'/1'/0'");
+        assert_eq!(value["path"], "m/74'/2'/3'/1'");
         assert_eq!(value["key_type"], t.name());
         let hex_key: String = k
             .expose_secret()
@@ -268,7 +272,9 @@ fn a_redacted_key_does_not_deserialize() {
 fn derived_key_debug_shows_no_secret_and_equality_is_by_key() {
     let (_s, v) = unlocked();
     let a = sample_key(&v);
-    let b = v.derive(KeyType::Ed25519, &PATHS::AUDIT_SIGNING).unwrap();
+    let b = v
+        .derive(KeyType::Ed25519, &PATHS::device(2).unwrap())
+        .unwrap();
     let dbg = format!("{a:?}");
     let hex_key: String = a
         .expose_secret()
@@ -276,7 +282,7 @@ fn derived_key_debug_shows_no_secret_and_equality_is_by_key() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert!(!dbg.contains(&hex_key));
-    assert!(dbg.contains("REDACTED") && dbg.contains("m/74'/2'/1'/0'"));
+    assert!(dbg.contains("REDACTED") && dbg.contains("m/74'/2'/3'/1'"));
     assert_ne!(a, b);
     assert_eq!(a, sample_key(&v));
     let req = format!(
@@ -317,7 +323,9 @@ fn derived_key_postcard_round_trip_and_inconsistent_public_keys_refused() {
     let back: DerivedKey = postcard::from_bytes(&bytes).unwrap();
     assert_eq!(back, k);
     // An AES key claiming a public key is refused.
-    let aes = v.derive(KeyType::Aes256Gcm, &PATHS::VAULT_MASTER).unwrap();
+    let aes = v
+        .derive(KeyType::Aes256Gcm, &PATHS::device(1).unwrap())
+        .unwrap();
     let mut bytes = postcard::to_stdvec(&aes).unwrap();
     let none_at = bytes.len() - 34; // ... None(0x00) || len(32) || key
     assert_eq!(bytes[none_at], 0);
@@ -393,6 +401,8 @@ fn error_variant_indices_match_docs_formats() {
         (Error::Protocol { reason: s() }, 12),
         (Error::Internal, 13),
         (Error::Spawn { reason: s() }, 14),
+        (Error::KeyExhausted { version: 7 }, 15),
+        (Error::Random, 16),
     ];
     for (e, index) in table {
         let frame = Response::Error(e.clone()).to_bytes().unwrap();

@@ -37,7 +37,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         None => {
             let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
             let chain_key = hexvault::keys::audit_chain_key(&seed)?;
-            let public = hexvault::keys::audit_signing_key(&seed)?.verifying_key();
+            let public = hexvault::keys::audit_signer(&seed)?.verifying_key();
             // The trusted public key, not the one stored in the file's header.
             (Verifier::keyed(&chain_key).with_public_key(public), "keyed")
         }

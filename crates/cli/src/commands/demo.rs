@@ -89,11 +89,11 @@ pub(crate) fn run(json: bool) -> CliResult {
     let wrong_context_refused = credential.decrypt(&key, b"service=reporting").is_err();
 
     // Every step above lands in a keyed, hash-chained audit log with signed checkpoints.
-    let signing_key = hexvault::keys::audit_signing_key(&seed)?;
-    let public = signing_key.verifying_key();
+    let signer = hexvault::keys::audit_signer(&seed)?;
+    let public = signer.verifying_key();
     let log = MemoryLog::new(
         LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed)?)
-            .signing_key(signing_key)
+            .signing_key(signer.signing_key().clone())
             .checkpoint_every(2),
     )?;
     for event in [

@@ -1,0 +1,83 @@
+//! `AuditSigner`: the ed25519 key that signs audit checkpoints, as a capability.
+
+use core::fmt;
+
+use hexvault_audit::{SigningKey, VerifyingKey};
+use hexvault_derivation::{PATHS, ed25519::ExtendedPrivateKey};
+use hexvault_mnemonic::Seed;
+use subtle::{Choice, ConstantTimeEq};
+use zeroize::ZeroizeOnDrop;
+
+use crate::Result;
+
+/// The audit checkpoint signer: the SLIP-0010 ed25519 key at `m/74'/2'/2'/0'`.
+///
+/// It exposes its verifying (public) key freely. The signing key is reachable only through
+/// [`signing_key`](Self::signing_key), the one crate-boundary accessor, which exists because
+/// `hexvault-audit` signs checkpoints with an `ed25519_dalek::SigningKey` today
+/// (`LogOptions::signing_key`). Zeroized on drop (the inner key wipes itself), not `Clone`,
+/// `Debug` prints only the public key, equality is constant-time.
+pub struct AuditSigner(SigningKey);
+
+impl AuditSigner {
+    /// The audit signer of `seed`: the ed25519 key whose 32-byte secret is the SLIP-0010
+    /// private key at [`PATHS::AUDIT_SIGNING`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Derivation`] if the derivation fails.
+    pub fn from_seed(seed: &Seed) -> Result<Self> {
+        let node =
+            ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
+        Ok(Self(node.signing_key()))
+    }
+
+    /// The public key that verifies this signer's checkpoints (give it to verifiers).
+    #[must_use]
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.0.verifying_key()
+    }
+
+    /// The ed25519 signing key, for `hexvault_audit::LogOptions::signing_key` (which takes it
+    /// by value: clone it there, and nowhere else).
+    ///
+    /// The one accessor of the secret: every call is a place to audit. It exists only because
+    /// the audit crate's API takes a `SigningKey`; do not serialize, log or store what it
+    /// returns.
+    #[must_use]
+    pub const fn signing_key(&self) -> &SigningKey {
+        &self.0
+    }
+}
+
+/// `SigningKey` wipes its secret in its own `Drop`.
+impl ZeroizeOnDrop for AuditSigner {}
+
+impl fmt::Debug for AuditSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditSigner")
+            .field("verifying_key", &self.verifying_key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConstantTimeEq for AuditSigner {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for AuditSigner {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for AuditSigner {}
+
+/// The audit signer of `seed` ([`AuditSigner::from_seed`]).
+///
+/// # Errors
+/// [`crate::Error::Derivation`] if the derivation fails.
+pub fn audit_signer(seed: &Seed) -> Result<AuditSigner> {
+    AuditSigner::from_seed(seed)
+}
