@@ -137,7 +137,10 @@ fn workspace_packages(metadata: &Value) -> impl Iterator<Item = &Value> {
 fn check_adrs(dir: &Path, problems: &mut Vec<String>) {
     let index = fs::read_to_string(dir.join("README.md")).unwrap_or_default();
     if index.is_empty() {
-        problems.push(format!("{}: the ADR index README.md is missing", dir.display()));
+        problems.push(format!(
+            "{}: the ADR index README.md is missing",
+            dir.display()
+        ));
     }
     let Ok(entries) = fs::read_dir(dir) else {
         problems.push(format!("{}: cannot read the ADR folder", dir.display()));
@@ -154,10 +157,11 @@ fn check_adrs(dir: &Path, problems: &mut Vec<String>) {
     names.sort();
     for name in names {
         let text = fs::read_to_string(dir.join(&name)).unwrap_or_default();
-        let has_status = text
-            .lines()
-            .take(6)
-            .any(|line| line.trim_start().to_ascii_lowercase().starts_with("status:"));
+        let has_status = text.lines().take(6).any(|line| {
+            line.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("status:")
+        });
         if !has_status {
             problems.push(format!(
                 "docs/adr/{name}: no `Status:` line under the title (Proposed, Accepted, \
@@ -165,9 +169,7 @@ fn check_adrs(dir: &Path, problems: &mut Vec<String>) {
             ));
         }
         if !index.contains(&format!("({name})")) {
-            problems.push(format!(
-                "docs/adr/{name}: not listed in docs/adr/README.md"
-            ));
+            problems.push(format!("docs/adr/{name}: not listed in docs/adr/README.md"));
         }
     }
 }
@@ -369,7 +371,11 @@ mod tests {
         check_adrs(&dir, &mut problems);
         fs::remove_dir_all(&dir).unwrap();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems.iter().all(|problem| problem.contains("0002-bare.md")));
+        assert!(
+            problems
+                .iter()
+                .all(|problem| problem.contains("0002-bare.md"))
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use hexvault::audit::{
     AuditLog, ErrorClass, Event, EventKind, LogOptions, MemoryLog, Outcome, Verifier,
 };
 use hexvault::derivation::{PATHS, ed25519::ExtendedPrivateKey};
-use hexvault::envelope::{ByteStorage, Options};
+use hexvault::envelope::{ByteStorage, Compression, Options};
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
 use hexvault::service::{CacheConfig, KeyType, VaultService, VaultState};
 
@@ -20,7 +20,18 @@ use hexvault::service::{CacheConfig, KeyType, VaultService, VaultState};
 struct PathKey {
     name: &'static str,
     path: String,
-    public_key: String,
+    /// What the node becomes.
+    key: &'static str,
+    /// Only for the signing key: symmetric keys have none. The SLIP-0010 form
+    /// (`00` ‖ 32 bytes), the one `derive` prints and `audit verify --public-key` takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+}
+
+/// Hex of an ed25519 public key in the one form the command line prints everywhere: the
+/// SLIP-0010 form, `00` followed by the 32-byte RFC 8032 key.
+fn slip10_hex(public_key: &[u8]) -> String {
+    format!("00{}", hex::encode(public_key))
 }
 
 #[derive(Serialize)]
@@ -52,11 +63,22 @@ pub(crate) fn run(json: bool) -> CliResult {
 
     let mut keys = Vec::new();
     for (name, path) in PATHS::NAMED {
-        let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
+        let (key, public_key) = if path == PATHS::AUDIT_SIGNING {
+            let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
+            (
+                "ed25519 checkpoint signing key",
+                Some(hex::encode(node.slip10_public_key())),
+            )
+        } else if path == PATHS::ENCRYPTION {
+            ("AES-256-GCM credential key (symmetric)", None)
+        } else {
+            ("vault master key (symmetric)", None)
+        };
         keys.push(PathKey {
             name,
             path: path.to_string(),
-            public_key: hex::encode(node.public_key()),
+            key,
+            public_key,
         });
     }
 
@@ -67,7 +89,9 @@ pub(crate) fn run(json: bool) -> CliResult {
     vault.unlock(&mnemonic.phrase(), "")?;
     let device_key = vault.derive(KeyType::Ed25519, &device_path)?;
     let again = vault.derive(KeyType::Ed25519, &device_path)?;
-    let device_public_key = hex::encode(device_key.public_key().unwrap_or_default());
+    let device_public_key = device_key.public_key().map(slip10_hex).ok_or_else(|| {
+        CliError::Failed("the service's ed25519 key has no public key".to_owned())
+    })?;
     let same_key = device_key.public_key() == again.public_key();
     drop((device_key, again));
     vault.lock()?;
@@ -106,7 +130,8 @@ pub(crate) fn run(json: bool) -> CliResult {
     log.checkpoint()?;
     let audit = log.verify_with(&Verifier::public_key(public).require_anchored_tail(true))?;
 
-    let storage = ByteStorage::new(Options::default());
+    // Compression is opt-in (ADR 0034); this document holds no secret, so it may compress.
+    let storage = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     let document =
         br#"{"service":"billing","rotation":"monthly","owners":["ops","sec"]}"#.repeat(64);
     let mut envelope = Vec::new();
@@ -155,9 +180,13 @@ fn print_text(report: &DemoReport) -> CliResult {
     )];
     lines.push("2. derived the application keys (SLIP-0010 ed25519, hardened):".to_owned());
     for key in &report.keys {
+        let public = key
+            .public_key
+            .as_deref()
+            .map_or_else(String::new, |public| format!(", public key {public}"));
         lines.push(format!(
-            "   {:<14} {:<16} public key {}",
-            key.name, key.path, key.public_key
+            "   {:<14} {:<16} {}{public}",
+            key.name, key.path, key.key
         ));
     }
     lines.push(format!(
