@@ -7,7 +7,7 @@ use std::time::Duration;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroize;
 
-use crate::chain::Chainer;
+use crate::chain::{Chainer, public_genesis, public_step};
 use crate::codec::Writer;
 use crate::record::encode_fields;
 use crate::{
@@ -194,6 +194,7 @@ pub(crate) enum EntryRef<'a> {
 pub(crate) struct Prepared {
     pub(crate) sequence: Sequence,
     pub(crate) chain: ChainValue,
+    pub(crate) public: ChainValue,
     pub(crate) checkpoint: Option<Checkpoint>,
 }
 
@@ -205,6 +206,8 @@ pub(crate) struct ChainState {
     pub(crate) checkpoint_every: Option<NonZeroU64>,
     pub(crate) next: u64,
     pub(crate) head: ChainValue,
+    /// `public[next - 1]` (the public genesis value for an empty log).
+    pub(crate) public_head: ChainValue,
     pub(crate) last_checkpoint: Option<Checkpoint>,
 }
 
@@ -218,6 +221,7 @@ impl ChainState {
             checkpoint_every: opts.checkpoint_every,
             next: 0,
             head,
+            public_head: public_genesis(&log_id),
             last_checkpoint: None,
         }
     }
@@ -236,11 +240,24 @@ impl ChainState {
         let timestamp = Timestamp::now()?;
         let start = out.len();
         let mut w = Writer::from_vec(core::mem::take(out));
-        encode_fields(&mut w, sequence, timestamp, event, &self.head);
+        let encoded = encode_fields(&mut w, sequence, timestamp, event, &self.head);
         *out = w.into_vec();
-        let chain = self
-            .chainer
-            .step(&self.head, out.get(start..).unwrap_or_default());
+        let chained = encoded.and_then(|()| {
+            let enc = out
+                .get(start..)
+                .ok_or(Error::Internal("record encoding out of range"))?;
+            Ok((
+                self.chainer.step(&self.head, enc),
+                public_step(&self.public_head, enc)?,
+            ))
+        });
+        let (chain, public) = match chained {
+            Ok(v) => v,
+            Err(e) => {
+                out.truncate(start);
+                return Err(e);
+            }
+        };
         let due = self
             .checkpoint_every
             .is_some_and(|n| self.next.saturating_add(1).is_multiple_of(n.get()));
@@ -251,12 +268,14 @@ impl ChainState {
                 self.mode(),
                 sequence,
                 chain,
+                public,
             )),
             _ => None,
         };
         Ok(Prepared {
             sequence,
             chain,
+            public,
             checkpoint,
         })
     }
@@ -264,6 +283,7 @@ impl ChainState {
     pub(crate) fn commit(&mut self, p: &Prepared) {
         self.next = p.sequence.get().saturating_add(1);
         self.head = p.chain;
+        self.public_head = p.public;
         if let Some(cp) = &p.checkpoint {
             self.last_checkpoint = Some(cp.clone());
         }
@@ -288,6 +308,7 @@ impl ChainState {
             self.mode(),
             Sequence::new(last),
             self.head,
+            self.public_head,
         )))
     }
 
