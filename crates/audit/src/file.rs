@@ -180,7 +180,10 @@ impl FileLog {
             Err(e) => return Err(Error::Io(e)),
         };
         lock_file(&file, path)?;
-        let log_id = LogId::random()?;
+        let log_id = match options.fixed_log_id {
+            Some(id) => id,
+            None => LogId::random()?,
+        };
         let checkpoint_every = match options.checkpoint_every {
             None => 0,
             Some(n) => u32::try_from(n.get()).map_err(|_| {

@@ -105,6 +105,10 @@ pub struct LogOptions {
     pub(crate) signing_key: Option<SigningKey>,
     pub(crate) checkpoint_every: Option<NonZeroU64>,
     pub(crate) durability: Durability,
+    /// Test support: a fixed log id instead of a random one.
+    pub(crate) fixed_log_id: Option<LogId>,
+    /// Test support: record `n` gets timestamp `start + n * step` instead of the clock.
+    pub(crate) fixed_clock: Option<(u64, u64)>,
 }
 
 impl fmt::Debug for LogOptions {
@@ -142,7 +146,28 @@ impl LogOptions {
             signing_key: None,
             checkpoint_every: None,
             durability: Durability::EveryRecord,
+            fixed_log_id: None,
+            fixed_clock: None,
         }
+    }
+
+    /// Uses `log_id` instead of a random id. Test support only (feature `test-support`,
+    /// not for production use): two logs with one id under one key share their chain.
+    #[cfg(any(test, feature = "test-support"))]
+    #[must_use]
+    pub const fn fixed_log_id(mut self, log_id: LogId) -> Self {
+        self.fixed_log_id = Some(log_id);
+        self
+    }
+
+    /// Stamps record `n` with `start_unix_nanos + n * step_nanos` instead of reading the
+    /// clock (for golden files). Test support only (feature `test-support`, not for
+    /// production use).
+    #[cfg(any(test, feature = "test-support"))]
+    #[must_use]
+    pub const fn fixed_clock(mut self, start_unix_nanos: u64, step_nanos: u64) -> Self {
+        self.fixed_clock = Some((start_unix_nanos, step_nanos));
+        self
     }
 
     /// Signs checkpoints with this ed25519 key.
@@ -209,6 +234,7 @@ pub(crate) struct ChainState {
     /// `public[next - 1]` (the public genesis value for an empty log).
     pub(crate) public_head: ChainValue,
     pub(crate) last_checkpoint: Option<Checkpoint>,
+    fixed_clock: Option<(u64, u64)>,
 }
 
 impl ChainState {
@@ -223,6 +249,7 @@ impl ChainState {
             head,
             public_head: public_genesis(&log_id),
             last_checkpoint: None,
+            fixed_clock: opts.fixed_clock,
         }
     }
 
@@ -237,7 +264,14 @@ impl ChainState {
             return Err(Error::SequenceExhausted);
         }
         let sequence = Sequence::new(self.next);
-        let timestamp = Timestamp::now()?;
+        let timestamp = match self.fixed_clock {
+            None => Timestamp::now()?,
+            Some((start, step)) => Timestamp::from_unix_nanos(
+                step.checked_mul(self.next)
+                    .and_then(|d| d.checked_add(start))
+                    .ok_or(Error::Clock)?,
+            ),
+        };
         let start = out.len();
         let mut w = Writer::from_vec(core::mem::take(out));
         let encoded = encode_fields(&mut w, sequence, timestamp, event, &self.head);

@@ -58,7 +58,11 @@ impl MemoryLog {
     /// # Errors
     /// [`crate::Error::Random`] if the OS random generator fails.
     pub fn new(options: LogOptions) -> Result<Self> {
-        Ok(Self::with_log_id(LogId::random()?, options))
+        let log_id = match options.fixed_log_id {
+            Some(id) => id,
+            None => LogId::random()?,
+        };
+        Ok(Self::with_log_id(log_id, options))
     }
 
     /// A new empty log with a given log id.
