@@ -5,8 +5,9 @@
 //!
 //! Audit records ([`AuditRecord`]) and their canonical encoding, the chain
 //! (`chain[n] = HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))`, genesis bound to
-//! the [`LogId`]), ed25519-signed [`Checkpoint`]s, the [`AuditLog`] trait with
-//! [`MemoryLog`] and [`FileLog`], and offline verification ([`Verifier`], [`Report`]).
+//! the [`LogId`]), the public SHA-256 chain over the same encodings, ed25519-signed
+//! [`Checkpoint`]s over both, the [`Anchor`] kept outside the log, the [`AuditLog`] trait
+//! with [`MemoryLog`] and [`FileLog`], and offline verification ([`Verifier`], [`Report`]).
 //!
 //! # Invariants
 //!
@@ -16,7 +17,10 @@
 //! - Every encoding is a read/write pair; decoders accept only canonical bytes and never
 //!   panic on any input.
 //! - A file log is only ever appended to; the only truncation is of a torn final frame on
-//!   open, and it is reported. Nothing complete is dropped silently.
+//!   open, after its bytes are saved to a quarantine file, and it is reported. A "torn"
+//!   region that hides a complete frame or exceeds one frame is damage. Nothing complete
+//!   is ever dropped.
+//! - Verification trusts only keys the caller gives, never the key in a file header.
 //! - An `append` returns only when its durability policy holds ([`Durability`]).
 //! - Key material ([`AuditKey`], signing keys) is zeroized on drop and never printed.
 //! - This crate depends on no other hexvault crate.
