@@ -215,7 +215,7 @@ impl FileLog {
         state.flush()?;
         state.file.sync_all()?;
         sync_parent(path)?;
-        Ok(Self::start(state, path))
+        Self::start(state, path)
     }
 
     /// Opens an existing log, locks it, verifies it with the options' keys (and against
@@ -296,7 +296,7 @@ impl FileLog {
             anchor_path,
             anchor_due: None,
         };
-        Ok((Self::start(state, path), report))
+        Ok((Self::start(state, path)?, report))
     }
 
     /// Opens `path` if it exists, creates it otherwise.
@@ -314,7 +314,7 @@ impl FileLog {
         }
     }
 
-    fn start(state: FileState, path: &Path) -> Self {
+    fn start(state: FileState, path: &Path) -> Result<Self> {
         let delay = match state.durability {
             Durability::GroupCommit { max_delay, .. } if !max_delay.is_zero() => Some(max_delay),
             _ => None,
@@ -324,18 +324,24 @@ impl FileLog {
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
-        let flusher = delay.and_then(|d| {
-            let s = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name("hexvault-audit-flush".into())
-                .spawn(move || flusher(&s, d))
-                .ok()
-        });
-        Self {
+        // The time bound of group commit needs the flusher: failing to start it is an
+        // error, not a silently weaker durability policy.
+        let flusher = match delay {
+            None => None,
+            Some(d) => {
+                let s = Arc::clone(&shared);
+                Some(
+                    std::thread::Builder::new()
+                        .name("hexvault-audit-flush".into())
+                        .spawn(move || flusher(&s, d))?,
+                )
+            }
+        };
+        Ok(Self {
             shared,
             flusher,
             path: path.to_path_buf(),
-        }
+        })
     }
 
     /// The file's path.

@@ -315,6 +315,8 @@ struct CheckpointJson {
     entry_type: &'static str,
     sequence: u64,
     chain: String,
+    /// The public chain value a format-2 checkpoint signs (`null` in format 1).
+    public_chain: Option<String>,
     signature: String,
 }
 
@@ -347,6 +349,7 @@ fn checkpoint_json(checkpoint: &Checkpoint) -> CheckpointJson {
         entry_type: "checkpoint",
         sequence: checkpoint.sequence.get(),
         chain: checkpoint.chain.to_string(),
+        public_chain: checkpoint.public_chain.map(|value| value.to_string()),
         signature: hex::encode(checkpoint.signature),
     }
 }
