@@ -160,11 +160,29 @@ fn quarantine(path: &Path, offset: u64, bytes: &[u8]) -> Result<PathBuf> {
 
 impl FileLog {
     /// Creates a new, empty log file (fails if it exists) with a random log id, and locks it.
+    /// With a signing key, `<log>.anchor` must not exist yet either.
     ///
     /// # Errors
-    /// [`Error::AlreadyExists`], [`Error::Locked`], [`Error::Io`], [`Error::Random`].
+    /// [`Error::AlreadyExists`], [`Error::Locked`], [`Error::Io`] (also for a leftover
+    /// anchor file), [`Error::Random`], [`Error::InvalidOption`] for a checkpoint interval
+    /// above `u32::MAX`.
     pub fn create(path: impl AsRef<Path>, options: LogOptions) -> Result<Self> {
         let path = path.as_ref();
+        if options.signing_key.is_some() {
+            let anchor = Anchor::path_for(path);
+            if anchor.exists() {
+                // The anchor of an earlier log at this path: keep it (it is evidence) and
+                // refuse, rather than open a new log beside an anchor it would contradict.
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} already exists (the anchor of an earlier log?); move it away before creating {}",
+                        anchor.display(),
+                        path.display()
+                    ),
+                )));
+            }
+        }
         let file = match OpenOptions::new()
             .read(true)
             .append(true)

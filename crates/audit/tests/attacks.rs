@@ -304,6 +304,17 @@ fn cut_after_a_checkpoint_is_reported_against_the_anchor() {
     ));
 }
 
+/// A new log is never created beside the anchor of an earlier one.
+#[test]
+fn create_refuses_a_leftover_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path(), 4, 4);
+    std::fs::remove_file(&path).unwrap();
+    let err = FileLog::create(&path, options(4, Durability::EveryRecord)).unwrap_err();
+    assert!(err.to_string().contains(".anchor"), "{err}");
+    assert!(!path.exists());
+}
+
 /// The anchor is written only once its checkpoint is durable in the log.
 #[test]
 fn anchor_never_runs_ahead_of_the_durable_log() {
