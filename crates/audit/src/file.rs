@@ -239,8 +239,11 @@ impl FileLog {
     /// Opens an existing log, locks it, verifies it with the options' keys (and against
     /// `<log>.anchor` when the log signs checkpoints and that file exists) and repairs a
     /// torn final frame: its bytes are saved to `<log>.torn-<offset>` (synced) before the
-    /// log is cut back to its last complete frame. Returns the log and the verification
-    /// report ([`Report::torn_tail`], [`Report::torn_tail_saved_to`]).
+    /// log is cut back to its last complete frame. If the interval checkpoint after the
+    /// last record is missing (a crash between the two frames), it is signed and written
+    /// now. The checkpoint interval recorded in the file's header applies, whatever the
+    /// options say. Returns the log and the verification report ([`Report::torn_tail`],
+    /// [`Report::torn_tail_saved_to`]).
     ///
     /// # Errors
     /// [`Error::Locked`] if another handle holds it; [`Error::Damaged`] for any damage other
@@ -274,6 +277,8 @@ impl FileLog {
         let durability = options.durability;
         let anchor_path = options.signing_key.as_ref().map(|_| Anchor::path_for(path));
         let mut chain = ChainState::new(header.log_id, options);
+        // The interval recorded in the header governs the file (verifiers read it there).
+        chain.checkpoint_every = core::num::NonZeroU64::new(u64::from(header.checkpoint_every));
         let mut verifier = chain.own_verifier();
         if let Some(ap) = anchor_path.as_ref().filter(|p| p.exists()) {
             verifier = verifier.with_anchor(Anchor::read(ap)?);
@@ -302,7 +307,7 @@ impl FileLog {
         }
         chain.public_head = w.check.public_head();
         chain.last_checkpoint = w.last_checkpoint;
-        let state = FileState {
+        let mut state = FileState {
             chain,
             file,
             pending: Vec::new(),
@@ -314,6 +319,16 @@ impl FileLog {
             anchor_path,
             anchor_due: None,
         };
+        // A crash (or cut) between a record and the interval checkpoint after it: sign it
+        // now, before any further record, so the interval rule holds for the whole file.
+        let due = state
+            .chain
+            .checkpoint_every
+            .is_some_and(|n| state.chain.next != 0 && state.chain.next.is_multiple_of(n.get()));
+        if due && let Some(cp) = state.chain.new_checkpoint()? {
+            state.push_checkpoint(&cp)?;
+            state.flush()?;
+        }
         Ok((Self::start(state, path)?, report))
     }
 

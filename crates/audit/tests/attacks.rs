@@ -304,6 +304,43 @@ fn cut_after_a_checkpoint_is_reported_against_the_anchor() {
     ));
 }
 
+/// A crash between a record and its interval checkpoint: open signs the missing checkpoint
+/// before appending, so the repaired log keeps the interval rule (and reopening with
+/// another interval does not change the file's).
+#[test]
+fn open_restores_a_missing_interval_checkpoint_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path(), 7, 4);
+    let bytes = std::fs::read(&path).unwrap();
+    let f = frames(&bytes);
+    let rec7 = *f.iter().find(|x| !x.is_checkpoint && x.seq == 6).unwrap();
+    // Records 0..=7 with checkpoint 3, then record 7 without its interval checkpoint.
+    let log = FileLog::open(&path, options(4, Durability::EveryRecord))
+        .unwrap()
+        .0;
+    log.append(event(7)).unwrap();
+    drop(log);
+    let bytes = std::fs::read(&path).unwrap();
+    let f = frames(&bytes);
+    let cp7 = *f.iter().find(|x| x.is_checkpoint && x.seq == 7).unwrap();
+    assert!(cp7.start > rec7.end);
+    std::fs::write(&path, &bytes[..cp7.start]).unwrap();
+    std::fs::remove_file(Anchor::path_for(&path)).unwrap();
+    let (log, _) = FileLog::open(&path, options(1000, Durability::EveryRecord)).unwrap();
+    for i in 8..13 {
+        log.append(event(i)).unwrap();
+    }
+    log.close().unwrap();
+    let report = keyed()
+        .require_anchored_tail(true)
+        .verify_file(&path)
+        .unwrap();
+    assert!(report.is_ok() && report.records == 13, "{report}");
+    // Interval 4 from the header, not 1000 from the options: checkpoints at 3, 6 (the
+    // first close), 7 (restored by open), 11 and 12 (the last close).
+    assert_eq!(report.checkpoints, 5, "{report}");
+}
+
 /// A new log is never created beside the anchor of an earlier one.
 #[test]
 fn create_refuses_a_leftover_anchor() {
