@@ -1,13 +1,13 @@
 //! Fuzz `hexvault-audit` log reading: arbitrary bytes, frames built around arbitrary payloads
 //! (so they pass the checksums and reach the record decoder and the chain checks), and
 //! mutated valid logs go through every verifier, `LogContents::parse` and `FileLog::open`:
-//! errors or reports, never panics.
+//! errors or reports, never panics. Record, checkpoint and anchor decoders are canonical.
 #![no_main]
 
 use std::sync::LazyLock;
 
 use hexvault_audit::{
-    AuditKey, AuditLog, AuditRecord, Checkpoint, Event, EventKind, FileLog, LogContents,
+    Anchor, AuditKey, AuditLog, AuditRecord, Checkpoint, Event, EventKind, FileLog, LogContents,
     LogOptions, SigningKey, Verifier, write_frame,
 };
 use libfuzzer_sys::fuzz_target;
@@ -32,25 +32,33 @@ static TEMPLATE: LazyLock<Vec<u8>> = LazyLock::new(|| {
     log.close().unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(Anchor::path_for(&path));
     bytes
 });
 
 fn check(bytes: &[u8]) {
     let pk = SigningKey::from_bytes(&SEED).verifying_key();
     let _ = Verifier::keyed(&AuditKey::from_bytes(KEY))
+        .with_public_key(pk)
         .require_anchored_tail(true)
         .verify_bytes(bytes);
-    let _ = Verifier::unkeyed().verify_bytes(bytes);
+    let _ = Verifier::unkeyed().with_public_key(pk).verify_bytes(bytes);
     let _ = Verifier::public_key(pk).verify_bytes(bytes);
+    let _ = Verifier::public_key(pk)
+        .min_sequence(hexvault_audit::Sequence::new(5))
+        .verify_bytes(bytes);
     let _ = LogContents::parse(bytes);
 }
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = AuditRecord::decode(data) {
-        assert_eq!(r.encode(), data, "record decode is not canonical");
+        assert_eq!(r.encode().unwrap(), data, "record decode is not canonical");
     }
     if let Ok(c) = Checkpoint::decode(data) {
         assert_eq!(c.encode(), data, "checkpoint decode is not canonical");
+    }
+    if let Ok(a) = Anchor::decode(data) {
+        assert_eq!(a.encode(), data, "anchor decode is not canonical");
     }
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -70,7 +78,8 @@ fuzz_target!(|data: &[u8]| {
                 } else {
                     hexvault_audit::FRAME_CHECKPOINT
                 };
-                write_frame(&mut bytes, kind, &tail[..n]);
+                // At most 255 bytes: always within the frame payload limit.
+                write_frame(&mut bytes, kind, &tail[..n]).unwrap();
                 it = &tail[n..];
             }
             bytes.extend_from_slice(it);
@@ -82,11 +91,15 @@ fuzz_target!(|data: &[u8]| {
                     std::process::id()
                 ));
                 std::fs::write(&path, &bytes).unwrap();
-                if let Ok((log, _)) = FileLog::open(&path, options()) {
+                if let Ok((log, report)) = FileLog::open(&path, options()) {
                     log.append(Event::new(EventKind::Seal)).unwrap();
                     assert!(log.verify().unwrap().is_ok());
+                    if let Some(q) = report.torn_tail_saved_to {
+                        let _ = std::fs::remove_file(q);
+                    }
                 }
                 let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(Anchor::path_for(&path));
             }
         }
         _ => {

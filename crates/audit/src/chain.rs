@@ -1,11 +1,12 @@
-//! The audit key, log ids, chain values and the chain step (keyed HMAC-SHA256 or unkeyed SHA-256).
+//! The audit key, log ids, chain values, the chain step (keyed HMAC-SHA256 or unkeyed
+//! SHA-256) and the public SHA-256 chain that format-2 checkpoints sign.
 
 use core::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{Error, Result};
 
@@ -13,6 +14,11 @@ type HmacSha256 = Hmac<Sha256>;
 
 const GENESIS_DOMAIN: &[u8] = b"hexvault-audit/v1/genesis";
 const KEY_CHECK_DOMAIN: &[u8] = b"hexvault-audit/v1/key-check";
+const PUBLIC_GENESIS_DOMAIN: &[u8] = b"hexvault-audit/v2/public-genesis";
+const PUBLIC_STEP_DOMAIN: &[u8] = b"hexvault-audit/v2/public-chain";
+
+/// SHA-256 block size: HMAC pads a shorter key with zero bytes to this length (RFC 2104).
+const HMAC_BLOCK: usize = 64;
 
 /// The 32-byte HMAC-SHA256 key of a keyed chain.
 ///
@@ -81,9 +87,16 @@ impl LogId {
         Ok(Self(b))
     }
 
-    /// Wraps known id bytes (for tests and tools).
+    /// Wraps known id bytes. Test support only (feature `test-support`, not for
+    /// production use): a real log id comes from [`LogId::random`].
+    #[cfg(any(test, feature = "test-support"))]
     #[must_use]
     pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// Wraps id bytes read from a log file, a checkpoint or an anchor.
+    pub(crate) const fn from_array(bytes: [u8; 16]) -> Self {
         Self(bytes)
     }
 
@@ -180,6 +193,12 @@ impl fmt::Display for ChainMode {
 }
 
 /// The chain function with its key schedule computed once.
+///
+/// The keyed state is an `Hmac<Sha256>` of hmac 0.13. With this crate's `sha2/zeroize` and
+/// `hmac/zeroize` features, dropping it wipes its buffer and both SHA-256 states (inner
+/// and outer, which are functions of the key); every per-record clone is dropped, and so
+/// wiped, after its step. The 64-byte padded key block that hmac XORs with ipad/opad on
+/// its own stack while keying is not wiped by hmac 0.13, and this crate cannot reach it.
 #[derive(Clone)]
 pub(crate) enum Chainer {
     Keyed(HmacSha256),
@@ -187,12 +206,16 @@ pub(crate) enum Chainer {
 }
 
 impl Chainer {
+    /// The keyed chain function. Infallible: the 32-byte key is zero-padded to the
+    /// 64-byte block exactly as HMAC itself pads it (RFC 2104), and a full block is a key
+    /// of the type's own size, so there is no error path and no fallback to another mode.
     pub(crate) fn keyed(key: &AuditKey) -> Self {
-        // HMAC takes keys of any length: this cannot fail for 32 bytes.
-        match HmacSha256::new_from_slice(key.expose_secret()) {
-            Ok(mac) => Self::Keyed(mac),
-            Err(_) => Self::Unkeyed,
+        let mut block = Zeroizing::new([0u8; HMAC_BLOCK]);
+        for (dst, src) in block.iter_mut().zip(key.expose_secret()) {
+            *dst = *src;
         }
+        let block_ref: &[u8; HMAC_BLOCK] = &block;
+        Self::Keyed(<HmacSha256 as KeyInit>::new(block_ref.into()))
     }
 
     pub(crate) const fn mode(&self) -> ChainMode {
@@ -219,7 +242,10 @@ impl Chainer {
             Self::Keyed(_) => {
                 let full = self.compute(&[KEY_CHECK_DOMAIN, log_id.as_bytes()]);
                 let mut out = [0u8; 16];
-                out.copy_from_slice(full.as_bytes().get(..16).unwrap_or(&[0; 16]));
+                // `out` is shorter than `full`: zip copies exactly its 16 bytes.
+                for (dst, src) in out.iter_mut().zip(full.as_bytes()) {
+                    *dst = *src;
+                }
                 out
             }
         }
@@ -228,21 +254,48 @@ impl Chainer {
     fn compute(&self, parts: &[&[u8]]) -> ChainValue {
         match self {
             Self::Keyed(mac) => {
+                // A clone of the keyed state; it is wiped when `finalize` consumes it.
                 let mut mac = mac.clone();
                 for p in parts {
                     mac.update(p);
                 }
                 ChainValue(mac.finalize().into_bytes().into())
             }
-            Self::Unkeyed => {
-                let mut h = Sha256::new();
-                for p in parts {
-                    h.update(p);
-                }
-                ChainValue(h.finalize().into())
-            }
+            Self::Unkeyed => sha256(parts),
         }
     }
+}
+
+fn sha256(parts: &[&[u8]]) -> ChainValue {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    ChainValue(h.finalize().into())
+}
+
+/// The public chain of format 2: SHA-256, recomputable by anyone, signed in checkpoints
+/// so that a verifier with only the public key authenticates every record up to the last
+/// checkpoint.
+///
+/// `public[-1] = SHA-256("hexvault-audit/v2/public-genesis" ‖ log_id)`;
+/// `public[n] = SHA-256("hexvault-audit/v2/public-chain" ‖ public[n-1] ‖ u32be len ‖ encode(record[n]))`.
+pub(crate) fn public_genesis(log_id: &LogId) -> ChainValue {
+    sha256(&[PUBLIC_GENESIS_DOMAIN, log_id.as_bytes()])
+}
+
+/// One step of the public chain (see [`public_genesis`]). Records are at most
+/// `MAX_FRAME_PAYLOAD` bytes, so the length always fits; a longer input (never built by
+/// this crate) is refused as an internal error.
+pub(crate) fn public_step(prev: &ChainValue, encoded_record: &[u8]) -> Result<ChainValue> {
+    let len = u32::try_from(encoded_record.len())
+        .map_err(|_| Error::Internal("record encoding longer than u32::MAX bytes"))?;
+    Ok(sha256(&[
+        PUBLIC_STEP_DOMAIN,
+        prev.as_bytes(),
+        &len.to_be_bytes(),
+        encoded_record,
+    ]))
 }
 
 #[cfg(test)]
@@ -294,11 +347,70 @@ mod tests {
     fn genesis_depends_on_log_id_and_key() {
         let a = Chainer::keyed(&AuditKey::from_bytes([1; 32]));
         let b = Chainer::keyed(&AuditKey::from_bytes([2; 32]));
-        let id1 = LogId::from_bytes([1; 16]);
-        let id2 = LogId::from_bytes([2; 16]);
+        let id1 = LogId::from_array([1; 16]);
+        let id2 = LogId::from_array([2; 16]);
         assert_ne!(a.genesis(&id1), a.genesis(&id2));
         assert_ne!(a.genesis(&id1), b.genesis(&id1));
         assert_ne!(a.genesis(&id1), Chainer::Unkeyed.genesis(&id1));
         assert_ne!(a.key_check(&id1), b.key_check(&id1));
+        assert_ne!(public_genesis(&id1), public_genesis(&id2));
+    }
+
+    /// The keyed chainer is always keyed: whatever the key, `Chainer::keyed` is HMAC and
+    /// never the unkeyed SHA-256 chain (the v1 code fell back to it on a keying error).
+    #[test]
+    fn keyed_chainer_never_falls_back_to_unkeyed() {
+        for key in [[0u8; 32], [0xFF; 32], [7; 32]] {
+            let c = Chainer::keyed(&AuditKey::from_bytes(key));
+            assert!(matches!(c, Chainer::Keyed(_)));
+            assert_eq!(c.mode(), ChainMode::Keyed);
+            let id = LogId::from_array([3; 16]);
+            assert_ne!(c.genesis(&id), Chainer::Unkeyed.genesis(&id));
+            let mac = HmacSha256::new_from_slice(&key).unwrap();
+            let Chainer::Keyed(ours) = &c else {
+                unreachable!("checked above")
+            };
+            assert_eq!(
+                ours.clone().chain_update(b"x").finalize().into_bytes(),
+                mac.chain_update(b"x").finalize().into_bytes(),
+                "zero-padding the key block is HMAC's own padding"
+            );
+        }
+    }
+
+    /// Every state the keyed chain holds is wiped on drop: the SHA-256 cores inside HMAC
+    /// and the block buffer implement `ZeroizeOnDrop` (compile-time check; fails to build
+    /// without the `sha2/zeroize` and `hmac/zeroize` features).
+    #[test]
+    fn hmac_states_are_zeroize_on_drop() {
+        fn wiped<T: ZeroizeOnDrop>() {}
+        wiped::<Sha256>();
+        wiped::<<Sha256 as hmac::digest::block_api::CoreProxy>::Core>();
+        wiped::<
+            hmac::digest::block_api::Buffer<
+                <HmacSha256 as hmac::digest::block_api::CoreProxy>::Core,
+            >,
+        >();
+    }
+
+    #[test]
+    fn public_chain_is_length_prefixed_sha256() {
+        let id = LogId::from_array([9; 16]);
+        let g = public_genesis(&id);
+        let expect: [u8; 32] = Sha256::new()
+            .chain_update(b"hexvault-audit/v2/public-genesis")
+            .chain_update([9u8; 16])
+            .finalize()
+            .into();
+        assert_eq!(g.as_bytes(), &expect);
+        let s = public_step(&g, b"rec").unwrap();
+        let expect: [u8; 32] = Sha256::new()
+            .chain_update(b"hexvault-audit/v2/public-chain")
+            .chain_update(g.as_bytes())
+            .chain_update(3u32.to_be_bytes())
+            .chain_update(b"rec")
+            .finalize()
+            .into();
+        assert_eq!(s.as_bytes(), &expect);
     }
 }

@@ -30,11 +30,14 @@ impl Writer {
     pub(crate) fn raw(&mut self, v: &[u8]) {
         self.0.extend_from_slice(v);
     }
-    /// A `u16be` length then the bytes. Callers bound the length (ids are at most 256 bytes).
-    pub(crate) fn bytes16(&mut self, v: &[u8]) {
-        let len = u16::try_from(v.len()).unwrap_or(u16::MAX);
+    /// A `u16be` length then the bytes. Ids are at most 256 bytes by construction, so
+    /// a longer input is an internal error, never a silently shortened field.
+    pub(crate) fn bytes16(&mut self, v: &[u8]) -> Result<()> {
+        let len = u16::try_from(v.len())
+            .map_err(|_| Error::Internal("length-prefixed field longer than 65535 bytes"))?;
         self.u16(len);
-        self.raw(v.get(..usize::from(len)).unwrap_or(v));
+        self.raw(v);
+        Ok(())
     }
 }
 

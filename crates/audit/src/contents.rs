@@ -30,7 +30,10 @@ pub struct LogContents {
     pub log_id: LogId,
     /// The log's chain mode.
     pub mode: ChainMode,
-    /// The checkpoint public key recorded in the header (not a trust anchor).
+    /// The log file's format version (1 or 2).
+    pub format_version: u16,
+    /// The checkpoint public key recorded in the header (information only, not a trust
+    /// anchor: verifiers take the trusted key from the caller).
     pub public_key: Option<VerifyingKey>,
     /// The automatic checkpoint interval recorded in the header (0: on demand only).
     pub checkpoint_every: u32,
@@ -56,6 +59,10 @@ impl LogContents {
         let mut pos = format::HEADER_LEN;
         while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
             match format::read_frame(rest) {
+                FrameRead::Torn if format::torn_is_damage(rest) => {
+                    unreadable = Some((pos as u64, Damage::ForgedTornTail));
+                    break;
+                }
                 FrameRead::Torn => {
                     torn_tail = Some(TornTail {
                         offset: pos as u64,
@@ -89,6 +96,7 @@ impl LogContents {
         Ok(Self {
             log_id: header.log_id,
             mode: header.mode,
+            format_version: header.version,
             public_key: header.public_key,
             checkpoint_every: header.checkpoint_every,
             entries,

@@ -73,6 +73,39 @@ pub enum Error {
         found: crate::ChainMode,
     },
 
+    /// Verifying a log that has a checkpoint key needs a trusted public key from the caller;
+    /// the key in the file header is information only (whoever rewrites the file can
+    /// replace it).
+    #[error(
+        "a trusted checkpoint public key is required to verify this signed log; pass the operator's key (Verifier::with_public_key / --public-key), never the one stored in the file"
+    )]
+    TrustedKeyRequired,
+
+    /// The checkpoint public key in the log header is not the trusted key the caller gave.
+    #[error(
+        "the checkpoint key recorded in this log is not the trusted key: the log was re-signed by another key, or the wrong trusted key was given; keep the file as evidence"
+    )]
+    UntrustedHeaderKey,
+
+    /// The anchor given to the verifier belongs to another log, is not format 2, or its
+    /// signature does not verify under the trusted key.
+    #[error("anchor rejected: {0}; give the anchor file written beside this log")]
+    BadAnchor(&'static str),
+
+    /// A format-1 log was opened for appending. Format 1 can be verified, not extended.
+    #[error(
+        "audit log format {0} can be verified but not appended to (its checkpoints do not cover the public chain); start a new log"
+    )]
+    ReadOnlyFormat(u16),
+
+    /// A log option is out of range.
+    #[error("invalid audit log option: {0}")]
+    InvalidOption(&'static str),
+
+    /// An internal invariant failed (a bug, never input-dependent).
+    #[error("internal error in hexvault-audit: {0}; please report it")]
+    Internal(&'static str),
+
     /// The checkpoint signing key does not match the public key recorded in the log header.
     #[error(
         "checkpoint signing key does not match the key recorded in this log; supply the original signing key"
@@ -149,6 +182,33 @@ pub enum Damage {
     /// A checkpoint does not match the record it follows (sequence, chain value or log id).
     #[error("checkpoint does not match the chain")]
     CheckpointMismatch,
+    /// A checkpoint's public (SHA-256) chain value differs from the one recomputed from
+    /// the records: a record between the previous checkpoint (or the start) and this one
+    /// was changed. The failure is charged to the first record of that range, `through`
+    /// is its last.
+    #[error("public chain mismatch: a record up to sequence {through} was changed")]
+    PublicChainMismatch {
+        /// The last record of the range (the checkpoint's sequence).
+        through: Sequence,
+    },
+    /// A signed log with a checkpoint interval has no checkpoint after this record, where
+    /// the interval puts one (a checkpoint frame was removed).
+    #[error("the interval checkpoint after this record is missing")]
+    MissingCheckpoint,
+    /// The log ends before the record its anchor (or the caller's minimum sequence)
+    /// names: `missing` records were cut off.
+    #[error("log cut short: {missing} records missing before the anchored sequence")]
+    Truncated {
+        /// How many records are missing.
+        missing: u64,
+    },
+    /// The record at the anchor's sequence does not carry the anchor's chain values.
+    #[error("record does not match the anchor's chain values")]
+    AnchorMismatch,
+    /// What looks like a torn final frame is longer than one maximal frame or hides a
+    /// complete frame: a forged frame length, not a crash. Nothing is repaired.
+    #[error("torn tail hides complete frames or exceeds one frame (forged length)")]
+    ForgedTornTail,
     /// Records after the last signed checkpoint; reported as a failure only when the
     /// verifier requires an anchored tail.
     #[error("records after the last signed checkpoint (tail truncation cannot be excluded)")]

@@ -7,12 +7,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::anchor::sync_parent;
 use crate::format::{self, FileHeader};
 use crate::log::ChainState;
 use crate::verify::walk;
 use crate::{
-    Appended, AuditLog, ChainValue, Checkpoint, Durability, Error, Event, LogId, LogOptions,
-    Report, Result,
+    Anchor, Appended, AuditLog, ChainValue, Checkpoint, Durability, Error, Event, LogId,
+    LogOptions, Report, Result,
 };
 
 struct FileState {
@@ -25,11 +26,17 @@ struct FileState {
     failed: bool,
     /// Encoding of the record being appended (reused: no allocation per append).
     scratch: Vec<u8>,
+    /// `<log>.anchor`, kept when the log signs checkpoints.
+    anchor_path: Option<PathBuf>,
+    /// The newest checkpoint in `pending`: it becomes the anchor once it is durable.
+    anchor_due: Option<Checkpoint>,
 }
 
 impl FileState {
-    /// Writes and syncs the write buffer. Any failure poisons the log: the file tail is
-    /// then unknown and only a reopen (which verifies and repairs) may continue.
+    /// Writes and syncs the write buffer, then (if a checkpoint was in it) replaces the
+    /// anchor file, so the anchor is never ahead of the durable log. Any failure poisons
+    /// the log: the file tail is then unknown and only a reopen (which verifies and
+    /// repairs) may continue.
     fn flush(&mut self) -> Result<()> {
         if self.failed {
             return Err(Error::Failed);
@@ -48,12 +55,21 @@ impl FileState {
         self.pending.clear();
         self.pending_records = 0;
         self.oldest_pending = None;
+        if let (Some(cp), Some(path)) = (self.anchor_due.take(), &self.anchor_path) {
+            let written = Anchor::new(cp).and_then(|a| a.write_atomic(path));
+            if let Err(e) = written {
+                self.failed = true;
+                return Err(e);
+            }
+        }
         Ok(())
     }
 
-    fn push_checkpoint(&mut self, cp: &Checkpoint) {
-        format::write_frame(&mut self.pending, format::FRAME_CHECKPOINT, &cp.encode());
+    fn push_checkpoint(&mut self, cp: &Checkpoint) -> Result<()> {
+        format::write_frame_parts(&mut self.pending, format::FRAME_CHECKPOINT, &[&cp.encode()])?;
         self.chain.last_checkpoint = Some(cp.clone());
+        self.anchor_due = Some(cp.clone());
+        Ok(())
     }
 
     /// Checkpoints the tail if there is a signing key and unanchored records, then syncs.
@@ -61,7 +77,7 @@ impl FileState {
         if self.chain.signing_key.is_some()
             && let Some(cp) = self.chain.new_checkpoint()?
         {
-            self.push_checkpoint(&cp);
+            self.push_checkpoint(&cp)?;
         }
         self.flush()
     }
@@ -82,10 +98,14 @@ impl Shared {
 /// An append-only audit log file with an advisory lock, verified on open.
 ///
 /// Layout: a header, then one frame per record and per checkpoint (see `docs/formats.md`).
-/// Open verifies everything, truncates a torn final frame (reported in the returned
-/// [`Report::torn_tail`]) and refuses any other damage with [`Error::Damaged`] naming the
-/// first bad sequence number. Dropping the log checkpoints the tail (with a signing key)
-/// and syncs, ignoring errors; call [`FileLog::close`] to see them.
+/// With a signing key, each checkpoint, once durable in the log, is also written
+/// atomically to `<log>.anchor` ([`Anchor`]); ship that file elsewhere to detect a cut.
+/// Open verifies everything (against the anchor file when there is one), moves a torn
+/// final frame to a quarantine file `<log>.torn-<offset>` before cutting it off (both
+/// reported in the returned [`Report`]), and refuses any other damage, including a cut
+/// behind the anchor, with [`Error::Damaged`] naming the first bad sequence number. It
+/// never deletes a complete record. Dropping the log checkpoints the tail (with a signing
+/// key) and syncs, ignoring errors; call [`FileLog::close`] to see them.
 pub struct FileLog {
     shared: Arc<Shared>,
     flusher: Option<JoinHandle<()>>,
@@ -111,22 +131,58 @@ fn lock_file(file: &File, path: &Path) -> Result<()> {
     }
 }
 
-fn sync_parent(path: &Path) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)?.sync_all()?;
-    Ok(())
+/// Saves the torn bytes to a new file `<log>.torn-<offset>` (or `….<n>` if that exists),
+/// synced, before the log is cut back. Returns its path.
+fn quarantine(path: &Path, offset: u64, bytes: &[u8]) -> Result<PathBuf> {
+    for n in 0u32..1000 {
+        let mut name = std::ffi::OsString::from(path.as_os_str());
+        name.push(format!(".torn-{offset}"));
+        if n > 0 {
+            name.push(format!(".{n}"));
+        }
+        let q = PathBuf::from(name);
+        match OpenOptions::new().write(true).create_new(true).open(&q) {
+            Ok(mut f) => {
+                f.write_all(bytes)?;
+                f.sync_all()?;
+                sync_parent(&q)?;
+                return Ok(q);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    Err(Error::Io(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "1000 quarantine files for this offset already exist; move them away",
+    )))
 }
 
 impl FileLog {
     /// Creates a new, empty log file (fails if it exists) with a random log id, and locks it.
+    /// With a signing key, `<log>.anchor` must not exist yet either.
     ///
     /// # Errors
-    /// [`Error::AlreadyExists`], [`Error::Locked`], [`Error::Io`], [`Error::Random`].
+    /// [`Error::AlreadyExists`], [`Error::Locked`], [`Error::Io`] (also for a leftover
+    /// anchor file), [`Error::Random`], [`Error::InvalidOption`] for a checkpoint interval
+    /// above `u32::MAX`.
     pub fn create(path: impl AsRef<Path>, options: LogOptions) -> Result<Self> {
         let path = path.as_ref();
+        if options.signing_key.is_some() {
+            let anchor = Anchor::path_for(path);
+            if anchor.exists() {
+                // The anchor of an earlier log at this path: keep it (it is evidence) and
+                // refuse, rather than open a new log beside an anchor it would contradict.
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} already exists (the anchor of an earlier log?); move it away before creating {}",
+                        anchor.display(),
+                        path.display()
+                    ),
+                )));
+            }
+        }
         let file = match OpenOptions::new()
             .read(true)
             .append(true)
@@ -142,11 +198,18 @@ impl FileLog {
             Err(e) => return Err(Error::Io(e)),
         };
         lock_file(&file, path)?;
-        let log_id = LogId::random()?;
-        let checkpoint_every = options
-            .checkpoint_every
-            .map_or(0, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+        let log_id = match options.fixed_log_id {
+            Some(id) => id,
+            None => LogId::random()?,
+        };
+        let checkpoint_every = match options.checkpoint_every {
+            None => 0,
+            Some(n) => u32::try_from(n.get()).map_err(|_| {
+                Error::InvalidOption("the checkpoint interval of a file log is at most 2^32 - 1")
+            })?,
+        };
         let header = FileHeader {
+            version: format::FILE_VERSION,
             mode: options.chainer.mode(),
             log_id,
             key_check: options.chainer.key_check(&log_id),
@@ -154,6 +217,7 @@ impl FileLog {
             checkpoint_every,
         };
         let durability = options.durability;
+        let anchor_path = options.signing_key.as_ref().map(|_| Anchor::path_for(path));
         let mut state = FileState {
             chain: ChainState::new(log_id, options),
             file,
@@ -163,21 +227,31 @@ impl FileLog {
             durability,
             failed: false,
             scratch: Vec::new(),
+            anchor_path,
+            anchor_due: None,
         };
         state.flush()?;
         state.file.sync_all()?;
         sync_parent(path)?;
-        Ok(Self::start(state, path))
+        Self::start(state, path)
     }
 
-    /// Opens an existing log, locks it, verifies it with the options' keys and repairs a
-    /// torn final frame. Returns the log and the verification report.
+    /// Opens an existing log, locks it, verifies it with the options' keys (and against
+    /// `<log>.anchor` when the log signs checkpoints and that file exists) and repairs a
+    /// torn final frame: its bytes are saved to `<log>.torn-<offset>` (synced) before the
+    /// log is cut back to its last complete frame. If the interval checkpoint after the
+    /// last record is missing (a crash between the two frames), it is signed and written
+    /// now. The checkpoint interval recorded in the file's header applies, whatever the
+    /// options say. Returns the log and the verification report ([`Report::torn_tail`],
+    /// [`Report::torn_tail_saved_to`]).
     ///
     /// # Errors
     /// [`Error::Locked`] if another handle holds it; [`Error::Damaged`] for any damage other
-    /// than a torn final frame; [`Error::WrongKey`], [`Error::ModeMismatch`],
-    /// [`Error::SigningKeyMismatch`], [`Error::NoSigningKey`] (the log has checkpoints but
-    /// no signing key was given); header and I/O errors.
+    /// than a genuine torn final frame (including a forged one and a cut behind the
+    /// anchor); [`Error::ReadOnlyFormat`] for a format-1 log; [`Error::WrongKey`],
+    /// [`Error::ModeMismatch`], [`Error::SigningKeyMismatch`], [`Error::NoSigningKey`] (the
+    /// log has checkpoints but no signing key was given); [`Error::BadAnchor`]; header
+    /// and I/O errors.
     pub fn open(path: impl AsRef<Path>, options: LogOptions) -> Result<(Self, Report)> {
         let path = path.as_ref();
         let mut file = OpenOptions::new().read(true).append(true).open(path)?;
@@ -185,6 +259,9 @@ impl FileLog {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let header = FileHeader::decode(&bytes)?;
+        if header.version != format::FILE_VERSION {
+            return Err(Error::ReadOnlyFormat(header.version));
+        }
         if header.mode != options.chainer.mode() {
             return Err(Error::ModeMismatch {
                 expected: options.chainer.mode(),
@@ -198,16 +275,29 @@ impl FileLog {
             _ => {}
         }
         let durability = options.durability;
+        let anchor_path = options.signing_key.as_ref().map(|_| Anchor::path_for(path));
         let mut chain = ChainState::new(header.log_id, options);
-        let check = chain.own_verifier().checker(&header)?;
+        // The interval recorded in the header governs the file (verifiers read it there).
+        chain.checkpoint_every = core::num::NonZeroU64::new(u64::from(header.checkpoint_every));
+        let mut verifier = chain.own_verifier();
+        if let Some(ap) = anchor_path.as_ref().filter(|p| p.exists()) {
+            verifier = verifier.with_anchor(Anchor::read(ap)?);
+        }
+        let check = verifier.checker(&header)?;
         let w = walk(&bytes, check);
-        if let Some(f) = w.report.failure {
+        let mut report = verifier.finish(w.report);
+        if let Some(f) = report.failure {
             return Err(Error::Damaged {
                 sequence: f.sequence,
                 reason: f.reason,
             });
         }
-        if w.report.torn_tail.is_some() {
+        if let Some(t) = report.torn_tail {
+            let torn = usize::try_from(t.offset)
+                .ok()
+                .and_then(|o| bytes.get(o..))
+                .ok_or(Error::Internal("torn tail offset outside the file"))?;
+            report.torn_tail_saved_to = Some(quarantine(path, t.offset, torn)?);
             file.set_len(w.valid_len)?;
             file.sync_all()?;
         }
@@ -215,8 +305,9 @@ impl FileLog {
         if let Some(h) = w.check.head() {
             chain.head = h;
         }
+        chain.public_head = w.check.public_head();
         chain.last_checkpoint = w.last_checkpoint;
-        let state = FileState {
+        let mut state = FileState {
             chain,
             file,
             pending: Vec::new(),
@@ -225,8 +316,20 @@ impl FileLog {
             durability,
             failed: false,
             scratch: Vec::new(),
+            anchor_path,
+            anchor_due: None,
         };
-        Ok((Self::start(state, path), w.report))
+        // A crash (or cut) between a record and the interval checkpoint after it: sign it
+        // now, before any further record, so the interval rule holds for the whole file.
+        let due = state
+            .chain
+            .checkpoint_every
+            .is_some_and(|n| state.chain.next != 0 && state.chain.next.is_multiple_of(n.get()));
+        if due && let Some(cp) = state.chain.new_checkpoint()? {
+            state.push_checkpoint(&cp)?;
+            state.flush()?;
+        }
+        Ok((Self::start(state, path)?, report))
     }
 
     /// Opens `path` if it exists, creates it otherwise.
@@ -244,7 +347,7 @@ impl FileLog {
         }
     }
 
-    fn start(state: FileState, path: &Path) -> Self {
+    fn start(state: FileState, path: &Path) -> Result<Self> {
         let delay = match state.durability {
             Durability::GroupCommit { max_delay, .. } if !max_delay.is_zero() => Some(max_delay),
             _ => None,
@@ -254,18 +357,24 @@ impl FileLog {
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
-        let flusher = delay.and_then(|d| {
-            let s = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name("hexvault-audit-flush".into())
-                .spawn(move || flusher(&s, d))
-                .ok()
-        });
-        Self {
+        // The time bound of group commit needs the flusher: failing to start it is an
+        // error, not a silently weaker durability policy.
+        let flusher = match delay {
+            None => None,
+            Some(d) => {
+                let s = Arc::clone(&shared);
+                Some(
+                    std::thread::Builder::new()
+                        .name("hexvault-audit-flush".into())
+                        .spawn(move || flusher(&s, d))?,
+                )
+            }
+        };
+        Ok(Self {
             shared,
             flusher,
             path: path.to_path_buf(),
-        }
+        })
     }
 
     /// The file's path.
@@ -342,13 +451,25 @@ impl AuditLog for FileLog {
         } = &mut *st;
         scratch.clear();
         let p = chain.prepare(&event, scratch)?;
-        format::write_frame_parts(
+        let start = pending.len();
+        let framed = format::write_frame_parts(
             pending,
             format::FRAME_RECORD,
             &[scratch, p.chain.as_bytes()],
-        );
+        )
+        .and_then(|()| match &p.checkpoint {
+            Some(cp) => {
+                format::write_frame_parts(pending, format::FRAME_CHECKPOINT, &[&cp.encode()])
+            }
+            None => Ok(()),
+        });
+        if let Err(e) = framed {
+            // Nothing of this record stays in the buffer; the chain position is unchanged.
+            pending.truncate(start);
+            return Err(e);
+        }
         if let Some(cp) = &p.checkpoint {
-            format::write_frame(&mut st.pending, format::FRAME_CHECKPOINT, &cp.encode());
+            st.anchor_due = Some(cp.clone());
         }
         st.pending_records = st.pending_records.saturating_add(1);
         let oldest = *st.oldest_pending.get_or_insert_with(Instant::now);
@@ -381,7 +502,7 @@ impl AuditLog for FileLog {
         }
         match st.chain.new_checkpoint()? {
             Some(cp) => {
-                st.push_checkpoint(&cp);
+                st.push_checkpoint(&cp)?;
                 st.flush()?;
                 Ok(Some(cp))
             }
@@ -404,7 +525,10 @@ impl AuditLog for FileLog {
     fn verify(&self) -> Result<Report> {
         let mut st = self.shared.lock();
         st.flush()?;
-        let verifier = st.chain.own_verifier();
+        let mut verifier = st.chain.own_verifier();
+        if let Some(ap) = st.anchor_path.as_ref().filter(|p| p.exists()) {
+            verifier = verifier.with_anchor(Anchor::read(ap)?);
+        }
         verifier.verify_file(&self.path)
     }
 

@@ -8,8 +8,11 @@ use crate::{ChainMode, Damage, Error, LogId, Result};
 
 /// The 8 magic bytes that open every audit log file.
 pub const FILE_MAGIC: [u8; 8] = *b"HXAUDIT\0";
-/// The file format version this build writes and reads.
-pub const FILE_VERSION: u16 = 1;
+/// The file format version this build writes: 2, whose checkpoints also sign the public
+/// chain. Format 1 is still read and verified (see [`FILE_VERSION_V1`]).
+pub const FILE_VERSION: u16 = 2;
+/// The first file format: checkpoints sign only the (keyed) chain value. Read-only.
+pub const FILE_VERSION_V1: u16 = 1;
 /// Length of the file header.
 pub const HEADER_LEN: usize = 88;
 /// Bytes before a frame's payload: type, length, header check.
@@ -18,6 +21,8 @@ pub const FRAME_HEAD_LEN: usize = 9;
 pub const FRAME_TAIL_LEN: usize = 8;
 /// Largest payload a frame may carry.
 pub const MAX_FRAME_PAYLOAD: u32 = 65_536;
+/// Largest complete frame: head, maximal payload, checksum. A torn tail is never longer.
+pub const MAX_FRAME_LEN: usize = FRAME_HEAD_LEN + MAX_FRAME_PAYLOAD as usize + FRAME_TAIL_LEN;
 
 /// Frame type of a record frame.
 pub const FRAME_RECORD: u8 = 0x01;
@@ -31,6 +36,8 @@ const FRAME_DOMAIN: &[u8] = b"hexvault-audit/v1/frame";
 /// The decoded file header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileHeader {
+    /// [`FILE_VERSION`] or [`FILE_VERSION_V1`].
+    pub(crate) version: u16,
     pub(crate) mode: ChainMode,
     pub(crate) log_id: LogId,
     pub(crate) key_check: [u8; 16],
@@ -45,8 +52,9 @@ fn sha_prefix<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
     }
     let full: [u8; 32] = h.finalize().into();
     let mut out = [0u8; N];
-    if let Some(src) = full.get(..N) {
-        out.copy_from_slice(src);
+    // Callers take 4 or 8 bytes of the 32: zip copies exactly N.
+    for (dst, src) in out.iter_mut().zip(full) {
+        *dst = src;
     }
     out
 }
@@ -55,7 +63,7 @@ impl FileHeader {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Writer::with_capacity(HEADER_LEN);
         w.raw(&FILE_MAGIC);
-        w.u16(FILE_VERSION);
+        w.u16(self.version);
         w.u8(self.mode.code());
         w.raw(self.log_id.as_bytes());
         w.raw(&self.key_check);
@@ -92,11 +100,11 @@ impl FileHeader {
         if sha_prefix::<8>(&[HEADER_DOMAIN, body]) != check {
             return Err(Error::NotAuditLog);
         }
-        if version != FILE_VERSION {
+        if version != FILE_VERSION && version != FILE_VERSION_V1 {
             return Err(Error::UnsupportedVersion(version));
         }
         let mode = ChainMode::from_code(r.u8()?).ok_or(Error::Malformed("unknown chain mode"))?;
-        let log_id = LogId::from_bytes(r.array()?);
+        let log_id = LogId::from_array(r.array()?);
         let key_check = r.array()?;
         let has_pk = r.flag()?;
         let pk_bytes: [u8; 32] = r.array()?;
@@ -113,6 +121,7 @@ impl FileHeader {
         let checkpoint_every = r.u32()?;
         r.finish()?;
         Ok(Self {
+            version,
             mode,
             log_id,
             key_check,
@@ -123,17 +132,32 @@ impl FileHeader {
 }
 
 /// Builds one frame of type `kind` ([`FRAME_RECORD`] or [`FRAME_CHECKPOINT`]) around
-/// `payload` and appends it to `out` (see `docs/formats.md`). The payload must be at most
-/// [`MAX_FRAME_PAYLOAD`] bytes (records and checkpoints are far smaller); a longer one
-/// produces a frame that readers reject. For tools and tests; logs write their own frames.
-pub fn write_frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
-    write_frame_parts(out, kind, &[payload]);
+/// `payload` and appends it to `out` (see `docs/formats.md`). Test support only (feature
+/// `test-support`, not for production use): logs write their own frames.
+///
+/// # Errors
+/// [`Error::TooLong`] if the payload is longer than [`MAX_FRAME_PAYLOAD`] bytes.
+#[cfg(any(test, feature = "test-support"))]
+pub fn write_frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) -> Result<()> {
+    write_frame_parts(out, kind, &[payload])
 }
 
-/// [`write_frame`] with the payload given as consecutive parts (no concatenation copy).
-pub(crate) fn write_frame_parts(out: &mut Vec<u8>, kind: u8, parts: &[&[u8]]) {
+/// Appends one frame whose payload is the concatenation of `parts` (no copy).
+///
+/// # Errors
+/// [`Error::TooLong`] if the payload is longer than [`MAX_FRAME_PAYLOAD`] bytes (records
+/// and checkpoints are far smaller); `out` is then unchanged.
+pub(crate) fn write_frame_parts(out: &mut Vec<u8>, kind: u8, parts: &[&[u8]]) -> Result<()> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
-    let len = u32::try_from(total).unwrap_or(u32::MAX);
+    let too_long = || Error::TooLong {
+        field: "frame payload",
+        len: total,
+        max: MAX_FRAME_PAYLOAD as usize,
+    };
+    let len = u32::try_from(total).map_err(|_| too_long())?;
+    if len > MAX_FRAME_PAYLOAD {
+        return Err(too_long());
+    }
     let [l0, l1, l2, l3] = len.to_be_bytes();
     let head = [kind, l0, l1, l2, l3];
     let head_check: [u8; 4] = sha_prefix(&[FRAME_HEAD_DOMAIN, &head]);
@@ -148,7 +172,32 @@ pub(crate) fn write_frame_parts(out: &mut Vec<u8>, kind: u8, parts: &[&[u8]]) {
         out.extend_from_slice(p);
     }
     let sum: [u8; 32] = h.finalize().into();
-    out.extend_from_slice(sum.get(..FRAME_TAIL_LEN).unwrap_or(&sum));
+    let mut tail = [0u8; FRAME_TAIL_LEN];
+    for (dst, src) in tail.iter_mut().zip(sum) {
+        *dst = src;
+    }
+    out.extend_from_slice(&tail);
+    Ok(())
+}
+
+/// Whether the bytes `read_frame` called torn are damage rather than a crash's leftover:
+/// a torn final frame is shorter than one maximal frame and cannot contain a complete,
+/// checksummed frame. A forged head claiming a long length over complete records fails
+/// this (those records are still there, as valid frames).
+pub(crate) fn torn_is_damage(rest: &[u8]) -> bool {
+    if rest.len() >= MAX_FRAME_LEN {
+        return true;
+    }
+    (1..rest.len()).any(|i| rest.get(i..).is_some_and(is_complete_frame))
+}
+
+/// A complete, checksummed frame starts at `r` (cheap when the head check fails).
+fn is_complete_frame(r: &[u8]) -> bool {
+    let head_ok = r
+        .get(..FRAME_HEAD_LEN)
+        .and_then(|head| head.split_at_checked(5))
+        .is_some_and(|(fixed, check)| sha_prefix::<4>(&[FRAME_HEAD_DOMAIN, fixed]) == check);
+    head_ok && matches!(read_frame(r), FrameRead::Frame { .. })
 }
 
 /// What lies at an offset of the frame area.
@@ -221,8 +270,9 @@ mod tests {
     #[test]
     fn header_round_trip_and_checks() {
         let h = FileHeader {
+            version: FILE_VERSION,
             mode: ChainMode::Keyed,
-            log_id: LogId::from_bytes([7; 16]),
+            log_id: LogId::from_array([7; 16]),
             key_check: [8; 16],
             public_key: Some(ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key()),
             checkpoint_every: 100,
@@ -241,7 +291,7 @@ mod tests {
     #[test]
     fn frame_round_trip_torn_and_corrupt() {
         let mut f = Vec::new();
-        write_frame(&mut f, FRAME_RECORD, b"hello");
+        write_frame_parts(&mut f, FRAME_RECORD, &[b"hel", b"lo"]).unwrap();
         assert!(
             matches!(read_frame(&f), FrameRead::Frame { kind: FRAME_RECORD, payload: b"hello", len } if len == f.len())
         );
@@ -260,5 +310,29 @@ mod tests {
             );
         }
         assert!(matches!(read_frame(&[0; 40]), FrameRead::Torn));
+        assert!(!torn_is_damage(&[0; 40]));
+        let too_long = vec![0u8; MAX_FRAME_PAYLOAD as usize + 1];
+        let before = f.len();
+        assert!(write_frame_parts(&mut f, FRAME_RECORD, &[&too_long]).is_err());
+        assert_eq!(f.len(), before);
+    }
+
+    /// A head claiming a long length over a complete frame reads as torn, but is damage.
+    #[test]
+    fn forged_length_over_a_frame_is_damage() {
+        let mut tail = Vec::new();
+        write_frame_parts(&mut tail, FRAME_RECORD, &[b"complete record"]).unwrap();
+        let mut forged = Vec::new();
+        write_frame_parts(&mut forged, FRAME_RECORD, &[&[7u8; 1000]]).unwrap();
+        forged.truncate(FRAME_HEAD_LEN + 3);
+        forged.extend_from_slice(&tail);
+        assert!(matches!(read_frame(&forged), FrameRead::Torn));
+        assert!(torn_is_damage(&forged));
+        // A genuine torn frame (a prefix of one frame) is not.
+        let mut genuine = Vec::new();
+        write_frame_parts(&mut genuine, FRAME_RECORD, &[&[7u8; 1000]]).unwrap();
+        genuine.truncate(500);
+        assert!(!torn_is_damage(&genuine));
+        assert!(torn_is_damage(&vec![0u8; MAX_FRAME_LEN]));
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! Audit records ([`AuditRecord`]) and their canonical encoding, the chain
 //! (`chain[n] = HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))`, genesis bound to
-//! the [`LogId`]), ed25519-signed [`Checkpoint`]s, the [`AuditLog`] trait with
-//! [`MemoryLog`] and [`FileLog`], and offline verification ([`Verifier`], [`Report`]).
+//! the [`LogId`]), the public SHA-256 chain over the same encodings, ed25519-signed
+//! [`Checkpoint`]s over both, the [`Anchor`] kept outside the log, the [`AuditLog`] trait
+//! with [`MemoryLog`] and [`FileLog`], and offline verification ([`Verifier`], [`Report`]).
 //!
 //! # Invariants
 //!
@@ -16,11 +17,15 @@
 //! - Every encoding is a read/write pair; decoders accept only canonical bytes and never
 //!   panic on any input.
 //! - A file log is only ever appended to; the only truncation is of a torn final frame on
-//!   open, and it is reported. Nothing complete is dropped silently.
+//!   open, after its bytes are saved to a quarantine file, and it is reported. A "torn"
+//!   region that hides a complete frame or exceeds one frame is damage. Nothing complete
+//!   is ever dropped.
+//! - Verification trusts only keys the caller gives, never the key in a file header.
 //! - An `append` returns only when its durability policy holds ([`Durability`]).
 //! - Key material ([`AuditKey`], signing keys) is zeroized on drop and never printed.
 //! - This crate depends on no other hexvault crate.
 
+mod anchor;
 mod chain;
 mod checkpoint;
 mod codec;
@@ -33,20 +38,26 @@ mod memory;
 mod record;
 mod verify;
 
+pub use anchor::{ANCHOR_LEN, ANCHOR_MAGIC, ANCHOR_VERSION, Anchor};
 pub use chain::{AuditKey, ChainMode, ChainValue, LogId};
-pub use checkpoint::{CHECKPOINT_DOMAIN, CHECKPOINT_LEN, CHECKPOINT_VERSION, Checkpoint};
+pub use checkpoint::{
+    CHECKPOINT_DOMAIN, CHECKPOINT_DOMAIN_V1, CHECKPOINT_LEN, CHECKPOINT_LEN_V1, CHECKPOINT_VERSION,
+    CHECKPOINT_VERSION_V1, Checkpoint,
+};
 pub use contents::{LogContents, LogEntry};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::{Damage, Error, Result};
 pub use file::FileLog;
+#[cfg(any(test, feature = "test-support"))]
+pub use format::write_frame;
 pub use format::{
-    FILE_MAGIC, FILE_VERSION, FRAME_CHECKPOINT, FRAME_HEAD_LEN, FRAME_RECORD, FRAME_TAIL_LEN,
-    HEADER_LEN, MAX_FRAME_PAYLOAD, write_frame,
+    FILE_MAGIC, FILE_VERSION, FILE_VERSION_V1, FRAME_CHECKPOINT, FRAME_HEAD_LEN, FRAME_RECORD,
+    FRAME_TAIL_LEN, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PAYLOAD,
 };
 pub use log::{Appended, AuditLog, Durability, LogOptions};
 pub use memory::MemoryLog;
 pub use record::{
     AuditRecord, BlobRef, CellId, Endpoint, ErrorClass, Event, EventKind, KeyVersion, Layer,
-    MAX_ID_LEN, Outcome, PartitionId, RECORD_VERSION, Sequence, Timestamp,
+    MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION, Sequence, Timestamp,
 };
 pub use verify::{Failure, Report, TornTail, Verifier, VerifyLevel, verify_bytes};

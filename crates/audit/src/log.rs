@@ -7,7 +7,7 @@ use std::time::Duration;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroize;
 
-use crate::chain::Chainer;
+use crate::chain::{Chainer, public_genesis, public_step};
 use crate::codec::Writer;
 use crate::record::encode_fields;
 use crate::{
@@ -105,6 +105,10 @@ pub struct LogOptions {
     pub(crate) signing_key: Option<SigningKey>,
     pub(crate) checkpoint_every: Option<NonZeroU64>,
     pub(crate) durability: Durability,
+    /// Test support: a fixed log id instead of a random one.
+    pub(crate) fixed_log_id: Option<LogId>,
+    /// Test support: record `n` gets timestamp `start + n * step` instead of the clock.
+    pub(crate) fixed_clock: Option<(u64, u64)>,
 }
 
 impl fmt::Debug for LogOptions {
@@ -142,7 +146,28 @@ impl LogOptions {
             signing_key: None,
             checkpoint_every: None,
             durability: Durability::EveryRecord,
+            fixed_log_id: None,
+            fixed_clock: None,
         }
+    }
+
+    /// Uses `log_id` instead of a random id. Test support only (feature `test-support`,
+    /// not for production use): two logs with one id under one key share their chain.
+    #[cfg(any(test, feature = "test-support"))]
+    #[must_use]
+    pub const fn fixed_log_id(mut self, log_id: LogId) -> Self {
+        self.fixed_log_id = Some(log_id);
+        self
+    }
+
+    /// Stamps record `n` with `start_unix_nanos + n * step_nanos` instead of reading the
+    /// clock (for golden files). Test support only (feature `test-support`, not for
+    /// production use).
+    #[cfg(any(test, feature = "test-support"))]
+    #[must_use]
+    pub const fn fixed_clock(mut self, start_unix_nanos: u64, step_nanos: u64) -> Self {
+        self.fixed_clock = Some((start_unix_nanos, step_nanos));
+        self
     }
 
     /// Signs checkpoints with this ed25519 key.
@@ -194,6 +219,7 @@ pub(crate) enum EntryRef<'a> {
 pub(crate) struct Prepared {
     pub(crate) sequence: Sequence,
     pub(crate) chain: ChainValue,
+    pub(crate) public: ChainValue,
     pub(crate) checkpoint: Option<Checkpoint>,
 }
 
@@ -205,7 +231,10 @@ pub(crate) struct ChainState {
     pub(crate) checkpoint_every: Option<NonZeroU64>,
     pub(crate) next: u64,
     pub(crate) head: ChainValue,
+    /// `public[next - 1]` (the public genesis value for an empty log).
+    pub(crate) public_head: ChainValue,
     pub(crate) last_checkpoint: Option<Checkpoint>,
+    fixed_clock: Option<(u64, u64)>,
 }
 
 impl ChainState {
@@ -218,7 +247,9 @@ impl ChainState {
             checkpoint_every: opts.checkpoint_every,
             next: 0,
             head,
+            public_head: public_genesis(&log_id),
             last_checkpoint: None,
+            fixed_clock: opts.fixed_clock,
         }
     }
 
@@ -233,14 +264,34 @@ impl ChainState {
             return Err(Error::SequenceExhausted);
         }
         let sequence = Sequence::new(self.next);
-        let timestamp = Timestamp::now()?;
+        let timestamp = match self.fixed_clock {
+            None => Timestamp::now()?,
+            Some((start, step)) => Timestamp::from_unix_nanos(
+                step.checked_mul(self.next)
+                    .and_then(|d| d.checked_add(start))
+                    .ok_or(Error::Clock)?,
+            ),
+        };
         let start = out.len();
         let mut w = Writer::from_vec(core::mem::take(out));
-        encode_fields(&mut w, sequence, timestamp, event, &self.head);
+        let encoded = encode_fields(&mut w, sequence, timestamp, event, &self.head);
         *out = w.into_vec();
-        let chain = self
-            .chainer
-            .step(&self.head, out.get(start..).unwrap_or_default());
+        let chained = encoded.and_then(|()| {
+            let enc = out
+                .get(start..)
+                .ok_or(Error::Internal("record encoding out of range"))?;
+            Ok((
+                self.chainer.step(&self.head, enc),
+                public_step(&self.public_head, enc)?,
+            ))
+        });
+        let (chain, public) = match chained {
+            Ok(v) => v,
+            Err(e) => {
+                out.truncate(start);
+                return Err(e);
+            }
+        };
         let due = self
             .checkpoint_every
             .is_some_and(|n| self.next.saturating_add(1).is_multiple_of(n.get()));
@@ -251,12 +302,14 @@ impl ChainState {
                 self.mode(),
                 sequence,
                 chain,
+                public,
             )),
             _ => None,
         };
         Ok(Prepared {
             sequence,
             chain,
+            public,
             checkpoint,
         })
     }
@@ -264,6 +317,7 @@ impl ChainState {
     pub(crate) fn commit(&mut self, p: &Prepared) {
         self.next = p.sequence.get().saturating_add(1);
         self.head = p.chain;
+        self.public_head = p.public;
         if let Some(cp) = &p.checkpoint {
             self.last_checkpoint = Some(cp.clone());
         }
@@ -288,6 +342,7 @@ impl ChainState {
             self.mode(),
             Sequence::new(last),
             self.head,
+            self.public_head,
         )))
     }
 

@@ -4,8 +4,8 @@ use std::sync::Mutex;
 
 use crate::log::{ChainState, EntryRef};
 use crate::{
-    Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Event, LogId, LogOptions, Report,
-    Result, Verifier,
+    Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Error, Event, LogId, LogOptions,
+    Report, Result, Verifier,
 };
 
 struct Inner {
@@ -20,11 +20,20 @@ struct Inner {
 
 impl Inner {
     /// `(encoding, chain value)` of every record, in order.
-    fn records(&self) -> impl Iterator<Item = (&[u8], &ChainValue)> {
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if the index does not fit the arena (a bug).
+    fn records(&self) -> Result<Vec<(&[u8], &ChainValue)>> {
         let starts = core::iter::once(0).chain(self.index.iter().map(|(end, _)| *end));
         starts
             .zip(&self.index)
-            .map(|(start, (end, chain))| (self.arena.get(start..*end).unwrap_or_default(), chain))
+            .map(|(start, (end, chain))| {
+                self.arena
+                    .get(start..*end)
+                    .map(|enc| (enc, chain))
+                    .ok_or(Error::Internal("memory log index outside its arena"))
+            })
+            .collect()
     }
 }
 
@@ -49,7 +58,11 @@ impl MemoryLog {
     /// # Errors
     /// [`crate::Error::Random`] if the OS random generator fails.
     pub fn new(options: LogOptions) -> Result<Self> {
-        Ok(Self::with_log_id(LogId::random()?, options))
+        let log_id = match options.fixed_log_id {
+            Some(id) => id,
+            None => LogId::random()?,
+        };
+        Ok(Self::with_log_id(log_id, options))
     }
 
     /// A new empty log with a given log id.
@@ -72,11 +85,17 @@ impl MemoryLog {
     }
 
     /// Every record, in sequence order.
-    #[must_use]
-    pub fn records(&self) -> Vec<AuditRecord> {
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if a stored record does not decode (a bug: the log encoded it).
+    pub fn records(&self) -> Result<Vec<AuditRecord>> {
         self.lock()
-            .records()
-            .filter_map(|(enc, _)| AuditRecord::decode(enc).ok())
+            .records()?
+            .into_iter()
+            .map(|(enc, _)| {
+                AuditRecord::decode(enc)
+                    .map_err(|_| Error::Internal("memory log holds an undecodable record"))
+            })
             .collect()
     }
 
@@ -95,7 +114,7 @@ impl MemoryLog {
         // Records in order, each followed by the checkpoints that name it.
         let mut cps = inner.checkpoints.iter().peekable();
         let mut entries = Vec::new();
-        for (seq, (encoded, chain)) in inner.records().enumerate() {
+        for (seq, (encoded, chain)) in inner.records()?.into_iter().enumerate() {
             entries.push(EntryRef::Record { encoded, chain });
             while let Some(cp) = cps.next_if(|c| c.sequence.get() <= seq as u64) {
                 entries.push(EntryRef::Checkpoint(cp));

@@ -15,6 +15,9 @@ use crate::{ChainValue, Error, Result};
 pub const RECORD_VERSION: u8 = 1;
 /// Maximum length in bytes of a [`PartitionId`] or [`CellId`].
 pub const MAX_ID_LEN: usize = 256;
+/// Length of the smallest record encoding (no endpoints, no blobs, success): version 1,
+/// sequence 8, timestamp 8, kind 2, four absent-tags 4, outcome 3, prev chain 32.
+pub const MIN_RECORD_LEN: usize = 1 + 8 + 8 + 2 + 4 + 3 + 32;
 
 /// A record's position in its log: gapless, starting at 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -441,7 +444,9 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// Assembles a record (the log does this on append; exposed for tools and tests).
+    /// Assembles a record. Test support only (feature `test-support`, not for production
+    /// use): a log assigns sequence, timestamp and previous chain value itself on append.
+    #[cfg(any(test, feature = "test-support"))]
     #[must_use]
     pub const fn new(
         sequence: Sequence,
@@ -458,18 +463,24 @@ impl AuditRecord {
     }
 
     /// The canonical encoding (see `docs/formats.md`, "Audit record").
-    #[must_use]
-    pub fn encode(&self) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// [`Error::Internal`] only if an invariant of the id types failed (a bug).
+    pub fn encode(&self) -> Result<Vec<u8>> {
         let mut w = Writer::with_capacity(self.encoded_len());
-        self.encode_into(&mut w);
-        w.into_vec()
+        self.encode_into(&mut w)?;
+        Ok(w.into_vec())
     }
 
-    /// Appends the canonical encoding to `out`.
-    pub fn encode_to(&self, out: &mut Vec<u8>) {
+    /// Appends the canonical encoding to `out` (on error `out` may hold a partial record).
+    ///
+    /// # Errors
+    /// As [`AuditRecord::encode`].
+    pub fn encode_to(&self, out: &mut Vec<u8>) -> Result<()> {
         let mut w = Writer::from_vec(core::mem::take(out));
-        self.encode_into(&mut w);
+        let res = self.encode_into(&mut w);
         *out = w.into_vec();
+        res
     }
 
     fn encoded_len(&self) -> usize {
@@ -494,14 +505,14 @@ impl AuditRecord {
             + 32
     }
 
-    fn encode_into(&self, w: &mut Writer) {
+    fn encode_into(&self, w: &mut Writer) -> Result<()> {
         encode_fields(
             w,
             self.sequence,
             self.timestamp,
             &self.event,
             &self.prev_chain,
-        );
+        )
     }
 
     /// Decodes a canonical encoding; rejects anything `encode` would not produce.
@@ -579,7 +590,7 @@ pub(crate) fn encode_fields(
     timestamp: Timestamp,
     e: &Event,
     prev_chain: &ChainValue,
-) {
+) -> Result<()> {
     w.u8(RECORD_VERSION);
     w.u64(sequence.0);
     w.u64(timestamp.0);
@@ -589,8 +600,8 @@ pub(crate) fn encode_fields(
             None => w.u8(0),
             Some(ep) => {
                 w.u8(1);
-                w.bytes16(&ep.partition.0);
-                w.bytes16(&ep.cell.0);
+                w.bytes16(&ep.partition.0)?;
+                w.bytes16(&ep.cell.0)?;
                 w.u8(ep.layer.0);
                 w.u32(ep.key_version.0);
             }
@@ -623,6 +634,7 @@ pub(crate) fn encode_fields(
         }
     }
     w.raw(prev_chain.as_bytes());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -654,14 +666,14 @@ mod tests {
     #[test]
     fn round_trip_and_exact_length() {
         let r = sample();
-        let enc = r.encode();
+        let enc = r.encode().unwrap();
         assert_eq!(enc.len(), r.encoded_len());
         assert_eq!(AuditRecord::decode(&enc).unwrap(), r);
     }
 
     #[test]
     fn rejects_trailing_truncated_and_bad_tags() {
-        let enc = sample().encode();
+        let enc = sample().encode().unwrap();
         let mut long = enc.clone();
         long.push(0);
         assert!(AuditRecord::decode(&long).is_err());
@@ -687,6 +699,21 @@ mod tests {
         assert_eq!(CellId::new("inbox").unwrap().to_string(), "inbox");
         assert_eq!(CellId::new(vec![0, 0xab]).unwrap().to_string(), "0x00ab");
         assert_eq!(CellId::new("0x12").unwrap().to_string(), "0x30783132");
+    }
+
+    /// The smallest record is `MIN_RECORD_LEN` = 58 bytes, so a chain step input
+    /// (`prev ‖ encoding`) is at least 32 + 58 bytes (docs/formats.md, "Audit chain").
+    #[test]
+    fn minimal_record_is_58_bytes() {
+        let r = AuditRecord::new(
+            Sequence::ZERO,
+            Timestamp::from_unix_nanos(0),
+            Event::new(EventKind::Seal),
+            ChainValue::from_bytes([0; 32]),
+        );
+        assert_eq!(MIN_RECORD_LEN, 58);
+        assert_eq!(r.encode().unwrap().len(), MIN_RECORD_LEN);
+        assert!(sample().encode().unwrap().len() > MIN_RECORD_LEN);
     }
 
     #[test]

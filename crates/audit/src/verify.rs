@@ -1,14 +1,14 @@
 //! Verification: the chain checker shared by every reader, the [`Verifier`] and its [`Report`].
 
 use core::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::chain::Chainer;
+use crate::chain::{Chainer, public_genesis, public_step};
 use crate::format::{self, FileHeader, FrameRead};
 use crate::{
-    AuditKey, AuditRecord, ChainMode, ChainValue, Checkpoint, Damage, Error, LogId, Result,
+    Anchor, AuditKey, AuditRecord, ChainMode, ChainValue, Checkpoint, Damage, Error, LogId, Result,
     Sequence,
 };
 
@@ -20,8 +20,29 @@ pub enum VerifyLevel {
     Keyed,
     /// Every chain value recomputed with SHA-256 (unkeyed log).
     Unkeyed,
-    /// Keyed log without the audit key: structure, links and checkpoint signatures only.
+    /// Format-2 keyed log without the audit key: every record up to the last checkpoint
+    /// is authenticated through the public chain that the checkpoints sign; records after
+    /// it are not.
     PublicKeyOnly,
+    /// Format-1 keyed log without the audit key: its checkpoints do not cover the public
+    /// chain, so only structure, links and checkpoint signatures are checked and a record
+    /// changed with its stored chain value kept goes unnoticed. Verify it keyed.
+    PublicKeyOnlyV1,
+}
+
+impl fmt::Display for VerifyLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Keyed => "keyed: every record checked under the audit key",
+            Self::Unkeyed => "unkeyed: every record's SHA-256 chain recomputed",
+            Self::PublicKeyOnly => {
+                "public key only: records authenticated up to the last checkpoint"
+            }
+            Self::PublicKeyOnlyV1 => {
+                "v1 log: checkpoints do not cover the public chain; verify keyed"
+            }
+        })
+    }
 }
 
 /// A torn final frame: bytes at the end of the file that do not form a complete frame.
@@ -36,7 +57,8 @@ pub struct TornTail {
 /// The first thing that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure {
-    /// Sequence number of the first bad record, or of the record a bad checkpoint follows.
+    /// Sequence number of the first bad record, or of the record a bad checkpoint follows;
+    /// for [`Damage::Truncated`], the first missing record.
     pub sequence: Sequence,
     /// What failed.
     pub reason: Damage,
@@ -56,32 +78,39 @@ pub struct Report {
     pub log_id: LogId,
     /// The log's chain mode.
     pub mode: ChainMode,
+    /// The log file's format version (1 or 2).
+    pub format_version: u16,
     /// What could be checked.
     pub level: VerifyLevel,
     /// Records that passed, in order from sequence 0.
     pub records: u64,
-    /// Checkpoints whose signature and chain value passed.
+    /// Checkpoints in the file whose signature and chain values passed.
     pub checkpoints: u64,
-    /// The last record covered by a valid checkpoint.
+    /// The last record covered by a valid checkpoint, in the file or in the anchor the
+    /// verifier was given.
     pub last_checkpoint: Option<Sequence>,
     /// Chain value of the last record that passed (`None` for an empty log).
     pub head: Option<ChainValue>,
-    /// A torn final frame, if any (on open, it has been truncated away).
+    /// A torn final frame, if any (on open, it has been moved to a quarantine file and
+    /// cut from the log).
     pub torn_tail: Option<TornTail>,
+    /// Where `FileLog::open` saved the torn bytes before cutting them off the log.
+    pub torn_tail_saved_to: Option<PathBuf>,
     /// The first failure; `None` if everything read verified.
     pub failure: Option<Failure>,
 }
 
 impl Report {
     /// `true` when nothing failed (a torn tail and an unanchored tail are not failures
-    /// unless the verifier asked for an anchored tail).
+    /// unless the verifier asked for an anchored tail; a caller that wants a complete log
+    /// also checks [`Report::torn_tail`], as `hexvault audit verify` does).
     #[must_use]
     pub const fn is_ok(&self) -> bool {
         self.failure.is_none()
     }
 
     /// Number of verified records after the last checkpoint: a truncation of those cannot
-    /// be detected from the file alone.
+    /// be detected from the file alone (only against a later anchor).
     #[must_use]
     pub fn unanchored_records(&self) -> u64 {
         match self.last_checkpoint {
@@ -99,6 +128,19 @@ impl Report {
                     .map_or(0, |s| s.get().saturating_add(1)),
             )
         })
+    }
+
+    /// Records missing from the end of the log, as far as the anchor or the minimum
+    /// sequence given to the verifier show (0 when neither shows a cut).
+    #[must_use]
+    pub const fn missing_records(&self) -> u64 {
+        match self.failure {
+            Some(Failure {
+                reason: Damage::Truncated { missing },
+                ..
+            }) => missing,
+            _ => 0,
+        }
     }
 
     /// Turns a failure into [`Error::Damaged`].
@@ -120,8 +162,8 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "log {} ({}): {} records, {} checkpoints",
-            self.log_id, self.mode, self.records, self.checkpoints
+            "log {} ({}, format {}): {} records, {} checkpoints",
+            self.log_id, self.mode, self.format_version, self.records, self.checkpoints
         )?;
         if let Some(s) = self.last_checkpoint {
             write!(f, ", last checkpoint at {s}")?;
@@ -137,6 +179,10 @@ impl fmt::Display for Report {
                 t.len, t.offset
             )?;
         }
+        if let Some(p) = &self.torn_tail_saved_to {
+            write!(f, " (saved to {})", p.display())?;
+        }
+        write!(f, "; level {}", self.level)?;
         match &self.failure {
             Some(x) => write!(f, "; FAILED at {x}"),
             None => f.write_str("; OK"),
@@ -148,40 +194,56 @@ impl fmt::Display for Report {
 pub(crate) struct ChainCheck {
     log_id: LogId,
     mode: ChainMode,
+    version: u16,
     level: VerifyLevel,
     chainer: Option<Chainer>,
     public_key: Option<VerifyingKey>,
     next: u64,
     head: Option<ChainValue>,
+    /// `public[next - 1]`, recomputed from the record encodings whatever the level.
+    public_head: ChainValue,
     checkpoints: u64,
     last_checkpoint: Option<Sequence>,
+    /// Stored chain value of the record the last valid checkpoint covers.
+    checkpoint_head: Option<ChainValue>,
     checkpoint_every: u64,
+    /// The header records a checkpoint key: interval checkpoints are mandatory.
+    signed: bool,
+    anchor: Option<Checkpoint>,
+    anchor_matched: bool,
 }
 
 impl ChainCheck {
     pub(crate) fn new(
-        log_id: LogId,
-        mode: ChainMode,
+        header: &FileHeader,
         chainer: Option<Chainer>,
         public_key: Option<VerifyingKey>,
+        anchor: Option<Checkpoint>,
     ) -> Self {
-        let level = match (&chainer, mode) {
-            (Some(_), ChainMode::Keyed) => VerifyLevel::Keyed,
-            (Some(_), _) => VerifyLevel::Unkeyed,
-            (None, _) => VerifyLevel::PublicKeyOnly,
+        let level = match (&chainer, header.mode, header.version) {
+            (Some(_), ChainMode::Keyed, _) => VerifyLevel::Keyed,
+            (Some(_), _, _) => VerifyLevel::Unkeyed,
+            (None, _, format::FILE_VERSION_V1) => VerifyLevel::PublicKeyOnlyV1,
+            (None, _, _) => VerifyLevel::PublicKeyOnly,
         };
-        let head = chainer.as_ref().map(|c| c.genesis(&log_id));
+        let head = chainer.as_ref().map(|c| c.genesis(&header.log_id));
         Self {
-            log_id,
-            mode,
+            log_id: header.log_id,
+            mode: header.mode,
+            version: header.version,
             level,
             chainer,
             public_key,
             next: 0,
             head,
+            public_head: public_genesis(&header.log_id),
             checkpoints: 0,
             last_checkpoint: None,
-            checkpoint_every: 0,
+            checkpoint_head: None,
+            checkpoint_every: u64::from(header.checkpoint_every),
+            signed: header.public_key.is_some(),
+            anchor,
+            anchor_matched: false,
         }
     }
 
@@ -189,15 +251,20 @@ impl ChainCheck {
     /// charged to the record it follows. An unreadable frame is taken for a checkpoint when
     /// one is due there by the log's checkpoint interval, else for the next record.
     fn charge(&self, kind: Option<u8>) -> Sequence {
-        let due = self.checkpoint_every != 0
-            && self.next != 0
-            && self.next.is_multiple_of(self.checkpoint_every)
-            && self.last_checkpoint != Some(self.last_record());
+        let due = self.checkpoint_missing();
         match kind {
             Some(format::FRAME_CHECKPOINT) => self.last_record(),
             None if due => self.last_record(),
             _ => self.here(),
         }
+    }
+
+    /// The interval says a checkpoint follows the last record, and none did (yet).
+    fn checkpoint_missing(&self) -> bool {
+        self.checkpoint_every != 0
+            && self.next != 0
+            && self.next.is_multiple_of(self.checkpoint_every)
+            && self.last_checkpoint != Some(self.last_record())
     }
 
     /// The sequence number a failure at the current position is charged to.
@@ -209,12 +276,29 @@ impl ChainCheck {
         Sequence::new(self.next.saturating_sub(1))
     }
 
+    /// The first record not covered by a valid in-file checkpoint.
+    fn segment_start(&self) -> Sequence {
+        Sequence::new(
+            self.last_checkpoint
+                .map_or(0, |s| s.get().saturating_add(1)),
+        )
+    }
+
     pub(crate) fn record(&mut self, encoded: &[u8], stored: ChainValue) -> Result<(), Failure> {
         let at = self.here();
         let fail = |reason| Failure {
             sequence: at,
             reason,
         };
+        // A signed log's writer puts a checkpoint after every `interval`-th record; a record
+        // where one is due means it was removed (at the end of the file it may be a cut,
+        // reported as an unanchored tail instead).
+        if self.signed && self.checkpoint_missing() {
+            return Err(Failure {
+                sequence: self.last_record(),
+                reason: Damage::MissingCheckpoint,
+            });
+        }
         let rec = AuditRecord::decode(encoded).map_err(|_| fail(Damage::Encoding))?;
         if rec.sequence != at {
             return Err(fail(Damage::UnexpectedSequence {
@@ -231,7 +315,17 @@ impl ChainCheck {
         {
             return Err(fail(Damage::ChainMismatch));
         }
+        let public = public_step(&self.public_head, encoded).map_err(|_| fail(Damage::Encoding))?;
+        if let Some(a) = &self.anchor
+            && a.sequence == at
+        {
+            if a.chain != stored || a.public_chain != Some(public) {
+                return Err(fail(Damage::AnchorMismatch));
+            }
+            self.anchor_matched = true;
+        }
         self.head = Some(stored);
+        self.public_head = public;
         self.next = self.next.saturating_add(1);
         Ok(())
     }
@@ -248,7 +342,12 @@ impl ChainCheck {
             sequence: charged,
             reason,
         };
+        let right_format = match self.version {
+            format::FILE_VERSION_V1 => cp.public_chain.is_none(),
+            _ => cp.public_chain.is_some(),
+        };
         if self.next == 0
+            || !right_format
             || cp.log_id != self.log_id
             || cp.mode != self.mode
             || cp.sequence != at
@@ -263,21 +362,45 @@ impl ChainCheck {
             .ok_or_else(|| fail(Damage::CheckpointSignature))?;
         cp.verify(pk)
             .map_err(|_| fail(Damage::CheckpointSignature))?;
+        if let Some(p) = cp.public_chain
+            && p != self.public_head
+        {
+            return Err(Failure {
+                sequence: self.segment_start(),
+                reason: Damage::PublicChainMismatch { through: at },
+            });
+        }
         self.checkpoints = self.checkpoints.saturating_add(1);
         self.last_checkpoint = Some(at);
+        self.checkpoint_head = self.head;
         Ok(())
     }
 
     pub(crate) fn report(&self, torn_tail: Option<TornTail>, failure: Option<Failure>) -> Report {
+        // A public-chain mismatch means no record after the previous checkpoint passed.
+        let (records, head) = match failure {
+            Some(Failure {
+                sequence,
+                reason: Damage::PublicChainMismatch { .. },
+            }) => (sequence.get(), self.checkpoint_head),
+            _ => (self.next, if self.next == 0 { None } else { self.head }),
+        };
+        let anchored = self
+            .anchor
+            .as_ref()
+            .filter(|_| self.anchor_matched)
+            .map(|a| a.sequence);
         Report {
             log_id: self.log_id,
             mode: self.mode,
+            format_version: self.version,
             level: self.level,
-            records: self.next,
+            records,
             checkpoints: self.checkpoints,
-            last_checkpoint: self.last_checkpoint,
-            head: if self.next == 0 { None } else { self.head },
+            last_checkpoint: self.last_checkpoint.max(anchored),
+            head,
             torn_tail,
+            torn_tail_saved_to: None,
             failure,
         }
     }
@@ -288,6 +411,10 @@ impl ChainCheck {
 
     pub(crate) const fn head(&self) -> Option<ChainValue> {
         self.head
+    }
+
+    pub(crate) const fn public_head(&self) -> ChainValue {
+        self.public_head
     }
 }
 
@@ -314,6 +441,13 @@ pub(crate) fn walk(bytes: &[u8], mut check: ChainCheck) -> Walk {
     let mut last_cp = None;
     while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
         match format::read_frame(rest) {
+            FrameRead::Torn if format::torn_is_damage(rest) => {
+                failure = Some(Failure {
+                    sequence: check.here(),
+                    reason: Damage::ForgedTornTail,
+                });
+                break;
+            }
             FrameRead::Torn => {
                 torn = Some(TornTail {
                     offset: pos as u64,
@@ -369,21 +503,33 @@ enum Mode {
     PublicKeyOnly,
 }
 
-/// Checks a log with the audit key, as an unkeyed chain, or with the checkpoint public key only.
+/// Checks a log with the audit key, as an unkeyed chain, or with the checkpoint public key
+/// only; always against a trusted public key from the caller, never one read from a file.
 ///
 /// | verifier | detects |
 /// |---|---|
 /// | [`Verifier::keyed`] | any changed, removed, reordered, duplicated or forged record, anywhere; bad checkpoints |
 /// | [`Verifier::unkeyed`] | the same for accidental damage; a rewrite that recomputes the SHA-256 chain only at checkpoints |
-/// | [`Verifier::public_key`] | forged or altered checkpoints, gaps and reordering by sequence number, a broken link right after each checkpoint; NOT a record whose content was changed while its stored chain value was kept (that needs the audit key) |
+/// | [`Verifier::public_key`] (format 2) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint; forged or altered checkpoints |
+/// | [`Verifier::public_key`] (format 1) | forged or altered checkpoints, gaps and reordering, a broken link right after each checkpoint; NOT a record changed with its stored chain value kept ([`VerifyLevel::PublicKeyOnlyV1`]) |
 ///
-/// No verifier can tell from the file alone that records after the last checkpoint were cut
-/// off: [`Report::unanchored_records`] says how many records that concerns, and
-/// [`Verifier::require_anchored_tail`] turns it into a failure.
+/// A log whose header records a checkpoint key can only be verified with a trusted key
+/// ([`Verifier::with_public_key`], or [`Verifier::public_key`]): without one,
+/// [`Error::TrustedKeyRequired`]; if the header's key is another one,
+/// [`Error::UntrustedHeaderKey`].
+///
+/// Records after the last checkpoint can be cut off without a trace in the file:
+/// [`Report::unanchored_records`] says how many records that concerns,
+/// [`Verifier::require_anchored_tail`] turns it into a failure, and an anchor kept
+/// outside the log ([`Verifier::with_anchor`]) or a known minimum sequence
+/// ([`Verifier::min_sequence`]) turn a cut into [`Damage::Truncated`] with the number of
+/// records missing.
 pub struct Verifier {
     mode: Mode,
     public_key: Option<VerifyingKey>,
     require_anchored: bool,
+    anchor: Option<Anchor>,
+    min_sequence: Option<Sequence>,
 }
 
 impl fmt::Debug for Verifier {
@@ -397,51 +543,48 @@ impl fmt::Debug for Verifier {
             .field("mode", &mode)
             .field("public_key", &self.public_key)
             .field("require_anchored", &self.require_anchored)
+            .field("anchor", &self.anchor.as_ref().map(Anchor::sequence))
+            .field("min_sequence", &self.min_sequence)
             .finish_non_exhaustive()
     }
 }
 
 impl Verifier {
-    /// Full verification of a keyed log with its audit key.
+    const fn with_mode(mode: Mode, public_key: Option<VerifyingKey>) -> Self {
+        Self {
+            mode,
+            public_key,
+            require_anchored: false,
+            anchor: None,
+            min_sequence: None,
+        }
+    }
+
+    /// Full verification of a keyed log with its audit key. A signed log also needs the
+    /// trusted checkpoint key: add it with [`Verifier::with_public_key`].
     #[must_use]
     pub fn keyed(key: &AuditKey) -> Self {
-        Self {
-            mode: Mode::Keyed(Chainer::keyed(key)),
-            public_key: None,
-            require_anchored: false,
-        }
+        Self::with_mode(Mode::Keyed(Chainer::keyed(key)), None)
     }
 
     pub(crate) const fn from_chainer(chainer: Chainer) -> Self {
-        Self {
-            mode: Mode::Keyed(chainer),
-            public_key: None,
-            require_anchored: false,
-        }
+        Self::with_mode(Mode::Keyed(chainer), None)
     }
 
-    /// Full verification of an unkeyed (SHA-256) log.
+    /// Full verification of an unkeyed (SHA-256) log. A signed log also needs the trusted
+    /// checkpoint key: add it with [`Verifier::with_public_key`].
     #[must_use]
     pub const fn unkeyed() -> Self {
-        Self {
-            mode: Mode::Unkeyed,
-            public_key: None,
-            require_anchored: false,
-        }
+        Self::with_mode(Mode::Unkeyed, None)
     }
 
-    /// Verification with only the checkpoint public key (see the table above).
+    /// Verification with only the trusted checkpoint public key (see the table above).
     #[must_use]
     pub const fn public_key(key: VerifyingKey) -> Self {
-        Self {
-            mode: Mode::PublicKeyOnly,
-            public_key: Some(key),
-            require_anchored: false,
-        }
+        Self::with_mode(Mode::PublicKeyOnly, Some(key))
     }
 
-    /// Checks checkpoint signatures against this trusted key instead of the key stored in
-    /// the file header (which an attacker who rewrites the file could replace).
+    /// The trusted checkpoint key (the operator's, never the one a log file records).
     #[must_use]
     pub const fn with_public_key(mut self, key: VerifyingKey) -> Self {
         self.public_key = Some(key);
@@ -452,6 +595,24 @@ impl Verifier {
     #[must_use]
     pub const fn require_anchored_tail(mut self, yes: bool) -> Self {
         self.require_anchored = yes;
+        self
+    }
+
+    /// Checks the log against an anchor kept outside it: the anchor's signature under the
+    /// trusted key, its chain values at its sequence, and that the log reaches that
+    /// sequence (else [`Damage::Truncated`] with the number of records missing). A matched
+    /// anchor counts as a checkpoint for [`Report::last_checkpoint`].
+    #[must_use]
+    pub fn with_anchor(mut self, anchor: Anchor) -> Self {
+        self.anchor = Some(anchor);
+        self
+    }
+
+    /// Requires the log to hold the record with sequence number `sequence` (else
+    /// [`Damage::Truncated`] with the number of records missing).
+    #[must_use]
+    pub const fn min_sequence(mut self, sequence: Sequence) -> Self {
+        self.min_sequence = Some(sequence);
         self
     }
 
@@ -482,15 +643,54 @@ impl Verifier {
                 });
             }
         };
-        let pk = self.public_key.or(header.public_key);
-        let mut check = ChainCheck::new(header.log_id, header.mode, chainer, pk);
-        check.checkpoint_every = u64::from(header.checkpoint_every);
-        Ok(check)
+        // The header's key is information only: the caller brings the trusted one.
+        match (self.public_key, header.public_key) {
+            (None, Some(_)) => return Err(Error::TrustedKeyRequired),
+            (Some(trusted), Some(recorded)) if trusted != recorded => {
+                return Err(Error::UntrustedHeaderKey);
+            }
+            _ => {}
+        }
+        let anchor = match &self.anchor {
+            None => None,
+            Some(a) => {
+                if a.log_id() != header.log_id {
+                    return Err(Error::BadAnchor("it belongs to another log"));
+                }
+                if a.checkpoint().mode != header.mode {
+                    return Err(Error::BadAnchor("its chain mode differs from the log's"));
+                }
+                let pk = self.public_key.as_ref().ok_or(Error::TrustedKeyRequired)?;
+                a.checkpoint().verify(pk).map_err(|_| {
+                    Error::BadAnchor("its signature does not verify under the trusted key")
+                })?;
+                Some(a.checkpoint().clone())
+            }
+        };
+        Ok(ChainCheck::new(header, chainer, self.public_key, anchor))
     }
 
     pub(crate) fn finish(&self, mut report: Report) -> Report {
+        if report.failure.is_some() {
+            return report;
+        }
+        let required = self
+            .anchor
+            .as_ref()
+            .map(Anchor::sequence)
+            .max(self.min_sequence);
+        if let Some(req) = required
+            && report.records <= req.get()
+        {
+            report.failure = Some(Failure {
+                sequence: Sequence::new(report.records),
+                reason: Damage::Truncated {
+                    missing: req.get().saturating_add(1).saturating_sub(report.records),
+                },
+            });
+            return report;
+        }
         if self.require_anchored
-            && report.failure.is_none()
             && let Some(first) = report.first_unanchored()
         {
             report.failure = Some(Failure {
@@ -505,7 +705,8 @@ impl Verifier {
     ///
     /// # Errors
     /// [`Error::NotAuditLog`], [`Error::UnsupportedVersion`], [`Error::Malformed`] for a bad
-    /// header, [`Error::ModeMismatch`] or [`Error::WrongKey`]. Damage past the header is
+    /// header, [`Error::ModeMismatch`], [`Error::WrongKey`], [`Error::TrustedKeyRequired`],
+    /// [`Error::UntrustedHeaderKey`] or [`Error::BadAnchor`]. Damage past the header is
     /// reported in [`Report::failure`], not as an error.
     pub fn verify_bytes(&self, bytes: &[u8]) -> Result<Report> {
         let header = FileHeader::decode(bytes)?;
@@ -531,6 +732,7 @@ impl Verifier {
         entries: impl Iterator<Item = crate::log::EntryRef<'a>>,
     ) -> Result<Report> {
         let header = FileHeader {
+            version: format::FILE_VERSION,
             mode,
             log_id,
             key_check,

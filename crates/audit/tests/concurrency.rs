@@ -61,7 +61,7 @@ fn memory_log_records_match_and_public_key_verifies() {
     for i in 0..10 {
         log.append(event(i)).unwrap();
     }
-    let records = log.records();
+    let records = log.records().unwrap();
     assert_eq!(records.len(), 10);
     assert_eq!(records[3].event, event(3));
     assert_eq!(
@@ -135,6 +135,7 @@ fn group_commit_timer_flushes_without_further_appends() {
     );
     // The file is readable by a verifier while the writer holds the lock.
     let report = Verifier::keyed(&hexvault_audit::AuditKey::from_bytes(common::KEY))
+        .with_public_key(common::public_key())
         .verify_file(&path)
         .unwrap();
     assert_eq!(report.records, 1);

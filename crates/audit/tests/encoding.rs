@@ -93,19 +93,19 @@ proptest! {
 
     #[test]
     fn round_trip(r in record()) {
-        let enc = r.encode();
+        let enc = r.encode().unwrap();
         prop_assert_eq!(AuditRecord::decode(&enc).unwrap(), r.clone());
         let mut appended = vec![1, 2, 3];
-        r.encode_to(&mut appended);
+        r.encode_to(&mut appended).unwrap();
         prop_assert_eq!(&appended[3..], &enc[..]);
     }
 
     #[test]
     fn different_records_encode_differently(a in record(), b in record()) {
         if a != b {
-            prop_assert_ne!(a.encode(), b.encode());
+            prop_assert_ne!(a.encode().unwrap(), b.encode().unwrap());
         } else {
-            prop_assert_eq!(a.encode(), b.encode());
+            prop_assert_eq!(a.encode().unwrap(), b.encode().unwrap());
         }
     }
 
@@ -114,7 +114,7 @@ proptest! {
     fn field_boundaries_are_unambiguous(p in proptest::collection::vec(any::<u8>(), 1..8), c in proptest::collection::vec(any::<u8>(), 0..8)) {
         let mk = |p: Vec<u8>, c: Vec<u8>| {
             let ep = Endpoint::new(PartitionId::new(p).unwrap(), CellId::new(c).unwrap(), Layer(0), KeyVersion(0));
-            AuditRecord::new(Sequence::ZERO, Timestamp::from_unix_nanos(0), Event::new(EventKind::Seal).source(ep), ChainValue::from_bytes([0; 32])).encode()
+            AuditRecord::new(Sequence::ZERO, Timestamp::from_unix_nanos(0), Event::new(EventKind::Seal).source(ep), ChainValue::from_bytes([0; 32])).encode().unwrap()
         };
         let mut p2 = p.clone();
         let moved = p2.pop().unwrap();
@@ -127,18 +127,18 @@ proptest! {
     #[test]
     fn decode_is_canonical(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         if let Ok(r) = AuditRecord::decode(&bytes) {
-            prop_assert_eq!(r.encode(), bytes);
+            prop_assert_eq!(r.encode().unwrap(), bytes);
         }
     }
 
     /// Mutated valid records: decode either fails or gives a record that encodes to the input.
     #[test]
     fn mutated_records_are_canonical_or_rejected(r in record(), pos in any::<usize>(), val in any::<u8>()) {
-        let mut enc = r.encode();
+        let mut enc = r.encode().unwrap();
         let i = pos % enc.len();
         enc[i] = val;
         if let Ok(d) = AuditRecord::decode(&enc) {
-            prop_assert_eq!(d.encode(), enc);
+            prop_assert_eq!(d.encode().unwrap(), enc);
         }
     }
 
@@ -210,6 +210,11 @@ fn known_answer_encoding() {
         "0002", // outcome: failure, context mismatch
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", // prev chain
     );
-    let got: String = r.encode().iter().map(|b| format!("{b:02x}")).collect();
+    let got: String = r
+        .encode()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(got, expected);
 }

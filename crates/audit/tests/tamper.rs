@@ -41,8 +41,10 @@ fn build(dir: &Path) -> Vec<u8> {
     std::fs::read(&path).unwrap()
 }
 
+/// Writes `bytes` as log `name` (without the anchor of an earlier case) and opens it.
 fn open_bytes(dir: &Path, name: &str, bytes: &[u8]) -> hexvault_audit::Result<(FileLog, Report)> {
     let path = dir.join(name);
+    let _ = std::fs::remove_file(hexvault_audit::Anchor::path_for(&path));
     std::fs::write(&path, bytes).unwrap();
     FileLog::open(&path, options(EVERY, Durability::EveryRecord))
 }
@@ -57,6 +59,7 @@ fn expect_damage(dir: &Path, bytes: &[u8], seq: u64, what: &str) -> Damage {
             );
             // The offline verifier agrees with open.
             let report = Verifier::keyed(&AuditKey::from_bytes(common::KEY))
+                .with_public_key(public_key())
                 .verify_bytes(bytes)
                 .unwrap();
             let failure = report.failure.expect("verifier missed damage");
@@ -277,13 +280,25 @@ fn forged_record_with_valid_checksum() {
         Damage::ChainMismatch
     );
 
-    // Without the audit key the change passes the public-key check (documented limit) ...
+    // Without the audit key, the checkpoint over 99 signs the public chain, which the edit
+    // changed: the failure names the range 0..=99 that holds record 42, and no record of
+    // it counts as verified.
     let report = Verifier::public_key(public_key())
         .verify_bytes(&bad)
         .unwrap();
     assert_eq!(report.level, VerifyLevel::PublicKeyOnly);
-    assert!(report.is_ok(), "{report}");
-    // ... but a forged checkpoint does not.
+    let failure = report.failure.unwrap();
+    assert_eq!(
+        (failure.sequence.get(), failure.reason),
+        (
+            0,
+            Damage::PublicChainMismatch {
+                through: Sequence::new(99)
+            }
+        )
+    );
+    assert_eq!(report.records, 0);
+    // A forged checkpoint is refused too.
     let cp = *f.iter().find(|x| x.is_checkpoint && x.seq == 499).unwrap();
     let mut bad = bytes.clone();
     bad[cp.start + 9 + 1 + 1 + 16 + 8] ^= 0x80; // first chain byte of the checkpoint
@@ -309,17 +324,12 @@ fn forged_record_with_valid_checksum() {
         (failure.sequence.get(), failure.reason),
         (499, Damage::CheckpointSignature)
     );
-    // A different trusted key rejects the first checkpoint.
+    // A different trusted key: the log's recorded key is not it, refused up front.
     let other = hexvault_audit::SigningKey::from_bytes(&[1; 32]).verifying_key();
-    let failure = Verifier::public_key(other)
-        .verify_bytes(&bytes)
-        .unwrap()
-        .failure
-        .unwrap();
-    assert_eq!(
-        (failure.sequence.get(), failure.reason),
-        (99, Damage::CheckpointSignature)
-    );
+    assert!(matches!(
+        Verifier::public_key(other).verify_bytes(&bytes),
+        Err(Error::UntrustedHeaderKey)
+    ));
 }
 
 #[test]
@@ -345,12 +355,14 @@ fn truncation_of_last_two_frames() {
         assert_eq!(report.last_checkpoint, Some(Sequence::new(899)));
         assert_eq!(report.unanchored_records(), records - 900);
         assert_eq!(report.first_unanchored(), Some(Sequence::new(900)));
-        // The torn tail was truncated back on disk.
+        // The torn tail was truncated back on disk; with all N records present, open
+        // re-signed the interval checkpoint over N - 1 (a frame as long as the original).
         let on_disk = std::fs::metadata(dir.path().join("cut.log")).unwrap().len() as usize;
-        assert_eq!(on_disk, if cut < cp.start { rec.start } else { cp.start });
+        assert_eq!(on_disk, if cut < cp.start { rec.start } else { cp.end });
         drop(log); // closing checkpoints the tail again
-        let strict =
-            Verifier::keyed(&AuditKey::from_bytes(common::KEY)).require_anchored_tail(true);
+        let strict = Verifier::keyed(&AuditKey::from_bytes(common::KEY))
+            .with_public_key(public_key())
+            .require_anchored_tail(true);
         let again = strict.verify_file(dir.path().join("cut.log")).unwrap();
         assert!(
             again.is_ok() && again.unanchored_records() == 0,

@@ -20,6 +20,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use hexvault::derivation::DerivationPath;
 use hexvault::mnemonic::Language;
 
+use commands::audit::AuditVerifyArgs;
+
 /// hexvault: BIP-39 mnemonics, SLIP-0010 / BIP-32 keys, AES-256-GCM credentials and byte envelopes.
 #[derive(Debug, Parser)]
 #[command(name = "hexvault", version, propagate_version = true)]
@@ -61,7 +63,10 @@ enum AuditCommand {
     ///
     /// With the operator's mnemonic (--mnemonic-file, $HEXVAULT_MNEMONIC or standard input)
     /// the whole chain is checked under the audit key and the checkpoints under the key at
-    /// m/74'/2'/2'/0'. With --public-key only the checkpoints and the log's structure are.
+    /// m/74'/2'/2'/0'. With --public-key (a format-2 log) every record up to the last
+    /// checkpoint is authenticated through the public chain the checkpoints sign. Strict:
+    /// a cut (against --anchor or --min-sequence), a torn final frame or records after the
+    /// last checkpoint exit 1 with the count of records at risk; --forensic reads anyway.
     Verify(AuditVerifyArgs),
     /// Print a log's records and checkpoints readably (`--json`: one object per line).
     ///
@@ -70,23 +75,6 @@ enum AuditCommand {
         /// The audit log file.
         file: PathBuf,
     },
-}
-
-#[derive(Debug, Args)]
-struct AuditVerifyArgs {
-    /// The audit log file.
-    file: PathBuf,
-    /// Verify with only the checkpoint public key (32 bytes hex, or 33 with the SLIP-0010
-    /// 00 prefix as `hexvault derive` prints it); no mnemonic needed.
-    #[arg(long, value_name = "HEX", conflicts_with_all = ["mnemonic_file", "passphrase_env", "passphrase_prompt"])]
-    public_key: Option<String>,
-    /// Fail when records follow the last checkpoint (a truncation there is undetectable).
-    #[arg(long)]
-    require_anchored_tail: bool,
-    #[command(flatten)]
-    phrase: PhraseArgs,
-    #[command(flatten)]
-    passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -123,9 +123,12 @@ fn audit_keys_from_the_seed_verify_their_log() {
     log.checkpoint().unwrap();
     assert!(log.verify().unwrap().is_ok());
     assert!(
-        log.verify_with(&Verifier::keyed(&keys::audit_chain_key(&seed).unwrap()))
-            .unwrap()
-            .is_ok()
+        log.verify_with(
+            &Verifier::keyed(&keys::audit_chain_key(&seed).unwrap())
+                .with_public_key(keys::audit_signer(&seed).unwrap().verifying_key())
+        )
+        .unwrap()
+        .is_ok()
     );
     let public = keys::audit_signer(&seed).unwrap().verifying_key();
     assert!(

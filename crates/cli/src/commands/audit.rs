@@ -1,33 +1,95 @@
 //! `hexvault audit verify` and `hexvault audit show`: offline verification and reading of
 //! an audit log file.
 
+use std::path::{Path, PathBuf};
+
+use clap::Args;
 use serde::Serialize;
 
-use crate::AuditVerifyArgs;
 use crate::error::{CliError, CliResult};
 use crate::input::{self, Stdin};
 use crate::output;
+use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::audit::{
-    AuditRecord, BlobRef, Checkpoint, Endpoint, LogContents, LogEntry, Outcome, Report, Verifier,
-    VerifyingKey,
+    Anchor, AuditRecord, BlobRef, Checkpoint, Damage, Endpoint, LogContents, LogEntry, Outcome,
+    Report, Sequence, Timestamp, Verifier, VerifyingKey,
 };
+
+/// `hexvault audit verify`: strict by default.
+#[derive(Debug, Args)]
+pub(crate) struct AuditVerifyArgs {
+    /// The audit log file.
+    file: PathBuf,
+    /// Verify with only the trusted checkpoint public key (32 bytes hex, or 33 with the
+    /// SLIP-0010 00 prefix as `hexvault derive` prints it); no mnemonic needed. Without
+    /// it, the key comes from the mnemonic. Never from the log file.
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["mnemonic_file", "passphrase_env", "passphrase_prompt"])]
+    public_key: Option<String>,
+    /// The log's anchor file (the latest checkpoint, kept outside the log; a copy kept
+    /// elsewhere is best). Default: FILE.anchor when it exists. A log that ends before the
+    /// anchor's sequence is reported as cut, with the number of records missing.
+    #[arg(long, value_name = "FILE")]
+    anchor: Option<PathBuf>,
+    /// Fail unless the log holds the record with this sequence number (the number of
+    /// records you know were written, minus one).
+    #[arg(long, value_name = "N")]
+    min_sequence: Option<u64>,
+    /// Forensic reading: report a cut, a torn final frame and records after the last
+    /// checkpoint without failing. Damage (an edited, forged or reordered record, a bad
+    /// checkpoint) still exits 1.
+    #[arg(long)]
+    forensic: bool,
+    /// Kept for scripts: an anchored tail is now required by default.
+    #[arg(long, hide = true, conflicts_with = "forensic")]
+    require_anchored_tail: bool,
+    #[command(flatten)]
+    phrase: PhraseArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
 
 #[derive(Serialize)]
 struct VerifyReport {
     ok: bool,
     mode: &'static str,
+    format_version: u16,
+    level: String,
     log_id: String,
     records: u64,
     checkpoints: u64,
     last_checkpoint: Option<u64>,
     unanchored_records: u64,
+    missing_records: u64,
     torn_tail_offset: Option<u64>,
+    torn_tail_len: Option<u64>,
+    anchor: Option<String>,
     failure_sequence: Option<u64>,
     failure: Option<String>,
+    /// Why a log without damage is not accepted (strict mode), if it is not.
+    incomplete: Option<String>,
 }
 
-/// Verifies `--log` with the operator's keys or with `--public-key` alone; exits 1 when the
-/// log is damaged, naming the first bad sequence number.
+/// What makes a log that verified incomplete: a cut, a torn frame, an unanchored tail.
+fn incompleteness(report: &Report) -> Option<String> {
+    let mut why = Vec::new();
+    if let Some(tail) = &report.torn_tail {
+        why.push(format!(
+            "a torn final frame of {} bytes at offset {} (at least 1 record at risk)",
+            tail.len, tail.offset
+        ));
+    }
+    let unanchored = report.unanchored_records();
+    if unanchored > 0 {
+        why.push(format!(
+            "{unanchored} records after the last checkpoint are at risk (a cut there is undetectable; pass --anchor)"
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// Verifies the log with the operator's keys or with `--public-key` alone. Strict: exits
+/// 1 when the log is damaged (naming the first bad sequence number), cut (with the number
+/// of records missing), torn or has records after its last checkpoint, unless `--forensic`.
 pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     let (verifier, mode) = match &args.public_key {
         Some(hex_key) => (
@@ -42,35 +104,96 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
             (Verifier::keyed(&chain_key).with_public_key(public), "keyed")
         }
     };
+    let anchor_path = match &args.anchor {
+        Some(path) => Some(path.clone()),
+        None => Some(Anchor::path_for(&args.file)).filter(|p| p.exists()),
+    };
+    let mut verifier = verifier.require_anchored_tail(!args.forensic);
+    if let Some(path) = &anchor_path {
+        let anchor = Anchor::read(path)
+            .map_err(|error| CliError::Failed(format!("anchor {}: {error}", path.display())))?;
+        verifier = verifier.with_anchor(anchor);
+    }
+    if let Some(n) = args.min_sequence {
+        verifier = verifier.min_sequence(Sequence::new(n));
+    }
     let report = verifier
-        .require_anchored_tail(args.require_anchored_tail)
-        .verify_file(&args.file)?;
+        .verify_file(&args.file)
+        .map_err(|error| CliError::Failed(format!("{}: {error}", args.file.display())))?;
+    let incomplete = if args.forensic {
+        None
+    } else {
+        incompleteness(&report)
+    };
     if json {
-        output::json(&verify_report(&report, mode))?;
+        output::json(&verify_report(
+            &report,
+            mode,
+            anchor_path.as_deref(),
+            incomplete.clone(),
+        ))?;
     } else {
         output::line(&report.to_string())?;
+        if anchor_path.is_none() && args.min_sequence.is_none() {
+            eprintln!(
+                "hexvault: note: no anchor ({}.anchor absent, no --anchor): a cut right after a \
+                 checkpoint cannot be detected; keep a copy of the anchor elsewhere",
+                args.file.display()
+            );
+        }
     }
-    match &report.failure {
-        None => Ok(()),
-        Some(failure) => Err(CliError::Failed(format!(
-            "{}: the log is damaged at sequence {} ({})",
-            args.file.display(),
-            failure.sequence,
-            failure.reason
+    // Forensic reading reports a cut without failing; damage always fails.
+    let failure = report
+        .failure
+        .filter(|f| !(args.forensic && matches!(f.reason, Damage::Truncated { .. })));
+    match (failure, incomplete) {
+        (Some(failure), _) => Err(CliError::Failed(match failure.reason {
+            Damage::Truncated { missing } => format!(
+                "{}: the log is cut short: {missing} records missing from sequence {}",
+                args.file.display(),
+                failure.sequence
+            ),
+            Damage::UnanchoredTail => format!(
+                "{}: {} records after the last checkpoint are at risk (not anchored); pass \
+                 --anchor, or --forensic to read the log anyway",
+                args.file.display(),
+                report.unanchored_records()
+            ),
+            _ => format!(
+                "{}: the log is damaged at sequence {} ({})",
+                args.file.display(),
+                failure.sequence,
+                failure.reason
+            ),
+        })),
+        (None, Some(why)) => Err(CliError::Failed(format!(
+            "{}: the log is incomplete: {why}; use --forensic to read it anyway",
+            args.file.display()
         ))),
+        (None, None) => Ok(()),
     }
 }
 
-fn verify_report(report: &Report, mode: &'static str) -> VerifyReport {
+fn verify_report(
+    report: &Report,
+    mode: &'static str,
+    anchor: Option<&Path>,
+    incomplete: Option<String>,
+) -> VerifyReport {
     VerifyReport {
-        ok: report.is_ok(),
+        ok: report.is_ok() && incomplete.is_none(),
         mode,
+        format_version: report.format_version,
+        level: report.level.to_string(),
         log_id: report.log_id.to_string(),
         records: report.records,
         checkpoints: report.checkpoints,
         last_checkpoint: report.last_checkpoint.map(|sequence| sequence.get()),
         unanchored_records: report.unanchored_records(),
+        missing_records: report.missing_records(),
         torn_tail_offset: report.torn_tail.as_ref().map(|tail| tail.offset),
+        torn_tail_len: report.torn_tail.as_ref().map(|tail| tail.len),
+        anchor: anchor.map(|path| path.display().to_string()),
         failure_sequence: report
             .failure
             .as_ref()
@@ -79,10 +202,12 @@ fn verify_report(report: &Report, mode: &'static str) -> VerifyReport {
             .failure
             .as_ref()
             .map(|failure| failure.reason.to_string()),
+        incomplete,
     }
 }
 
-/// An ed25519 public key: 32 bytes of hex, or 33 with the SLIP-0010 `00` prefix.
+/// An ed25519 public key: 32 bytes of hex (the audit format's form), or 33 with the
+/// SLIP-0010 `00` prefix that `hexvault derive` prints.
 fn parse_public_key(text: &str) -> CliResult<VerifyingKey> {
     let usage = || {
         CliError::usage(
@@ -98,6 +223,38 @@ fn parse_public_key(text: &str) -> CliResult<VerifyingKey> {
     VerifyingKey::from_bytes(&key).map_err(|_| {
         CliError::usage("--public-key is not a valid ed25519 public key (not a curve point)")
     })
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), by H. Hinnant's
+/// `civil_from_days`; exact for every day a `u64` of nanoseconds reaches (to 2554).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Shift the epoch to 0000-03-01 (719 468 days before 1970-01-01), so a year runs from
+    // March to February and leap days fall at its end.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097; // day of era, 0..=146 096
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365
+    let mp = (5 * doy + 2) / 153; // March = 0
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = era * 400 + yoe + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// RFC 3339 in UTC with nanoseconds, e.g. `2026-11-30T04:37:26.123456789Z`.
+fn rfc3339(timestamp: Timestamp) -> String {
+    let nanos = timestamp.unix_nanos();
+    let secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:09}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
 }
 
 #[derive(Serialize)]
@@ -140,6 +297,7 @@ struct RecordJson {
     #[serde(rename = "type")]
     entry_type: &'static str,
     sequence: u64,
+    timestamp: String,
     timestamp_unix_nanos: u64,
     kind: String,
     source: Option<EndpointJson>,
@@ -157,6 +315,8 @@ struct CheckpointJson {
     entry_type: &'static str,
     sequence: u64,
     chain: String,
+    /// The public chain value a format-2 checkpoint signs (`null` in format 1).
+    public_chain: Option<String>,
     signature: String,
 }
 
@@ -172,6 +332,7 @@ fn record_json(record: &AuditRecord, chain: String) -> RecordJson {
     RecordJson {
         entry_type: "record",
         sequence: record.sequence.get(),
+        timestamp: rfc3339(record.timestamp),
         timestamp_unix_nanos: record.timestamp.unix_nanos(),
         kind: format!("{:?}", event.kind).to_lowercase(),
         source: event.source.as_ref().map(EndpointJson::from),
@@ -188,6 +349,7 @@ fn checkpoint_json(checkpoint: &Checkpoint) -> CheckpointJson {
         entry_type: "checkpoint",
         sequence: checkpoint.sequence.get(),
         chain: checkpoint.chain.to_string(),
+        public_chain: checkpoint.public_chain.map(|value| value.to_string()),
         signature: hex::encode(checkpoint.signature),
     }
 }
@@ -206,12 +368,13 @@ fn endpoint_text(endpoint: Option<&Endpoint>) -> String {
 
 /// Prints every readable entry of the log, unverified; exits 1 if a frame is unreadable
 /// (after printing what came before it).
-pub(crate) fn show(file: &std::path::Path, json: bool) -> CliResult {
-    let contents = LogContents::read(file)?;
+pub(crate) fn show(file: &Path, json: bool) -> CliResult {
+    let contents = LogContents::read(file)
+        .map_err(|error| CliError::Failed(format!("{}: {error}", file.display())))?;
     if !json {
         output::line(&format!(
-            "log {} ({}), checkpoint every {} records; UNVERIFIED, run `hexvault audit verify`",
-            contents.log_id, contents.mode, contents.checkpoint_every
+            "log {} ({}, format {}), checkpoint every {} records; UNVERIFIED, run `hexvault audit verify`",
+            contents.log_id, contents.mode, contents.format_version, contents.checkpoint_every
         ))?;
     }
     for entry in &contents.entries {
@@ -223,9 +386,9 @@ pub(crate) fn show(file: &std::path::Path, json: bool) -> CliResult {
                 serde_json::to_string(&checkpoint_json(checkpoint))
             }
             LogEntry::Record { record, .. } => Ok(format!(
-                "#{:<6} {:>20} ns  {:<12} {} -> {}  {}",
+                "#{:<6} {}  {:<12} {} -> {}  {}",
                 record.sequence,
-                record.timestamp.unix_nanos(),
+                rfc3339(record.timestamp),
                 format!("{:?}", record.event.kind).to_lowercase(),
                 endpoint_text(record.event.source.as_ref()),
                 endpoint_text(record.event.destination.as_ref()),
@@ -244,7 +407,7 @@ pub(crate) fn show(file: &std::path::Path, json: bool) -> CliResult {
     if let Some(tail) = &contents.torn_tail {
         eprintln!(
             "hexvault: note: torn final frame of {} bytes at offset {} (a crash mid-write; \
-             opening the log repairs it)",
+             opening the log moves it to a quarantine file)",
             tail.len, tail.offset
         );
     }
@@ -254,5 +417,43 @@ pub(crate) fn show(file: &std::path::Path, json: bool) -> CliResult {
             "{}: unreadable frame at offset {offset} ({damage}); entries after it are not shown",
             file.display()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_dates() {
+        let at = |nanos: u64| rfc3339(Timestamp::from_unix_nanos(nanos));
+        assert_eq!(at(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            at(1_796_013_446_123_456_789),
+            "2026-11-30T04:37:26.123456789Z"
+        );
+        // Leap days: 2000 is a leap year (divisible by 400), 1900 is out of range, 2100 is not.
+        assert_eq!(
+            at(951_782_400_000_000_000),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            at(951_868_800_000_000_000),
+            "2000-03-01T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            at(4_107_542_400_000_000_000),
+            "2100-03-01T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            at(1_709_164_799_999_999_999),
+            "2024-02-28T23:59:59.999999999Z"
+        );
+        assert_eq!(
+            at(1_735_689_599_000_000_001),
+            "2024-12-31T23:59:59.000000001Z"
+        );
+        // The last representable instant (u64 nanoseconds).
+        assert_eq!(at(u64::MAX), "2554-07-21T23:34:33.709551615Z");
     }
 }
