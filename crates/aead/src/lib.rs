@@ -36,6 +36,7 @@ mod tests;
 
 pub use backend::Backend;
 pub use encrypted_data::{
+    CREDENTIAL_SALT_LEN, CREDENTIAL_SUBKEY_LABEL, CREDENTIAL_SUBKEY_PARENT_LABEL,
     ENCRYPTED_DATA_AAD_LABEL, ENCRYPTION_KEY_LABEL, EncryptedData, EncryptionKey, HD_KEY_VERSION,
     LEGACY_KEY_VERSION,
 };
