@@ -147,14 +147,21 @@ pub(crate) fn with_joined_aad<R>(
 /// An AES-256-GCM key ready to seal and open: the key schedule built once, bound to its
 /// key version and to its own nonce sequence.
 ///
-/// # Usage limits
+/// # Usage limits and what the nonces guarantee
 /// One `SealingKey` seals at most **2^32 messages** ([`SEAL_LIMIT`](crate::SEAL_LIMIT));
 /// from 2^31 its [`usage`](Self::usage) reports
 /// [`UsageState::RotateSoon`](crate::UsageState::RotateSoon), and at 2^32 sealing fails
-/// with [`Error::KeyExhausted`]: rotate to a new key version. Each instance draws a fresh
-/// random 64-bit nonce prefix; keep the number of instances ever built for one key
-/// version well below 2^16 (see ADR 0020), and never keep using a `SealingKey` in a
-/// child after `fork()`: build a new one there.
+/// with [`Error::KeyExhausted`]: rotate to a new key version.
+///
+/// Nonces are `random 64-bit prefix (per instance) || 32-bit counter`. Within one instance
+/// no nonce repeats. Across instances built for the same key bytes, two repeat only if
+/// their prefixes are equal: below `n^2 / 2^65` for `n` instances ever built (2^-33 at
+/// `n = 2^16`). So a `SealingKey` is for **long-lived instances** (one per key version per
+/// process, as a [`KeyRing`](crate::KeyRing) keeps): it does not give short-lived instances
+/// (one per CLI run, one per request) the 96 random bits per message the design asks for.
+/// For those, derive a per-message subkey as [`EncryptedData`](crate::EncryptedData) does
+/// (ADR 0020, ADR 0022). Never keep using a `SealingKey` in a child after `fork()`: build a
+/// new one there.
 ///
 /// `Send + Sync`: share it between threads by reference or `Arc`; nonces stay unique.
 pub struct SealingKey {
