@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{craft, json_like, maximal_spec_block, noise};
-use hexvault_envelope::{ByteStorage, ContentType, Header, Options};
+use hexvault_envelope::{ByteStorage, Compression, ContentType, Header, Options};
 
 const INSTALL: &str = "apt-get update && apt-get install -y liblz4-dev libxxhash-dev";
 
@@ -162,7 +162,9 @@ fn inputs() -> Vec<Vec<u8>> {
 fn our_lz4_payloads_decode_with_the_reference_decoder() {
     let reference = Reference::build();
     let s = ByteStorage::new(
-        Options::default().with_content_type(Some(ContentType::new("application/json").unwrap())),
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_content_type(Some(ContentType::new("application/json").unwrap())),
     );
     for data in inputs() {
         let mut env = Vec::new();
@@ -182,7 +184,7 @@ fn our_lz4_payloads_decode_with_the_reference_decoder() {
 #[test]
 fn checksum_equals_reference_xxh3() {
     let reference = Reference::build();
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     for data in [
         Vec::new(),
         b"a".to_vec(),
@@ -205,7 +207,7 @@ fn checksum_equals_reference_xxh3() {
 #[test]
 fn reference_lz4_blocks_decode_through_our_envelope() {
     let reference = Reference::build();
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     for data in inputs() {
         let block = reference.lz4_compress(&data);
         let env = craft(
