@@ -202,11 +202,11 @@ impl fmt::Debug for EncryptionKey {
 #[serde(deny_unknown_fields)]
 pub struct EncryptedData {
     key_version: u32,
-    #[serde(with = "bytes_field")]
+    #[serde(with = "crate::serde_bytes::base64")]
     salt: Vec<u8>,
-    #[serde(with = "bytes_field")]
+    #[serde(with = "crate::serde_bytes::base64")]
     iv: Vec<u8>,
-    #[serde(with = "bytes_field")]
+    #[serde(with = "crate::serde_bytes::base64")]
     data: Vec<u8>,
 }
 
@@ -377,72 +377,4 @@ fn aad_prefix(key_version: u32, salt: &[u8]) -> Result<Vec<u8>> {
     p.extend_from_slice(&salt_len.to_be_bytes());
     p.extend_from_slice(salt);
     Ok(p)
-}
-
-/// Byte fields: base64 strings in human-readable formats, raw bytes in binary ones.
-mod bytes_field {
-    use core::fmt;
-
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
-    use serde::de::{SeqAccess, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&STANDARD.encode(bytes))
-        } else {
-            s.serialize_bytes(bytes)
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        if d.is_human_readable() {
-            d.deserialize_str(Base64Visitor)
-        } else {
-            d.deserialize_bytes(BytesVisitor)
-        }
-    }
-
-    struct Base64Visitor;
-
-    impl Visitor<'_> for Base64Visitor {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a standard base64 string")
-        }
-
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
-            STANDARD
-                .decode(v)
-                .map_err(|e| E::custom(format!("invalid base64: {e}")))
-        }
-    }
-
-    struct BytesVisitor;
-
-    impl<'de> Visitor<'de> for BytesVisitor {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a byte string")
-        }
-
-        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(v.to_vec())
-        }
-
-        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(v)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(b) = seq.next_element::<u8>()? {
-                out.push(b);
-            }
-            Ok(out)
-        }
-    }
 }

@@ -8,6 +8,8 @@
 //!   ciphertext || tag` ([`Header`]), and [`EncryptedData`] (postcard and JSON).
 //! * HKDF-SHA256 derivation ([`derive_key`], [`derive_domain_key`], [`encode_info`]).
 //! * [`KeyRing`]: versions, primary, retirement, [`KeyRing::rewrap`].
+//! * [`serde_bytes`]: the workspace's serde helpers for byte fields (bytes in binary
+//!   formats; base64, hex or `"[REDACTED]"` in human-readable ones).
 //!
 //! # Invariants
 //! * A nonce never repeats within one [`SealingKey`] instance: 64-bit random prefix from
@@ -37,6 +39,7 @@ mod keyring;
 mod nonce;
 mod rng;
 mod sealing;
+pub mod serde_bytes;
 
 #[cfg(test)]
 mod tests;
