@@ -257,7 +257,7 @@ pub mod opt_hex {
 }
 
 /// Secret bytes: a byte string in binary formats; in human-readable formats the string
-/// [`REDACTED`](crate::serde_bytes::REDACTED) is written and **nothing is ever read**.
+/// [`REDACTED`] is written and **nothing is ever read**.
 ///
 /// Reading a human-readable value is always an error (saying so when the value is the
 /// redaction marker), so a redacted record can never turn into a key made of the bytes of
