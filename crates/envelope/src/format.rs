@@ -80,8 +80,9 @@ impl Header {
     /// xxh3-64 of the original bytes; with it, [`Header::encode`] writes the header and
     /// payload checks.
     ///
-    /// Only with the `test-support` feature, which is **not for production**.
-    #[cfg(feature = "test-support")]
+    /// Only with the `test-support` feature, which is **not for production** (and in this
+    /// crate's unit tests).
+    #[cfg(any(test, feature = "test-support"))]
     #[must_use]
     pub fn new(
         compressed: bool,
@@ -105,11 +106,12 @@ impl Header {
     /// Without the `checksum` feature the check fields are written as zero, so a
     /// checksummed header made by such a build is not readable: build without a checksum.
     ///
-    /// Only with the `test-support` feature, which is **not for production**.
+    /// Only with the `test-support` feature, which is **not for production** (and in this
+    /// crate's unit tests).
     ///
     /// # Errors
     /// [`Error::Internal`] only if the header does not fit its own buffer (a bug).
-    #[cfg(feature = "test-support")]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn encode(&self, payload: &[u8]) -> Result<Vec<u8>> {
         #[cfg(feature = "checksum")]
         let payload_check = if self.compressed && self.checksum.is_some() {
@@ -388,7 +390,6 @@ mod tests {
         assert_eq!(max_lz4_output(u64::MAX), u64::MAX - 1256);
     }
 
-    #[cfg(feature = "test-support")]
     #[test]
     fn header_round_trip() {
         let ct = ContentType::new("text/plain").unwrap();

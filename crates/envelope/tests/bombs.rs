@@ -223,6 +223,7 @@ fn the_ceiling_is_512_mib() {
 /// docs/formats.md: an LZ4 payload is at least one byte (an LZ4 block always holds at
 /// least its final token). An envelope with the LZ4 flag and an empty payload is refused,
 /// with and without a checksum, whatever length it declares.
+#[cfg(all(feature = "compression", feature = "checksum"))]
 #[test]
 fn empty_lz4_payload_is_refused() {
     let s = ByteStorage::default();
