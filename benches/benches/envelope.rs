@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hexvault_benches::filler;
-use hexvault_envelope::{ByteStorage, Header};
+use hexvault_envelope::{ByteStorage, Compression, Header, Options};
 use xxhash_rust::xxh3::xxh3_64;
 
 const SIZES: [usize; 3] = [1024, 64 * 1024, 1024 * 1024];
@@ -54,7 +54,7 @@ fn configure(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallT
 }
 
 fn store(c: &mut Criterion) {
-    let storage = ByteStorage::default();
+    let storage = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     for (kind, size, data) in inputs() {
         let mut g = c.benchmark_group(format!("envelope_store/{kind}/{size}"));
         configure(&mut g, size);
@@ -85,7 +85,7 @@ fn store(c: &mut Criterion) {
 }
 
 fn retrieve(c: &mut Criterion) {
-    let storage = ByteStorage::default();
+    let storage = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     for (kind, size, data) in inputs() {
         let envelope = storage.store(&data).unwrap();
         let (header, payload) = Header::parse(&envelope).unwrap();

@@ -4,13 +4,13 @@
 
 use std::sync::LazyLock;
 
-use hexvault_envelope::{ByteStorage, Checksum, Header, Limits, Options};
+use hexvault_envelope::{ByteStorage, Checksum, Header, Limits, Options, Compression};
 use libfuzzer_sys::fuzz_target;
 
 const LIMIT: u64 = 4 << 20;
 
 static STORAGE: LazyLock<ByteStorage> = LazyLock::new(|| {
-    ByteStorage::new(Options::default().with_limits(Limits::new(LIMIT, LIMIT).expect("limits")))
+    ByteStorage::new(Options::default().with_compression(Compression::Auto).with_limits(Limits::new(LIMIT, LIMIT).expect("limits")))
 });
 
 fuzz_target!(|input: (u64, bool, bool, u64, &[u8])| {
@@ -27,7 +27,7 @@ fuzz_target!(|input: (u64, bool, bool, u64, &[u8])| {
         declared,
         None,
     );
-    let mut envelope = header.encode(payload);
+    let mut envelope = header.encode(payload).expect("every header encodes");
     envelope.extend_from_slice(payload);
     let mut out = Vec::new();
     match STORAGE.retrieve_into(&envelope, &mut out) {

@@ -5,40 +5,66 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::backend::{Backend, NONCE_LEN, TAG_LEN};
-use crate::nonce::KeyUsage;
+use crate::backend::{self, AeadBackend, Backend, NONCE_LEN, TAG_LEN};
+use crate::nonce::{KeyUsage, SealCounter};
 use crate::sealing::with_joined_aad;
-use crate::{Error, Key, KeyVersion, Result, SealingKey};
+use crate::{Error, Key, KeyVersion, Result};
 
 /// `key_version` of data from the legacy PBKDF2 scheme (refused: migrate it).
 pub const LEGACY_KEY_VERSION: u32 = 1;
 /// `key_version` of data sealed with the HD-derived key at `m/74'/2'/0'/0'`.
 pub const HD_KEY_VERSION: u32 = 2;
-/// HKDF label that turns the HD node's private key into the AES key (ADR 0022).
+/// HKDF label that turns the HD node's private key into the version key, the AES key of
+/// credentials with an empty `salt` (ADR 0022).
 pub const ENCRYPTION_KEY_LABEL: &str = "hexvault/v2/encrypted-data/aes-256-gcm";
 /// Fixed prefix of the associated data of every `EncryptedData`.
 pub const ENCRYPTED_DATA_AAD_LABEL: &[u8] = b"hexvault/EncryptedData";
 
-/// The AES-256-GCM key of `EncryptedData` key_version 2 (or a later version).
+/// HKDF label that turns the HD node's private key into the parent of the per-credential
+/// subkeys (ADR 0022): every credential with a 32-byte `salt` is sealed under its own key.
+pub const CREDENTIAL_SUBKEY_PARENT_LABEL: &str = "hexvault/v2/encrypted-data/subkey-parent";
+/// HKDF label that turns the subkey parent and one credential's `salt` into that
+/// credential's AES-256-GCM key (ADR 0022).
+pub const CREDENTIAL_SUBKEY_LABEL: &str = "hexvault/v2/encrypted-data/credential-key";
+/// Length of the random `salt` of every credential this build seals (0 is also read:
+/// credentials sealed before per-credential subkeys).
+pub const CREDENTIAL_SALT_LEN: usize = 32;
+
+/// The keys of `EncryptedData` key_version 2 (or a later version).
 ///
 /// Built from the 32-byte private key of a SLIP-0010 ed25519 node (for key_version 2 the
-/// node at `m/74'/2'/0'/0'`) through HKDF-SHA256 with the fixed label
-/// [`ENCRYPTION_KEY_LABEL`], so the AES key is never the same bytes as a signing key.
-/// Later versions use the same derivation on their own node (which node belongs to which
-/// version is the caller's mapping, see ADR 0040). Holds the prebuilt key schedule and its
-/// nonce sequence; zeroizes what it owns, `Debug` prints no secret.
+/// node at `m/74'/2'/0'/0'`) through HKDF-SHA256 (ADR 0022), so no AES key is ever the
+/// same bytes as a signing key. Later versions use the same derivation on their own node
+/// (which node belongs to which version is the caller's mapping, see ADR 0040).
 ///
-/// One instance seals at most 2^32 credentials (then [`Error::KeyExhausted`]).
+/// * [`EncryptedData::encrypt`] draws a fresh 32-byte `salt` and a 12-byte `iv` from the OS
+///   CSPRNG for every credential and seals it under its own subkey
+///   `HKDF(subkey parent, CREDENTIAL_SUBKEY_LABEL, [salt])`, used for that one seal. Two
+///   credentials share a (key, nonce) pair only if their salts are equal: for `q`
+///   credentials per key version, from any number of processes or instances,
+///   `P <= q^2 / 2^257` (ADR 0020, ADR 0022).
+/// * Credentials with an empty `salt` (sealed before, under the version key
+///   `HKDF(node, ENCRYPTION_KEY_LABEL)` with a 64-bit random nonce prefix) still open.
+///
+/// Holds the subkey parent and the prebuilt schedule of the version key: the subkey parent
+/// is zeroized on drop; what ring's key schedules hold cannot be wiped (ADR 0021).
+/// `Debug` prints no secret. One instance seals at most 2^32 credentials (then
+/// [`Error::KeyExhausted`]), the count the design fixes per key; rotate then.
 pub struct EncryptionKey {
     key_version: u32,
-    inner: SealingKey,
+    backend: Backend,
+    /// Schedule of `HKDF(node, ENCRYPTION_KEY_LABEL)`: opens credentials with an empty salt.
+    unsalted: Box<dyn AeadBackend>,
+    /// `HKDF(node, CREDENTIAL_SUBKEY_PARENT_LABEL)`: parent of the per-credential subkeys.
+    subkey_parent: Key,
+    seals: SealCounter,
 }
 
 impl EncryptionKey {
-    /// Derives the key_version 2 key from the HD node's private key (ring backend).
+    /// Derives the key_version 2 keys from the HD node's private key (ring backend).
     ///
     /// # Errors
-    /// [`Error::Rng`] if the OS CSPRNG fails while drawing the nonce prefix.
+    /// [`Error::InvalidKeyLength`] only if a backend refuses a 32-byte key (it does not).
     pub fn from_node_private_key(node_private_key: &[u8; 32]) -> Result<Self> {
         Self::for_key_version(node_private_key, HD_KEY_VERSION, Backend::Ring)
     }
@@ -46,7 +72,7 @@ impl EncryptionKey {
     /// As [`EncryptionKey::from_node_private_key`] with a chosen backend.
     ///
     /// # Errors
-    /// [`Error::Rng`] if the OS CSPRNG fails while drawing the nonce prefix.
+    /// As [`EncryptionKey::from_node_private_key`].
     pub fn from_node_private_key_with_backend(
         node_private_key: &[u8; 32],
         backend: Backend,
@@ -54,24 +80,45 @@ impl EncryptionKey {
         Self::for_key_version(node_private_key, HD_KEY_VERSION, backend)
     }
 
-    /// The key of `key_version` (2 or later) from the private key of that version's node.
+    /// The keys of `key_version` (2 or later) from the private key of that version's node.
     ///
     /// # Errors
     /// [`Error::LegacyKeyVersion`] for 1, [`Error::UnsupportedEncryptedDataVersion`] for
-    /// 0, [`Error::Rng`] if the OS CSPRNG fails.
+    /// 0.
     pub fn for_key_version(
         node_private_key: &[u8; 32],
         key_version: u32,
         backend: Backend,
     ) -> Result<Self> {
+        Self::with_seal_count(node_private_key, key_version, backend, 0)
+    }
+
+    fn with_seal_count(
+        node_private_key: &[u8; 32],
+        key_version: u32,
+        backend: Backend,
+        sealed: u64,
+    ) -> Result<Self> {
         check_version(key_version)?;
         let node = Key::from_bytes(*node_private_key);
         let aes = crate::derive_key(&node, ENCRYPTION_KEY_LABEL, &[])?;
-        let version = KeyVersion::new(key_version)?;
+        let subkey_parent = crate::derive_key(&node, CREDENTIAL_SUBKEY_PARENT_LABEL, &[])?;
         Ok(Self {
             key_version,
-            inner: SealingKey::with_backend(aes, version, backend)?,
+            backend,
+            unsalted: backend::build(backend, aes.expose_secret())?,
+            subkey_parent,
+            seals: SealCounter::starting_at(sealed),
         })
+    }
+
+    /// A key whose seal counter starts at `sealed`, for tests of the limit.
+    #[cfg(test)]
+    pub(crate) fn with_seal_count_for_tests(
+        node_private_key: &[u8; 32],
+        sealed: u64,
+    ) -> Result<Self> {
+        Self::with_seal_count(node_private_key, HD_KEY_VERSION, Backend::Ring, sealed)
     }
 
     /// The `key_version` this key writes and reads.
@@ -80,10 +127,42 @@ impl EncryptionKey {
         self.key_version
     }
 
-    /// Seals performed with this instance and the state they imply.
+    /// Credentials sealed with this instance and the state they imply.
     #[must_use]
     pub fn usage(&self) -> KeyUsage {
-        self.inner.usage()
+        KeyUsage::new(self.seals.used())
+    }
+
+    /// The AES-256-GCM key schedule of one credential: the subkey of its 32-byte salt,
+    /// or the version key for an empty salt; any other length is refused.
+    fn schedule_for(&self, salt: &[u8]) -> Result<Schedule<'_>> {
+        match salt.len() {
+            0 => Ok(Schedule::Shared(self.unsalted.as_ref())),
+            CREDENTIAL_SALT_LEN => {
+                let subkey =
+                    crate::derive_key(&self.subkey_parent, CREDENTIAL_SUBKEY_LABEL, &[salt])?;
+                Ok(Schedule::Own(backend::build(
+                    self.backend,
+                    subkey.expose_secret(),
+                )?))
+            }
+            len => Err(Error::InvalidSaltLength { len }),
+        }
+    }
+}
+
+/// A borrowed (version key) or owned (per-credential subkey) key schedule.
+enum Schedule<'a> {
+    Shared(&'a dyn AeadBackend),
+    Own(Box<dyn AeadBackend>),
+}
+
+impl Schedule<'_> {
+    fn get(&self) -> &dyn AeadBackend {
+        match self {
+            Self::Shared(s) => *s,
+            Self::Own(s) => s.as_ref(),
+        }
     }
 }
 
@@ -102,7 +181,8 @@ impl fmt::Debug for EncryptionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptionKey")
             .field("key_version", &self.key_version)
-            .field("usage", &self.inner.usage())
+            .field("backend", &self.backend)
+            .field("usage", &self.usage())
             .finish_non_exhaustive()
     }
 }
@@ -122,11 +202,11 @@ impl fmt::Debug for EncryptionKey {
 #[serde(deny_unknown_fields)]
 pub struct EncryptedData {
     key_version: u32,
-    #[serde(with = "bytes_field")]
+    #[serde(with = "crate::serde_bytes::base64")]
     salt: Vec<u8>,
-    #[serde(with = "bytes_field")]
+    #[serde(with = "crate::serde_bytes::base64")]
     iv: Vec<u8>,
-    #[serde(with = "bytes_field")]
+    #[serde(with = "crate::serde_bytes::base64")]
     data: Vec<u8>,
 }
 
@@ -135,23 +215,37 @@ impl EncryptedData {
     /// key was built for a later version), binding `aad` (the caller's context, e.g. a
     /// credential name) as associated data.
     ///
+    /// Draws a fresh 32-byte `salt` and 12-byte `iv` from the OS CSPRNG and seals under the
+    /// salt's own subkey (see [`EncryptionKey`]). The plaintext is copied only into a
+    /// zeroizing buffer, which is wiped on every path, also when sealing is refused.
+    ///
     /// # Errors
     /// [`Error::KeyExhausted`] after 2^32 seals with this key instance;
-    /// [`Error::TooLong`] past the GCM limit.
+    /// [`Error::Rng`] if the OS CSPRNG fails; [`Error::TooLong`] past the GCM limit.
     pub fn encrypt(key: &EncryptionKey, plaintext: &[u8], aad: &[u8]) -> Result<Self> {
-        let salt = Vec::new();
-        let prefix = aad_prefix(key.key_version, &salt)?;
-        let mut data = Vec::with_capacity(plaintext.len().saturating_add(TAG_LEN));
+        let version = KeyVersion::new(key.key_version)?;
+        key.seals.take().ok_or(Error::KeyExhausted { version })?;
+        let mut random = [0u8; CREDENTIAL_SALT_LEN + NONCE_LEN];
+        crate::rng::fill(&mut random)?;
+        let (salt, iv) = random.split_at(CREDENTIAL_SALT_LEN);
+        let nonce: [u8; NONCE_LEN] = iv.try_into().map_err(|_| Error::Internal {
+            what: "the credential iv is not 12 bytes",
+        })?;
+        let schedule = key.schedule_for(salt)?;
+        let prefix = aad_prefix(key.key_version, salt)?;
+        let mut data = Zeroizing::new(Vec::with_capacity(plaintext.len().saturating_add(TAG_LEN)));
         data.extend_from_slice(plaintext);
-        let (nonce, tag) = with_joined_aad(&prefix, aad, |full| {
-            key.inner.seal_detached(full, &mut data)
+        let tag = with_joined_aad(&prefix, aad, |full| {
+            schedule.get().seal_in_place(nonce, full, &mut data)
         })?;
         data.extend_from_slice(&tag);
         Ok(Self {
             key_version: key.key_version,
-            salt,
+            salt: salt.to_vec(),
             iv: nonce.to_vec(),
-            data,
+            // `data` now holds only ciphertext and tag; take it out, the empty shell is
+            // zeroized. On an error above, the plaintext copy is wiped when `data` drops.
+            data: core::mem::take(&mut *data),
         })
     }
 
@@ -161,7 +255,8 @@ impl EncryptedData {
     /// [`Error::LegacyKeyVersion`] for key_version 1,
     /// [`Error::UnsupportedEncryptedDataVersion`] for 0, [`Error::WrongKeyVersion`] when
     /// the data names another version than `key` (use the key of that version),
-    /// [`Error::InvalidIvLength`], [`Error::Truncated`] (data shorter than the tag),
+    /// [`Error::InvalidIvLength`], [`Error::InvalidSaltLength`] (a salt neither empty nor
+    /// 32 bytes), [`Error::Truncated`] (data shorter than the tag),
     /// [`Error::Authentication`] for a wrong key, wrong `aad` or modified fields.
     pub fn decrypt(&self, key: &EncryptionKey, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         check_version(self.key_version)?;
@@ -184,12 +279,15 @@ impl EncryptedData {
                 len: self.data.len(),
                 min: TAG_LEN,
             })?;
+        let schedule = key.schedule_for(&self.salt)?;
         let (ct, tag) = self.data.split_at(ct_len);
-        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Authentication)?;
+        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Internal {
+            what: "the credential tag is not 16 bytes after the length check",
+        })?;
         let mut buf = Zeroizing::new(ct.to_vec());
         let prefix = aad_prefix(self.key_version, &self.salt)?;
         with_joined_aad(&prefix, aad, |full| {
-            key.inner.open_detached(nonce, full, &mut buf, &tag)
+            schedule.get().open_in_place(nonce, full, &mut buf, &tag)
         })?;
         Ok(buf)
     }
@@ -200,7 +298,8 @@ impl EncryptedData {
         self.key_version
     }
 
-    /// The `salt` field (empty in v2).
+    /// The `salt` field: 32 random bytes selecting the credential's subkey, or empty for
+    /// credentials sealed under the version key (before per-credential subkeys).
     #[must_use]
     pub fn salt(&self) -> &[u8] {
         &self.salt
@@ -246,7 +345,7 @@ impl EncryptedData {
         Ok(value)
     }
 
-    /// The JSON form: `{"key_version":2,"salt":"","iv":"<base64>","data":"<base64>"}`.
+    /// The JSON form: `{"key_version":2,"salt":"<base64>","iv":"<base64>","data":"<base64>"}`.
     ///
     /// # Errors
     /// [`Error::MalformedEncryptedData`] if serde_json fails (it does not for this type).
@@ -278,72 +377,4 @@ fn aad_prefix(key_version: u32, salt: &[u8]) -> Result<Vec<u8>> {
     p.extend_from_slice(&salt_len.to_be_bytes());
     p.extend_from_slice(salt);
     Ok(p)
-}
-
-/// Byte fields: base64 strings in human-readable formats, raw bytes in binary ones.
-mod bytes_field {
-    use core::fmt;
-
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
-    use serde::de::{SeqAccess, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&STANDARD.encode(bytes))
-        } else {
-            s.serialize_bytes(bytes)
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        if d.is_human_readable() {
-            d.deserialize_str(Base64Visitor)
-        } else {
-            d.deserialize_bytes(BytesVisitor)
-        }
-    }
-
-    struct Base64Visitor;
-
-    impl Visitor<'_> for Base64Visitor {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a standard base64 string")
-        }
-
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
-            STANDARD
-                .decode(v)
-                .map_err(|e| E::custom(format!("invalid base64: {e}")))
-        }
-    }
-
-    struct BytesVisitor;
-
-    impl<'de> Visitor<'de> for BytesVisitor {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a byte string")
-        }
-
-        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(v.to_vec())
-        }
-
-        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(v)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(b) = seq.next_element::<u8>()? {
-                out.push(b);
-            }
-            Ok(out)
-        }
-    }
 }

@@ -115,6 +115,16 @@ pub enum Error {
         len: usize,
     },
 
+    /// An `EncryptedData` whose `salt` is neither empty nor 32 bytes.
+    #[error(
+        "invalid EncryptedData salt length {len}: a credential's salt is 32 bytes \
+         (or empty for credentials sealed before per-credential keys); the record was altered"
+    )]
+    InvalidSaltLength {
+        /// Length of the `salt` field.
+        len: usize,
+    },
+
     /// `EncryptedData` bytes or JSON that do not decode.
     #[error("malformed EncryptedData: {reason}")]
     MalformedEncryptedData {
@@ -126,6 +136,13 @@ pub enum Error {
     #[error("input too long: {what}")]
     TooLong {
         /// Which input, and its limit.
+        what: &'static str,
+    },
+
+    /// A case the code rules out happened: a bug in hexvault-aead, never caused by input.
+    #[error("internal error in hexvault-aead ({what}); please report this bug")]
+    Internal {
+        /// Which invariant did not hold.
         what: &'static str,
     },
 

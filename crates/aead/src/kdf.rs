@@ -61,7 +61,9 @@ pub fn derive_key(parent: &Key, label: &str, parts: &[&[u8]]) -> Result<Key> {
                 *item_slot = item;
             }
         }
-        let used = pieces.get(..2 * (parts.len() + 1)).unwrap_or(&[]);
+        let used = pieces.get(..2 * (parts.len() + 1)).ok_or(Error::Internal {
+            what: "HKDF info pieces exceed the stack array after the count check",
+        })?;
         hkdf.expand_multi_info(used, child.bytes_mut())
             .map_err(|_| too_long_okm())?;
     } else {

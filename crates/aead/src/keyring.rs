@@ -29,6 +29,8 @@ pub struct KeyRing {
     keys: BTreeMap<KeyVersion, SealingKey>,
     primary: KeyVersion,
     min_decrypt: KeyVersion,
+    /// The highest minimum ever set by `retire_below`: versions below it never return.
+    retired_below: Option<KeyVersion>,
     backend: Backend,
 }
 
@@ -52,6 +54,7 @@ impl KeyRing {
             keys,
             primary: version,
             min_decrypt: version,
+            retired_below: None,
             backend,
         })
     }
@@ -59,10 +62,20 @@ impl KeyRing {
     /// Loads an older key version for opening (e.g. at start-up during a dual-key period).
     /// It does not become primary. Lowers the minimum decryption version if needed.
     ///
+    /// A version below a minimum set by [`retire_below`](Self::retire_below) is refused:
+    /// retirement is final for this ring (build a new ring to read such data again).
+    ///
     /// # Errors
-    /// [`Error::InvalidKeyVersion`] if the version is already present or not below the
-    /// primary; [`Error::Rng`] if the OS CSPRNG fails.
+    /// [`Error::InvalidKeyVersion`] if the version is already present, not below the
+    /// primary, or retired; [`Error::Rng`] if the OS CSPRNG fails.
     pub fn add_key(&mut self, version: KeyVersion, key: Key) -> Result<()> {
+        if self.retired_below.is_some_and(|floor| version < floor) {
+            return Err(Error::InvalidKeyVersion {
+                version: version.get(),
+                reason: "this version was retired with retire_below and cannot come back into \
+                         this ring; build a new KeyRing if old data must be read again",
+            });
+        }
         if version >= self.primary || self.keys.contains_key(&version) {
             return Err(Error::InvalidKeyVersion {
                 version: version.get(),
@@ -125,6 +138,7 @@ impl KeyRing {
         }
         self.keys.retain(|v, _| *v >= minimum);
         self.min_decrypt = self.min_decrypt.max(minimum);
+        self.retired_below = Some(self.retired_below.map_or(minimum, |f| f.max(minimum)));
         Ok(())
     }
 
@@ -234,6 +248,7 @@ impl KeyRing {
             keys,
             primary: version,
             min_decrypt: version,
+            retired_below: None,
             backend: Backend::Ring,
         })
     }

@@ -8,17 +8,26 @@
 //!   ciphertext || tag` ([`Header`]), and [`EncryptedData`] (postcard and JSON).
 //! * HKDF-SHA256 derivation ([`derive_key`], [`derive_domain_key`], [`encode_info`]).
 //! * [`KeyRing`]: versions, primary, retirement, [`KeyRing::rewrap`].
+//! * [`serde_bytes`]: the workspace's serde helpers for byte fields (bytes in binary
+//!   formats; base64, hex or `"[REDACTED]"` in human-readable ones).
 //!
 //! # Invariants
-//! * A nonce never repeats under one [`SealingKey`]: 64-bit random prefix from the OS
-//!   CSPRNG plus a 32-bit atomic counter (ADR 0020). The OS CSPRNG is the only entropy
-//!   source. A key refuses to seal after 2^32 messages and reports 2^31 as a warning.
+//! * A nonce never repeats within one [`SealingKey`] instance: 64-bit random prefix from
+//!   the OS CSPRNG plus a 32-bit atomic counter (ADR 0020). Across instances of one key the
+//!   prefixes must differ (`< n^2 / 2^65` for `n` instances), so a `SealingKey` is meant to
+//!   be long-lived. [`EncryptedData`], sealed by short-lived instances, gives every
+//!   credential its own subkey from a random 32-byte salt (ADR 0022). The OS CSPRNG is the
+//!   only entropy source. A key instance refuses to seal after 2^32 messages and reports
+//!   2^31 as a warning.
 //! * The whole header is authenticated together with the caller's associated data;
 //!   nothing is ever returned unauthenticated, and a failed open leaves no plaintext in
 //!   any buffer it was given.
 //! * The key is chosen by the version in the header: no trial decryption.
 //! * No public API takes a caller-chosen nonce.
-//! * Key material is zeroized on drop and never printed by `Debug`.
+//! * [`Key`] bytes and the `EncryptedData` subkey parent are zeroized on drop, and no key
+//!   is printed by `Debug`. Expanded AES key schedules are wiped on drop only with the
+//!   RustCrypto backend: ring offers no way to wipe its `LessSafeKey` (ADR 0021). The
+//!   SHA-256/HMAC states inside HKDF are wiped on drop (sha2's `zeroize` feature).
 #![doc = include_str!("../README.md")]
 
 mod backend;
@@ -30,12 +39,14 @@ mod keyring;
 mod nonce;
 mod rng;
 mod sealing;
+pub mod serde_bytes;
 
 #[cfg(test)]
 mod tests;
 
 pub use backend::Backend;
 pub use encrypted_data::{
+    CREDENTIAL_SALT_LEN, CREDENTIAL_SUBKEY_LABEL, CREDENTIAL_SUBKEY_PARENT_LABEL,
     ENCRYPTED_DATA_AAD_LABEL, ENCRYPTION_KEY_LABEL, EncryptedData, EncryptionKey, HD_KEY_VERSION,
     LEGACY_KEY_VERSION,
 };

@@ -1,4 +1,5 @@
-//! Nonce construction: a per-instance random 64-bit prefix plus a 32-bit counter (ADR 0020).
+//! Nonce construction of `SealingKey`: a per-instance random 64-bit prefix plus a 32-bit
+//! counter (ADR 0020), and the seal counter every key instance keeps.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,14 +14,47 @@ pub const SEAL_LIMIT: u64 = 1 << 32;
 /// Length of the random prefix drawn from the OS CSPRNG when a key instance is built.
 const PREFIX_LEN: usize = 8;
 
+/// The exact seal count of one key instance, refusing past [`SEAL_LIMIT`].
+///
+/// One atomic: threads sharing the key each receive a distinct count without a lock. The
+/// count never wraps: past [`SEAL_LIMIT`] no value is handed out.
+pub(crate) struct SealCounter(AtomicU64);
+
+impl SealCounter {
+    /// A counter starting at `start` (0 outside tests).
+    pub(crate) const fn starting_at(start: u64) -> Self {
+        Self(AtomicU64::new(start))
+    }
+
+    /// Takes the next count, or `None` once [`SEAL_LIMIT`] counts have been handed out.
+    #[inline]
+    pub(crate) fn take(&self) -> Option<u32> {
+        // Relaxed is enough: read-modify-write operations on one atomic are totally
+        // ordered, so no two callers ever receive the same counter value.
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        if let Ok(v) = u32::try_from(n) {
+            Some(v)
+        } else {
+            // Spent. Pull the counter back to the limit so it can never wrap.
+            self.0.store(SEAL_LIMIT, Ordering::Relaxed);
+            None
+        }
+    }
+
+    /// How many counts were handed out (exact, capped at [`SEAL_LIMIT`]).
+    pub(crate) fn used(&self) -> u64 {
+        self.0.load(Ordering::Relaxed).min(SEAL_LIMIT)
+    }
+}
+
 /// Hands out the 96-bit nonces of one key instance: `prefix (8 bytes) || counter (u32 BE)`.
 ///
-/// The prefix is drawn once from the OS CSPRNG; the counter is one atomic, so threads
-/// sharing the key get distinct nonces without a lock, and it is also the exact count of
-/// seals. The counter never wraps: past [`SEAL_LIMIT`] no nonce is handed out.
+/// The prefix is drawn once from the OS CSPRNG; the counter is a [`SealCounter`], so it
+/// is also the exact count of seals. Nonces are unique within one instance; across
+/// instances of one key they are unique only while the 64-bit prefixes differ (ADR 0020).
 pub(crate) struct NonceSequence {
     prefix: [u8; PREFIX_LEN],
-    counter: AtomicU64,
+    counter: SealCounter,
 }
 
 impl NonceSequence {
@@ -30,7 +64,7 @@ impl NonceSequence {
         crate::rng::fill(&mut prefix)?;
         Ok(Self {
             prefix,
-            counter: AtomicU64::new(0),
+            counter: SealCounter::starting_at(0),
         })
     }
 
@@ -40,24 +74,14 @@ impl NonceSequence {
     pub(crate) const fn with_state(prefix: [u8; PREFIX_LEN], counter: u64) -> Self {
         Self {
             prefix,
-            counter: AtomicU64::new(counter),
+            counter: SealCounter::starting_at(counter),
         }
     }
 
     /// The next nonce, or `None` once [`SEAL_LIMIT`] nonces have been handed out.
     #[inline]
     pub(crate) fn next(&self) -> Option<[u8; NONCE_LEN]> {
-        // Relaxed is enough: read-modify-write operations on one atomic are totally
-        // ordered, so no two callers ever receive the same counter value.
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let n32 = match u32::try_from(n) {
-            Ok(v) => v,
-            Err(_) => {
-                // Spent. Pull the counter back to the limit so it can never wrap.
-                self.counter.store(SEAL_LIMIT, Ordering::Relaxed);
-                return None;
-            }
-        };
+        let n32 = self.counter.take()?;
         let mut nonce = [0u8; NONCE_LEN];
         let (head, tail) = nonce.split_at_mut(PREFIX_LEN);
         head.copy_from_slice(&self.prefix);
@@ -67,7 +91,7 @@ impl NonceSequence {
 
     /// How many nonces were handed out (exact, capped at [`SEAL_LIMIT`]).
     pub(crate) fn used(&self) -> u64 {
-        self.counter.load(Ordering::Relaxed).min(SEAL_LIMIT)
+        self.counter.used()
     }
 }
 

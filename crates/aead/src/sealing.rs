@@ -39,8 +39,13 @@ impl Header {
     /// [`Error::UnknownMagic`], [`Error::UnsupportedFormatVersion`], [`Error::Truncated`]
     /// (shorter than header plus tag), [`Error::InvalidKeyVersion`] (version 0).
     pub fn decode(blob: &[u8]) -> Result<Self> {
-        let magic_seen = blob.get(..MAGIC.len()).unwrap_or(blob);
-        if !MAGIC.starts_with(magic_seen) {
+        // A blob shorter than the magic is judged on the bytes it has: a prefix of the
+        // magic is a truncated blob, anything else is not ours.
+        if blob
+            .iter()
+            .zip(MAGIC.iter())
+            .any(|(seen, want)| seen != want)
+        {
             return Err(Error::UnknownMagic);
         }
         if let Some(&version) = blob.get(MAGIC.len())
@@ -107,19 +112,31 @@ fn encode_header(key_version: KeyVersion, nonce: &[u8; NONCE_LEN]) -> [u8; HEADE
 }
 
 /// Runs `f` on `prefix || aad`, on the stack when short, so small seals do not allocate.
+///
+/// # Errors
+/// What `f` returns, or [`Error::Internal`] if the stack copy could not be laid out
+/// (ruled out by the length check; never a silent fallback to shorter associated data).
 #[inline]
-pub(crate) fn with_joined_aad<R>(prefix: &[u8], aad: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+pub(crate) fn with_joined_aad<R>(
+    prefix: &[u8],
+    aad: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<R>,
+) -> Result<R> {
     const STACK: usize = 128;
     let total = prefix.len().saturating_add(aad.len());
     if total <= STACK {
+        let internal = || Error::Internal {
+            what: "associated data does not fit the stack buffer after the length check",
+        };
         let mut buf = [0u8; STACK];
-        if let Some((p, rest)) = buf.split_at_mut_checked(prefix.len()) {
-            p.copy_from_slice(prefix);
-            if let Some(a) = rest.get_mut(..aad.len()) {
-                a.copy_from_slice(aad);
-                return f(buf.get(..total).unwrap_or(&[]));
-            }
-        }
+        let (p, rest) = buf
+            .split_at_mut_checked(prefix.len())
+            .ok_or_else(internal)?;
+        p.copy_from_slice(prefix);
+        rest.get_mut(..aad.len())
+            .ok_or_else(internal)?
+            .copy_from_slice(aad);
+        return f(buf.get(..total).ok_or_else(internal)?);
     }
     let mut joined = Vec::with_capacity(total);
     joined.extend_from_slice(prefix);
@@ -130,14 +147,21 @@ pub(crate) fn with_joined_aad<R>(prefix: &[u8], aad: &[u8], f: impl FnOnce(&[u8]
 /// An AES-256-GCM key ready to seal and open: the key schedule built once, bound to its
 /// key version and to its own nonce sequence.
 ///
-/// # Usage limits
+/// # Usage limits and what the nonces guarantee
 /// One `SealingKey` seals at most **2^32 messages** ([`SEAL_LIMIT`](crate::SEAL_LIMIT));
 /// from 2^31 its [`usage`](Self::usage) reports
 /// [`UsageState::RotateSoon`](crate::UsageState::RotateSoon), and at 2^32 sealing fails
-/// with [`Error::KeyExhausted`]: rotate to a new key version. Each instance draws a fresh
-/// random 64-bit nonce prefix; keep the number of instances ever built for one key
-/// version well below 2^16 (see ADR 0020), and never keep using a `SealingKey` in a
-/// child after `fork()`: build a new one there.
+/// with [`Error::KeyExhausted`]: rotate to a new key version.
+///
+/// Nonces are `random 64-bit prefix (per instance) || 32-bit counter`. Within one instance
+/// no nonce repeats. Across instances built for the same key bytes, two repeat only if
+/// their prefixes are equal: below `n^2 / 2^65` for `n` instances ever built (2^-33 at
+/// `n = 2^16`). So a `SealingKey` is for **long-lived instances** (one per key version per
+/// process, as a [`KeyRing`](crate::KeyRing) keeps): it does not give short-lived instances
+/// (one per CLI run, one per request) the 96 random bits per message the design asks for.
+/// For those, derive a per-message subkey as [`EncryptedData`](crate::EncryptedData) does
+/// (ADR 0020, ADR 0022). Never keep using a `SealingKey` in a child after `fork()`: build a
+/// new one there.
 ///
 /// `Send + Sync`: share it between threads by reference or `Arc`; nonces stay unique.
 pub struct SealingKey {
@@ -211,12 +235,17 @@ impl SealingKey {
     /// # Errors
     /// [`Error::KeyExhausted`] after 2^32 seals; [`Error::TooLong`] past the GCM limit.
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-        let mut out = vec![0u8; sealed_len(plaintext.len())];
-        if let Some(body) = out.get_mut(HEADER_LEN..HEADER_LEN + plaintext.len()) {
-            body.copy_from_slice(plaintext);
-        }
+        // The plaintext copy lives in a zeroizing buffer: if sealing is refused (key
+        // exhausted, too long), it is wiped when `out` drops.
+        let mut out = Zeroizing::new(vec![0u8; sealed_len(plaintext.len())]);
+        out.get_mut(HEADER_LEN..HEADER_LEN.saturating_add(plaintext.len()))
+            .ok_or(Error::Internal {
+                what: "sealed buffer shorter than header plus plaintext",
+            })?
+            .copy_from_slice(plaintext);
         self.seal_in_place(aad, &mut out)?;
-        Ok(out)
+        // `out` now holds only the sealed blob; take it out, the empty shell is zeroized.
+        Ok(core::mem::take(&mut *out))
     }
 
     /// Seals in place without allocating. `buf` is laid out as
@@ -254,7 +283,9 @@ impl SealingKey {
     /// version, [`Error::Authentication`] for a wrong key, wrong `aad` or modified bytes.
     pub fn open(&self, blob: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let header = self.check_header(blob)?;
-        let body = blob.get(HEADER_LEN..).unwrap_or(&[]);
+        let body = blob.get(HEADER_LEN..).ok_or(Error::Internal {
+            what: "blob shorter than its header after the header check",
+        })?;
         let mut buf = Zeroizing::new(body.to_vec());
         let pt_len = self.open_body(&header, aad, &mut buf)?;
         buf.truncate(pt_len);
@@ -301,29 +332,6 @@ impl SealingKey {
             self.schedule.open_in_place(header.nonce, full, ct, &tag)
         })?;
         Ok(ct_len)
-    }
-
-    /// Seals `in_out` in place under the next nonce with exactly `aad` (no header):
-    /// the building block of formats that carry the nonce elsewhere (`EncryptedData`).
-    pub(crate) fn seal_detached(
-        &self,
-        aad: &[u8],
-        in_out: &mut [u8],
-    ) -> Result<([u8; NONCE_LEN], [u8; TAG_LEN])> {
-        let nonce = self.next_nonce()?;
-        let tag = self.schedule.seal_in_place(nonce, aad, in_out)?;
-        Ok((nonce, tag))
-    }
-
-    /// Opens `in_out` in place with a nonce read from a format; zeroed on failure.
-    pub(crate) fn open_detached(
-        &self,
-        nonce: [u8; NONCE_LEN],
-        aad: &[u8],
-        in_out: &mut [u8],
-        tag: &[u8; TAG_LEN],
-    ) -> Result<()> {
-        self.schedule.open_in_place(nonce, aad, in_out, tag)
     }
 
     fn next_nonce(&self) -> Result<[u8; NONCE_LEN]> {

@@ -261,3 +261,24 @@ fn derive_key_equals_hkdf_over_encode_info_for_any_item_count() {
         assert_eq!(got.expose_secret(), &expected, "{n} parts");
     }
 }
+
+/// A refused credential seal (key exhausted) returns the error before any plaintext is
+/// copied, stays refused, and the instance still opens what it sealed. (Every plaintext
+/// copy in `EncryptedData::encrypt` and `SealingKey::seal` lives in a `Zeroizing` buffer
+/// on every path; see those functions.)
+#[test]
+fn exhausted_encryption_key_refuses_credentials_and_still_opens() {
+    use crate::{EncryptedData, EncryptionKey};
+    let k = EncryptionKey::with_seal_count_for_tests(&[7; 32], SEAL_LIMIT - 1).unwrap();
+    assert_eq!(k.usage().state(), UsageState::RotateSoon);
+    let last = EncryptedData::encrypt(&k, b"last one", b"ctx").unwrap();
+    assert_eq!(k.usage().state(), UsageState::Exhausted);
+    for _ in 0..3 {
+        assert!(matches!(
+            EncryptedData::encrypt(&k, b"refused", b"ctx"),
+            Err(Error::KeyExhausted { version }) if version == v(2)
+        ));
+    }
+    assert_eq!(k.usage().sealed(), SEAL_LIMIT);
+    assert_eq!(&last.decrypt(&k, b"ctx").unwrap()[..], b"last one");
+}

@@ -20,13 +20,16 @@ fn json_round_trip_and_shape() {
     let k = key();
     let ed = EncryptedData::encrypt(&k, b"db password", b"credential/db").unwrap();
     assert_eq!(ed.key_version(), 2);
-    assert!(ed.salt().is_empty());
+    assert_eq!(ed.salt().len(), 32);
     assert_eq!(ed.iv().len(), 12);
     assert_eq!(ed.data().len(), 11 + 16);
     let json = ed.to_json().unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["key_version"], 2);
-    assert_eq!(v["salt"], "");
+    assert_eq!(
+        STANDARD.decode(v["salt"].as_str().unwrap()).unwrap(),
+        ed.salt()
+    );
     assert_eq!(STANDARD.decode(v["iv"].as_str().unwrap()).unwrap(), ed.iv());
     assert_eq!(
         STANDARD.decode(v["data"].as_str().unwrap()).unwrap(),
@@ -45,13 +48,14 @@ fn postcard_round_trip_and_layout() {
     let k = key();
     let ed = EncryptedData::encrypt(&k, b"abc", b"").unwrap();
     let bytes = ed.to_bytes().unwrap();
-    // key_version varint(2), salt len 0, iv len 12 + iv, data len 19 + data.
+    // key_version varint(2), salt len 32 + salt, iv len 12 + iv, data len 19 + data.
     assert_eq!(bytes[0], 2);
-    assert_eq!(bytes[1], 0);
-    assert_eq!(bytes[2], 12);
-    assert_eq!(&bytes[3..15], ed.iv());
-    assert_eq!(bytes[15], 19);
-    assert_eq!(&bytes[16..], ed.data());
+    assert_eq!(bytes[1], 32);
+    assert_eq!(&bytes[2..34], ed.salt());
+    assert_eq!(bytes[34], 12);
+    assert_eq!(&bytes[35..47], ed.iv());
+    assert_eq!(bytes[47], 19);
+    assert_eq!(&bytes[48..], ed.data());
     let back = EncryptedData::from_bytes(&bytes).unwrap();
     assert_eq!(back, ed);
     assert_eq!(&back.decrypt(&k, b"").unwrap()[..], b"abc");
@@ -168,26 +172,135 @@ fn tampering_and_wrong_context_fail_authentication() {
         Err(Error::Authentication)
     ));
     let bytes = ed.to_bytes().unwrap();
-    // Flip every bit of iv and data (postcard offsets 3.. are iv, then data).
-    for i in 3..bytes.len() {
-        if i == 15 {
-            continue; // data length byte: changes the shape, checked below
+    // Flip every bit of salt, iv and data (postcard: salt 2..34, iv 35..47, data 48..).
+    for i in 2..bytes.len() {
+        if i == 34 || i == 47 {
+            continue; // length bytes: they change the shape, checked below
         }
         for bit in 0..8 {
             let mut t = bytes.clone();
             t[i] ^= 1 << bit;
             let res = EncryptedData::from_bytes(&t).and_then(|e| e.decrypt(&k, b"ctx"));
-            assert!(res.is_err(), "byte {i} bit {bit}");
+            assert!(
+                matches!(res, Err(Error::Authentication)),
+                "byte {i} bit {bit}: {res:?}"
+            );
         }
     }
-    // A salt added by an attacker is authenticated too.
+}
+
+/// Sets the salt of `ed` (through JSON, as an attacker editing a stored credential would).
+fn with_salt(ed: &EncryptedData, salt: &[u8]) -> EncryptedData {
     let mut v: serde_json::Value = serde_json::from_str(&ed.to_json().unwrap()).unwrap();
-    v["salt"] = serde_json::Value::String(STANDARD.encode(b"salt"));
-    let salted = EncryptedData::from_json(&v.to_string()).unwrap();
-    assert!(matches!(
-        salted.decrypt(&k, b"ctx"),
-        Err(Error::Authentication)
-    ));
+    v["salt"] = serde_json::Value::String(STANDARD.encode(salt));
+    EncryptedData::from_json(&v.to_string()).unwrap()
+}
+
+/// Regression (issue 9, item 4): the salt selects the credential's key and is
+/// authenticated; an edited, swapped or stripped salt fails authentication.
+#[test]
+fn edited_swapped_or_stripped_salt_fails_authentication() {
+    let k = key();
+    let a = EncryptedData::encrypt(&k, b"secret a", b"ctx").unwrap();
+    let b = EncryptedData::encrypt(&k, b"secret b", b"ctx").unwrap();
+    let mut edited = a.salt().to_vec();
+    edited[0] ^= 1;
+    for forged in [
+        with_salt(&a, &edited),
+        with_salt(&a, b.salt()),
+        with_salt(&a, &[]),
+    ] {
+        assert!(matches!(
+            forged.decrypt(&k, b"ctx"),
+            Err(Error::Authentication)
+        ));
+    }
+    assert_eq!(&a.decrypt(&k, b"ctx").unwrap()[..], b"secret a");
+}
+
+/// Regression (issue 9, item 4): salts other than 0 or 32 bytes are refused before any
+/// decryption, with an error that names the length.
+#[test]
+fn truncated_or_oversized_salt_is_refused() {
+    let k = key();
+    let ed = EncryptedData::encrypt(&k, b"x", b"").unwrap();
+    for len in [1usize, 4, 16, 31, 33, 64] {
+        let mut salt = ed.salt().to_vec();
+        salt.resize(len, 0xAA);
+        let err = with_salt(&ed, &salt).decrypt(&k, b"").unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidSaltLength { len: got } if got == len),
+            "{len}: {err:?}"
+        );
+        assert!(err.to_string().contains("32 bytes"), "{err}");
+    }
+}
+
+/// Regression (issue 9, item 4): every fresh key instance used to seal its first
+/// credential under the version key with `iv = random 8 bytes || 00000000`. Now each
+/// credential has its own random 32-byte salt (its subkey) and a random iv, so two fresh
+/// instances built from the same node key never share a (key, nonce) pair.
+#[test]
+fn fresh_instances_of_one_node_key_seal_under_different_subkeys() {
+    let first = key();
+    let second = key();
+    let a = EncryptedData::encrypt(&first, b"same plaintext", b"ctx").unwrap();
+    let b = EncryptedData::encrypt(&second, b"same plaintext", b"ctx").unwrap();
+    assert_eq!(a.salt().len(), 32);
+    assert_eq!(b.salt().len(), 32);
+    assert_ne!(a.salt(), b.salt());
+    assert_ne!(a.data(), b.data());
+    // Each opens with either instance (the subkey comes from the salt, not the instance).
+    for k in [&first, &second] {
+        assert_eq!(&a.decrypt(k, b"ctx").unwrap()[..], b"same plaintext");
+        assert_eq!(&b.decrypt(k, b"ctx").unwrap()[..], b"same plaintext");
+    }
+}
+
+/// Regression (issue 9, item 4): the randomness that separates the (key, nonce) pairs of
+/// credentials sealed by short-lived instances (one credential per fresh instance, as a
+/// CLI run does) is at least 96 bits. Over 64 fresh instances, count the bit positions of
+/// `salt || iv` that vary: the old scheme had an empty salt and a constant 32-bit counter
+/// (at most 64 varying positions); now all 352 vary except with probability < 2^-54.
+#[test]
+fn credentials_of_fresh_instances_carry_at_least_96_random_bits() {
+    let records: Vec<Vec<u8>> = (0..64)
+        .map(|_| {
+            let ed = EncryptedData::encrypt(&key(), b"pw", b"").unwrap();
+            assert!(
+                ed.salt().len() == 32 && ed.salt().iter().any(|b| *b != 0),
+                "salt must be 32 random bytes"
+            );
+            [ed.salt(), ed.iv()].concat()
+        })
+        .collect();
+    let width = records.iter().map(Vec::len).max().unwrap() * 8;
+    let varying = (0..width)
+        .filter(|&bit| {
+            let get = |r: &Vec<u8>| r.get(bit / 8).map(|b| (b >> (bit % 8)) & 1);
+            records.iter().any(|r| get(r) != get(&records[0]))
+        })
+        .count();
+    assert!(
+        varying >= 96,
+        "only {varying} random bits separate credentials"
+    );
+    assert_eq!(varying, 352);
+}
+
+/// Credentials with an empty salt (sealed under the version key before per-credential
+/// subkeys) keep opening: the first committed vector is one.
+#[test]
+fn empty_salt_credentials_still_open() {
+    let ed = EncryptedData::from_json(
+        r#"{"key_version":2,"salt":"","iv":"ABEiM0RVZneImaq7","data":"niiNfypefw63TIwVIjluaApkmJyGm14Wj7ee"}"#,
+    )
+    .unwrap();
+    assert!(ed.salt().is_empty());
+    assert_eq!(
+        &ed.decrypt(&key(), b"credential/db").unwrap()[..],
+        b"db password"
+    );
 }
 
 #[cfg(feature = "rustcrypto")]
@@ -235,7 +348,9 @@ proptest! {
 fn committed_vectors_from_an_independent_implementation() {
     let doc: serde_json::Value =
         serde_json::from_str(include_str!("data/encrypted-data-v2-vectors.json")).unwrap();
-    for c in doc["cases"].as_array().unwrap() {
+    let cases = doc["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "one empty-salt and one salted case");
+    for c in cases {
         let node: [u8; 32] = hex::decode(c["node_private_key"].as_str().unwrap())
             .unwrap()
             .try_into()
@@ -248,6 +363,8 @@ fn committed_vectors_from_an_independent_implementation() {
         let from_json = EncryptedData::from_json(json).unwrap();
         let from_pc = EncryptedData::from_bytes(&postcard).unwrap();
         assert_eq!(from_json, from_pc);
+        let salt = hex::decode(c["salt"].as_str().unwrap_or("")).unwrap();
+        assert_eq!(from_json.salt(), &salt[..]);
         assert_eq!(from_json.to_json().unwrap(), json);
         assert_eq!(from_pc.to_bytes().unwrap(), postcard);
         assert_eq!(&from_json.decrypt(&k, &aad).unwrap()[..], &pt[..]);

@@ -43,6 +43,35 @@ fn rewrap_preserves_plaintext_and_changes_version() {
     ));
 }
 
+/// Regression (issue 9, item 6): `add_key` below the retired minimum used to lower the
+/// minimum again and re-open data that `retire_below` had retired.
+#[test]
+fn add_key_cannot_bring_back_a_retired_version() {
+    let mut ring = KeyRing::new(v(1), k(1)).unwrap();
+    let old = ring.seal(b"old", b"").unwrap();
+    ring.rotate(k(2)).unwrap();
+    ring.rotate(k(3)).unwrap();
+    ring.retire_below(v(3)).unwrap();
+    for version in [1, 2] {
+        let err = ring.add_key(v(version), k(1)).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidKeyVersion { version: got, .. } if got == version),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("retired"), "{err}");
+    }
+    assert_eq!(ring.min_decrypt_version(), v(3));
+    assert_eq!(ring.versions(), vec![v(3)]);
+    assert!(matches!(
+        ring.open(&old, b""),
+        Err(Error::KeyVersionRetired { .. })
+    ));
+    // Before any retirement, loading older versions at start-up still works.
+    let mut fresh = KeyRing::new(v(3), k(3)).unwrap();
+    fresh.add_key(v(1), k(1)).unwrap();
+    assert_eq!(&fresh.open(&old, b"").unwrap()[..], b"old");
+}
+
 #[test]
 fn retired_versions_give_a_clear_error() {
     let mut ring = KeyRing::new(v(1), k(1)).unwrap();

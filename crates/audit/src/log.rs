@@ -170,10 +170,11 @@ impl LogOptions {
         self
     }
 
-    /// Signs checkpoints with this ed25519 key.
+    /// Signs checkpoints with this ed25519 key: a `SigningKey`, or anything that moves into
+    /// one, such as the application keys' `AuditSigner`.
     #[must_use]
-    pub fn signing_key(mut self, key: SigningKey) -> Self {
-        self.signing_key = Some(key);
+    pub fn signing_key(mut self, key: impl Into<SigningKey>) -> Self {
+        self.signing_key = Some(key.into());
         self
     }
 

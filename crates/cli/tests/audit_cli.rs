@@ -79,7 +79,7 @@ fn trezor_audit_log(dir: &std::path::Path) -> std::path::PathBuf {
     let log = FileLog::create(
         &path,
         LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed).unwrap())
-            .signing_key(hexvault::keys::audit_signing_key(&seed).unwrap())
+            .signing_key(hexvault::keys::audit_signer(&seed).unwrap())
             .checkpoint_every(4),
     )
     .unwrap();

@@ -9,6 +9,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
+use crate::path::ChildNumber;
 
 /// Shortest seed accepted (128 bits, BIP-32 and the SLIP-0010 vectors).
 pub const MIN_SEED_LEN: usize = 16;
@@ -106,6 +107,99 @@ pub(crate) fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> Hmac512Output {
     tag.as_mut_slice().zeroize();
     Hmac512Output(out)
 }
+
+/// Where an extended key sits in its tree, and its chain code: the fields the three extended
+/// key types (SLIP-0010 ed25519, BIP-32 secp256k1 private and public) share, with one set of
+/// accessors ([`node_meta_accessors`]). The chain code is secret and zeroizes itself on drop.
+pub(crate) struct NodeMeta {
+    pub(crate) chain_code: ChainCode,
+    pub(crate) depth: u8,
+    pub(crate) parent_fingerprint: [u8; 4],
+    pub(crate) child_number: ChildNumber,
+}
+
+impl NodeMeta {
+    /// A master key's position: depth 0, no parent fingerprint, child number 0.
+    pub(crate) fn master(chain_code: ChainCode) -> Self {
+        Self {
+            chain_code,
+            depth: 0,
+            parent_fingerprint: [0; 4],
+            child_number: ChildNumber::from_bits(0),
+        }
+    }
+
+    /// The position of `child`, one level below this one (the caller checked the depth).
+    pub(crate) fn child(
+        &self,
+        chain_code: ChainCode,
+        child: ChildNumber,
+        parent_fingerprint: [u8; 4],
+    ) -> Self {
+        Self {
+            chain_code,
+            depth: self.depth.saturating_add(1),
+            parent_fingerprint,
+            child_number: child,
+        }
+    }
+
+    /// True at depth 255, where no child can be derived.
+    pub(crate) const fn at_max_depth(&self) -> bool {
+        self.depth == u8::MAX
+    }
+
+    /// A copy (with its own copy of the chain code); deliberately not `Clone`.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            chain_code: ChainCode::new(*self.chain_code.expose_secret()),
+            depth: self.depth,
+            parent_fingerprint: self.parent_fingerprint,
+            child_number: self.child_number,
+        }
+    }
+}
+
+impl Zeroize for NodeMeta {
+    fn zeroize(&mut self) {
+        self.chain_code.zeroize();
+        self.depth.zeroize();
+        self.parent_fingerprint.zeroize();
+        self.child_number = ChildNumber::from_bits(0);
+    }
+}
+
+/// The public accessors of a type's `meta: NodeMeta` field: `depth`, `parent_fingerprint`
+/// (documented per type, since the hashed public key form differs), `child_number` and
+/// `chain_code`. Used inside `impl` blocks.
+macro_rules! node_meta_accessors {
+    (parent_fingerprint = $parent_fingerprint_doc:literal) => {
+        /// Depth in the tree (0 for the master key).
+        #[must_use]
+        pub fn depth(&self) -> u8 {
+            self.meta.depth
+        }
+
+        #[doc = $parent_fingerprint_doc]
+        #[must_use]
+        pub fn parent_fingerprint(&self) -> [u8; 4] {
+            self.meta.parent_fingerprint
+        }
+
+        /// The step that led here (`0` with no hardened bit for the master key).
+        #[must_use]
+        pub fn child_number(&self) -> $crate::path::ChildNumber {
+            self.meta.child_number
+        }
+
+        /// The chain code (secret: see [`ChainCode`](crate::ChainCode)).
+        #[must_use]
+        pub fn chain_code(&self) -> &$crate::common::ChainCode {
+            &self.meta.chain_code
+        }
+    };
+}
+pub(crate) use node_meta_accessors;
 
 /// The first 4 bytes of HASH160 (RIPEMD-160 of SHA-256) of a 33-byte public key.
 pub(crate) fn fingerprint(public_key: &[u8; 33]) -> [u8; 4] {

@@ -10,7 +10,7 @@ use core::fmt;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::common::{ChainCode, check_seed, fingerprint, hmac_sha512};
+use crate::common::{NodeMeta, check_seed, fingerprint, hmac_sha512, node_meta_accessors};
 use crate::error::{Error, Result};
 use crate::path::{ChildNumber, DerivationPath, MAX_DEPTH};
 
@@ -26,10 +26,7 @@ const SEED_KEY: &[u8] = b"ed25519 seed";
 /// the child's own public key is computed only when asked for.
 pub struct ExtendedPrivateKey {
     private_key: [u8; 32],
-    chain_code: ChainCode,
-    depth: u8,
-    parent_fingerprint: [u8; 4],
-    child_number: ChildNumber,
+    meta: NodeMeta,
 }
 
 impl ExtendedPrivateKey {
@@ -42,10 +39,7 @@ impl ExtendedPrivateKey {
         let i = hmac_sha512(SEED_KEY, &[seed]);
         Ok(Self {
             private_key: i.left(),
-            chain_code: i.right(),
-            depth: 0,
-            parent_fingerprint: [0; 4],
-            child_number: ChildNumber::from_bits(0),
+            meta: NodeMeta::master(i.right()),
         })
     }
 
@@ -67,7 +61,7 @@ impl ExtendedPrivateKey {
                 index: child.index(),
             });
         }
-        if self.depth == u8::MAX {
+        if self.meta.at_max_depth() {
             return Err(Error::DepthOverflow);
         }
         Ok(self.child_unchecked(child, self.fingerprint()))
@@ -87,7 +81,7 @@ impl ExtendedPrivateKey {
                 index: step.index(),
             });
         }
-        if usize::from(self.depth).saturating_add(path.len()) > MAX_DEPTH {
+        if usize::from(self.meta.depth).saturating_add(path.len()) > MAX_DEPTH {
             return Err(Error::DepthOverflow);
         }
         let Some((last, init)) = path.as_slice().split_last() else {
@@ -106,15 +100,12 @@ impl ExtendedPrivateKey {
     /// One hardened SLIP-0010 step; the caller has checked hardening and depth.
     fn child_unchecked(&self, child: ChildNumber, parent_fingerprint: [u8; 4]) -> Self {
         let i = hmac_sha512(
-            self.chain_code.expose_secret(),
+            self.meta.chain_code.expose_secret(),
             &[&[0u8], &self.private_key, &child.to_be_bytes()],
         );
         Self {
             private_key: i.left(),
-            chain_code: i.right(),
-            depth: self.depth.saturating_add(1),
-            parent_fingerprint,
-            child_number: child,
+            meta: self.meta.child(i.right(), child, parent_fingerprint),
         }
     }
 
@@ -122,36 +113,13 @@ impl ExtendedPrivateKey {
     fn duplicate(&self) -> Self {
         Self {
             private_key: self.private_key,
-            chain_code: ChainCode::new(*self.chain_code.expose_secret()),
-            depth: self.depth,
-            parent_fingerprint: self.parent_fingerprint,
-            child_number: self.child_number,
+            meta: self.meta.duplicate(),
         }
     }
 
-    /// Depth in the tree (0 for the master key).
-    #[must_use]
-    pub fn depth(&self) -> u8 {
-        self.depth
-    }
-
-    /// First 4 bytes of HASH160 of the parent's `0x00 ‖ public key` (zero for the master key).
-    #[must_use]
-    pub fn parent_fingerprint(&self) -> [u8; 4] {
-        self.parent_fingerprint
-    }
-
-    /// The step that led here (`0` with no hardened bit for the master key).
-    #[must_use]
-    pub fn child_number(&self) -> ChildNumber {
-        self.child_number
-    }
-
-    /// The chain code (secret).
-    #[must_use]
-    pub fn chain_code(&self) -> &ChainCode {
-        &self.chain_code
-    }
+    node_meta_accessors!(
+        parent_fingerprint = "First 4 bytes of HASH160 of the parent's `0x00 ‖ public key` (zero for the master key)."
+    );
 
     /// The 32-byte ed25519 secret key (RFC 8032 "seed"): the one accessor to the key bytes.
     #[must_use]
@@ -201,8 +169,8 @@ impl ExtendedPrivateKey {
 impl fmt::Debug for ExtendedPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ed25519::ExtendedPrivateKey")
-            .field("depth", &self.depth)
-            .field("child_number", &self.child_number)
+            .field("depth", &self.meta.depth)
+            .field("child_number", &self.meta.child_number)
             .finish_non_exhaustive()
     }
 }
@@ -210,10 +178,7 @@ impl fmt::Debug for ExtendedPrivateKey {
 impl Zeroize for ExtendedPrivateKey {
     fn zeroize(&mut self) {
         self.private_key.zeroize();
-        self.chain_code.zeroize();
-        self.depth.zeroize();
-        self.parent_fingerprint.zeroize();
-        self.child_number = ChildNumber::from_bits(0);
+        self.meta.zeroize();
     }
 }
 

@@ -13,7 +13,9 @@ use k256::elliptic_curve::{Group as _, PrimeField as _};
 use k256::{AffinePoint, FieldBytes, NonZeroScalar, ProjectivePoint, PublicKey, Scalar};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::common::{ChainCode, check_seed, fingerprint, hmac_sha512};
+use crate::common::{
+    ChainCode, NodeMeta, check_seed, fingerprint, hmac_sha512, node_meta_accessors,
+};
 use crate::error::{Error, KeyKind, Result};
 use crate::path::{ChildNumber, DerivationPath, MAX_DEPTH};
 
@@ -38,10 +40,7 @@ const MAX_TEXT_LEN: usize = 200;
 pub struct ExtendedPrivateKey {
     secret: NonZeroScalar,
     private_key: [u8; 32],
-    chain_code: ChainCode,
-    depth: u8,
-    parent_fingerprint: [u8; 4],
-    child_number: ChildNumber,
+    meta: NodeMeta,
 }
 
 /// A BIP-32 secp256k1 extended public key (`xpub`).
@@ -52,10 +51,7 @@ pub struct ExtendedPrivateKey {
 pub struct ExtendedPublicKey {
     point: AffinePoint,
     public_key: [u8; 33],
-    chain_code: ChainCode,
-    depth: u8,
-    parent_fingerprint: [u8; 4],
-    child_number: ChildNumber,
+    meta: NodeMeta,
 }
 
 /// `serP`: the 33-byte SEC1 compressed encoding of a point that is not the identity.
@@ -90,13 +86,7 @@ impl ExtendedPrivateKey {
         let secret = NonZeroScalar::new(scalar?)
             .into_option()
             .ok_or(Error::InvalidMasterKey)?;
-        Ok(Self::from_parts(
-            secret,
-            i.right(),
-            0,
-            [0; 4],
-            ChildNumber::from_bits(0),
-        ))
+        Ok(Self::from_parts(secret, NodeMeta::master(i.right())))
     }
 
     /// The key at `path` below the master key of `seed`.
@@ -107,21 +97,12 @@ impl ExtendedPrivateKey {
         Self::from_seed(seed)?.derive_path(path)
     }
 
-    fn from_parts(
-        secret: NonZeroScalar,
-        chain_code: ChainCode,
-        depth: u8,
-        parent_fingerprint: [u8; 4],
-        child_number: ChildNumber,
-    ) -> Self {
+    fn from_parts(secret: NonZeroScalar, meta: NodeMeta) -> Self {
         let private_key: [u8; 32] = secret.to_repr().into();
         Self {
             secret,
             private_key,
-            chain_code,
-            depth,
-            parent_fingerprint,
-            child_number,
+            meta,
         }
     }
 
@@ -131,7 +112,7 @@ impl ExtendedPrivateKey {
     /// [`Error::DepthOverflow`] below depth 255; [`Error::InvalidChildKey`] in BIP-32's
     /// invalid-child case (about 2^-127): use the next index.
     pub fn derive_child(&self, child: ChildNumber) -> Result<Self> {
-        if self.depth == u8::MAX {
+        if self.meta.at_max_depth() {
             return Err(Error::DepthOverflow);
         }
         let public = self.public_key();
@@ -148,7 +129,7 @@ impl ExtendedPrivateKey {
     /// [`Error::DepthOverflow`] past depth 255; [`Error::InvalidChildKey`] as in
     /// [`ExtendedPrivateKey::derive_child`].
     pub fn derive_path(&self, path: &DerivationPath) -> Result<Self> {
-        if usize::from(self.depth).saturating_add(path.len()) > MAX_DEPTH {
+        if usize::from(self.meta.depth).saturating_add(path.len()) > MAX_DEPTH {
             return Err(Error::DepthOverflow);
         }
         let Some((last, init)) = path.as_slice().split_last() else {
@@ -184,10 +165,10 @@ impl ExtendedPrivateKey {
         let ser32 = child.to_be_bytes();
         let i = match public {
             Some(public) if !child.is_hardened() => {
-                hmac_sha512(self.chain_code.expose_secret(), &[public, &ser32])
+                hmac_sha512(self.meta.chain_code.expose_secret(), &[public, &ser32])
             }
             _ => hmac_sha512(
-                self.chain_code.expose_secret(),
+                self.meta.chain_code.expose_secret(),
                 &[&[0u8], &self.private_key, &ser32],
             ),
         };
@@ -206,47 +187,19 @@ impl ExtendedPrivateKey {
         };
         Ok(Self::from_parts(
             secret?,
-            i.right(),
-            self.depth.saturating_add(1),
-            parent_fingerprint,
-            child,
+            self.meta.child(i.right(), child, parent_fingerprint),
         ))
     }
 
     /// A copy, for `derive_path(m)`; deliberately not `Clone`.
     fn duplicate(&self) -> Self {
-        Self::from_parts(
-            self.secret,
-            ChainCode::new(*self.chain_code.expose_secret()),
-            self.depth,
-            self.parent_fingerprint,
-            self.child_number,
-        )
+        Self::from_parts(self.secret, self.meta.duplicate())
     }
 
-    /// Depth in the tree (0 for the master key).
-    #[must_use]
-    pub fn depth(&self) -> u8 {
-        self.depth
-    }
-
-    /// First 4 bytes of HASH160 of the parent's compressed public key (zero for the master).
-    #[must_use]
-    pub fn parent_fingerprint(&self) -> [u8; 4] {
-        self.parent_fingerprint
-    }
-
-    /// The step that led here (`0` with no hardened bit for the master key).
-    #[must_use]
-    pub fn child_number(&self) -> ChildNumber {
-        self.child_number
-    }
-
-    /// The chain code (secret).
-    #[must_use]
-    pub fn chain_code(&self) -> &ChainCode {
-        &self.chain_code
-    }
+    node_meta_accessors!(
+        parent_fingerprint =
+            "First 4 bytes of HASH160 of the parent's compressed public key (zero for the master)."
+    );
 
     /// The 32-byte big-endian private key, in `1..n`: the one accessor to the key bytes.
     #[must_use]
@@ -273,10 +226,7 @@ impl ExtendedPrivateKey {
         ExtendedPublicKey {
             public_key: compress(&point),
             point,
-            chain_code: ChainCode::new(*self.chain_code.expose_secret()),
-            depth: self.depth,
-            parent_fingerprint: self.parent_fingerprint,
-            child_number: self.child_number,
+            meta: self.meta.duplicate(),
         }
     }
 
@@ -287,14 +237,7 @@ impl ExtendedPrivateKey {
         if let Some(dst) = key.get_mut(1..) {
             dst.copy_from_slice(&self.private_key);
         }
-        let raw = serialize(
-            VERSION_XPRV,
-            self.depth,
-            self.parent_fingerprint,
-            self.child_number,
-            &self.chain_code,
-            &key,
-        );
+        let raw = serialize(VERSION_XPRV, &self.meta, &key);
         base58check(&raw)
     }
 
@@ -332,13 +275,7 @@ impl ExtendedPrivateKey {
         let secret = NonZeroScalar::from_repr(*repr)
             .into_option()
             .ok_or(Error::InvalidPrivateKey)?;
-        Ok(Self::from_parts(
-            secret,
-            raw.chain_code,
-            raw.depth,
-            raw.parent_fingerprint,
-            raw.child_number,
-        ))
+        Ok(Self::from_parts(secret, raw.meta))
     }
 }
 
@@ -353,8 +290,8 @@ impl FromStr for ExtendedPrivateKey {
 impl fmt::Debug for ExtendedPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("secp256k1::ExtendedPrivateKey")
-            .field("depth", &self.depth)
-            .field("child_number", &self.child_number)
+            .field("depth", &self.meta.depth)
+            .field("child_number", &self.meta.child_number)
             .finish_non_exhaustive()
     }
 }
@@ -363,10 +300,7 @@ impl Zeroize for ExtendedPrivateKey {
     fn zeroize(&mut self) {
         self.secret.zeroize();
         self.private_key.zeroize();
-        self.chain_code.zeroize();
-        self.depth.zeroize();
-        self.parent_fingerprint.zeroize();
-        self.child_number = ChildNumber::from_bits(0);
+        self.meta.zeroize();
     }
 }
 
@@ -390,11 +324,11 @@ impl ExtendedPublicKey {
                 index: child.index(),
             });
         }
-        if self.depth == u8::MAX {
+        if self.meta.at_max_depth() {
             return Err(Error::DepthOverflow);
         }
         let i = hmac_sha512(
-            self.chain_code.expose_secret(),
+            self.meta.chain_code.expose_secret(),
             &[&self.public_key, &child.to_be_bytes()],
         );
         let invalid = || Error::InvalidChildKey {
@@ -409,10 +343,9 @@ impl ExtendedPublicKey {
         Ok(Self {
             public_key: compress(&point),
             point,
-            chain_code: i.right(),
-            depth: self.depth.saturating_add(1),
-            parent_fingerprint: fingerprint(&self.public_key),
-            child_number: child,
+            meta: self
+                .meta
+                .child(i.right(), child, fingerprint(&self.public_key)),
         })
     }
 
@@ -438,10 +371,7 @@ impl ExtendedPublicKey {
         Self {
             point: self.point,
             public_key: self.public_key,
-            chain_code: ChainCode::new(*self.chain_code.expose_secret()),
-            depth: self.depth,
-            parent_fingerprint: self.parent_fingerprint,
-            child_number: self.child_number,
+            meta: self.meta.duplicate(),
         }
     }
 
@@ -451,29 +381,10 @@ impl ExtendedPublicKey {
         self.public_key
     }
 
-    /// The chain code (secret).
-    #[must_use]
-    pub fn chain_code(&self) -> &ChainCode {
-        &self.chain_code
-    }
-
-    /// Depth in the tree (0 for the master key).
-    #[must_use]
-    pub fn depth(&self) -> u8 {
-        self.depth
-    }
-
-    /// First 4 bytes of HASH160 of the parent's public key (zero for the master).
-    #[must_use]
-    pub fn parent_fingerprint(&self) -> [u8; 4] {
-        self.parent_fingerprint
-    }
-
-    /// The step that led here.
-    #[must_use]
-    pub fn child_number(&self) -> ChildNumber {
-        self.child_number
-    }
+    node_meta_accessors!(
+        parent_fingerprint =
+            "First 4 bytes of HASH160 of the parent's compressed public key (zero for the master)."
+    );
 
     /// This key's own fingerprint: first 4 bytes of HASH160(public key).
     #[must_use]
@@ -484,14 +395,7 @@ impl ExtendedPublicKey {
     /// The Base58Check `xpub…` string (111 characters).
     #[must_use]
     pub fn to_xpub(&self) -> String {
-        let raw = serialize(
-            VERSION_XPUB,
-            self.depth,
-            self.parent_fingerprint,
-            self.child_number,
-            &self.chain_code,
-            &self.public_key,
-        );
+        let raw = serialize(VERSION_XPUB, &self.meta, &self.public_key);
         let text = base58check(&raw);
         String::from(text.as_str())
     }
@@ -529,10 +433,7 @@ impl ExtendedPublicKey {
         Ok(Self {
             public_key: compress(&point),
             point,
-            chain_code: raw.chain_code,
-            depth: raw.depth,
-            parent_fingerprint: raw.parent_fingerprint,
-            child_number: raw.child_number,
+            meta: raw.meta,
         })
     }
 }
@@ -555,8 +456,8 @@ impl fmt::Debug for ExtendedPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("secp256k1::ExtendedPublicKey")
             .field("public_key", &HexBytes(&self.public_key))
-            .field("depth", &self.depth)
-            .field("child_number", &self.child_number)
+            .field("depth", &self.meta.depth)
+            .field("child_number", &self.meta.child_number)
             .finish_non_exhaustive()
     }
 }
@@ -574,28 +475,20 @@ impl fmt::Debug for HexBytes<'_> {
 }
 
 /// The 78-byte BIP-32 serialization, zeroized on drop.
-fn serialize(
-    version: u32,
-    depth: u8,
-    parent_fingerprint: [u8; 4],
-    child_number: ChildNumber,
-    chain_code: &ChainCode,
-    key: &[u8; 33],
-) -> Zeroizing<[u8; SERIALIZED_LEN]> {
+fn serialize(version: u32, meta: &NodeMeta, key: &[u8; 33]) -> Zeroizing<[u8; SERIALIZED_LEN]> {
     let mut out = Zeroizing::new([0u8; SERIALIZED_LEN]);
     let fields: [&[u8]; 6] = [
         &version.to_be_bytes(),
-        &[depth],
-        &parent_fingerprint,
-        &child_number.to_be_bytes(),
-        chain_code.expose_secret(),
+        &[meta.depth],
+        &meta.parent_fingerprint,
+        &meta.child_number.to_be_bytes(),
+        meta.chain_code.expose_secret(),
         key,
     ];
-    let mut rest: &mut [u8] = out.as_mut_slice();
-    for field in fields {
-        let (dst, tail) = rest.split_at_mut(field.len().min(rest.len()));
-        dst.copy_from_slice(field.get(..dst.len()).unwrap_or_default());
-        rest = tail;
+    // The six fields are 4 + 1 + 4 + 4 + 32 + 33 = 78 bytes: they fill `out` exactly, in
+    // order; `zip` over the flattened fields writes each byte once, without a fallback.
+    for (dst, src) in out.iter_mut().zip(fields.iter().flat_map(|f| f.iter())) {
+        *dst = *src;
     }
     out
 }
@@ -640,10 +533,7 @@ fn base58check(raw: &[u8; SERIALIZED_LEN]) -> Zeroizing<String> {
 /// The fields of a decoded extended key, before the key field is interpreted.
 struct RawExtendedKey {
     version: KeyKind,
-    depth: u8,
-    parent_fingerprint: [u8; 4],
-    child_number: ChildNumber,
-    chain_code: ChainCode,
+    meta: NodeMeta,
     key: Zeroizing<[u8; 33]>,
 }
 
@@ -703,10 +593,12 @@ fn deserialize(s: &str) -> Result<RawExtendedKey> {
     }
     Ok(RawExtendedKey {
         version,
-        depth,
-        parent_fingerprint,
-        child_number,
-        chain_code: ChainCode::new(chain_code),
+        meta: NodeMeta {
+            chain_code: ChainCode::new(chain_code),
+            depth,
+            parent_fingerprint,
+            child_number,
+        },
         key: Zeroizing::new(key),
     })
 }

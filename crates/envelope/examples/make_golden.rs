@@ -55,10 +55,12 @@ fn strip_checksums(mut env: Vec<u8>) -> Vec<u8> {
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     std::fs::create_dir_all(&dir).unwrap();
-    let plain = ByteStorage::default();
+    let plain = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     let labelled = |label: &str| {
         ByteStorage::new(
-            Options::default().with_content_type(Some(ContentType::new(label).unwrap())),
+            Options::default()
+                .with_compression(Compression::Auto)
+                .with_content_type(Some(ContentType::new(label).unwrap())),
         )
     };
     let hello = b"hello, hexvault\n".to_vec();

@@ -194,6 +194,13 @@ pub enum Error {
         /// Bytes requested.
         requested: u64,
     },
+
+    /// A case the code rules out happened: a bug in hexvault-envelope, never caused by input.
+    #[error("internal error in hexvault-envelope ({what}); please report this bug")]
+    Internal {
+        /// Which invariant did not hold.
+        what: &'static str,
+    },
 }
 
 /// `Result` with this crate's [`Error`] as the default error type.

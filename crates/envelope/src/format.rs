@@ -75,9 +75,14 @@ pub struct Header {
 }
 
 impl Header {
-    /// A header describing a payload, for writers other than [`ByteStorage`](crate::ByteStorage)
-    /// (tests, fuzzers, other tools). `checksum` is the xxh3-64 of the original bytes;
-    /// with it, [`Header::encode`] writes the header and payload checks.
+    /// A header describing any payload, true or not: for tests and fuzzers that craft
+    /// envelopes [`ByteStorage`](crate::ByteStorage) would never write. `checksum` is the
+    /// xxh3-64 of the original bytes; with it, [`Header::encode`] writes the header and
+    /// payload checks.
+    ///
+    /// Only with the `test-support` feature, which is **not for production** (and in this
+    /// crate's unit tests).
+    #[cfg(any(test, feature = "test-support"))]
     #[must_use]
     pub fn new(
         compressed: bool,
@@ -100,8 +105,14 @@ impl Header {
     /// header is compressed and checksummed). Append `payload` to get the envelope.
     /// Without the `checksum` feature the check fields are written as zero, so a
     /// checksummed header made by such a build is not readable: build without a checksum.
-    #[must_use]
-    pub fn encode(&self, payload: &[u8]) -> Vec<u8> {
+    ///
+    /// Only with the `test-support` feature, which is **not for production** (and in this
+    /// crate's unit tests).
+    ///
+    /// # Errors
+    /// [`Error::Internal`] only if the header does not fit its own buffer (a bug).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn encode(&self, payload: &[u8]) -> Result<Vec<u8>> {
         #[cfg(feature = "checksum")]
         let payload_check = if self.compressed && self.checksum.is_some() {
             low32(payload)
@@ -119,8 +130,13 @@ impl Header {
             payload_check,
             self.original_len,
             self.content_type.as_ref(),
-        );
-        buf.get(..len).unwrap_or_default().to_vec()
+        )?;
+        Ok(buf
+            .get(..len)
+            .ok_or(Error::Internal {
+                what: "encoded header longer than its buffer",
+            })?
+            .to_vec())
     }
 
     /// Parse the header at the start of `envelope`; returns it and the payload that follows.
@@ -182,7 +198,9 @@ impl Header {
         let payload_check =
             u32::from_le_bytes(read_array(check_bytes, 4).ok_or_else(|| truncated(header_len))?);
         let compressed = flags & FLAG_LZ4 != 0;
-        let label = checked.get(FIXED_HEADER_LEN..).unwrap_or_default();
+        let label = checked.get(FIXED_HEADER_LEN..).ok_or(Error::Internal {
+            what: "checked header region shorter than the fixed header after the length check",
+        })?;
 
         let checksum = if flags & FLAG_CHECKSUM != 0 {
             verify_header_check(checked, stored_check)?;
@@ -311,7 +329,7 @@ pub(crate) fn encode_header(
     payload_check: u32,
     original_len: u64,
     content_type: Option<&ContentType>,
-) -> ([u8; MAX_HEADER_LEN], usize) {
+) -> Result<([u8; MAX_HEADER_LEN], usize)> {
     let label = content_type.map_or(&[][..], |c| c.as_str().as_bytes());
     let mut buf = [0u8; MAX_HEADER_LEN];
     let mut flags = 0;
@@ -335,7 +353,9 @@ pub(crate) fn encode_header(
     let checked_len = FIXED_HEADER_LEN + label.len();
     #[cfg(feature = "checksum")]
     if checksum.is_some() {
-        let check = low32(buf.get(..checked_len).unwrap_or_default());
+        let check = low32(buf.get(..checked_len).ok_or(Error::Internal {
+            what: "header label longer than the header buffer",
+        })?);
         put(&mut buf, checked_len, &check.to_le_bytes());
         if compressed {
             put(&mut buf, checked_len + 4, &payload_check.to_le_bytes());
@@ -343,7 +363,7 @@ pub(crate) fn encode_header(
     }
     #[cfg(not(feature = "checksum"))]
     let _ = payload_check;
-    (buf, checked_len + CHECKS_LEN)
+    Ok((buf, checked_len + CHECKS_LEN))
 }
 
 fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
@@ -373,7 +393,9 @@ mod tests {
     #[test]
     fn header_round_trip() {
         let ct = ContentType::new("text/plain").unwrap();
-        let mut env = Header::new(true, None, 7, Some(ct.clone())).encode(b"xx");
+        let mut env = Header::new(true, None, 7, Some(ct.clone()))
+            .encode(b"xx")
+            .unwrap();
         env.extend_from_slice(b"xx");
         let (h, payload) = Header::parse(&env).unwrap();
         assert!(h.compressed());

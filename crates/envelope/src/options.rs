@@ -171,19 +171,22 @@ impl core::str::FromStr for ContentType {
     }
 }
 
-/// Whether `store` may compress.
+/// Whether `store` may compress. The default is [`Compression::Never`]: compression is
+/// opt-in, per storage ([`Options::with_compression`]) or per call
+/// ([`ByteStorage::store_into_with`](crate::ByteStorage::store_into_with)).
 ///
 /// Compressing data that will be encrypted leaks how compressible it is through the
-/// ciphertext length (CRIME/BREACH); choose [`Compression::Never`] for secrets mixed
-/// with attacker-influenced data. See the crate documentation.
+/// ciphertext length (CRIME/BREACH); never choose [`Compression::Auto`] for secrets mixed
+/// with attacker-influenced data. See the crate documentation and ADR 0034.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Compression {
-    /// Always store raw.
+    /// Always store raw (the default).
+    #[default]
     Never,
     /// Compress with LZ4 when it makes the envelope smaller (needs the `compression`
-    /// feature; without it, behaves as `Never`).
-    #[default]
+    /// feature; without it, behaves as `Never`). Opt in only for data whose length may
+    /// depend on its content without harm.
     Auto,
 }
 
@@ -208,12 +211,13 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// Default limits, compression `Auto` from 64 bytes up, no label.
+    /// Default limits, no compression (opt in with `with_compression(Compression::Auto)`,
+    /// which then compresses from 64 bytes up), no label.
     fn default() -> Self {
         Self {
             limits: Limits::default(),
             min_compress_len: DEFAULT_MIN_COMPRESS_LEN,
-            compression: Compression::Auto,
+            compression: Compression::Never,
             content_type: None,
         }
     }

@@ -166,6 +166,7 @@ impl ByteStorage {
     }
 
     /// Frame `data` into `out` (its previous contents are replaced) and report what was done.
+    /// Compresses only if the options say [`Compression::Auto`] (the default is `Never`).
     ///
     /// # Errors
     /// As [`ByteStorage::store`]; on error `out` is left empty.
@@ -241,7 +242,9 @@ impl ByteStorage {
 
         #[cfg(feature = "checksum")]
         let payload_check = if compressed {
-            format::low32(out.get(header_len..).unwrap_or_default())
+            format::low32(out.get(header_len..).ok_or(Error::Internal {
+                what: "compressed output shorter than its header",
+            })?)
         } else {
             0
         };
@@ -254,7 +257,7 @@ impl ByteStorage {
             payload_check,
             original_len,
             content_type,
-        );
+        )?;
         for (dst, src) in out.iter_mut().zip(header.iter().take(len)) {
             *dst = *src;
         }
@@ -322,7 +325,9 @@ impl ByteStorage {
 
     fn retrieve_inner(&self, envelope: &[u8], out: &mut Vec<u8>) -> Result<Report> {
         let header = self.check(envelope)?;
-        let payload = envelope.get(header.header_len()..).unwrap_or_default();
+        let payload = envelope.get(header.header_len()..).ok_or(Error::Internal {
+            what: "envelope shorter than its header after the header check",
+        })?;
         let declared =
             usize::try_from(header.original_len()).map_err(|_| Error::OriginalTooLarge {
                 declared: header.original_len(),
@@ -479,10 +484,8 @@ fn sample_says_compressible(data: &[u8]) -> bool {
     let mut seen = [0u64; 4];
     for i in 0..SAMPLE_WINDOWS {
         let start = i.saturating_mul(stride);
-        let window = data
-            .get(start..start.saturating_add(PROBE_WINDOW))
-            .unwrap_or_default();
-        for &b in window {
+        // start + PROBE_WINDOW <= 3/4 len + 32 <= len: every window is whole.
+        for &b in data.iter().skip(start).take(PROBE_WINDOW) {
             // `b >> 6` is at most 3: the check compiles away, no branch per byte.
             if let Some(word) = seen.get_mut(usize::from(b >> 6)) {
                 *word |= 1u64 << (b & 63);

@@ -7,11 +7,15 @@ mod common;
 #[cfg(all(feature = "compression", feature = "checksum"))]
 use common::xxh3;
 use common::{craft, maximal_block};
-use hexvault_envelope::{ByteStorage, Error, LIMIT_CEILING, Limits, Options, max_lz4_output};
+use hexvault_envelope::{
+    ByteStorage, Compression, Error, LIMIT_CEILING, Limits, Options, max_lz4_output,
+};
 
 fn storage(max_original: u64, max_envelope: u64) -> ByteStorage {
     ByteStorage::new(
-        Options::default().with_limits(Limits::new(max_original, max_envelope).unwrap()),
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_limits(Limits::new(max_original, max_envelope).unwrap()),
     )
 }
 
@@ -27,7 +31,7 @@ fn refused_without_allocating(s: &ByteStorage, env: &[u8]) -> Error {
 
 #[test]
 fn five_hundred_gb_in_a_hundred_bytes() {
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     let payload = vec![0u8; 100 - 32];
     for compressed in [true, false] {
         for checksum in [Some(0), None] {
@@ -130,7 +134,7 @@ fn lz4_bound_is_reached_by_real_blocks() {
 #[cfg(all(feature = "compression", feature = "checksum"))]
 #[test]
 fn ratio_edge_both_ways() {
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     for n in [5usize, 6, 64, 1000, 4099, 65_536] {
         let block = maximal_block(n);
         let max = max_lz4_output(n as u64);
@@ -167,7 +171,9 @@ fn ratio_edge_both_ways() {
 #[test]
 fn lowered_ratio_limit() {
     let s = ByteStorage::new(
-        Options::default().with_limits(Limits::default().with_max_ratio(10).unwrap()),
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_limits(Limits::default().with_max_ratio(10).unwrap()),
     );
     // Ordinary text at about 4:1 is unaffected by a 10:1 cap.
     let content = common::json_like(1000);
@@ -198,7 +204,7 @@ fn lowered_ratio_limit() {
 fn declared_smaller_than_stream_is_corrupt_not_overflow() {
     // The block decodes to 18 bytes; the header declares 10: the decoder stops at the
     // buffer's end and reports the stream as corrupt.
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     let block = [0x1E, b'a', 0x01, 0x00, 0x00];
     let env = craft(true, 10, None, b"", &block);
     assert!(matches!(s.retrieve(&env), Err(Error::CorruptLz4 { .. })));
@@ -212,4 +218,26 @@ fn the_ceiling_is_512_mib() {
     // At the ceiling, with the LZ4 bound, a 2.1 MB payload is the least that can claim 512 MiB.
     let n = (LIMIT_CEILING + 1256).div_ceil(255);
     assert!(max_lz4_output(n) >= LIMIT_CEILING && max_lz4_output(n - 1) < LIMIT_CEILING);
+}
+
+/// docs/formats.md: an LZ4 payload is at least one byte (an LZ4 block always holds at
+/// least its final token). An envelope with the LZ4 flag and an empty payload is refused,
+/// with and without a checksum, whatever length it declares.
+#[cfg(all(feature = "compression", feature = "checksum"))]
+#[test]
+fn empty_lz4_payload_is_refused() {
+    let s = ByteStorage::default();
+    for declared in [0u64, 1] {
+        for checksum in [None, Some(xxh3(&vec![0u8; declared as usize]))] {
+            let env = craft(true, declared, checksum, b"", &[]);
+            let err = s.retrieve(&env).unwrap_err();
+            assert!(
+                matches!(
+                    (declared, &err),
+                    (0, Error::CorruptLz4 { .. }) | (1, Error::ImpossibleRatio { .. })
+                ),
+                "{declared}: {err:?}"
+            );
+        }
+    }
 }

@@ -8,7 +8,7 @@
     missing_docs
 )]
 
-use hexvault_envelope::{ByteStorage, Error};
+use hexvault_envelope::{ByteStorage, Compression, Error, Options};
 
 struct Golden {
     name: &'static str,
@@ -85,7 +85,7 @@ fn read(name: &str, ext: &str) -> Vec<u8> {
 
 #[test]
 fn golden_envelopes_decode_forever() {
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     let mut out = Vec::new();
     for g in GOLDEN {
         let content = read(g.name, "bin");
@@ -133,6 +133,7 @@ fn raw_writer_is_stable() {
     for (name, label) in cases {
         let s = ByteStorage::new(
             Options::default()
+                .with_compression(Compression::Auto)
                 .with_compression(Compression::Never)
                 .with_content_type(label.map(|l| ContentType::new(l).unwrap())),
         );

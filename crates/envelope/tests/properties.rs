@@ -35,6 +35,7 @@ fn options() -> impl Strategy<Value = Options> {
                 limits = limits.with_max_ratio(r).unwrap();
             }
             Options::default()
+                .with_compression(Compression::Auto)
                 .with_min_compress_len(min)
                 .with_compression(if never {
                     Compression::Never
@@ -66,12 +67,12 @@ proptest! {
             Err(e) => prop_assert!(matches!(e, hexvault_envelope::Error::ImpossibleRatio { .. }), "{}", e),
         }
         // The default storage reads everything any storage writes.
-        prop_assert_eq!(ByteStorage::default().retrieve(&env).unwrap(), data);
+        prop_assert_eq!(ByteStorage::new(Options::default().with_compression(Compression::Auto)).retrieve(&env).unwrap(), data);
     }
 
     #[test]
     fn retrieve_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let s = ByteStorage::new(Options::default().with_limits(Limits::new(4096, 4096).unwrap()));
+        let s = ByteStorage::new(Options::default().with_compression(Compression::Auto).with_limits(Limits::new(4096, 4096).unwrap()));
         let mut out = Vec::new();
         if s.retrieve_into(&bytes, &mut out).is_err() {
             prop_assert!(out.is_empty());
@@ -89,8 +90,8 @@ proptest! {
         set_declared in any::<bool>(),
     ) {
         let limit = 65_536u64;
-        let s = ByteStorage::new(Options::default().with_limits(Limits::new(limit, limit).unwrap()));
-        let mut env = ByteStorage::default().store(&data).unwrap();
+        let s = ByteStorage::new(Options::default().with_compression(Compression::Auto).with_limits(Limits::new(limit, limit).unwrap()));
+        let mut env = ByteStorage::new(Options::default().with_compression(Compression::Auto)).store(&data).unwrap();
         if set_declared {
             env[8..16].copy_from_slice(&declared.to_le_bytes());
             common::fix_header_check(&mut env);

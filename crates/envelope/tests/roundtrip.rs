@@ -30,7 +30,10 @@ fn round_trip(storage: &ByteStorage, data: &[u8]) -> hexvault_envelope::Report {
 
 #[test]
 fn empty() {
-    let r = round_trip(&ByteStorage::default(), b"");
+    let r = round_trip(
+        &ByteStorage::new(Options::default().with_compression(Compression::Auto)),
+        b"",
+    );
     assert!(!r.compressed);
     assert_eq!(r.envelope_len, MIN_HEADER_LEN as u64);
     assert_eq!(r.ratio(), 0.0);
@@ -38,15 +41,39 @@ fn empty() {
 
 #[test]
 fn one_byte() {
-    let r = round_trip(&ByteStorage::default(), b"x");
+    let r = round_trip(
+        &ByteStorage::new(Options::default().with_compression(Compression::Auto)),
+        b"x",
+    );
     assert!(!r.compressed);
     assert_eq!(r.envelope_len, MIN_HEADER_LEN as u64 + 1);
+}
+
+/// Issue 9, item 7: compression is opt-in. The default options (and `Compression`'s
+/// default) store raw even what LZ4 would shrink; only `Auto`, per storage or per call,
+/// compresses.
+#[test]
+fn default_options_never_compress() {
+    assert_eq!(Compression::default(), Compression::Never);
+    assert_eq!(Options::default().compression(), Compression::Never);
+    let data = json_like(64 * 1024);
+    let r = round_trip(&ByteStorage::default(), &data);
+    assert!(!r.compressed);
+    assert_eq!(r.envelope_len, MIN_HEADER_LEN as u64 + data.len() as u64);
+    let mut out = Vec::new();
+    let per_call = ByteStorage::default()
+        .store_into_with(&data, Compression::Auto, &mut out)
+        .unwrap();
+    assert_eq!(per_call.compressed, cfg!(feature = "compression"));
 }
 
 #[test]
 fn compressible_is_compressed() {
     let data = json_like(64 * 1024);
-    let r = round_trip(&ByteStorage::default(), &data);
+    let r = round_trip(
+        &ByteStorage::new(Options::default().with_compression(Compression::Auto)),
+        &data,
+    );
     // Without the `compression` feature, `Auto` stores raw.
     assert_eq!(r.compressed, cfg!(feature = "compression"));
     #[cfg(feature = "compression")]
@@ -59,7 +86,10 @@ fn compressible_is_compressed() {
 fn incompressible_costs_only_the_header() {
     for len in [63, 64, 1000, 16 * 1024 - 1, 16 * 1024, 100_000] {
         let data = noise(len, 7);
-        let r = round_trip(&ByteStorage::default(), &data);
+        let r = round_trip(
+            &ByteStorage::new(Options::default().with_compression(Compression::Auto)),
+            &data,
+        );
         assert!(!r.compressed, "len {len}");
         assert_eq!(r.envelope_len, len as u64 + MIN_HEADER_LEN as u64);
     }
@@ -70,7 +100,10 @@ fn sixty_four_mib() {
     // Half text, half noise: both paths of the skip decision inside one large input.
     let mut data = json_like(32 << 20);
     data.extend_from_slice(&noise(32 << 20, 3));
-    let r = round_trip(&ByteStorage::default(), &data);
+    let r = round_trip(
+        &ByteStorage::new(Options::default().with_compression(Compression::Auto)),
+        &data,
+    );
     assert_eq!(r.compressed, cfg!(feature = "compression"));
     #[cfg(feature = "compression")]
     assert!(r.envelope_len < data.len() as u64);
@@ -83,7 +116,7 @@ fn never_compress_stores_raw() {
     let r = round_trip(&s, &data);
     assert!(!r.compressed);
     // Per-call override on a storage that would compress.
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     let mut env = Vec::new();
     let r = s
         .store_into_with(&data, Compression::Never, &mut env)
@@ -95,9 +128,17 @@ fn never_compress_stores_raw() {
 #[test]
 fn min_compress_len_is_respected() {
     let data = json_like(1000);
-    let s = ByteStorage::new(Options::default().with_min_compress_len(1001));
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_min_compress_len(1001),
+    );
     assert!(!round_trip(&s, &data).compressed);
-    let s = ByteStorage::new(Options::default().with_min_compress_len(1000));
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_min_compress_len(1000),
+    );
     assert_eq!(
         round_trip(&s, &data).compressed,
         cfg!(feature = "compression")
@@ -107,13 +148,17 @@ fn min_compress_len_is_respected() {
 #[test]
 fn label_round_trips() {
     let ct = ContentType::new("application/json; charset=utf-8").unwrap();
-    let s = ByteStorage::new(Options::default().with_content_type(Some(ct.clone())));
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_content_type(Some(ct.clone())),
+    );
     let data = json_like(5000);
     let mut env = Vec::new();
     let r = s.store_into(&data, &mut env).unwrap();
     assert_eq!(r.content_type.as_ref(), Some(&ct));
     let mut back = Vec::new();
-    let read = ByteStorage::default()
+    let read = ByteStorage::new(Options::default().with_compression(Compression::Auto))
         .retrieve_into(&env, &mut back)
         .unwrap();
     assert_eq!(read.content_type, Some(ct));
@@ -164,7 +209,11 @@ fn limits_are_only_lowered() {
 
 #[test]
 fn store_refuses_what_it_would_not_read() {
-    let s = ByteStorage::new(Options::default().with_limits(Limits::new(100, 1000).unwrap()));
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_limits(Limits::new(100, 1000).unwrap()),
+    );
     let mut env = vec![1, 2, 3];
     assert_eq!(
         s.store_into(&[0; 101], &mut env),
@@ -174,7 +223,11 @@ fn store_refuses_what_it_would_not_read() {
         })
     );
     assert!(env.is_empty());
-    let s = ByteStorage::new(Options::default().with_limits(Limits::new(1000, 100).unwrap()));
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_limits(Limits::new(1000, 100).unwrap()),
+    );
     assert_eq!(
         s.store(&noise(69, 1)),
         Err(Error::EnvelopeTooLarge {
@@ -192,7 +245,7 @@ fn store_refuses_what_it_would_not_read() {
 #[test]
 fn store_output_is_deterministic() {
     let data = json_like(20_000);
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     assert_eq!(s.store(&data).unwrap(), s.store(&data).unwrap());
 }
 
@@ -204,12 +257,19 @@ fn base64_like_random_is_judged_by_the_lz4_sample() {
         .iter()
         .map(|b| ALPHABET[usize::from(b % 64)])
         .collect();
-    let r = round_trip(&ByteStorage::default(), &data);
+    let r = round_trip(
+        &ByteStorage::new(Options::default().with_compression(Compression::Auto)),
+        &data,
+    );
     assert!(!r.compressed);
     // Low-diversity, repetitive binary is compressed.
     let data: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8 * 3).collect();
     assert_eq!(
-        round_trip(&ByteStorage::default(), &data).compressed,
+        round_trip(
+            &ByteStorage::new(Options::default().with_compression(Compression::Auto)),
+            &data
+        )
+        .compressed,
         cfg!(feature = "compression")
     );
 }

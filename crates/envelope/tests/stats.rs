@@ -5,11 +5,13 @@ mod common;
 
 use std::sync::Arc;
 
-use hexvault_envelope::{ByteStorage, MIN_HEADER_LEN};
+use hexvault_envelope::{ByteStorage, Compression, MIN_HEADER_LEN, Options};
 
 #[test]
 fn counters_are_exact_across_threads() {
-    let storage = Arc::new(ByteStorage::default());
+    let storage = Arc::new(ByteStorage::new(
+        Options::default().with_compression(Compression::Auto),
+    ));
     let text = common::json_like(2000);
     let noise = common::noise(1000, 11);
     let (text_env, noise_env) = (
@@ -66,7 +68,7 @@ fn counters_are_exact_across_threads() {
 
 #[test]
 fn fresh_storage_has_zero_counters() {
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
     assert_eq!(s.stats(), hexvault_envelope::Stats::default());
     assert_eq!(s.stats().store_ratio(), 0.0);
 }

@@ -114,7 +114,7 @@ fn audit_keys_from_the_seed_verify_their_log() {
 
     let seed = trezor_seed();
     let options = LogOptions::keyed(&keys::audit_chain_key(&seed).unwrap())
-        .signing_key(keys::audit_signer(&seed).unwrap().signing_key().clone())
+        .signing_key(keys::audit_signer(&seed).unwrap())
         .checkpoint_every(4);
     let log = MemoryLog::new(options).unwrap();
     for _ in 0..10 {

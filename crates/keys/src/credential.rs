@@ -42,7 +42,9 @@ pub fn encryption_path(key_version: u32) -> Result<DerivationPath> {
 /// ADR 0022's HKDF (ring backend).
 ///
 /// # Errors
-/// [`Error::Aead`] if the OS CSPRNG fails while preparing the key's nonce source.
+/// [`Error::Derivation`] or [`Error::Aead`] if a derivation step fails (neither does for the
+/// fixed hardened path; building the key draws no randomness: each credential draws its own
+/// salt and nonce when it is sealed).
 pub fn encryption_key(seed: &Seed) -> Result<EncryptionKey> {
     encryption_key_for_version(seed, HD_KEY_VERSION)
 }
@@ -53,7 +55,7 @@ pub fn encryption_key(seed: &Seed) -> Result<EncryptionKey> {
 ///
 /// # Errors
 /// [`Error::LegacyKeyVersion`], [`Error::UnsupportedKeyVersion`] as [`encryption_path`];
-/// [`Error::Aead`] if the OS CSPRNG fails while preparing the key's nonce source.
+/// [`Error::Derivation`] or [`Error::Aead`] if a derivation step fails.
 pub fn encryption_key_for_version(seed: &Seed, key_version: u32) -> Result<EncryptionKey> {
     let path = encryption_path(key_version)?;
     let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;

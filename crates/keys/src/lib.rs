@@ -21,9 +21,9 @@
 //!   AES and master keys pass through HKDF with a fixed label, so no two purposes share key
 //!   bytes. The schedule is pinned by golden values (`tests/schedule.rs`) and must never change.
 //! - A node's raw private key never leaves this crate. [`VaultMasterKey`] has no byte accessor
-//!   at all (child keys come out of [`VaultMasterKey::derive_key`]); [`AuditSigner`] reaches
-//!   its ed25519 key only through [`AuditSigner::signing_key`], the one crate-boundary accessor
-//!   the audit crate's API needs today.
+//!   at all (child keys come out of [`VaultMasterKey::derive_key`]); [`AuditSigner`] gives up
+//!   its ed25519 key only by moving into the audit log that signs with it
+//!   (`From<AuditSigner> for SigningKey`, taken by `LogOptions::signing_key`).
 //! - Every secret type here is zeroized on drop, not `Clone`, compares in constant time and
 //!   has a `Debug` that prints no secret.
 //!

@@ -12,11 +12,11 @@ use crate::Result;
 
 /// The audit checkpoint signer: the SLIP-0010 ed25519 key at `m/74'/2'/2'/0'`.
 ///
-/// It exposes its verifying (public) key freely. The signing key is reachable only through
-/// [`signing_key`](Self::signing_key), the one crate-boundary accessor, which exists because
-/// `hexvault-audit` signs checkpoints with an `ed25519_dalek::SigningKey` today
-/// (`LogOptions::signing_key`). Zeroized on drop (the inner key wipes itself), not `Clone`,
-/// `Debug` prints only the public key, equality is constant-time.
+/// It exposes its verifying (public) key freely. The signing key leaves it only by moving
+/// into the audit log that signs with it: `LogOptions::signing_key(signer)` takes the signer
+/// through `From<AuditSigner> for SigningKey`, the one crate-boundary conversion, so no caller
+/// ever sees key bytes and no copy is left behind. Zeroized on drop (the inner key wipes
+/// itself), not `Clone`, `Debug` prints only the public key, equality is constant-time.
 pub struct AuditSigner(SigningKey);
 
 impl AuditSigner {
@@ -36,16 +36,13 @@ impl AuditSigner {
     pub fn verifying_key(&self) -> VerifyingKey {
         self.0.verifying_key()
     }
+}
 
-    /// The ed25519 signing key, for `hexvault_audit::LogOptions::signing_key` (which takes it
-    /// by value: clone it there, and nowhere else).
-    ///
-    /// The one accessor of the secret: every call is a place to audit. It exists only because
-    /// the audit crate's API takes a `SigningKey`; do not serialize, log or store what it
-    /// returns.
-    #[must_use]
-    pub const fn signing_key(&self) -> &SigningKey {
-        &self.0
+/// Moves the key into what signs with it (`hexvault_audit::LogOptions::signing_key`): the
+/// one way the secret crosses a crate boundary, by move, never as bytes.
+impl From<AuditSigner> for SigningKey {
+    fn from(signer: AuditSigner) -> Self {
+        signer.0
     }
 }
 

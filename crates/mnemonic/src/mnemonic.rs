@@ -195,7 +195,8 @@ impl Mnemonic {
     #[must_use]
     pub fn entropy(&self) -> Zeroizing<Vec<u8>> {
         let (mut array, len) = self.inner.to_entropy_array();
-        let entropy = Zeroizing::new(array.get(..len).unwrap_or_default().to_vec());
+        // `take(len)` has an exact size hint: one allocation at the final size, no fallback.
+        let entropy: Zeroizing<Vec<u8>> = Zeroizing::new(array.iter().take(len).copied().collect());
         array.zeroize();
         entropy
     }

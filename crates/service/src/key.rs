@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use hexvault_derivation::DerivationPath;
-use serde::de::{self, Visitor};
+use serde::de;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use subtle::{Choice, ConstantTimeEq};
@@ -14,7 +14,7 @@ use crate::wire;
 use crate::{Error, Result};
 
 /// What a JSON (or any human-readable) serialization writes instead of a private key.
-pub const REDACTED: &str = "[REDACTED]";
+pub const REDACTED: &str = hexvault_aead::serde_bytes::REDACTED;
 
 /// HKDF label of [`KeyType::Aes256Gcm`] keys (see `docs/adr/0041`, amended by issue 9:
 /// the input is the node's private key; the v1 label over the chain code is retired).
@@ -235,114 +235,22 @@ impl Serialize for DerivedKey {
         struct PublicRef<'a>(&'a Option<Vec<u8>>);
         impl Serialize for PublicRef<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
-                wire::opt_public_bytes::serialize(self.0, s)
+                hexvault_aead::serde_bytes::opt_hex::serialize(self.0, s)
             }
         }
         struct SecretRef<'a>(&'a [u8; 32]);
         impl Serialize for SecretRef<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
-                s.serialize_bytes(self.0)
+                hexvault_aead::serde_bytes::redacted::serialize(self.0, s)
             }
         }
 
-        let human = s.is_human_readable();
         let mut st = s.serialize_struct("DerivedKey", 4)?;
         st.serialize_field("key_type", &self.key_type)?;
         st.serialize_field("path", &PathRef(&self.path))?;
         st.serialize_field("public_key", &PublicRef(&self.public_key))?;
-        if human {
-            st.serialize_field("private_key", REDACTED)?;
-        } else {
-            st.serialize_field("private_key", &SecretRef(&self.private_key))?;
-        }
+        st.serialize_field("private_key", &SecretRef(&self.private_key))?;
         st.end()
-    }
-}
-
-/// The private key field as read from the wire; zeroized when dropped.
-struct PrivateKeyField([u8; 32]);
-
-impl Drop for PrivateKeyField {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl<'de> Deserialize<'de> for PrivateKeyField {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        if d.is_human_readable() {
-            // Whatever is there (normally "[REDACTED]"), a human-readable DerivedKey never
-            // carries key material: refuse it.
-            d.deserialize_any(RefuseHumanReadable)
-        } else {
-            let bytes = d.deserialize_bytes(wire::BytesVisitor)?;
-            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                de::Error::custom(format!(
-                    "DerivedKey private_key must be 32 bytes, found {}",
-                    bytes.len()
-                ))
-            })?;
-            Ok(Self(key))
-        }
-    }
-}
-
-struct RefuseHumanReadable;
-
-impl RefuseHumanReadable {
-    fn refuse<E: de::Error>(redacted: bool) -> E {
-        if redacted {
-            E::custom(
-                "this DerivedKey is redacted (\"[REDACTED]\"): a human-readable serialization \
-                 never carries the private key; ask the vault service for the key instead",
-            )
-        } else {
-            E::custom(
-                "a DerivedKey private key is never read from a human-readable format; use the \
-                 binary protocol (postcard)",
-            )
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for RefuseHumanReadable {
-    type Value = PrivateKeyField;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no private key (human-readable DerivedKeys are redacted)")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> core::result::Result<Self::Value, E> {
-        Err(Self::refuse(v == REDACTED))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> core::result::Result<Self::Value, E> {
-        let v = Zeroizing::new(v);
-        Err(Self::refuse(v.as_str() == REDACTED))
-    }
-
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> core::result::Result<Self::Value, E> {
-        Err(Self::refuse(false))
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> core::result::Result<Self::Value, A::Error> {
-        Err(Self::refuse(false))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> core::result::Result<Self::Value, E> {
-        Err(Self::refuse(false))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> core::result::Result<Self::Value, E> {
-        Err(Self::refuse(false))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> core::result::Result<Self::Value, E> {
-        Err(Self::refuse(false))
-    }
-
-    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> core::result::Result<Self::Value, A::Error> {
-        Err(Self::refuse(false))
     }
 }
 
@@ -353,14 +261,23 @@ struct DerivedKeyWire {
     key_type: KeyType,
     #[serde(with = "wire::path")]
     path: DerivationPath,
-    #[serde(with = "wire::opt_public_bytes")]
+    #[serde(with = "hexvault_aead::serde_bytes::opt_hex")]
     public_key: Option<Vec<u8>>,
-    private_key: PrivateKeyField,
+    /// Never read from a human-readable format (it is `"[REDACTED]"` there).
+    #[serde(with = "hexvault_aead::serde_bytes::redacted")]
+    private_key: Zeroizing<Vec<u8>>,
 }
 
 impl<'de> Deserialize<'de> for DerivedKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         let w = DerivedKeyWire::deserialize(d)?;
-        Self::new(w.key_type, w.path, w.public_key, &w.private_key.0).map_err(de::Error::custom)
+        let key: Zeroizing<[u8; 32]> =
+            Zeroizing::new(w.private_key.as_slice().try_into().map_err(|_| {
+                de::Error::custom(format!(
+                    "DerivedKey private_key must be 32 bytes, found {}",
+                    w.private_key.len()
+                ))
+            })?);
+        Self::new(w.key_type, w.path, w.public_key, &key).map_err(de::Error::custom)
     }
 }

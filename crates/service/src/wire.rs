@@ -2,7 +2,8 @@
 //!
 //! Binary formats (postcard) get compact forms: a path is a sequence of BIP-32 child
 //! numbers (`u32`, hardened bit included), bytes are a length-prefixed byte string.
-//! Human-readable formats (JSON) get a path string (`m/74'/2'/0'/0'`) and lowercase hex.
+//! Human-readable formats (JSON) get a path string (`m/74'/2'/0'/0'`). Public and redacted
+//! key bytes use the workspace's shared helpers, `hexvault_aead::serde_bytes`.
 
 use core::fmt;
 
@@ -76,96 +77,6 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// Parses lowercase or uppercase hex; `None` for odd length or a non-hex character.
-pub(crate) fn from_hex(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = s.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            [hi, lo] => Some((val(*hi)? << 4) | val(*lo)?),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Public bytes: hex in human-readable formats, a byte string in binary ones.
-pub(crate) mod public_bytes {
-    use super::{Deserializer, Serializer, Visitor, de, fmt};
-
-    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&super::to_hex(bytes))
-        } else {
-            s.serialize_bytes(bytes)
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        if d.is_human_readable() {
-            d.deserialize_str(HexVisitor)
-        } else {
-            super::plain_bytes(d)
-        }
-    }
-
-    struct HexVisitor;
-
-    impl Visitor<'_> for HexVisitor {
-        type Value = Vec<u8>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a hex string")
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            super::from_hex(v).ok_or_else(|| E::custom("invalid hex string"))
-        }
-    }
-}
-
-/// `Option` of public bytes, same encodings as [`public_bytes`].
-pub(crate) mod opt_public_bytes {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    struct Ref<'a>(&'a [u8]);
-
-    impl Serialize for Ref<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            super::public_bytes::serialize(self.0, s)
-        }
-    }
-
-    struct Owned(Vec<u8>);
-
-    impl<'de> Deserialize<'de> for Owned {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            super::public_bytes::deserialize(d).map(Owned)
-        }
-    }
-
-    #[allow(clippy::ref_option)] // serde's `with` passes `&Option<T>`.
-    pub(crate) fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        v.as_deref().map(Ref).serialize(s)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Vec<u8>>, D::Error> {
-        Ok(Option::<Owned>::deserialize(d)?.map(|o| o.0))
-    }
 }
 
 /// Plain `Vec<u8>` byte strings (binary) or arrays of numbers (JSON).
@@ -248,13 +159,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_round_trip_and_rejects() {
+    fn hex_for_debug() {
         assert_eq!(to_hex(&[0x00, 0xAB, 0xFF]), "00abff");
-        assert_eq!(from_hex("00abFF"), Some(vec![0x00, 0xAB, 0xFF]));
-        assert_eq!(from_hex(""), Some(vec![]));
-        assert_eq!(from_hex("abc"), None);
-        assert_eq!(from_hex("zz"), None);
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(from_hex(&to_hex(&all)), Some(all));
     }
 }

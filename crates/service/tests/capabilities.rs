@@ -90,8 +90,7 @@ fn capabilities_print_no_secret() {
     );
     let signer = v.audit_signer().unwrap();
     let text = format!("{signer:?}");
-    let secret: String = signer
-        .signing_key()
+    let secret: String = hexvault_keys::SigningKey::from(v.audit_signer().unwrap())
         .to_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -112,12 +112,14 @@ pub(crate) fn run(json: bool) -> CliResult {
     let opened = EncryptedData::from_json(&credential_json)?.decrypt(&key, context)?;
     let wrong_context_refused = credential.decrypt(&key, b"service=reporting").is_err();
 
-    // Every step above lands in a keyed, hash-chained audit log with signed checkpoints.
+    // The credential's seal, its open and the refused open with the wrong context are recorded
+    // (three events) in a keyed, hash-chained audit log with signed checkpoints. The earlier
+    // steps (key derivation, the service) are not audited events.
     let signer = hexvault::keys::audit_signer(&seed)?;
     let public = signer.verifying_key();
     let log = MemoryLog::new(
         LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed)?)
-            .signing_key(signer.signing_key().clone())
+            .signing_key(signer)
             .checkpoint_every(2),
     )?;
     for event in [
@@ -213,8 +215,9 @@ fn print_text(report: &DemoReport) -> CliResult {
         }
     ));
     lines.push(format!(
-        "5. recorded {} audit events in an HMAC-SHA256 chain keyed from the vault master, \
-         {} signed checkpoint(s); verified offline with only the public key at m/74'/2'/2'/0'",
+        "5. recorded the credential's seal, open and refused open as {} audit events in an \
+         HMAC-SHA256 chain keyed from the vault master, {} signed checkpoint(s); verified \
+         offline with only the public key at m/74'/2'/2'/0'",
         report.audit_records, report.audit_checkpoints
     ));
     lines.push("   everything secret stayed in memory and was zeroized on exit".to_owned());
