@@ -10,6 +10,8 @@
 //! | [`hex`] | `Vec<u8>` | byte string | lowercase hex (either case is read) |
 //! | [`opt_hex`] | `Option<Vec<u8>>` | `None` or byte string | `null` or hex |
 //! | [`redacted`] | secret bytes | byte string | the string [`REDACTED`]; never read back |
+//! | [`raw`] | `Vec<u8>` | byte string | array of numbers (for protocol frames) |
+//! | [`secret`] | `Zeroizing<Vec<u8>>` | byte string | array of numbers (protocol frames between trusted ends only) |
 //!
 //! Use them with `#[serde(with = "hexvault_aead::serde_bytes::base64")]`. Every binary read
 //! lands in a zeroizing buffer, also when a hostile length prefix makes it grow (the old
@@ -71,6 +73,55 @@ fn binary_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Zeroizing<Vec<u8>>, D
 /// Takes the bytes out of a zeroizing buffer (for public fields); the shell is wiped.
 fn take(mut z: Zeroizing<Vec<u8>>) -> Vec<u8> {
     core::mem::take(&mut *z)
+}
+
+/// Public bytes as a byte string in every format (binary protocol frames; an array of numbers
+/// in JSON), read through the same bounded, wiping visitor as secrets.
+pub mod raw {
+    use serde::{Deserializer, Serializer};
+
+    use super::{binary_bytes, take};
+
+    /// Serializes `bytes` as a byte string.
+    ///
+    /// # Errors
+    /// Whatever the serializer reports.
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    /// Reads a byte string (or a sequence of `u8`).
+    ///
+    /// # Errors
+    /// Whatever the deserializer reports for input that is not bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        binary_bytes(d).map(take)
+    }
+}
+
+/// Secret bytes (`Zeroizing<Vec<u8>>`) as a byte string in every format, read straight into a
+/// zeroizing buffer (no intermediate copy is left unwiped). For protocol frames between
+/// trusted ends; for anything a person may read, use [`redacted`].
+pub mod secret {
+    use serde::{Deserializer, Serializer};
+
+    use super::{Zeroizing, binary_bytes};
+
+    /// Serializes the secret as a byte string.
+    ///
+    /// # Errors
+    /// Whatever the serializer reports.
+    pub fn serialize<S: Serializer>(bytes: &Zeroizing<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    /// Reads a byte string (or a sequence of `u8`) into a zeroizing buffer.
+    ///
+    /// # Errors
+    /// Whatever the deserializer reports for input that is not bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Zeroizing<Vec<u8>>, D::Error> {
+        binary_bytes(d)
+    }
 }
 
 /// Public bytes: standard base64 (with padding) in human-readable formats.

@@ -83,10 +83,10 @@ pub enum Request {
         /// The `EncryptedData` key version (2 is `PATHS::ENCRYPTION`).
         key_version: u32,
         /// The bytes to encrypt.
-        #[serde(with = "wire::secret_bytes")]
+        #[serde(with = "hexvault_aead::serde_bytes::secret")]
         plaintext: Zeroizing<Vec<u8>>,
         /// The caller's context, bound as associated data.
-        #[serde(with = "wire::bytes")]
+        #[serde(with = "hexvault_aead::serde_bytes::raw")]
         aad: Vec<u8>,
     },
     /// Decrypt `data` (its `key_version` selects the key).
@@ -94,7 +94,7 @@ pub enum Request {
         /// The credential.
         data: EncryptedData,
         /// The associated data given at encryption.
-        #[serde(with = "wire::bytes")]
+        #[serde(with = "hexvault_aead::serde_bytes::raw")]
         aad: Vec<u8>,
     },
     /// Re-encrypt `data` under a newer key version; the plaintext never leaves the service.
@@ -102,7 +102,7 @@ pub enum Request {
         /// The credential.
         data: EncryptedData,
         /// The associated data given at encryption (bound again to the new one).
-        #[serde(with = "wire::bytes")]
+        #[serde(with = "hexvault_aead::serde_bytes::raw")]
         aad: Vec<u8>,
         /// The target key version (greater than the data's).
         to_version: u32,
@@ -135,7 +135,7 @@ pub enum Response {
     /// The answer to `Decrypt`.
     Decrypted {
         /// The plaintext.
-        #[serde(with = "wire::secret_bytes")]
+        #[serde(with = "hexvault_aead::serde_bytes::secret")]
         plaintext: Zeroizing<Vec<u8>>,
     },
     /// The answer to `Rotate`.

@@ -1,16 +1,14 @@
-//! Serde helpers for the protocol's field encodings: paths, byte strings, secret buffers.
+//! Serde helpers for the protocol's field encodings that are the service's own: paths.
 //!
-//! Binary formats (postcard) get compact forms: a path is a sequence of BIP-32 child
-//! numbers (`u32`, hardened bit included), bytes are a length-prefixed byte string.
-//! Human-readable formats (JSON) get a path string (`m/74'/2'/0'/0'`). Public and redacted
-//! key bytes use the workspace's shared helpers, `hexvault_aead::serde_bytes`.
+//! Binary formats (postcard) get a path as a sequence of BIP-32 child numbers (`u32`,
+//! hardened bit included); human-readable formats (JSON) get a path string
+//! (`m/74'/2'/0'/0'`). Byte fields (public, secret, redacted) use the workspace's shared
+//! helpers, `hexvault_aead::serde_bytes` (`raw`, `secret`, `hex`, `redacted`).
 
 use core::fmt;
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
-use serde::{Deserializer, Serializer};
-use zeroize::{Zeroize, Zeroizing};
 
 /// `DerivationPath`: text in human-readable formats, child numbers in binary ones.
 pub(crate) mod path {
@@ -77,81 +75,6 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// Plain `Vec<u8>` byte strings (binary) or arrays of numbers (JSON).
-pub(crate) mod bytes {
-    use super::{Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        super::plain_bytes(d)
-    }
-}
-
-fn plain_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-    d.deserialize_bytes(BytesVisitor).map(|z| {
-        let mut z = z;
-        core::mem::take(&mut *z)
-    })
-}
-
-/// Secret byte buffers (`Zeroizing<Vec<u8>>`): a byte string, read straight into a
-/// zeroizing buffer.
-pub(crate) mod secret_bytes {
-    use super::{BytesVisitor, Deserializer, Serializer, Zeroizing};
-
-    pub(crate) fn serialize<S: Serializer>(
-        bytes: &Zeroizing<Vec<u8>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Zeroizing<Vec<u8>>, D::Error> {
-        d.deserialize_bytes(BytesVisitor)
-    }
-}
-
-/// Reads a byte string (or a sequence of `u8`) into a zeroizing buffer.
-pub(crate) struct BytesVisitor;
-
-impl<'de> Visitor<'de> for BytesVisitor {
-    type Value = Zeroizing<Vec<u8>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a byte string")
-    }
-
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-        Ok(Zeroizing::new(v.to_vec()))
-    }
-
-    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
-        Ok(Zeroizing::new(v))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        // Bounded preallocation: a hostile length prefix must not allocate gigabytes.
-        let cap = seq.size_hint().unwrap_or(0).min(64 * 1024);
-        let mut out = Zeroizing::new(Vec::with_capacity(cap));
-        while let Some(b) = seq.next_element::<u8>()? {
-            if out.len() == out.capacity() {
-                // Grow by hand so the old allocation is wiped, not left behind.
-                let mut bigger = Vec::with_capacity(out.capacity().saturating_mul(2).max(32));
-                bigger.extend_from_slice(&out);
-                out.zeroize();
-                *out = bigger;
-            }
-            out.push(b);
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
