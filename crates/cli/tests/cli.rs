@@ -7,42 +7,15 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-/// Trezor BIP-39 vector (english, entropy 00..00, passphrase "TREZOR").
-const TREZOR_PHRASE: &str =
-    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+mod common;
+
+use common::*;
+
 const TREZOR_SEED: &str = "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04";
-
-/// Runs `hexvault ARGS` with `stdin` on standard input and `env` added to a clean
-/// environment (no inherited HEXVAULT_MNEMONIC).
-fn hexvault(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    hexvault_bytes(args, stdin.as_bytes(), env)
-}
-
-/// As [`hexvault`], with arbitrary bytes on standard input.
-fn hexvault_bytes(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hexvault"));
-    command
-        .args(args)
-        .env_remove("HEXVAULT_MNEMONIC")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().unwrap();
-    // A command refused at parse time exits before reading its input: a broken pipe here
-    // is expected, and the exit code tells the story.
-    if let Err(error) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
-    }
-    child.wait_with_output().unwrap()
-}
 
 /// `hexvault derive --curve CURVE --path PATH --seed-hex-stdin --json [--show-secret]` with
 /// `seed` (hex) on standard input: the JSON report.
@@ -60,20 +33,6 @@ fn derive_from_seed(curve: &str, path: &str, seed: &str, show_secret: bool) -> V
         args.push("--show-secret");
     }
     json_of(&hexvault(&args, seed, &[]))
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 #[test]

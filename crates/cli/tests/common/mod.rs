@@ -1,0 +1,67 @@
+//! Helpers shared by the command line's end-to-end tests: run the built `hexvault` binary
+//! with a clean environment and read what it printed.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// Trezor BIP-39 vector (english, entropy 00..00, passphrase "TREZOR").
+pub(crate) const TREZOR_PHRASE: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+/// Runs `hexvault ARGS` with `stdin` on standard input and `env` added to a clean
+/// environment (no inherited HEXVAULT_MNEMONIC).
+pub(crate) fn hexvault(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    hexvault_bytes(args, stdin.as_bytes(), env)
+}
+
+/// As [`hexvault`], with arbitrary bytes on standard input.
+pub(crate) fn hexvault_bytes(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hexvault"));
+    command
+        .args(args)
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    // A command refused at parse time exits before reading its input: a broken pipe here
+    // is expected, and the exit code tells the story.
+    if let Err(error) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The JSON report of a command that succeeded.
+pub(crate) fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Standard output as text.
+pub(crate) fn stdout_of(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Standard error as text.
+pub(crate) fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
