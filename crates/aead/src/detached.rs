@@ -66,12 +66,21 @@ impl DetachedKey {
     /// # Errors
     /// [`Error::Rng`] if the OS CSPRNG fails.
     pub fn new(key: Key, version: KeyVersion) -> Result<Self> {
+        Self::with_backend(key, version, Backend::Ring)
+    }
+
+    /// As [`DetachedKey::new`], with a chosen backend (with
+    /// [`Backend::RustCrypto`](crate::Backend) the expanded schedules are wiped on drop).
+    ///
+    /// # Errors
+    /// [`Error::Rng`] if the OS CSPRNG fails.
+    pub fn with_backend(key: Key, version: KeyVersion, backend: Backend) -> Result<Self> {
         let nonce_key = Key::generate()?;
         Ok(Self {
             version,
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
-            schedule: backend::build(Backend::Ring, key.expose_secret())?,
-            nonce_prf: backend::build(Backend::Ring, nonce_key.expose_secret())?,
+            schedule: backend::build(backend, key.expose_secret())?,
+            nonce_prf: backend::build(backend, nonce_key.expose_secret())?,
             counter: SealCounter::starting_at(0),
         })
     }
