@@ -61,6 +61,8 @@
 //! ```
 
 mod blob;
+#[cfg(test)]
+mod commitment_tests;
 mod error;
 mod ids;
 mod keys;
