@@ -433,15 +433,8 @@ impl Vault {
                 .input(blob_ref(blob, &header)?)
                 .context(route_ctx.clone()),
         )?;
+        // A failed open or seal inside is recorded as denied by `Inner::open` / `Inner::seal`.
         self.reencrypt(&declared, object, blob, source, to_layer, destination)
-            .or_else(|err| {
-                self.inner.deny(
-                    Some(endpoint(from_p, from_c, header.top, header.cell_version)?),
-                    &err,
-                    route_ctx,
-                )?;
-                Err(err)
-            })
     }
 
     /// The step of [`Vault::transfer`] after its audit record: private, so no caller can

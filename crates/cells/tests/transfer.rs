@@ -105,3 +105,22 @@ fn no_transfer_without_its_audit_record() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_transfer_without_the_source_credentials_is_recorded_then_denied() {
+    let (vault, log) = vault();
+    let (from, to) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let route = RouteId::new("a-to-b").unwrap();
+    vault.declare_route(route.clone(), &from, &to).unwrap();
+    let reader = token("reader");
+    let blob = from
+        .seal(&oid("o"), b"x", Layer::Access, &Credentials::none().token(&reader))
+        .unwrap();
+    let none = Credentials::none();
+    assert!(matches!(
+        vault.transfer(&route, &oid("o"), &blob, &none, Layer::Rest, &none),
+        Err(Error::MissingCredential { .. })
+    ));
+    let kinds: Vec<_> = records(&log).iter().map(|r| r.event.kind).collect();
+    assert_eq!(kinds, [EventKind::Traverse, EventKind::Denied]);
+}
