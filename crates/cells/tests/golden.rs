@@ -35,5 +35,8 @@ fn layer_1_blob_layout_and_key_commitments_match_the_independent_computation() {
     assert_eq!(hex(&blob[81..113]), LAYER1_COMMITMENT);
     // Header 125 bytes, then 6 bytes of ciphertext and two 16-byte tags.
     assert_eq!(blob.len(), 125 + 6 + 2 * 16);
-    assert_eq!(c.open(&oid("o"), &blob, &creds).unwrap().expose_secret(), b"golden");
+    assert_eq!(
+        c.open(&oid("o"), &blob, &creds).unwrap().expose_secret(),
+        b"golden"
+    );
 }

@@ -114,7 +114,12 @@ fn a_transfer_without_the_source_credentials_is_recorded_then_denied() {
     vault.declare_route(route.clone(), &from, &to).unwrap();
     let reader = token("reader");
     let blob = from
-        .seal(&oid("o"), b"x", Layer::Access, &Credentials::none().token(&reader))
+        .seal(
+            &oid("o"),
+            b"x",
+            Layer::Access,
+            &Credentials::none().token(&reader),
+        )
         .unwrap();
     let none = Credentials::none();
     assert!(matches!(
