@@ -4,17 +4,13 @@
 
 use std::sync::LazyLock;
 
-use hexvault_envelope::{ByteStorage, Checksum, Compression, Header, Limits, Options};
+use hexvault_envelope::{ByteStorage, Checksum, Header, Limits, Options, Compression};
 use libfuzzer_sys::fuzz_target;
 
 const LIMIT: u64 = 4 << 20;
 
 static STORAGE: LazyLock<ByteStorage> = LazyLock::new(|| {
-    ByteStorage::new(
-        Options::default()
-            .with_compression(Compression::Auto)
-            .with_limits(Limits::new(LIMIT, LIMIT).expect("limits")),
-    )
+    ByteStorage::new(Options::default().with_compression(Compression::Auto).with_limits(Limits::new(LIMIT, LIMIT).expect("limits")))
 });
 
 fuzz_target!(|input: (u64, bool, bool, u64, &[u8])| {

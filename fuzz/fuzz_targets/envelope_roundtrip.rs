@@ -13,8 +13,7 @@ fuzz_target!(|input: (u8, u16, &[u8])| {
     };
     let label = (knobs & 2 != 0).then(|| ContentType::new("application/x-fuzz").expect("label"));
     let storage = ByteStorage::new(
-        Options::default()
-            .with_compression(Compression::Auto)
+        Options::default().with_compression(Compression::Auto)
             .with_compression(compression)
             .with_min_compress_len(usize::from(min_len))
             .with_content_type(label.clone()),
