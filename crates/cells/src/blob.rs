@@ -1,7 +1,8 @@
 //! The cell blob format (docs/formats.md, "Cell blob"): one header, authenticated as a whole
 //! by every layer, then the cascaded ciphertext.
 //!
-//! `magic "HXVC" || version 01 || top layer || u32be master version || u32be cell version ||
+//! `magic "HXVC" || version 01 || top layer || flags || u32be master version ||
+//! u32be cell version ||
 //! id(partition) || id(cell) || id(object) || [id(policy) if top ≥ 1] ||
 //! [session id (16) if top = 2] || (commitment (32) || nonce (12)) for layers 0..=top ||
 //! ciphertext || tag(top)`, where `id(x) = u8 len || x` and the ciphertext of layer `i`
@@ -19,8 +20,10 @@ pub const FORMAT_VERSION: u8 = 1;
 pub(crate) const NONCE_LEN: usize = hexvault_aead::NONCE_LEN;
 /// AES-GCM tag length.
 pub(crate) const TAG_LEN: usize = hexvault_aead::TAG_LEN;
-/// Bytes of the fixed part: magic, version, top layer, master and cell versions.
-const FIXED_LEN: usize = 4 + 1 + 1 + 4 + 4;
+/// Flag: the sealed content is a compressed envelope (`Cell::seal_compressed`).
+pub(crate) const FLAG_COMPRESSED: u8 = 0x01;
+/// Bytes of the fixed part: magic, version, top layer, flags, master and cell versions.
+const FIXED_LEN: usize = 4 + 1 + 1 + 1 + 4 + 4;
 
 /// One layer's public parameters in the header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -33,6 +36,7 @@ pub(crate) struct LayerParams {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Header<'a> {
     pub(crate) top: Layer,
+    pub(crate) flags: u8,
     pub(crate) master_version: u32,
     pub(crate) cell_version: u32,
     pub(crate) partition: &'a [u8],
@@ -82,6 +86,7 @@ pub(crate) fn write_header(out: &mut Vec<u8>, h: &Header<'_>) -> Result<()> {
     out.extend_from_slice(&MAGIC);
     out.push(FORMAT_VERSION);
     out.push(h.top.number());
+    out.push(h.flags);
     out.extend_from_slice(&h.master_version.to_be_bytes());
     out.extend_from_slice(&h.cell_version.to_be_bytes());
     push_id(out, h.partition)?;
@@ -161,6 +166,12 @@ impl<'a> Header<'a> {
         }
         let [top] = r.array::<1>("truncated layer")?;
         let top = Layer::from_number(top)?;
+        let [flags] = r.array::<1>("truncated flags")?;
+        if flags & !FLAG_COMPRESSED != 0 {
+            return Err(Error::Malformed {
+                what: "unknown flags in the cell blob header",
+            });
+        }
         let master_version = u32::from_be_bytes(r.array("truncated master version")?);
         let cell_version = u32::from_be_bytes(r.array("truncated cell version")?);
         if master_version == 0 || cell_version == 0 {
@@ -195,6 +206,7 @@ impl<'a> Header<'a> {
         }
         Ok(Self {
             top,
+            flags,
             master_version,
             cell_version,
             partition,
@@ -225,6 +237,7 @@ mod tests {
         }
         Header {
             top,
+            flags: 0,
             master_version: 3,
             cell_version: 9,
             partition: b"tenant",

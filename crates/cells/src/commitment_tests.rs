@@ -145,6 +145,7 @@ fn a_blob_valid_under_two_keys_opens_under_neither_other_key() {
     let policy_bytes = Some(policy.as_str().as_bytes());
     let header = Header {
         top: Layer::Access,
+        flags: 0,
         master_version: 1,
         cell_version: 1,
         partition: p.as_str().as_bytes(),

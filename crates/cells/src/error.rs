@@ -111,6 +111,15 @@ pub enum Error {
         given: String,
     },
 
+    /// Compressing or decompressing the content of a `seal_compressed` blob failed (limits of
+    /// the envelope crate), or the blob is compressed and this build lacks the `compression`
+    /// feature.
+    #[error("compressed content: {reason}")]
+    Compression {
+        /// What went wrong and what to do.
+        reason: String,
+    },
+
     /// The audit log refused the record; the operation did not happen.
     #[error("audit log append failed, operation refused: {0}")]
     Audit(#[from] hexvault_audit::Error),

@@ -13,7 +13,7 @@ use hexvault_audit::{
 use hexvault_keys::{Seed, VaultMasterKey};
 use zeroize::Zeroizing;
 
-use crate::blob::{Header, LayerParams, TAG_LEN, header_len, write_header};
+use crate::blob::{FLAG_COMPRESSED, Header, LayerParams, TAG_LEN, header_len, write_header};
 use crate::keys::{self, KeyCache, LayerKey, Slot};
 use crate::{
     CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, Result, RouteId,
@@ -453,6 +453,7 @@ impl Vault {
         let plaintext = self
             .inner
             .open(from_p, from_c, object, blob, source, false)?;
+        let compress = Header::parse(blob)?.flags & FLAG_COMPRESSED != 0;
         self.inner.seal(
             to_p,
             to_c,
@@ -460,6 +461,7 @@ impl Vault {
             plaintext.expose_secret(),
             to_layer,
             destination,
+            compress,
         )
     }
 }
@@ -505,6 +507,34 @@ impl Cell {
             plaintext,
             layer,
             credentials,
+            false,
+        )
+    }
+
+    /// As [`Cell::seal`], compressing the plaintext with LZ4 (through the envelope crate)
+    /// first when that makes it shorter. Opt in only for data whose length may depend on
+    /// its content: the ciphertext length then reveals how compressible the plaintext is,
+    /// which leaks secrets compressed together with attacker-chosen data (CRIME/BREACH).
+    /// [`Cell::open`] decompresses transparently.
+    ///
+    /// # Errors
+    /// As [`Cell::seal`]; [`Error::Compression`] past the envelope crate's limits.
+    #[cfg(feature = "compression")]
+    pub fn seal_compressed(
+        &self,
+        object: &ObjectId,
+        plaintext: &[u8],
+        layer: Layer,
+        credentials: &Credentials<'_>,
+    ) -> Result<Vec<u8>> {
+        self.inner.seal(
+            &self.partition,
+            &self.cell,
+            object,
+            plaintext,
+            layer,
+            credentials,
+            true,
         )
     }
 
@@ -565,6 +595,7 @@ impl Cell {
             plaintext.expose_secret(),
             top,
             credentials,
+            header.flags & FLAG_COMPRESSED != 0,
         )?;
         let new_header = Header::parse(&sealed)?;
         self.inner.append(
@@ -832,6 +863,7 @@ impl Inner {
         Ok(keys)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn seal(
         &self,
         partition: &PartitionId,
@@ -840,6 +872,7 @@ impl Inner {
         plaintext: &[u8],
         top: Layer,
         credentials: &Credentials<'_>,
+        compress: bool,
     ) -> Result<Vec<u8>> {
         let (master_version, cell_version) = {
             let state = self.lock();
@@ -883,8 +916,23 @@ impl Inner {
             .policy
             .as_ref()
             .map(|p| p.policy.as_str().as_bytes());
+        #[cfg(feature = "compression")]
+        let compressed = if compress {
+            Some(compress_content(plaintext)?)
+        } else {
+            None
+        };
+        #[cfg(feature = "compression")]
+        let plaintext: &[u8] = compressed.as_ref().map_or(plaintext, |c| &c[..]);
+        #[cfg(not(feature = "compression"))]
+        if compress {
+            return Err(Error::Internal {
+                what: "compression asked for in a build without the compression feature",
+            });
+        }
         let header = Header {
             top,
+            flags: if compress { FLAG_COMPRESSED } else { 0 },
             master_version,
             cell_version,
             partition: partition.as_str().as_bytes(),
@@ -1072,8 +1120,52 @@ impl Inner {
             len = ct_len;
         }
         buf.truncate(len);
+        if header.flags & FLAG_COMPRESSED != 0 {
+            return decompress_content(&buf).map(Plaintext);
+        }
         Ok(Plaintext(buf))
     }
+}
+
+/// Frames `plaintext` as an LZ4 envelope (compressed only if that is shorter).
+#[cfg(feature = "compression")]
+fn compress_content(plaintext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use hexvault_envelope::{ByteStorage, Compression, Options};
+    let storage = ByteStorage::new(Options::default());
+    let mut out = Zeroizing::new(Vec::new());
+    storage
+        .store_into_with(plaintext, Compression::Auto, &mut out)
+        .map_err(|e| Error::Compression {
+            reason: e.to_string(),
+        })?;
+    Ok(out)
+}
+
+/// Reads the envelope of a compressed blob into a zeroizing buffer reserved up front (no
+/// reallocation leaves an unwiped copy behind).
+#[cfg(feature = "compression")]
+fn decompress_content(envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use hexvault_envelope::{ByteStorage, Options};
+    let storage = ByteStorage::new(Options::default());
+    let reason = |e: hexvault_envelope::Error| Error::Compression {
+        reason: e.to_string(),
+    };
+    let declared = storage.check(envelope).map_err(reason)?.original_len();
+    let mut out = Zeroizing::new(Vec::new());
+    out.reserve_exact(usize::try_from(declared).map_err(|_| Error::Compression {
+        reason: "declared length exceeds this platform's memory".to_owned(),
+    })?);
+    storage.retrieve_into(envelope, &mut out).map_err(reason)?;
+    Ok(out)
+}
+
+#[cfg(not(feature = "compression"))]
+fn decompress_content(_envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    Err(Error::Compression {
+        reason: "the blob was sealed compressed; build hexvault-cells with the `compression` \
+                 feature to open it"
+            .to_owned(),
+    })
 }
 
 /// The cell key of these versions, from the master key `master_version` held in `state`.

@@ -26,15 +26,15 @@ fn layer_1_blob_layout_and_key_commitments_match_the_independent_computation() {
     let reader = token("reader");
     let creds = Credentials::none().token(&reader);
     let blob = c.seal(&oid("o"), b"golden", Layer::Access, &creds).unwrap();
-    let mut prefix = b"HXVC\x01\x01".to_vec();
+    let mut prefix = b"HXVC\x01\x01\x00".to_vec();
     prefix.extend_from_slice(&1u32.to_be_bytes());
     prefix.extend_from_slice(&1u32.to_be_bytes());
     prefix.extend_from_slice(b"\x06tenant\x05inbox\x01o\x07readers");
-    assert_eq!(&blob[..37], &prefix[..]);
-    assert_eq!(hex(&blob[37..69]), LAYER0_COMMITMENT);
-    assert_eq!(hex(&blob[81..113]), LAYER1_COMMITMENT);
-    // Header 125 bytes, then 6 bytes of ciphertext and two 16-byte tags.
-    assert_eq!(blob.len(), 125 + 6 + 2 * 16);
+    assert_eq!(&blob[..38], &prefix[..]);
+    assert_eq!(hex(&blob[38..70]), LAYER0_COMMITMENT);
+    assert_eq!(hex(&blob[82..114]), LAYER1_COMMITMENT);
+    // Header 126 bytes, then 6 bytes of ciphertext and two 16-byte tags.
+    assert_eq!(blob.len(), 126 + 6 + 2 * 16);
     assert_eq!(
         c.open(&oid("o"), &blob, &creds).unwrap().expose_secret(),
         b"golden"
