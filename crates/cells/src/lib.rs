@@ -14,7 +14,7 @@
 //! * [`Cell::seal`] and [`Cell::open`], rotation and [`Cell::reseal`], declared routes and
 //!   [`Vault::transfer`], and the audit records of opens at layers 1 and 2, denials,
 //!   rotations, sessions and transfers.
-//! * Feature `compression`: [`Cell::seal_compressed`] (LZ4 through the envelope crate,
+//! * Feature `compression`: `Cell::seal_compressed` (LZ4 through the envelope crate,
 //!   opt-in per call; the blob length then depends on the content, see its docs).
 //! * Feature `rustcrypto`: the pure-Rust AES-GCM backend, whose key schedules are wiped when
 //!   a cached key is evicted ([`VaultOptions::backend`]).
