@@ -785,19 +785,32 @@ impl Inner {
         Ok(resolved)
     }
 
-    /// The keys of layers 0..=top for these versions (cached, derived on a miss).
+    /// The master and cell key versions and the keys of layers 0..=top (cached, derived on
+    /// a miss), under one lock. `versions`: those a header names (checked: not retired,
+    /// held), or `None` for the current ones.
     fn layer_keys(
         &self,
         partition: &PartitionId,
         cell: &CellId,
         top: Layer,
-        master_version: u32,
-        cell_version: u32,
+        versions: Option<(u32, u32)>,
         resolved: &Resolved<'_>,
-    ) -> Result<LayerKeys> {
+    ) -> Result<(u32, u32, LayerKeys)> {
         let mut keys: LayerKeys = [None, None, None];
+        let (master_version, cell_version);
         {
             let mut state = self.lock();
+            let cell_versions = state.cell_versions(partition, cell);
+            (master_version, cell_version) = match versions {
+                None => (state.master.current, cell_versions.current),
+                Some((mv, cv)) => {
+                    check_version("master", mv, state.master, |v| {
+                        state.masters.contains_key(&v)
+                    })?;
+                    check_version("cell", cv, cell_versions, |v| v <= cell_versions.current)?;
+                    (mv, cv)
+                }
+            };
             let mut slot = Slot {
                 partition: partition.clone(),
                 cell: cell.clone(),
@@ -860,7 +873,7 @@ impl Inner {
             })?;
             keys[2] = Some(k2);
         }
-        Ok(keys)
+        Ok((master_version, cell_version, keys))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -874,14 +887,8 @@ impl Inner {
         credentials: &Credentials<'_>,
         compress: bool,
     ) -> Result<Vec<u8>> {
-        let (master_version, cell_version) = {
-            let state = self.lock();
-            (
-                state.master.current,
-                state.cell_versions(partition, cell).current,
-            )
-        };
         let refuse = |err: Error| -> Result<Vec<u8>> {
+            let cell_version = self.lock().cell_versions(partition, cell).current;
             let at = endpoint(partition, cell, top, cell_version)?;
             self.deny(Some(at), &err, context(None, credentials.session))?;
             Err(err)
@@ -890,18 +897,12 @@ impl Inner {
             Ok(r) => r,
             Err(err) => return refuse(err),
         };
-        let keys = match self.layer_keys(
-            partition,
-            cell,
-            top,
-            master_version,
-            cell_version,
-            &resolved,
-        ) {
-            Ok(k) => k,
-            Err(err @ Error::SessionEnded) => return refuse(err),
-            Err(err) => return Err(err),
-        };
+        let (master_version, cell_version, keys) =
+            match self.layer_keys(partition, cell, top, None, &resolved) {
+                Ok(k) => k,
+                Err(err @ Error::SessionEnded) => return refuse(err),
+                Err(err) => return Err(err),
+            };
         let mut params = [LayerParams::default(); 3];
         let mut nonces: [Option<FreshNonce>; 3] = [None, None, None];
         for ((key, param), nonce) in keys.iter().zip(params.iter_mut()).zip(nonces.iter_mut()) {
@@ -1078,22 +1079,11 @@ impl Inner {
                 found: found.iter().map(|b| format!("{b:02x}")).collect(),
             });
         }
-        {
-            let state = self.lock();
-            check_version("master", header.master_version, state.master, |v| {
-                state.masters.contains_key(&v)
-            })?;
-            let cell_versions = state.cell_versions(partition, cell);
-            check_version("cell", header.cell_version, cell_versions, |v| {
-                v <= cell_versions.current
-            })?;
-        }
-        let keys = self.layer_keys(
+        let (_, _, keys) = self.layer_keys(
             partition,
             cell,
             header.top,
-            header.master_version,
-            header.cell_version,
+            Some((header.master_version, header.cell_version)),
             resolved,
         )?;
         let aad = blob.get(..header.len).ok_or(Error::Internal {
