@@ -81,4 +81,5 @@ pub use policy::{AccessToken, Credentials, PolicyContext, PolicySecret, TokenRes
 pub use session::{SESSION_ID_LEN, Session};
 pub use vault::{Cell, DEFAULT_CACHE_CAPACITY, Partition, Plaintext, Vault, VaultOptions};
 
+pub use hexvault_aead::Backend;
 pub use hexvault_keys::VaultMasterKey;
