@@ -56,3 +56,13 @@ fn four_threads_seal_and_open_in_many_cells_while_cells_rotate() {
     assert_eq!(rotations, 40);
     assert!(log.verify().unwrap().failure.is_none());
 }
+
+#[test]
+fn the_shared_types_are_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Vault>();
+    shared::<Partition>();
+    shared::<Cell>();
+    shared::<Session>();
+    shared::<Plaintext>();
+}
