@@ -1,7 +1,8 @@
 //! hexvault-cells beside the raw primitive: `Cell::seal` / `Cell::open` at layers 0, 1 and 2
 //! vs a bare ring `LessSafeKey` with a prebuilt key (seal into a new `Vec`, open a copy),
 //! same sizes, same run; plus the cold path (every operation a cache miss: HKDF tree, key
-//! schedule and the HMAC-SHA256 key commitment) and the commitment alone.
+//! schedule and the HMAC-SHA256 key commitment), the commitment alone, and the nonce every
+//! seal draws per layer.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -196,6 +197,14 @@ fn cold(c: &mut Criterion) {
             }
             start.elapsed()
         });
+    });
+    let detached = hexvault_aead::DetachedKey::new(
+        hexvault_aead::Key::from_bytes([7; 32]),
+        hexvault_aead::KeyVersion::FIRST,
+    )
+    .unwrap();
+    g.bench_function("aead_detached_fresh_nonce", |b| {
+        b.iter(|| black_box(*detached.fresh_nonce().unwrap().bytes()));
     });
     g.bench_function("hmac_sha256_key_commitment", |b| {
         b.iter(|| {

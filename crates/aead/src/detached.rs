@@ -6,11 +6,13 @@
 //! `Clone`, and is refused by every key but the one that issued it, so no caller can seal
 //! under a nonce of its choice or use one twice.
 //!
-//! Each nonce is 96 pseudorandom bits: the AES-256-CTR keystream block of a random 32-byte
-//! key drawn per instance, at a per-instance counter (ADR 0050). Nonces of one instance
-//! never repeat within 2^32 seals except by the 96-bit birthday bound, and instances built
-//! anew (a process restart, a cache eviction) draw independent nonces, so a repeat among `q`
-//! seals under one key, over all its instances, stays below `q^2 / 2^97`.
+//! Each instance draws a uniformly random 96-bit base from the OS CSPRNG when it is built, and
+//! its `n`-th nonce is `base + n mod 2^96` (ADR 0050): every nonce is uniform over 2^96 values,
+//! the nonces of one instance never repeat (at most 2^32 of them), and two instances of one
+//! key collide only if their ranges `[base, base + n)` overlap. For `k` instances (process
+//! restarts, cache evictions) sealing `q` messages in all, a repeat has probability below
+//! `k * q / 2^96 <= q^2 / 2^96`, within a factor of two of independent random nonces, at the
+//! cost of an addition.
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -55,9 +57,13 @@ pub struct DetachedKey {
     version: KeyVersion,
     instance: u64,
     schedule: Box<dyn AeadBackend>,
-    nonce_prf: Box<dyn AeadBackend>,
+    /// Random 96-bit base of this instance's nonces (the top 32 bits are zero).
+    base: u128,
     counter: SealCounter,
 }
+
+/// Nonces are taken modulo 2^96.
+const NONCE_MASK: u128 = (1 << 96) - 1;
 
 impl DetachedKey {
     /// Builds the key schedule (ring backend) and draws the instance's random nonce key.
@@ -75,12 +81,15 @@ impl DetachedKey {
     /// # Errors
     /// [`Error::Rng`] if the OS CSPRNG fails.
     pub fn with_backend(key: Key, version: KeyVersion, backend: Backend) -> Result<Self> {
-        let nonce_key = Key::generate()?;
+        let mut base = [0u8; 16];
+        if let Some(low) = base.get_mut(16 - NONCE_LEN..) {
+            crate::rng::fill(low)?;
+        }
         Ok(Self {
             version,
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             schedule: backend::build(backend, key.expose_secret())?,
-            nonce_prf: backend::build(backend, nonce_key.expose_secret())?,
+            base: u128::from_be_bytes(base),
             counter: SealCounter::starting_at(0),
         })
     }
@@ -105,15 +114,12 @@ impl DetachedKey {
         let n = self.counter.take().ok_or(Error::KeyExhausted {
             version: self.version,
         })?;
-        let mut counter_nonce = [0u8; NONCE_LEN];
-        if let Some(tail) = counter_nonce.get_mut(NONCE_LEN - 4..) {
-            tail.copy_from_slice(&n.to_be_bytes());
-        }
-        // AES-GCM of 12 zero bytes is the CTR keystream at `counter_nonce`: a PRF output
-        // under the instance's random key. The tag is discarded.
+        let value = self.base.wrapping_add(u128::from(n)) & NONCE_MASK;
+        let wide = value.to_be_bytes();
         let mut bytes = [0u8; NONCE_LEN];
-        self.nonce_prf
-            .seal_in_place(counter_nonce, &[], &mut bytes)?;
+        bytes.copy_from_slice(wide.get(16 - NONCE_LEN..).ok_or(Error::Internal {
+            what: "a u128 has 16 bytes",
+        })?);
         Ok(FreshNonce {
             instance: self.instance,
             bytes,
@@ -216,6 +222,25 @@ mod tests {
             }
         }
         assert_eq!(key(3).usage().sealed(), 0);
+    }
+
+    #[test]
+    fn nonces_count_up_from_a_random_96_bit_base_and_wrap() {
+        let mut k = key(4);
+        let first = u128::from_be_bytes({
+            let mut w = [0u8; 16];
+            w[4..].copy_from_slice(k.fresh_nonce().unwrap().bytes());
+            w
+        });
+        assert_eq!(first, k.base);
+        assert_eq!(k.base >> 96, 0);
+        // A base at the top of the range wraps to 0 instead of spilling into bit 96.
+        k.base = NONCE_MASK;
+        let mut wrapped = [0u8; 16];
+        wrapped[4..].copy_from_slice(k.fresh_nonce().unwrap().bytes());
+        assert_eq!(u128::from_be_bytes(wrapped), 0);
+        // Two instances of one key draw different bases.
+        assert_ne!(key(4).base, key(4).base);
     }
 
     #[test]
