@@ -49,8 +49,9 @@ impl fmt::Debug for FreshNonce {
 ///
 /// Sealing takes a [`FreshNonce`] the key issued ([`fresh_nonce`](Self::fresh_nonce));
 /// opening takes the nonce read back from the caller's header. One instance seals at most
-/// 2^32 messages ([`SEAL_LIMIT`](crate::SEAL_LIMIT)); rotate the key before
-/// `q^2 / 2^97` becomes a risk you do not accept (2^-33 at 2^32 seals).
+/// 2^32 messages ([`SEAL_LIMIT`](crate::SEAL_LIMIT)); across all instances of one key,
+/// rotate it before `k * q / 2^96` (`k` instances, `q` seals in all; at most `q^2 / 2^96`,
+/// 2^-32 at `q = 2^32`) becomes a risk you do not accept.
 ///
 /// `Send + Sync`: share it between threads; nonces stay distinct.
 pub struct DetachedKey {
