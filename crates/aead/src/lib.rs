@@ -23,7 +23,8 @@
 //!   nothing is ever returned unauthenticated, and a failed open leaves no plaintext in
 //!   any buffer it was given.
 //! * The key is chosen by the version in the header: no trial decryption.
-//! * No public API takes a caller-chosen nonce.
+//! * No public API seals under a caller-chosen nonce ([`DetachedKey`] issues its own
+//!   [`FreshNonce`]s; opening reads the nonce from the blob).
 //! * [`Key`] bytes and the `EncryptedData` subkey parent are zeroized on drop, and no key
 //!   is printed by `Debug`. Expanded AES key schedules are wiped on drop only with the
 //!   RustCrypto backend: ring offers no way to wipe its `LessSafeKey` (ADR 0021). The
@@ -31,9 +32,11 @@
 #![doc = include_str!("../README.md")]
 
 mod backend;
+mod detached;
 mod encrypted_data;
 mod error;
 mod kdf;
+mod kdf_mix;
 mod key;
 mod keyring;
 mod nonce;
@@ -45,6 +48,7 @@ pub mod serde_bytes;
 mod tests;
 
 pub use backend::Backend;
+pub use detached::{DetachedKey, FreshNonce};
 pub use encrypted_data::{
     CREDENTIAL_SALT_LEN, CREDENTIAL_SUBKEY_LABEL, CREDENTIAL_SUBKEY_PARENT_LABEL,
     ENCRYPTED_DATA_AAD_LABEL, ENCRYPTION_KEY_LABEL, EncryptedData, EncryptionKey, HD_KEY_VERSION,
@@ -52,6 +56,7 @@ pub use encrypted_data::{
 };
 pub use error::{Error, Result};
 pub use kdf::{DOMAIN_KEY_LABEL, derive_domain_key, derive_key, encode_info};
+pub use kdf_mix::derive_key_mixed;
 pub use key::{KEY_LEN, Key, KeyVersion};
 pub use keyring::KeyRing;
 pub use nonce::{KeyUsage, SEAL_LIMIT, SEAL_WARNING_THRESHOLD, UsageState};

@@ -9,6 +9,10 @@ use crate::{AuditRecord, ChainMode, ChainValue, Checkpoint, Damage, LogId, Resul
 /// One entry of a log file, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "records are nearly every entry: boxing each would cost an allocation per record"
+)]
 pub enum LogEntry {
     /// A record and the chain value stored beside it.
     Record {

@@ -57,7 +57,8 @@ pub use format::{
 pub use log::{Appended, AuditLog, Durability, LogOptions};
 pub use memory::MemoryLog;
 pub use record::{
-    AuditRecord, BlobRef, CellId, Endpoint, ErrorClass, Event, EventKind, KeyVersion, Layer,
-    MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION, Sequence, Timestamp,
+    AuditRecord, BlobRef, CellId, Context, ContextId, Endpoint, ErrorClass, Event, EventKind,
+    KeyVersion, Layer, MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION,
+    RECORD_VERSION_V1, Sequence, Timestamp,
 };
 pub use verify::{Failure, Report, TornTail, Verifier, VerifyLevel, verify_bytes};

@@ -11,8 +11,13 @@ use sha2::{Digest, Sha256};
 use crate::codec::{Reader, Writer};
 use crate::{ChainValue, Error, Result};
 
-/// Version byte that opens every encoded record.
-pub const RECORD_VERSION: u8 = 1;
+/// Version byte of a record that carries a [`Context`] (route or edge, policy, session,
+/// actor): the current record version.
+pub const RECORD_VERSION: u8 = 2;
+/// Version byte of a record without a [`Context`]: the version-1 encoding, byte for byte, so
+/// every version-1 log still decodes and verifies, and a record that needs no context is
+/// written exactly as before.
+pub const RECORD_VERSION_V1: u8 = 1;
 /// Maximum length in bytes of a [`PartitionId`] or [`CellId`].
 pub const MAX_ID_LEN: usize = 256;
 /// Length of the smallest record encoding (no endpoints, no blobs, success): version 1,
@@ -150,6 +155,72 @@ byte_id!(
     CellId,
     "cell id"
 );
+byte_id!(
+    /// An identifier in a record's [`Context`]: a route or edge id, a policy id, a session
+    /// id or an actor (opaque bytes, at most 256).
+    ContextId,
+    "context id"
+);
+
+/// Who and what an event concerns beyond its endpoints (record version 2): the route or
+/// edge that moved data, the policy and session whose credentials opened it, the actor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Context {
+    /// The route or edge id.
+    pub route: Option<ContextId>,
+    /// The policy id (the cells crate's access policy).
+    pub policy: Option<ContextId>,
+    /// The session id.
+    pub session: Option<ContextId>,
+    /// Who acted (a user, service or token holder, as the caller names it).
+    pub actor: Option<ContextId>,
+}
+
+impl Context {
+    /// An empty context (all four fields absent).
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            route: None,
+            policy: None,
+            session: None,
+            actor: None,
+        }
+    }
+
+    /// Sets the route or edge id.
+    #[must_use]
+    pub fn route(mut self, id: ContextId) -> Self {
+        self.route = Some(id);
+        self
+    }
+
+    /// Sets the policy id.
+    #[must_use]
+    pub fn policy(mut self, id: ContextId) -> Self {
+        self.policy = Some(id);
+        self
+    }
+
+    /// Sets the session id.
+    #[must_use]
+    pub fn session(mut self, id: ContextId) -> Self {
+        self.session = Some(id);
+        self
+    }
+
+    /// Sets the actor.
+    #[must_use]
+    pub fn actor(mut self, id: ContextId) -> Self {
+        self.actor = Some(id);
+        self
+    }
+
+    const fn fields(&self) -> [&Option<ContextId>; 4] {
+        [&self.route, &self.policy, &self.session, &self.actor]
+    }
+}
 
 /// A layer number inside a cell (0 at rest, 1 access, 2 session; other values reserved).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -377,6 +448,8 @@ pub struct Event {
     pub output: Option<BlobRef>,
     /// How it ended.
     pub outcome: Outcome,
+    /// Route, policy, session and actor; `Some` makes the record version 2.
+    pub context: Option<Context>,
 }
 
 impl Event {
@@ -390,7 +463,15 @@ impl Event {
             input: None,
             output: None,
             outcome: Outcome::Success,
+            context: None,
         }
+    }
+
+    /// Sets the context (the record is then encoded as version 2).
+    #[must_use]
+    pub fn context(mut self, context: Context) -> Self {
+        self.context = Some(context);
+        self
     }
 
     /// Sets the source endpoint.
@@ -494,9 +575,16 @@ impl AuditRecord {
                 .as_ref()
                 .map_or(0, |b| 32 + 1 + b.payload.map_or(0, |_| 32))
         };
+        let context = self.event.context.as_ref().map_or(0, |c| {
+            c.fields()
+                .iter()
+                .map(|f| 1 + f.as_ref().map_or(0, |id| 2 + id.0.len()))
+                .sum()
+        });
         1 + 8
             + 8
             + 2
+            + context
             + ep(&self.event.source)
             + ep(&self.event.destination)
             + blob(&self.event.input)
@@ -521,7 +609,8 @@ impl AuditRecord {
     /// [`Error::Malformed`] naming the first field that is wrong.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
-        if r.u8()? != RECORD_VERSION {
+        let version = r.u8()?;
+        if version != RECORD_VERSION && version != RECORD_VERSION_V1 {
             return Err(Error::Malformed("unknown record version"));
         }
         let sequence = Sequence(r.u64()?);
@@ -556,6 +645,26 @@ impl AuditRecord {
                 *slot = Some(BlobRef { binding, payload });
             }
         }
+        let context = if version == RECORD_VERSION {
+            let mut ids = [None, None, None, None];
+            for slot in &mut ids {
+                if r.flag()? {
+                    *slot = Some(
+                        ContextId::new(r.bytes16()?.to_vec())
+                            .map_err(|_| Error::Malformed("context id too long"))?,
+                    );
+                }
+            }
+            let [route, policy, session, actor] = ids;
+            Some(Context {
+                route,
+                policy,
+                session,
+                actor,
+            })
+        } else {
+            None
+        };
         let outcome = match (r.u8()?, r.u16()?) {
             (0, 0) => Outcome::Success,
             (1, code) => Outcome::Failure(
@@ -577,6 +686,7 @@ impl AuditRecord {
                 input,
                 output,
                 outcome,
+                context,
             },
             prev_chain,
         })
@@ -591,7 +701,11 @@ pub(crate) fn encode_fields(
     e: &Event,
     prev_chain: &ChainValue,
 ) -> Result<()> {
-    w.u8(RECORD_VERSION);
+    w.u8(if e.context.is_some() {
+        RECORD_VERSION
+    } else {
+        RECORD_VERSION_V1
+    });
     w.u64(sequence.0);
     w.u64(timestamp.0);
     w.u16(e.kind.code());
@@ -619,6 +733,17 @@ pub(crate) fn encode_fields(
                         w.u8(1);
                         w.raw(p);
                     }
+                }
+            }
+        }
+    }
+    if let Some(context) = &e.context {
+        for field in context.fields() {
+            match field {
+                None => w.u8(0),
+                Some(id) => {
+                    w.u8(1);
+                    w.bytes16(&id.0)?;
                 }
             }
         }
@@ -714,6 +839,36 @@ mod tests {
         assert_eq!(MIN_RECORD_LEN, 58);
         assert_eq!(r.encode().unwrap().len(), MIN_RECORD_LEN);
         assert!(sample().encode().unwrap().len() > MIN_RECORD_LEN);
+    }
+
+    #[test]
+    fn a_record_without_context_is_version_1_and_with_context_version_2() {
+        let v1 = sample();
+        let enc1 = v1.encode().unwrap();
+        assert_eq!(enc1[0], RECORD_VERSION_V1);
+        let mut v2 = sample();
+        v2.event.context = Some(
+            Context::new()
+                .route(ContextId::new("route-7").unwrap())
+                .session(ContextId::new(vec![1u8; 16]).unwrap())
+                .actor(ContextId::new("alice").unwrap()),
+        );
+        let enc2 = v2.encode().unwrap();
+        assert_eq!(enc2[0], RECORD_VERSION);
+        assert_eq!(enc2.len(), v2.encoded_len());
+        assert_eq!(AuditRecord::decode(&enc2).unwrap(), v2);
+        // Version 1 bytes with the version byte set to 2 lack the context: rejected.
+        let mut relabelled = enc1.clone();
+        relabelled[0] = RECORD_VERSION;
+        assert!(AuditRecord::decode(&relabelled).is_err());
+        for cut in 0..enc2.len() {
+            assert!(AuditRecord::decode(&enc2[..cut]).is_err());
+        }
+        let mut empty = sample();
+        empty.event.context = Some(Context::default());
+        let enc = empty.encode().unwrap();
+        assert_eq!(enc.len(), enc1.len() + 4);
+        assert_eq!(AuditRecord::decode(&enc).unwrap(), empty);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 )]
 
 use hexvault_audit::{
-    AuditKey, AuditRecord, BlobRef, CellId, ChainValue, Endpoint, ErrorClass, Event, EventKind,
-    KeyVersion, Layer, Outcome, PartitionId, Sequence, Timestamp, Verifier,
+    AuditKey, AuditRecord, BlobRef, CellId, ChainValue, Context, ContextId, Endpoint, ErrorClass,
+    Event, EventKind, KeyVersion, Layer, Outcome, PartitionId, Sequence, Timestamp, Verifier,
 };
 use proptest::prelude::*;
 
@@ -33,6 +33,28 @@ fn endpoint() -> impl Strategy<Value = Endpoint> {
 fn blob() -> impl Strategy<Value = BlobRef> {
     (any::<[u8; 32]>(), proptest::option::of(any::<[u8; 32]>()))
         .prop_map(|(binding, payload)| BlobRef { binding, payload })
+}
+
+fn context_id() -> impl Strategy<Value = Option<ContextId>> {
+    proptest::option::of(
+        proptest::collection::vec(any::<u8>(), 0..10).prop_map(|b| ContextId::new(b).unwrap()),
+    )
+}
+
+/// `None` (a version-1 record) or a version-2 context with any of its four fields.
+fn context() -> impl Strategy<Value = Option<Context>> {
+    proptest::option::of(
+        (context_id(), context_id(), context_id(), context_id()).prop_map(
+            |(route, policy, session, actor)| {
+                let mut c = Context::new();
+                c.route = route;
+                c.policy = policy;
+                c.session = session;
+                c.actor = actor;
+                c
+            },
+        ),
+    )
 }
 
 const KINDS: [EventKind; 7] = [
@@ -68,16 +90,17 @@ fn record() -> impl Strategy<Value = AuditRecord> {
             proptest::option::of(endpoint()),
         ),
         (proptest::option::of(blob()), proptest::option::of(blob())),
-        any::<[u8; 32]>(),
+        (any::<[u8; 32]>(), context()),
     )
         .prop_map(
-            |((seq, ts, kind, class), (src, dst), (input, output), prev)| {
+            |((seq, ts, kind, class), (src, dst), (input, output), (prev, context))| {
                 let mut e = Event::new(KINDS[kind])
                     .outcome(class.map_or(Outcome::Success, |c| Outcome::Failure(CLASSES[c])));
                 e.source = src;
                 e.destination = dst;
                 e.input = input;
                 e.output = output;
+                e.context = context;
                 AuditRecord::new(
                     Sequence::new(seq),
                     Timestamp::from_unix_nanos(ts),
@@ -217,4 +240,29 @@ fn known_answer_encoding() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(got, expected);
+}
+
+/// A log that mixes version-1 records (no context) and version-2 records verifies, and
+/// each record decodes back with the version it was written in.
+#[test]
+fn a_log_mixing_record_versions_verifies() {
+    use hexvault_audit::{AuditLog, LogOptions, MemoryLog, RECORD_VERSION, RECORD_VERSION_V1};
+    let key = AuditKey::from_bytes([5; 32]);
+    let log = MemoryLog::new(LogOptions::keyed(&key)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    let ctx = Context::new()
+        .route(ContextId::new("a->b").unwrap())
+        .policy(ContextId::new("pol").unwrap())
+        .actor(ContextId::new("svc").unwrap());
+    log.append(Event::new(EventKind::Traverse).context(ctx.clone()))
+        .unwrap();
+    log.append(Event::new(EventKind::Open)).unwrap();
+    let report = log.verify().unwrap();
+    assert!(report.failure.is_none(), "{report:?}");
+    assert_eq!(report.records, 3);
+    let records = log.records().unwrap();
+    assert_eq!(records[1].event.context, Some(ctx));
+    assert_eq!(records[0].event.context, None);
+    assert_eq!(records[0].encode().unwrap()[0], RECORD_VERSION_V1);
+    assert_eq!(records[1].encode().unwrap()[0], RECORD_VERSION);
 }

@@ -29,6 +29,9 @@ pub(crate) enum CliError {
     /// An envelope was rejected.
     #[error(transparent)]
     Envelope(#[from] hexvault::envelope::Error),
+    /// A cell refused a seal or an open.
+    #[error(transparent)]
+    Cells(#[from] hexvault::cells::Error),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -72,6 +75,7 @@ impl CliError {
             Self::Keys(_) => "keys",
             Self::Service(_) => "service",
             Self::Envelope(_) => "envelope",
+            Self::Cells(_) => "cells",
             Self::Io { .. } => "io",
             Self::Failed(_) => "failed",
         }

@@ -594,6 +594,11 @@ fn demo_runs_and_prints_no_secret() {
     assert_eq!(report["service_cache_hits"], 1);
     assert_eq!(report["service_seeds_zeroized"], 1);
     assert_eq!(report["audit_verified_with_public_key"], true);
+    assert_eq!(report["cells_layers_opened"], 3);
+    assert_eq!(report["cells_wrong_cell_refused"], true);
+    assert_eq!(report["cells_ended_session_refused"], true);
+    assert_eq!(report["cells_audit_records"], 6);
+    assert_eq!(report["cells_blob_lens"].as_array().unwrap().len(), 3);
     let text = stdout_of(&output);
     assert!(
         !text.contains("mnemonic\":\""),

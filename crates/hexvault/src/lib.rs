@@ -5,13 +5,14 @@
 //! Nothing of its own but the joints of the pipeline: it re-exports each primitive crate as a
 //! module ([`mnemonic`], [`derivation`], [`aead`], [`envelope`], [`audit`], [`keys`] (the
 //! application keys at the fixed paths of [`PATHS`](derivation::PATHS), from
-//! `hexvault-keys`), and `service` behind its feature).
+//! `hexvault-keys`), [`cells`] (the vault of partitions, cells and layers), and `service`
+//! behind its feature).
 //!
 //! # Features
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `compression` (default) | LZ4 in the byte envelope, used only when a caller asks for it per call |
+//! | `compression` (default) | LZ4 in the byte envelope and `cells::Cell::seal_compressed`, used only when a caller asks for it per call |
 //! | `secp256k1` | BIP-32 secp256k1 derivation and xprv/xpub encoding |
 //! | `rustcrypto` | the pure-Rust RustCrypto AES-GCM backend beside ring |
 //! | `service` | `hexvault::service`: the key-vault actor that holds the seed and hands out typed keys |
@@ -27,6 +28,7 @@
 
 pub use hexvault_aead as aead;
 pub use hexvault_audit as audit;
+pub use hexvault_cells as cells;
 pub use hexvault_derivation as derivation;
 pub use hexvault_envelope as envelope;
 pub use hexvault_keys as keys;

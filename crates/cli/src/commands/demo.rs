@@ -11,6 +11,10 @@ use hexvault::aead::EncryptedData;
 use hexvault::audit::{
     AuditLog, ErrorClass, Event, EventKind, LogOptions, MemoryLog, Outcome, Verifier,
 };
+use hexvault::cells::{
+    AccessToken, CellId, Credentials, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
+    PolicySecret, TokenResolver, Vault,
+};
 use hexvault::derivation::{PATHS, ed25519::ExtendedPrivateKey};
 use hexvault::envelope::{ByteStorage, Compression, Options};
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
@@ -54,6 +58,81 @@ struct DemoReport {
     audit_records: u64,
     audit_checkpoints: u64,
     audit_verified_with_public_key: bool,
+    cells_blob_lens: Vec<usize>,
+    cells_layers_opened: usize,
+    cells_wrong_cell_refused: bool,
+    cells_ended_session_refused: bool,
+    cells_audit_records: u64,
+}
+
+/// The demo's token resolver: one token, one policy, a policy secret made for this run.
+struct DemoResolver(PolicySecret);
+
+impl TokenResolver for DemoResolver {
+    fn resolve(&self, token: &AccessToken, _: &PartitionId, _: &CellId) -> Option<PolicyContext> {
+        if token.expose_secret() != b"demo-token" {
+            return None;
+        }
+        let secret = PolicySecret::from_bytes(&mut self.0.expose_secret().to_owned());
+        Some(PolicyContext::new(
+            PolicyId::new("demo-readers").ok()?,
+            secret,
+        ))
+    }
+}
+
+struct CellsReport {
+    blob_lens: Vec<usize>,
+    layers_opened: usize,
+    wrong_cell_refused: bool,
+    ended_session_refused: bool,
+    audit_records: u64,
+}
+
+/// A vault rooted at the demo seed's vault master: a record sealed in a cell at each layer
+/// and opened, a wrong-cell open and an ended session refused, all recorded in the audit log.
+fn cells_demo(seed: &hexvault::keys::Seed) -> Result<CellsReport, CliError> {
+    let log = std::sync::Arc::new(MemoryLog::new(LogOptions::keyed(
+        &hexvault::keys::audit_chain_key(seed)?,
+    ))?);
+    let vault = Vault::from_seed(seed, DemoResolver(PolicySecret::generate()?), log.clone())?;
+    let tenant = vault.partition(PartitionId::new("tenant-7")?);
+    let inbox = tenant.cell(CellId::new("inbox")?);
+    let record = ObjectId::new("invoice-2026-001")?;
+    let token = AccessToken::new(b"demo-token".to_vec());
+    let session = vault.start_session(std::time::Duration::from_secs(60))?;
+    let creds = Credentials::none().token(&token).session(&session);
+    let plaintext = b"amount=1200 EUR; iban=DE89 3704 0044 0532 0130 00";
+    let mut blob_lens = Vec::new();
+    let mut layers_opened = 0;
+    let mut top = Vec::new();
+    for layer in [Layer::Rest, Layer::Access, Layer::Session] {
+        let blob = inbox.seal(&record, plaintext, layer, &creds)?;
+        if inbox.open(&record, &blob, &creds)?.expose_secret() == plaintext {
+            layers_opened += 1;
+        }
+        blob_lens.push(blob.len());
+        top = blob;
+    }
+    let wrong_cell_refused = tenant
+        .cell(CellId::new("outbox")?)
+        .open(&record, &top, &creds)
+        .is_err();
+    vault.end_session(&session)?;
+    let ended_session_refused = inbox.open(&record, &top, &creds).is_err();
+    let audit = log.verify()?;
+    if !audit.is_ok() {
+        return Err(CliError::Failed(
+            "the cells demo's audit log does not verify: this build is broken".to_owned(),
+        ));
+    }
+    Ok(CellsReport {
+        blob_lens,
+        layers_opened,
+        wrong_cell_refused,
+        ended_session_refused,
+        audit_records: audit.records,
+    })
 }
 
 /// Runs the demo and prints a few readable lines (or one JSON object).
@@ -140,6 +219,8 @@ pub(crate) fn run(json: bool) -> CliResult {
     let packed = storage.store_into(&document, &mut envelope)?;
     let unpacked = storage.retrieve(&envelope)?;
 
+    let cells = cells_demo(&seed)?;
+
     let report = DemoReport {
         mnemonic_words: mnemonic.word_count().words(),
         language: mnemonic.language().name(),
@@ -159,11 +240,19 @@ pub(crate) fn run(json: bool) -> CliResult {
         audit_records: audit.records,
         audit_checkpoints: audit.checkpoints,
         audit_verified_with_public_key: audit.is_ok(),
+        cells_blob_lens: cells.blob_lens,
+        cells_layers_opened: cells.layers_opened,
+        cells_wrong_cell_refused: cells.wrong_cell_refused,
+        cells_ended_session_refused: cells.ended_session_refused,
+        cells_audit_records: cells.audit_records,
     };
     if !(report.credential_opened
         && report.credential_wrong_context_refused
         && report.envelope_round_trip
-        && report.audit_verified_with_public_key)
+        && report.audit_verified_with_public_key
+        && report.cells_layers_opened == 3
+        && report.cells_wrong_cell_refused
+        && report.cells_ended_session_refused)
     {
         return Err(CliError::Failed(
             "the demo's own round trips failed: this build is broken, please report it".to_owned(),
@@ -219,6 +308,29 @@ fn print_text(report: &DemoReport) -> CliResult {
          HMAC-SHA256 chain keyed from the vault master, {} signed checkpoint(s); verified \
          offline with only the public key at m/74'/2'/2'/0'",
         report.audit_records, report.audit_checkpoints
+    ));
+    lines.push(format!(
+        "6. opened a vault on the vault master key, sealed an invoice in cell tenant-7/inbox at \
+         layers 0, 1 and 2 (blobs of {} bytes) and opened it at each; the same blob was \
+         refused in tenant-7/outbox{}, and after the session ended its layer-2 blob was \
+         unreadable{}; {} audit records (session start and end, the gated opens, the refusals)",
+        report
+            .cells_blob_lens
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        if report.cells_wrong_cell_refused {
+            ""
+        } else {
+            " (NOT refused)"
+        },
+        if report.cells_ended_session_refused {
+            ""
+        } else {
+            " (NOT refused)"
+        },
+        report.cells_audit_records
     ));
     lines.push("   everything secret stayed in memory and was zeroized on exit".to_owned());
     for line in lines {

@@ -1,0 +1,85 @@
+//! `hexvault-cells`: the vault, its partitions and cells, and the three cascading layers
+//! (rest, access, session) that are separate keys, not API gates.
+#![doc = include_str!("../README.md")]
+//!
+//! # What this crate owns
+//!
+//! * The key hierarchy `vault master → partition → cell (key version) → layer`, each step
+//!   HKDF-SHA256 with the injective `info` encoding; layer 1 also mixes the policy secret a
+//!   [`TokenResolver`] returns into the HKDF input key material, layer 2 the random key of a
+//!   [`Session`]. Layer keys and their key schedules are cached per (partition, cell, layer,
+//!   versions, policy) in a bounded cache.
+//! * The cell blob format (docs/formats.md, "Cell blob"): one header, authenticated whole by
+//!   every layer, with a 32-byte key commitment per layer checked before decryption.
+//! * [`Cell::seal`] and [`Cell::open`], rotation and [`Cell::reseal`], declared routes and
+//!   [`Vault::transfer`], and the audit records of opens at layers 1 and 2, denials,
+//!   rotations, sessions and transfers.
+//! * Feature `compression`: `Cell::seal_compressed` (LZ4 through the envelope crate,
+//!   opt-in per call; the blob length then depends on the content, see its docs).
+//! * Feature `rustcrypto`: the pure-Rust AES-GCM backend, whose key schedules are wiped when
+//!   a cached key is evicted ([`VaultOptions::backend`]).
+//!
+//! # Invariants
+//!
+//! * Nothing public returns key material, and the only public call that returns plaintext is
+//!   [`Cell::open`] (with every layer's credential). Key types, layer functions and HKDF
+//!   outputs are private.
+//! * No public call seals or opens below a blob's top layer: sealing at layer N applies
+//!   0..=N, opening peels N..=0.
+//! * Data moves between cells only through [`Vault::transfer`], which refuses undeclared
+//!   routes and appends its audit record before it opens anything.
+//! * A denied open, seal or transfer is recorded in the audit log, not only returned.
+//!
+//! # What cannot be reached (compile-fail tests)
+//!
+//! Layer keys and their type are private:
+//! ```compile_fail
+//! use hexvault_cells::keys::LayerKey;
+//! ```
+//! The derivation functions of the key tree are private:
+//! ```compile_fail
+//! let master = hexvault_keys::VaultMasterKey::generate().unwrap();
+//! let p = hexvault_cells::PartitionId::new("p").unwrap();
+//! let c = hexvault_cells::CellId::new("c").unwrap();
+//! let _ = hexvault_cells::keys::cell_key(&master, &p, &c, 1);
+//! ```
+//! A cell's raw seal and open (one layer, no credential check, no audit) are private:
+//! ```compile_fail
+//! fn peel(cell: &hexvault_cells::Cell, o: &hexvault_cells::ObjectId, blob: &[u8]) {
+//!     let _ = cell.inner.open(cell.partition_id(), cell.id(), o, blob,
+//!         &hexvault_cells::Credentials::none(), false);
+//! }
+//! ```
+//! The re-encryption step of a transfer cannot be called without its route check and audit
+//! record:
+//! ```compile_fail
+//! fn skip(vault: &hexvault_cells::Vault, route: &hexvault_cells::RouteId,
+//!         o: &hexvault_cells::ObjectId, blob: &[u8]) {
+//!     let c = hexvault_cells::Credentials::none();
+//!     let _ = vault.reencrypt(route, o, blob, &c, hexvault_cells::Layer::Rest, &c);
+//! }
+//! ```
+//! A [`Plaintext`]'s buffer is reachable only through `expose_secret`:
+//! ```compile_fail
+//! fn steal(p: hexvault_cells::Plaintext) -> Vec<u8> { p.0.to_vec() }
+//! ```
+
+mod blob;
+#[cfg(test)]
+mod commitment_tests;
+mod error;
+mod ids;
+mod keys;
+mod policy;
+mod session;
+mod vault;
+
+pub use blob::{FORMAT_VERSION, MAGIC};
+pub use error::{Error, Result};
+pub use ids::{ActorId, CellId, Layer, MAX_ID_LEN, ObjectId, PartitionId, PolicyId, RouteId};
+pub use policy::{AccessToken, Credentials, PolicyContext, PolicySecret, TokenResolver};
+pub use session::{SESSION_ID_LEN, Session};
+pub use vault::{Cell, DEFAULT_CACHE_CAPACITY, Partition, Plaintext, Vault, VaultOptions};
+
+pub use hexvault_aead::Backend;
+pub use hexvault_keys::VaultMasterKey;

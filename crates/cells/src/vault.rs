@@ -1,0 +1,1314 @@
+//! `Vault`, `Partition`, `Cell`: sealing and opening through the layers, rotation, reseal,
+//! declared routes, and the audit records of every gated open, denial and rotation.
+
+use core::fmt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hexvault_aead::{Backend, FreshNonce};
+use hexvault_audit::{
+    AuditLog, BlobRef, Context, ContextId, Endpoint, ErrorClass, Event, EventKind, Outcome,
+};
+use hexvault_keys::{Seed, VaultMasterKey};
+use zeroize::Zeroizing;
+
+use crate::blob::{FLAG_COMPRESSED, Header, LayerParams, TAG_LEN, header_len, write_header};
+use crate::keys::{self, KeyCache, LayerKey, Slot};
+use crate::{
+    CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, Result, RouteId,
+    Session, TokenResolver,
+};
+
+/// Layer keys a vault caches by default.
+pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
+
+/// Settings of a [`Vault`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct VaultOptions {
+    /// Most layer keys (with their key schedules) kept at once; least recently used first out.
+    pub cache_capacity: usize,
+    /// The AES-GCM backend of every layer key.
+    pub backend: Backend,
+}
+
+impl Default for VaultOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            backend: Backend::Ring,
+        }
+    }
+}
+
+impl VaultOptions {
+    /// Sets the cache capacity (at least 1).
+    #[must_use]
+    pub const fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// Sets the AES-GCM backend.
+    #[must_use]
+    pub const fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+}
+
+/// The plaintext [`Cell::open`] returns: zeroized on drop, `Debug` prints only its length,
+/// bytes reachable through [`expose_secret`](Self::expose_secret).
+pub struct Plaintext(Zeroizing<Vec<u8>>);
+
+impl Plaintext {
+    /// The plaintext bytes.
+    #[must_use]
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Its length in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `true` for an empty plaintext.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plaintext")
+            .field("len", &self.0.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Versions {
+    current: u32,
+    minimum: u32,
+}
+
+const FIRST: Versions = Versions {
+    current: 1,
+    minimum: 1,
+};
+
+#[derive(Clone, Debug)]
+struct Route {
+    from: (PartitionId, CellId),
+    to: (PartitionId, CellId),
+}
+
+struct State {
+    masters: BTreeMap<u32, VaultMasterKey>,
+    master: Versions,
+    cells: HashMap<(PartitionId, CellId), Versions>,
+    cache: KeyCache,
+    routes: HashMap<RouteId, Route>,
+}
+
+impl State {
+    fn cell_versions(&self, partition: &PartitionId, cell: &CellId) -> Versions {
+        // The map is keyed by owned ids; the clones are two reference-count increments.
+        self.cells
+            .get(&(partition.clone(), cell.clone()))
+            .copied()
+            .unwrap_or(FIRST)
+    }
+}
+
+struct Inner {
+    state: Mutex<State>,
+    resolver: Box<dyn TokenResolver>,
+    log: Arc<dyn AuditLog>,
+    backend: Backend,
+}
+
+/// A vault: the root of the key tree (a [`VaultMasterKey`]), the [`TokenResolver`] that
+/// grants layer 1, and the audit log that records every gated open, denial, rotation and
+/// transfer.
+///
+/// `Send + Sync` and cheap to clone (shared state): use it from many threads.
+#[derive(Clone)]
+pub struct Vault {
+    inner: Arc<Inner>,
+}
+
+/// Credentials as resolved for one operation.
+struct Resolved<'a> {
+    policy: Option<PolicyContext>,
+    session: Option<&'a Session>,
+}
+
+/// One partition of a vault: a handle that names its cells.
+#[derive(Clone)]
+pub struct Partition {
+    inner: Arc<Inner>,
+    id: PartitionId,
+}
+
+/// One cell: the unit of isolation. Seal and open objects in it.
+#[derive(Clone)]
+pub struct Cell {
+    inner: Arc<Inner>,
+    partition: PartitionId,
+    cell: CellId,
+}
+
+impl Vault {
+    /// A vault rooted at `master` (key version 1), default options.
+    ///
+    /// `master` comes from a mnemonic ([`VaultMasterKey::from_seed`], or
+    /// [`Vault::from_seed`]), from the service's capability
+    /// (`hexvault_service::VaultService::vault_master_key`), from a KMS
+    /// ([`Vault::from_kms_bytes`]) or fresh ([`Vault::generate`]).
+    #[must_use]
+    pub fn new(
+        master: VaultMasterKey,
+        resolver: impl TokenResolver + 'static,
+        log: Arc<dyn AuditLog>,
+    ) -> Self {
+        Self::with_options(master, resolver, log, VaultOptions::default())
+    }
+
+    /// As [`Vault::new`], with options.
+    #[must_use]
+    pub fn with_options(
+        master: VaultMasterKey,
+        resolver: impl TokenResolver + 'static,
+        log: Arc<dyn AuditLog>,
+        options: VaultOptions,
+    ) -> Self {
+        let mut masters = BTreeMap::new();
+        masters.insert(1, master);
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    masters,
+                    master: FIRST,
+                    cells: HashMap::new(),
+                    cache: KeyCache::new(options.cache_capacity),
+                    routes: HashMap::new(),
+                }),
+                resolver: Box::new(resolver),
+                log,
+                backend: options.backend,
+            }),
+        }
+    }
+
+    /// A vault rooted at the vault master key of a mnemonic seed (`m/74'/2'/1'/0'`, then HKDF).
+    ///
+    /// # Errors
+    /// [`Error::Keys`] if the derivation fails.
+    pub fn from_seed(
+        seed: &Seed,
+        resolver: impl TokenResolver + 'static,
+        log: Arc<dyn AuditLog>,
+    ) -> Result<Self> {
+        Ok(Self::new(VaultMasterKey::from_seed(seed)?, resolver, log))
+    }
+
+    /// A vault rooted at 32 bytes a KMS unwrapped; `bytes` is wiped.
+    #[must_use]
+    pub fn from_kms_bytes(
+        bytes: &mut [u8; 32],
+        resolver: impl TokenResolver + 'static,
+        log: Arc<dyn AuditLog>,
+    ) -> Self {
+        Self::new(VaultMasterKey::from_kms_bytes(bytes), resolver, log)
+    }
+
+    /// A vault rooted at a fresh random master key (it cannot be re-derived: this is for
+    /// tests and for data that must not outlive the process).
+    ///
+    /// # Errors
+    /// [`Error::Keys`] if the OS random number generator fails.
+    pub fn generate(
+        resolver: impl TokenResolver + 'static,
+        log: Arc<dyn AuditLog>,
+    ) -> Result<Self> {
+        Ok(Self::new(VaultMasterKey::generate()?, resolver, log))
+    }
+
+    /// The handle of partition `id`.
+    #[must_use]
+    pub fn partition(&self, id: PartitionId) -> Partition {
+        Partition {
+            inner: Arc::clone(&self.inner),
+            id,
+        }
+    }
+
+    /// Starts a layer-2 session that lives `ttl`, and records its start.
+    ///
+    /// # Errors
+    /// [`Error::Aead`] if the OS random number generator fails; [`Error::Audit`] if the
+    /// start cannot be recorded (the session is then not started).
+    pub fn start_session(&self, ttl: Duration) -> Result<Session> {
+        let session = Session::start(ttl)?;
+        self.inner.append(
+            Event::new(EventKind::SessionStart)
+                .context(Context::new().session(ContextId::new(session.id().to_vec())?)),
+        )?;
+        Ok(session)
+    }
+
+    /// Ends `session` (its keys are wiped) and records the end.
+    ///
+    /// # Errors
+    /// [`Error::Audit`] if the end cannot be recorded (the session has ended all the same).
+    pub fn end_session(&self, session: &Session) -> Result<()> {
+        session.end();
+        self.inner.append(
+            Event::new(EventKind::SessionEnd)
+                .context(Context::new().session(ContextId::new(session.id().to_vec())?)),
+        )?;
+        Ok(())
+    }
+
+    /// Makes `master` the next master key version, which seals from now on; older versions
+    /// still open until retired. Records the rotation first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
+    pub fn rotate_master(&self, master: VaultMasterKey) -> Result<u32> {
+        let mut state = self.inner.lock();
+        let next = state
+            .master
+            .current
+            .checked_add(1)
+            .ok_or(Error::InvalidKeyVersion {
+                version: state.master.current,
+                reason: "no master key version after u32::MAX",
+            })?;
+        self.inner.append(rotation(None, next)?)?;
+        state.masters.insert(next, master);
+        state.master.current = next;
+        Ok(next)
+    }
+
+    /// Loads a master key version kept elsewhere (after a restart). The highest loaded
+    /// version seals.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] for 0, a version below the retired minimum, or one
+    /// already loaded.
+    pub fn load_master(&self, version: u32, master: VaultMasterKey) -> Result<()> {
+        let mut state = self.inner.lock();
+        if version == 0 || version < state.master.minimum || state.masters.contains_key(&version) {
+            return Err(Error::InvalidKeyVersion {
+                version,
+                reason: "load a version that is not 0, not retired and not loaded yet",
+            });
+        }
+        state.masters.insert(version, master);
+        state.master.current = state.master.current.max(version);
+        Ok(())
+    }
+
+    /// Retires every master key version below `minimum`: their keys are dropped and wiped,
+    /// and blobs sealed under them no longer open. Records the retirement first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] if `minimum` is above the current version; [`Error::Audit`].
+    pub fn retire_masters_below(&self, minimum: u32) -> Result<()> {
+        let mut state = self.inner.lock();
+        if minimum > state.master.current || minimum == 0 {
+            return Err(Error::InvalidKeyVersion {
+                version: minimum,
+                reason: "the minimum must be between 1 and the current master version",
+            });
+        }
+        self.inner.append(rotation(None, minimum)?)?;
+        state.masters.retain(|v, _| *v >= minimum);
+        state.master.minimum = state.master.minimum.max(minimum);
+        state.cache.evict(|slot| slot.master_version < minimum);
+        Ok(())
+    }
+
+    /// The current (sealing) and minimum (oldest opened) master key versions.
+    #[must_use]
+    pub fn master_versions(&self) -> (u32, u32) {
+        let state = self.inner.lock();
+        (state.master.current, state.master.minimum)
+    }
+
+    /// Declares route `id` from cell `from` to cell `to`: the only way data moves between
+    /// cells is [`Vault::transfer`] along a declared route.
+    ///
+    /// # Errors
+    /// [`Error::InvalidId`] if `id` is already declared.
+    pub fn declare_route(&self, id: RouteId, from: &Cell, to: &Cell) -> Result<()> {
+        let mut state = self.inner.lock();
+        if state.routes.contains_key(&id) {
+            return Err(Error::InvalidId {
+                kind: "route id",
+                value: id.to_string(),
+                reason: "a route id is declared once",
+            });
+        }
+        state.routes.insert(
+            id,
+            Route {
+                from: (from.partition.clone(), from.cell.clone()),
+                to: (to.partition.clone(), to.cell.clone()),
+            },
+        );
+        Ok(())
+    }
+
+    /// Moves `blob` (object `object` of the route's source cell) into the route's destination
+    /// cell at layer `to_layer`, without the plaintext ever reaching the caller.
+    ///
+    /// The vault first checks that `route` is declared and that the blob's header names the
+    /// route's source cell, then appends a traverse record (source, destination, route,
+    /// input blob) to its audit log, and only once that record is in the log opens the blob
+    /// with `source` credentials and seals it with `destination` credentials. A refused
+    /// transfer is recorded as denied.
+    ///
+    /// # Errors
+    /// [`Error::UndeclaredRoute`], [`Error::RouteMismatch`], [`Error::Audit`] (nothing was
+    /// moved), and the errors of [`Cell::open`] and [`Cell::seal`].
+    pub fn transfer(
+        &self,
+        route: &RouteId,
+        object: &ObjectId,
+        blob: &[u8],
+        source: &Credentials<'_>,
+        to_layer: Layer,
+        destination: &Credentials<'_>,
+    ) -> Result<Vec<u8>> {
+        let declared = self.inner.lock().routes.get(route).cloned();
+        let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
+        let Some(declared) = declared else {
+            let err = Error::UndeclaredRoute {
+                route: route.to_string(),
+            };
+            self.inner.deny(None, &err, route_ctx)?;
+            return Err(err);
+        };
+        let (from_p, from_c) = &declared.from;
+        let (to_p, to_c) = &declared.to;
+        let header = match Header::parse(blob) {
+            Ok(h) => h,
+            Err(err) => {
+                self.inner.deny(
+                    Some(endpoint(from_p, from_c, Layer::Rest, 0)?),
+                    &err,
+                    route_ctx,
+                )?;
+                return Err(err);
+            }
+        };
+        if header.partition != from_p.as_str().as_bytes()
+            || header.cell != from_c.as_str().as_bytes()
+        {
+            let err = Error::RouteMismatch {
+                route: route.to_string(),
+                declared: format!("{from_p}/{from_c}"),
+                given: format!("{}/{}", lossy(header.partition), lossy(header.cell)),
+            };
+            self.inner.deny(
+                Some(endpoint(from_p, from_c, header.top, header.cell_version)?),
+                &err,
+                route_ctx,
+            )?;
+            return Err(err);
+        }
+        let to_version = self.inner.lock().cell_versions(to_p, to_c).current;
+        // Audit first: nothing is opened before the traverse record is in the log.
+        self.inner.append(
+            Event::new(EventKind::Traverse)
+                .source(endpoint(from_p, from_c, header.top, header.cell_version)?)
+                .destination(endpoint(to_p, to_c, to_layer, to_version)?)
+                .input(blob_ref(blob, &header)?)
+                .context(route_ctx.clone()),
+        )?;
+        // A failed open or seal inside is recorded as denied by `Inner::open` / `Inner::seal`.
+        self.reencrypt(&declared, object, blob, source, to_layer, destination)
+    }
+
+    /// The step of [`Vault::transfer`] after its audit record: private, so no caller can
+    /// move data between cells without the route check and the record.
+    fn reencrypt(
+        &self,
+        route: &Route,
+        object: &ObjectId,
+        blob: &[u8],
+        source: &Credentials<'_>,
+        to_layer: Layer,
+        destination: &Credentials<'_>,
+    ) -> Result<Vec<u8>> {
+        let (from_p, from_c) = &route.from;
+        let (to_p, to_c) = &route.to;
+        let plaintext = self
+            .inner
+            .open(from_p, from_c, object, blob, source, false)?;
+        let compress = Header::parse(blob)?.flags & FLAG_COMPRESSED != 0;
+        self.inner.seal(
+            to_p,
+            to_c,
+            object,
+            plaintext.expose_secret(),
+            to_layer,
+            destination,
+            compress,
+        )
+    }
+}
+
+impl Partition {
+    /// The handle of cell `id` in this partition.
+    #[must_use]
+    pub fn cell(&self, id: CellId) -> Cell {
+        Cell {
+            inner: Arc::clone(&self.inner),
+            partition: self.id.clone(),
+            cell: id,
+        }
+    }
+
+    /// This partition's id.
+    #[must_use]
+    pub const fn id(&self) -> &PartitionId {
+        &self.id
+    }
+}
+
+impl Cell {
+    /// Seals `plaintext` as object `object` at `layer`: layers 0 to `layer` are applied in
+    /// turn, each under its own key, all authenticating the whole header. Layer 1 needs an
+    /// access token in `credentials`, layer 2 also a live session.
+    ///
+    /// # Errors
+    /// [`Error::MissingCredential`], [`Error::Denied`], [`Error::SessionEnded`] (each also
+    /// recorded in the audit log), [`Error::Aead`] (RNG failure, key exhausted),
+    /// [`Error::Audit`] if a denial cannot be recorded.
+    pub fn seal(
+        &self,
+        object: &ObjectId,
+        plaintext: &[u8],
+        layer: Layer,
+        credentials: &Credentials<'_>,
+    ) -> Result<Vec<u8>> {
+        self.inner.seal(
+            &self.partition,
+            &self.cell,
+            object,
+            plaintext,
+            layer,
+            credentials,
+            false,
+        )
+    }
+
+    /// As [`Cell::seal`], compressing the plaintext with LZ4 (through the envelope crate)
+    /// first when that makes it shorter. Opt in only for data whose length may depend on
+    /// its content: the ciphertext length then reveals how compressible the plaintext is,
+    /// which leaks secrets compressed together with attacker-chosen data (CRIME/BREACH).
+    /// [`Cell::open`] decompresses transparently.
+    ///
+    /// # Errors
+    /// As [`Cell::seal`]; [`Error::Compression`] past the envelope crate's limits.
+    #[cfg(feature = "compression")]
+    pub fn seal_compressed(
+        &self,
+        object: &ObjectId,
+        plaintext: &[u8],
+        layer: Layer,
+        credentials: &Credentials<'_>,
+    ) -> Result<Vec<u8>> {
+        self.inner.seal(
+            &self.partition,
+            &self.cell,
+            object,
+            plaintext,
+            layer,
+            credentials,
+            true,
+        )
+    }
+
+    /// Opens a blob of object `object` sealed in this cell, peeling its layers from the top
+    /// down; each layer's key commitment is checked before it is decrypted. Opens at layer
+    /// 1 or 2 are recorded in the audit log before the plaintext is returned; every refused
+    /// open is recorded as denied.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`], [`Error::Mismatch`] (another partition, cell, object, policy or
+    /// session, named), [`Error::MissingCredential`], [`Error::Denied`],
+    /// [`Error::SessionEnded`], [`Error::UnknownKeyVersion`], [`Error::KeyVersionRetired`],
+    /// [`Error::Authentication`]; [`Error::Audit`] if the record cannot be appended (no
+    /// plaintext is returned then).
+    pub fn open(
+        &self,
+        object: &ObjectId,
+        blob: &[u8],
+        credentials: &Credentials<'_>,
+    ) -> Result<Plaintext> {
+        self.inner
+            .open(&self.partition, &self.cell, object, blob, credentials, true)
+    }
+
+    /// Re-seals `blob` at its own layer under the current master and cell key versions,
+    /// without handing out the plaintext. Records a rotation with the input and output
+    /// blobs.
+    ///
+    /// # Errors
+    /// Those of [`Cell::open`] and [`Cell::seal`].
+    pub fn reseal(
+        &self,
+        object: &ObjectId,
+        blob: &[u8],
+        credentials: &Credentials<'_>,
+    ) -> Result<Vec<u8>> {
+        let header = match Header::parse(blob) {
+            Ok(h) => h,
+            Err(err) => {
+                let at = endpoint(&self.partition, &self.cell, Layer::Rest, 0)?;
+                self.inner.deny(Some(at), &err, Context::new())?;
+                return Err(err);
+            }
+        };
+        let top = header.top;
+        let plaintext = self.inner.open(
+            &self.partition,
+            &self.cell,
+            object,
+            blob,
+            credentials,
+            false,
+        )?;
+        let sealed = self.inner.seal(
+            &self.partition,
+            &self.cell,
+            object,
+            plaintext.expose_secret(),
+            top,
+            credentials,
+            header.flags & FLAG_COMPRESSED != 0,
+        )?;
+        let new_header = Header::parse(&sealed)?;
+        self.inner.append(
+            Event::new(EventKind::Rotate)
+                .source(endpoint(
+                    &self.partition,
+                    &self.cell,
+                    top,
+                    header.cell_version,
+                )?)
+                .destination(endpoint(
+                    &self.partition,
+                    &self.cell,
+                    top,
+                    new_header.cell_version,
+                )?)
+                .input(blob_ref(blob, &header)?)
+                .output(blob_ref(&sealed, &new_header)?),
+        )?;
+        Ok(sealed)
+    }
+
+    /// `true` if `blob` was sealed under a master or cell key version older than the
+    /// current ones (reseal it before retiring them).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`].
+    pub fn needs_reseal(&self, blob: &[u8]) -> Result<bool> {
+        let header = Header::parse(blob)?;
+        let state = self.inner.lock();
+        let cell = state.cell_versions(&self.partition, &self.cell);
+        Ok(header.master_version < state.master.current || header.cell_version < cell.current)
+    }
+
+    /// Rotates this cell's key: the next cell key version seals from now on, older versions
+    /// still open until retired. Records the rotation first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
+    pub fn rotate(&self) -> Result<u32> {
+        let mut state = self.inner.lock();
+        let mut versions = state.cell_versions(&self.partition, &self.cell);
+        let next = versions
+            .current
+            .checked_add(1)
+            .ok_or(Error::InvalidKeyVersion {
+                version: versions.current,
+                reason: "no cell key version after u32::MAX",
+            })?;
+        self.inner.append(rotation(
+            Some(endpoint(&self.partition, &self.cell, Layer::Rest, next)?),
+            next,
+        )?)?;
+        versions.current = next;
+        state
+            .cells
+            .insert((self.partition.clone(), self.cell.clone()), versions);
+        Ok(next)
+    }
+
+    /// Retires this cell's key versions below `minimum`: their blobs no longer open and
+    /// their cached keys are dropped. Records the retirement first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] if `minimum` is 0 or above the current version;
+    /// [`Error::Audit`].
+    pub fn retire_below(&self, minimum: u32) -> Result<()> {
+        let mut state = self.inner.lock();
+        let mut versions = state.cell_versions(&self.partition, &self.cell);
+        if minimum == 0 || minimum > versions.current {
+            return Err(Error::InvalidKeyVersion {
+                version: minimum,
+                reason: "the minimum must be between 1 and the current cell key version",
+            });
+        }
+        self.inner.append(rotation(
+            Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
+            minimum,
+        )?)?;
+        versions.minimum = versions.minimum.max(minimum);
+        state
+            .cells
+            .insert((self.partition.clone(), self.cell.clone()), versions);
+        let (p, c) = (&self.partition, &self.cell);
+        state
+            .cache
+            .evict(|slot| &slot.partition == p && &slot.cell == c && slot.cell_version < minimum);
+        Ok(())
+    }
+
+    /// Restores this cell's current and minimum key versions kept elsewhere (after a
+    /// restart; a new vault starts every cell at version 1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] unless `1 <= minimum <= current`.
+    pub fn restore_versions(&self, current: u32, minimum: u32) -> Result<()> {
+        if minimum == 0 || minimum > current {
+            return Err(Error::InvalidKeyVersion {
+                version: minimum,
+                reason: "versions need 1 <= minimum <= current",
+            });
+        }
+        self.inner.lock().cells.insert(
+            (self.partition.clone(), self.cell.clone()),
+            Versions { current, minimum },
+        );
+        Ok(())
+    }
+
+    /// This cell's current (sealing) and minimum (oldest opened) key versions.
+    #[must_use]
+    pub fn key_versions(&self) -> (u32, u32) {
+        let v = self.inner.lock().cell_versions(&self.partition, &self.cell);
+        (v.current, v.minimum)
+    }
+
+    /// The partition id.
+    #[must_use]
+    pub const fn partition_id(&self) -> &PartitionId {
+        &self.partition
+    }
+
+    /// The cell id.
+    #[must_use]
+    pub const fn id(&self) -> &CellId {
+        &self.cell
+    }
+}
+
+/// Layer keys of one operation, index = layer number.
+type LayerKeys = [Option<Arc<LayerKey>>; 3];
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn append(&self, event: Event) -> Result<()> {
+        self.log.append(event)?;
+        Ok(())
+    }
+
+    /// Records a refused operation. The error that refused it is returned by the caller.
+    fn deny(&self, at: Option<Endpoint>, err: &Error, context: Context) -> Result<()> {
+        let mut event = Event::new(EventKind::Denied)
+            .outcome(Outcome::Failure(class(err)))
+            .context(context);
+        event.source = at;
+        self.append(event)
+    }
+
+    /// Checks the credentials `layer` needs and asks the resolver for the policy.
+    fn resolve<'a>(
+        &self,
+        partition: &PartitionId,
+        cell: &CellId,
+        layer: Layer,
+        credentials: &Credentials<'a>,
+    ) -> Result<Resolved<'a>> {
+        let mut resolved = Resolved {
+            policy: None,
+            session: None,
+        };
+        if layer >= Layer::Access {
+            let token = credentials.token.ok_or(Error::MissingCredential {
+                layer: Layer::Access,
+                needed: "an access token",
+            })?;
+            resolved.policy = Some(
+                self.resolver
+                    .resolve(token, partition, cell)
+                    .ok_or(Error::Denied)?,
+            );
+        }
+        if layer == Layer::Session {
+            let session = credentials.session.ok_or(Error::MissingCredential {
+                layer: Layer::Session,
+                needed: "a live session",
+            })?;
+            if !session.is_live() {
+                return Err(Error::SessionEnded);
+            }
+            resolved.session = Some(session);
+        }
+        Ok(resolved)
+    }
+
+    /// The master and cell key versions and the keys of layers 0..=top (cached, derived on
+    /// a miss), under one lock. `versions`: those a header names (checked: not retired,
+    /// held), or `None` for the current ones.
+    fn layer_keys(
+        &self,
+        partition: &PartitionId,
+        cell: &CellId,
+        top: Layer,
+        versions: Option<(u32, u32)>,
+        resolved: &Resolved<'_>,
+    ) -> Result<(u32, u32, LayerKeys)> {
+        let mut keys: LayerKeys = [None, None, None];
+        let (master_version, cell_version);
+        {
+            let mut state = self.lock();
+            let cell_versions = state.cell_versions(partition, cell);
+            (master_version, cell_version) = match versions {
+                None => (state.master.current, cell_versions.current),
+                Some((mv, cv)) => {
+                    check_version("master", mv, state.master, |v| {
+                        state.masters.contains_key(&v)
+                    })?;
+                    check_version("cell", cv, cell_versions, |v| v <= cell_versions.current)?;
+                    (mv, cv)
+                }
+            };
+            let mut slot = Slot {
+                partition: partition.clone(),
+                cell: cell.clone(),
+                layer: Layer::Rest,
+                master_version,
+                cell_version,
+                policy: None,
+            };
+            let k0 = match state.cache.get(&slot, None) {
+                Some(k) => k,
+                None => {
+                    let ck = cell_key(&state, partition, cell, master_version, cell_version)?;
+                    let built = Arc::new(LayerKey::new(keys::layer0_key(&ck)?, self.backend)?);
+                    state.cache.insert(slot.clone(), Arc::clone(&built), None);
+                    built
+                }
+            };
+            keys[0] = Some(k0);
+            if top >= Layer::Access {
+                let policy = resolved.policy.as_ref().ok_or(Error::Internal {
+                    what: "layer 1 without a resolved policy",
+                })?;
+                slot.layer = Layer::Access;
+                slot.policy = Some(policy.policy.clone());
+                let k1 = match state.cache.get(&slot, Some(&policy.secret)) {
+                    Some(k) => k,
+                    None => {
+                        let ck = cell_key(&state, partition, cell, master_version, cell_version)?;
+                        let key = keys::layer1_key(&ck, &policy.secret, &policy.policy)?;
+                        let built = Arc::new(LayerKey::new(key, self.backend)?);
+                        state
+                            .cache
+                            .insert(slot, Arc::clone(&built), Some(&policy.secret));
+                        built
+                    }
+                };
+                keys[1] = Some(k1);
+            }
+        }
+        if top == Layer::Session {
+            let session = resolved.session.ok_or(Error::Internal {
+                what: "layer 2 without a session",
+            })?;
+            let slot = Slot {
+                partition: partition.clone(),
+                cell: cell.clone(),
+                layer: Layer::Session,
+                master_version,
+                cell_version,
+                policy: None,
+            };
+            let k2 = session.layer_key(&slot, |session_key| {
+                let state = self.lock();
+                let ck = cell_key(&state, partition, cell, master_version, cell_version)?;
+                drop(state);
+                LayerKey::new(
+                    keys::layer2_key(&ck, session_key, session.id())?,
+                    self.backend,
+                )
+            })?;
+            keys[2] = Some(k2);
+        }
+        Ok((master_version, cell_version, keys))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seal(
+        &self,
+        partition: &PartitionId,
+        cell: &CellId,
+        object: &ObjectId,
+        plaintext: &[u8],
+        top: Layer,
+        credentials: &Credentials<'_>,
+        compress: bool,
+    ) -> Result<Vec<u8>> {
+        let refuse = |err: Error| -> Result<Vec<u8>> {
+            let cell_version = self.lock().cell_versions(partition, cell).current;
+            let at = endpoint(partition, cell, top, cell_version)?;
+            self.deny(Some(at), &err, context(None, credentials.session))?;
+            Err(err)
+        };
+        let resolved = match self.resolve(partition, cell, top, credentials) {
+            Ok(r) => r,
+            Err(err) => return refuse(err),
+        };
+        let (master_version, cell_version, keys) =
+            match self.layer_keys(partition, cell, top, None, &resolved) {
+                Ok(k) => k,
+                Err(err @ Error::SessionEnded) => return refuse(err),
+                Err(err) => return Err(err),
+            };
+        let mut params = [LayerParams::default(); 3];
+        let mut nonces: [Option<FreshNonce>; 3] = [None, None, None];
+        for ((key, param), nonce) in keys.iter().zip(params.iter_mut()).zip(nonces.iter_mut()) {
+            if let Some(key) = key {
+                let fresh = key.aead().fresh_nonce()?;
+                param.commitment = *key.commitment();
+                param.nonce = *fresh.bytes();
+                *nonce = Some(fresh);
+            }
+        }
+        let policy = resolved
+            .policy
+            .as_ref()
+            .map(|p| p.policy.as_str().as_bytes());
+        #[cfg(feature = "compression")]
+        let compressed = if compress {
+            Some(compress_content(plaintext)?)
+        } else {
+            None
+        };
+        #[cfg(feature = "compression")]
+        let plaintext: &[u8] = compressed.as_ref().map_or(plaintext, |c| &c[..]);
+        #[cfg(not(feature = "compression"))]
+        if compress {
+            return Err(Error::Internal {
+                what: "compression asked for in a build without the compression feature",
+            });
+        }
+        let header = Header {
+            top,
+            flags: if compress { FLAG_COMPRESSED } else { 0 },
+            master_version,
+            cell_version,
+            partition: partition.as_str().as_bytes(),
+            cell: cell.as_str().as_bytes(),
+            object: object.as_str().as_bytes(),
+            policy,
+            session: resolved.session.map(|s| *s.id()),
+            layers: params,
+            len: header_len(
+                top,
+                partition.as_str().as_bytes(),
+                cell.as_str().as_bytes(),
+                object.as_str().as_bytes(),
+                policy,
+            ),
+        };
+        let layers = usize::from(top.number()) + 1;
+        let total = header
+            .len
+            .checked_add(plaintext.len())
+            .and_then(|n| n.checked_add(layers * TAG_LEN))
+            .ok_or(Error::Aead(hexvault_aead::Error::TooLong {
+                what: "cell blob length overflows usize",
+            }))?;
+        // The plaintext is copied into a zeroizing buffer: wiped if sealing fails.
+        let mut out = Zeroizing::new(Vec::with_capacity(total));
+        write_header(&mut out, &header)?;
+        if out.len() != header.len {
+            return Err(Error::Internal {
+                what: "written header length differs from the computed one",
+            });
+        }
+        out.extend_from_slice(plaintext);
+        out.resize(total, 0);
+        let (aad, body) = out.split_at_mut(header.len);
+        let mut len = plaintext.len();
+        for (key, nonce) in keys.iter().zip(nonces) {
+            let (Some(key), Some(nonce)) = (key, nonce) else {
+                continue;
+            };
+            let region = body.get_mut(..len).ok_or(Error::Internal {
+                what: "layer region outside the blob",
+            })?;
+            let tag = key.aead().seal_detached(nonce, aad, region)?;
+            let end = len + TAG_LEN;
+            body.get_mut(len..end)
+                .ok_or(Error::Internal {
+                    what: "tag outside the blob",
+                })?
+                .copy_from_slice(&tag);
+            len = end;
+        }
+        Ok(core::mem::take(&mut *out))
+    }
+
+    fn open(
+        &self,
+        partition: &PartitionId,
+        cell: &CellId,
+        object: &ObjectId,
+        blob: &[u8],
+        credentials: &Credentials<'_>,
+        record_open: bool,
+    ) -> Result<Plaintext> {
+        let header = match Header::parse(blob) {
+            Ok(h) => h,
+            Err(err) => {
+                let at = endpoint(partition, cell, Layer::Rest, 0)?;
+                self.deny(Some(at), &err, context(None, credentials.session))?;
+                return Err(err);
+            }
+        };
+        let mut resolved = Resolved {
+            policy: None,
+            session: None,
+        };
+        let result = self.open_parsed(
+            partition,
+            cell,
+            object,
+            blob,
+            &header,
+            credentials,
+            &mut resolved,
+        );
+        let at = endpoint(partition, cell, header.top, header.cell_version)?;
+        let ctx = context(
+            resolved.policy.as_ref(),
+            resolved.session.or(credentials.session),
+        );
+        match result {
+            Ok(plaintext) => {
+                if record_open && header.top >= Layer::Access {
+                    // Recorded before the plaintext is handed out; on failure it is wiped.
+                    self.append(
+                        Event::new(EventKind::Open)
+                            .source(at)
+                            .input(blob_ref(blob, &header)?)
+                            .context(ctx),
+                    )?;
+                }
+                Ok(plaintext)
+            }
+            Err(err) => {
+                self.deny(Some(at), &err, ctx)?;
+                Err(err)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_parsed<'a>(
+        &self,
+        partition: &PartitionId,
+        cell: &CellId,
+        object: &ObjectId,
+        blob: &[u8],
+        header: &Header<'_>,
+        credentials: &Credentials<'a>,
+        resolved: &mut Resolved<'a>,
+    ) -> Result<Plaintext> {
+        for (field, expected, found) in [
+            ("partition", partition.as_str(), header.partition),
+            ("cell", cell.as_str(), header.cell),
+            ("object", object.as_str(), header.object),
+        ] {
+            if expected.as_bytes() != found {
+                return Err(mismatch(field, expected, found));
+            }
+        }
+        *resolved = self.resolve(partition, cell, header.top, credentials)?;
+        if let (Some(policy), Some(found)) = (&resolved.policy, header.policy)
+            && policy.policy.as_str().as_bytes() != found
+        {
+            return Err(mismatch("policy", policy.policy.as_str(), found));
+        }
+        if let (Some(session), Some(found)) = (resolved.session, header.session)
+            && session.id() != &found
+        {
+            return Err(Error::Mismatch {
+                field: "session",
+                expected: session.id_hex(),
+                found: found.iter().map(|b| format!("{b:02x}")).collect(),
+            });
+        }
+        let (_, _, keys) = self.layer_keys(
+            partition,
+            cell,
+            header.top,
+            Some((header.master_version, header.cell_version)),
+            resolved,
+        )?;
+        let aad = blob.get(..header.len).ok_or(Error::Internal {
+            what: "header longer than the parsed blob",
+        })?;
+        let body = blob.get(header.len..).ok_or(Error::Internal {
+            what: "header longer than the parsed blob",
+        })?;
+        let mut buf = Zeroizing::new(body.to_vec());
+        let mut len = buf.len();
+        for (key, params) in keys.iter().zip(header.layers.iter()).rev() {
+            let Some(key) = key else { continue };
+            // Key commitment first: a blob opens under exactly one key per layer.
+            if !key.commits_to(&params.commitment) {
+                return Err(Error::Authentication);
+            }
+            let ct_len = len.checked_sub(TAG_LEN).ok_or(Error::Authentication)?;
+            let region = buf.get_mut(..len).ok_or(Error::Authentication)?;
+            let (ct, tag) = region.split_at_mut(ct_len);
+            let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Error::Authentication)?;
+            key.aead()
+                .open_detached(&params.nonce, aad, ct, &tag)
+                .map_err(|_| Error::Authentication)?;
+            len = ct_len;
+        }
+        buf.truncate(len);
+        if header.flags & FLAG_COMPRESSED != 0 {
+            return decompress_content(&buf).map(Plaintext);
+        }
+        Ok(Plaintext(buf))
+    }
+}
+
+/// Frames `plaintext` as an LZ4 envelope (compressed only if that is shorter).
+#[cfg(feature = "compression")]
+fn compress_content(plaintext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use hexvault_envelope::{ByteStorage, Compression, Options};
+    let storage = ByteStorage::new(Options::default());
+    let mut out = Zeroizing::new(Vec::new());
+    storage
+        .store_into_with(plaintext, Compression::Auto, &mut out)
+        .map_err(|e| Error::Compression {
+            reason: e.to_string(),
+        })?;
+    Ok(out)
+}
+
+/// Reads the envelope of a compressed blob into a zeroizing buffer reserved up front (no
+/// reallocation leaves an unwiped copy behind).
+#[cfg(feature = "compression")]
+fn decompress_content(envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use hexvault_envelope::{ByteStorage, Options};
+    let storage = ByteStorage::new(Options::default());
+    let reason = |e: hexvault_envelope::Error| Error::Compression {
+        reason: e.to_string(),
+    };
+    let declared = storage.check(envelope).map_err(reason)?.original_len();
+    let mut out = Zeroizing::new(Vec::new());
+    out.reserve_exact(usize::try_from(declared).map_err(|_| Error::Compression {
+        reason: "declared length exceeds this platform's memory".to_owned(),
+    })?);
+    storage.retrieve_into(envelope, &mut out).map_err(reason)?;
+    Ok(out)
+}
+
+#[cfg(not(feature = "compression"))]
+fn decompress_content(_envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    Err(Error::Compression {
+        reason: "the blob was sealed compressed; build hexvault-cells with the `compression` \
+                 feature to open it"
+            .to_owned(),
+    })
+}
+
+/// The cell key of these versions, from the master key `master_version` held in `state`.
+fn cell_key(
+    state: &State,
+    partition: &PartitionId,
+    cell: &CellId,
+    master_version: u32,
+    cell_version: u32,
+) -> Result<hexvault_aead::Key> {
+    let master = state
+        .masters
+        .get(&master_version)
+        .ok_or(Error::UnknownKeyVersion {
+            which: "master",
+            version: master_version,
+        })?;
+    keys::cell_key(master, partition, cell, cell_version)
+}
+
+fn check_version(
+    which: &'static str,
+    version: u32,
+    versions: Versions,
+    held: impl Fn(u32) -> bool,
+) -> Result<()> {
+    if version < versions.minimum {
+        return Err(Error::KeyVersionRetired {
+            which,
+            version,
+            minimum: versions.minimum,
+        });
+    }
+    if !held(version) {
+        return Err(Error::UnknownKeyVersion { which, version });
+    }
+    Ok(())
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).escape_default().to_string()
+}
+
+fn mismatch(field: &'static str, expected: &str, found: &[u8]) -> Error {
+    Error::Mismatch {
+        field,
+        expected: expected.to_owned(),
+        found: lossy(found),
+    }
+}
+
+/// The audit endpoint of a cell at a layer and cell key version.
+fn endpoint(
+    partition: &PartitionId,
+    cell: &CellId,
+    layer: Layer,
+    version: u32,
+) -> Result<Endpoint> {
+    Ok(Endpoint::new(
+        hexvault_audit::PartitionId::new(partition.as_str().as_bytes())?,
+        hexvault_audit::CellId::new(cell.as_str().as_bytes())?,
+        hexvault_audit::Layer(layer.number()),
+        hexvault_audit::KeyVersion(version),
+    ))
+}
+
+/// The audit reference of a cell blob: its header, its top layer's nonce and its final tag.
+fn blob_ref(blob: &[u8], header: &Header<'_>) -> Result<BlobRef> {
+    let head = blob.get(..header.len).unwrap_or_default();
+    let tag = blob
+        .len()
+        .checked_sub(TAG_LEN)
+        .and_then(|start| blob.get(start..))
+        .unwrap_or_default();
+    let nonce = header
+        .layers
+        .get(usize::from(header.top.number()))
+        .map_or(&[][..], |p| &p.nonce[..]);
+    Ok(BlobRef::bind(head, nonce, tag)?)
+}
+
+/// The audit context of an operation: policy, actor, session.
+fn context(policy: Option<&PolicyContext>, session: Option<&Session>) -> Context {
+    let mut ctx = Context::new();
+    if let Some(policy) = policy {
+        ctx.policy = ContextId::new(policy.policy.as_str()).ok();
+        ctx.actor = policy
+            .actor
+            .as_ref()
+            .and_then(|a| ContextId::new(a.as_str()).ok());
+    }
+    if let Some(session) = session {
+        ctx.session = ContextId::new(session.id().to_vec()).ok();
+    }
+    ctx
+}
+
+/// A rotation or retirement record. A cell's names the cell and the cell key version; the
+/// master's names the empty partition and cell and the master key version.
+fn rotation(at: Option<Endpoint>, version: u32) -> Result<Event> {
+    let at = match at {
+        Some(at) => at,
+        None => Endpoint::new(
+            hexvault_audit::PartitionId::new(Vec::new())?,
+            hexvault_audit::CellId::new(Vec::new())?,
+            hexvault_audit::Layer(0),
+            hexvault_audit::KeyVersion(version),
+        ),
+    };
+    Ok(Event::new(EventKind::Rotate).destination(at))
+}
+
+/// The audit error class of an error.
+const fn class(err: &Error) -> ErrorClass {
+    match err {
+        Error::Authentication => ErrorClass::Authentication,
+        Error::Mismatch { .. } | Error::RouteMismatch { .. } => ErrorClass::ContextMismatch,
+        Error::MissingCredential { .. } | Error::Denied | Error::UndeclaredRoute { .. } => {
+            ErrorClass::PolicyDenied
+        }
+        Error::SessionEnded => ErrorClass::SessionExpired,
+        Error::UnknownKeyVersion { .. } | Error::KeyVersionRetired { .. } => {
+            ErrorClass::KeyUnavailable
+        }
+        Error::Aead(hexvault_aead::Error::KeyExhausted { .. }) => ErrorClass::RotationRequired,
+        Error::Malformed { .. } | Error::InvalidId { .. } => ErrorClass::Malformed,
+        _ => ErrorClass::Internal,
+    }
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.lock();
+        f.debug_struct("Vault")
+            .field("master_version", &state.master.current)
+            .field("cached_keys", &state.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Partition")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cell")
+            .field("partition", &self.partition)
+            .field("cell", &self.cell)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,181 @@
+//! Audit: opens at layers 1 and 2, denied attempts, rotations and sessions are recorded
+//! (version-2 records with policy, session and actor); a layer-0 open is not; an open whose
+//! record cannot be appended returns no plaintext.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::*;
+use hexvault_audit::{AuditLog, ContextId, ErrorClass, EventKind, Outcome, RECORD_VERSION};
+use hexvault_cells::*;
+
+fn kinds(log: &hexvault_audit::MemoryLog) -> Vec<EventKind> {
+    records(log).iter().map(|r| r.event.kind).collect()
+}
+
+#[test]
+fn gated_opens_are_recorded_with_policy_session_and_actor() {
+    let (vault, log) = vault();
+    let c = cell(&vault, "tenant", "inbox");
+    let reader = token("reader");
+    let session = vault.start_session(Duration::from_secs(60)).unwrap();
+    let l0 = c
+        .seal(&oid("o"), b"0", Layer::Rest, &Credentials::none())
+        .unwrap();
+    c.open(&oid("o"), &l0, &Credentials::none()).unwrap();
+    assert_eq!(kinds(&log), [EventKind::SessionStart]);
+
+    let l1_creds = Credentials::none().token(&reader);
+    let l1 = c.seal(&oid("o"), b"1", Layer::Access, &l1_creds).unwrap();
+    c.open(&oid("o"), &l1, &l1_creds).unwrap();
+    let l2_creds = l1_creds.session(&session);
+    let l2 = c.seal(&oid("o"), b"2", Layer::Session, &l2_creds).unwrap();
+    c.open(&oid("o"), &l2, &l2_creds).unwrap();
+    let recs = records(&log);
+    assert_eq!(
+        kinds(&log),
+        [EventKind::SessionStart, EventKind::Open, EventKind::Open]
+    );
+    let open1 = &recs[1].event;
+    let ctx = open1.context.as_ref().unwrap();
+    assert_eq!(ctx.policy, Some(ContextId::new("readers").unwrap()));
+    assert_eq!(ctx.actor, Some(ContextId::new("alice").unwrap()));
+    assert_eq!(ctx.session, None);
+    let src = open1.source.as_ref().unwrap();
+    assert_eq!(src.partition.as_bytes(), b"tenant");
+    assert_eq!(src.cell.as_bytes(), b"inbox");
+    assert_eq!(src.layer.0, 1);
+    assert!(open1.input.is_some());
+    let ctx2 = recs[2].event.context.as_ref().unwrap();
+    assert_eq!(
+        ctx2.session,
+        Some(ContextId::new(session.id().to_vec()).unwrap())
+    );
+    assert_eq!(recs[2].encode().unwrap()[0], RECORD_VERSION);
+    assert!(log.verify().unwrap().failure.is_none());
+}
+
+#[test]
+fn denied_attempts_are_recorded_not_only_returned() {
+    let (vault, log) = vault();
+    let c = cell(&vault, "tenant", "inbox");
+    let reader = token("reader");
+    let blob = c
+        .seal(
+            &oid("o"),
+            b"x",
+            Layer::Access,
+            &Credentials::none().token(&reader),
+        )
+        .unwrap();
+    let attempts: [(Result<Plaintext>, ErrorClass); 5] = [
+        (
+            c.open(&oid("o"), &blob, &Credentials::none()),
+            ErrorClass::PolicyDenied,
+        ),
+        (
+            c.open(
+                &oid("o"),
+                &blob,
+                &Credentials::none().token(&token("nobody")),
+            ),
+            ErrorClass::PolicyDenied,
+        ),
+        (
+            c.open(
+                &oid("o"),
+                &blob,
+                &Credentials::none().token(&token("forged")),
+            ),
+            ErrorClass::Authentication,
+        ),
+        (
+            cell(&vault, "tenant", "other").open(
+                &oid("o"),
+                &blob,
+                &Credentials::none().token(&reader),
+            ),
+            ErrorClass::ContextMismatch,
+        ),
+        (
+            c.open(&oid("o"), b"garbage", &Credentials::none()),
+            ErrorClass::Malformed,
+        ),
+    ];
+    let recs = records(&log);
+    assert_eq!(recs.len(), attempts.len());
+    for ((result, class), rec) in attempts.iter().zip(&recs) {
+        assert!(result.is_err());
+        assert_eq!(rec.event.kind, EventKind::Denied);
+        assert_eq!(rec.event.outcome, Outcome::Failure(*class));
+    }
+    // A refused seal is recorded too.
+    assert!(
+        c.seal(&oid("o"), b"x", Layer::Access, &Credentials::none())
+            .is_err()
+    );
+    assert_eq!(records(&log).last().unwrap().event.kind, EventKind::Denied);
+}
+
+#[test]
+fn rotations_and_session_ends_are_recorded() {
+    let (vault, log) = vault();
+    let c = cell(&vault, "tenant", "inbox");
+    c.rotate().unwrap();
+    c.retire_below(2).unwrap();
+    vault
+        .rotate_master(VaultMasterKey::generate().unwrap())
+        .unwrap();
+    let session = vault.start_session(Duration::from_secs(5)).unwrap();
+    vault.end_session(&session).unwrap();
+    assert_eq!(
+        kinds(&log),
+        [
+            EventKind::Rotate,
+            EventKind::Rotate,
+            EventKind::Rotate,
+            EventKind::SessionStart,
+            EventKind::SessionEnd
+        ]
+    );
+    let recs = records(&log);
+    let dest = recs[0].event.destination.as_ref().unwrap();
+    assert_eq!(
+        (dest.cell.as_bytes(), dest.key_version.0),
+        (&b"inbox"[..], 2)
+    );
+    let master = recs[2].event.destination.as_ref().unwrap();
+    assert_eq!(
+        (master.cell.as_bytes(), master.key_version.0),
+        (&b""[..], 2)
+    );
+}
+
+#[test]
+fn an_open_that_cannot_be_recorded_returns_no_plaintext() {
+    let log = Arc::new(FlakyLog::new());
+    let vault = Vault::from_kms_bytes(&mut MASTER.clone(), Resolver, log.clone());
+    let c = cell(&vault, "p", "c");
+    let reader = token("reader");
+    let creds = Credentials::none().token(&reader);
+    let blob = c
+        .seal(&oid("o"), b"guarded", Layer::Access, &creds)
+        .unwrap();
+    log.fail.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        c.open(&oid("o"), &blob, &creds),
+        Err(Error::Audit(_))
+    ));
+    // Rotation is refused too: the record comes first.
+    assert!(matches!(c.rotate(), Err(Error::Audit(_))));
+    assert_eq!(c.key_versions(), (1, 1));
+    log.fail.store(false, Ordering::SeqCst);
+    assert_eq!(
+        c.open(&oid("o"), &blob, &creds).unwrap().expose_secret(),
+        b"guarded"
+    );
+}
