@@ -7,6 +7,7 @@
 //! The tool keeps to std plus `serde_json` (to read `cargo metadata`): it must build fast on a
 //! fresh machine and never become a project of its own.
 
+mod header;
 mod tidy;
 mod tools;
 
@@ -28,7 +29,7 @@ type Step = (&'static str, Box<dyn Fn() -> StepResult>);
 const TASKS: &[(&str, &str)] = &[
     (
         "ci",
-        "installs missing tools, then every step below in order (fmt, tidy, clippy, test, features, doc, deny, package, bench --test, fuzz --smoke)",
+        "installs missing tools, then every step below in order (fmt, tidy, header --check, clippy, test, features, doc, deny, package, bench --test, fuzz --smoke)",
     ),
     (
         "tools",
@@ -38,6 +39,10 @@ const TASKS: &[(&str, &str)] = &[
     (
         "tidy",
         "architecture rules: dependency edges point down, every .rs file opens with `//!`, workspace lints",
+    ),
+    (
+        "header",
+        "writes include/hexvault.h from crates/ffi with cbindgen; `header --check` fails if the committed one differs",
     ),
     (
         "clippy",
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         "tools" => tools::ensure_all(),
         "fmt" => fmt(),
         "tidy" => tidy::run(&project_root()).map_err(Failure),
+        "header" => header::run(&project_root(), rest),
         "clippy" => clippy(),
         "test" => test(),
         "features" => features(),
@@ -154,7 +160,14 @@ fn ci() -> StepResult {
     let steps: Vec<Step> = vec![
         ("tools", Box::new(tools::ensure_all)),
         ("fmt", Box::new(fmt)),
-        ("tidy", Box::new(move || tidy::run(&root).map_err(Failure))),
+        ("tidy", {
+            let root = root.clone();
+            Box::new(move || tidy::run(&root).map_err(Failure))
+        }),
+        (
+            "header",
+            Box::new(move || header::run(&root, &["--check".to_owned()])),
+        ),
         ("clippy", Box::new(clippy)),
         ("test", Box::new(test)),
         ("features", Box::new(features)),
