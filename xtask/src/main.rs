@@ -242,6 +242,21 @@ fn test() -> StepResult {
             "--",
             "--ignored",
         ]),
+    )?;
+    // The C suite of hexvault-ffi ran in the workspace run above; its Python ctypes example
+    // needs python3, present on CI machines, so it is `#[ignore]`d for plain `cargo test`.
+    run(
+        "test",
+        cargo().args([
+            "test",
+            "--locked",
+            "--package",
+            "hexvault-ffi",
+            "--test",
+            "c_suite",
+            "--",
+            "--ignored",
+        ]),
     )
 }
 
@@ -351,16 +366,30 @@ fn bench(args: &[String]) -> StepResult {
                 "--locked",
                 "--package",
                 "hexvault-benches",
+                "--package",
+                "hexvault-ffi",
                 "--benches",
             ]),
         );
     }
     let quick = args.iter().any(|arg| arg == "--quick");
     let mut command = cargo();
-    command.args(["bench", "--locked", "--package", "hexvault-benches"]);
-    if let Some(name) = args.iter().find(|arg| !arg.starts_with("--")) {
-        command.args(["--bench", name]);
-    }
+    command.args(["bench", "--locked"]);
+    // The FFI bench lives in hexvault-ffi: it calls the `unsafe` C entry points, and unsafe
+    // code stays in that crate.
+    match args.iter().find(|arg| !arg.starts_with("--")) {
+        Some(name) if name == "ffi" => {
+            command.args(["--package", "hexvault-ffi", "--bench", "ffi"])
+        }
+        Some(name) => command.args(["--package", "hexvault-benches", "--bench", name]),
+        None => command.args([
+            "--package",
+            "hexvault-benches",
+            "--package",
+            "hexvault-ffi",
+            "--benches",
+        ]),
+    };
     if quick {
         command.args(["--", "--warm-up-time", "1", "--measurement-time", "2"]);
     }

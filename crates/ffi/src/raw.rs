@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use facade::aead::{SEAL_LIMIT, SealingKey, UsageState};
 use zeroize::Zeroize;
 
-use crate::error::Error;
+use super::error::Error;
 
 /// A byte buffer the library allocated and handed to C. Free it with
 /// `hexvault_buffer_free` and never with `free()`; the library zeroizes it on release.

@@ -3,9 +3,9 @@
 //! ciphertexts sealed in C open in Rust and the reverse; runs the Python ctypes example
 //! (`#[ignore]`d: `cargo xtask test` runs it, where python3 is known to be present).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
 use facade::aead::{Key, KeyVersion, SealingKey};
@@ -63,7 +63,9 @@ fn asan_supported() -> bool {
 /// (tests run in parallel and share the binaries).
 fn compile(name: &str) -> PathBuf {
     static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(binary) = built.get(name) {
         return binary.clone();
     }
