@@ -90,6 +90,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     check_lints(&metadata, &mut problems);
     check_package_metadata(&metadata, &mut problems);
     check_adrs(&root.join("docs/adr"), &mut problems);
+    check_no_panic_abort(root, &mut problems);
     for dir in ["crates", "xtask", "benches", "fuzz/fuzz_targets"] {
         check_doc_lines(&root.join(dir), root, &mut problems);
     }
@@ -299,6 +300,29 @@ fn check_manifest_lints(name: &str, manifest: &str, text: &str, problems: &mut V
     }
 }
 
+/// No profile may set `panic = "abort"`: the C ABI catches every panic at its boundary with
+/// `catch_unwind`, which an aborting profile would silently defeat (ADR 0050).
+fn check_no_panic_abort(root: &Path, problems: &mut Vec<String>) {
+    for manifest in ["Cargo.toml", "crates/ffi/Cargo.toml", ".cargo/config.toml"] {
+        let text = fs::read_to_string(root.join(manifest)).unwrap_or_default();
+        if sets_panic_abort(&text) {
+            problems.push(format!(
+                "{manifest}: a profile sets `panic = \"abort\"`, which defeats the FFI's \
+                 catch_unwind; remove it (ADR 0050)"
+            ));
+        }
+    }
+}
+
+fn sets_panic_abort(text: &str) -> bool {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .any(|line| {
+            let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+            compact.contains("panic=\"abort\"")
+        })
+}
+
 fn check_doc_lines(dir: &Path, root: &Path, problems: &mut Vec<String>) {
     for file in rust_files(dir) {
         let text = fs::read_to_string(&file).unwrap_or_default();
@@ -440,6 +464,14 @@ mod tests {
         let mut problems = Vec::new();
         check_manifest_lints("hexvault-ffi", "ffi", &full, &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn panic_abort_profiles_are_found() {
+        assert!(sets_panic_abort("[profile.release]\npanic = \"abort\"\n"));
+        assert!(sets_panic_abort("[profile.release]\npanic=\"abort\"\n"));
+        assert!(!sets_panic_abort("# panic = \"abort\" is forbidden\n"));
+        assert!(!sets_panic_abort("[profile.release]\npanic = \"unwind\"\n"));
     }
 
     #[test]
