@@ -230,7 +230,16 @@ thread_local! {
 
 /// Records the outcome of a call on this thread: the error's text, or nothing.
 pub(crate) fn set_last_error(error: Option<&Error>) {
-    let text = error.map(ToString::to_string).unwrap_or_default();
+    let Some(error) = error else {
+        // The hot path: a success after a success allocates nothing.
+        LAST_ERROR.with(|slot| {
+            if !slot.borrow().as_bytes().is_empty() {
+                *slot.borrow_mut() = CString::default();
+            }
+        });
+        return;
+    };
+    let text = error.to_string();
     // An interior NUL cannot be represented in a C string: cut the text there.
     let text = match text.split_once('\0') {
         Some((head, _)) => head.to_owned(),
