@@ -100,11 +100,31 @@ fn utf8<'a>(bytes: &'a [u8], name: &'static str) -> Result<&'a str, Error> {
     })
 }
 
-fn storage_from(options: Option<&HexvaultEnvelopeOptions>) -> Result<ByteStorage, Error> {
+/// The limits of `options` (0 in a field: the 512 MiB ceiling); the defaults without options.
+fn limits_from(options: Option<&HexvaultEnvelopeOptions>) -> Result<Limits, Error> {
     let Some(options) = options else {
-        return Ok(ByteStorage::new(Options::default()));
+        return Ok(Limits::default());
     };
-    let compression = match options.compress {
+    let or_ceiling = |value: u64| {
+        if value == 0 {
+            facade::envelope::LIMIT_CEILING
+        } else {
+            value
+        }
+    };
+    Ok(Limits::new(
+        or_ceiling(options.max_original_len),
+        or_ceiling(options.max_envelope_len),
+    )?)
+}
+
+/// The storage `hexvault_envelope_store` uses: limits, compression policy and the label
+/// (already read from C memory by the caller).
+fn storing_storage(
+    options: Option<&HexvaultEnvelopeOptions>,
+    label: Option<&[u8]>,
+) -> Result<ByteStorage, Error> {
+    let compression = match options.map_or(0, |options| options.compress) {
         0 => Compression::Never,
         1 => Compression::Auto,
         other => {
@@ -114,36 +134,11 @@ fn storage_from(options: Option<&HexvaultEnvelopeOptions>) -> Result<ByteStorage
             });
         }
     };
-    let or_ceiling = |value: u64| {
-        if value == 0 {
-            facade::envelope::LIMIT_CEILING
-        } else {
-            value
-        }
-    };
-    let limits = Limits::new(
-        or_ceiling(options.max_original_len),
-        or_ceiling(options.max_envelope_len),
-    )?;
-    let content_type = if options.content_type.is_null() {
-        None
-    } else {
-        // SAFETY: the caller's contract (see `hexvault_envelope_store`) is that a non-null
-        // `content_type` points to `content_type_len` readable bytes for the call.
-        #[allow(unsafe_code)]
-        let label = unsafe {
-            raw::input(
-                options.content_type,
-                options.content_type_len,
-                "options->content_type",
-            )
-        }?;
-        Some(ContentType::from_bytes(label)?)
-    };
+    let content_type = label.map(ContentType::from_bytes).transpose()?;
     Ok(ByteStorage::new(
         Options::default()
             .with_compression(compression)
-            .with_limits(limits)
+            .with_limits(limits_from(options)?)
             .with_content_type(content_type),
     ))
 }
@@ -233,7 +228,21 @@ pub unsafe extern "C" fn hexvault_envelope_store(
         let data = unsafe { raw::input(data, data_len, "data") }?;
         // SAFETY: the caller guarantees `options` is NULL or a valid struct.
         let options = unsafe { options.as_ref() };
-        let envelope = storage_from(options)?.store(data)?;
+        let label = match options {
+            Some(options) if !options.content_type.is_null() => {
+                // SAFETY: the caller guarantees a non-NULL `content_type` points to
+                // `content_type_len` readable bytes.
+                Some(unsafe {
+                    raw::input(
+                        options.content_type,
+                        options.content_type_len,
+                        "options->content_type",
+                    )
+                }?)
+            }
+            _ => None,
+        };
+        let envelope = storing_storage(options, label)?.store(data)?;
         *out = raw::hand_out(envelope);
         Ok(())
     })
@@ -260,7 +269,8 @@ pub unsafe extern "C" fn hexvault_envelope_retrieve(
         let envelope = unsafe { raw::input(envelope, envelope_len, "envelope") }?;
         // SAFETY: the caller guarantees `options` is NULL or a valid struct.
         let options = unsafe { options.as_ref() };
-        let data = storage_from(options)?.retrieve(envelope)?;
+        let storage = ByteStorage::new(Options::default().with_limits(limits_from(options)?));
+        let data = storage.retrieve(envelope)?;
         *out = raw::hand_out(data);
         Ok(())
     })

@@ -384,7 +384,20 @@ fn envelope_errors_map_to_their_codes() {
         store(b"x", Some(&wrong)).err(),
         Some(HexvaultStatus::InvalidArgument)
     );
+    // Retrieving uses only the limits: the other fields are ignored.
+    wrong.content_type = b"\x01".as_ptr();
+    wrong.content_type_len = 1;
+    assert_eq!(
+        retrieve(&envelope, Some(&wrong)).unwrap(),
+        [1, 2, 3, 4, 5, 6, 7, 8]
+    );
     wrong.compress = 0;
+    assert_eq!(
+        store(b"x", Some(&wrong)).err(),
+        Some(HexvaultStatus::InvalidArgument),
+        "a control character is not a content type"
+    );
+    wrong.content_type = core::ptr::null();
     wrong.max_envelope_len = u64::MAX;
     assert_eq!(
         store(b"x", Some(&wrong)).err(),
