@@ -301,14 +301,14 @@ fn check_manifest_lints(name: &str, manifest: &str, text: &str, problems: &mut V
 }
 
 /// No profile may set `panic = "abort"`: the C ABI catches every panic at its boundary with
-/// `catch_unwind`, which an aborting profile would silently defeat (ADR 0050).
+/// `catch_unwind`, which an aborting profile would silently defeat (ADR 0054).
 fn check_no_panic_abort(root: &Path, problems: &mut Vec<String>) {
     for manifest in ["Cargo.toml", "crates/ffi/Cargo.toml", ".cargo/config.toml"] {
         let text = fs::read_to_string(root.join(manifest)).unwrap_or_default();
         if sets_panic_abort(&text) {
             problems.push(format!(
                 "{manifest}: a profile sets `panic = \"abort\"`, which defeats the FFI's \
-                 catch_unwind; remove it (ADR 0050)"
+                 catch_unwind; remove it (ADR 0054)"
             ));
         }
     }

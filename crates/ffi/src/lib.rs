@@ -6,7 +6,7 @@
 //! `hexvault_buffer_free` (which zeroizes them); encryptors are opaque `u64` handles looked
 //! up in a registry, so a freed, foreign or garbage handle is an error and a handle freed on
 //! one thread while another uses it cannot cause a use-after-free. See `crates/ffi/README.md`
-//! and ADR 0050.
+//! and ADR 0054.
 //!
 //! This crate and `src/raw.rs` hold the workspace's only `unsafe` code: each exported
 //! function and pointer helper carries `#[allow(unsafe_code)]`, each block a `// SAFETY:`.
