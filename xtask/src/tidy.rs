@@ -5,7 +5,8 @@
 //!   added to [`ALLOWED_EDGES`] before it can build in CI, which forces the map to be updated.
 //! - Every `.rs` file opens with a `//!` line saying what it is.
 //! - Every workspace crate inherits the workspace lints (`[lints] workspace = true`); the FFI
-//!   crate alone may relax `unsafe_code`, and it says so in its own manifest.
+//!   crate (`hexvault-ffi`, by name) alone has its own table: the workspace's lints with
+//!   `unsafe_code = "deny"` instead of "forbid", checked line by line.
 //! - Every ADR has a `Status:` line and an entry in `docs/adr/README.md`.
 //! - Every publishable crate carries description, readme, keywords, categories, license and
 //!   repository, so that `cargo package` makes a complete package of it.
@@ -89,6 +90,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     check_lints(&metadata, &mut problems);
     check_package_metadata(&metadata, &mut problems);
     check_adrs(&root.join("docs/adr"), &mut problems);
+    check_no_panic_abort(root, &mut problems);
     for dir in ["crates", "xtask", "benches", "fuzz/fuzz_targets"] {
         check_doc_lines(&root.join(dir), root, &mut problems);
     }
@@ -245,22 +247,80 @@ fn check_edges(metadata: &Value, problems: &mut Vec<String>) {
     }
 }
 
+/// The one package allowed its own lint table instead of the workspace's: the C ABI needs
+/// `unsafe` on its exported functions, and Cargo does not let a member relax an inherited
+/// lint. Its table must still carry every workspace lint, with `unsafe_code = "deny"`.
+const OWN_LINT_TABLE: &str = "hexvault-ffi";
+
+/// The lines the FFI crate's own lint table must contain.
+const FFI_LINTS: &[&str] = &[
+    "[lints.rust]",
+    "missing_docs = \"warn\"",
+    "unsafe_code = \"deny\"",
+    "unreachable_pub = \"warn\"",
+    "[lints.clippy]",
+    "unwrap_used = \"deny\"",
+    "expect_used = \"deny\"",
+    "panic = \"deny\"",
+    "indexing_slicing = \"deny\"",
+    "undocumented_unsafe_blocks = \"deny\"",
+];
+
 fn check_lints(metadata: &Value, problems: &mut Vec<String>) {
     for package in workspace_packages(metadata) {
         let Some(manifest) = package.get("manifest_path").and_then(Value::as_str) else {
             continue;
         };
+        let name = package.get("name").and_then(Value::as_str).unwrap_or("?");
         let text = fs::read_to_string(manifest).unwrap_or_default();
-        let inherits = text
-            .split("[lints]")
-            .nth(1)
-            .is_some_and(|rest| rest.trim_start().starts_with("workspace = true"));
-        if !inherits {
+        check_manifest_lints(name, manifest, &text, problems);
+    }
+}
+
+fn check_manifest_lints(name: &str, manifest: &str, text: &str, problems: &mut Vec<String>) {
+    let inherits = text
+        .split("[lints]")
+        .nth(1)
+        .is_some_and(|rest| rest.trim_start().starts_with("workspace = true"));
+    if name == OWN_LINT_TABLE {
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for required in FFI_LINTS {
+            if !lines.contains(required) {
+                problems.push(format!(
+                    "{manifest}: the FFI crate's own lint table lacks `{required}` (it must \
+                     carry the workspace lints, with unsafe_code = \"deny\")"
+                ));
+            }
+        }
+    } else if !inherits {
+        problems.push(format!(
+            "{manifest} does not inherit the workspace lints: add `[lints]\\nworkspace = true` \
+             (only {OWN_LINT_TABLE} may relax `unsafe_code`)"
+        ));
+    }
+}
+
+/// No profile may set `panic = "abort"`: the C ABI catches every panic at its boundary with
+/// `catch_unwind`, which an aborting profile would silently defeat (ADR 0054).
+fn check_no_panic_abort(root: &Path, problems: &mut Vec<String>) {
+    for manifest in ["Cargo.toml", "crates/ffi/Cargo.toml", ".cargo/config.toml"] {
+        let text = fs::read_to_string(root.join(manifest)).unwrap_or_default();
+        if sets_panic_abort(&text) {
             problems.push(format!(
-                "{manifest} does not inherit the workspace lints: add `[lints]\\nworkspace = true`"
+                "{manifest}: a profile sets `panic = \"abort\"`, which defeats the FFI's \
+                 catch_unwind; remove it (ADR 0054)"
             ));
         }
     }
+}
+
+fn sets_panic_abort(text: &str) -> bool {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .any(|line| {
+            let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+            compact.contains("panic=\"abort\"")
+        })
 }
 
 fn check_doc_lines(dir: &Path, root: &Path, problems: &mut Vec<String>) {
@@ -381,6 +441,37 @@ mod tests {
                 .iter()
                 .all(|problem| problem.contains("0002-bare.md"))
         );
+    }
+
+    #[test]
+    fn only_the_ffi_crate_has_its_own_lint_table() {
+        let own = "[lints.rust]\nunsafe_code = \"deny\"\n";
+        let mut problems = Vec::new();
+        check_manifest_lints("hexvault-aead", "aead", own, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let mut problems = Vec::new();
+        check_manifest_lints(
+            "hexvault-aead",
+            "aead",
+            "[lints]\nworkspace = true\n",
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut problems = Vec::new();
+        check_manifest_lints("hexvault-ffi", "ffi", own, &mut problems);
+        assert_eq!(problems.len(), FFI_LINTS.len() - 2, "{problems:?}");
+        let full = FFI_LINTS.join("\n");
+        let mut problems = Vec::new();
+        check_manifest_lints("hexvault-ffi", "ffi", &full, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn panic_abort_profiles_are_found() {
+        assert!(sets_panic_abort("[profile.release]\npanic = \"abort\"\n"));
+        assert!(sets_panic_abort("[profile.release]\npanic=\"abort\"\n"));
+        assert!(!sets_panic_abort("# panic = \"abort\" is forbidden\n"));
+        assert!(!sets_panic_abort("[profile.release]\npanic = \"unwind\"\n"));
     }
 
     #[test]
