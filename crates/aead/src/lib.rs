@@ -37,6 +37,7 @@ mod kdf;
 mod key;
 mod keyring;
 mod nonce;
+mod plaintext;
 mod rng;
 mod sealing;
 pub mod serde_bytes;
@@ -55,6 +56,7 @@ pub use kdf::{DOMAIN_KEY_LABEL, derive_domain_key, derive_key, encode_info};
 pub use key::{KEY_LEN, Key, KeyVersion};
 pub use keyring::KeyRing;
 pub use nonce::{KeyUsage, SEAL_LIMIT, SEAL_WARNING_THRESHOLD, UsageState};
+pub use plaintext::{Plaintext, wipe};
 pub use sealing::{FORMAT_VERSION, HEADER_LEN, Header, MAGIC, OVERHEAD, SealingKey, sealed_len};
 
 /// Length of the authentication tag at the end of every ciphertext.

@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::format::{self, Header};
-use crate::{Compression, ContentType, Error, Options, Result};
+use crate::{Compression, ContentType, Error, Options, Plaintext, Result, wipe};
 
 /// An xxHash3-64 (seed 0) value; displays as 16 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -279,7 +279,7 @@ impl ByteStorage {
         })
     }
 
-    /// Read an envelope back into a new buffer.
+    /// Read an envelope back into a new [`Plaintext`] (wiped at memory speed on drop).
     ///
     /// # Errors
     /// Every way an envelope can be wrong has its own variant: [`Error::TruncatedHeader`],
@@ -290,10 +290,12 @@ impl ByteStorage {
     /// [`Error::CorruptLz4`], [`Error::ChecksumMismatch`], [`Error::CompressionUnsupported`],
     /// [`Error::ChecksumUnsupported`], [`Error::OutOfMemory`]. All size checks happen on
     /// the header before any allocation.
-    pub fn retrieve(&self, envelope: &[u8]) -> Result<Vec<u8>> {
+    pub fn retrieve(&self, envelope: &[u8]) -> Result<Plaintext> {
         let mut out = Vec::new();
-        self.retrieve_into(envelope, &mut out)?;
-        Ok(out)
+        let result = self.retrieve_into(envelope, &mut out);
+        // Owned by a `Plaintext` before anything else happens: wiped on drop either way.
+        let content = Plaintext::new(out);
+        result.map(|_| content)
     }
 
     /// Read an envelope into `out` (its previous contents are replaced; its capacity is
@@ -315,7 +317,7 @@ impl ByteStorage {
                 Ok(report)
             }
             Err(e) => {
-                out.fill(0);
+                wipe(out);
                 out.clear();
                 add(&self.counters.failures, 1);
                 Err(e)
