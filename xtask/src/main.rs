@@ -7,6 +7,7 @@
 //! The tool keeps to std plus `serde_json` (to read `cargo metadata`): it must build fast on a
 //! fresh machine and never become a project of its own.
 
+mod peers;
 mod tidy;
 mod tools;
 
@@ -28,7 +29,7 @@ type Step = (&'static str, Box<dyn Fn() -> StepResult>);
 const TASKS: &[(&str, &str)] = &[
     (
         "ci",
-        "installs missing tools, then every step below in order (fmt, tidy, clippy, test, features, doc, deny, package, bench --test, fuzz --smoke)",
+        "installs missing tools, then every step below in order (fmt, tidy, clippy, test, features, doc, deny, package, bench --test, bench --peers --test, fuzz --smoke)",
     ),
     (
         "tools",
@@ -65,7 +66,7 @@ const TASKS: &[(&str, &str)] = &[
     ),
     (
         "bench",
-        "criterion benches: `bench --test` runs each once; `bench [NAME] [--quick]` measures",
+        "criterion benches: `bench --test` runs each once; `bench [NAME] [--quick]` measures; `bench --peers [--quick]` measures against cachekit-core and HexVault 1.1.2 and prints the ratio table (`--peers --test`: each once)",
     ),
     (
         "fuzz",
@@ -162,6 +163,7 @@ fn ci() -> StepResult {
         ("deny", Box::new(deny)),
         ("package", Box::new(package)),
         ("bench", Box::new(|| bench(&["--test".to_owned()]))),
+        ("peers", Box::new(|| peers::bench(&["--test".to_owned()]))),
         ("fuzz", Box::new(|| fuzz(&["--smoke".to_owned()]))),
     ];
     let started = Instant::now();
@@ -330,6 +332,9 @@ fn package() -> StepResult {
 /// opt-level 3), to prove the benches build and run. `bench [NAME] [--quick]`: real
 /// measurements, `--quick` with short warm-up and measurement times.
 fn bench(args: &[String]) -> StepResult {
+    if args.iter().any(|arg| arg == "--peers") {
+        return peers::bench(args);
+    }
     if args.iter().any(|arg| arg == "--test") {
         return run(
             "bench",

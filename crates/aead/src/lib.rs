@@ -10,6 +10,8 @@
 //! * [`KeyRing`]: versions, primary, retirement, [`KeyRing::rewrap`].
 //! * [`serde_bytes`]: the workspace's serde helpers for byte fields (bytes in binary
 //!   formats; base64, hex or `"[REDACTED]"` in human-readable ones).
+//! * [`Plaintext`], what `open` and `decrypt` return: its whole allocation is wiped on drop
+//!   in one `memset`-speed pass ([`wipe`], ADR 0025).
 //!
 //! # Invariants
 //! * A nonce never repeats within one [`SealingKey`] instance: 64-bit random prefix from
