@@ -1,7 +1,7 @@
 //! `bench --peers`: hexvault beside cachekit-core 0.7.4 and HexVault 1.1.2 (the
 //! `benches/peers/` workspace) plus the service bench, then one table of same-run ratios
 //! against the targets of issue 10. `bench --peers --test` builds and runs each peer bench
-//! once (the CI smoke run).
+//! once and the peers workspace's tests (the CI smoke run).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,8 @@ const ROWS: &[Row] = &[
 ];
 
 /// `bench --peers [--quick]` measures and prints the table; `bench --peers --test` is the
-/// smoke run (`cargo test --benches` in the peers workspace: each bench once).
+/// smoke run (`cargo test --benches --tests` in the peers workspace: each bench once, and
+/// the wipe-on-drop allocator test).
 pub(crate) fn bench(args: &[String]) -> StepResult {
     let root = project_root();
     let peers = root.join(PEERS_DIR);
@@ -108,7 +109,7 @@ pub(crate) fn bench(args: &[String]) -> StepResult {
     if args.iter().any(|arg| arg == "--test") {
         return run(
             "bench --peers --test",
-            peer_cargo().args(["test", "--locked", "--benches"]),
+            peer_cargo().args(["test", "--locked", "--benches", "--tests"]),
         );
     }
     let timing: &[&str] = if args.iter().any(|arg| arg == "--quick") {
