@@ -35,7 +35,7 @@ const SIZES: [(usize, &str); 4] = [
 const KEY: [u8; 32] = [0x42; 32];
 const AAD: &[u8] = b"cell/partition/layer";
 /// Rounds per cell; each round times one block of each side.
-const ROUNDS: usize = 21;
+const ROUNDS: usize = 31;
 /// Target length of one timed block.
 const BLOCK: Duration = Duration::from_millis(10);
 
@@ -68,6 +68,9 @@ fn block(call: &mut Call<'_>, n: u32) -> f64 {
 /// Median over [`ROUNDS`] of time(ours) / time(theirs), blocks in alternating order.
 fn ratio(mut ours: Call<'_>, mut theirs: Call<'_>) -> f64 {
     let n = calibrate(&mut ours, &mut theirs);
+    // One untimed round first: caches, allocator state and clock frequency settle.
+    block(&mut ours, n);
+    block(&mut theirs, n);
     let mut ratios: Vec<f64> = (0..ROUNDS)
         .map(|round| {
             if round % 2 == 0 {
