@@ -1,6 +1,7 @@
 //! hexvault-aead beside the raw primitives: seal/open vs a bare ring `LessSafeKey`
 //! (prebuilt key, same sizes, same run), the RustCrypto backend vs ring, and
-//! `derive_key` vs a bare `hkdf` extract + expand.
+//! `derive_key` vs a bare `hkdf` extract + expand, and the drop of an opened `Plaintext`
+//! (one fast wipe) vs `Zeroizing<Vec<u8>>` (byte-by-byte volatile writes) vs a bare free.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,9 +12,12 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use hexvault_aead::{Backend, HEADER_LEN, Key, KeyVersion, SealingKey, derive_key, sealed_len};
+use hexvault_aead::{
+    Backend, HEADER_LEN, Key, KeyVersion, Plaintext, SealingKey, derive_key, sealed_len,
+};
 use hexvault_benches::filler;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use zeroize::Zeroizing;
 
 const SIZES: [usize; 4] = [64, 1024, 16 * 1024, 1024 * 1024];
 const KEY: [u8; 32] = [0x42; 32];
@@ -197,5 +201,37 @@ fn kdf(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seal, open, kdf);
+/// Dropping an opened plaintext: `Plaintext` (one `memset`-speed wipe of the whole
+/// allocation, then free) beside `Zeroizing<Vec<u8>>` (what `open` returned before: one
+/// volatile byte at a time), a bare `fill(0)` + free, and a bare free (the floor). The
+/// buffers are built outside the measurement (`iter_batched`); only the drop is timed.
+fn plaintext_drop(c: &mut Criterion) {
+    for size in [64, 1024, 64 * 1024, 1024 * 1024] {
+        let mut g = c.benchmark_group(format!("aead_plaintext_drop/{size}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        let pt = filler(size);
+        g.bench_function("hexvault_plaintext", |b| {
+            b.iter_batched(|| Plaintext::new(pt.clone()), drop, batch(size));
+        });
+        g.bench_function("zeroizing_vec", |b| {
+            b.iter_batched(|| Zeroizing::new(pt.clone()), drop, batch(size));
+        });
+        g.bench_function("fill_zero_then_free", |b| {
+            b.iter_batched(
+                || pt.clone(),
+                |mut v| {
+                    v.fill(0);
+                    black_box(&mut v);
+                },
+                batch(size),
+            );
+        });
+        g.bench_function("free_only", |b| {
+            b.iter_batched(|| pt.clone(), drop, batch(size));
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, seal, open, kdf, plaintext_drop);
 criterion_main!(benches);

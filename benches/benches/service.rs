@@ -120,7 +120,7 @@ fn crypt(c: &mut Criterion) {
     let sealed = v.encrypt(&plaintext, aad).unwrap();
     // Same key on both sides: the service's ciphertext opens with the direct key.
     assert_eq!(
-        sealed.decrypt(&key, aad).unwrap().as_slice(),
+        sealed.decrypt(&key, aad).unwrap().expose_secret(),
         &plaintext[..]
     );
 

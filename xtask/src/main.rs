@@ -8,6 +8,7 @@
 //! fresh machine and never become a project of its own.
 
 mod header;
+mod peers;
 mod tidy;
 mod tools;
 
@@ -29,7 +30,7 @@ type Step = (&'static str, Box<dyn Fn() -> StepResult>);
 const TASKS: &[(&str, &str)] = &[
     (
         "ci",
-        "installs missing tools, then every step below in order (fmt, tidy, header --check, clippy, test, features, doc, deny, package, bench --test, fuzz --smoke)",
+        "installs missing tools, then every step below in order (fmt, tidy, header --check, clippy, test, features, doc, deny, package, bench --test, bench --peers --test, fuzz --smoke)",
     ),
     (
         "tools",
@@ -70,7 +71,7 @@ const TASKS: &[(&str, &str)] = &[
     ),
     (
         "bench",
-        "criterion benches: `bench --test` runs each once; `bench [NAME] [--quick]` measures",
+        "criterion benches: `bench --test` runs each once; `bench [NAME] [--quick]` measures; `bench --peers [--quick]` measures against cachekit-core and HexVault 1.1.2 and prints the ratio table (`--peers --test`: each once)",
     ),
     (
         "fuzz",
@@ -175,6 +176,7 @@ fn ci() -> StepResult {
         ("deny", Box::new(deny)),
         ("package", Box::new(package)),
         ("bench", Box::new(|| bench(&["--test".to_owned()]))),
+        ("peers", Box::new(|| peers::bench(&["--test".to_owned()]))),
         ("fuzz", Box::new(|| fuzz(&["--smoke".to_owned()]))),
     ];
     let started = Instant::now();
@@ -358,6 +360,9 @@ fn package() -> StepResult {
 /// opt-level 3), to prove the benches build and run. `bench [NAME] [--quick]`: real
 /// measurements, `--quick` with short warm-up and measurement times.
 fn bench(args: &[String]) -> StepResult {
+    if args.iter().any(|arg| arg == "--peers") {
+        return peers::bench(args);
+    }
     if args.iter().any(|arg| arg == "--test") {
         return run(
             "bench",

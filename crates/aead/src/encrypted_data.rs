@@ -5,6 +5,8 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::Plaintext;
+
 use crate::backend::{self, AeadBackend, Backend, NONCE_LEN, TAG_LEN};
 use crate::nonce::{KeyUsage, SealCounter};
 use crate::sealing::with_joined_aad;
@@ -258,7 +260,7 @@ impl EncryptedData {
     /// [`Error::InvalidIvLength`], [`Error::InvalidSaltLength`] (a salt neither empty nor
     /// 32 bytes), [`Error::Truncated`] (data shorter than the tag),
     /// [`Error::Authentication`] for a wrong key, wrong `aad` or modified fields.
-    pub fn decrypt(&self, key: &EncryptionKey, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn decrypt(&self, key: &EncryptionKey, aad: &[u8]) -> Result<Plaintext> {
         check_version(self.key_version)?;
         if self.key_version != key.key_version {
             return Err(Error::WrongKeyVersion {
@@ -284,7 +286,8 @@ impl EncryptedData {
         let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Internal {
             what: "the credential tag is not 16 bytes after the length check",
         })?;
-        let mut buf = Zeroizing::new(ct.to_vec());
+        // Wiped on drop (one fast pass), also when authentication fails below.
+        let mut buf = Plaintext::new(ct.to_vec());
         let prefix = aad_prefix(self.key_version, &self.salt)?;
         with_joined_aad(&prefix, aad, |full| {
             schedule.get().open_in_place(nonce, full, &mut buf, &tag)

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::backend::Backend;
 use crate::nonce::KeyUsage;
 use crate::sealing::Header;
-use crate::{Error, Key, KeyVersion, Result, SealingKey};
+use crate::{Error, Key, KeyVersion, Plaintext, Result, SealingKey};
 
 /// A set of key versions with one primary.
 ///
@@ -180,7 +180,7 @@ impl KeyRing {
     /// # Errors
     /// Header errors, [`Error::KeyVersionRetired`], [`Error::UnknownKeyVersion`],
     /// [`Error::Authentication`].
-    pub fn open(&self, blob: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open(&self, blob: &[u8], aad: &[u8]) -> Result<Plaintext> {
         let header = Header::decode(blob)?;
         self.key_for(header.key_version())?.open(blob, aad)
     }

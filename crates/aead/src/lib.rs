@@ -10,6 +10,8 @@
 //! * [`KeyRing`]: versions, primary, retirement, [`KeyRing::rewrap`].
 //! * [`serde_bytes`]: the workspace's serde helpers for byte fields (bytes in binary
 //!   formats; base64, hex or `"[REDACTED]"` in human-readable ones).
+//! * [`Plaintext`], what `open` and `decrypt` return: its whole allocation is wiped on drop
+//!   in one `memset`-speed pass ([`wipe`], ADR 0025).
 //!
 //! # Invariants
 //! * A nonce never repeats within one [`SealingKey`] instance: 64-bit random prefix from
@@ -40,6 +42,7 @@ mod kdf_mix;
 mod key;
 mod keyring;
 mod nonce;
+mod plaintext;
 mod rng;
 mod sealing;
 pub mod serde_bytes;
@@ -60,6 +63,7 @@ pub use kdf_mix::derive_key_mixed;
 pub use key::{KEY_LEN, Key, KeyVersion};
 pub use keyring::KeyRing;
 pub use nonce::{KeyUsage, SEAL_LIMIT, SEAL_WARNING_THRESHOLD, UsageState};
+pub use plaintext::{Plaintext, wipe};
 pub use sealing::{FORMAT_VERSION, HEADER_LEN, Header, MAGIC, OVERHEAD, SealingKey, sealed_len};
 
 /// Length of the authentication tag at the end of every ciphertext.

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::backend::{self, AeadBackend, Backend, NONCE_LEN, TAG_LEN};
 use crate::nonce::{KeyUsage, NonceSequence};
-use crate::{Error, Key, KeyVersion, Result};
+use crate::{Error, Key, KeyVersion, Plaintext, Result};
 
 /// The four bytes every hexvault AEAD ciphertext starts with.
 pub const MAGIC: [u8; 4] = *b"HXVA";
@@ -275,18 +275,19 @@ impl SealingKey {
         Ok(())
     }
 
-    /// Opens a sealed blob into a new zeroizing buffer.
+    /// Opens a sealed blob into a new [`Plaintext`] (wiped at memory speed on drop).
     ///
     /// # Errors
     /// Header errors ([`Error::UnknownMagic`], [`Error::UnsupportedFormatVersion`],
     /// [`Error::Truncated`]), [`Error::WrongKeyVersion`] when the header names another key
     /// version, [`Error::Authentication`] for a wrong key, wrong `aad` or modified bytes.
-    pub fn open(&self, blob: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open(&self, blob: &[u8], aad: &[u8]) -> Result<Plaintext> {
         let header = self.check_header(blob)?;
         let body = blob.get(HEADER_LEN..).ok_or(Error::Internal {
             what: "blob shorter than its header after the header check",
         })?;
-        let mut buf = Zeroizing::new(body.to_vec());
+        // Wiped on drop (one fast pass), also when authentication fails below.
+        let mut buf = Plaintext::new(body.to_vec());
         let pt_len = self.open_body(&header, aad, &mut buf)?;
         buf.truncate(pt_len);
         Ok(buf)

@@ -7,6 +7,8 @@
 //! - nothing unverified is returned: the content checksum and the header check are
 //!   verified before `retrieve` succeeds, and a failed `retrieve_into` leaves the
 //!   caller's buffer zeroed and empty;
+//! - what `retrieve` returns is a [`Plaintext`], wiped (plaintext and spare capacity) at
+//!   memory speed when it drops;
 //! - the format is version 1 and stays readable forever (golden files in `tests/data/`);
 //! - only the safe `lz4_flex` encoder and decoder are used, and this crate has no `unsafe`.
 //!
@@ -15,6 +17,7 @@
 mod error;
 mod format;
 mod options;
+mod plaintext;
 mod storage;
 
 pub use error::{Error, Result};
@@ -25,4 +28,5 @@ pub use format::{
 pub use options::{
     Compression, ContentType, DEFAULT_MIN_COMPRESS_LEN, LIMIT_CEILING, Limits, Options,
 };
+pub use plaintext::{Plaintext, wipe};
 pub use storage::{ByteStorage, Checksum, Report, Stats};

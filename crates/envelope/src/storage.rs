@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::format::{self, Header};
-use crate::{Compression, ContentType, Error, Options, Result};
+use crate::{Compression, ContentType, Error, Options, Plaintext, Result, wipe};
 
 /// An xxHash3-64 (seed 0) value; displays as 16 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,9 +86,11 @@ pub struct Stats {
     pub retrieve_bytes_in: u64,
     /// Original bytes returned by successful `retrieve` calls.
     pub retrieve_bytes_out: u64,
-    /// Time spent in successful `store` calls.
+    /// Time spent in successful `store_into` / `store_into_with` calls (the ones that return
+    /// a [`Report`]; `store` does not read the clock).
     pub store_time: Duration,
-    /// Time spent in successful `retrieve` calls.
+    /// Time spent in successful `retrieve_into` calls (the ones that return a [`Report`];
+    /// `retrieve` does not read the clock).
     pub retrieve_time: Duration,
 }
 
@@ -161,7 +163,8 @@ impl ByteStorage {
     /// not write), [`Error::OutOfMemory`] if the buffer cannot be reserved.
     pub fn store(&self, data: &[u8]) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        self.store_into(data, &mut out)?;
+        // No report to return, so no clock read (two reads cost more than a 64-byte store).
+        self.store_counted(data, self.options.compression(), &mut out, false)?;
         Ok(out)
     }
 
@@ -186,10 +189,22 @@ impl ByteStorage {
         compression: Compression,
         out: &mut Vec<u8>,
     ) -> Result<Report> {
-        let start = Instant::now();
+        self.store_counted(data, compression, out, true)
+    }
+
+    /// Stores and counts; reads the clock for `Report::elapsed` and `Stats::store_time`
+    /// only when `timed`.
+    fn store_counted(
+        &self,
+        data: &[u8],
+        compression: Compression,
+        out: &mut Vec<u8>,
+        timed: bool,
+    ) -> Result<Report> {
+        let start = timed.then(Instant::now);
         match self.store_inner(data, compression, out) {
             Ok(mut report) => {
-                report.elapsed = start.elapsed();
+                report.elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
                 let c = &self.counters;
                 add(&c.stores, 1);
                 add(&c.compressed_stores, u64::from(report.compressed));
@@ -279,7 +294,7 @@ impl ByteStorage {
         })
     }
 
-    /// Read an envelope back into a new buffer.
+    /// Read an envelope back into a new [`Plaintext`] (wiped at memory speed on drop).
     ///
     /// # Errors
     /// Every way an envelope can be wrong has its own variant: [`Error::TruncatedHeader`],
@@ -290,10 +305,13 @@ impl ByteStorage {
     /// [`Error::CorruptLz4`], [`Error::ChecksumMismatch`], [`Error::CompressionUnsupported`],
     /// [`Error::ChecksumUnsupported`], [`Error::OutOfMemory`]. All size checks happen on
     /// the header before any allocation.
-    pub fn retrieve(&self, envelope: &[u8]) -> Result<Vec<u8>> {
+    pub fn retrieve(&self, envelope: &[u8]) -> Result<Plaintext> {
         let mut out = Vec::new();
-        self.retrieve_into(envelope, &mut out)?;
-        Ok(out)
+        // No report to return, so no clock read.
+        let result = self.retrieve_counted(envelope, &mut out, false);
+        // Owned by a `Plaintext` before anything else happens: wiped on drop either way.
+        let content = Plaintext::new(out);
+        result.map(|_| content)
     }
 
     /// Read an envelope into `out` (its previous contents are replaced; its capacity is
@@ -303,10 +321,16 @@ impl ByteStorage {
     /// As [`ByteStorage::retrieve`]. On error `out` is zeroed and left empty: nothing
     /// unverified is ever handed back.
     pub fn retrieve_into(&self, envelope: &[u8], out: &mut Vec<u8>) -> Result<Report> {
-        let start = Instant::now();
+        self.retrieve_counted(envelope, out, true)
+    }
+
+    /// Retrieves and counts; reads the clock for `Report::elapsed` and
+    /// `Stats::retrieve_time` only when `timed`.
+    fn retrieve_counted(&self, envelope: &[u8], out: &mut Vec<u8>, timed: bool) -> Result<Report> {
+        let start = timed.then(Instant::now);
         match self.retrieve_inner(envelope, out) {
             Ok(mut report) => {
-                report.elapsed = start.elapsed();
+                report.elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
                 let c = &self.counters;
                 add(&c.retrieves, 1);
                 add(&c.retrieve_bytes_in, report.envelope_len);
@@ -315,7 +339,7 @@ impl ByteStorage {
                 Ok(report)
             }
             Err(e) => {
-                out.fill(0);
+                wipe(out);
                 out.clear();
                 add(&self.counters.failures, 1);
                 Err(e)

@@ -271,7 +271,7 @@ pub unsafe extern "C" fn hexvault_envelope_retrieve(
         let options = unsafe { options.as_ref() };
         let storage = ByteStorage::new(Options::default().with_limits(limits_from(options)?));
         let data = storage.retrieve(envelope)?;
-        *out = raw::hand_out(data);
+        *out = raw::hand_out_copy(&data);
         Ok(())
     })
 }

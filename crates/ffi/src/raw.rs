@@ -124,6 +124,20 @@ pub(crate) fn hand_out(mut bytes: Vec<u8>) -> HexvaultBuffer {
         bytes.zeroize();
         copy
     };
+    register_buffer(boxed)
+}
+
+/// Hands a copy of `bytes` to C as a registered buffer: for plaintexts the library returns as
+/// a self-wiping type (`Plaintext`), which wipes its own allocation when dropped.
+pub(crate) fn hand_out_copy(bytes: &[u8]) -> HexvaultBuffer {
+    if bytes.is_empty() {
+        return HexvaultBuffer::EMPTY;
+    }
+    register_buffer(Box::from(bytes))
+}
+
+/// Records a boxed slice in the live-buffer registry and gives its ownership to C.
+fn register_buffer(boxed: Box<[u8]>) -> HexvaultBuffer {
     let len = boxed.len();
     let data = Box::into_raw(boxed).cast::<u8>();
     lock(&LIVE_BUFFERS).insert(data as usize, len);

@@ -45,7 +45,7 @@ fn golden_credential_still_decrypts() {
     assert_eq!(credential.key_version(), 2);
     let plaintext = credential.decrypt(&key, b"hexvault/tests/golden").unwrap();
     assert_eq!(
-        plaintext.as_slice(),
+        plaintext.expose_secret(),
         b"hexvault golden credential: keep decrypting forever"
     );
     assert!(credential.decrypt(&key, b"hexvault/tests/other").is_err());

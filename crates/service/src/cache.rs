@@ -1,7 +1,7 @@
 //! The derived-key cache: (key type, path) → key, LRU with a time to live, zeroized on every exit.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use hexvault_derivation::DerivationPath;
@@ -82,7 +82,7 @@ impl CacheStats {
     }
 }
 
-type CacheKey = (KeyType, DerivationPath);
+pub(crate) type CacheKey = (KeyType, DerivationPath);
 
 struct Entry {
     key: DerivedKey,
@@ -90,7 +90,59 @@ struct Entry {
     tick: u64,
 }
 
-/// The cache itself; owned by the service thread, so it needs no lock.
+/// The cache shared by the service thread and its handles (ADR 0048): the handles read
+/// warm keys from it directly, only the service thread inserts (it alone holds the seed).
+/// Every method takes the lock for one operation; the lock is never held across a
+/// derivation. A poisoned lock is taken over (the service clears the cache after any
+/// caught panic).
+#[derive(Clone)]
+pub(crate) struct SharedCache(Arc<Mutex<KeyCache>>);
+
+impl SharedCache {
+    pub(crate) fn new(config: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+        Self(Arc::new(Mutex::new(KeyCache::new(config, clock))))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, KeyCache> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// As [`KeyCache::get`]: the service's lookup, which counts a miss.
+    pub(crate) fn get(&self, key: &CacheKey) -> Option<DerivedKey> {
+        self.lock().lookup(key, true)
+    }
+
+    /// A handle's lookup: as [`get`](Self::get) but a miss is not counted, because the
+    /// request the handle then sends makes the service look up (and count) it once.
+    pub(crate) fn get_warm(&self, key: &CacheKey) -> Option<DerivedKey> {
+        self.lock().lookup(key, false)
+    }
+
+    /// As [`KeyCache::insert`].
+    pub(crate) fn insert(&self, key: DerivedKey) {
+        self.lock().insert(key);
+    }
+
+    /// As [`KeyCache::purge_expired`].
+    pub(crate) fn purge_expired(&self) -> usize {
+        self.lock().purge_expired()
+    }
+
+    /// As [`KeyCache::clear`].
+    pub(crate) fn clear(&self) -> usize {
+        self.lock().clear()
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        self.lock().stats()
+    }
+
+    pub(crate) fn sweep_interval(&self) -> Option<Duration> {
+        self.lock().sweep_interval()
+    }
+}
+
+/// The cache itself: LRU order, TTL, accounting. Shared through [`SharedCache`].
 pub(crate) struct KeyCache {
     config: CacheConfig,
     clock: Arc<dyn Clock>,
@@ -127,23 +179,31 @@ impl KeyCache {
 
     /// A copy of the cached key for `(key_type, path)`, if present and not expired.
     /// Counts a hit or a miss.
+    #[cfg(test)]
     pub(crate) fn get(&mut self, key: &CacheKey) -> Option<DerivedKey> {
+        self.lookup(key, true)
+    }
+
+    /// A copy of the cached key for `(key_type, path)`, if present and not expired.
+    /// Counts a hit, an expiration, and a miss if `count_miss`.
+    fn lookup(&mut self, key: &CacheKey, count_miss: bool) -> Option<DerivedKey> {
+        let miss = u64::from(count_miss);
         if !self.enabled() {
-            self.stats.misses = self.stats.misses.saturating_add(1);
+            self.stats.misses = self.stats.misses.saturating_add(miss);
             return None;
         }
         let now = self.clock.now();
         let ttl = self.config.ttl;
         let tick = self.next_tick();
         let Some(entry) = self.entries.get_mut(key) else {
-            self.stats.misses = self.stats.misses.saturating_add(1);
+            self.stats.misses = self.stats.misses.saturating_add(miss);
             return None;
         };
         if now.saturating_duration_since(entry.inserted) >= ttl {
             let old = entry.tick;
             self.remove(key, old);
             self.stats.expirations = self.stats.expirations.saturating_add(1);
-            self.stats.misses = self.stats.misses.saturating_add(1);
+            self.stats.misses = self.stats.misses.saturating_add(miss);
             return None;
         }
         let old = core::mem::replace(&mut entry.tick, tick);

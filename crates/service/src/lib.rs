@@ -16,7 +16,10 @@
 //!   cached key and drop every encryption key (whose raw bytes were wiped when its key
 //!   schedule was built; ring's schedule itself cannot be wiped, ADR 0021).
 //! * Handles talk to the service through encoded protocol frames; the service dispatches
-//!   only decoded [`Request`]s. The capability calls are the one in-process exception.
+//!   only decoded [`Request`]s. The capability calls are one in-process exception; the
+//!   other is a `derive` whose key is already cached, which the handle serves from the
+//!   cache it shares with the service, on its own thread (ADR 0048). Only the service
+//!   thread inserts into that cache, and it empties it before dropping the seed.
 //! * The cache is keyed by (key type, path): a key is only ever handed out as the type it
 //!   was derived for. An expired entry is never returned.
 //! * `derive` serves an allow-list (ADR 0046): the device subtree `m/74'/2'/3'/…` and paths

@@ -3,16 +3,17 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::JoinHandle;
 
-use hexvault_aead::{EncryptedData, EncryptionKey, Key, KeyVersion};
+use hexvault_aead::{EncryptedData, EncryptionKey, Key, KeyVersion, Plaintext};
 use hexvault_derivation::{DerivationPath, ed25519};
 use hexvault_keys::{AuditKey, AuditSigner, VaultMasterKey};
 use hexvault_mnemonic::{Language, Mnemonic, Seed, WordCount};
 use zeroize::Zeroizing;
 
-use crate::cache::KeyCache;
+use crate::cache::SharedCache;
 use crate::key::AES_KEY_LABEL;
 use crate::paths::{encryption_path, is_served};
 use crate::protocol::{Request, Response, Status, VaultState};
@@ -91,6 +92,8 @@ impl VaultServiceBuilder {
     pub fn spawn(self) -> Result<(VaultService, VaultServiceHandle)> {
         let (tx, rx) = mpsc::channel::<Message>();
         let actor = Actor::new(self.cache, self.clock);
+        let cache = actor.cache.clone();
+        let counters = Arc::clone(&actor.counters);
         let thread = std::thread::Builder::new()
             .name("hexvault-vault-service".into())
             .spawn(move || actor.run(rx))
@@ -101,7 +104,11 @@ impl VaultServiceBuilder {
             VaultService {
                 thread: Some(thread),
             },
-            VaultServiceHandle { tx },
+            VaultServiceHandle {
+                tx,
+                cache,
+                counters,
+            },
         ))
     }
 }
@@ -161,9 +168,33 @@ impl VaultService {
 /// [`audit_signer`](Self::audit_signer)) are the one exception: they hand typed keys to this
 /// process over an in-process channel and have no protocol frame (ADR 0046). Calls from many
 /// threads are served one at a time, in arrival order.
+///
+/// [`derive`](Self::derive) of a key already in the cache is served on the caller's thread
+/// from the cache the service shares with its handles, with no hand-off to the service
+/// thread (ADR 0048); a miss is one request to the service, which derives from the seed
+/// (the seed never leaves the service thread) and fills the cache.
 #[derive(Clone)]
 pub struct VaultServiceHandle {
     tx: Sender<Message>,
+    cache: SharedCache,
+    counters: Arc<Counters>,
+}
+
+/// The accounting shared by the service thread and the handles' warm-cache path.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    panics: AtomicU64,
+}
+
+impl Counters {
+    fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn panic(&self) {
+        self.panics.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl core::fmt::Debug for VaultServiceHandle {
@@ -320,6 +351,10 @@ impl VaultServiceHandle {
 
     /// The key of `key_type` at `path`, from the cache or freshly derived.
     ///
+    /// A cached key is returned without a hand-off to the service thread (the path
+    /// policy is checked first, the TTL as on every lookup, and the call counts as a
+    /// request and a cache hit); anything else is one [`Request::Derive`] to the service.
+    ///
     /// Served: the device subtree `m/74'/2'/3'/…` and every path outside the application
     /// branch `m/74'/2'` that is not one of its ancestors (ADR 0046). The rest of `m/74'/2'`
     /// (credential keys, vault master, audit signer) and `m`, `m/74'`, `m/74'/2'` are
@@ -329,6 +364,9 @@ impl VaultServiceHandle {
     /// [`Error::ReservedPath`] (see above), [`Error::Locked`], [`Error::Derivation`] (e.g. a
     /// non-hardened ed25519 step), [`Error::Stopped`].
     pub fn derive(&self, key_type: KeyType, path: &DerivationPath) -> Result<DerivedKey> {
+        if let Some(hit) = self.warm_derive(key_type, path)? {
+            return Ok(hit);
+        }
         let request = Request::Derive {
             key_type,
             path: path.clone(),
@@ -384,6 +422,32 @@ impl VaultServiceHandle {
         expect_response!(self.call(&request)?, Response::Decrypted { plaintext } => plaintext)
     }
 
+    /// The cached key for `(key_type, path)` if the path is served and the key is warm,
+    /// `None` to ask the service. Only the service thread fills the cache, and it empties
+    /// it on `lock`, after a caught panic and on stop, so a hit is a key the unlocked
+    /// service derived. A panic in the lookup is handled as one inside the service: the
+    /// panic is counted, the cache cleared, and the call fails with [`Error::Internal`].
+    fn warm_derive(&self, key_type: KeyType, path: &DerivationPath) -> Result<Option<DerivedKey>> {
+        if !is_served(path) {
+            return Ok(None);
+        }
+        let cache_key = (key_type, path.clone());
+        match catch_unwind(AssertUnwindSafe(|| self.cache.get_warm(&cache_key))) {
+            Ok(Some(hit)) => {
+                self.counters.request();
+                Ok(Some(hit))
+            }
+            // Not counted here: the service counts the request and the miss it serves.
+            Ok(None) => Ok(None),
+            Err(_) => {
+                self.counters.request();
+                self.counters.panic();
+                let _ = catch_unwind(AssertUnwindSafe(|| self.cache.clear()));
+                Err(Error::Internal)
+            }
+        }
+    }
+
     /// Re-encrypts `data` under the newer key version `to_version`, binding the same `aad`;
     /// the plaintext never leaves the service.
     ///
@@ -422,10 +486,11 @@ struct Actor {
     /// At most [`MAX_ENCRYPTION_KEYS`] `EncryptionKey`s, one per key version, least recently
     /// used first (each keeps its own nonce sequence).
     encryption_keys: EncryptionKeys,
-    cache: KeyCache,
+    /// Shared with the handles, which read warm keys from it (ADR 0048).
+    cache: SharedCache,
     seeds_zeroized: u64,
-    requests: u64,
-    panics: u64,
+    /// Requests and caught panics, shared with the handles' warm-cache path.
+    counters: Arc<Counters>,
 }
 
 impl Actor {
@@ -433,10 +498,9 @@ impl Actor {
         Self {
             seed: None,
             encryption_keys: EncryptionKeys::default(),
-            cache: KeyCache::new(cache, clock),
+            cache: SharedCache::new(cache, clock),
             seeds_zeroized: 0,
-            requests: 0,
-            panics: 0,
+            counters: Arc::new(Counters::default()),
         }
     }
 
@@ -483,7 +547,7 @@ impl Actor {
 
     /// Answers one capability request on its typed channel; a panic in it is caught.
     fn serve_capability(&mut self, request: CapabilityRequest) {
-        self.requests = self.requests.saturating_add(1);
+        self.counters.request();
         // The caller may have given up; an unsent capability is dropped (and zeroized).
         match request {
             CapabilityRequest::VaultMaster(reply) => {
@@ -508,7 +572,7 @@ impl Actor {
         match catch_unwind(AssertUnwindSafe(|| derive(seed.ok_or(Error::Locked)?))) {
             Ok(result) => result,
             Err(_) => {
-                self.panics = self.panics.saturating_add(1);
+                self.counters.panic();
                 Err(Error::Internal)
             }
         }
@@ -517,7 +581,7 @@ impl Actor {
     /// Decodes, dispatches and encodes one request; a panic anywhere in it is caught. A
     /// response that cannot be encoded (a bug) reaches the caller as [`Error::Internal`].
     fn serve(&mut self, frame: &[u8]) -> (Result<Zeroizing<Vec<u8>>>, bool) {
-        self.requests = self.requests.saturating_add(1);
+        self.counters.request();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let (response, stop) = match Request::from_bytes(frame) {
                 Ok(request) => self.dispatch(request),
@@ -528,7 +592,7 @@ impl Actor {
         let (encoded, stop) = match outcome {
             Ok(done) => done,
             Err(_) => {
-                self.panics = self.panics.saturating_add(1);
+                self.counters.panic();
                 // The request may have left the cache half-updated: start it afresh.
                 let _ = catch_unwind(AssertUnwindSafe(|| self.cache.clear()));
                 (Response::Error(Error::Internal).to_bytes(), false)
@@ -542,7 +606,12 @@ impl Actor {
 
     fn dispatch(&mut self, request: Request) -> (Response, bool) {
         let result = match request {
-            Request::Shutdown => return (Response::Stopping, true),
+            Request::Shutdown => {
+                // Locked before the reply: once `shutdown` returns, the shared cache is
+                // empty, so no handle is served a warm key from a stopped service.
+                self.lock();
+                return (Response::Stopping, true);
+            }
             Request::Unlock { phrase, passphrase } => self
                 .unlock(&phrase, &passphrase)
                 .map(|()| Response::Unlocked),
@@ -566,7 +635,11 @@ impl Actor {
                 .map(Response::Encrypted),
             Request::Decrypt { data, aad } => self
                 .decrypt(&data, &aad)
-                .map(|plaintext| Response::Decrypted { plaintext }),
+                // The response owns a zeroizing copy (the protocol's type); the aead's
+                // `Plaintext` is wiped when it drops here.
+                .map(|plaintext| Response::Decrypted {
+                    plaintext: Zeroizing::new(plaintext.to_vec()),
+                }),
             Request::Rotate {
                 data,
                 aad,
@@ -586,8 +659,8 @@ impl Actor {
             cache: self.cache.stats(),
             encryption_keys: u64::try_from(self.encryption_keys.len()).unwrap_or(u64::MAX),
             seeds_zeroized: self.seeds_zeroized,
-            requests: self.requests,
-            panics: self.panics,
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            panics: self.counters.panics.load(Ordering::Relaxed),
         }
     }
 
@@ -615,6 +688,9 @@ impl Actor {
     }
 
     fn lock(&mut self) {
+        // The shared cache first: once it is empty no handle can be served a warm key, so
+        // no derive succeeds after `lock` returns.
+        self.cache.clear();
         if self.seed.take().is_some() {
             // Dropping the box zeroizes the seed.
             self.seeds_zeroized = self.seeds_zeroized.saturating_add(1);
@@ -622,7 +698,6 @@ impl Actor {
         // Dropping an EncryptionKey frees its key schedule; ring's cannot be wiped (ADR 0021),
         // its raw key bytes were wiped when the schedule was built.
         self.encryption_keys.clear();
-        self.cache.clear();
     }
 
     fn derive(&mut self, key_type: KeyType, path: DerivationPath) -> Result<DerivedKey> {
@@ -664,7 +739,7 @@ impl Actor {
     /// Decrypts with the kept key of the data's version, or with a new key that is kept only
     /// if the data authenticates: a failed decrypt leaves no key behind, so made-up versions
     /// cost the service nothing.
-    fn decrypt(&mut self, data: &EncryptedData, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    fn decrypt(&mut self, data: &EncryptedData, aad: &[u8]) -> Result<Plaintext> {
         let seed = self.seed.as_deref().ok_or(Error::Locked)?;
         let key_version = data.key_version();
         encryption_path(key_version)?;
@@ -776,5 +851,83 @@ impl EncryptionKeys {
 
     fn clear(&mut self) {
         self.0.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::SystemClock;
+
+    fn key(path: &str) -> DerivedKey {
+        DerivedKey::new(KeyType::Aes256Gcm, path.parse().unwrap(), None, &[9; 32]).unwrap()
+    }
+
+    /// A handle whose service is gone: any hand-off fails with `Stopped`, so whatever it
+    /// still answers was served from the shared cache on the caller's thread.
+    fn handle_without_service(cache: &SharedCache) -> VaultServiceHandle {
+        let (tx, rx) = mpsc::channel::<Message>();
+        drop(rx);
+        VaultServiceHandle {
+            tx,
+            cache: cache.clone(),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+
+    #[test]
+    fn a_warm_derive_is_served_without_the_service_thread() {
+        let cache = SharedCache::new(
+            CacheConfig::new(8, Duration::from_secs(60)),
+            Arc::new(SystemClock),
+        );
+        cache.insert(key("m/74'/2'/3'/1'"));
+        let v = handle_without_service(&cache);
+        let hit = v
+            .derive(KeyType::Aes256Gcm, &"m/74'/2'/3'/1'".parse().unwrap())
+            .unwrap();
+        assert_eq!(hit.expose_secret(), &[9; 32]);
+        assert_eq!(v.counters.requests.load(Ordering::Relaxed), 1);
+        assert_eq!((cache.stats().hits, cache.stats().misses), (1, 0));
+        // A miss (other path, other type) goes to the service: here, gone.
+        assert_eq!(
+            v.derive(KeyType::Aes256Gcm, &"m/74'/2'/3'/2'".parse().unwrap()),
+            Err(Error::Stopped)
+        );
+        assert_eq!(
+            v.derive(KeyType::Ed25519, &"m/74'/2'/3'/1'".parse().unwrap()),
+            Err(Error::Stopped)
+        );
+        // The handle counts no miss: the service counts the one it serves.
+        assert_eq!(cache.stats().misses, 0);
+    }
+
+    #[test]
+    fn the_path_policy_is_checked_before_the_cache() {
+        let cache = SharedCache::new(
+            CacheConfig::new(8, Duration::from_secs(60)),
+            Arc::new(SystemClock),
+        );
+        // Never inserted by the service; planted here to show the policy comes first.
+        cache.insert(key("m/74'/2'/1'/0'"));
+        let v = handle_without_service(&cache);
+        assert_eq!(
+            v.derive(KeyType::Aes256Gcm, &"m/74'/2'/1'/0'".parse().unwrap()),
+            Err(Error::Stopped)
+        );
+        assert_eq!(cache.stats().hits, 0);
+    }
+
+    #[test]
+    fn an_expired_key_is_not_served_warm() {
+        let cache = SharedCache::new(CacheConfig::new(8, Duration::ZERO), Arc::new(SystemClock));
+        cache.insert(key("m/74'/2'/3'/1'"));
+        let v = handle_without_service(&cache);
+        assert_eq!(
+            v.derive(KeyType::Aes256Gcm, &"m/74'/2'/3'/1'".parse().unwrap()),
+            Err(Error::Stopped)
+        );
     }
 }

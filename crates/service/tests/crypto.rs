@@ -68,7 +68,7 @@ fn the_key_is_the_v2_key_at_paths_encryption() {
         ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::ENCRYPTION)
             .unwrap();
     let key = EncryptionKey::from_node_private_key(node.expose_secret()).unwrap();
-    assert_eq!(d.decrypt(&key, b"aad").unwrap().as_slice(), b"interop");
+    assert_eq!(d.decrypt(&key, b"aad").unwrap().expose_secret(), b"interop");
     let back = EncryptedData::encrypt(&key, b"other way", b"aad").unwrap();
     assert_eq!(v.decrypt(&back, b"aad").unwrap().as_slice(), b"other way");
 }
@@ -164,7 +164,10 @@ fn rotation_moves_data_to_the_key_of_its_own_path() {
     let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path).unwrap();
     let k3 = EncryptionKey::for_key_version(node.expose_secret(), 3, hexvault_aead::Backend::Ring)
         .unwrap();
-    assert_eq!(r3.decrypt(&k3, b"ctx").unwrap().as_slice(), b"rotate me");
+    assert_eq!(
+        r3.decrypt(&k3, b"ctx").unwrap().expose_secret(),
+        b"rotate me"
+    );
     let v2_node =
         ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::ENCRYPTION)
             .unwrap();

@@ -1,0 +1,37 @@
+//! Shared inputs for the peer benches: the same bytes go to every library in the run.
+
+/// Deterministic, non-secret, incompressible filler bytes (the same xorshift as
+/// `hexvault-benches`). Not random and never a key.
+#[must_use]
+pub fn filler(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// JSON-like text (the envelope bench's input): what an envelope compresses in practice.
+#[must_use]
+pub fn json_like(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 128);
+    let mut i = 0u64;
+    while out.len() < len {
+        out.extend_from_slice(
+            format!(
+                "{{\"id\":{i},\"user\":\"user-{}\",\"active\":{},\"roles\":[\"reader\",\"writer\"],\"score\":{}}},\n",
+                i % 97,
+                i % 3 == 1,
+                (i * 7919) % 1000
+            )
+            .as_bytes(),
+        );
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}

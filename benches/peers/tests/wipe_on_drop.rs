@@ -1,0 +1,97 @@
+//! The drop wipe of `Plaintext` survives optimisation: a counting global allocator looks at
+//! every freed block of one marker size and records whether it was all zeros.
+//!
+//! This lives in the peers workspace because it needs `unsafe` (a `GlobalAlloc`), which the
+//! main workspace forbids; our crates are built here as dependencies, at opt-level 3.
+#![allow(unsafe_code, clippy::unwrap_used, missing_docs)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// No other allocation in the test has this size.
+const MARKER: usize = 77_777;
+
+static ZEROED: AtomicUsize = AtomicUsize::new(0);
+static DIRTY: AtomicUsize = AtomicUsize::new(0);
+/// The tests share the counters: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+struct Inspecting;
+
+// SAFETY: every call is forwarded to `System` unchanged; `dealloc` only reads the block it
+// is handed (valid for `layout.size()` bytes until it is freed) before freeing it.
+unsafe impl GlobalAlloc for Inspecting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if layout.size() == MARKER {
+            let block = unsafe { std::slice::from_raw_parts(ptr, MARKER) };
+            let counter = if block.iter().all(|&b| b == 0) {
+                &ZEROED
+            } else {
+                &DIRTY
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Inspecting = Inspecting;
+
+fn counts() -> (usize, usize) {
+    (ZEROED.load(Ordering::SeqCst), DIRTY.load(Ordering::SeqCst))
+}
+
+fn secret() -> Vec<u8> {
+    let mut v = Vec::with_capacity(MARKER);
+    v.resize(MARKER, 0xA5);
+    v
+}
+
+#[test]
+fn the_checker_sees_an_unwiped_block() {
+    let _serial = SERIAL.lock().unwrap();
+    let before = counts();
+    drop(std::hint::black_box(secret()));
+    assert_eq!(counts(), (before.0, before.1 + 1));
+}
+
+#[test]
+fn an_aead_plaintext_is_all_zeros_when_freed() {
+    let _serial = SERIAL.lock().unwrap();
+    let before = counts();
+    let mut p = hexvault_aead::Plaintext::new(secret());
+    std::hint::black_box(&mut p);
+    drop(p);
+    assert_eq!(counts(), (before.0 + 1, before.1));
+}
+
+#[test]
+fn an_envelope_plaintext_is_all_zeros_when_freed() {
+    let _serial = SERIAL.lock().unwrap();
+    let before = counts();
+    let mut p = hexvault_envelope::Plaintext::new(secret());
+    std::hint::black_box(&mut p);
+    drop(p);
+    assert_eq!(counts(), (before.0 + 1, before.1));
+}
+
+#[test]
+fn an_opened_blob_is_all_zeros_when_freed() {
+    use hexvault_aead::{Key, KeyVersion, SealingKey};
+    let _serial = SERIAL.lock().unwrap();
+    let key = SealingKey::new(Key::from_bytes([7; 32]), KeyVersion::new(1).unwrap()).unwrap();
+    // `open` allocates ciphertext + tag bytes and keeps that allocation: size it to MARKER.
+    let pt = vec![0xA5u8; MARKER - hexvault_aead::TAG_LEN];
+    let blob = key.seal(&pt, b"aad").unwrap();
+    let before = counts();
+    let opened = key.open(&blob, b"aad").unwrap();
+    assert_eq!(opened.expose_secret(), &pt[..]);
+    drop(opened);
+    assert_eq!(counts(), (before.0 + 1, before.1));
+}
