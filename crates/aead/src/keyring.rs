@@ -242,7 +242,7 @@ impl KeyRing {
         let mut keys = BTreeMap::new();
         keys.insert(
             version,
-            SealingKey::with_nonce_state(key, version, Backend::Ring, [7; 8], counter)?,
+            SealingKey::with_nonce_state(key, version, Backend::Ring, [7; 12], counter)?,
         );
         Ok(Self {
             keys,

@@ -14,10 +14,11 @@
 //!   in one `memset`-speed pass ([`wipe`], ADR 0025).
 //!
 //! # Invariants
-//! * A nonce never repeats within one [`SealingKey`] instance: 64-bit random prefix from
-//!   the OS CSPRNG plus a 32-bit atomic counter (ADR 0020). Across instances of one key the
-//!   prefixes must differ (`< n^2 / 2^65` for `n` instances), so a `SealingKey` is meant to
-//!   be long-lived. [`EncryptedData`], sealed by short-lived instances, gives every
+//! * A nonce never repeats within one [`SealingKey`] instance: a random 96-bit base from
+//!   the OS CSPRNG plus an atomic seal counter, modulo 2^96 (ADR 0020, amended). Across
+//!   instances of one key two nonces repeat with probability `< k·Q / 2^96` (`k` instances,
+//!   `Q` seals in all; `k^2 / 2^96` when each seals once), so short-lived instances get the
+//!   bound of fully random 96-bit nonces; a long-lived one per process is still best. [`EncryptedData`], sealed by short-lived instances, gives every
 //!   credential its own subkey from a random 32-byte salt (ADR 0022). The OS CSPRNG is the
 //!   only entropy source. A key instance refuses to seal after 2^32 messages and reports
 //!   2^31 as a warning.

@@ -1,5 +1,5 @@
-//! Nonce construction of `SealingKey`: a per-instance random 64-bit prefix plus a 32-bit
-//! counter (ADR 0020), and the seal counter every key instance keeps.
+//! Nonce construction of `SealingKey`: a per-instance random 96-bit base plus the seal
+//! counter, modulo 2^96 (ADR 0020, amended), and the seal counter every key instance keeps.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,8 +11,8 @@ pub const SEAL_WARNING_THRESHOLD: u64 = 1 << 31;
 /// Seals after which a key refuses to seal (2^32): rotate before this.
 pub const SEAL_LIMIT: u64 = 1 << 32;
 
-/// Length of the random prefix drawn from the OS CSPRNG when a key instance is built.
-const PREFIX_LEN: usize = 8;
+/// The nonce space: nonces are integers modulo 2^96, written big-endian in 12 bytes.
+const NONCE_MODULUS_BITS: u32 = 96;
 
 /// The exact seal count of one key instance, refusing past [`SEAL_LIMIT`].
 ///
@@ -47,33 +47,35 @@ impl SealCounter {
     }
 }
 
-/// Hands out the 96-bit nonces of one key instance: `prefix (8 bytes) || counter (u32 BE)`.
+/// Hands out the 96-bit nonces of one key instance: `(base + counter) mod 2^96`, big-endian.
 ///
-/// The prefix is drawn once from the OS CSPRNG; the counter is a [`SealCounter`], so it
-/// is also the exact count of seals. Nonces are unique within one instance; across
-/// instances of one key they are unique only while the 64-bit prefixes differ (ADR 0020).
+/// The base is drawn once from the OS CSPRNG (all 96 bits); the counter is a [`SealCounter`],
+/// so it is also the exact count of seals. Nonces are unique within one instance (at most
+/// 2^32 of them, far below 2^96). Two instances of one key repeat a nonce only if their
+/// ranges `[base, base + q)` overlap: for `k` instances sealing `Q` messages in all, below
+/// `k·Q / 2^96` — `k^2 / 2^96` when every instance seals once (ADR 0020).
 pub(crate) struct NonceSequence {
-    prefix: [u8; PREFIX_LEN],
+    base: u128,
     counter: SealCounter,
 }
 
 impl NonceSequence {
-    /// A new sequence with a fresh random prefix and the counter at 0.
+    /// A new sequence with a fresh random 96-bit base and the counter at 0.
     pub(crate) fn new() -> Result<Self> {
-        let mut prefix = [0u8; PREFIX_LEN];
-        crate::rng::fill(&mut prefix)?;
+        let mut base = [0u8; NONCE_LEN];
+        crate::rng::fill(&mut base)?;
         Ok(Self {
-            prefix,
+            base: from_be_96(&base),
             counter: SealCounter::starting_at(0),
         })
     }
 
-    /// A sequence with a chosen prefix and counter, for tests of the limits and of
+    /// A sequence with a chosen base and counter, for tests of the limits and of
     /// cross-backend equality. Never compiled outside tests.
     #[cfg(test)]
-    pub(crate) const fn with_state(prefix: [u8; PREFIX_LEN], counter: u64) -> Self {
+    pub(crate) const fn with_state(base: [u8; NONCE_LEN], counter: u64) -> Self {
         Self {
-            prefix,
+            base: from_be_96(&base),
             counter: SealCounter::starting_at(counter),
         }
     }
@@ -81,11 +83,13 @@ impl NonceSequence {
     /// The next nonce, or `None` once [`SEAL_LIMIT`] nonces have been handed out.
     #[inline]
     pub(crate) fn next(&self) -> Option<[u8; NONCE_LEN]> {
-        let n32 = self.counter.take()?;
+        let n = self.counter.take()?;
+        let value = self.base.wrapping_add(u128::from(n)) & ((1u128 << NONCE_MODULUS_BITS) - 1);
         let mut nonce = [0u8; NONCE_LEN];
-        let (head, tail) = nonce.split_at_mut(PREFIX_LEN);
-        head.copy_from_slice(&self.prefix);
-        tail.copy_from_slice(&n32.to_be_bytes());
+        // The low 12 bytes of the 16-byte big-endian form (the value is below 2^96).
+        for (out, byte) in nonce.iter_mut().zip(value.to_be_bytes().iter().skip(4)) {
+            *out = *byte;
+        }
         Some(nonce)
     }
 
@@ -93,6 +97,12 @@ impl NonceSequence {
     pub(crate) fn used(&self) -> u64 {
         self.counter.used()
     }
+}
+
+/// The integer a 12-byte big-endian nonce encodes.
+const fn from_be_96(bytes: &[u8; NONCE_LEN]) -> u128 {
+    let [a, b, c, d, e, f, g, h, i, j, k, l] = *bytes;
+    u128::from_be_bytes([0, 0, 0, 0, a, b, c, d, e, f, g, h, i, j, k, l])
 }
 
 /// How close a key is to its sealing limit.

@@ -153,15 +153,17 @@ pub(crate) fn with_joined_aad<R>(
 /// [`UsageState::RotateSoon`](crate::UsageState::RotateSoon), and at 2^32 sealing fails
 /// with [`Error::KeyExhausted`]: rotate to a new key version.
 ///
-/// Nonces are `random 64-bit prefix (per instance) || 32-bit counter`. Within one instance
-/// no nonce repeats. Across instances built for the same key bytes, two repeat only if
-/// their prefixes are equal: below `n^2 / 2^65` for `n` instances ever built (2^-33 at
-/// `n = 2^16`). So a `SealingKey` is for **long-lived instances** (one per key version per
-/// process, as a [`KeyRing`](crate::KeyRing) keeps): it does not give short-lived instances
-/// (one per CLI run, one per request) the 96 random bits per message the design asks for.
-/// For those, derive a per-message subkey as [`EncryptedData`](crate::EncryptedData) does
-/// (ADR 0020, ADR 0022). Never keep using a `SealingKey` in a child after `fork()`: build a
-/// new one there.
+/// Nonces are `(random 96-bit base + seal counter) mod 2^96`, the base drawn from the OS
+/// CSPRNG when the instance is built. Within one instance no nonce repeats. Across instances
+/// built for the same key bytes, two repeat only if their ranges of nonces overlap: below
+/// `k·Q / 2^96` for `k` instances sealing `Q` messages in all, so a short-lived instance (one
+/// per CLI run, one per request, sealing once) has the collision bound of a fully random
+/// 96-bit nonce: `k^2 / 2^96`, 2^-32 only after 2^32 instances (ADR 0020, amended). Still
+/// prefer one long-lived instance per key version per process (as a
+/// [`KeyRing`](crate::KeyRing) keeps): the counter then does the work and the bound stays at
+/// its floor. [`EncryptedData`](crate::EncryptedData) goes further and seals every
+/// credential under its own subkey (ADR 0022). Never keep using a `SealingKey` in a child
+/// after `fork()`: build a new one there.
 ///
 /// `Send + Sync`: share it between threads by reference or `Arc`; nonces stay unique.
 pub struct SealingKey {
@@ -172,7 +174,7 @@ pub struct SealingKey {
 }
 
 impl SealingKey {
-    /// Builds the key schedule (ring backend) and draws the nonce prefix. The `Key` is
+    /// Builds the key schedule (ring backend) and draws the random nonce base. The `Key` is
     /// consumed and zeroized.
     ///
     /// # Errors
@@ -194,20 +196,20 @@ impl SealingKey {
         })
     }
 
-    /// A key whose nonce sequence starts at a chosen prefix and counter, for tests.
+    /// A key whose nonce sequence starts at a chosen base and counter, for tests.
     #[cfg(test)]
     pub(crate) fn with_nonce_state(
         key: Key,
         version: KeyVersion,
         backend: Backend,
-        prefix: [u8; 8],
+        base: [u8; crate::backend::NONCE_LEN],
         counter: u64,
     ) -> Result<Self> {
         Ok(Self {
             version,
             backend,
             schedule: backend::build(backend, key.expose_secret())?,
-            nonces: NonceSequence::with_state(prefix, counter),
+            nonces: NonceSequence::with_state(base, counter),
         })
     }
 

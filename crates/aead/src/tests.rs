@@ -65,10 +65,10 @@ fn wycheproof_aes_gcm_rustcrypto() {
 #[test]
 fn backends_produce_identical_ciphertexts_and_open_each_other() {
     let key = [0x42u8; 32];
-    let ring =
-        SealingKey::with_nonce_state(Key::from_bytes(key), v(3), Backend::Ring, [9; 8], 5).unwrap();
+    let ring = SealingKey::with_nonce_state(Key::from_bytes(key), v(3), Backend::Ring, [9; 12], 5)
+        .unwrap();
     let rc =
-        SealingKey::with_nonce_state(Key::from_bytes(key), v(3), Backend::RustCrypto, [9; 8], 5)
+        SealingKey::with_nonce_state(Key::from_bytes(key), v(3), Backend::RustCrypto, [9; 12], 5)
             .unwrap();
     for len in [0usize, 1, 15, 16, 17, 64, 1000, 4096 + 3] {
         let pt: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
@@ -82,10 +82,11 @@ fn backends_produce_identical_ciphertexts_and_open_each_other() {
 }
 
 #[test]
-fn nonce_is_prefix_then_big_endian_counter() {
-    let key =
-        SealingKey::with_nonce_state(Key::from_bytes([1; 32]), v(1), Backend::Ring, [0xAB; 8], 41)
-            .unwrap();
+fn nonce_is_base_plus_counter_big_endian() {
+    let mut base = [0xAB; 12];
+    base[8..].copy_from_slice(&[0, 0, 0, 0]);
+    let key = SealingKey::with_nonce_state(Key::from_bytes([1; 32]), v(1), Backend::Ring, base, 41)
+        .unwrap();
     let a = Header::decode(&key.seal(b"", b"").unwrap()).unwrap();
     let b = Header::decode(&key.seal(b"", b"").unwrap()).unwrap();
     assert_eq!(
@@ -100,12 +101,47 @@ fn nonce_is_prefix_then_big_endian_counter() {
 }
 
 #[test]
-fn fresh_instances_draw_different_prefixes() {
-    let a = SealingKey::new(Key::from_bytes([1; 32]), v(1)).unwrap();
-    let b = SealingKey::new(Key::from_bytes([1; 32]), v(1)).unwrap();
-    let na = Header::decode(&a.seal(b"", b"").unwrap()).unwrap();
-    let nb = Header::decode(&b.seal(b"", b"").unwrap()).unwrap();
-    assert_ne!(na.nonce()[..8], nb.nonce()[..8]);
+fn nonce_addition_carries_and_wraps_modulo_2_pow_96() {
+    let mut base = [0x00; 12];
+    base[7..].copy_from_slice(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF]);
+    let key = SealingKey::with_nonce_state(Key::from_bytes([1; 32]), v(1), Backend::Ring, base, 1)
+        .unwrap();
+    let carried = Header::decode(&key.seal(b"", b"").unwrap()).unwrap();
+    assert_eq!(carried.nonce(), &[0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0]);
+
+    let key =
+        SealingKey::with_nonce_state(Key::from_bytes([1; 32]), v(1), Backend::Ring, [0xFF; 12], 1)
+            .unwrap();
+    let wrapped = Header::decode(&key.seal(b"", b"").unwrap()).unwrap();
+    assert_eq!(wrapped.nonce(), &[0; 12]);
+}
+
+#[test]
+fn fresh_instances_draw_96_random_bits() {
+    // The review's finding: a fresh instance's first nonce ended in 00000000 (64 random bits).
+    // Now every bit of the first nonce of a fresh instance is random: over 64 instances each
+    // of the 96 bit positions takes both values (a fixed bit would survive 64 draws with
+    // probability 2^-63).
+    let mut seen_one = [false; 96];
+    let mut seen_zero = [false; 96];
+    let mut firsts = std::collections::HashSet::new();
+    for _ in 0..64 {
+        let key = SealingKey::new(Key::from_bytes([1; 32]), v(1)).unwrap();
+        let header = Header::decode(&key.seal(b"", b"").unwrap()).unwrap();
+        let nonce: [u8; 12] = *header.nonce();
+        assert!(
+            firsts.insert(nonce),
+            "two fresh instances began with one nonce"
+        );
+        for bit in 0..96 {
+            if nonce[bit / 8] >> (7 - bit % 8) & 1 == 1 {
+                seen_one[bit] = true;
+            } else {
+                seen_zero[bit] = true;
+            }
+        }
+    }
+    assert!(seen_one.iter().all(|b| *b) && seen_zero.iter().all(|b| *b));
 }
 
 #[test]
@@ -114,7 +150,7 @@ fn warning_state_from_2_pow_31() {
         Key::from_bytes([2; 32]),
         v(1),
         Backend::Ring,
-        [0; 8],
+        [0; 12],
         (1 << 31) - 1,
     )
     .unwrap();
@@ -130,7 +166,7 @@ fn refuses_at_2_pow_32_and_never_wraps() {
         Key::from_bytes([2; 32]),
         v(4),
         Backend::Ring,
-        [0; 8],
+        [0; 12],
         SEAL_LIMIT - 1,
     )
     .unwrap();
