@@ -68,7 +68,7 @@ impl Plaintext {
 
     /// Shortens the plaintext to `len` bytes (no effect if it is not longer). The bytes
     /// cut off stay in the allocation until the drop wipes all of it.
-    pub(crate) fn truncate(&mut self, len: usize) {
+    pub fn truncate(&mut self, len: usize) {
         self.bytes.truncate(len);
     }
 }

@@ -58,9 +58,10 @@ impl VaultOptions {
     }
 }
 
-/// The plaintext [`Cell::open`] returns: zeroized on drop, `Debug` prints only its length,
-/// bytes reachable through [`expose_secret`](Self::expose_secret).
-pub struct Plaintext(Zeroizing<Vec<u8>>);
+/// The plaintext [`Cell::open`] returns: wiped on drop in one pass at memory speed (it holds
+/// an aead [`Plaintext`](hexvault_aead::Plaintext), ADR 0025), `Debug` prints only its
+/// length, bytes reachable through [`expose_secret`](Self::expose_secret).
+pub struct Plaintext(hexvault_aead::Plaintext);
 
 impl Plaintext {
     /// The plaintext bytes.
@@ -1092,7 +1093,9 @@ impl Inner {
         let body = blob.get(header.len..).ok_or(Error::Internal {
             what: "header longer than the parsed blob",
         })?;
-        let mut buf = Zeroizing::new(body.to_vec());
+        // Decrypted in place inside an aead `Plaintext`: wiped in one pass when dropped, also
+        // when authentication fails half-way through the layers.
+        let mut buf = hexvault_aead::Plaintext::new(body.to_vec());
         let mut len = buf.len();
         for (key, params) in keys.iter().zip(header.layers.iter()).rev() {
             let Some(key) = key else { continue };
@@ -1111,7 +1114,11 @@ impl Inner {
         }
         buf.truncate(len);
         if header.flags & FLAG_COMPRESSED != 0 {
-            return decompress_content(&buf).map(Plaintext);
+            return decompress_content(&buf).map(|mut content| {
+                Plaintext(hexvault_aead::Plaintext::new(core::mem::take(
+                    &mut *content,
+                )))
+            });
         }
         Ok(Plaintext(buf))
     }
