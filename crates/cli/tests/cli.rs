@@ -804,3 +804,40 @@ fn passphrase_prompt_without_a_terminal_says_so() {
     assert!(stderr.contains("needs a terminal"), "{stderr}");
     assert!(stderr.contains("--passphrase-env"), "{stderr}");
 }
+
+#[test]
+fn a_phrase_typed_at_a_terminal_is_not_echoed() {
+    use std::io::{Read, Write};
+    // `script` gives the command a real pseudo-terminal: what the terminal would echo comes
+    // back on script's standard output.
+    let mut child = Command::new("script")
+        .args(["-qec"])
+        .arg(format!("{} mnemonic check", env!("CARGO_BIN_EXE_hexvault")))
+        .arg("/dev/null")
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    // Type only once the prompt is on the screen (and a moment later, once echo is off),
+    // as a person would.
+    while !String::from_utf8_lossy(&seen).contains("(not echoed): ") {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "no prompt: {seen:?}");
+        seen.push(byte[0]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{TREZOR_PHRASE}").unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let screen = String::from_utf8_lossy(&seen);
+    assert!(screen.contains("valid: 12-word english phrase"), "{screen}");
+    assert!(
+        !screen.contains("abandon"),
+        "the phrase was echoed: {screen}"
+    );
+}
