@@ -1,7 +1,8 @@
 //! hexvault-aead beside the raw primitives: seal/open vs a bare ring `LessSafeKey`
 //! (prebuilt key, same sizes, same run), the RustCrypto backend vs ring, and
 //! `derive_key` vs a bare `hkdf` extract + expand, and the drop of an opened `Plaintext`
-//! (one fast wipe) vs `Zeroizing<Vec<u8>>` (byte-by-byte volatile writes) vs a bare free.
+//! (one fast wipe) vs `Zeroizing<Vec<u8>>` (byte-by-byte volatile writes) vs a bare free,
+//! and sealed streams vs bare ring over the same 64 KiB pieces.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,7 +14,8 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hexvault_aead::{
-    Backend, HEADER_LEN, Key, KeyVersion, Plaintext, SealingKey, derive_key, sealed_len,
+    Backend, DEFAULT_SEGMENT_LEN, HEADER_LEN, Key, KeyVersion, Plaintext, SealingKey, StreamOpener,
+    StreamSealer, derive_key, sealed_len,
 };
 use hexvault_benches::filler;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -233,5 +235,66 @@ fn plaintext_drop(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, seal, open, kdf, plaintext_drop);
+/// A sealed stream (64 KiB segments, one segment of memory) sealed and opened through
+/// in-memory readers and writers, beside the floor: bare ring seal + open of the same bytes
+/// in 64 KiB pieces with a prebuilt key and no I/O. The stream pays one HKDF and one key
+/// schedule per stream, a tag per segment and the copies into and out of its buffer.
+fn stream(c: &mut Criterion) {
+    for size in [1024 * 1024, 16 * 1024 * 1024] {
+        let mut g = c.benchmark_group(format!("aead_stream/{size}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        let plaintext = filler(size);
+        let key = Key::from_bytes(KEY);
+        let mut sealed = Vec::with_capacity(size + size / 1000 + 100);
+        let mut opened = Vec::with_capacity(size);
+        g.bench_function("stream_seal_open", |b| {
+            b.iter(|| {
+                sealed.clear();
+                let mut s = StreamSealer::new(&key, AAD, &mut sealed).unwrap();
+                s.copy_from(&mut black_box(&plaintext[..])).unwrap();
+                s.finish().unwrap();
+                opened.clear();
+                let mut o = StreamOpener::new(&key, AAD, &sealed[..]).unwrap();
+                o.copy_to(&mut opened).unwrap();
+                assert_eq!(opened.len(), size);
+            });
+        });
+        let raw = raw_ring();
+        let mut counter = 0u64;
+        let mut buf = plaintext.clone();
+        let mut tags = Vec::with_capacity(size / DEFAULT_SEGMENT_LEN as usize + 1);
+        g.bench_function("raw_ring_seal_open_64k_pieces", |b| {
+            b.iter(|| {
+                buf.copy_from_slice(black_box(&plaintext));
+                tags.clear();
+                let first = counter;
+                for piece in buf.chunks_mut(DEFAULT_SEGMENT_LEN as usize) {
+                    tags.push(
+                        raw.seal_in_place_separate_tag(
+                            raw_nonce(&mut counter),
+                            Aad::from(AAD),
+                            piece,
+                        )
+                        .unwrap(),
+                    );
+                }
+                let mut n = first;
+                for (piece, tag) in buf.chunks_mut(DEFAULT_SEGMENT_LEN as usize).zip(&tags) {
+                    raw.open_in_place_separate_tag(
+                        raw_nonce(&mut n),
+                        Aad::from(AAD),
+                        *tag,
+                        piece,
+                        0..,
+                    )
+                    .unwrap();
+                }
+                black_box(&buf);
+            });
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, seal, open, kdf, plaintext_drop, stream);
 criterion_main!(benches);

@@ -146,11 +146,32 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// A sealed stream's header or segment layout is not one this crate writes.
+    #[error("malformed sealed stream: {reason}")]
+    MalformedStream {
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// Reading or writing a stream failed.
+    #[error("stream I/O failed: {source}")]
+    Io {
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The operating system's random number generator failed.
     #[error(
         "the operating system random number generator failed; retry, or check the OS entropy source"
     )]
     Rng,
+}
+
+impl Error {
+    pub(crate) const fn io(source: std::io::Error) -> Self {
+        Self::Io { source }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -10,6 +10,8 @@
 //! * [`KeyRing`]: versions, primary, retirement, [`KeyRing::rewrap`].
 //! * [`serde_bytes`]: the workspace's serde helpers for byte fields (bytes in binary
 //!   formats; base64, hex or `"[REDACTED]"` in human-readable ones).
+//! * Sealed streams ([`StreamSealer`], [`StreamOpener`]): the STREAM construction for
+//!   payloads of any size in one segment of memory (docs/formats.md, "Sealed stream").
 //! * [`Plaintext`], what `open` and `decrypt` return: its whole allocation is wiped on drop
 //!   in one `memset`-speed pass ([`wipe`], ADR 0025).
 //!
@@ -47,6 +49,7 @@ mod plaintext;
 mod rng;
 mod sealing;
 pub mod serde_bytes;
+mod stream;
 
 #[cfg(test)]
 mod tests;
@@ -66,6 +69,11 @@ pub use keyring::KeyRing;
 pub use nonce::{KeyUsage, SEAL_LIMIT, SEAL_WARNING_THRESHOLD, UsageState};
 pub use plaintext::{Plaintext, wipe};
 pub use sealing::{FORMAT_VERSION, HEADER_LEN, Header, MAGIC, OVERHEAD, SealingKey, sealed_len};
+pub use stream::{
+    DEFAULT_SEGMENT_LEN, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN, STREAM_FORMAT_VERSION,
+    STREAM_HEADER_LEN, STREAM_KEY_LABEL, STREAM_MAGIC, STREAM_SALT_LEN, StreamOpener,
+    StreamOptions, StreamSealer, stream_sealed_len,
+};
 
 /// Length of the authentication tag at the end of every ciphertext.
 pub const TAG_LEN: usize = backend::TAG_LEN;
