@@ -77,6 +77,10 @@ const TASKS: &[(&str, &str)] = &[
         "fuzz",
         "`fuzz --smoke` runs every target a few seconds; `fuzz TARGET [--seconds N]` runs one",
     ),
+    (
+        "man",
+        "writes the man pages of the `hexvault` command (hexvault.1 and one per subcommand) into target/man, or into `man DIR`",
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         "package" => package(),
         "bench" => bench(rest),
         "fuzz" => fuzz(rest),
+        "man" => man(rest),
         "help" | "--help" | "-h" => {
             print_tasks();
             Ok(())
@@ -136,6 +141,38 @@ pub(crate) fn cargo() -> Command {
     let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(project_root());
     command
+}
+
+/// `cargo xtask man [DIR]`: the man pages, rendered by the command itself (its hidden `man`
+/// subcommand, clap_mangen over the parser's own definition) so they never drift from it.
+fn man(rest: &[String]) -> StepResult {
+    let dir = match rest {
+        [] => project_root().join("target").join("man"),
+        [dir] => PathBuf::from(dir),
+        _ => return Err(Failure("usage: cargo xtask man [DIR]".to_owned())),
+    };
+    run(
+        "man",
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "hexvault-cli",
+                "--bin",
+                "hexvault",
+                "--",
+                "man",
+            ])
+            .arg("--out-dir")
+            .arg(&dir),
+    )?;
+    println!(
+        "man pages written to {} (read one with `man -l {}/hexvault.1`)",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
 }
 
 /// Runs one command as part of step `step`, echoing it first, and turns a non-zero exit into

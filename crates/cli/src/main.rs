@@ -16,7 +16,7 @@ mod output;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hexvault::derivation::DerivationPath;
 use hexvault::mnemonic::Language;
 
@@ -29,6 +29,10 @@ struct Cli {
     /// Print machine-readable JSON on standard output.
     #[arg(long, global = true)]
     json: bool,
+
+    /// Print no notes on standard error (results, warnings and errors still print).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -55,6 +59,21 @@ enum Command {
     Audit(AuditCommand),
     /// Walk through the pipeline with a fresh, throw-away mnemonic.
     Demo,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard
+    /// output, e.g. `hexvault completions bash > /etc/bash_completion.d/hexvault`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (hexvault.1 and one per subcommand) into a directory; used by
+    /// `cargo xtask man`.
+    #[command(hide = true)]
+    Man {
+        /// The directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +264,7 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(&error),
     };
     let json = cli.json;
+    output::set_quiet(cli.quiet);
     let outcome = match cli.command {
         Command::Mnemonic(MnemonicCommand::New {
             words,
@@ -266,6 +286,8 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Verify(args)) => commands::audit::verify(&args, json),
         Command::Audit(AuditCommand::Show { file }) => commands::audit::show(&file, json),
         Command::Demo => commands::demo::run(json),
+        Command::Completions { shell } => commands::docs::completions(shell, &mut Cli::command()),
+        Command::Man { out_dir } => commands::docs::man_pages(&out_dir, Cli::command(), json),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

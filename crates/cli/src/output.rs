@@ -2,10 +2,27 @@
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 use crate::error::{CliError, CliResult};
+
+/// `--quiet`: notes on standard error are not printed.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Sets `--quiet` for the rest of the process.
+pub(crate) fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Prints `hexvault: note: {text}` on standard error, unless `--quiet`. Notes explain; they
+/// never carry a result, a warning or an error (those print whatever `--quiet` says).
+pub(crate) fn note(text: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("hexvault: note: {text}");
+    }
+}
 
 /// Fails when standard output is closed. Rust's standard output silently discards writes to
 /// a closed descriptor (EBADF), which would make a command that prints a fresh secret exit 0

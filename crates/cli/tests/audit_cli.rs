@@ -424,3 +424,52 @@ fn audit_verify_and_show_read_the_golden_logs() {
     assert_eq!(first["timestamp"], "2026-11-30T04:37:26.123456789Z");
     assert_eq!(first["timestamp_unix_nanos"], 1_796_013_446_123_456_789u64);
 }
+
+/// `--quiet` drops the note about a missing anchor, and nothing else: the report still
+/// prints, and failures still print their error.
+#[test]
+fn quiet_silences_notes_but_not_results_or_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = trezor_audit_log(dir.path());
+    std::fs::remove_file(format!("{}.anchor", log.display())).unwrap();
+    let key = trezor_public_key();
+    let args = [
+        "audit",
+        "verify",
+        log.to_str().unwrap(),
+        "--public-key",
+        &key,
+    ];
+    let loud = hexvault(&args, "", &[]);
+    assert!(loud.status.success(), "{}", stderr_of(&loud));
+    assert!(
+        stderr_of(&loud).contains("hexvault: note: no anchor"),
+        "{}",
+        stderr_of(&loud)
+    );
+    let mut quiet_args = vec!["--quiet"];
+    quiet_args.extend_from_slice(&args);
+    let quiet = hexvault(&quiet_args, "", &[]);
+    assert!(quiet.status.success());
+    assert_eq!(stderr_of(&quiet), "", "a note printed under --quiet");
+    assert_eq!(
+        stdout_of(&quiet),
+        stdout_of(&loud),
+        "--quiet changed the result"
+    );
+    let missing = dir.path().join("missing.log");
+    let failed = hexvault(
+        &[
+            "-q",
+            "audit",
+            "verify",
+            missing.to_str().unwrap(),
+            "--public-key",
+            &key,
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(stderr_of(&failed).contains("hexvault: error:"));
+}

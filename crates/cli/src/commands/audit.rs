@@ -135,11 +135,11 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     } else {
         output::line(&report.to_string())?;
         if anchor_path.is_none() && args.min_sequence.is_none() {
-            eprintln!(
-                "hexvault: note: no anchor ({}.anchor absent, no --anchor): a cut right after a \
-                 checkpoint cannot be detected; keep a copy of the anchor elsewhere",
+            output::note(&format!(
+                "no anchor ({}.anchor absent, no --anchor): a cut right after a checkpoint \
+                 cannot be detected; keep a copy of the anchor elsewhere",
                 args.file.display()
-            );
+            ));
         }
     }
     // Forensic reading reports a cut without failing; damage always fails.
@@ -405,11 +405,11 @@ pub(crate) fn show(file: &Path, json: bool) -> CliResult {
         output::line(&line)?;
     }
     if let Some(tail) = &contents.torn_tail {
-        eprintln!(
-            "hexvault: note: torn final frame of {} bytes at offset {} (a crash mid-write; \
-             opening the log moves it to a quarantine file)",
+        output::note(&format!(
+            "torn final frame of {} bytes at offset {} (a crash mid-write; opening the log \
+             moves it to a quarantine file)",
             tail.len, tail.offset
-        );
+        ));
     }
     match &contents.unreadable {
         None => Ok(()),

@@ -4,6 +4,7 @@ pub(crate) mod audit;
 pub(crate) mod credential;
 pub(crate) mod demo;
 pub(crate) mod derive;
+pub(crate) mod docs;
 pub(crate) mod envelope;
 pub(crate) mod mnemonic;
 pub(crate) mod seed;
