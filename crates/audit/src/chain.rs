@@ -121,9 +121,26 @@ impl fmt::Debug for LogId {
 
 /// A 32-byte chain value: `chain[n]`, or the genesis value that precedes record 0.
 ///
-/// Not secret: an HMAC output reveals nothing about the key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// Not secret: an HMAC output reveals nothing about the key. But it is a MAC a verifier
+/// compares with a value an attacker may have written, so equality is constant-time: a
+/// verifier's timing must not tell how many leading bytes of a forged value were right.
+#[derive(Clone, Copy)]
 pub struct ChainValue([u8; 32]);
+
+impl core::hash::Hash for ChainValue {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for ChainValue {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for ChainValue {}
 
 impl ChainValue {
     /// Wraps 32 bytes.

@@ -1,7 +1,9 @@
 //! Signed checkpoints: ed25519 over (log id, chain mode, sequence, chain value and, from
 //! format 2, the public chain value), domain-separated.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
+
+use crate::SigningKey;
 
 use crate::codec::{Reader, Writer};
 use crate::{ChainMode, ChainValue, Error, LogId, Result, Sequence};

@@ -112,6 +112,21 @@ pub enum Error {
     )]
     SigningKeyMismatch,
 
+    /// The checkpoint interval in the log's header differs from the one in the options: the
+    /// header was edited (it is protected only by a public checksum), or the log is being
+    /// opened with other options than it was created with.
+    #[error(
+        "the log header says a checkpoint every {header} records but the options say {options} \
+         (0: none); open the log with the interval it was created with, or treat the header as \
+         tampered with"
+    )]
+    CheckpointIntervalMismatch {
+        /// The interval recorded in the header (0: none).
+        header: u64,
+        /// The interval in the options (0: none).
+        options: u64,
+    },
+
     /// A checkpoint was requested but the log has no signing key.
     #[error("no checkpoint signing key configured; pass one with LogOptions::signing_key")]
     NoSigningKey,

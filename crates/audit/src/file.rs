@@ -250,8 +250,10 @@ impl FileLog {
     /// than a genuine torn final frame (including a forged one and a cut behind the
     /// anchor); [`Error::ReadOnlyFormat`] for a format-1 log; [`Error::WrongKey`],
     /// [`Error::ModeMismatch`], [`Error::SigningKeyMismatch`], [`Error::NoSigningKey`] (the
-    /// log has checkpoints but no signing key was given); [`Error::BadAnchor`]; header
-    /// and I/O errors.
+    /// log has checkpoints but no signing key was given); [`Error::BadAnchor`];
+    /// [`Error::CheckpointIntervalMismatch`] when the options' checkpoint interval is not the
+    /// one in the header (the writer never takes it from the file, whose header only a
+    /// public checksum protects); header and I/O errors.
     pub fn open(path: impl AsRef<Path>, options: LogOptions) -> Result<(Self, Report)> {
         let path = path.as_ref();
         let mut file = OpenOptions::new().read(true).append(true).open(path)?;
@@ -276,14 +278,26 @@ impl FileLog {
         }
         let durability = options.durability;
         let anchor_path = options.signing_key.as_ref().map(|_| Anchor::path_for(path));
+        let from_options = options
+            .checkpoint_every
+            .map_or(0, core::num::NonZeroU64::get);
         let mut chain = ChainState::new(header.log_id, options);
-        // The interval recorded in the header governs the file (verifiers read it there).
-        chain.checkpoint_every = core::num::NonZeroU64::new(u64::from(header.checkpoint_every));
         let mut verifier = chain.own_verifier();
         if let Some(ap) = anchor_path.as_ref().filter(|p| p.exists()) {
             verifier = verifier.with_anchor(Anchor::read(ap)?);
         }
+        // Keys first (a wrong key is reported as such), then the interval.
         let check = verifier.checker(&header)?;
+        // The header's interval is covered only by a public checksum: an attacker who edits
+        // it (to 0, say) and recomputes the checksum would stop the writer's interval
+        // checkpoints, freeze the anchor and make later cuts invisible. So the writer never
+        // takes the interval from the file: the caller's options must say the same.
+        if from_options != u64::from(header.checkpoint_every) {
+            return Err(Error::CheckpointIntervalMismatch {
+                header: u64::from(header.checkpoint_every),
+                options: from_options,
+            });
+        }
         let w = walk(&bytes, check);
         let mut report = verifier.finish(w.report);
         if let Some(f) = report.failure {

@@ -36,6 +36,7 @@ mod format;
 mod log;
 mod memory;
 mod record;
+mod signing;
 mod verify;
 
 pub use anchor::{ANCHOR_LEN, ANCHOR_MAGIC, ANCHOR_VERSION, Anchor};
@@ -45,7 +46,7 @@ pub use checkpoint::{
     CHECKPOINT_VERSION_V1, Checkpoint,
 };
 pub use contents::{LogContents, LogEntry};
-pub use ed25519_dalek::{SigningKey, VerifyingKey};
+pub use ed25519_dalek::VerifyingKey;
 pub use error::{Damage, Error, Result};
 pub use file::FileLog;
 #[cfg(any(test, feature = "test-support"))]
@@ -61,4 +62,5 @@ pub use record::{
     KeyVersion, Layer, MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION,
     RECORD_VERSION_V1, Sequence, Timestamp,
 };
+pub use signing::SigningKey;
 pub use verify::{Failure, Report, TornTail, Verifier, VerifyLevel, verify_bytes};

@@ -4,7 +4,9 @@ use core::fmt;
 use core::num::NonZeroU64;
 use std::time::Duration;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
+
+use crate::SigningKey;
 use zeroize::Zeroize;
 
 use crate::chain::{Chainer, public_genesis, public_step};

@@ -306,7 +306,7 @@ fn cut_after_a_checkpoint_is_reported_against_the_anchor() {
 
 /// A crash between a record and its interval checkpoint: open signs the missing checkpoint
 /// before appending, so the repaired log keeps the interval rule (and reopening with
-/// another interval does not change the file's).
+/// another interval is refused).
 #[test]
 fn open_restores_a_missing_interval_checkpoint_at_the_end() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,7 +326,16 @@ fn open_restores_a_missing_interval_checkpoint_at_the_end() {
     assert!(cp7.start > rec7.end);
     std::fs::write(&path, &bytes[..cp7.start]).unwrap();
     std::fs::remove_file(Anchor::path_for(&path)).unwrap();
-    let (log, _) = FileLog::open(&path, options(1000, Durability::EveryRecord)).unwrap();
+    // Reopening with another interval is refused: the writer never takes the interval
+    // from the file, nor lets the options silently change it.
+    assert!(matches!(
+        FileLog::open(&path, options(1000, Durability::EveryRecord)),
+        Err(Error::CheckpointIntervalMismatch {
+            header: 4,
+            options: 1000
+        })
+    ));
+    let (log, _) = FileLog::open(&path, options(4, Durability::EveryRecord)).unwrap();
     for i in 8..13 {
         log.append(event(i)).unwrap();
     }
@@ -336,8 +345,8 @@ fn open_restores_a_missing_interval_checkpoint_at_the_end() {
         .verify_file(&path)
         .unwrap();
     assert!(report.is_ok() && report.records == 13, "{report}");
-    // Interval 4 from the header, not 1000 from the options: checkpoints at 3, 6 (the
-    // first close), 7 (restored by open), 11 and 12 (the last close).
+    // Interval 4: checkpoints at 3, 6 (the first close), 7 (restored by open), 11 and 12
+    // (the last close).
     assert_eq!(report.checkpoints, 5, "{report}");
 }
 
@@ -497,5 +506,60 @@ fn missing_interval_checkpoint_is_damage() {
     assert_eq!(
         (failure.sequence.get(), failure.reason),
         (3, Damage::MissingCheckpoint)
+    );
+}
+
+/// The checkpoint interval in the header is protected only by a public checksum. An attacker
+/// who sets it to 0 and recomputes the checksum must not stop the writer's interval
+/// checkpoints (which would freeze the anchor and hide every later cut): the writer refuses
+/// a header whose interval differs from its options, and the anchor keeps catching cuts.
+#[test]
+fn an_edited_checkpoint_interval_in_the_header_is_refused_by_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i.log");
+    let log = FileLog::create(&path, options(4, Durability::EveryRecord)).unwrap();
+    for i in 0..4 {
+        log.append(event(i)).unwrap();
+    }
+    log.close().unwrap();
+    let genuine = std::fs::read(&path).unwrap();
+    let mut b = genuine.clone();
+    b[76..80].copy_from_slice(&0_u32.to_be_bytes());
+    let check = Sha256::new()
+        .chain_update(b"hexvault-audit/v1/header")
+        .chain_update(&b[..80])
+        .finalize();
+    b[80..88].copy_from_slice(&check[..8]);
+    std::fs::write(&path, &b).unwrap();
+    assert!(matches!(
+        FileLog::open(&path, options(4, Durability::EveryRecord)),
+        Err(Error::CheckpointIntervalMismatch {
+            header: 0,
+            options: 4
+        })
+    ));
+    // With the genuine header the writer goes on, checkpoints every 4, and the anchor
+    // follows: a cut of what it wrote after a crash is reported.
+    std::fs::write(&path, &genuine).unwrap();
+    let cut_len = genuine.len() as u64;
+    let (log, _) = FileLog::open(&path, options(4, Durability::EveryRecord)).unwrap();
+    for i in 4..24 {
+        log.append(event(i)).unwrap();
+    }
+    std::mem::forget(log);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(cut_len)
+        .unwrap();
+    let report = keyed()
+        .require_anchored_tail(true)
+        .with_anchor(Anchor::read(Anchor::path_for(&path)).unwrap())
+        .verify_file(&path)
+        .unwrap();
+    assert!(
+        !report.is_ok(),
+        "a cut of 20 records went unnoticed: {report}"
     );
 }

@@ -17,6 +17,19 @@ use crate::Result;
 /// through `From<AuditSigner> for SigningKey`, the one crate-boundary conversion, so no caller
 /// ever sees key bytes and no copy is left behind. Zeroized on drop (the inner key wipes
 /// itself), not `Clone`, `Debug` prints only the public key, equality is constant-time.
+///
+/// The key it moves into is opaque too: no byte accessor, no `Clone`.
+/// ```compile_fail
+/// fn steal(signer: hexvault_keys::AuditSigner) -> [u8; 32] {
+///     hexvault_keys::SigningKey::from(signer).to_bytes()
+/// }
+/// ```
+/// ```compile_fail
+/// fn copy(signer: hexvault_keys::AuditSigner) {
+///     let key = hexvault_keys::SigningKey::from(signer);
+///     let _twice = (key.clone(), key);
+/// }
+/// ```
 pub struct AuditSigner(SigningKey);
 
 impl AuditSigner {
@@ -28,7 +41,7 @@ impl AuditSigner {
     pub fn from_seed(seed: &Seed) -> Result<Self> {
         let node =
             ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
-        Ok(Self(node.signing_key()))
+        Ok(Self(SigningKey::from(node.signing_key())))
     }
 
     /// The public key that verifies this signer's checkpoints (give it to verifiers).

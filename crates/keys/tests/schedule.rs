@@ -149,7 +149,12 @@ fn debug_prints_no_secret() {
     assert_eq!(text, "VaultMasterKey { .. }");
     let signer = audit_signer(&seed).unwrap();
     let text = format!("{signer:?}");
-    let secret = hex::encode(SigningKey::from(audit_signer(&seed).unwrap()).to_bytes());
+    let node = hexvault_derivation::ed25519::ExtendedPrivateKey::derive_from_seed(
+        seed.expose_secret(),
+        &hexvault_derivation::PATHS::AUDIT_SIGNING,
+    )
+    .unwrap();
+    let secret = hex::encode(node.expose_secret());
     assert!(!text.to_lowercase().contains(&secret[..16]), "{text}");
     assert!(text.ends_with("..}") || text.ends_with(".. }"), "{text}");
     let chain = audit_chain_key(&seed).unwrap();
@@ -167,4 +172,17 @@ fn derive_key_refuses_the_labels_of_typed_keys() {
     }
     // The audit chain key comes out only typed.
     assert!(master.derive_key("hexvault/v2/audit-chain ", &[]).is_ok());
+}
+
+/// The signer leaves as an opaque `SigningKey`: whoever holds an `AuditSigner` (a service
+/// handle, say) can hand it to a log but never read the key back as bytes or copy it
+/// (compile-fail doctests on `AuditSigner`).
+#[test]
+fn the_signer_moves_into_a_log_and_still_signs() {
+    let seed = seed("TREZOR");
+    let signer = audit_signer(&seed).unwrap();
+    let public = signer.verifying_key();
+    let key = SigningKey::from(signer);
+    assert_eq!(key.verifying_key(), public);
+    assert!(!format!("{key:?}").contains("secret"));
 }

@@ -79,7 +79,7 @@ fn capabilities_are_refused_while_locked_and_after_stop() {
 
 #[test]
 fn capabilities_print_no_secret() {
-    let (_s, v, _) = unlocked();
+    let (_s, v, seed) = unlocked();
     assert_eq!(
         format!("{:?}", v.vault_master_key().unwrap()),
         "VaultMasterKey { .. }"
@@ -90,8 +90,13 @@ fn capabilities_print_no_secret() {
     );
     let signer = v.audit_signer().unwrap();
     let text = format!("{signer:?}");
-    let secret: String = hexvault_keys::SigningKey::from(v.audit_signer().unwrap())
-        .to_bytes()
+    let node = hexvault_derivation::ed25519::ExtendedPrivateKey::derive_from_seed(
+        seed.expose_secret(),
+        &hexvault_derivation::PATHS::AUDIT_SIGNING,
+    )
+    .unwrap();
+    let secret: String = node
+        .expose_secret()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -133,4 +138,16 @@ fn failed_decrypts_keep_no_key_and_kept_keys_are_bounded() {
         assert!(v.status().unwrap().encryption_keys <= MAX_ENCRYPTION_KEYS as u64);
     }
     assert_eq!(&v.decrypt(&sealed, b"ctx").unwrap()[..], b"secret");
+}
+
+/// A handle's audit signer is a capability to sign, not a key to read: converted into the
+/// log's signing key it has no byte accessor and cannot be cloned (compile-fail doctests on
+/// `hexvault_keys::AuditSigner` and `hexvault_audit::SigningKey`).
+#[test]
+fn the_audit_signer_capability_signs_but_never_exports() {
+    let (_s, v, _) = unlocked();
+    let signer = v.audit_signer().unwrap();
+    let public = signer.verifying_key();
+    let key: hexvault_keys::SigningKey = signer.into();
+    assert_eq!(key.verifying_key(), public);
 }
