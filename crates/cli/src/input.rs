@@ -45,8 +45,7 @@ fn read_secret_text(mut reader: impl Read, what: &str) -> CliResult<Zeroizing<St
 }
 
 fn read_secret_file(path: &Path, what: &str) -> CliResult<Zeroizing<String>> {
-    let file = File::open(path)
-        .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?;
+    let file = open_secret_path(path, what)?;
     warn_if_shared(&file, path, what);
     read_secret_text(file, what)
 }
@@ -95,17 +94,32 @@ fn prompt_secret(prompt: &str, what: &str) -> CliResult<Zeroizing<String>> {
         .map_err(|error| CliError::io(format!("reading the {what} from the terminal"), error))
 }
 
-fn env_secret(name: &str, what: &str) -> CliResult<Option<Zeroizing<String>>> {
+/// Reads a secret from the environment variable `name`; `shown` is how errors name the
+/// variable (never a name the operator typed: a secret typed there by mistake would be
+/// echoed).
+fn env_secret(name: &str, shown: &str, what: &str) -> CliResult<Option<Zeroizing<String>>> {
     match std::env::var_os(name) {
         None => Ok(None),
-        Some(value) => os_string_secret(value, name, what).map(Some),
+        Some(value) => os_string_secret(value, shown, what).map(Some),
     }
 }
 
-fn os_string_secret(value: OsString, name: &str, what: &str) -> CliResult<Zeroizing<String>> {
+fn os_string_secret(value: OsString, shown: &str, what: &str) -> CliResult<Zeroizing<String>> {
     value.into_string().map(Zeroizing::new).map_err(|mut raw| {
         raw.clear();
-        CliError::usage(format!("the {what} in ${name} is not UTF-8 text"))
+        CliError::usage(format!("the {what} in {shown} is not UTF-8 text"))
+    })
+}
+
+/// Opens a file named by an option the operator typed, without repeating the path in the
+/// error: a secret typed in place of a path (a phrase after `--mnemonic-file`, entropy after
+/// `--in`) must never be echoed.
+fn open_secret_path(path: &Path, what: &str) -> CliResult<File> {
+    File::open(path).map_err(|error| {
+        CliError::io(
+            format!("opening the file given for the {what} (its path is not repeated here)"),
+            error,
+        )
     })
 }
 
@@ -124,7 +138,7 @@ pub(crate) fn phrase_text(file: Option<&Path>, stdin: Stdin) -> CliResult<Zeroiz
     if let Some(path) = file {
         return read_secret_file(path, "mnemonic");
     }
-    if let Some(text) = env_secret(MNEMONIC_ENV, "mnemonic")? {
+    if let Some(text) = env_secret(MNEMONIC_ENV, &format!("${MNEMONIC_ENV}"), "mnemonic")? {
         return Ok(text);
     }
     match stdin {
@@ -144,19 +158,60 @@ pub(crate) fn phrase_text(file: Option<&Path>, stdin: Stdin) -> CliResult<Zeroiz
 }
 
 /// Parses the phrase from the sources of [`phrase_text`].
+///
+/// The "did you mean" word of a rejected phrase is very likely a word of the secret (the
+/// mnemonic crate's errors say so): it is shown only to the person who typed the phrase at
+/// the terminal prompt, never when the phrase came from a file, the environment or a pipe,
+/// whose errors end up in logs.
 pub(crate) fn mnemonic(args: &PhraseArgs, stdin: Stdin) -> CliResult<Mnemonic> {
+    let typed = args.mnemonic_file.is_none()
+        && std::env::var_os(MNEMONIC_ENV).is_none()
+        && stdin == Stdin::Available
+        && io::stdin().is_terminal();
     let text = phrase_text(args.mnemonic_file.as_deref(), stdin)?;
-    Ok(Mnemonic::parse(&text)?)
+    Mnemonic::parse(&text)
+        .map_err(|error| CliError::Mnemonic(if typed { error } else { without_hint(error) }))
+}
+
+/// The same error without its suggested word.
+pub(crate) fn without_hint(error: hexvault::mnemonic::Error) -> hexvault::mnemonic::Error {
+    use hexvault::mnemonic::Error;
+    match error {
+        Error::UnknownWord {
+            position,
+            language,
+            suggestion: Some(_),
+        } => Error::UnknownWord {
+            position,
+            language,
+            suggestion: None,
+        },
+        Error::MixedLanguages {
+            position,
+            expected,
+            found,
+            suggestion: Some(_),
+        } => Error::MixedLanguages {
+            position,
+            expected,
+            found,
+            suggestion: None,
+        },
+        other => other,
+    }
 }
 
 /// The BIP-39 passphrase: from the named environment variable, a prompt, or empty.
 pub(crate) fn passphrase(args: &PassphraseArgs) -> CliResult<Zeroizing<String>> {
     if let Some(name) = &args.passphrase_env {
-        return env_secret(name, "passphrase")?.ok_or_else(|| {
-            CliError::usage(format!(
-                "--passphrase-env names ${name}, which is not set; export it or drop the option"
-            ))
-        });
+        return env_secret(name, "the variable --passphrase-env names", "passphrase")?.ok_or_else(
+            || {
+                CliError::usage(
+                    "the environment variable --passphrase-env names is not set (its name is \
+                     not repeated here); export it or drop the option",
+                )
+            },
+        );
     }
     if args.passphrase_prompt {
         if File::open("/dev/tty").is_err() {
@@ -254,8 +309,7 @@ pub(crate) fn secret_input(
 ) -> CliResult<Zeroizing<Vec<u8>>> {
     match path {
         Some(path) => {
-            let file = File::open(path)
-                .map_err(|error| CliError::io(format!("opening {}", path.display()), error))?;
+            let file = open_secret_path(path, what)?;
             read_secret_bytes(file, limit, what)
         }
         None => read_secret_bytes(io::stdin().lock(), limit, what),

@@ -249,8 +249,16 @@ struct EnvelopeArgs {
     output: Option<PathBuf>,
 }
 
+/// Parses `--language`. The error never repeats the value: a phrase typed there by mistake
+/// (or its first 64 characters, which the library's message keeps) must not be echoed.
 fn parse_language(name: &str) -> Result<Language, String> {
-    name.parse::<Language>().map_err(|error| error.to_string())
+    name.parse::<Language>().map_err(|_| {
+        let names: Vec<&str> = Language::ALL.iter().map(|l| l.name()).collect();
+        format!(
+            "unknown BIP-39 language (the value is not repeated here); use one of: {}",
+            names.join(", ")
+        )
+    })
 }
 
 fn parse_path(text: &str) -> Result<DerivationPath, String> {

@@ -91,9 +91,20 @@ pub(crate) fn json(value: &impl Serialize) -> CliResult {
 /// Prints `name: value` lines, names aligned.
 pub(crate) fn fields(rows: &[(&str, &str)]) -> CliResult {
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let mut text = zeroize::Zeroizing::new(String::new());
+    // The values may be secrets (`derive --show-secret`): one buffer, reserved once (no
+    // reallocation leaves a copy), written in place (no `format!` temporaries), wiped on drop.
+    let total = rows.iter().fold(0usize, |n, (_, value)| {
+        n.saturating_add(width + 3 + value.len())
+    });
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(total));
     for (name, value) in rows {
-        text.push_str(&format!("{name:>width$}: {value}\n"));
+        for _ in name.len()..width {
+            text.push(' ');
+        }
+        text.push_str(name);
+        text.push_str(": ");
+        text.push_str(value);
+        text.push('\n');
     }
     write_stdout(text.as_bytes())
 }

@@ -26,9 +26,10 @@ fn with_unlocked_vault<T>(
     work: impl FnOnce(&VaultServiceHandle) -> CliResult<T>,
 ) -> CliResult<T> {
     let text = input::phrase_text(args.mnemonic_file.as_deref(), Stdin::CarriesData)?;
-    // Parsed here first for the precise error (position and hint) that the service, which
-    // never echoes anything about a phrase, does not give.
-    Mnemonic::parse(&text)?;
+    // Parsed here first for the precise error (the word's position) that the service, which
+    // never echoes anything about a phrase, does not give. The phrase comes from a file or
+    // the environment here, never a terminal prompt: no "did you mean" word.
+    Mnemonic::parse(&text).map_err(input::without_hint)?;
     let passphrase = input::passphrase(&args.passphrase)?;
     // A one-shot process keeps nothing between requests: no cache.
     let (service, vault) = VaultService::spawn(CacheConfig::DISABLED)?;

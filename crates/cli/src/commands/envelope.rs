@@ -73,7 +73,14 @@ pub(crate) fn pack(pack: &PackArgs, json: bool) -> CliResult {
         .with_content_type(content_type);
     let data = input::secret_input(args.input.as_deref(), input_limit(), "input")?;
     let storage = ByteStorage::new(options);
-    let mut envelope = Vec::with_capacity(data.len() + 64);
+    // The envelope holds the input in clear (raw, or LZ4 of it): zeroized on drop, and
+    // reserved once for the worst case so that no reallocation leaves a copy behind.
+    let worst = hexvault::envelope::max_lz4_output(data.len() as u64);
+    let mut envelope = zeroize::Zeroizing::new(Vec::with_capacity(
+        usize::try_from(worst)
+            .unwrap_or(data.len())
+            .saturating_add(hexvault::envelope::MAX_HEADER_LEN),
+    ));
     let report = storage.store_into(&data, &mut envelope)?;
     output::write_bytes(args.output.as_deref(), &envelope)?;
     match (&args.output, json) {
