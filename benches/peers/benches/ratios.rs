@@ -208,8 +208,8 @@ fn call<'a>(p: &'a Peers, name: &str, pt: &'a [u8]) -> Call<'a> {
             let compressed = lz4_flex_013_unsafe_encoder::block::compress(black_box(pt));
             let check = xxh3_64(pt);
             let mut out = vec![0u8; pt.len()];
-            let n = lz4_flex_013_unsafe_encoder::block::decompress_into(&compressed, &mut out)
-                .unwrap();
+            let n =
+                lz4_flex_013_unsafe_encoder::block::decompress_into(&compressed, &mut out).unwrap();
             assert_eq!(xxh3_64(&out), check);
             n
         }),

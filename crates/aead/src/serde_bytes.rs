@@ -12,6 +12,7 @@
 //! | [`redacted`] | secret bytes | byte string | the string [`REDACTED`]; never read back |
 //! | [`raw`] | `Vec<u8>` | byte string | array of numbers (for protocol frames) |
 //! | [`secret`] | `Zeroizing<Vec<u8>>` | byte string | array of numbers (protocol frames between trusted ends only) |
+//! | [`redacted_text`] | `Zeroizing<String>` (phrases, passphrases) | string | the string [`REDACTED`]; never read back |
 //!
 //! Use them with `#[serde(with = "hexvault_aead::serde_bytes::base64")]`. Every binary read
 //! lands in a zeroizing buffer, also when a hostile length prefix makes it grow (the old
@@ -399,6 +400,69 @@ pub mod redacted {
 
         fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
             Err(refuse(false))
+        }
+    }
+}
+
+/// Secret text (`Zeroizing<String>`: phrases, passphrases): a string in binary formats; in
+/// human-readable formats the string [`REDACTED`] is written and **nothing is ever read**, as
+/// [`redacted`] does for bytes. Binary reads land in a zeroizing string of exactly the read
+/// length.
+pub mod redacted_text {
+    use serde::{Deserializer, Serializer, de};
+    use zeroize::Zeroizing;
+
+    use super::{REDACTED, fmt};
+
+    /// Writes the text (binary formats) or [`REDACTED`] (human-readable formats).
+    ///
+    /// # Errors
+    /// Whatever the serializer reports.
+    pub fn serialize<S: Serializer>(secret: &str, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(REDACTED)
+        } else {
+            s.serialize_str(secret)
+        }
+    }
+
+    /// Reads the text from a binary format into a zeroizing string.
+    ///
+    /// # Errors
+    /// Always for a human-readable format; in a binary one, anything but UTF-8 text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Zeroizing<String>, D::Error> {
+        if d.is_human_readable() {
+            return Err(de::Error::custom(
+                "a secret text field (phrase, passphrase) is never read from a human-readable \
+                 format; use the binary form (postcard)",
+            ));
+        }
+        d.deserialize_str(SecretText)
+    }
+
+    struct SecretText;
+
+    impl de::Visitor<'_> for SecretText {
+        type Value = Zeroizing<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("secret UTF-8 text")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let mut out = Zeroizing::new(String::with_capacity(v.len()));
+            out.push_str(v);
+            Ok(out)
+        }
+
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Zeroizing::new(v))
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+            core::str::from_utf8(v)
+                .map_err(|_| E::custom("secret text is not UTF-8"))
+                .and_then(|t| self.visit_str(t))
         }
     }
 }

@@ -48,15 +48,19 @@ pub struct Status {
 
 /// A request to the vault service.
 ///
-/// `Debug` prints no phrase, passphrase or plaintext.
+/// `Debug` prints no phrase, passphrase or plaintext, and neither does a human-readable
+/// serialization (JSON): those fields are `"[REDACTED]"` there and never read back; the
+/// binary protocol frame (postcard) carries them.
 #[derive(Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Request {
     /// Unlock with an existing BIP-39 phrase and its passphrase (may be empty).
     Unlock {
         /// The mnemonic phrase.
+        #[serde(with = "hexvault_aead::serde_bytes::redacted_text")]
         phrase: Zeroizing<String>,
         /// The BIP-39 passphrase ("" for none).
+        #[serde(with = "hexvault_aead::serde_bytes::redacted_text")]
         passphrase: Zeroizing<String>,
     },
     /// Generate a new English mnemonic of `words` words, unlock with it, return the phrase.
@@ -64,6 +68,7 @@ pub enum Request {
         /// 12, 15, 18, 21 or 24.
         words: u8,
         /// The BIP-39 passphrase ("" for none).
+        #[serde(with = "hexvault_aead::serde_bytes::redacted_text")]
         passphrase: Zeroizing<String>,
     },
     /// Zeroize the seed and the derived-key cache, drop the encryption keys.
@@ -83,7 +88,7 @@ pub enum Request {
         /// The `EncryptedData` key version (2 is `PATHS::ENCRYPTION`).
         key_version: u32,
         /// The bytes to encrypt.
-        #[serde(with = "hexvault_aead::serde_bytes::secret")]
+        #[serde(with = "hexvault_aead::serde_bytes::redacted")]
         plaintext: Zeroizing<Vec<u8>>,
         /// The caller's context, bound as associated data.
         #[serde(with = "hexvault_aead::serde_bytes::raw")]
@@ -113,7 +118,8 @@ pub enum Request {
 
 /// A response of the vault service, one per request.
 ///
-/// `Debug` prints no phrase, plaintext or private key.
+/// `Debug` prints no phrase, plaintext or private key, and neither does a human-readable
+/// serialization (JSON): those fields are `"[REDACTED]"` there and never read back.
 #[derive(Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Response {
@@ -122,6 +128,7 @@ pub enum Response {
     /// `UnlockNew` succeeded; the new phrase, to be shown once.
     UnlockedNew {
         /// The generated mnemonic phrase.
+        #[serde(with = "hexvault_aead::serde_bytes::redacted_text")]
         phrase: Zeroizing<String>,
     },
     /// `Lock` succeeded (also when already locked).
@@ -135,7 +142,7 @@ pub enum Response {
     /// The answer to `Decrypt`.
     Decrypted {
         /// The plaintext.
-        #[serde(with = "hexvault_aead::serde_bytes::secret")]
+        #[serde(with = "hexvault_aead::serde_bytes::redacted")]
         plaintext: Zeroizing<Vec<u8>>,
     },
     /// The answer to `Rotate`.

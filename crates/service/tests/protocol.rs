@@ -428,3 +428,54 @@ fn error_variant_indices_match_docs_formats() {
     assert_eq!(&frame[9..11], &[0, 32]);
     assert_eq!(frame.len(), 11 + 32);
 }
+
+/// A request or response logged as JSON shows no phrase, passphrase or plaintext, and such
+/// JSON is never read back as one; the binary frame still carries them.
+#[test]
+fn json_of_requests_and_responses_redacts_every_secret() {
+    let unlock = Request::Unlock {
+        phrase: Zeroizing::new(PHRASE.to_owned()),
+        passphrase: Zeroizing::new("correct horse".to_owned()),
+    };
+    let encrypt = Request::Encrypt {
+        key_version: 2,
+        plaintext: Zeroizing::new(b"TOP-SECRET".to_vec()),
+        aad: b"ctx".to_vec(),
+    };
+    let new = Request::UnlockNew {
+        words: 12,
+        passphrase: Zeroizing::new("correct horse".to_owned()),
+    };
+    for request in [&unlock, &encrypt, &new] {
+        let json = serde_json::to_string(request).unwrap();
+        for secret in ["abandon", "horse", "TOP-SECRET", "84,79,80"] {
+            assert!(!json.contains(secret), "{json}");
+        }
+        assert!(json.contains(REDACTED), "{json}");
+        assert!(serde_json::from_str::<Request>(&json).is_err(), "{json}");
+    }
+    for response in [
+        Response::UnlockedNew {
+            phrase: Zeroizing::new(PHRASE.to_owned()),
+        },
+        Response::Decrypted {
+            plaintext: Zeroizing::new(b"TOP-SECRET".to_vec()),
+        },
+    ] {
+        let json = serde_json::to_string(&response).unwrap();
+        assert!(
+            !json.contains("abandon") && !json.contains("84,79,80"),
+            "{json}"
+        );
+        assert!(serde_json::from_str::<Response>(&json).is_err(), "{json}");
+    }
+    // The binary frame is unchanged: it carries the secrets to the service.
+    let frame = unlock.to_bytes().unwrap();
+    match Request::from_bytes(&frame).unwrap() {
+        Request::Unlock { phrase, passphrase } => {
+            assert_eq!(phrase.as_str(), PHRASE);
+            assert_eq!(passphrase.as_str(), "correct horse");
+        }
+        _ => panic!("the frame decoded to another request"),
+    }
+}
