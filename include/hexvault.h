@@ -7,7 +7,9 @@
  *   numbers are stable: a code never changes meaning. hexvault_error_message(code) describes
  *   a code; hexvault_last_error() gives the detail of the last failed call on this thread.
  * - Buffers the library allocates (HexvaultBuffer) are freed with hexvault_buffer_free,
- *   never with free(); they are zeroized before release.
+ *   never with free(); they are zeroized before release. Their fields are read-only to C:
+ *   the registration number `id` is never reused, so a copy of a freed struct is refused
+ *   even when a later buffer has the same address and length.
  * - Output into caller memory follows one protocol: (out, out_capacity, out_len). *out_len
  *   receives the size needed; a smaller capacity returns HEXVAULT_STATUS_BUFFER_TOO_SMALL and
  *   does nothing else (out = NULL with capacity 0 is a size query).
@@ -82,12 +84,17 @@ typedef int32_t HexvaultStatus;
 
 // A byte buffer the library allocated and handed to C. Free it with
 // `hexvault_buffer_free` and never with `free()`; the library zeroizes it on release.
-// An empty result is `{ data = NULL, len = 0 }`.
+// An empty result is `{ data = NULL, len = 0, id = 0 }`. Treat all three fields as
+// read-only.
 typedef struct HexvaultBuffer {
   // The first byte, or NULL when `len` is 0.
   uint8_t *data;
   // The number of bytes.
   size_t len;
+  // The registration number of this buffer: counted from 1, never reused in a process
+  // (so a copy of a freed struct never matches a later buffer at the same address);
+  // 0 for the empty buffer.
+  uint64_t id;
 } HexvaultBuffer;
 
 // Options of `hexvault_envelope_store` and `hexvault_envelope_retrieve`. Start from
@@ -142,10 +149,11 @@ const char *hexvault_error_message(int32_t code);
 const char *hexvault_last_error(void);
 
 // Zeroizes and frees a buffer the library returned, then sets `*buffer` to
-// `{ NULL, 0 }`. Freeing an empty buffer (so the same struct twice) is a no-op; a buffer
+// `{ NULL, 0, 0 }`. Freeing an empty buffer (so the same struct twice) is a no-op; a buffer
 // the library did not hand out, or already freed through a copy of the struct, returns
-// `HEXVAULT_STATUS_INVALID_HANDLE` and touches no memory. Never pass these buffers to
-// `free()`.
+// `HEXVAULT_STATUS_INVALID_HANDLE` and touches no memory, even when a later buffer has the
+// same address and length (the struct's `id` is a registration number never reused in a
+// process, and all three fields must match). Never pass these buffers to `free()`.
 //
 // # Safety
 // `buffer` must be NULL or point to a valid `HexvaultBuffer`.
@@ -199,8 +207,10 @@ HexvaultStatus hexvault_derive_domain_key(const uint8_t *master,
 
 // Creates an AES-256-GCM encryptor from a 32-byte key and its key version (1 or more,
 // written into every ciphertext header) and writes its handle to `*out_handle`.
-// `max_seals` is the budget of seals before `HEXVAULT_STATUS_ROTATION_NEEDED` (0: the
-// AES-GCM limit of 2^32; larger values are invalid). The key bytes are copied; wipe yours.
+// `max_seals` is this encryptor's budget of seals before `HEXVAULT_STATUS_ROTATION_NEEDED`
+// (0: 2^32, the AES-GCM limit per key instance; larger values are invalid). The budget and
+// the count are per encryptor, not per key: each encryptor made from the same key has its
+// own. The key bytes are copied; wipe yours.
 //
 // # Safety
 // `key` must point to `key_len` readable bytes; `out_handle` to a writable

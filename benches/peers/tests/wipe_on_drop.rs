@@ -1,5 +1,6 @@
-//! The drop wipe of `Plaintext` survives optimisation: a counting global allocator looks at
-//! every freed block of one marker size and records whether it was all zeros.
+//! The drop wipe of `Plaintext` survives optimisation, and `retrieve_into` wipes a reused
+//! buffer before it grows it and wholly on error: a counting global allocator looks at every
+//! freed block of one marker size and records whether it was all zeros.
 //!
 //! This lives in the peers workspace because it needs `unsafe` (a `GlobalAlloc`), which the
 //! main workspace forbids; our crates are built here as dependencies, at opt-level 3.
@@ -93,5 +94,50 @@ fn an_opened_blob_is_all_zeros_when_freed() {
     let opened = key.open(&blob, b"aad").unwrap();
     assert_eq!(opened.expose_secret(), &pt[..]);
     drop(opened);
+    assert_eq!(counts(), (before.0 + 1, before.1));
+}
+
+/// `retrieve_into` with a reused buffer (capacity `MARKER`, holding an earlier plaintext) and
+/// content one byte larger: the buffer must grow, and its old block must be all zeros when it
+/// is freed, on the raw path and on the LZ4 path. (Growing the `Vec` in place used to hand
+/// the old block to the allocator unwiped.)
+#[test]
+fn a_reused_retrieve_buffer_is_wiped_before_it_grows() {
+    use hexvault_envelope::{ByteStorage, Compression, Options};
+    let _serial = SERIAL.lock().unwrap();
+    let content = vec![0x11u8; MARKER + 1];
+    for compression in [Compression::Never, Compression::Auto] {
+        let storage = ByteStorage::new(Options::default().with_compression(compression));
+        let envelope = storage.store(&content).unwrap();
+        assert_eq!(
+            storage.check(&envelope).unwrap().compressed(),
+            compression == Compression::Auto
+        );
+        let mut out = secret();
+        let before = counts();
+        storage.retrieve_into(&envelope, &mut out).unwrap();
+        assert_eq!(counts(), (before.0 + 1, before.1), "{compression:?}");
+        assert_eq!(out, content);
+    }
+}
+
+/// A failed `retrieve_into` zeroes the caller's whole allocation, including the bytes of an
+/// earlier plaintext past a truncate (only the first `len` bytes used to be wiped).
+#[test]
+fn a_failed_retrieve_into_wipes_the_whole_buffer() {
+    use hexvault_envelope::{ByteStorage, Options};
+    let _serial = SERIAL.lock().unwrap();
+    let storage = ByteStorage::new(Options::default());
+    let mut envelope = storage.store(&[0x22u8; 100]).unwrap();
+    if let Some(last) = envelope.last_mut() {
+        *last ^= 1; // content checksum mismatch, found after the content is copied
+    }
+    let mut out = secret();
+    out.truncate(10);
+    assert!(storage.retrieve_into(&envelope, &mut out).is_err());
+    assert!(out.is_empty());
+    assert_eq!(out.capacity(), MARKER);
+    let before = counts();
+    drop(out);
     assert_eq!(counts(), (before.0 + 1, before.1));
 }

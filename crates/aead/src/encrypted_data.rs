@@ -193,7 +193,9 @@ impl fmt::Debug for EncryptionKey {
 ///
 /// * `key_version` 2 (or later): AES-256-GCM under the [`EncryptionKey`] of that version;
 ///   1 (legacy PBKDF2) is refused with [`Error::LegacyKeyVersion`].
-/// * `salt`: kept for wire compatibility; empty and unused in v2 (but authenticated).
+/// * `salt`: 32 random bytes drawn for every credential this build seals, selecting the
+///   credential's own subkey (see [`EncryptionKey`]); empty in credentials sealed before
+///   per-credential subkeys (opened under the version key); always authenticated.
 /// * `iv`: the 12-byte GCM nonce.
 /// * `data`: ciphertext followed by the 16-byte tag.
 ///

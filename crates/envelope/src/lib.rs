@@ -6,7 +6,9 @@
 //!   of the payload) runs on the header alone, before any allocation;
 //! - nothing unverified is returned: the content checksum and the header check are
 //!   verified before `retrieve` succeeds, and a failed `retrieve_into` leaves the
-//!   caller's buffer zeroed and empty;
+//!   caller's buffer zeroed (its whole allocation) and empty;
+//! - a caller's buffer that `retrieve_into` or `store_into` must grow is never grown in
+//!   place: its old allocation is zeroed whole before it is freed;
 //! - what `retrieve` returns is a [`Plaintext`], wiped (plaintext and spare capacity) at
 //!   memory speed when it drops;
 //! - the format is version 1 and stays readable forever (golden files in `tests/data/`);

@@ -4,7 +4,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::format::{self, Header};
-use crate::{Compression, ContentType, Error, Options, Plaintext, Result, wipe};
+use crate::plaintext::wipe_vec;
+use crate::{Compression, ContentType, Error, Options, Plaintext, Result};
 
 /// An xxHash3-64 (seed 0) value; displays as 16 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,9 +171,12 @@ impl ByteStorage {
 
     /// Frame `data` into `out` (its previous contents are replaced) and report what was done.
     /// Compresses only if the options say [`Compression::Auto`] (the default is `Never`).
+    /// When `out` is too small it is not grown in place: a new allocation is made and the old
+    /// one is zeroed whole (bytes and spare capacity) before it is freed.
     ///
     /// # Errors
-    /// As [`ByteStorage::store`]; on error `out` is left empty.
+    /// As [`ByteStorage::store`]; on error `out`'s whole allocation is zeroed and `out` is
+    /// left empty.
     pub fn store_into(&self, data: &[u8], out: &mut Vec<u8>) -> Result<Report> {
         self.store_into_with(data, self.options.compression(), out)
     }
@@ -182,7 +186,7 @@ impl ByteStorage {
     /// on CRIME/BREACH).
     ///
     /// # Errors
-    /// As [`ByteStorage::store`]; on error `out` is left empty.
+    /// As [`ByteStorage::store_into`].
     pub fn store_into_with(
         &self,
         data: &[u8],
@@ -214,7 +218,7 @@ impl ByteStorage {
                 Ok(report)
             }
             Err(e) => {
-                out.clear();
+                wipe_vec(out);
                 add(&self.counters.failures, 1);
                 Err(e)
             }
@@ -245,7 +249,7 @@ impl ByteStorage {
         let compressed = try_lz4 && compress_payload(data, header_len, out)?;
         if !compressed {
             let total = header_len.saturating_add(data.len());
-            reserve(out, total)?;
+            make_room(out, total)?;
             out.resize(header_len, 0);
             out.extend_from_slice(data);
         }
@@ -317,8 +321,15 @@ impl ByteStorage {
     /// Read an envelope into `out` (its previous contents are replaced; its capacity is
     /// reused) and report what was found.
     ///
+    /// When the content does not fit `out`'s capacity, `out` is not grown in place (which
+    /// would free the old block unwiped): a new allocation is made and the old one is zeroed
+    /// whole (bytes and spare capacity) before it is freed. When it fits, earlier bytes past
+    /// the new length stay in `out`'s spare capacity, as after [`Vec::truncate`]: wipe the
+    /// whole vector (for example with `zeroize`) when you are done with it.
+    ///
     /// # Errors
-    /// As [`ByteStorage::retrieve`]. On error `out` is zeroed and left empty: nothing
+    /// As [`ByteStorage::retrieve`]. On error `out`'s whole allocation (its capacity,
+    /// including bytes past an earlier truncate) is zeroed and `out` is left empty: nothing
     /// unverified is ever handed back.
     pub fn retrieve_into(&self, envelope: &[u8], out: &mut Vec<u8>) -> Result<Report> {
         self.retrieve_counted(envelope, out, true)
@@ -339,8 +350,7 @@ impl ByteStorage {
                 Ok(report)
             }
             Err(e) => {
-                wipe(out);
-                out.clear();
+                wipe_vec(out);
                 add(&self.counters.failures, 1);
                 Err(e)
             }
@@ -360,8 +370,9 @@ impl ByteStorage {
         if header.compressed() {
             decompress_payload(payload, declared, out)?;
         } else {
+            // `check` made sure that `payload.len() == declared`, within the limits.
             out.clear();
-            reserve(out, declared)?;
+            make_room(out, payload.len())?;
             out.extend_from_slice(payload);
         }
         verify_content(&header, out)?;
@@ -443,6 +454,23 @@ impl ByteStorage {
             retrieve_time: Duration::from_nanos(load(&c.retrieve_nanos)),
         }
     }
+}
+
+/// Makes `out` able to hold `capacity` bytes without reallocating, for contents that replace
+/// its own. A vector already that large is left as it is. Otherwise `out` is not grown in
+/// place (`Vec` growth copies the block and frees the old one unwiped): a new allocation of
+/// exactly `capacity` bytes is made first, then the old allocation is zeroed whole with
+/// [`wipe_vec`] and freed, and `out` becomes the new, empty vector. If the new allocation
+/// fails, `out` is left untouched.
+fn make_room(out: &mut Vec<u8>, capacity: usize) -> Result<()> {
+    if out.capacity() >= capacity {
+        return Ok(());
+    }
+    let mut fresh = Vec::new();
+    reserve(&mut fresh, capacity)?;
+    wipe_vec(out);
+    *out = fresh;
+    Ok(())
 }
 
 fn reserve(out: &mut Vec<u8>, len: usize) -> Result<()> {
@@ -546,7 +574,7 @@ fn compress_payload(data: &[u8], header_len: usize, out: &mut Vec<u8>) -> Result
     }
     let bound = lz4_flex::block::get_maximum_output_size(data.len());
     let total = header_len.saturating_add(bound);
-    reserve(out, total)?;
+    make_room(out, total)?;
     out.resize(total, 0);
     let Some(dst) = out.get_mut(header_len..) else {
         out.clear();
@@ -573,7 +601,9 @@ fn compress_payload(_data: &[u8], _header_len: usize, _out: &mut Vec<u8>) -> Res
 /// Decode an LZ4 block of exactly `declared` bytes into `out` (previous contents replaced).
 ///
 /// `out` is sized to `declared` bytes without a fresh memset when it already holds that
-/// many initialized bytes (a reused buffer); new space is zero-filled. This is safe with
+/// many initialized bytes (a reused buffer); new space is zero-filled, and a buffer too
+/// small for `declared` is replaced by a new allocation after its old one is wiped whole
+/// ([`make_room`]). This is safe with
 /// `lz4_flex` >= 0.14.2 (safe decoder, `checked-decode`): every match offset is checked
 /// against the bytes written so far, so the decoder never reads the stale bytes
 /// (RUSTSEC-2026-0041 concerned exactly that in older versions), and the decoder writes
@@ -584,7 +614,7 @@ fn decompress_payload(payload: &[u8], declared: usize, out: &mut Vec<u8>) -> Res
     if out.len() >= declared {
         out.truncate(declared);
     } else {
-        reserve(out, declared.saturating_sub(out.len()))?;
+        make_room(out, declared)?;
         out.resize(declared, 0);
     }
     let written =
@@ -603,4 +633,39 @@ fn decompress_payload(payload: &[u8], declared: usize, out: &mut Vec<u8>) -> Res
 #[cfg(not(feature = "compression"))]
 fn decompress_payload(_payload: &[u8], _declared: usize, _out: &mut Vec<u8>) -> Result<()> {
     Err(Error::CompressionUnsupported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn make_room_keeps_a_large_enough_buffer_and_replaces_a_small_one() {
+        let mut out = vec![0xA5u8; 64];
+        let ptr = out.as_ptr();
+        make_room(&mut out, 64).unwrap();
+        assert_eq!(
+            (out.as_ptr(), out.len()),
+            (ptr, 64),
+            "untouched when it fits"
+        );
+        make_room(&mut out, 65).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(out.capacity(), 65);
+    }
+
+    #[test]
+    fn retrieve_into_grows_a_reused_buffer_and_keeps_a_fitting_one() {
+        let storage = ByteStorage::new(Options::default());
+        let content = vec![0x42u8; 1000];
+        let envelope = storage.store(&content).unwrap();
+        let mut out = vec![0xA5u8; 10];
+        storage.retrieve_into(&envelope, &mut out).unwrap();
+        assert_eq!(out, content);
+        assert_eq!(out.capacity(), content.len(), "one exact new allocation");
+        let small = storage.store(b"short").unwrap();
+        let ptr = out.as_ptr();
+        storage.retrieve_into(&small, &mut out).unwrap();
+        assert_eq!((out.as_slice(), out.as_ptr()), (&b"short"[..], ptr));
+    }
 }

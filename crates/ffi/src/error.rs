@@ -85,7 +85,7 @@ impl HexvaultStatus {
             Self::ChecksumMismatch => "checksum mismatch: the envelope is corrupt\0",
             Self::LimitExceeded => "a size limit was exceeded; see hexvault_last_error()\0",
             Self::RotationNeeded => {
-                "the key's sealing budget is used up: create a new encryptor with a new key\0"
+                "this encryptor's sealing budget is used up: create a new encryptor with a new key\0"
             }
             Self::InvalidHandle => "unknown, freed or foreign handle or buffer\0",
             Self::MalformedInput => {

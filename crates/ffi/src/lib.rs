@@ -174,10 +174,11 @@ pub extern "C" fn hexvault_last_error() -> *const c_char {
 }
 
 /// Zeroizes and frees a buffer the library returned, then sets `*buffer` to
-/// `{ NULL, 0 }`. Freeing an empty buffer (so the same struct twice) is a no-op; a buffer
+/// `{ NULL, 0, 0 }`. Freeing an empty buffer (so the same struct twice) is a no-op; a buffer
 /// the library did not hand out, or already freed through a copy of the struct, returns
-/// `HEXVAULT_STATUS_INVALID_HANDLE` and touches no memory. Never pass these buffers to
-/// `free()`.
+/// `HEXVAULT_STATUS_INVALID_HANDLE` and touches no memory, even when a later buffer has the
+/// same address and length (the struct's `id` is a registration number never reused in a
+/// process, and all three fields must match). Never pass these buffers to `free()`.
 ///
 /// # Safety
 /// `buffer` must be NULL or point to a valid `HexvaultBuffer`.
@@ -243,7 +244,7 @@ pub unsafe extern "C" fn hexvault_envelope_store(
             _ => None,
         };
         let envelope = storing_storage(options, label)?.store(data)?;
-        *out = raw::hand_out(envelope);
+        *out = raw::hand_out(envelope)?;
         Ok(())
     })
 }
@@ -271,7 +272,7 @@ pub unsafe extern "C" fn hexvault_envelope_retrieve(
         let options = unsafe { options.as_ref() };
         let storage = ByteStorage::new(Options::default().with_limits(limits_from(options)?));
         let data = storage.retrieve(envelope)?;
-        *out = raw::hand_out_copy(&data);
+        *out = raw::hand_out_copy(&data)?;
         Ok(())
     })
 }
@@ -333,8 +334,10 @@ pub unsafe extern "C" fn hexvault_derive_domain_key(
 
 /// Creates an AES-256-GCM encryptor from a 32-byte key and its key version (1 or more,
 /// written into every ciphertext header) and writes its handle to `*out_handle`.
-/// `max_seals` is the budget of seals before `HEXVAULT_STATUS_ROTATION_NEEDED` (0: the
-/// AES-GCM limit of 2^32; larger values are invalid). The key bytes are copied; wipe yours.
+/// `max_seals` is this encryptor's budget of seals before `HEXVAULT_STATUS_ROTATION_NEEDED`
+/// (0: 2^32, the AES-GCM limit per key instance; larger values are invalid). The budget and
+/// the count are per encryptor, not per key: each encryptor made from the same key has its
+/// own. The key bytes are copied; wipe yours.
 ///
 /// # Safety
 /// `key` must point to `key_len` readable bytes; `out_handle` to a writable

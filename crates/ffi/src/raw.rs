@@ -13,7 +13,8 @@ use super::error::Error;
 
 /// A byte buffer the library allocated and handed to C. Free it with
 /// `hexvault_buffer_free` and never with `free()`; the library zeroizes it on release.
-/// An empty result is `{ data = NULL, len = 0 }`.
+/// An empty result is `{ data = NULL, len = 0, id = 0 }`. Treat all three fields as
+/// read-only.
 #[repr(C)]
 #[derive(Debug)]
 pub struct HexvaultBuffer {
@@ -21,6 +22,10 @@ pub struct HexvaultBuffer {
     pub data: *mut u8,
     /// The number of bytes.
     pub len: usize,
+    /// The registration number of this buffer: counted from 1, never reused in a process
+    /// (so a copy of a freed struct never matches a later buffer at the same address);
+    /// 0 for the empty buffer.
+    pub id: u64,
 }
 
 impl HexvaultBuffer {
@@ -28,6 +33,7 @@ impl HexvaultBuffer {
     pub(crate) const EMPTY: Self = Self {
         data: core::ptr::null_mut(),
         len: 0,
+        id: 0,
     };
 }
 
@@ -107,15 +113,25 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Address -> length of every buffer handed out and not yet freed.
-static LIVE_BUFFERS: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+/// The buffers handed out and not yet freed.
+struct BufferRegistry {
+    /// Registration number -> (address, length).
+    live: BTreeMap<u64, (usize, usize)>,
+    /// The next registration number; numbers are counted from 1 and never reused.
+    next_id: u64,
+}
+
+static LIVE_BUFFERS: Mutex<BufferRegistry> = Mutex::new(BufferRegistry {
+    live: BTreeMap::new(),
+    next_id: 1,
+});
 
 /// Hands `bytes` to C as a registered buffer. The allocation is exactly `len` bytes; when
 /// the vector had spare capacity its bytes are copied and the vector zeroized, so that no
 /// unzeroized copy is left behind by a reallocation.
-pub(crate) fn hand_out(mut bytes: Vec<u8>) -> HexvaultBuffer {
+pub(crate) fn hand_out(mut bytes: Vec<u8>) -> Result<HexvaultBuffer, Error> {
     if bytes.is_empty() {
-        return HexvaultBuffer::EMPTY;
+        return Ok(HexvaultBuffer::EMPTY);
     }
     let boxed: Box<[u8]> = if bytes.len() == bytes.capacity() {
         bytes.into_boxed_slice()
@@ -129,25 +145,36 @@ pub(crate) fn hand_out(mut bytes: Vec<u8>) -> HexvaultBuffer {
 
 /// Hands a copy of `bytes` to C as a registered buffer: for plaintexts the library returns as
 /// a self-wiping type (`Plaintext`), which wipes its own allocation when dropped.
-pub(crate) fn hand_out_copy(bytes: &[u8]) -> HexvaultBuffer {
+pub(crate) fn hand_out_copy(bytes: &[u8]) -> Result<HexvaultBuffer, Error> {
     if bytes.is_empty() {
-        return HexvaultBuffer::EMPTY;
+        return Ok(HexvaultBuffer::EMPTY);
     }
     register_buffer(Box::from(bytes))
 }
 
-/// Records a boxed slice in the live-buffer registry and gives its ownership to C.
-fn register_buffer(boxed: Box<[u8]>) -> HexvaultBuffer {
+/// Records a boxed slice in the live-buffer registry under a new registration number and
+/// gives its ownership to C.
+fn register_buffer(mut boxed: Box<[u8]>) -> Result<HexvaultBuffer, Error> {
+    let mut registry = lock(&LIVE_BUFFERS);
+    let id = registry.next_id;
+    let Some(next_id) = id.checked_add(1) else {
+        boxed.zeroize();
+        return Err(Error::Internal(
+            "buffer registration numbers are exhausted (2^64 buffers in one process)",
+        ));
+    };
+    registry.next_id = next_id;
     let len = boxed.len();
     let data = Box::into_raw(boxed).cast::<u8>();
-    lock(&LIVE_BUFFERS).insert(data as usize, len);
-    HexvaultBuffer { data, len }
+    registry.live.insert(id, (data as usize, len));
+    Ok(HexvaultBuffer { data, len, id })
 }
 
-/// Zeroizes and frees a buffer from [`hand_out`], and empties the caller's struct. An empty
-/// struct (NULL, 0) is a no-op, so freeing the same struct twice is harmless; a pointer or
-/// length this library did not hand out (a copy freed twice, a foreign pointer) is refused
-/// without touching the memory.
+/// Zeroizes and frees a buffer from [`hand_out`], and empties the caller's struct. A struct
+/// with NULL `data` and `len` 0 is a no-op, so freeing the same struct twice is harmless; a
+/// struct this library did not hand out, or whose buffer was already freed (through a copy
+/// of the struct, even if a later buffer got the same address and length), is refused
+/// without touching the memory: its registration number `id` is never reused.
 #[allow(unsafe_code)]
 pub(crate) fn release(buffer: &mut HexvaultBuffer) -> Result<(), Error> {
     if buffer.data.is_null() && buffer.len == 0 {
@@ -155,18 +182,22 @@ pub(crate) fn release(buffer: &mut HexvaultBuffer) -> Result<(), Error> {
     }
     let address = buffer.data as usize;
     {
-        let mut live = lock(&LIVE_BUFFERS);
-        if live.get(&address) != Some(&buffer.len) {
+        let mut registry = lock(&LIVE_BUFFERS);
+        if registry.live.get(&buffer.id) != Some(&(address, buffer.len)) {
             return Err(Error::InvalidHandle {
-                what: format!("buffer {{data = {:#x}, len = {}}}", address, buffer.len),
+                what: format!(
+                    "buffer {{data = {:#x}, len = {}, id = {}}}",
+                    address, buffer.len, buffer.id
+                ),
             });
         }
-        live.remove(&address);
+        registry.live.remove(&buffer.id);
     }
     let slice = core::ptr::slice_from_raw_parts_mut(buffer.data, buffer.len);
-    // SAFETY: (address, len) was in the live map, so `slice` is exactly the allocation that
-    // `hand_out` leaked with `Box::into_raw` and that has not been reclaimed since: it was
-    // removed from the map under the lock, so no other call can reclaim it again.
+    // SAFETY: (id, address, len) was in the live map, so `slice` is exactly the allocation
+    // that `register_buffer` leaked with `Box::into_raw` under that never-reused id and that
+    // has not been reclaimed since: it was removed from the map under the lock, so no other
+    // call can reclaim it again.
     let mut boxed = unsafe { Box::from_raw(slice) };
     boxed.zeroize();
     drop(boxed);
@@ -196,7 +227,7 @@ impl Encryptor {
             return Err(Error::InvalidArgument {
                 name: "max_seals",
                 reason: format!(
-                    "{budget} exceeds the AES-GCM limit of 2^32 seals per key; pass 0 for that limit"
+                    "{budget} exceeds the AES-GCM limit of 2^32 seals per key instance; pass 0 for that limit"
                 ),
             });
         }

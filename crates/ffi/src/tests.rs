@@ -407,6 +407,7 @@ fn envelope_errors_map_to_their_codes() {
     let copy = HexvaultBuffer {
         data: buffer.data,
         len: buffer.len,
+        id: buffer.id,
     };
     #[allow(unsafe_code)]
     // SAFETY: valid buffer struct.
@@ -420,11 +421,60 @@ fn envelope_errors_map_to_their_codes() {
     let mut forged = HexvaultBuffer {
         data: 0x1000 as *mut u8,
         len: 16,
+        id: 1,
     };
     #[allow(unsafe_code)]
     // SAFETY: a valid struct with a forged pointer: it must refuse.
     let third = unsafe { hexvault_buffer_free(&mut forged) };
     assert_eq!(third, HexvaultStatus::InvalidHandle);
+}
+
+/// `store(&a); copy = a; free(&a); store(&b)` with `b` at `a`'s old address and length, then
+/// `free(&copy)`: the stale copy is refused (it used to free `b` under its owner), and `b`
+/// stays readable and is freed exactly once by its owner.
+#[test]
+#[allow(unsafe_code)]
+fn freed_copy_is_refused_when_a_later_buffer_reuses_the_address() {
+    let payload = [0x5a_u8; 24];
+    let mut a = store(&payload, None).unwrap();
+    let expected = bytes(&a);
+    let copy = HexvaultBuffer {
+        data: a.data,
+        len: a.len,
+        id: a.id,
+    };
+    // SAFETY: valid buffer struct.
+    assert_eq!(unsafe { hexvault_buffer_free(&mut a) }, HexvaultStatus::Ok);
+    // The allocator hands the freed block back for the next block of the same size; the
+    // few that do not land there are kept (so they cannot be reused either) and freed later.
+    let mut others = Vec::new();
+    let mut b = store(&payload, None).unwrap();
+    while b.data != copy.data && others.len() < 64 {
+        others.push(b);
+        b = store(&payload, None).unwrap();
+    }
+    assert_eq!(
+        (b.data, b.len),
+        (copy.data, copy.len),
+        "the allocator never reused the freed address: the sequence cannot be built"
+    );
+    assert_ne!(b.id, copy.id, "a registration number is never reused");
+    let mut copy = copy;
+    // SAFETY: a valid struct; its buffer was freed, so the library must refuse it.
+    let status = unsafe { hexvault_buffer_free(&mut copy) };
+    assert_eq!(status, HexvaultStatus::InvalidHandle);
+    assert!(last_error().contains("buffer"), "{}", last_error());
+    // `b` is untouched: still registered, still holding its envelope.
+    assert_eq!(bytes(&b), expected);
+    assert_eq!(retrieve(&bytes(&b), None).unwrap(), payload);
+    // SAFETY: valid buffer struct, freed once by its owner.
+    assert_eq!(unsafe { hexvault_buffer_free(&mut b) }, HexvaultStatus::Ok);
+    assert!(b.data.is_null() && b.len == 0 && b.id == 0);
+    for mut other in others {
+        // SAFETY: valid buffer structs, each freed once.
+        let status = unsafe { hexvault_buffer_free(&mut other) };
+        assert_eq!(status, HexvaultStatus::Ok);
+    }
 }
 
 #[test]

@@ -98,12 +98,18 @@ fn compile(name: &str) -> PathBuf {
     binary
 }
 
+const ASAN_OPTIONS: &str = "detect_leaks=1:abort_on_error=0";
+
 fn run(binary: &Path, args: &[&str]) -> Output {
+    run_with_asan(binary, args, ASAN_OPTIONS)
+}
+
+fn run_with_asan(binary: &Path, args: &[&str], asan_options: &str) -> Output {
     let output = Command::new(binary)
         .args(args)
         .env("LD_LIBRARY_PATH", library_dir())
         .env("DYLD_LIBRARY_PATH", library_dir())
-        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        .env("ASAN_OPTIONS", asan_options)
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
@@ -133,6 +139,18 @@ fn c_suite_passes() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with("ok "), "{stdout}");
     println!("C suite: {stdout} (AddressSanitizer: {})", asan_supported());
+}
+
+/// The freed-copy sequence with the allocator reusing the freed block: AddressSanitizer's
+/// quarantines (global and per thread, which keep freed blocks out of reuse) are switched
+/// off for this run only, so the C test can require that `b` lands at `a`'s old address.
+#[test]
+fn c_freed_copy_is_refused_after_address_reuse() {
+    let binary = compile("test_hexvault");
+    let options = format!("{ASAN_OPTIONS}:quarantine_size_mb=0:thread_local_quarantine_size_kb=0");
+    let output = run_with_asan(&binary, &["reuse"], &options);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("ok "), "{stdout}");
 }
 
 #[test]

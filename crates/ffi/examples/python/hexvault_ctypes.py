@@ -10,7 +10,12 @@ OK, BUFFER_TOO_SMALL, AUTHENTICATION_FAILED, INVALID_HANDLE = 0, 3, 4, 8
 
 
 class Buffer(ctypes.Structure):
-    _fields_ = [("data", ctypes.POINTER(ctypes.c_uint8)), ("len", ctypes.c_size_t)]
+    """HexvaultBuffer: read-only to the caller; `id` is the buffer's registration number."""
+    _fields_ = [
+        ("data", ctypes.POINTER(ctypes.c_uint8)),
+        ("len", ctypes.c_size_t),
+        ("id", ctypes.c_uint64),
+    ]
 
 
 class EnvelopeOptions(ctypes.Structure):
@@ -85,7 +90,9 @@ def main():
     check(lib, lib.hexvault_envelope_store(sealed, len(sealed), ctypes.byref(options),
                                            ctypes.byref(envelope)))
     packed = ctypes.string_at(envelope.data, envelope.len)
+    stale = Buffer(envelope.data, envelope.len, envelope.id)
     check(lib, lib.hexvault_buffer_free(ctypes.byref(envelope)))
+    assert lib.hexvault_buffer_free(ctypes.byref(stale)) == INVALID_HANDLE
     unpacked = Buffer()
     check(lib, lib.hexvault_envelope_retrieve(packed, len(packed), None, ctypes.byref(unpacked)))
     assert ctypes.string_at(unpacked.data, unpacked.len) == sealed

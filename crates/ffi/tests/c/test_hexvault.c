@@ -5,6 +5,9 @@
  *   test_hexvault                 every test below; prints "ok N checks" and exits 0
  *   test_hexvault seal            seals "from C" (aad "interop") under the interop key, prints hex
  *   test_hexvault open HEX        opens HEX under the interop key (aad "interop"), prints it
+ *   test_hexvault reuse           the freed-copy test, requiring that the allocator reuses the
+ *                                 freed address (under ASan run it with ASAN_OPTIONS=
+ *                                 quarantine_size_mb=0:thread_local_quarantine_size_kb=0)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -203,10 +206,47 @@ static void test_handles_and_buffers(void) {
     EXPECT(hexvault_buffer_free(&buf), HEXVAULT_STATUS_OK);               /* emptied: no-op */
     EXPECT(hexvault_buffer_free(&copy), HEXVAULT_STATUS_INVALID_HANDLE);  /* double free */
     uint8_t stack[16];
-    HexvaultBuffer forged = {stack, sizeof stack};
+    HexvaultBuffer forged = {stack, sizeof stack, 1};
     EXPECT(hexvault_buffer_free(&forged), HEXVAULT_STATUS_INVALID_HANDLE); /* garbage pointer */
-    HexvaultBuffer garbage = {(uint8_t *)0x10, 3};
+    HexvaultBuffer garbage = {(uint8_t *)0x10, 3, 2};
     EXPECT(hexvault_buffer_free(&garbage), HEXVAULT_STATUS_INVALID_HANDLE);
+}
+
+/* store(&a); copy = a; free(&a); store(&b) with b at a's old address and length; then
+ * free(&copy) must return INVALID_HANDLE and leave b alone (it used to zeroize and free b
+ * while its owner still held it), and b must stay readable and be freed once by its owner.
+ * The allocator decides whether b lands on a's block: AddressSanitizer's quarantines keep
+ * freed blocks out of reuse, so `test_hexvault reuse` (run by tests/c_suite.rs with both
+ * quarantines off) requires the reuse, while the full suite checks the same calls without. */
+static void test_freed_copy_after_address_reuse(int require_reuse) {
+    static const uint8_t payload[24] = "reused-address-payload!";
+    HexvaultBuffer a = {0};
+    EXPECT(hexvault_envelope_store(payload, sizeof payload, NULL, &a), HEXVAULT_STATUS_OK);
+    uint8_t expected[256];
+    CHECK(a.len <= sizeof expected);
+    memcpy(expected, a.data, a.len);
+    HexvaultBuffer copy = a;
+    EXPECT(hexvault_buffer_free(&a), HEXVAULT_STATUS_OK);
+    /* Blocks that miss a's old address are kept (so they are not reused) and freed later. */
+    HexvaultBuffer others[64];
+    size_t n_others = 0;
+    HexvaultBuffer b = {0};
+    EXPECT(hexvault_envelope_store(payload, sizeof payload, NULL, &b), HEXVAULT_STATUS_OK);
+    while (b.data != copy.data && n_others < 64) {
+        others[n_others++] = b;
+        EXPECT(hexvault_envelope_store(payload, sizeof payload, NULL, &b), HEXVAULT_STATUS_OK);
+    }
+    if (require_reuse) CHECK(b.data == copy.data && b.len == copy.len);
+    CHECK(b.id != copy.id);
+    EXPECT(hexvault_buffer_free(&copy), HEXVAULT_STATUS_INVALID_HANDLE); /* stale copy */
+    CHECK(b.len == copy.len && memcmp(b.data, expected, b.len) == 0);  /* b untouched */
+    HexvaultBuffer back = {0};
+    EXPECT(hexvault_envelope_retrieve(b.data, b.len, NULL, &back), HEXVAULT_STATUS_OK);
+    CHECK(back.len == sizeof payload && memcmp(back.data, payload, sizeof payload) == 0);
+    EXPECT(hexvault_buffer_free(&back), HEXVAULT_STATUS_OK);
+    EXPECT(hexvault_buffer_free(&b), HEXVAULT_STATUS_OK); /* freed once, by its owner */
+    CHECK(b.data == NULL && b.len == 0 && b.id == 0);
+    for (size_t i = 0; i < n_others; i++) EXPECT(hexvault_buffer_free(&others[i]), HEXVAULT_STATUS_OK);
 }
 
 static void test_envelope(void) {
@@ -346,12 +386,22 @@ static int interop_open(const char *hex) {
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "seal") == 0) return interop_seal();
     if (argc == 3 && strcmp(argv[1], "open") == 0) return interop_open(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "reuse") == 0) {
+        test_freed_copy_after_address_reuse(1);
+        if (failures) {
+            fprintf(stderr, "%d of %d checks FAILED\n", failures, checks);
+            return 1;
+        }
+        printf("ok %d checks\n", checks);
+        return 0;
+    }
     test_round_trip();
     test_authentication_and_format_errors();
     test_buffer_too_small();
     test_rotation_needed();
     test_invalid_arguments_and_null_pointers();
     test_handles_and_buffers();
+    test_freed_copy_after_address_reuse(0);
     test_envelope();
     test_messages();
     test_free_races_use();
