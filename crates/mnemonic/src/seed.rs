@@ -24,7 +24,6 @@ const SALT_PREFIX: &[u8] = b"mnemonic";
 ///
 /// Zeroized on drop, not `Clone`, `Debug` prints no byte, and equality runs in
 /// constant time. The bytes are reachable only through [`Seed::expose_secret`].
-#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct Seed {
     bytes: [u8; Seed::LEN],
     /// How many of `bytes` are the seed: 64 for BIP-39, 16 to 64 for SLIP-0039.
@@ -107,6 +106,21 @@ impl Seed {
         seed
     }
 }
+
+impl Zeroize for Seed {
+    /// Wipes the bytes; the length (public) stays, so a wiped seed is all zeros.
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Seed {}
 
 impl ConstantTimeEq for Seed {
     fn ct_eq(&self, other: &Self) -> subtle::Choice {
