@@ -7,3 +7,4 @@ pub(crate) mod derive;
 pub(crate) mod envelope;
 pub(crate) mod mnemonic;
 pub(crate) mod seed;
+pub(crate) mod shares;
