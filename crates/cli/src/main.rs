@@ -120,8 +120,8 @@ struct SplitArgs {
     /// Mark the backup extendable (newer SLIP-0039 readers only).
     #[arg(long)]
     extendable: bool,
-    /// Write each share to DIR/share-GROUP-MEMBER.txt (new files, mode 0600) instead of
-    /// standard output.
+    /// Write each share to DIR/share-GROUP-MEMBER.txt (new files, mode 0600; DIR is made,
+    /// mode 0700, when missing) instead of standard output.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
     #[command(flatten)]

@@ -130,7 +130,6 @@ fn groups_and_files() {
     assert_eq!(stdout_of(&out).trim(), TREZOR_PHRASE, "{}", stderr_of(&out));
     // --out-dir: one 0600 file per share.
     let out_dir = dir.path().join("out");
-    std::fs::create_dir(&out_dir).unwrap();
     let report = json_of(&hexvault(
         &[
             "--json",

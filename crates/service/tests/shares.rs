@@ -244,6 +244,20 @@ fn submit_share_frames_round_trip_and_print_no_secret() {
         &Request::from_bytes(&frame).unwrap().to_bytes().unwrap()[1..2],
         &[9]
     );
+    // The documented ShareProgress frame (docs/formats.md).
+    let documented = [0x01, 0x0a, 0x01, 0x02, 0x01, 0x01, 0x01, 0x02, 0x00];
+    let Response::ShareProgress(p) = Response::from_bytes(&documented).unwrap() else {
+        panic!()
+    };
+    progress(1, 2, false, &p);
+    assert_eq!(
+        (p.groups[0].group, p.groups[0].have, p.groups[0].need),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        &Response::ShareProgress(p).to_bytes().unwrap()[..],
+        &documented
+    );
     let (_service, vault, _clock) = spawn(ShareSeed::Slip39, Duration::from_secs(60));
     let ms = MasterSecret::from_bytes(&[5; 16]).unwrap();
     let shares = shares_of(&ms, "");

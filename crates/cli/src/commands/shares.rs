@@ -157,13 +157,20 @@ pub(crate) fn split(args: &SplitArgs, json: bool) -> CliResult {
     output::line(text.trim_end())
 }
 
-/// Writes each share to `DIR/share-G-M.txt` (new files, mode 0600) and prints the names.
+/// Writes each share to `DIR/share-G-M.txt` (new files, mode 0600; `DIR` is made, mode
+/// 0700, when missing) and prints the names.
 fn save(
     dir: &Path,
     groups: &[Vec<Share>],
     words: &[Vec<Zeroizing<String>>],
     json: bool,
 ) -> CliResult {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|error| CliError::io(format!("creating {}", dir.display()), error))?;
     let mut saved = Vec::new();
     for (group, texts) in groups.iter().zip(words) {
         for (share, words) in group.iter().zip(texts) {
