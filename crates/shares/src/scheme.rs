@@ -541,3 +541,151 @@ impl Recovery {
         recover(first, &complete, passphrase)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            identifier: 7,
+            extendable: false,
+            iteration_exponent: 0,
+            group_index: 0,
+            group_threshold: 1,
+            group_count: 1,
+            member_index: 0,
+            member_threshold: 2,
+        }
+    }
+
+    fn share(header: Header, len: usize) -> Share {
+        Share::new(header, Zeroizing::new(vec![header.member_index; len]))
+    }
+
+    /// Every backup-wide parameter, changed alone in the second share, is named.
+    #[test]
+    fn each_mismatched_parameter_is_named() {
+        let base = header();
+        let second = Header {
+            member_index: 1,
+            ..base
+        };
+        let cases: [(Header, usize, Parameter); 7] = [
+            (
+                Header {
+                    identifier: 8,
+                    ..second
+                },
+                16,
+                Parameter::Identifier,
+            ),
+            (
+                Header {
+                    extendable: true,
+                    ..second
+                },
+                16,
+                Parameter::Extendable,
+            ),
+            (
+                Header {
+                    iteration_exponent: 1,
+                    ..second
+                },
+                16,
+                Parameter::IterationExponent,
+            ),
+            (
+                Header {
+                    group_threshold: 2,
+                    group_count: 2,
+                    ..second
+                },
+                16,
+                Parameter::GroupThreshold,
+            ),
+            (
+                Header {
+                    group_count: 2,
+                    ..second
+                },
+                16,
+                Parameter::GroupCount,
+            ),
+            (second, 32, Parameter::Length),
+            (
+                Header {
+                    member_threshold: 3,
+                    ..second
+                },
+                16,
+                Parameter::MemberThreshold,
+            ),
+        ];
+        for (other, len, parameter) in cases {
+            let set = [share(base, 16), share(other, len)];
+            assert_eq!(
+                combine(&set, "").unwrap_err(),
+                Error::Mismatch {
+                    share: 2,
+                    first: 1,
+                    parameter
+                },
+                "{parameter}"
+            );
+            let mut recovery = Recovery::new();
+            recovery.add(share(base, 16)).unwrap();
+            assert_eq!(
+                recovery.add(share(other, len)).unwrap_err(),
+                Error::Mismatch {
+                    share: 2,
+                    first: 1,
+                    parameter
+                }
+            );
+            assert_eq!(recovery.len(), 1, "a refused share changes nothing");
+        }
+    }
+
+    #[test]
+    fn group_counts_must_equal_the_group_threshold() {
+        let groups = |indices: &[u8]| -> Vec<Share> {
+            indices
+                .iter()
+                .map(|&g| {
+                    share(
+                        Header {
+                            group_index: g,
+                            group_threshold: 2,
+                            group_count: 3,
+                            member_threshold: 1,
+                            ..header()
+                        },
+                        16,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            combine(&groups(&[0, 1, 2]), "").unwrap_err(),
+            Error::TooManyGroups { have: 3, need: 2 }
+        );
+        assert_eq!(
+            combine(&groups(&[2]), "").unwrap_err(),
+            Error::TooFewGroups { have: 1, need: 2 }
+        );
+        let progress = {
+            let mut recovery = Recovery::new();
+            for s in groups(&[2, 0]) {
+                recovery.add(s).unwrap();
+            }
+            recovery.progress()
+        };
+        assert!(progress.is_complete());
+        assert_eq!(
+            progress.to_string(),
+            "group 1: 1 of 1, group 3: 1 of 1 (2 of 2 groups)"
+        );
+    }
+}
