@@ -20,6 +20,7 @@ use serde_json::Value;
 /// Every library crate below the facade, bottom up, then the facade itself (last).
 const LIBRARIES_AND_FACADE: &[&str] = &[
     "hexvault-mnemonic",
+    "hexvault-shares",
     "hexvault-derivation",
     "hexvault-envelope",
     "hexvault-aead",
@@ -42,6 +43,11 @@ const LIBRARY_CRATES: &[&str] = match LIBRARIES_AND_FACADE.split_last() {
 const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("hexvault-mnemonic", &[]),
     ("hexvault-derivation", &["hexvault-mnemonic"]),
+    // Derivation is a dev-dependency only: the SLIP-0039 vectors' BIP-32 master xprv.
+    (
+        "hexvault-shares",
+        &["hexvault-mnemonic", "hexvault-derivation"],
+    ),
     ("hexvault-envelope", &[]),
     ("hexvault-aead", &[]),
     ("hexvault-audit", &[]),
@@ -69,6 +75,7 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
         "hexvault-service",
         &[
             "hexvault-mnemonic",
+            "hexvault-shares",
             "hexvault-derivation",
             "hexvault-aead",
             "hexvault-keys",

@@ -32,6 +32,9 @@ pub(crate) enum CliError {
     /// A cell refused a seal or an open.
     #[error(transparent)]
     Cells(#[from] hexvault::cells::Error),
+    /// A SLIP-0039 share or set of shares was refused.
+    #[error(transparent)]
+    Shares(#[from] hexvault::shares::Error),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -76,6 +79,7 @@ impl CliError {
             Self::Service(_) => "service",
             Self::Envelope(_) => "envelope",
             Self::Cells(_) => "cells",
+            Self::Shares(_) => "shares",
             Self::Io { .. } => "io",
             Self::Failed(_) => "failed",
         }

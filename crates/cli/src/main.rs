@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hexvault::derivation::DerivationPath;
 use hexvault::mnemonic::Language;
+use hexvault::shares::GroupSpec;
 
 use commands::audit::AuditVerifyArgs;
 
@@ -57,6 +58,9 @@ enum Command {
     /// Verify audit logs offline.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Split the phrase into SLIP-0039 shares, and recover it from them.
+    #[command(subcommand)]
+    Shares(SharesCommand),
     /// Walk through the pipeline with a fresh, throw-away mnemonic.
     Demo,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard
@@ -94,6 +98,81 @@ enum AuditCommand {
         /// The audit log file.
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SharesCommand {
+    /// Split the phrase (--mnemonic-file, $HEXVAULT_MNEMONIC or standard input) into SLIP-0039
+    /// shares: each printed on its own, or written to its own file with --out-dir.
+    ///
+    /// The phrase's BIP-39 entropy is split with SLIP-0039 passphrase "", so `shares combine`
+    /// gives the phrase back; its BIP-39 passphrase is still needed to use it (ADR 0066).
+    Split(SplitArgs),
+    /// Check shares (one per line, from FILES or standard input) and say which is wrong; print
+    /// the recovered phrase only with --show-secret.
+    Combine(CombineArgs),
+}
+
+#[derive(Debug, Args)]
+struct SplitArgs {
+    /// Shares needed to recover (one group).
+    #[arg(long, value_name = "K")]
+    threshold: Option<u8>,
+    /// Shares made (one group), at most 16.
+    #[arg(long, value_name = "N")]
+    shares: Option<u8>,
+    /// Several groups instead: THRESHOLD/COUNT per group, such as 2/3,1/1,3/5.
+    #[arg(
+        long,
+        value_name = "T/N,...",
+        value_delimiter = ',',
+        value_parser = commands::shares::parse_group,
+        conflicts_with_all = ["threshold", "shares"]
+    )]
+    groups: Vec<GroupSpec>,
+    /// Groups needed to recover, with --groups (default 1).
+    #[arg(long, value_name = "G")]
+    group_threshold: Option<u8>,
+    /// PBKDF2 work: 10000 x 2^E iterations at every recovery (0 to 15).
+    #[arg(long, value_name = "E", default_value_t = hexvault::shares::DEFAULT_ITERATION_EXPONENT)]
+    iteration_exponent: u8,
+    /// Mark the backup extendable (newer SLIP-0039 readers only).
+    #[arg(long)]
+    extendable: bool,
+    /// Write each share to DIR/share-GROUP-MEMBER.txt (new files, mode 0600; DIR is made,
+    /// mode 0700, when missing) instead of standard output.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    phrase: PhraseArgs,
+}
+
+/// What `shares combine --show-secret` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SecretFormat {
+    /// The BIP-39 phrase whose entropy the shares hold (what `shares split` makes).
+    Phrase,
+    /// The master secret as hex (SLIP-0039 backups of other wallets: the BIP-32 seed).
+    Hex,
+}
+
+#[derive(Debug, Args)]
+struct CombineArgs {
+    /// Files holding shares, one per line (otherwise standard input).
+    files: Vec<PathBuf>,
+    /// Print the recovered secret; without it the shares are only checked.
+    #[arg(long)]
+    show_secret: bool,
+    /// The recovered secret as a phrase (default) or as hex.
+    #[arg(long, value_enum, default_value = "phrase")]
+    format: SecretFormat,
+    /// Word list of the recovered phrase.
+    #[arg(long, default_value = "english", value_parser = parse_language)]
+    language: Language,
+    /// Read the SLIP-0039 passphrase from this environment variable (shares of
+    /// `shares split` have none; other wallets' may).
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,6 +372,8 @@ fn main() -> ExitCode {
         Command::Envelope(EnvelopeCommand::Unpack(args)) => commands::envelope::unpack(&args, json),
         Command::Audit(AuditCommand::Verify(args)) => commands::audit::verify(&args, json),
         Command::Audit(AuditCommand::Show { file }) => commands::audit::show(&file, json),
+        Command::Shares(SharesCommand::Split(args)) => commands::shares::split(&args, json),
+        Command::Shares(SharesCommand::Combine(args)) => commands::shares::combine(&args, json),
         Command::Demo => commands::demo::run(json),
         Command::Completions { shell } => commands::docs::completions(shell, &mut Cli::command()),
         Command::Man { out_dir } => commands::docs::man_pages(&out_dir, Cli::command(), json),

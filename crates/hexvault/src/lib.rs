@@ -35,6 +35,7 @@ pub use hexvault_keys as keys;
 pub use hexvault_mnemonic as mnemonic;
 #[cfg(feature = "service")]
 pub use hexvault_service as service;
+pub use hexvault_shares as shares;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

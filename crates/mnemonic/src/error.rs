@@ -88,8 +88,11 @@ pub enum Error {
         len: usize,
     },
 
-    /// A seed is not 64 bytes long.
-    #[error("a BIP-39 seed is exactly 64 bytes, not {len} bytes")]
+    /// A seed is not 64 bytes long (or, for [`crate::Seed::from_master_secret`], not 16 to
+    /// 64 bytes long).
+    #[error(
+        "a BIP-39 seed is exactly 64 bytes and a SLIP-0039 master secret 16 to 64 bytes, not {len} bytes"
+    )]
     BadSeedLength {
         /// The length given, in bytes.
         len: usize,

@@ -7,7 +7,9 @@
 //!   operating system's CSPRNG, parsed (with language detection and precise errors), or
 //!   built from entropy.
 //! - [`Seed`]: the 64-byte BIP-39 seed, PBKDF2-HMAC-SHA512 (2048 rounds) of the NFKD phrase
-//!   with salt `"mnemonic"` + NFKD(passphrase).
+//!   with salt `"mnemonic"` + NFKD(passphrase); or a SLIP-0039 master secret of 16 to 64
+//!   bytes taken as the BIP-32 seed ([`Seed::from_master_secret`], used by
+//!   `hexvault-shares`).
 //! - [`Error`] and [`Result`].
 //!
 //! Wordlists, checksum and entropy/phrase conversion come from the `bip39` crate (built

@@ -18,16 +18,24 @@ const PBKDF2_ROUNDS: NonZeroU32 = match NonZeroU32::new(2048) {
 /// BIP-39: the salt is `"mnemonic"` followed by the NFKD passphrase.
 const SALT_PREFIX: &[u8] = b"mnemonic";
 
-/// The 64-byte BIP-39 seed, the root of every hexvault key.
+/// The BIP-32 master seed, the root of every hexvault key: the 64-byte BIP-39 seed, or
+/// (through [`Seed::from_master_secret`]) a SLIP-0039 master secret of 16 to 64 bytes,
+/// which SLIP-0039 uses as the BIP-32 seed directly.
 ///
 /// Zeroized on drop, not `Clone`, `Debug` prints no byte, and equality runs in
 /// constant time. The bytes are reachable only through [`Seed::expose_secret`].
-#[derive(Zeroize, ZeroizeOnDrop)]
-pub struct Seed([u8; Seed::LEN]);
+pub struct Seed {
+    bytes: [u8; Seed::LEN],
+    /// How many of `bytes` are the seed: 64 for BIP-39, 16 to 64 for SLIP-0039.
+    len: u8,
+}
 
 impl Seed {
-    /// Length of a seed in bytes.
+    /// Length of a BIP-39 seed in bytes (and the longest BIP-32 seed).
     pub const LEN: usize = 64;
+
+    /// Shortest BIP-32 seed accepted by [`Seed::from_master_secret`]: 128 bits.
+    pub const MIN_MASTER_SECRET_LEN: usize = 16;
 
     /// Wraps 64 seed bytes (for example a seed read back from storage).
     ///
@@ -35,7 +43,7 @@ impl Seed {
     /// caller's to zeroize.
     #[must_use]
     pub const fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
-        Self(bytes)
+        Self { bytes, len: 64 }
     }
 
     /// Copies a 64-byte slice into a seed.
@@ -44,18 +52,40 @@ impl Seed {
     ///
     /// [`Error::BadSeedLength`] unless `bytes` is exactly 64 bytes long.
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
-        let mut seed = Self([0; Self::LEN]);
         if bytes.len() != Self::LEN {
             return Err(Error::BadSeedLength { len: bytes.len() });
         }
-        seed.0.copy_from_slice(bytes);
-        Ok(seed)
+        Self::from_master_secret(bytes)
     }
 
-    /// The 64 seed bytes: the one accessor to the secret.
+    /// Copies a SLIP-0039 master secret (16 to 64 bytes) into a seed: SLIP-0039 uses the
+    /// master secret itself as the BIP-32 master seed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadSeedLength`] unless `bytes` is 16 to 64 bytes long.
+    pub fn from_master_secret(bytes: &[u8]) -> Result<Self> {
+        let len = bytes.len();
+        let mut seed = Self {
+            bytes: [0; Self::LEN],
+            len: 0,
+        };
+        match (seed.bytes.get_mut(..len), u8::try_from(len)) {
+            (Some(head), Ok(len8)) if len >= Self::MIN_MASTER_SECRET_LEN => {
+                head.copy_from_slice(bytes);
+                seed.len = len8;
+                Ok(seed)
+            }
+            _ => Err(Error::BadSeedLength { len }),
+        }
+    }
+
+    /// The seed bytes (64 for a BIP-39 seed): the one accessor to the secret.
     #[must_use]
-    pub const fn expose_secret(&self) -> &[u8; Self::LEN] {
-        &self.0
+    pub fn expose_secret(&self) -> &[u8] {
+        self.bytes
+            .get(..usize::from(self.len))
+            .unwrap_or(&self.bytes)
     }
 
     /// BIP-39 seed: PBKDF2-HMAC-SHA512, 2048 rounds, password = `phrase` (already NFKD),
@@ -65,21 +95,37 @@ impl Seed {
         let mut salt = Zeroizing::new(Vec::with_capacity(SALT_PREFIX.len() + passphrase.len()));
         salt.extend_from_slice(SALT_PREFIX);
         salt.extend_from_slice(passphrase.as_bytes());
-        let mut seed = Self([0; Self::LEN]);
+        let mut seed = Self::from_bytes([0; Self::LEN]);
         ring::pbkdf2::derive(
             ring::pbkdf2::PBKDF2_HMAC_SHA512,
             PBKDF2_ROUNDS,
             &salt,
             normalized_phrase.as_bytes(),
-            &mut seed.0,
+            &mut seed.bytes,
         );
         seed
     }
 }
 
+impl Zeroize for Seed {
+    /// Wipes the bytes; the length (public) stays, so a wiped seed is all zeros.
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Seed {}
+
 impl ConstantTimeEq for Seed {
     fn ct_eq(&self, other: &Self) -> subtle::Choice {
-        self.0.ct_eq(&other.0)
+        // Lengths are public (64, or a SLIP-0039 master secret's 16 to 64).
+        self.expose_secret().ct_eq(other.expose_secret())
     }
 }
 
@@ -112,6 +158,16 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.expose_secret(), &[7; 64]);
+        let short = Seed::from_master_secret(&[7; 16]).unwrap();
+        assert_eq!(short.expose_secret(), &[7; 16]);
+        assert_ne!(short, a);
+        assert_eq!(Seed::from_master_secret(&[7; 64]).unwrap(), a);
+        for len in [0, 15, 65] {
+            assert_eq!(
+                Seed::from_master_secret(&vec![0; len]).unwrap_err(),
+                Error::BadSeedLength { len }
+            );
+        }
         for len in [0, 32, 63, 65] {
             assert_eq!(
                 Seed::from_slice(&vec![0; len]).unwrap_err(),

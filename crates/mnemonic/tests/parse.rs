@@ -332,7 +332,7 @@ fn seeds_compare_by_value() {
     assert_eq!(a.to_seed("x"), a.to_seed("x"));
     assert_ne!(a.to_seed("x"), b.to_seed("x"));
     assert_eq!(
-        Seed::from_bytes(*a.to_seed("x").expose_secret()),
+        Seed::from_slice(a.to_seed("x").expose_secret()).unwrap(),
         a.to_seed("x")
     );
 }

@@ -143,6 +143,24 @@ pub enum Error {
          source"
     )]
     Random,
+
+    /// A share was refused, or the shares combine to no secret; every share handed in so far
+    /// was discarded (zeroized).
+    #[error(
+        "invalid share: {reason}; the shares handed in so far were discarded, start again \
+         with the first share"
+    )]
+    InvalidShare {
+        /// What is wrong (never a word of the share).
+        reason: String,
+    },
+
+    /// `submit_share` on a service that was not built for share unlock.
+    #[error(
+        "this vault service does not unlock with shares: build it with \
+         VaultServiceBuilder::shares(SharesConfig)"
+    )]
+    SharesNotEnabled,
 }
 
 /// `Result` with this crate's [`Error`].

@@ -9,6 +9,8 @@
 //!   [`CacheStats`]) and its time source ([`Clock`]).
 //! * The [`Request`] / [`Response`] protocol ([`PROTOCOL_VERSION`]) and the
 //!   `EncryptedData` key-version → path mapping ([`encryption_path`]).
+//! * Unlock with SLIP-0039 shares handed in one at a time ([`SharesConfig`],
+//!   [`ShareSeed`], [`ShareProgress`]; ADR 0067).
 //!
 //! # Invariants
 //! * The seed exists only on the service thread, boxed, between `unlock` and `lock` /
@@ -33,8 +35,11 @@
 //!   dropped first), and a decrypt that fails keeps none.
 //! * No request can take the service down: a panic inside one is caught and reported to
 //!   that caller as [`Error::Internal`] (this needs `panic = "unwind"`, the default).
-//! * Secrets (`DerivedKey`, phrases, plaintexts, frames) are zeroized on drop and never
-//!   printed by `Debug`; JSON never carries a private key.
+//! * Secrets (`DerivedKey`, phrases, shares, plaintexts, frames) are zeroized on drop and
+//!   never printed by `Debug`; JSON never carries a private key.
+//! * A partial set of shares lives only on the service thread, and is zeroized when it
+//!   completes, on `lock`, on stop, on any refused share, and once it is older than the
+//!   configured timeout (checked on every request and by a wake-up of the service thread).
 #![doc = include_str!("../README.md")]
 
 mod cache;
@@ -44,6 +49,7 @@ mod key;
 mod paths;
 mod protocol;
 mod service;
+mod shares;
 mod wire;
 
 pub use cache::{CacheConfig, CacheStats};
@@ -53,6 +59,7 @@ pub use key::{AES_KEY_LABEL, DerivedKey, KeyType, REDACTED};
 pub use paths::{MAX_KEY_VERSION, encryption_path};
 pub use protocol::{PROTOCOL_VERSION, Request, Response, Status, VaultState};
 pub use service::{MAX_ENCRYPTION_KEYS, VaultService, VaultServiceBuilder, VaultServiceHandle};
+pub use shares::{GroupProgress, ShareProgress, ShareSeed, SharesConfig};
 
 // Re-exported so callers can name what the API takes and returns.
 pub use hexvault_aead::{EncryptedData, KeyVersion};

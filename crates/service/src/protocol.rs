@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::{CacheStats, DerivedKey, Error, KeyType, Result, wire};
+use crate::{CacheStats, DerivedKey, Error, KeyType, Result, ShareProgress, wire};
 
 /// The protocol version this build speaks: the first byte of every frame.
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -114,6 +114,18 @@ pub enum Request {
     },
     /// Stop the service: as `Lock`, then end; later requests fail with [`Error::Stopped`].
     Shutdown,
+    /// Hand in one SLIP-0039 share (services built with
+    /// [`crate::VaultServiceBuilder::shares`]). Appended last: the earlier variants keep
+    /// their postcard tags.
+    SubmitShare {
+        /// The share's words.
+        #[serde(with = "hexvault_aead::serde_bytes::redacted_text")]
+        share: Zeroizing<String>,
+        /// The passphrase, used if this share completes the set ("" for none; see
+        /// [`crate::ShareSeed`] for which passphrase it is).
+        #[serde(with = "hexvault_aead::serde_bytes::redacted_text")]
+        passphrase: Zeroizing<String>,
+    },
 }
 
 /// A response of the vault service, one per request.
@@ -151,6 +163,8 @@ pub enum Response {
     Stopping,
     /// The request failed.
     Error(Error),
+    /// The answer to `SubmitShare` (appended last: the earlier variants keep their tags).
+    ShareProgress(ShareProgress),
 }
 
 impl Request {
@@ -186,6 +200,7 @@ impl Request {
             Self::Decrypt { .. } => "decrypt",
             Self::Rotate { .. } => "rotate",
             Self::Shutdown => "shutdown",
+            Self::SubmitShare { .. } => "submit_share",
         }
     }
 }
@@ -221,6 +236,7 @@ impl Response {
             Self::Rotated(_) => "rotated",
             Self::Stopping => "stopping",
             Self::Error(_) => "error",
+            Self::ShareProgress(_) => "share_progress",
         }
     }
 }
@@ -296,6 +312,7 @@ impl fmt::Debug for Request {
                 .field("to_version", to_version)
                 .finish_non_exhaustive(),
             Self::Shutdown => f.write_str("Shutdown"),
+            Self::SubmitShare { .. } => f.debug_struct("SubmitShare").finish_non_exhaustive(),
         }
     }
 }
@@ -316,6 +333,7 @@ impl fmt::Debug for Response {
             Self::Rotated(d) => f.debug_tuple("Rotated").field(d).finish(),
             Self::Stopping => f.write_str("Stopping"),
             Self::Error(e) => f.debug_tuple("Error").field(e).finish(),
+            Self::ShareProgress(p) => f.debug_tuple("ShareProgress").field(p).finish(),
         }
     }
 }

@@ -17,7 +17,11 @@ use crate::cache::SharedCache;
 use crate::key::AES_KEY_LABEL;
 use crate::paths::{encryption_path, is_served};
 use crate::protocol::{Request, Response, Status, VaultState};
-use crate::{CacheConfig, Clock, DerivedKey, Error, KeyType, Result, SystemClock};
+use crate::shares::PartialShares;
+use crate::{
+    CacheConfig, Clock, DerivedKey, Error, KeyType, Result, ShareProgress, SharesConfig,
+    SystemClock,
+};
 
 /// How many `EncryptedData` keys (one per key version) the service keeps built at most; the
 /// least recently used is dropped first (ADR 0046). Rebuilding an evicted key costs one
@@ -52,12 +56,14 @@ enum CapabilityRequest {
 pub struct VaultServiceBuilder {
     cache: CacheConfig,
     clock: Arc<dyn Clock>,
+    shares: Option<SharesConfig>,
 }
 
 impl core::fmt::Debug for VaultServiceBuilder {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("VaultServiceBuilder")
             .field("cache", &self.cache)
+            .field("shares", &self.shares)
             .finish_non_exhaustive()
     }
 }
@@ -67,6 +73,7 @@ impl Default for VaultServiceBuilder {
         Self {
             cache: CacheConfig::default(),
             clock: Arc::new(SystemClock),
+            shares: None,
         }
     }
 }
@@ -78,9 +85,19 @@ impl VaultServiceBuilder {
         self
     }
 
-    /// The time source of the cache's TTL (default [`SystemClock`]).
+    /// The time source of the cache's TTL and of the share timeout (default
+    /// [`SystemClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Lets the vault unlock with SLIP-0039 shares handed in one at a time
+    /// ([`VaultServiceHandle::submit_share`]), as `shares` says (ADR 0067). Without it,
+    /// `submit_share` fails with [`Error::SharesNotEnabled`]. Unlocking with a phrase stays
+    /// possible either way.
+    pub const fn shares(mut self, shares: SharesConfig) -> Self {
+        self.shares = Some(shares);
         self
     }
 
@@ -91,7 +108,7 @@ impl VaultServiceBuilder {
     /// [`Error::Spawn`] if the operating system refuses a new thread.
     pub fn spawn(self) -> Result<(VaultService, VaultServiceHandle)> {
         let (tx, rx) = mpsc::channel::<Message>();
-        let actor = Actor::new(self.cache, self.clock);
+        let actor = Actor::new(self.cache, self.clock, self.shares);
         let cache = actor.cache.clone();
         let counters = Arc::clone(&actor.counters);
         let thread = std::thread::Builder::new()
@@ -331,6 +348,37 @@ impl VaultServiceHandle {
         expect_response!(self.call(&request)?, Response::UnlockedNew { phrase } => phrase)
     }
 
+    /// Hands in one SLIP-0039 share (passphrase ""), as Vault's unseal does: the answer says
+    /// how far the set is ("2 of 3"), and the share that completes it unlocks the vault.
+    ///
+    /// # Errors
+    /// As [`submit_share_with_passphrase`](Self::submit_share_with_passphrase).
+    pub fn submit_share(&self, share: &str) -> Result<ShareProgress> {
+        self.submit_share_with_passphrase(share, "")
+    }
+
+    /// As [`submit_share`](Self::submit_share); `passphrase` is used if this share completes
+    /// the set (the SLIP-0039 passphrase, or the BIP-39 one: see [`crate::ShareSeed`]).
+    ///
+    /// The service holds the partial set on its thread; a refused share discards it
+    /// (zeroized), and so do `lock`, stop and the configured timeout.
+    ///
+    /// # Errors
+    /// [`Error::SharesNotEnabled`], [`Error::AlreadyUnlocked`], [`Error::InvalidShare`]
+    /// (a bad share, a share of another backup, a duplicate, a digest mismatch),
+    /// [`Error::Stopped`].
+    pub fn submit_share_with_passphrase(
+        &self,
+        share: &str,
+        passphrase: &str,
+    ) -> Result<ShareProgress> {
+        let request = Request::SubmitShare {
+            share: Zeroizing::new(share.to_owned()),
+            passphrase: Zeroizing::new(passphrase.to_owned()),
+        };
+        expect_response!(self.call(&request)?, Response::ShareProgress(p) => p)
+    }
+
     /// Locks the vault: zeroizes the seed and the cache and drops the encryption keys (ring's
     /// key schedules are freed, not wiped, ADR 0021). Locking a locked vault succeeds and
     /// changes nothing.
@@ -491,26 +539,47 @@ struct Actor {
     seeds_zeroized: u64,
     /// Requests and caught panics, shared with the handles' warm-cache path.
     counters: Arc<Counters>,
+    /// The partial set of shares, when the service unlocks with shares.
+    shares: Option<PartialShares>,
 }
 
 impl Actor {
-    fn new(cache: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+    fn new(cache: CacheConfig, clock: Arc<dyn Clock>, shares: Option<SharesConfig>) -> Self {
         Self {
             seed: None,
             encryption_keys: EncryptionKeys::default(),
+            shares: shares.map(|config| PartialShares::new(config, Arc::clone(&clock))),
             cache: SharedCache::new(cache, clock),
             seeds_zeroized: 0,
             counters: Arc::new(Counters::default()),
         }
     }
 
+    /// How long the service thread may wait for a message: until the next cache sweep or
+    /// the expiry of the partial set of shares, whichever comes first.
+    fn wait(&self) -> Option<core::time::Duration> {
+        let expiry = self.shares.as_ref().and_then(PartialShares::until_expiry);
+        match (self.cache.sweep_interval(), expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Drops an expired partial set of shares; a panic in the clock is contained.
+    fn expire_shares(&mut self) {
+        if let Some(shares) = self.shares.as_mut() {
+            let _ = catch_unwind(AssertUnwindSafe(|| shares.expire()));
+        }
+    }
+
     fn run(mut self, rx: Receiver<Message>) -> Status {
         loop {
-            let message = match self.cache.sweep_interval() {
+            let message = match self.wait() {
                 Some(wait) => match rx.recv_timeout(wait) {
                     Ok(e) => e,
                     Err(RecvTimeoutError::Timeout) => {
                         self.sweep();
+                        self.expire_shares();
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -593,8 +662,12 @@ impl Actor {
             Ok(done) => done,
             Err(_) => {
                 self.counters.panic();
-                // The request may have left the cache half-updated: start it afresh.
+                // The request may have left the cache half-updated: start it afresh. A
+                // partial set of shares is discarded as on any error.
                 let _ = catch_unwind(AssertUnwindSafe(|| self.cache.clear()));
+                if let Some(shares) = self.shares.as_mut() {
+                    shares.clear();
+                }
                 (Response::Error(Error::Internal).to_bytes(), false)
             }
         };
@@ -605,6 +678,8 @@ impl Actor {
     }
 
     fn dispatch(&mut self, request: Request) -> (Response, bool) {
+        // A partial set older than its timeout is gone before any request is served.
+        self.expire_shares();
         let result = match request {
             Request::Shutdown => {
                 // Locked before the reply: once `shutdown` returns, the shared cache is
@@ -645,6 +720,9 @@ impl Actor {
                 aad,
                 to_version,
             } => self.rotate(&data, &aad, to_version).map(Response::Rotated),
+            Request::SubmitShare { share, passphrase } => self
+                .submit_share(&share, &passphrase)
+                .map(Response::ShareProgress),
         };
         (result.unwrap_or_else(Response::Error), false)
     }
@@ -687,7 +765,25 @@ impl Actor {
         Ok(mnemonic.phrase())
     }
 
+    fn submit_share(&mut self, share: &str, passphrase: &str) -> Result<ShareProgress> {
+        let already = self.seed.is_some();
+        let shares = self.shares.as_mut().ok_or(Error::SharesNotEnabled)?;
+        if already {
+            shares.clear();
+            return Err(Error::AlreadyUnlocked);
+        }
+        let (progress, seed) = shares.submit(share, passphrase)?;
+        if let Some(seed) = seed {
+            self.seed = Some(Box::new(seed));
+        }
+        Ok(progress)
+    }
+
     fn lock(&mut self) {
+        // A partial set of shares goes with the seed.
+        if let Some(shares) = self.shares.as_mut() {
+            shares.clear();
+        }
         // The shared cache first: once it is empty no handle can be served a warm key, so
         // no derive succeeds after `lock` returns.
         self.cache.clear();

@@ -446,9 +446,13 @@ fn json_of_requests_and_responses_redacts_every_secret() {
         words: 12,
         passphrase: Zeroizing::new("correct horse".to_owned()),
     };
-    for request in [&unlock, &encrypt, &new] {
+    let share = Request::SubmitShare {
+        share: Zeroizing::new("academic acid acrobat romp chubby".to_owned()),
+        passphrase: Zeroizing::new("correct horse".to_owned()),
+    };
+    for request in [&unlock, &encrypt, &new, &share] {
         let json = serde_json::to_string(request).unwrap();
-        for secret in ["abandon", "horse", "TOP-SECRET", "84,79,80"] {
+        for secret in ["abandon", "horse", "TOP-SECRET", "84,79,80", "acrobat"] {
             assert!(!json.contains(secret), "{json}");
         }
         assert!(json.contains(REDACTED), "{json}");

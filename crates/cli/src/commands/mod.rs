@@ -8,3 +8,4 @@ pub(crate) mod docs;
 pub(crate) mod envelope;
 pub(crate) mod mnemonic;
 pub(crate) mod seed;
+pub(crate) mod shares;

@@ -1,0 +1,49 @@
+//! `hexvault-shares`: SLIP-0039 Shamir shares of hexvault's root secret.
+//!
+//! # What this crate owns
+//!
+//! - [`MasterSecret`]: the secret that is split (16 to 64 bytes, even; a BIP-39 phrase's
+//!   entropy or a SLIP-0039 BIP-32 seed).
+//! - [`Share`]: one share mnemonic, parsed (word list, RS1024 checksum, padding,
+//!   parameters) and written back ([`Share::to_words`]).
+//! - [`split`] with a [`SplitConfig`] (groups, thresholds, iteration exponent,
+//!   extendable flag), [`combine`] / [`combine_mnemonics`] for a whole set, and
+//!   [`Recovery`] for shares handed in one at a time with their [`Progress`].
+//! - [`Error`] (one enum, with [`Parameter`]) and [`Result`].
+//!
+//! Inside: the 1024-word SLIP-0039 list, the RS1024 checksum, Shamir's scheme over
+//! GF(256) with the secret at x = 255 and its HMAC-SHA256 digest share at x = 254, and
+//! the four-round Feistel encryption of the master secret with PBKDF2-HMAC-SHA256
+//! (`ring`) keyed by the passphrase.
+//!
+//! # Invariants
+//!
+//! - Shares written here are SLIP-0039 shares: the 45 published vectors recover through
+//!   this crate (tests/vectors.rs), and shares round-trip through their words.
+//! - [`MasterSecret`], [`Share`] and [`Recovery`] are zeroized on drop, are not `Clone`,
+//!   and their `Debug` prints no secret byte; every intermediate secret buffer is a
+//!   `Zeroizing` one.
+//! - Errors never contain the words that were given; positions and share numbers are
+//!   1-based.
+//! - GF(256) arithmetic on share bytes runs without secret-dependent table lookups or
+//!   branches; digests are compared in constant time.
+//! - Randomness comes only from the operating system (`ring::rand::SystemRandom`).
+#![doc = include_str!("../README.md")]
+
+mod cipher;
+mod error;
+mod gf256;
+mod rs1024;
+mod scheme;
+mod secret;
+mod shamir;
+mod share;
+mod wordlist;
+
+pub use error::{Error, Parameter, Result};
+pub use scheme::{
+    DEFAULT_ITERATION_EXPONENT, GroupProgress, GroupSpec, MAX_ITERATION_EXPONENT, MAX_SHARE_COUNT,
+    Progress, Recovery, SplitConfig, combine, combine_mnemonics, parse_all, split,
+};
+pub use secret::{MAX_SECRET_LEN, MIN_SECRET_LEN, MasterSecret};
+pub use share::Share;
