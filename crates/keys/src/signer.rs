@@ -41,6 +41,8 @@ impl AuditSigner {
     pub fn from_seed(seed: &Seed) -> Result<Self> {
         let node =
             ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
+        // By move into the audit crate's opaque key: from here on it cannot be read back.
+        // By move into the audit crate's opaque key: from here on it cannot be read back.
         Ok(Self(SigningKey::from(node.signing_key())))
     }
 
