@@ -1,0 +1,40 @@
+//! The facade's one error enum and its `Result` alias.
+
+/// Everything the assembled API of the facade ([`crate::Vault`], [`crate::VaultBuilder`]) can
+/// return. The primitive crates keep their own errors; they arrive here wrapped, unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The phrase is not a valid BIP-39 mnemonic (the wrapped error says which word or
+    /// checksum failed, never the phrase).
+    #[error(transparent)]
+    Mnemonic(#[from] hexvault_mnemonic::Error),
+
+    /// An application key could not be derived from the seed.
+    #[error(transparent)]
+    Keys(#[from] hexvault_keys::Error),
+
+    /// A cell operation failed.
+    #[error(transparent)]
+    Cells(#[from] hexvault_cells::Error),
+
+    /// The audit log could not be created, opened, appended to or verified, or it is
+    /// damaged (`hexvault_audit::Error::Damaged` names the first bad sequence number).
+    #[error(transparent)]
+    Audit(#[from] hexvault_audit::Error),
+
+    /// The key-vault service refused to hand out a capability (locked, stopped).
+    #[cfg(feature = "service")]
+    #[error(transparent)]
+    Service(#[from] hexvault_service::Error),
+
+    /// A case the code rules out happened: a bug in the facade.
+    #[error("internal error in hexvault ({what}); please report this bug")]
+    Internal {
+        /// Which invariant did not hold.
+        what: &'static str,
+    },
+}
+
+/// `Result` with the facade's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
