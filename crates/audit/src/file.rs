@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::anchor::sync_parent;
 use crate::format::{self, FileHeader};
-use crate::log::ChainState;
+use crate::log::{ChainState, Prepared};
 use crate::verify::walk;
 use crate::{
     Anchor, Appended, AuditLog, ChainValue, Checkpoint, Durability, Error, Event, LogId,
@@ -437,20 +437,19 @@ impl Drop for FileLog {
     }
 }
 
-impl AuditLog for FileLog {
-    fn append(&self, event: Event) -> Result<Appended> {
-        let mut st = self.shared.lock();
-        if st.failed {
-            return Err(Error::Failed);
-        }
-        let FileState {
+impl FileState {
+    /// Prepares `event` as the next record and writes its frame (and any checkpoint frame)
+    /// into the write buffer, without committing the chain position. On error nothing of
+    /// it stays in the buffer.
+    fn stage(&mut self, event: &Event) -> Result<Prepared> {
+        let Self {
             chain,
             pending,
             scratch,
             ..
-        } = &mut *st;
+        } = self;
         scratch.clear();
-        let p = chain.prepare(&event, scratch)?;
+        let p = chain.prepare(event, scratch)?;
         let start = pending.len();
         let framed = format::write_frame_parts(
             pending,
@@ -464,26 +463,41 @@ impl AuditLog for FileLog {
             None => Ok(()),
         });
         if let Err(e) = framed {
-            // Nothing of this record stays in the buffer; the chain position is unchanged.
             pending.truncate(start);
             return Err(e);
         }
-        if let Some(cp) = &p.checkpoint {
-            st.anchor_due = Some(cp.clone());
-        }
-        st.pending_records = st.pending_records.saturating_add(1);
-        let oldest = *st.oldest_pending.get_or_insert_with(Instant::now);
-        let sync_now = match st.durability {
+        Ok(p)
+    }
+
+    /// Counts `records` newly buffered records and says whether the durability policy
+    /// wants the buffer synced before the append returns.
+    fn note_buffered(&mut self, records: u32) -> bool {
+        self.pending_records = self.pending_records.saturating_add(records);
+        let oldest = *self.oldest_pending.get_or_insert_with(Instant::now);
+        match self.durability {
             Durability::EveryRecord => true,
             Durability::GroupCommit {
                 max_records,
                 max_delay,
             } => {
-                st.pending_records >= max_records
+                self.pending_records >= max_records
                     || (!max_delay.is_zero() && oldest.elapsed() >= max_delay)
             }
-        };
-        if sync_now {
+        }
+    }
+}
+
+impl AuditLog for FileLog {
+    fn append(&self, event: Event) -> Result<Appended> {
+        let mut st = self.shared.lock();
+        if st.failed {
+            return Err(Error::Failed);
+        }
+        let p = st.stage(&event)?;
+        if let Some(cp) = &p.checkpoint {
+            st.anchor_due = Some(cp.clone());
+        }
+        if st.note_buffered(1) {
             // Under EveryRecord a failed write leaves the state uncommitted and poisoned.
             st.flush()?;
         }
@@ -493,6 +507,53 @@ impl AuditLog for FileLog {
             chain: p.chain,
             checkpoint: p.checkpoint,
         })
+    }
+
+    fn append_batch(&self, events: Vec<Event>) -> Result<Vec<Appended>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = u32::try_from(events.len()).map_err(|_| Error::Internal("batch too large"))?;
+        let mut st = self.shared.lock();
+        if st.failed {
+            return Err(Error::Failed);
+        }
+        let saved = st.chain.position();
+        let start = st.pending.len();
+        let mut appended = Vec::with_capacity(events.len());
+        let mut due = None;
+        for event in &events {
+            match st.stage(event) {
+                Ok(p) => {
+                    st.chain.commit(&p);
+                    if let Some(cp) = &p.checkpoint {
+                        due = Some(cp.clone());
+                    }
+                    appended.push(Appended {
+                        sequence: p.sequence,
+                        chain: p.chain,
+                        checkpoint: p.checkpoint,
+                    });
+                }
+                Err(e) => {
+                    // All or nothing: the buffer and the chain go back to before the batch.
+                    st.pending.truncate(start);
+                    st.chain.restore(saved);
+                    return Err(e);
+                }
+            }
+        }
+        if let Some(cp) = due {
+            st.anchor_due = Some(cp);
+        }
+        if st.note_buffered(count)
+            && let Err(e) = st.flush()
+        {
+            // The log is poisoned; the in-memory position must not claim the batch.
+            st.chain.restore(saved);
+            return Err(e);
+        }
+        Ok(appended)
     }
 
     fn checkpoint(&self) -> Result<Option<Checkpoint>> {

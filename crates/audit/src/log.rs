@@ -65,6 +65,22 @@ pub trait AuditLog: Send + Sync {
     /// [`Error::SequenceExhausted`].
     fn append(&self, event: Event) -> Result<Appended>;
 
+    /// Appends `events` in order under one acquisition of the log's lock, as one group
+    /// commit: consecutive sequence numbers, and for a file log one write and one
+    /// `fdatasync` for the whole batch under [`Durability::EveryRecord`] (under
+    /// [`Durability::GroupCommit`] the batch counts as `events.len()` records toward
+    /// `max_records`). Returns once the log's durability guarantee holds for every record
+    /// of the batch, with one [`Appended`] per event in order.
+    ///
+    /// All or nothing: if any event fails to encode, no record of the batch is appended
+    /// and the chain position is unchanged. A write or sync failure poisons a file log as
+    /// [`AuditLog::append`] does; reopening it keeps a durable prefix of the batch or none
+    /// of it, never a gap. An empty batch appends nothing and returns an empty vector.
+    ///
+    /// # Errors
+    /// As [`AuditLog::append`].
+    fn append_batch(&self, events: Vec<Event>) -> Result<Vec<Appended>>;
+
     /// Signs a checkpoint over the last record now (and makes it durable). Returns the
     /// existing checkpoint if the last record already has one, `None` for an empty log.
     ///
@@ -224,6 +240,14 @@ pub(crate) struct Prepared {
     pub(crate) checkpoint: Option<Checkpoint>,
 }
 
+/// Where a chain stands: saved before a batch, restored if the batch fails.
+pub(crate) struct ChainPosition {
+    next: u64,
+    head: ChainValue,
+    public_head: ChainValue,
+    last_checkpoint: Option<Checkpoint>,
+}
+
 /// The chain position and keys of a writable log.
 pub(crate) struct ChainState {
     pub(crate) log_id: LogId,
@@ -313,6 +337,24 @@ impl ChainState {
             public,
             checkpoint,
         })
+    }
+
+    /// The chain position, to restore after a failed batch.
+    pub(crate) fn position(&self) -> ChainPosition {
+        ChainPosition {
+            next: self.next,
+            head: self.head,
+            public_head: self.public_head,
+            last_checkpoint: self.last_checkpoint.clone(),
+        }
+    }
+
+    /// Restores a position saved by [`ChainState::position`].
+    pub(crate) fn restore(&mut self, position: ChainPosition) {
+        self.next = position.next;
+        self.head = position.head;
+        self.public_head = position.public_head;
+        self.last_checkpoint = position.last_checkpoint;
     }
 
     pub(crate) fn commit(&mut self, p: &Prepared) {

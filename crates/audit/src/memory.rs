@@ -152,6 +152,43 @@ impl AuditLog for MemoryLog {
         })
     }
 
+    fn append_batch(&self, events: Vec<Event>) -> Result<Vec<Appended>> {
+        let mut inner = self.lock();
+        let saved = inner.state.position();
+        let (arena_len, index_len, checkpoints_len) = (
+            inner.arena.len(),
+            inner.index.len(),
+            inner.checkpoints.len(),
+        );
+        let mut appended = Vec::with_capacity(events.len());
+        for event in &events {
+            let Inner { state, arena, .. } = &mut *inner;
+            let p = match state.prepare(event, arena) {
+                Ok(p) => p,
+                Err(e) => {
+                    // All or nothing: back to the position before the batch.
+                    inner.state.restore(saved);
+                    inner.arena.truncate(arena_len);
+                    inner.index.truncate(index_len);
+                    inner.checkpoints.truncate(checkpoints_len);
+                    return Err(e);
+                }
+            };
+            state.commit(&p);
+            let end = inner.arena.len();
+            inner.index.push((end, p.chain));
+            if let Some(cp) = &p.checkpoint {
+                inner.checkpoints.push(cp.clone());
+            }
+            appended.push(Appended {
+                sequence: p.sequence,
+                chain: p.chain,
+                checkpoint: p.checkpoint,
+            });
+        }
+        Ok(appended)
+    }
+
     fn checkpoint(&self) -> Result<Option<Checkpoint>> {
         let mut inner = self.lock();
         match inner.state.new_checkpoint()? {

@@ -111,6 +111,27 @@ pub enum Error {
         given: String,
     },
 
+    /// A traversal asked for a destination layer its route does not allow.
+    #[error(
+        "route {route:?} does not allow layer {from} to layer {to}; \
+         declare the route with RouteLayers that allow it"
+    )]
+    LayerNotAllowed {
+        /// The route id.
+        route: String,
+        /// The blob's layer.
+        from: Layer,
+        /// The destination layer asked for.
+        to: Layer,
+    },
+
+    /// A route was declared between cells of different vaults.
+    #[error("cell {cell} belongs to another vault; declare routes between cells of one vault")]
+    ForeignCell {
+        /// The cell, as `partition/cell`.
+        cell: String,
+    },
+
     /// Compressing or decompressing the content of a `seal_compressed` blob failed (limits of
     /// the envelope crate), or the blob is compressed and this build lacks the `compression`
     /// feature.

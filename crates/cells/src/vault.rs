@@ -15,6 +15,10 @@ use zeroize::Zeroizing;
 
 use crate::blob::{FLAG_COMPRESSED, Header, LayerParams, TAG_LEN, header_len, write_header};
 use crate::keys::{self, KeyCache, LayerKey, Slot};
+mod traverse;
+
+pub use traverse::RouteLayers;
+
 use crate::{
     CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, Result, RouteId,
     Session, TokenResolver,
@@ -104,8 +108,10 @@ const FIRST: Versions = Versions {
 
 #[derive(Clone, Debug)]
 struct Route {
+    id: RouteId,
     from: (PartitionId, CellId),
     to: (PartitionId, CellId),
+    layers: RouteLayers,
 }
 
 struct State {
@@ -343,42 +349,24 @@ impl Vault {
         (state.master.current, state.master.minimum)
     }
 
-    /// Declares route `id` from cell `from` to cell `to`: the only way data moves between
-    /// cells is [`Vault::transfer`] along a declared route.
+    /// Declares route `id` from cell `from` to cell `to`, allowing any destination layer
+    /// ([`RouteLayers::ANY`]): the only way data moves between cells is a traversal
+    /// ([`Vault::transfer`], [`Vault::traverse`], [`Vault::traverse_batch`]) along a declared
+    /// route. [`Vault::declare_route_with`] restricts the destination layers.
     ///
     /// # Errors
-    /// [`Error::InvalidId`] if `id` is already declared.
+    /// [`Error::InvalidId`] if `id` is already declared; [`Error::ForeignCell`] if a cell
+    /// belongs to another vault.
     pub fn declare_route(&self, id: RouteId, from: &Cell, to: &Cell) -> Result<()> {
-        let mut state = self.inner.lock();
-        if state.routes.contains_key(&id) {
-            return Err(Error::InvalidId {
-                kind: "route id",
-                value: id.to_string(),
-                reason: "a route id is declared once",
-            });
-        }
-        state.routes.insert(
-            id,
-            Route {
-                from: (from.partition.clone(), from.cell.clone()),
-                to: (to.partition.clone(), to.cell.clone()),
-            },
-        );
-        Ok(())
+        self.declare_route_with(id, from, to, RouteLayers::ANY)
     }
 
     /// Moves `blob` (object `object` of the route's source cell) into the route's destination
-    /// cell at layer `to_layer`, without the plaintext ever reaching the caller.
-    ///
-    /// The vault first checks that `route` is declared and that the blob's header names the
-    /// route's source cell, then appends a traverse record (source, destination, route,
-    /// input blob) to its audit log, and only once that record is in the log opens the blob
-    /// with `source` credentials and seals it with `destination` credentials. A refused
-    /// transfer is recorded as denied.
+    /// cell at layer `to_layer`, without the plaintext ever reaching the caller: as
+    /// [`Vault::traverse`] with `Some(to_layer)`.
     ///
     /// # Errors
-    /// [`Error::UndeclaredRoute`], [`Error::RouteMismatch`], [`Error::Audit`] (nothing was
-    /// moved), and the errors of [`Cell::open`] and [`Cell::seal`].
+    /// As [`Vault::traverse`].
     pub fn transfer(
         &self,
         route: &RouteId,
@@ -388,82 +376,7 @@ impl Vault {
         to_layer: Layer,
         destination: &Credentials<'_>,
     ) -> Result<Vec<u8>> {
-        let declared = self.inner.lock().routes.get(route).cloned();
-        let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
-        let Some(declared) = declared else {
-            let err = Error::UndeclaredRoute {
-                route: route.to_string(),
-            };
-            self.inner.deny(None, &err, route_ctx)?;
-            return Err(err);
-        };
-        let (from_p, from_c) = &declared.from;
-        let (to_p, to_c) = &declared.to;
-        let header = match Header::parse(blob) {
-            Ok(h) => h,
-            Err(err) => {
-                self.inner.deny(
-                    Some(endpoint(from_p, from_c, Layer::Rest, 0)?),
-                    &err,
-                    route_ctx,
-                )?;
-                return Err(err);
-            }
-        };
-        if header.partition != from_p.as_str().as_bytes()
-            || header.cell != from_c.as_str().as_bytes()
-        {
-            let err = Error::RouteMismatch {
-                route: route.to_string(),
-                declared: format!("{from_p}/{from_c}"),
-                given: format!("{}/{}", lossy(header.partition), lossy(header.cell)),
-            };
-            self.inner.deny(
-                Some(endpoint(from_p, from_c, header.top, header.cell_version)?),
-                &err,
-                route_ctx,
-            )?;
-            return Err(err);
-        }
-        let to_version = self.inner.lock().cell_versions(to_p, to_c).current;
-        // Audit first: nothing is opened before the traverse record is in the log.
-        self.inner.append(
-            Event::new(EventKind::Traverse)
-                .source(endpoint(from_p, from_c, header.top, header.cell_version)?)
-                .destination(endpoint(to_p, to_c, to_layer, to_version)?)
-                .input(blob_ref(blob, &header)?)
-                .context(route_ctx.clone()),
-        )?;
-        // A failed open or seal inside is recorded as denied by `Inner::open` / `Inner::seal`.
-        self.reencrypt(&declared, object, blob, source, to_layer, destination)
-    }
-
-    /// The step of [`Vault::transfer`] after its audit record: private, so no caller can
-    /// move data between cells without the route check and the record.
-    fn reencrypt(
-        &self,
-        route: &Route,
-        object: &ObjectId,
-        blob: &[u8],
-        source: &Credentials<'_>,
-        to_layer: Layer,
-        destination: &Credentials<'_>,
-    ) -> Result<Vec<u8>> {
-        let (from_p, from_c) = &route.from;
-        let (to_p, to_c) = &route.to;
-        let plaintext = self
-            .inner
-            .open(from_p, from_c, object, blob, source, false)?;
-        let compress = Header::parse(blob)?.flags & FLAG_COMPRESSED != 0;
-        self.inner.seal(
-            to_p,
-            to_c,
-            object,
-            plaintext.expose_secret(),
-            to_layer,
-            destination,
-            compress,
-        )
+        self.traverse(route, object, blob, source, Some(to_layer), destination)
     }
 }
 
@@ -1280,9 +1193,10 @@ const fn class(err: &Error) -> ErrorClass {
     match err {
         Error::Authentication => ErrorClass::Authentication,
         Error::Mismatch { .. } | Error::RouteMismatch { .. } => ErrorClass::ContextMismatch,
-        Error::MissingCredential { .. } | Error::Denied | Error::UndeclaredRoute { .. } => {
-            ErrorClass::PolicyDenied
-        }
+        Error::MissingCredential { .. }
+        | Error::Denied
+        | Error::UndeclaredRoute { .. }
+        | Error::LayerNotAllowed { .. } => ErrorClass::PolicyDenied,
         Error::SessionEnded => ErrorClass::SessionExpired,
         Error::UnknownKeyVersion { .. } | Error::KeyVersionRetired { .. } => {
             ErrorClass::KeyUnavailable

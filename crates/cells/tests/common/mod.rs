@@ -56,6 +56,12 @@ impl AuditLog for FlakyLog {
         }
         self.inner.append(event)
     }
+    fn append_batch(&self, events: Vec<Event>) -> hexvault_audit::Result<Vec<Appended>> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(hexvault_audit::Error::Failed);
+        }
+        self.inner.append_batch(events)
+    }
     fn checkpoint(&self) -> hexvault_audit::Result<Option<Checkpoint>> {
         self.inner.checkpoint()
     }
