@@ -32,6 +32,9 @@ pub(crate) enum CliError {
     /// A cell refused a seal or an open.
     #[error(transparent)]
     Cells(#[from] hexvault::cells::Error),
+    /// An edge could not be declared or traversed.
+    #[error(transparent)]
+    Edges(#[from] hexvault::edges::Error),
     /// The assembled vault (keys, cells and audit log) could not be built or verified.
     #[error(transparent)]
     Vault(#[from] hexvault::Error),
@@ -79,6 +82,7 @@ impl CliError {
             Self::Service(_) => "service",
             Self::Envelope(_) => "envelope",
             Self::Cells(_) => "cells",
+            Self::Edges(_) => "edges",
             Self::Vault(_) => "vault",
             Self::Io { .. } => "io",
             Self::Failed(_) => "failed",

@@ -12,6 +12,7 @@ use hexvault::cells::{
     AccessToken, ActorId, CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext,
     PolicyId, PolicySecret, RouteId, TokenResolver,
 };
+use hexvault::edges::{Connect, EdgeRule};
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
 
 /// One token and one policy secret per tenant, as an identity provider and a secret store
@@ -85,17 +86,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
     println!("globex's token opens nothing of acme's, and acme's cell refuses globex's blob");
 
-    // A declared export route: acme shares one record with globex, audited.
+    // A declared export edge: acme shares one record with globex, audited.
     let route = RouteId::new("acme-shares-with-globex")?;
-    vault.declare_route(route.clone(), &acme, &globex)?;
-    let shared = vault.transfer(
-        &route,
-        &record,
-        &acme_blob,
-        &as_acme,
-        Layer::Access,
-        &as_globex,
-    )?;
+    let edge = vault.connect_with(&acme, &globex, EdgeRule::new().named(route.clone()))?;
+    let shared = edge.traverse(&record, &acme_blob, &as_acme, &as_globex)?;
     assert_eq!(
         globex.open(&record, &shared, &as_globex)?.expose_secret(),
         b"acme: jane@example.com"

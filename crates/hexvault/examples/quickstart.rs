@@ -1,11 +1,12 @@
 //! Quick start: a vault from a phrase, a record sealed in cell A, moved along a declared
-//! route to cell B, opened there, an undeclared route refused, and the audit log (a file
+//! edge to cell B, opened there, an undeclared route refused, and the audit log (a file
 //! with its anchor beside it) verified with only the public key.
 //!
 //! Run: `cargo run -p hexvault --example quickstart`
 
 use hexvault::audit::{Anchor, EventKind, Verifier};
 use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId, RouteId};
+use hexvault::edges::Connect;
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
 use hexvault::{NoAccessTokens, Vault};
 
@@ -33,9 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let in_a = a.seal(&invoice, b"amount=1200 EUR", Layer::Rest, &none)?;
     println!("sealed {} bytes in billing/inbox", in_a.len());
 
-    let route = RouteId::new("billing-to-reporting")?;
-    vault.declare_route(route.clone(), &a, &b)?;
-    let in_b = vault.transfer(&route, &invoice, &in_a, &none, Layer::Rest, &none)?;
+    let edge = vault.connect(&a, &b)?;
+    let in_b = edge.traverse(&invoice, &in_a, &none, &none)?;
     let opened = b.open(&invoice, &in_b, &none)?;
     assert_eq!(opened.expose_secret(), b"amount=1200 EUR");
     println!(
@@ -43,14 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         opened.len()
     );
 
-    let refused = vault.transfer(
-        &RouteId::new("billing-to-nowhere")?,
-        &invoice,
-        &in_a,
-        &none,
-        Layer::Rest,
-        &none,
-    );
+    let nowhere = RouteId::new("billing-to-nowhere")?;
+    let refused = vault.traverse(&nowhere, &invoice, &in_a, &none, None, &none);
     assert!(refused.is_err());
     println!("an undeclared route was refused");
 

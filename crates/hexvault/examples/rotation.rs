@@ -1,11 +1,12 @@
-//! Rotation: a cell key rotated, old blobs found and resealed under the new version (lazy
-//! re-encryption), the old version retired; then the master key rotated the same way. The
-//! audit log records each rotation and reseal.
+//! Rotation: a cell key rotated, old blobs found and resealed under the new version through
+//! the cell's reseal edge (lazy re-encryption), the old version retired; then the master key
+//! rotated the same way. The audit log records each rotation and each reseal traversal.
 //!
 //! Run: `cargo run -p hexvault --example rotation`
 
 use hexvault::audit::EventKind;
 use hexvault::cells::{CellId, Credentials, Error, Layer, ObjectId, PartitionId};
+use hexvault::edges::Connect;
 use hexvault::keys::VaultMasterKey;
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
 use hexvault::{NoAccessTokens, Vault};
@@ -43,10 +44,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("rotated the cell key to version {version}; version-1 blobs still open");
 
-    // Lazy re-encryption: reseal what is still on the old version, then retire it.
+    // Lazy re-encryption: the reseal edge (cell to itself) re-encrypts what is still on the
+    // old version under the current one; then the old version is retired.
+    let reseal = vault.reseal_edge(&cell)?;
     for (id, blob) in ids.iter().zip(blobs.iter_mut()) {
-        if cell.needs_reseal(blob)? {
-            *blob = cell.reseal(id, blob, &none)?;
+        if reseal.needs_reseal(blob)? {
+            *blob = reseal.traverse(id, blob, &none, &none)?;
         }
     }
     let old = cell.seal(&watched, b"sealed before retirement", Layer::Rest, &none)?;
@@ -63,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The master key: a new version from a KMS or a new phrase; then the same steps.
     let master_version = vault.rotate_master(VaultMasterKey::generate()?)?;
     for (id, blob) in ids.iter().zip(blobs.iter_mut()) {
-        *blob = cell.reseal(id, blob, &none)?;
+        *blob = reseal.traverse(id, blob, &none, &none)?;
     }
     let before = cell.seal(&watched, b"x", Layer::Rest, &none)?;
     vault.retire_masters_below(master_version)?;
@@ -84,14 +87,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(matches!(stale, Err(Error::KeyVersionRetired { .. })));
     println!("a blob left on a retired cell key version is refused: reseal before retiring");
 
-    let rotations = vault
-        .audit_records()?
-        .iter()
-        .filter(|r| r.event.kind == EventKind::Rotate)
-        .count();
+    let records = vault.audit_records()?;
+    let count = |kind| records.iter().filter(|r| r.event.kind == kind).count();
+    let (rotations, reseals) = (count(EventKind::Rotate), count(EventKind::Traverse));
     let report = vault.verify_audit()?;
     println!(
-        "audit: {rotations} rotation and reseal records of {} in all, verified",
+        "audit: {rotations} key rotation and retirement records, {reseals} reseal traversals, \
+         {} records in all, verified",
         report.records
     );
     Ok(())

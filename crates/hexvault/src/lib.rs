@@ -4,13 +4,14 @@
 //! # Quick start
 //!
 //! One phrase is the root of everything: the vault master key, the audit chain key and the
-//! audit signer. Seal in cell A, move the blob along a declared route to cell B (the
-//! plaintext never reaches the caller on the way), open it in B, and verify the audit log
-//! with only the public key:
+//! audit signer. Seal in cell A, traverse a declared edge to cell B (the plaintext never
+//! reaches the caller on the way), open it in B, and verify the audit log with only the
+//! public key:
 //!
 //! ```
 //! use hexvault::audit::EventKind;
 //! use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId, RouteId};
+//! use hexvault::edges::Connect;
 //! use hexvault::{NoAccessTokens, Vault};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,14 +28,14 @@
 //! let in_a = a.seal(&invoice, b"amount=1200 EUR", Layer::Rest, &none)?;
 //! assert!(b.open(&invoice, &in_a, &none).is_err());
 //!
-//! // Declare the only route data may take, and move the blob along it: audited first.
-//! let route = RouteId::new("billing-to-reporting")?;
-//! vault.declare_route(route.clone(), &a, &b)?;
-//! let in_b = vault.transfer(&route, &invoice, &in_a, &none, Layer::Rest, &none)?;
+//! // Declare the edge data may take, and traverse it: re-encrypted inside, audited.
+//! let edge = vault.connect(&a, &b)?;
+//! let in_b = edge.traverse(&invoice, &in_a, &none, &none)?;
 //! assert_eq!(b.open(&invoice, &in_b, &none)?.expose_secret(), b"amount=1200 EUR");
 //!
-//! // An undeclared route is refused, and the refusal is audited too.
-//! assert!(vault.transfer(&RouteId::new("nowhere")?, &invoice, &in_a, &none, Layer::Rest, &none).is_err());
+//! // A route nobody declared is refused, and the refusal is audited too.
+//! let nowhere = RouteId::new("billing-to-nowhere")?;
+//! assert!(vault.traverse(&nowhere, &invoice, &in_a, &none, None, &none).is_err());
 //!
 //! // Verified with the audit chain key, then with only the trusted public key and the anchor.
 //! let report = vault.verify_audit()?;
@@ -56,7 +57,9 @@
 //! one root with a cells vault and its audit log, and every primitive crate is re-exported
 //! as a module ([`mnemonic`], [`derivation`], [`aead`], [`envelope`], [`audit`], [`keys`] (the
 //! application keys at the fixed paths of [`PATHS`](derivation::PATHS), from
-//! `hexvault-keys`), [`cells`] (the vault of partitions, cells and layers), and `service`
+//! `hexvault-keys`), [`cells`] (the vault of partitions, cells and layers), [`edges`]
+//! (declared edges: [`edges::Connect`] is implemented for the cells vault, so `connect`,
+//! `connect_with` and `reseal_edge` work on a [`Vault`] through `Deref`), and `service`
 //! behind its feature).
 //!
 //! # Features
@@ -90,6 +93,7 @@ pub use hexvault_aead as aead;
 pub use hexvault_audit as audit;
 pub use hexvault_cells as cells;
 pub use hexvault_derivation as derivation;
+pub use hexvault_edges as edges;
 pub use hexvault_envelope as envelope;
 pub use hexvault_keys as keys;
 pub use hexvault_mnemonic as mnemonic;

@@ -214,9 +214,9 @@ impl VaultBuilder {
 /// public key ([`audit_public_key`](Self::audit_public_key)) is what a verifier trusts.
 ///
 /// It dereferences to the cells vault, so every cells call works on it directly
-/// (`vault.partition(..)`, `vault.declare_route(..)`, `vault.transfer(..)`,
-/// `vault.start_session(..)`). Build one with [`Vault::from_mnemonic`] or a
-/// [`VaultBuilder`].
+/// (`vault.partition(..)`, `vault.start_session(..)`, `vault.traverse(..)`), and so do the
+/// edges of [`hexvault_edges::Connect`] (`vault.connect(&a, &b)`, `vault.reseal_edge(&c)`).
+/// Build one with [`Vault::from_mnemonic`] or a [`VaultBuilder`].
 pub struct Vault {
     cells: hexvault_cells::Vault,
     log: Log,

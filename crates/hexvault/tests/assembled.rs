@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use hexvault::audit::{Anchor, Durability, Verifier};
-use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId, RouteId};
+use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId};
+use hexvault::edges::Connect;
 use hexvault::mnemonic::Mnemonic;
 use hexvault::{NoAccessTokens, Vault, VaultBuilder};
 
@@ -133,14 +134,11 @@ fn a_file_log_keeps_its_anchor_beside_it_and_verifies_outside() {
     let b = vault
         .partition(PartitionId::new("tenant-8").unwrap())
         .cell(CellId::new("inbox").unwrap());
-    let route = RouteId::new("r").unwrap();
-    vault.declare_route(route.clone(), &a, &b).unwrap();
+    let edge = vault.connect(&a, &b).unwrap();
     let none = Credentials::none();
     for _ in 0..5 {
         let blob = a.seal(&id(), b"x", Layer::Rest, &none).unwrap();
-        vault
-            .transfer(&route, &id(), &blob, &none, Layer::Rest, &none)
-            .unwrap();
+        edge.traverse(&id(), &blob, &none, &none).unwrap();
     }
     assert_eq!(vault.audit_records().unwrap().len(), 5);
     assert_eq!(vault.verify_audit().unwrap().records, 5);
@@ -257,23 +255,20 @@ fn the_rustcrypto_backend_reads_and_writes_the_same_blobs() {
 
 #[cfg(feature = "compression")]
 #[test]
-fn compressed_blobs_stay_compressed_across_a_transfer() {
+fn compressed_blobs_stay_compressed_across_an_edge() {
     let vault = Vault::from_mnemonic(PHRASE, "", NoAccessTokens).unwrap();
     let a = inbox(&vault);
     let b = vault
         .partition(PartitionId::new("tenant-8").unwrap())
         .cell(CellId::new("inbox").unwrap());
-    let route = RouteId::new("r").unwrap();
-    vault.declare_route(route.clone(), &a, &b).unwrap();
+    let edge = vault.connect(&a, &b).unwrap();
     let document = b"{\"region\":\"eu\",\"tier\":\"gold\"}".repeat(100);
     let none = Credentials::none();
     let packed = a
         .seal_compressed(&id(), &document, Layer::Rest, &none)
         .unwrap();
     assert!(packed.len() < document.len() / 4);
-    let moved = vault
-        .transfer(&route, &id(), &packed, &none, Layer::Rest, &none)
-        .unwrap();
+    let moved = edge.traverse(&id(), &packed, &none, &none).unwrap();
     assert!(moved.len() < document.len() / 4);
     assert_eq!(
         b.open(&id(), &moved, &none).unwrap().expose_secret(),

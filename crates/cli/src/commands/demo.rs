@@ -19,6 +19,7 @@ use hexvault::cells::{
     PolicySecret, RouteId, TokenResolver, Vault,
 };
 use hexvault::derivation::{PATHS, ed25519::ExtendedPrivateKey};
+use hexvault::edges::{Connect, EdgeRule};
 use hexvault::envelope::{ByteStorage, Compression, Options};
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
 use hexvault::service::{CacheConfig, KeyType, VaultService, VaultState};
@@ -184,7 +185,7 @@ fn describe(record: &AuditRecord) -> String {
 }
 
 /// The full pipeline through the facade: the phrase → `hexvault::Vault` with a file audit
-/// log → seal in tenant-7/inbox → traverse the declared route to tenant-8/archive → open
+/// log → seal in tenant-7/inbox → traverse the declared edge to tenant-8/archive → open
 /// there → an undeclared route refused → the log verified from disk with only the trusted
 /// public key and the anchor file, then read back.
 fn pipeline(phrase: &str) -> Result<PipelineReport, CliError> {
@@ -207,15 +208,15 @@ fn pipeline(phrase: &str) -> Result<PipelineReport, CliError> {
 
     let in_a = a.seal(&record, plaintext, Layer::Access, &creds)?;
     let route = RouteId::new("tenant-7-to-tenant-8")?;
-    vault.declare_route(route.clone(), &a, &b)?;
-    let in_b = vault.transfer(&route, &record, &in_a, &creds, Layer::Access, &creds)?;
+    let edge = vault.connect_with(&a, &b, EdgeRule::new().named(route))?;
+    let in_b = edge.traverse(&record, &in_a, &creds, &creds)?;
     let opened_in_b = b.open(&record, &in_b, &creds)?.expose_secret() == plaintext;
-    let undeclared = vault.transfer(
+    let undeclared = vault.traverse(
         &RouteId::new("tenant-7-to-tenant-9")?,
         &record,
         &in_a,
         &creds,
-        Layer::Access,
+        None,
         &creds,
     );
     let undeclared_route_refused = matches!(
@@ -478,8 +479,8 @@ fn print_text(report: &DemoReport) -> CliResult {
     lines.push(format!(
         "7. the full pipeline: a vault from the same phrase (master m/74'/2'/1'/0', audit chain \
          key derived from it, checkpoints signed at m/74'/2'/2'/0') with its audit log in a file; \
-         sealed the invoice at layer 1 in tenant-7/inbox ({} bytes), moved it along the declared \
-         route tenant-7-to-tenant-8 to tenant-8/archive ({} bytes) and opened it there; the \
+         sealed the invoice at layer 1 in tenant-7/inbox ({} bytes), traversed the declared \
+         edge tenant-7-to-tenant-8 to tenant-8/archive ({} bytes) and opened it there; the \
          undeclared route tenant-7-to-tenant-9 was refused",
         report.pipeline_sealed_len, report.pipeline_moved_len
     ));

@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
-use hexvault::audit::EventKind;
+use hexvault::audit::{ErrorClass, EventKind, Outcome};
 use hexvault::cells::{Credentials, Error, Layer};
+use hexvault::edges::{Connect, Error as EdgeError};
 
-use crate::common::{cell, object, route, token_for, vault};
+use crate::common::{cell, object, token_for, vault};
 
 const LAYERS: [Layer; 3] = [Layer::Rest, Layer::Access, Layer::Session];
 
@@ -108,13 +109,11 @@ fn ids_whose_concatenations_collide_are_separate_cells() {
 }
 
 #[test]
-fn a_declared_route_does_not_let_one_cell_pull_another_cells_gated_data() {
+fn a_declared_edge_does_not_let_one_cell_pull_another_cells_gated_data() {
     let vault = vault();
     let mine = cell(&vault, "tenant-a", "inbox");
     let theirs = cell(&vault, "tenant-b", "inbox");
-    vault
-        .declare_route(route("b-to-a"), &theirs, &mine)
-        .unwrap();
+    let edge = vault.connect(&theirs, &mine).unwrap();
     let (my_token, their_token) = (token_for(&mine), token_for(&theirs));
     let blob = theirs
         .seal(
@@ -126,22 +125,21 @@ fn a_declared_route_does_not_let_one_cell_pull_another_cells_gated_data() {
         .unwrap();
     let mine_creds = Credentials::none().token(&my_token);
     let before = vault.audit_records().unwrap().len();
-    let err = vault
-        .transfer(
-            &route("b-to-a"),
-            &object("o"),
-            &blob,
-            &mine_creds,
-            Layer::Access,
-            &mine_creds,
-        )
+    let err = edge
+        .traverse(&object("o"), &blob, &mine_creds, &mine_creds)
         .unwrap_err();
-    assert!(matches!(err, Error::Denied), "{err:?}");
-    // The attempt is on record: the traverse record (written before anything is opened)
-    // and the refusal after it.
-    let kinds: Vec<EventKind> = vault.audit_records().unwrap()[before..]
+    assert!(matches!(err, EdgeError::Cells(Error::Denied)), "{err:?}");
+    // The attempt is on record: one denied record for the traversal.
+    let records = vault.audit_records().unwrap();
+    let after: Vec<_> = records[before..]
         .iter()
-        .map(|r| r.event.kind)
+        .map(|r| (r.event.kind, r.event.outcome))
         .collect();
-    assert_eq!(kinds, [EventKind::Traverse, EventKind::Denied]);
+    assert_eq!(
+        after,
+        [(
+            EventKind::Denied,
+            Outcome::Failure(ErrorClass::PolicyDenied)
+        )]
+    );
 }

@@ -1,8 +1,9 @@
 //! In-transit interception: a blob captured while it moves between cells (the output of a
-//! transfer, or the input on its way) opens in neither cell without that cell's own
+//! traversal, or the input on its way) opens in neither cell without that cell's own
 //! credentials, and cannot be replayed into a third cell, another object or another vault.
 
 use hexvault::cells::{Credentials, Error, Layer, Vault as CellsVault};
+use hexvault::edges::{Connect, Error as EdgeError};
 use hexvault::{NoAccessTokens, Vault};
 
 use crate::common::{PHRASE, cell, object, route, token_for, vault};
@@ -18,7 +19,8 @@ fn replace_once(blob: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Seals `payslip` at layer 1 in tenant-a/inbox and moves it to tenant-b/archive at layer 1.
+/// Seals `payslip` at layer 1 in tenant-a/inbox and traverses the edge to tenant-b/archive
+/// (same layer).
 fn captured(vault: &Vault) -> (Vec<u8>, Vec<u8>) {
     let a = cell(vault, "tenant-a", "inbox");
     let b = cell(vault, "tenant-b", "archive");
@@ -31,14 +33,12 @@ fn captured(vault: &Vault) -> (Vec<u8>, Vec<u8>) {
             &Credentials::none().token(&ta),
         )
         .unwrap();
-    vault.declare_route(route("a-to-b"), &a, &b).unwrap();
-    let in_b = vault
-        .transfer(
-            &route("a-to-b"),
+    let edge = vault.connect(&a, &b).unwrap();
+    let in_b = edge
+        .traverse(
             &object("payslip"),
             &in_a,
             &Credentials::none().token(&ta),
-            Layer::Access,
             &Credentials::none().token(&tb),
         )
         .unwrap();
@@ -118,29 +118,22 @@ fn a_captured_blob_cannot_be_replayed_into_a_third_cell() {
         c.open(&o, &forged, &with_c),
         Err(Error::Authentication)
     ));
-    // Through a transfer: no route leads from B to C, and the route from A to C does not
+    // Through a traversal: no route leads from B to C, and the edge from A to C does not
     // take B's blob.
     let ta = token_for(&a);
     assert!(matches!(
-        vault.transfer(&route("b-to-c"), &o, &in_b, &with_c, Layer::Access, &with_c),
+        vault.traverse(&route("b-to-c"), &o, &in_b, &with_c, None, &with_c),
         Err(Error::UndeclaredRoute { .. })
     ));
-    vault.declare_route(route("a-to-c"), &a, &c).unwrap();
+    let a_to_c = vault.connect(&a, &c).unwrap();
     assert!(matches!(
-        vault.transfer(
-            &route("a-to-c"),
-            &o,
-            &in_b,
-            &Credentials::none().token(&ta),
-            Layer::Access,
-            &with_c
-        ),
-        Err(Error::RouteMismatch { .. })
+        a_to_c.traverse(&o, &in_b, &Credentials::none().token(&ta), &with_c),
+        Err(EdgeError::Cells(Error::RouteMismatch { .. }))
     ));
     // A's blob along A→C needs A's credentials as the source's: C's token does not do.
     assert!(matches!(
-        vault.transfer(&route("a-to-c"), &o, &in_a, &with_c, Layer::Access, &with_c),
-        Err(Error::Denied)
+        a_to_c.traverse(&o, &in_a, &with_c, &with_c),
+        Err(EdgeError::Cells(Error::Denied))
     ));
 }
 

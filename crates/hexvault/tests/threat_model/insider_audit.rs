@@ -7,7 +7,8 @@ use hexvault::audit::{
     Anchor, Damage, Error as AuditError, ErrorClass, EventKind, FRAME_HEAD_LEN, FRAME_RECORD,
     FRAME_TAIL_LEN, HEADER_LEN, Outcome, Report, Verifier, VerifyingKey, write_frame,
 };
-use hexvault::cells::{AccessToken, Credentials, Layer};
+use hexvault::cells::{AccessToken, Credentials, Layer, ObjectId};
+use hexvault::edges::Connect;
 use hexvault::keys;
 use hexvault::mnemonic::Mnemonic;
 use hexvault::{Vault, VaultBuilder};
@@ -17,32 +18,39 @@ use crate::common::{CellScoped, PASSPHRASE, PHRASE, cell, file_vault, object, ro
 /// Records of the scenario below.
 const RECORDS: u64 = 12;
 
-/// Ten transfers tenant-a/inbox → tenant-b/archive and two refusals; checkpoints every 4.
+/// Ten traversals tenant-a/inbox → tenant-b/archive (six alone, four in one batch) and two
+/// refusals; checkpoints every 4.
 fn scenario(vault: &Vault) {
     let a = cell(vault, "tenant-a", "inbox");
     let b = cell(vault, "tenant-b", "archive");
-    vault.declare_route(route("a-to-b"), &a, &b).unwrap();
+    let edge = vault
+        .connect_with(
+            &a,
+            &b,
+            hexvault::edges::EdgeRule::new().named(route("a-to-b")),
+        )
+        .unwrap();
     let none = Credentials::none();
-    for i in 0..10 {
-        let o = object(&format!("doc-{i}"));
-        let blob = a
-            .seal(&o, b"quarterly figures", Layer::Rest, &none)
-            .unwrap();
-        vault
-            .transfer(&route("a-to-b"), &o, &blob, &none, Layer::Rest, &none)
-            .unwrap();
+    let ids: Vec<ObjectId> = (0..10).map(|i| object(&format!("doc-{i}"))).collect();
+    let blobs: Vec<Vec<u8>> = ids
+        .iter()
+        .map(|o| a.seal(o, b"quarterly figures", Layer::Rest, &none).unwrap())
+        .collect();
+    for (o, blob) in ids.iter().zip(&blobs).take(6) {
+        edge.traverse(o, blob, &none, &none).unwrap();
     }
-    let blob = a.seal(&object("doc-0"), b"x", Layer::Rest, &none).unwrap();
+    let batch: Vec<(&ObjectId, &[u8])> = ids
+        .iter()
+        .zip(&blobs)
+        .skip(6)
+        .map(|(o, b)| (o, b.as_slice()))
+        .collect();
+    for moved in edge.traverse_batch(&batch, &none, &none).unwrap() {
+        moved.unwrap();
+    }
     assert!(
         vault
-            .transfer(
-                &route("a-to-c"),
-                &object("doc-0"),
-                &blob,
-                &none,
-                Layer::Rest,
-                &none
-            )
+            .traverse(&route("a-to-c"), &ids[0], &blobs[0], &none, None, &none)
             .is_err()
     );
     let wrong = AccessToken::new(b"token:tenant-b/archive".to_vec());
@@ -173,7 +181,7 @@ fn every_traversal_and_every_refusal_is_in_the_log() {
         );
         assert_eq!(from.partition.as_bytes(), b"tenant-a");
         assert_eq!(to.cell.as_bytes(), b"archive");
-        assert!(r.event.input.is_some());
+        assert!(r.event.input.is_some() && r.event.output.is_some());
         assert_eq!(
             r.event
                 .context
