@@ -1,7 +1,9 @@
 //! The facade's one error enum and its `Result` alias.
 
 /// Everything the assembled API of the facade ([`crate::Vault`], [`crate::VaultBuilder`]) can
-/// return. The primitive crates keep their own errors; they arrive here wrapped, unchanged.
+/// return, plus the errors of the cells and edges calls an application makes on the vault,
+/// so that one error type carries them all with `?`. The crates keep their own errors; they
+/// arrive here wrapped, unchanged.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -14,9 +16,15 @@ pub enum Error {
     #[error(transparent)]
     Keys(#[from] hexvault_keys::Error),
 
-    /// A cell operation failed.
+    /// A cell operation failed (not returned by the facade's own methods: converted from
+    /// the cells calls of an application).
     #[error(transparent)]
     Cells(#[from] hexvault_cells::Error),
+
+    /// An edge could not be declared or traversed (converted from the edges calls of an
+    /// application).
+    #[error(transparent)]
+    Edges(#[from] hexvault_edges::Error),
 
     /// The audit log could not be created, opened, appended to or verified, or it is
     /// damaged (`hexvault_audit::Error::Damaged` names the first bad sequence number).
@@ -27,13 +35,6 @@ pub enum Error {
     #[cfg(feature = "service")]
     #[error(transparent)]
     Service(#[from] hexvault_service::Error),
-
-    /// A case the code rules out happened: a bug in the facade.
-    #[error("internal error in hexvault ({what}); please report this bug")]
-    Internal {
-        /// Which invariant did not hold.
-        what: &'static str,
-    },
 }
 
 /// `Result` with the facade's [`Error`].

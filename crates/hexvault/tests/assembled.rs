@@ -275,3 +275,21 @@ fn compressed_blobs_stay_compressed_across_an_edge() {
         document.as_slice()
     );
 }
+
+/// An application's cells and edges calls carry their errors in `hexvault::Error` with `?`.
+#[test]
+fn cells_and_edges_errors_convert_into_the_facade_error() {
+    use hexvault::edges::Connect;
+    fn refused(vault: &Vault) -> hexvault::Result<Vec<u8>> {
+        let a = inbox(vault);
+        let blob = a.seal(&id(), b"x", Layer::Rest, &Credentials::none())?;
+        let edge = vault.connect(&a, &a)?;
+        // The edge's route name is taken: declaring it twice is refused.
+        vault.connect(&a, &a)?;
+        Ok(edge.traverse(&id(), &blob, &Credentials::none(), &Credentials::none())?)
+    }
+    let vault = Vault::from_mnemonic(PHRASE, "", NoAccessTokens).unwrap();
+    assert!(matches!(refused(&vault), Err(hexvault::Error::Edges(_))));
+    let cells: hexvault::Error = hexvault::cells::Error::Denied.into();
+    assert!(matches!(cells, hexvault::Error::Cells(_)));
+}
