@@ -112,7 +112,7 @@ impl VaultBuilder {
         self
     }
 
-    /// Most layer keys the cells vault caches at once.
+    /// Most layer keys the cells vault caches at once (0 counts as 1).
     pub const fn cache_capacity(mut self, capacity: usize) -> Self {
         self.options = self.options.cache_capacity(capacity);
         self
