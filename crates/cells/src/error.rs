@@ -163,3 +163,10 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// [`Error::Internal`], built only on the failure path (an error value built eagerly and
+/// dropped on success costs a call to its drop glue on the hot path).
+#[cold]
+pub(crate) const fn internal(what: &'static str) -> Error {
+    Error::Internal { what }
+}

@@ -3,6 +3,8 @@
 //! re-encrypted in place, wiped unless it ends up holding ciphertext), and one audit record
 //! per traversal appended before the new blob is returned (ADR 0053 and its amendment).
 
+use std::sync::Arc;
+
 use hexvault_aead::FreshNonce;
 use hexvault_audit::{BlobRef, Context, ContextId, Event, EventKind, Outcome};
 
@@ -10,6 +12,8 @@ use super::{
     Cell, LayerKeys, Resolved, Route, Vault, blob_ref, class, context, endpoint, lossy, mismatch,
 };
 use crate::blob::{Header, LayerParams, TAG_LEN, header_len, write_header};
+use crate::error::internal;
+use crate::keys::KeyMemo;
 use crate::{Credentials, Error, Layer, ObjectId, Result, RouteId};
 
 /// The destination layers a declared route allows, given the layer the blob was sealed at.
@@ -94,7 +98,7 @@ impl Vault {
         layers: RouteLayers,
     ) -> Result<()> {
         for cell in [from, to] {
-            if !std::sync::Arc::ptr_eq(&cell.inner, &self.inner) {
+            if !Arc::ptr_eq(&cell.inner, &self.inner) {
                 return Err(Error::ForeignCell {
                     cell: format!("{}/{}", cell.partition, cell.cell),
                 });
@@ -110,12 +114,14 @@ impl Vault {
         }
         state.routes.insert(
             id.clone(),
-            Route {
+            Arc::new(Route {
                 id: id.clone(),
                 from: (from.partition.clone(), from.cell.clone()),
                 to: (to.partition.clone(), to.cell.clone()),
                 layers,
-            },
+                from_memo: KeyMemo::default(),
+                to_memo: KeyMemo::default(),
+            }),
         );
         Ok(())
     }
@@ -352,6 +358,7 @@ impl Vault {
                 header.top,
                 Some((header.master_version, header.cell_version)),
                 &resolved,
+                Some(&route.from_memo),
             )?;
             memo.source = Some((
                 source_key,
@@ -370,9 +377,14 @@ impl Vault {
         {
             memo.destination = None;
             let resolved = self.inner.resolve(to_p, to_c, to_layer, destination)?;
-            let (master_version, cell_version, keys) = self
-                .inner
-                .layer_keys(to_p, to_c, to_layer, None, &resolved)?;
+            let (master_version, cell_version, keys) = self.inner.layer_keys(
+                to_p,
+                to_c,
+                to_layer,
+                None,
+                &resolved,
+                Some(&route.to_memo),
+            )?;
             memo.destination = Some((
                 to_layer,
                 Side {
@@ -447,12 +459,12 @@ impl Vault {
             layers: params,
             len: header_len(to_layer, to_pb, to_cb, ob, policy),
         };
-        let aad_in = blob.get(..header.len).ok_or(Error::Internal {
-            what: "header longer than the parsed blob",
-        })?;
-        let body_in = blob.get(header.len..).ok_or(Error::Internal {
-            what: "header longer than the parsed blob",
-        })?;
+        let aad_in = blob
+            .get(..header.len)
+            .ok_or_else(|| internal("header longer than the parsed blob"))?;
+        let body_in = blob
+            .get(header.len..)
+            .ok_or_else(|| internal("header longer than the parsed blob"))?;
         let tags_in = (usize::from(header.top.number()) + 1) * TAG_LEN;
         let tags_out = (usize::from(to_layer.number()) + 1) * TAG_LEN;
         let plain_len = body_in.len().checked_sub(tags_in).ok_or(Error::Malformed {
@@ -481,9 +493,10 @@ impl Vault {
         }
         out.0.extend_from_slice(body_in);
         {
-            let body = out.0.get_mut(new.len..).ok_or(Error::Internal {
-                what: "body outside the traversal buffer",
-            })?;
+            let body = out
+                .0
+                .get_mut(new.len..)
+                .ok_or_else(|| internal("body outside the traversal buffer"))?;
             let mut len = body.len();
             for (key, params) in src.keys.iter().zip(header.layers.iter()).rev() {
                 let Some(key) = key else { continue };
@@ -514,15 +527,13 @@ impl Vault {
             let (Some(key), Some(nonce)) = (key, nonce) else {
                 continue;
             };
-            let region = body.get_mut(..len).ok_or(Error::Internal {
-                what: "layer region outside the blob",
-            })?;
+            let region = body
+                .get_mut(..len)
+                .ok_or_else(|| internal("layer region outside the blob"))?;
             let tag = key.aead().seal_detached(nonce, aad, region)?;
             let end = len + TAG_LEN;
             body.get_mut(len..end)
-                .ok_or(Error::Internal {
-                    what: "tag outside the blob",
-                })?
+                .ok_or_else(|| internal("tag outside the blob"))?
                 .copy_from_slice(&tag);
             len = end;
         }
