@@ -117,20 +117,27 @@ struct Reader<'a> {
     pos: usize,
 }
 
+/// The error of a malformed field. Built only when a field is wrong: an error value built
+/// eagerly and dropped on success costs a call to its drop glue on the hot path.
+#[cold]
+const fn malformed(what: &'static str) -> Error {
+    Error::Malformed { what }
+}
+
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(Error::Malformed { what })?;
+        let end = self.pos.checked_add(n).ok_or_else(|| malformed(what))?;
         let out = self
             .bytes
             .get(self.pos..end)
-            .ok_or(Error::Malformed { what })?;
+            .ok_or_else(|| malformed(what))?;
         self.pos = end;
         Ok(out)
     }
 
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N]> {
         let bytes = self.take(N, what)?;
-        bytes.try_into().map_err(|_| Error::Malformed { what })
+        bytes.try_into().map_err(|_| malformed(what))
     }
 
     fn id(&mut self, what: &'static str) -> Result<&'a [u8]> {

@@ -111,6 +111,27 @@ pub enum Error {
         given: String,
     },
 
+    /// A traversal asked for a destination layer its route does not allow.
+    #[error(
+        "route {route:?} does not allow layer {from} to layer {to}; \
+         declare the route with RouteLayers that allow it"
+    )]
+    LayerNotAllowed {
+        /// The route id.
+        route: String,
+        /// The blob's layer.
+        from: Layer,
+        /// The destination layer asked for.
+        to: Layer,
+    },
+
+    /// A route was declared between cells of different vaults.
+    #[error("cell {cell} belongs to another vault; declare routes between cells of one vault")]
+    ForeignCell {
+        /// The cell, as `partition/cell`.
+        cell: String,
+    },
+
     /// Compressing or decompressing the content of a `seal_compressed` blob failed (limits of
     /// the envelope crate), or the blob is compressed and this build lacks the `compression`
     /// feature.
@@ -142,3 +163,10 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// [`Error::Internal`], built only on the failure path (an error value built eagerly and
+/// dropped on success costs a call to its drop glue on the hot path).
+#[cold]
+pub(crate) const fn internal(what: &'static str) -> Error {
+    Error::Internal { what }
+}

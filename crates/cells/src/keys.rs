@@ -3,7 +3,7 @@
 
 use core::fmt;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use hexvault_aead::{Backend, DetachedKey, Key, KeyVersion, derive_key, derive_key_mixed};
 use hexvault_keys::VaultMasterKey;
@@ -54,9 +54,16 @@ impl LayerKey {
         &self.commitment
     }
 
-    /// Constant-time comparison of a header's commitment with this key's.
+    /// Constant-time comparison of a header's commitment with this key's: the XOR of the
+    /// two, folded into one word without a data-dependent branch, then compared with zero
+    /// by `subtle` (one optimisation barrier instead of one per byte).
     pub(crate) fn commits_to(&self, commitment: &[u8; COMMIT_LEN]) -> bool {
-        self.commitment.ct_eq(commitment).into()
+        let (ours, _) = self.commitment.as_chunks::<8>();
+        let (theirs, _) = commitment.as_chunks::<8>();
+        let diff = ours.iter().zip(theirs).fold(0u64, |acc, (a, b)| {
+            acc | (u64::from_ne_bytes(*a) ^ u64::from_ne_bytes(*b))
+        });
+        diff.ct_eq(&0).into()
     }
 }
 
@@ -206,6 +213,70 @@ impl KeyCache {
 
     pub(crate) fn len(&self) -> usize {
         self.map.len()
+    }
+}
+
+/// The layer-0 key a handle (a `Cell`, or one end of a route) used last, so that the hot
+/// path of a layer-0 seal, open or traversal looks nothing up in the vault's maps.
+///
+/// It holds a [`Weak`] reference: the cache keeps the key alive, and a key the cache evicts
+/// (or a retirement drops) is dropped and, with the RustCrypto backend, wiped as before; the
+/// memo then misses. An entry answers only while the vault's generation (bumped by every
+/// rotation, retirement, load and restore of versions) is the one it was filled under, so
+/// its versions are then still the current ones, held and not retired. A contended memo
+/// is skipped, never waited for.
+#[derive(Default)]
+pub(crate) struct KeyMemo(Mutex<Option<MemoEntry>>);
+
+struct MemoEntry {
+    generation: u64,
+    master_version: u32,
+    cell_version: u32,
+    key: Weak<LayerKey>,
+}
+
+impl KeyMemo {
+    /// The memoized layer-0 key if it is still valid under `generation`: for sealing
+    /// (`versions` `None`, the current versions) or for opening the versions a header names.
+    pub(crate) fn get(
+        &self,
+        generation: u64,
+        versions: Option<(u32, u32)>,
+    ) -> Option<(u32, u32, Arc<LayerKey>)> {
+        let guard = self.0.try_lock().ok()?;
+        let entry = guard.as_ref()?;
+        if entry.generation != generation {
+            return None;
+        }
+        if versions.is_some_and(|v| v != (entry.master_version, entry.cell_version)) {
+            return None;
+        }
+        let key = entry.key.upgrade()?;
+        Some((entry.master_version, entry.cell_version, key))
+    }
+
+    /// Remembers `key`, the layer-0 key of the current versions under `generation`.
+    pub(crate) fn set(
+        &self,
+        generation: u64,
+        master_version: u32,
+        cell_version: u32,
+        key: &Arc<LayerKey>,
+    ) {
+        if let Ok(mut guard) = self.0.try_lock() {
+            *guard = Some(MemoEntry {
+                generation,
+                master_version,
+                cell_version,
+                key: Arc::downgrade(key),
+            });
+        }
+    }
+}
+
+impl fmt::Debug for KeyMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyMemo").finish_non_exhaustive()
     }
 }
 

@@ -26,8 +26,10 @@
 //!   outputs are private.
 //! * No public call seals or opens below a blob's top layer: sealing at layer N applies
 //!   0..=N, opening peels N..=0.
-//! * Data moves between cells only through [`Vault::transfer`], which refuses undeclared
-//!   routes and appends its audit record before it opens anything.
+//! * Data moves between cells only through a traversal ([`Vault::traverse`],
+//!   [`Vault::traverse_batch`], [`Vault::transfer`]) along a declared route; each appends one
+//!   record per blob (traverse on success, denied with the error class on failure) and
+//!   returns a new blob only once its record is in the log (ADR 0053 and its amendment).
 //! * A denied open, seal or transfer is recorded in the audit log, not only returned.
 //!
 //! # What cannot be reached (compile-fail tests)
@@ -59,6 +61,15 @@
 //!     let _ = vault.reencrypt(route, o, blob, &c, hexvault_cells::Layer::Rest, &c);
 //! }
 //! ```
+//! Nor can one crossing of a traversal, which returns the new blob beside its unappended
+//! record:
+//! ```compile_fail
+//! fn skip(vault: &hexvault_cells::Vault, o: &hexvault_cells::ObjectId, blob: &[u8]) {
+//!     let c = hexvault_cells::Credentials::none();
+//!     let _ = vault.cross(&(), &hexvault_audit::Context::new(), o, blob, &c, None, &c,
+//!         &mut Default::default());
+//! }
+//! ```
 //! A [`Plaintext`]'s buffer is reachable only through `expose_secret`:
 //! ```compile_fail
 //! fn steal(p: hexvault_cells::Plaintext) -> Vec<u8> { p.0.to_vec() }
@@ -79,7 +90,9 @@ pub use error::{Error, Result};
 pub use ids::{ActorId, CellId, Layer, MAX_ID_LEN, ObjectId, PartitionId, PolicyId, RouteId};
 pub use policy::{AccessToken, Credentials, PolicyContext, PolicySecret, TokenResolver};
 pub use session::{SESSION_ID_LEN, Session};
-pub use vault::{Cell, DEFAULT_CACHE_CAPACITY, Partition, Plaintext, Vault, VaultOptions};
+pub use vault::{
+    Cell, DEFAULT_CACHE_CAPACITY, Partition, Plaintext, RouteLayers, Vault, VaultOptions,
+};
 
 pub use hexvault_aead::Backend;
 pub use hexvault_keys::VaultMasterKey;

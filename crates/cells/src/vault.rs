@@ -3,6 +3,7 @@
 
 use core::fmt;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,7 +15,12 @@ use hexvault_keys::{Seed, VaultMasterKey};
 use zeroize::Zeroizing;
 
 use crate::blob::{FLAG_COMPRESSED, Header, LayerParams, TAG_LEN, header_len, write_header};
-use crate::keys::{self, KeyCache, LayerKey, Slot};
+use crate::keys::{self, KeyCache, KeyMemo, LayerKey, Slot};
+mod traverse;
+
+pub use traverse::RouteLayers;
+
+use crate::error::internal;
 use crate::{
     CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, Result, RouteId,
     Session, TokenResolver,
@@ -102,10 +108,15 @@ const FIRST: Versions = Versions {
     minimum: 1,
 };
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Route {
+    id: RouteId,
     from: (PartitionId, CellId),
     to: (PartitionId, CellId),
+    layers: RouteLayers,
+    /// Layer-0 keys of the source and destination cells used last by traversals.
+    from_memo: KeyMemo,
+    to_memo: KeyMemo,
 }
 
 struct State {
@@ -113,7 +124,7 @@ struct State {
     master: Versions,
     cells: HashMap<(PartitionId, CellId), Versions>,
     cache: KeyCache,
-    routes: HashMap<RouteId, Route>,
+    routes: HashMap<RouteId, Arc<Route>>,
 }
 
 impl State {
@@ -128,6 +139,9 @@ impl State {
 
 struct Inner {
     state: Mutex<State>,
+    /// Bumped (under the state lock) by every change of key versions: rotations,
+    /// retirements, loads and restores. A `KeyMemo` answers only under its generation.
+    generation: AtomicU64,
     resolver: Box<dyn TokenResolver>,
     log: Arc<dyn AuditLog>,
     backend: Backend,
@@ -162,6 +176,8 @@ pub struct Cell {
     inner: Arc<Inner>,
     partition: PartitionId,
     cell: CellId,
+    /// The layer-0 key this handle (and its clones) used last.
+    memo: Arc<KeyMemo>,
 }
 
 impl Vault {
@@ -192,6 +208,7 @@ impl Vault {
         masters.insert(1, master);
         Self {
             inner: Arc::new(Inner {
+                generation: AtomicU64::new(0),
                 state: Mutex::new(State {
                     masters,
                     master: FIRST,
@@ -294,6 +311,7 @@ impl Vault {
         self.inner.append(rotation(None, next)?)?;
         state.masters.insert(next, master);
         state.master.current = next;
+        self.inner.bump();
         Ok(next)
     }
 
@@ -313,6 +331,7 @@ impl Vault {
         }
         state.masters.insert(version, master);
         state.master.current = state.master.current.max(version);
+        self.inner.bump();
         Ok(())
     }
 
@@ -333,6 +352,7 @@ impl Vault {
         state.masters.retain(|v, _| *v >= minimum);
         state.master.minimum = state.master.minimum.max(minimum);
         state.cache.evict(|slot| slot.master_version < minimum);
+        self.inner.bump();
         Ok(())
     }
 
@@ -343,42 +363,24 @@ impl Vault {
         (state.master.current, state.master.minimum)
     }
 
-    /// Declares route `id` from cell `from` to cell `to`: the only way data moves between
-    /// cells is [`Vault::transfer`] along a declared route.
+    /// Declares route `id` from cell `from` to cell `to`, allowing any destination layer
+    /// ([`RouteLayers::ANY`]): the only way data moves between cells is a traversal
+    /// ([`Vault::transfer`], [`Vault::traverse`], [`Vault::traverse_batch`]) along a declared
+    /// route. [`Vault::declare_route_with`] restricts the destination layers.
     ///
     /// # Errors
-    /// [`Error::InvalidId`] if `id` is already declared.
+    /// [`Error::InvalidId`] if `id` is already declared; [`Error::ForeignCell`] if a cell
+    /// belongs to another vault.
     pub fn declare_route(&self, id: RouteId, from: &Cell, to: &Cell) -> Result<()> {
-        let mut state = self.inner.lock();
-        if state.routes.contains_key(&id) {
-            return Err(Error::InvalidId {
-                kind: "route id",
-                value: id.to_string(),
-                reason: "a route id is declared once",
-            });
-        }
-        state.routes.insert(
-            id,
-            Route {
-                from: (from.partition.clone(), from.cell.clone()),
-                to: (to.partition.clone(), to.cell.clone()),
-            },
-        );
-        Ok(())
+        self.declare_route_with(id, from, to, RouteLayers::ANY)
     }
 
     /// Moves `blob` (object `object` of the route's source cell) into the route's destination
-    /// cell at layer `to_layer`, without the plaintext ever reaching the caller.
-    ///
-    /// The vault first checks that `route` is declared and that the blob's header names the
-    /// route's source cell, then appends a traverse record (source, destination, route,
-    /// input blob) to its audit log, and only once that record is in the log opens the blob
-    /// with `source` credentials and seals it with `destination` credentials. A refused
-    /// transfer is recorded as denied.
+    /// cell at layer `to_layer`, without the plaintext ever reaching the caller: as
+    /// [`Vault::traverse`] with `Some(to_layer)`.
     ///
     /// # Errors
-    /// [`Error::UndeclaredRoute`], [`Error::RouteMismatch`], [`Error::Audit`] (nothing was
-    /// moved), and the errors of [`Cell::open`] and [`Cell::seal`].
+    /// As [`Vault::traverse`].
     pub fn transfer(
         &self,
         route: &RouteId,
@@ -388,82 +390,7 @@ impl Vault {
         to_layer: Layer,
         destination: &Credentials<'_>,
     ) -> Result<Vec<u8>> {
-        let declared = self.inner.lock().routes.get(route).cloned();
-        let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
-        let Some(declared) = declared else {
-            let err = Error::UndeclaredRoute {
-                route: route.to_string(),
-            };
-            self.inner.deny(None, &err, route_ctx)?;
-            return Err(err);
-        };
-        let (from_p, from_c) = &declared.from;
-        let (to_p, to_c) = &declared.to;
-        let header = match Header::parse(blob) {
-            Ok(h) => h,
-            Err(err) => {
-                self.inner.deny(
-                    Some(endpoint(from_p, from_c, Layer::Rest, 0)?),
-                    &err,
-                    route_ctx,
-                )?;
-                return Err(err);
-            }
-        };
-        if header.partition != from_p.as_str().as_bytes()
-            || header.cell != from_c.as_str().as_bytes()
-        {
-            let err = Error::RouteMismatch {
-                route: route.to_string(),
-                declared: format!("{from_p}/{from_c}"),
-                given: format!("{}/{}", lossy(header.partition), lossy(header.cell)),
-            };
-            self.inner.deny(
-                Some(endpoint(from_p, from_c, header.top, header.cell_version)?),
-                &err,
-                route_ctx,
-            )?;
-            return Err(err);
-        }
-        let to_version = self.inner.lock().cell_versions(to_p, to_c).current;
-        // Audit first: nothing is opened before the traverse record is in the log.
-        self.inner.append(
-            Event::new(EventKind::Traverse)
-                .source(endpoint(from_p, from_c, header.top, header.cell_version)?)
-                .destination(endpoint(to_p, to_c, to_layer, to_version)?)
-                .input(blob_ref(blob, &header)?)
-                .context(route_ctx.clone()),
-        )?;
-        // A failed open or seal inside is recorded as denied by `Inner::open` / `Inner::seal`.
-        self.reencrypt(&declared, object, blob, source, to_layer, destination)
-    }
-
-    /// The step of [`Vault::transfer`] after its audit record: private, so no caller can
-    /// move data between cells without the route check and the record.
-    fn reencrypt(
-        &self,
-        route: &Route,
-        object: &ObjectId,
-        blob: &[u8],
-        source: &Credentials<'_>,
-        to_layer: Layer,
-        destination: &Credentials<'_>,
-    ) -> Result<Vec<u8>> {
-        let (from_p, from_c) = &route.from;
-        let (to_p, to_c) = &route.to;
-        let plaintext = self
-            .inner
-            .open(from_p, from_c, object, blob, source, false)?;
-        let compress = Header::parse(blob)?.flags & FLAG_COMPRESSED != 0;
-        self.inner.seal(
-            to_p,
-            to_c,
-            object,
-            plaintext.expose_secret(),
-            to_layer,
-            destination,
-            compress,
-        )
+        self.traverse(route, object, blob, source, Some(to_layer), destination)
     }
 }
 
@@ -475,6 +402,7 @@ impl Partition {
             inner: Arc::clone(&self.inner),
             partition: self.id.clone(),
             cell: id,
+            memo: Arc::default(),
         }
     }
 
@@ -502,6 +430,7 @@ impl Cell {
         credentials: &Credentials<'_>,
     ) -> Result<Vec<u8>> {
         self.inner.seal(
+            Some(&self.memo),
             &self.partition,
             &self.cell,
             object,
@@ -529,6 +458,7 @@ impl Cell {
         credentials: &Credentials<'_>,
     ) -> Result<Vec<u8>> {
         self.inner.seal(
+            Some(&self.memo),
             &self.partition,
             &self.cell,
             object,
@@ -556,8 +486,15 @@ impl Cell {
         blob: &[u8],
         credentials: &Credentials<'_>,
     ) -> Result<Plaintext> {
-        self.inner
-            .open(&self.partition, &self.cell, object, blob, credentials, true)
+        self.inner.open(
+            Some(&self.memo),
+            &self.partition,
+            &self.cell,
+            object,
+            blob,
+            credentials,
+            true,
+        )
     }
 
     /// Re-seals `blob` at its own layer under the current master and cell key versions,
@@ -582,6 +519,7 @@ impl Cell {
         };
         let top = header.top;
         let plaintext = self.inner.open(
+            Some(&self.memo),
             &self.partition,
             &self.cell,
             object,
@@ -590,6 +528,7 @@ impl Cell {
             false,
         )?;
         let sealed = self.inner.seal(
+            Some(&self.memo),
             &self.partition,
             &self.cell,
             object,
@@ -654,6 +593,7 @@ impl Cell {
         state
             .cells
             .insert((self.partition.clone(), self.cell.clone()), versions);
+        self.inner.bump();
         Ok(next)
     }
 
@@ -684,6 +624,7 @@ impl Cell {
         state
             .cache
             .evict(|slot| &slot.partition == p && &slot.cell == c && slot.cell_version < minimum);
+        self.inner.bump();
         Ok(())
     }
 
@@ -699,10 +640,12 @@ impl Cell {
                 reason: "versions need 1 <= minimum <= current",
             });
         }
-        self.inner.lock().cells.insert(
+        let mut state = self.inner.lock();
+        state.cells.insert(
             (self.partition.clone(), self.cell.clone()),
             Versions { current, minimum },
         );
+        self.inner.bump();
         Ok(())
     }
 
@@ -734,6 +677,11 @@ impl Inner {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Invalidates every `KeyMemo`: call with the state lock held, after changing versions.
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     fn append(&self, event: Event) -> Result<()> {
@@ -796,7 +744,14 @@ impl Inner {
         top: Layer,
         versions: Option<(u32, u32)>,
         resolved: &Resolved<'_>,
+        memo: Option<&KeyMemo>,
     ) -> Result<(u32, u32, LayerKeys)> {
+        if top == Layer::Rest
+            && let Some(memo) = memo
+            && let Some((mv, cv, k0)) = memo.get(self.generation.load(Ordering::Acquire), versions)
+        {
+            return Ok((mv, cv, [Some(k0), None, None]));
+        }
         let mut keys: LayerKeys = [None, None, None];
         let (master_version, cell_version);
         {
@@ -829,11 +784,20 @@ impl Inner {
                     built
                 }
             };
+            if let Some(memo) = memo
+                && master_version == state.master.current
+                && cell_version == cell_versions.current
+            {
+                // Read under the state lock, where every bump happens.
+                let generation = self.generation.load(Ordering::Acquire);
+                memo.set(generation, master_version, cell_version, &k0);
+            }
             keys[0] = Some(k0);
             if top >= Layer::Access {
-                let policy = resolved.policy.as_ref().ok_or(Error::Internal {
-                    what: "layer 1 without a resolved policy",
-                })?;
+                let policy = resolved
+                    .policy
+                    .as_ref()
+                    .ok_or_else(|| internal("layer 1 without a resolved policy"))?;
                 slot.layer = Layer::Access;
                 slot.policy = Some(policy.policy.clone());
                 let k1 = match state.cache.get(&slot, Some(&policy.secret)) {
@@ -852,9 +816,9 @@ impl Inner {
             }
         }
         if top == Layer::Session {
-            let session = resolved.session.ok_or(Error::Internal {
-                what: "layer 2 without a session",
-            })?;
+            let session = resolved
+                .session
+                .ok_or_else(|| internal("layer 2 without a session"))?;
             let slot = Slot {
                 partition: partition.clone(),
                 cell: cell.clone(),
@@ -880,6 +844,7 @@ impl Inner {
     #[allow(clippy::too_many_arguments)]
     fn seal(
         &self,
+        memo: Option<&KeyMemo>,
         partition: &PartitionId,
         cell: &CellId,
         object: &ObjectId,
@@ -899,7 +864,7 @@ impl Inner {
             Err(err) => return refuse(err),
         };
         let (master_version, cell_version, keys) =
-            match self.layer_keys(partition, cell, top, None, &resolved) {
+            match self.layer_keys(partition, cell, top, None, &resolved, memo) {
                 Ok(k) => k,
                 Err(err @ Error::SessionEnded) => return refuse(err),
                 Err(err) => return Err(err),
@@ -975,23 +940,23 @@ impl Inner {
             let (Some(key), Some(nonce)) = (key, nonce) else {
                 continue;
             };
-            let region = body.get_mut(..len).ok_or(Error::Internal {
-                what: "layer region outside the blob",
-            })?;
+            let region = body
+                .get_mut(..len)
+                .ok_or_else(|| internal("layer region outside the blob"))?;
             let tag = key.aead().seal_detached(nonce, aad, region)?;
             let end = len + TAG_LEN;
             body.get_mut(len..end)
-                .ok_or(Error::Internal {
-                    what: "tag outside the blob",
-                })?
+                .ok_or_else(|| internal("tag outside the blob"))?
                 .copy_from_slice(&tag);
             len = end;
         }
         Ok(core::mem::take(&mut *out))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn open(
         &self,
+        memo: Option<&KeyMemo>,
         partition: &PartitionId,
         cell: &CellId,
         object: &ObjectId,
@@ -1012,6 +977,7 @@ impl Inner {
             session: None,
         };
         let result = self.open_parsed(
+            memo,
             partition,
             cell,
             object,
@@ -1020,26 +986,28 @@ impl Inner {
             credentials,
             &mut resolved,
         );
-        let at = endpoint(partition, cell, header.top, header.cell_version)?;
-        let ctx = context(
-            resolved.policy.as_ref(),
-            resolved.session.or(credentials.session),
-        );
+        let recorded = |event: Event| -> Result<Event> {
+            let at = endpoint(partition, cell, header.top, header.cell_version)?;
+            let ctx = context(
+                resolved.policy.as_ref(),
+                resolved.session.or(credentials.session),
+            );
+            Ok(event.source(at).context(ctx))
+        };
         match result {
             Ok(plaintext) => {
                 if record_open && header.top >= Layer::Access {
                     // Recorded before the plaintext is handed out; on failure it is wiped.
-                    self.append(
-                        Event::new(EventKind::Open)
-                            .source(at)
-                            .input(blob_ref(blob, &header)?)
-                            .context(ctx),
-                    )?;
+                    self.append(recorded(
+                        Event::new(EventKind::Open).input(blob_ref(blob, &header)?),
+                    )?)?;
                 }
                 Ok(plaintext)
             }
             Err(err) => {
-                self.deny(Some(at), &err, ctx)?;
+                self.append(recorded(
+                    Event::new(EventKind::Denied).outcome(Outcome::Failure(class(&err))),
+                )?)?;
                 Err(err)
             }
         }
@@ -1048,6 +1016,7 @@ impl Inner {
     #[allow(clippy::too_many_arguments)]
     fn open_parsed<'a>(
         &self,
+        memo: Option<&KeyMemo>,
         partition: &PartitionId,
         cell: &CellId,
         object: &ObjectId,
@@ -1086,13 +1055,14 @@ impl Inner {
             header.top,
             Some((header.master_version, header.cell_version)),
             resolved,
+            memo,
         )?;
-        let aad = blob.get(..header.len).ok_or(Error::Internal {
-            what: "header longer than the parsed blob",
-        })?;
-        let body = blob.get(header.len..).ok_or(Error::Internal {
-            what: "header longer than the parsed blob",
-        })?;
+        let aad = blob
+            .get(..header.len)
+            .ok_or_else(|| internal("header longer than the parsed blob"))?;
+        let body = blob
+            .get(header.len..)
+            .ok_or_else(|| internal("header longer than the parsed blob"))?;
         // Decrypted in place inside an aead `Plaintext`: wiped in one pass when dropped, also
         // when authentication fails half-way through the layers.
         let mut buf = hexvault_aead::Plaintext::new(body.to_vec());
@@ -1280,9 +1250,10 @@ const fn class(err: &Error) -> ErrorClass {
     match err {
         Error::Authentication => ErrorClass::Authentication,
         Error::Mismatch { .. } | Error::RouteMismatch { .. } => ErrorClass::ContextMismatch,
-        Error::MissingCredential { .. } | Error::Denied | Error::UndeclaredRoute { .. } => {
-            ErrorClass::PolicyDenied
-        }
+        Error::MissingCredential { .. }
+        | Error::Denied
+        | Error::UndeclaredRoute { .. }
+        | Error::LayerNotAllowed { .. } => ErrorClass::PolicyDenied,
         Error::SessionEnded => ErrorClass::SessionExpired,
         Error::UnknownKeyVersion { .. } | Error::KeyVersionRetired { .. } => {
             ErrorClass::KeyUnavailable

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -120,4 +121,68 @@ fn restored_cell_versions_open_rotated_blobs() {
     );
     assert!(rc.restore_versions(1, 2).is_err());
     assert!(rc.retire_below(4).is_err());
+}
+
+#[test]
+fn a_handle_remembers_its_key_only_until_versions_change() {
+    let (vault, _) = vault();
+    let c = cell(&vault, "p", "a");
+    let none = Credentials::none();
+    let o = oid("o");
+    // The first seal fills the handle's memo; the second uses it.
+    let v1 = c.seal(&o, b"one", Layer::Rest, &none).unwrap();
+    let v1b = c.seal(&o, b"one", Layer::Rest, &none).unwrap();
+    assert!(!c.needs_reseal(&v1b).unwrap());
+    c.rotate().unwrap();
+    let v2 = c.seal(&o, b"two", Layer::Rest, &none).unwrap();
+    assert!(c.needs_reseal(&v1).unwrap(), "sealed before the rotation");
+    assert!(
+        !c.needs_reseal(&v2).unwrap(),
+        "the memo did not seal under version 1"
+    );
+    // A clone shares the memo; both versions open through it.
+    let clone = c.clone();
+    assert_eq!(clone.open(&o, &v1, &none).unwrap().expose_secret(), b"one");
+    assert_eq!(clone.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
+    c.retire_below(2).unwrap();
+    assert!(matches!(
+        c.open(&o, &v1, &none),
+        Err(Error::KeyVersionRetired { .. })
+    ));
+    assert_eq!(c.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
+    vault
+        .rotate_master(VaultMasterKey::from_kms_bytes(&mut [7; 32]))
+        .unwrap();
+    let m2 = c.seal(&o, b"three", Layer::Rest, &none).unwrap();
+    assert!(c.needs_reseal(&v2).unwrap());
+    assert!(!c.needs_reseal(&m2).unwrap());
+    c.restore_versions(5, 5).unwrap();
+    let v5 = c.seal(&o, b"five", Layer::Rest, &none).unwrap();
+    assert!(!c.needs_reseal(&v5).unwrap());
+    assert!(
+        c.open(&o, &m2, &none).is_err(),
+        "version 2 is below the restored minimum"
+    );
+}
+
+#[test]
+fn an_evicted_key_is_not_kept_alive_by_a_handle() {
+    let log = Arc::new(memory_log());
+    let vault = Vault::with_options(
+        VaultMasterKey::from_kms_bytes(&mut MASTER.clone()),
+        Resolver,
+        log,
+        VaultOptions::default().cache_capacity(1),
+    );
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let none = Credentials::none();
+    let o = oid("o");
+    for _ in 0..3 {
+        let x = a.seal(&o, b"a", Layer::Rest, &none).unwrap();
+        let y = b.seal(&o, b"b", Layer::Rest, &none).unwrap();
+        assert_eq!(a.open(&o, &x, &none).unwrap().expose_secret(), b"a");
+        assert_eq!(b.open(&o, &y, &none).unwrap().expose_secret(), b"b");
+        assert!(a.open(&o, &y, &none).is_err());
+    }
+    assert!(format!("{vault:?}").contains("cached_keys: 1"));
 }

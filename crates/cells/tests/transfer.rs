@@ -1,5 +1,5 @@
-//! Transfer: data moves between cells only along a declared route, and the traverse record
-//! is appended before anything is opened.
+//! Transfer: data moves between cells only along a declared route, and one record per
+//! transfer (traverse or denied) is in the log before the new blob is returned.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use common::*;
-use hexvault_audit::{ContextId, EventKind};
+use hexvault_audit::{ContextId, ErrorClass, EventKind, Outcome};
 use hexvault_cells::*;
 
 #[test]
-fn a_declared_route_moves_data_and_is_recorded_first() {
+fn a_declared_route_moves_data_with_one_record() {
     let (vault, log) = vault();
     let (from, to) = (cell(&vault, "p", "inbox"), cell(&vault, "q", "archive"));
     let route = RouteId::new("inbox-to-archive").unwrap();
@@ -107,7 +107,7 @@ fn no_transfer_without_its_audit_record() {
 }
 
 #[test]
-fn a_transfer_without_the_source_credentials_is_recorded_then_denied() {
+fn a_transfer_without_the_source_credentials_is_one_denied_record() {
     let (vault, log) = vault();
     let (from, to) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
     let route = RouteId::new("a-to-b").unwrap();
@@ -126,6 +126,12 @@ fn a_transfer_without_the_source_credentials_is_recorded_then_denied() {
         vault.transfer(&route, &oid("o"), &blob, &none, Layer::Rest, &none),
         Err(Error::MissingCredential { .. })
     ));
-    let kinds: Vec<_> = records(&log).iter().map(|r| r.event.kind).collect();
-    assert_eq!(kinds, [EventKind::Traverse, EventKind::Denied]);
+    let recs = records(&log);
+    assert_eq!(recs.len(), 1);
+    let ev = &recs[0].event;
+    assert_eq!(ev.kind, EventKind::Denied);
+    assert_eq!(ev.outcome, Outcome::Failure(ErrorClass::PolicyDenied));
+    assert_eq!(ev.source.as_ref().unwrap().cell.as_bytes(), b"a");
+    assert_eq!(ev.destination.as_ref().unwrap().cell.as_bytes(), b"b");
+    assert!(ev.input.is_some() && ev.output.is_none());
 }

@@ -35,6 +35,12 @@ pub(crate) enum CliError {
     /// A SLIP-0039 share or set of shares was refused.
     #[error(transparent)]
     Shares(#[from] hexvault::shares::Error),
+    /// An edge could not be declared or traversed.
+    #[error(transparent)]
+    Edges(#[from] hexvault::edges::Error),
+    /// The assembled vault (keys, cells and audit log) could not be built or verified.
+    #[error(transparent)]
+    Vault(#[from] hexvault::Error),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -80,6 +86,8 @@ impl CliError {
             Self::Envelope(_) => "envelope",
             Self::Cells(_) => "cells",
             Self::Shares(_) => "shares",
+            Self::Edges(_) => "edges",
+            Self::Vault(_) => "vault",
             Self::Io { .. } => "io",
             Self::Failed(_) => "failed",
         }

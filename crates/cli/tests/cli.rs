@@ -604,6 +604,30 @@ fn demo_runs_and_prints_no_secret() {
     assert_eq!(report["cells_ended_session_refused"], true);
     assert_eq!(report["cells_audit_records"], 6);
     assert_eq!(report["cells_blob_lens"].as_array().unwrap().len(), 3);
+    // The full pipeline through the facade, its log read back from the verified file.
+    assert_eq!(report["pipeline_opened_in_b"], true);
+    assert_eq!(report["pipeline_undeclared_route_refused"], true);
+    assert_eq!(report["pipeline_audit_verified"], true);
+    assert_eq!(report["pipeline_audit_records"], 3);
+    assert_eq!(report["pipeline_audit_anchor_sequence"], 2);
+    let events: Vec<&str> = report["pipeline_audit_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(events.len(), 3);
+    assert!(events[0].starts_with("#0 traverse: tenant-7/inbox@layer1:v1 -> tenant-8/archive@layer1:v1, route tenant-7-to-tenant-8, success"), "{events:?}");
+    assert!(
+        events[1].starts_with("#1 open: tenant-8/archive@layer1"),
+        "{events:?}"
+    );
+    assert!(
+        events[2].contains("route tenant-7-to-tenant-9, failure:policydenied"),
+        "{events:?}"
+    );
+    let public = report["pipeline_audit_public_key"].as_str().unwrap();
+    assert_eq!(public.len(), 66);
     let text = stdout_of(&output);
     assert!(
         !text.contains("mnemonic\":\""),
@@ -612,6 +636,7 @@ fn demo_runs_and_prints_no_secret() {
     let plain = hexvault(&["demo"], "", &[]);
     assert!(plain.status.success());
     assert!(stdout_of(&plain).contains("m/74'/2'/2'/0'"));
+    assert!(stdout_of(&plain).contains("#2 denied: - -> -, route tenant-7-to-tenant-9"));
 }
 
 /// The golden credential of the facade's tests, sealed with `hexvault::keys`, opens through

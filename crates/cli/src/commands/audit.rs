@@ -320,7 +320,7 @@ struct CheckpointJson {
     signature: String,
 }
 
-fn outcome_name(outcome: Outcome) -> String {
+pub(crate) fn outcome_name(outcome: Outcome) -> String {
     match outcome {
         Outcome::Success => "success".to_owned(),
         Outcome::Failure(class) => format!("failure:{}", format!("{class:?}").to_lowercase()),
@@ -354,7 +354,7 @@ fn checkpoint_json(checkpoint: &Checkpoint) -> CheckpointJson {
     }
 }
 
-fn endpoint_text(endpoint: Option<&Endpoint>) -> String {
+pub(crate) fn endpoint_text(endpoint: Option<&Endpoint>) -> String {
     endpoint.map_or_else(
         || "-".to_owned(),
         |e| {

@@ -1,21 +1,25 @@
 //! `hexvault demo`: the pipeline end to end with a fresh, throw-away mnemonic.
 //!
 //! It prints what it did, never a secret: the phrase, seed and private keys stay in memory
-//! and are zeroized when the command ends.
+//! and are zeroized when the command ends. What it prints about the full pipeline's audit
+//! log is read back from the log file after it verified.
 
 use serde::Serialize;
 
+use crate::commands::audit::{endpoint_text, outcome_name};
 use crate::error::{CliError, CliResult};
 use crate::output;
 use hexvault::aead::EncryptedData;
 use hexvault::audit::{
-    AuditLog, ErrorClass, Event, EventKind, LogOptions, MemoryLog, Outcome, Verifier,
+    Anchor, AuditLog, AuditRecord, ErrorClass, Event, EventKind, LogContents, LogEntry, LogOptions,
+    MemoryLog, Outcome, Verifier,
 };
 use hexvault::cells::{
     AccessToken, CellId, Credentials, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
-    PolicySecret, TokenResolver, Vault,
+    PolicySecret, RouteId, TokenResolver, Vault,
 };
 use hexvault::derivation::{PATHS, ed25519::ExtendedPrivateKey};
+use hexvault::edges::{Connect, EdgeRule};
 use hexvault::envelope::{ByteStorage, Compression, Options};
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
 use hexvault::service::{CacheConfig, KeyType, VaultService, VaultState};
@@ -63,6 +67,17 @@ struct DemoReport {
     cells_wrong_cell_refused: bool,
     cells_ended_session_refused: bool,
     cells_audit_records: u64,
+    pipeline_sealed_len: usize,
+    pipeline_moved_len: usize,
+    pipeline_opened_in_b: bool,
+    pipeline_undeclared_route_refused: bool,
+    pipeline_audit_public_key: String,
+    pipeline_audit_anchor_sequence: u64,
+    pipeline_audit_records: u64,
+    pipeline_audit_checkpoints: u64,
+    pipeline_audit_verified: bool,
+    /// One line per record, read back from the verified log file.
+    pipeline_audit_events: Vec<String>,
 }
 
 /// The demo's token resolver: one token, one policy, a policy secret made for this run.
@@ -132,6 +147,121 @@ fn cells_demo(seed: &hexvault::keys::Seed) -> Result<CellsReport, CliError> {
         wrong_cell_refused,
         ended_session_refused,
         audit_records: audit.records,
+    })
+}
+
+/// What the full pipeline did, and what its audit log, read back from disk, holds.
+struct PipelineReport {
+    sealed_len: usize,
+    moved_len: usize,
+    opened_in_b: bool,
+    undeclared_route_refused: bool,
+    audit_public_key: String,
+    anchor_sequence: u64,
+    audit_records: u64,
+    audit_checkpoints: u64,
+    audit_verified: bool,
+    audit_events: Vec<String>,
+}
+
+/// One line about one record of the log.
+fn describe(record: &AuditRecord) -> String {
+    let event = &record.event;
+    let route = event
+        .context
+        .as_ref()
+        .and_then(|c| c.route.as_ref())
+        .map_or_else(String::new, |r| {
+            format!(", route {}", String::from_utf8_lossy(r.as_bytes()))
+        });
+    format!(
+        "#{} {}: {} -> {}{route}, {}",
+        record.sequence,
+        format!("{:?}", event.kind).to_lowercase(),
+        endpoint_text(event.source.as_ref()),
+        endpoint_text(event.destination.as_ref()),
+        outcome_name(event.outcome)
+    )
+}
+
+/// The full pipeline through the facade: the phrase → `hexvault::Vault` with a file audit
+/// log → seal in tenant-7/inbox → traverse the declared edge to tenant-8/archive → open
+/// there → an undeclared route refused → the log verified from disk with only the trusted
+/// public key and the anchor file, then read back.
+fn pipeline(phrase: &str) -> Result<PipelineReport, CliError> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| CliError::io("creating the demo's temporary directory", e))?;
+    let log_path = dir.path().join("audit.log");
+    let vault = hexvault::Vault::builder()
+        .audit_file(&log_path)
+        .from_mnemonic(phrase, "", DemoResolver(PolicySecret::generate()?))?;
+    let a = vault
+        .partition(PartitionId::new("tenant-7")?)
+        .cell(CellId::new("inbox")?);
+    let b = vault
+        .partition(PartitionId::new("tenant-8")?)
+        .cell(CellId::new("archive")?);
+    let token = AccessToken::new(b"demo-token".to_vec());
+    let creds = Credentials::none().token(&token);
+    let record = ObjectId::new("invoice-2026-001")?;
+    let plaintext = b"amount=1200 EUR; iban=DE89 3704 0044 0532 0130 00";
+
+    let in_a = a.seal(&record, plaintext, Layer::Access, &creds)?;
+    let route = RouteId::new("tenant-7-to-tenant-8")?;
+    let edge = vault.connect_with(&a, &b, EdgeRule::new().named(route))?;
+    let in_b = edge.traverse(&record, &in_a, &creds, &creds)?;
+    let opened_in_b = b.open(&record, &in_b, &creds)?.expose_secret() == plaintext;
+    let undeclared = vault.traverse(
+        &RouteId::new("tenant-7-to-tenant-9")?,
+        &record,
+        &in_a,
+        &creds,
+        None,
+        &creds,
+    );
+    let undeclared_route_refused = matches!(
+        undeclared,
+        Err(hexvault::cells::Error::UndeclaredRoute { .. })
+    );
+    let public = vault.audit_public_key();
+    vault.close()?;
+
+    // As an auditor elsewhere would: the trusted public key, the anchor file, the log file.
+    let anchor = Anchor::read(Anchor::path_for(&log_path))?;
+    let anchor_sequence = anchor.sequence().get();
+    let report = Verifier::public_key(public)
+        .with_anchor(anchor)
+        .require_anchored_tail(true)
+        .verify_file(&log_path)?;
+    let contents = LogContents::read(&log_path)?;
+    let records: Vec<&AuditRecord> = contents
+        .entries
+        .iter()
+        .filter_map(|entry| match entry {
+            LogEntry::Record { record, .. } => Some(record),
+            _ => None,
+        })
+        .collect();
+    let kinds: Vec<EventKind> = records.iter().map(|r| r.event.kind).collect();
+    if kinds != [EventKind::Traverse, EventKind::Open, EventKind::Denied]
+        || report.records != records.len() as u64
+    {
+        return Err(CliError::Failed(format!(
+            "the pipeline's audit log holds {kinds:?}, not the traversal, the open and the \
+             refusal: this build is broken"
+        )));
+    }
+    Ok(PipelineReport {
+        sealed_len: in_a.len(),
+        moved_len: in_b.len(),
+        opened_in_b,
+        undeclared_route_refused,
+        audit_public_key: slip10_hex(public.as_bytes()),
+        anchor_sequence,
+        audit_records: report.records,
+        audit_checkpoints: report.checkpoints,
+        audit_verified: report.is_ok() && report.unanchored_records() == 0,
+        audit_events: records.into_iter().map(describe).collect(),
     })
 }
 
@@ -220,6 +350,7 @@ pub(crate) fn run(json: bool) -> CliResult {
     let unpacked = storage.retrieve(&envelope)?;
 
     let cells = cells_demo(&seed)?;
+    let pipeline = pipeline(&mnemonic.phrase())?;
 
     let report = DemoReport {
         mnemonic_words: mnemonic.word_count().words(),
@@ -245,6 +376,16 @@ pub(crate) fn run(json: bool) -> CliResult {
         cells_wrong_cell_refused: cells.wrong_cell_refused,
         cells_ended_session_refused: cells.ended_session_refused,
         cells_audit_records: cells.audit_records,
+        pipeline_sealed_len: pipeline.sealed_len,
+        pipeline_moved_len: pipeline.moved_len,
+        pipeline_opened_in_b: pipeline.opened_in_b,
+        pipeline_undeclared_route_refused: pipeline.undeclared_route_refused,
+        pipeline_audit_public_key: pipeline.audit_public_key,
+        pipeline_audit_anchor_sequence: pipeline.anchor_sequence,
+        pipeline_audit_records: pipeline.audit_records,
+        pipeline_audit_checkpoints: pipeline.audit_checkpoints,
+        pipeline_audit_verified: pipeline.audit_verified,
+        pipeline_audit_events: pipeline.audit_events,
     };
     if !(report.credential_opened
         && report.credential_wrong_context_refused
@@ -252,7 +393,10 @@ pub(crate) fn run(json: bool) -> CliResult {
         && report.audit_verified_with_public_key
         && report.cells_layers_opened == 3
         && report.cells_wrong_cell_refused
-        && report.cells_ended_session_refused)
+        && report.cells_ended_session_refused
+        && report.pipeline_opened_in_b
+        && report.pipeline_undeclared_route_refused
+        && report.pipeline_audit_verified)
     {
         return Err(CliError::Failed(
             "the demo's own round trips failed: this build is broken, please report it".to_owned(),
@@ -332,6 +476,26 @@ fn print_text(report: &DemoReport) -> CliResult {
         },
         report.cells_audit_records
     ));
+    lines.push(format!(
+        "7. the full pipeline: a vault from the same phrase (master m/74'/2'/1'/0', audit chain \
+         key derived from it, checkpoints signed at m/74'/2'/2'/0') with its audit log in a file; \
+         sealed the invoice at layer 1 in tenant-7/inbox ({} bytes), traversed the declared \
+         edge tenant-7-to-tenant-8 to tenant-8/archive ({} bytes) and opened it there; the \
+         undeclared route tenant-7-to-tenant-9 was refused",
+        report.pipeline_sealed_len, report.pipeline_moved_len
+    ));
+    lines.push(format!(
+        "8. verified the audit log file offline with only the trusted public key {} and its \
+         anchor file (checkpoint at record {}): {} records, {} signed checkpoint(s), none \
+         outside a checkpoint. The log, read back from the file:",
+        report.pipeline_audit_public_key,
+        report.pipeline_audit_anchor_sequence,
+        report.pipeline_audit_records,
+        report.pipeline_audit_checkpoints
+    ));
+    for event in &report.pipeline_audit_events {
+        lines.push(format!("   {event}"));
+    }
     lines.push("   everything secret stayed in memory and was zeroized on exit".to_owned());
     for line in lines {
         output::line(&line)?;

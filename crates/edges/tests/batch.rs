@@ -1,0 +1,161 @@
+//! Batch traversal: one group commit (one `append_batch` call, no single appends), one
+//! record per blob in order, per-blob failures, all or nothing on append failure.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+
+mod common;
+
+use common::*;
+use hexvault_audit::{AuditLog, ErrorClass, EventKind, Outcome};
+use hexvault_cells::Error as CellsError;
+use hexvault_edges::{Connect, Credentials, Error, Layer, ObjectId, RouteId};
+
+#[test]
+fn a_batch_is_one_group_commit_with_one_record_per_blob() {
+    let (vault, log) = vault();
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "q", "b"));
+    let edge = vault.connect(&a, &b).unwrap();
+    let none = Credentials::none();
+    let ids: Vec<ObjectId> = (0..10).map(|i| oid(&format!("o{i}"))).collect();
+    let mut blobs: Vec<Vec<u8>> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            a.seal(id, &vec![i as u8; 100 * i], Layer::Rest, &none)
+                .unwrap()
+        })
+        .collect();
+    let tampered = blobs[4].len() - 1;
+    blobs[4][tampered] ^= 1;
+    let items: Vec<(&ObjectId, &[u8])> = ids.iter().zip(&blobs).map(|(i, b)| (i, &b[..])).collect();
+    let before = log.calls();
+    let results = edge.traverse_batch(&items, &none, &none).unwrap();
+    let after = log.calls();
+    assert_eq!(after.0 - before.0, 0, "no single append");
+    assert_eq!(after.1 - before.1, 1, "one append_batch for ten blobs");
+    assert_eq!(results.len(), 10);
+    for (i, r) in results.iter().enumerate() {
+        if i == 4 {
+            assert!(matches!(r, Err(Error::Cells(CellsError::Authentication))));
+        } else {
+            let moved = r.as_ref().unwrap();
+            assert_eq!(
+                b.open(&ids[i], moved, &none).unwrap().expose_secret(),
+                &vec![i as u8; 100 * i][..]
+            );
+        }
+    }
+    let recs = log.records();
+    assert_eq!(recs.len(), 10);
+    for (i, r) in recs.iter().enumerate() {
+        if i == 4 {
+            assert_eq!(r.event.kind, EventKind::Denied);
+            assert_eq!(
+                r.event.outcome,
+                Outcome::Failure(ErrorClass::Authentication)
+            );
+        } else {
+            assert_eq!(r.event.kind, EventKind::Traverse);
+        }
+    }
+    // Records are consecutive: one chain, verifiable.
+    let seqs: Vec<u64> = recs.iter().map(|r| r.sequence.get()).collect();
+    assert_eq!(seqs, (0..10).collect::<Vec<_>>());
+    assert!(log.verify().unwrap().is_ok());
+}
+
+#[test]
+fn a_failed_group_commit_returns_no_blob_and_leaves_no_record() {
+    let (vault, log) = vault();
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let edge = vault.connect(&a, &b).unwrap();
+    let none = Credentials::none();
+    let blob = a.seal(&oid("o"), b"x", Layer::Rest, &none).unwrap();
+    let o = oid("o");
+    let items = [(&o, &blob[..]); 5];
+    log.set_failing(true);
+    assert!(matches!(
+        edge.traverse_batch(&items, &none, &none),
+        Err(Error::Cells(CellsError::Audit(_)))
+    ));
+    assert_eq!(log.len(), 0);
+    log.set_failing(false);
+    let ok = edge.traverse_batch(&items, &none, &none).unwrap();
+    assert!(ok.iter().all(Result::is_ok));
+    assert_eq!(log.len(), 5);
+}
+
+#[test]
+fn an_undeclared_batch_is_refused_with_one_record_per_blob() {
+    let (vault, log) = vault();
+    let a = cell(&vault, "p", "a");
+    let none = Credentials::none();
+    let blob = a.seal(&oid("o"), b"x", Layer::Rest, &none).unwrap();
+    let o = oid("o");
+    let items = [(&o, &blob[..]); 3];
+    assert!(matches!(
+        vault.traverse_batch(
+            &RouteId::new("nowhere").unwrap(),
+            &items,
+            &none,
+            None,
+            &none
+        ),
+        Err(CellsError::UndeclaredRoute { .. })
+    ));
+    assert_eq!(log.calls(), (0, 1));
+    let recs = log.records();
+    assert_eq!(recs.len(), 3);
+    assert!(recs.iter().all(|r| r.event.kind == EventKind::Denied
+        && r.event.outcome == Outcome::Failure(ErrorClass::PolicyDenied)));
+    // An empty batch does nothing.
+    let edge = vault.connect(&a, &a).unwrap();
+    assert!(edge.traverse_batch(&[], &none, &none).unwrap().is_empty());
+    assert_eq!(log.len(), 3);
+}
+
+#[test]
+fn a_batch_of_mixed_layers_and_versions_moves_each_blob() {
+    let (vault, log) = vault();
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let edge = vault.connect(&a, &b).unwrap();
+    let reader = token("reader");
+    let creds = Credentials::none().token(&reader);
+    let none = Credentials::none();
+    let o = oid("o");
+    let v1_rest = a.seal(&o, b"r1", Layer::Rest, &none).unwrap();
+    let v1_access = a.seal(&o, b"a1", Layer::Access, &creds).unwrap();
+    a.rotate().unwrap();
+    let v2_rest = a.seal(&o, b"r2", Layer::Rest, &none).unwrap();
+    let items = [
+        (&o, &v1_rest[..]),
+        (&o, &v1_access[..]),
+        (&o, &v2_rest[..]),
+        (&o, &v1_rest[..]),
+    ];
+    let results = edge.traverse_batch(&items, &creds, &creds).unwrap();
+    let opened: Vec<Vec<u8>> = results
+        .iter()
+        .map(|r| {
+            b.open(&o, r.as_ref().unwrap(), &creds)
+                .unwrap()
+                .expose_secret()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(opened, [&b"r1"[..], b"a1", b"r2", b"r1"]);
+    let layers: Vec<u8> = log
+        .records()
+        .iter()
+        .filter(|r| r.event.kind == EventKind::Traverse)
+        .map(|r| r.event.destination.as_ref().unwrap().layer.0)
+        .collect();
+    assert_eq!(layers, [0, 1, 0, 0]);
+    // The whole batch at layer 1 with traverse_batch_to: the edge allows only the same layer.
+    let refused = edge
+        .traverse_batch_to(&items[..1], &creds, Layer::Access, &creds)
+        .unwrap();
+    assert!(matches!(
+        refused[0],
+        Err(Error::Cells(CellsError::LayerNotAllowed { .. }))
+    ));
+}

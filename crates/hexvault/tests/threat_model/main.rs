@@ -1,0 +1,17 @@
+//! The threat-model suite: one module per property of SECURITY.md ("Threat model: which test
+//! proves what"), each driven through the facade's assembled `Vault` as an application uses
+//! it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+mod at_rest;
+mod blast_radius;
+mod in_transit;
+mod insider_audit;
+mod unauthorized;
