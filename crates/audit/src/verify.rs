@@ -722,14 +722,23 @@ impl Verifier {
         self.verify_bytes(&std::fs::read(path)?)
     }
 
-    /// Verifies any log through its entries (used for [`crate::MemoryLog`]).
-    pub(crate) fn verify_entries<'a>(
+    /// Verifies a log kept outside a file (a [`crate::MemoryLog`], a database) through its
+    /// entries in storage order: each record followed by the checkpoints that name it.
+    /// `log_id`, `mode`, `key_check` and `public_key` play the file header's part (as
+    /// [`crate::ChainWriter`] gives them); the key check is compared with the verifier's
+    /// key and `public_key` is information only, as in a header: checkpoints are checked
+    /// against the verifier's trusted key. Stops at the first failure, as for a file.
+    ///
+    /// # Errors
+    /// [`Error::ModeMismatch`], [`Error::WrongKey`], [`Error::TrustedKeyRequired`],
+    /// [`Error::UntrustedHeaderKey`] or [`Error::BadAnchor`]; damage is in the report.
+    pub fn verify_entries<'a>(
         &self,
         log_id: LogId,
         mode: ChainMode,
         key_check: [u8; 16],
         public_key: Option<VerifyingKey>,
-        entries: impl Iterator<Item = crate::log::EntryRef<'a>>,
+        entries: impl IntoIterator<Item = crate::log::EntryRef<'a>>,
     ) -> Result<Report> {
         let header = FileHeader {
             version: format::FILE_VERSION,
