@@ -63,5 +63,5 @@ pub use record::{
     KeyVersion, Layer, MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION,
     RECORD_VERSION_V1, Sequence, Timestamp,
 };
-pub use verify::{Failure, Report, TornTail, Verifier, VerifyLevel, verify_bytes};
+pub use verify::{Failure, Report, StoredHeader, TornTail, Verifier, VerifyLevel, verify_bytes};
 pub use writer::{ChainHead, ChainWriter, PreparedRecord};

@@ -7,7 +7,8 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::log::ChainState;
 use crate::{
-    ChainMode, ChainValue, Checkpoint, Error, Event, LogId, LogOptions, Result, Sequence, Verifier,
+    ChainMode, ChainValue, Checkpoint, Error, Event, LogId, LogOptions, Result, Sequence,
+    StoredHeader, Verifier,
 };
 
 /// Where a chain stands: what a log kept outside this crate stores beside its records to
@@ -107,6 +108,27 @@ impl ChainWriter {
     #[must_use]
     pub fn verifying_key(&self) -> Option<VerifyingKey> {
         self.state.verifying_key()
+    }
+
+    /// What a file header would say about this log, for [`Verifier::verify_entries`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] if the checkpoint interval exceeds `u32::MAX` (as for a
+    /// file log).
+    pub fn header(&self) -> Result<StoredHeader> {
+        let checkpoint_every = match self.state.checkpoint_every {
+            None => 0,
+            Some(n) => u32::try_from(n.get()).map_err(|_| {
+                Error::InvalidOption("the checkpoint interval of a log is at most 2^32 - 1")
+            })?,
+        };
+        Ok(StoredHeader {
+            log_id: self.state.log_id,
+            mode: self.state.mode(),
+            key_check: self.key_check(),
+            public_key: self.verifying_key(),
+            checkpoint_every,
+        })
     }
 
     /// The head of the empty log: `next` 0 and both genesis values.
@@ -261,17 +283,23 @@ mod tests {
         }
         let verifier = writer.verifier();
         let report = verifier
-            .verify_entries(
-                writer.log_id(),
-                writer.mode(),
-                writer.key_check(),
-                writer.verifying_key(),
-                entries,
-            )
+            .verify_entries(&writer.header().unwrap(), entries.iter().copied())
             .unwrap();
         assert!(report.is_ok(), "{report}");
         assert_eq!(report.records, 10);
         assert_eq!(report.checkpoints, 3);
+        // An interval checkpoint removed: damage at the record it followed.
+        let without: Vec<_> = entries
+            .iter()
+            .copied()
+            .filter(|e| !matches!(e, EntryRef::Checkpoint(c) if c.sequence.get() == 5))
+            .collect();
+        let report = verifier
+            .verify_entries(&writer.header().unwrap(), without)
+            .unwrap();
+        let failure = report.failure.unwrap();
+        assert_eq!(failure.sequence.get(), 5);
+        assert_eq!(failure.reason, crate::Damage::MissingCheckpoint);
     }
 
     #[test]
