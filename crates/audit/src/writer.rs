@@ -39,6 +39,17 @@ pub struct PreparedRecord {
     previous: ChainHead,
 }
 
+impl From<PreparedRecord> for crate::Appended {
+    /// What an append returns once the storage committed the record.
+    fn from(p: PreparedRecord) -> Self {
+        Self {
+            sequence: p.sequence,
+            chain: p.chain,
+            checkpoint: p.checkpoint,
+        }
+    }
+}
+
 /// The keys, policies and chain position of one log, without storage: it timestamps,
 /// encodes, chains and signs exactly as [`crate::FileLog`] and [`crate::MemoryLog`] do, and
 /// a storage layer keeps the bytes.
@@ -259,6 +270,7 @@ mod tests {
             assert_eq!((p.sequence, p.chain), (appended.sequence, appended.chain));
             assert_eq!(p.checkpoint, appended.checkpoint);
             writer.commit(&p).unwrap();
+            assert_eq!(crate::Appended::from(p.clone()), appended);
             head = writer.head();
             stored.push((out, p.chain));
             checkpoints.extend(p.checkpoint);
