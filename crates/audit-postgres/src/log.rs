@@ -39,6 +39,10 @@ struct Inner {
     write: Statement,
     /// Encodings of the batch being written, back to back.
     scratch: Vec<u8>,
+    /// Another writer moved the head since this handle's previous append: take the head
+    /// row's lock first instead of trying the last head seen (which would wait for the
+    /// lock and fail).
+    contended: bool,
 }
 
 /// An audit log in a PostgreSQL database, shared by any number of writers in any number
@@ -47,13 +51,18 @@ struct Inner {
 ///
 /// Each append (or batch) is one transaction that moves the log's head row and inserts the
 /// records: it reads the head, chains the records onto it, and commits only if the head
-/// row still holds what it read. The handle first tries with the head it last saw (one
-/// statement, one round trip, when it is the only writer); when another writer moved the
-/// head meanwhile, it takes the head row's lock (`SELECT ... FOR UPDATE`), chains against
-/// the head read under the lock, writes and commits (see ADR 0068). An append returns only
+/// row still holds what it read. While the handle finds no other writer it tries with the
+/// head it last saw (one statement, one round trip); once another writer moved the head,
+/// it takes the head row's lock first (`SELECT ... FOR UPDATE`), chains against the head
+/// read under the lock, writes and commits, until it finds the head where it left it
+/// (see ADR 0068). An append returns only
 /// after its `COMMIT` returned (`synchronous_commit` is set to `on` for the session), so a
-/// returned record is as durable as the server's WAL; a writer killed mid-append leaves no
-/// record of its transaction.
+/// returned record is as durable as the server's WAL; a writer killed mid-append leaves
+/// its transaction whole or absent, never a gap or half a batch (a statement already sent
+/// may still commit on the server: that record was never acknowledged). When the
+/// connection fails during `COMMIT` itself, the append returns an error and the records
+/// may or may not be committed; the chain is whole either way, and the next append finds
+/// the head in the database.
 ///
 /// `len()` and `head()` of [`AuditLog`] are what this handle saw at its last append,
 /// checkpoint or [`PgLog::refresh`]: other writers may have appended since.
@@ -157,6 +166,7 @@ impl PgLog {
                 lock_head,
                 write,
                 scratch: Vec::new(),
+                contended: false,
             }),
         })
     }
@@ -193,23 +203,26 @@ impl PgLog {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let log_id = inner.writer.log_id();
-        // First try: the head this handle last saw, one statement in its own transaction.
         let expected = inner.writer.head();
-        let batch = prepare(&mut inner.writer, events, &mut inner.scratch)?;
-        let written = execute_write(
-            &mut inner.client,
-            &inner.write,
-            log_id,
-            expected,
-            &batch,
-            &inner.scratch,
-        );
-        match written {
-            Ok(rows) if rows == events.len() as u64 => return Ok(batch.appended),
-            Ok(_) => {}
-            Err(e) => {
-                inner.writer.seek(expected);
-                return Err(e);
+        if !inner.contended {
+            // First try: the head this handle last saw, one statement in its own
+            // transaction.
+            let batch = prepare(&mut inner.writer, events, &mut inner.scratch)?;
+            let written = execute_write(
+                &mut inner.client,
+                &inner.write,
+                log_id,
+                expected,
+                &batch,
+                &inner.scratch,
+            );
+            match written {
+                Ok(rows) if rows == events.len() as u64 => return Ok(batch.appended),
+                Ok(_) => inner.contended = true,
+                Err(e) => {
+                    inner.writer.seek(expected);
+                    return Err(e);
+                }
             }
         }
         // Another writer moved the head: take its row lock, chain against the head read
@@ -222,6 +235,8 @@ impl PgLog {
                 .query_opt(&inner.lock_head, &[&id])?
                 .ok_or(Error::UnknownLog(log_id))?;
             let head = HeadRow::parse(log_id, &row)?.head;
+            // Found where this handle left it: no other writer; try without the lock next.
+            inner.contended = head != expected;
             inner.writer.seek(head);
             let batch = prepare(&mut inner.writer, events, &mut inner.scratch)?;
             let rows = execute_write(&mut tx, &inner.write, log_id, head, &batch, &inner.scratch)?;
