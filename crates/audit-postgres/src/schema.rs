@@ -45,10 +45,17 @@ const MIGRATIONS: &[(i32, &str)] = &[(
 
 /// Creates the tables, or brings them to [`SCHEMA_VERSION`], in one transaction under an
 /// advisory lock (concurrent callers wait, then find nothing to do). Returns the version.
+/// A database already at this version is only read, so writers need no `CREATE`
+/// privilege once the schema exists.
 ///
 /// # Errors
 /// [`Error::SchemaTooNew`] if a newer build migrated the database; [`Error::Database`].
 pub fn migrate(client: &mut impl GenericClient) -> Result<i32> {
+    match check(client) {
+        Ok(SCHEMA_VERSION) => return Ok(SCHEMA_VERSION),
+        Ok(_) | Err(Error::NoSchema) => {}
+        Err(e) => return Err(e),
+    }
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(

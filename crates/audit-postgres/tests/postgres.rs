@@ -621,3 +621,46 @@ fn schema_is_versioned() {
         .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .unwrap();
 }
+
+/// Once the schema exists, a writer role with only SELECT, INSERT and UPDATE (no CREATE)
+/// creates logs, appends and verifies.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn writers_need_no_create_privilege() {
+    let role = format!("hexvault_writer_{}", std::process::id());
+    let mut admin = client();
+    hexvault_audit_postgres::migrate(&mut admin).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role};
+             CREATE ROLE {role} LOGIN;
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             GRANT SELECT, INSERT, UPDATE ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints TO {role};
+             GRANT SELECT ON hexvault_audit_schema TO {role};"
+        ))
+        .unwrap();
+    let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
+    config.user(&role);
+    // The role really cannot create tables.
+    assert!(
+        config
+            .connect(NoTls)
+            .unwrap()
+            .batch_execute("CREATE TABLE hexvault_denied (x int)")
+            .is_err()
+    );
+    let log = PgLog::create(config.connect(NoTls).unwrap(), options(4)).unwrap();
+    log.append_batch((0..9).map(event).collect()).unwrap();
+    let other = PgLog::open(config.connect(NoTls).unwrap(), log.log_id(), options(4)).unwrap();
+    other.append(event(9)).unwrap();
+    assert!(log.verify().unwrap().is_ok());
+    drop((log, other));
+    admin
+        .batch_execute(&format!(
+            "REVOKE ALL ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints, hexvault_audit_schema FROM {role};
+             DROP ROLE {role};"
+        ))
+        .unwrap();
+}
