@@ -7,8 +7,9 @@
 //! - One chain per log: every append (or batch) is one transaction that moves the log's
 //!   head row from the head it chained onto; no two transactions can both do that, so the
 //!   sequence stays gapless and the chain single whatever the number of writers.
-//! - An append returns only after its transaction committed; a writer that dies before
-//!   leaves nothing behind (the server rolls back).
+//! - An append returns only after its transaction committed and the server's WAL is
+//!   flushed past it; a writer that dies before commit leaves nothing behind (the server
+//!   rolls back).
 //! - Records, chain values and checkpoints are byte for byte those of the file log
 //!   ([`hexvault_audit::ChainWriter`]); verification is [`hexvault_audit::Verifier`]'s.
 //! - The database is not trusted: every row read back is verified, and a row that cannot

@@ -32,11 +32,18 @@ INSERT INTO hexvault_audit_records (log_id, seq, record, chain)
 SELECT moved.log_id, r.seq, r.record, r.chain
   FROM moved, unnest($7::bigint[], $8::bytea[], $9::bytea[]) AS r(seq, record, chain)";
 
+/// Run in its own (synchronous) transaction after an asynchronous commit: locking a row
+/// writes WAL, so its commit waits for the WAL flush, which covers every earlier commit.
+/// The row is the batch's last record, which no writer locks or changes.
+const FLUSH_WAIT_SQL: &str = "SELECT 1 FROM hexvault_audit_records \
+     WHERE log_id = $1 AND seq = $2 FOR KEY SHARE";
+
 struct Inner {
     client: Client,
     writer: ChainWriter,
     lock_head: Statement,
     write: Statement,
+    flush_wait: Statement,
     /// Encodings of the batch being written, back to back.
     scratch: Vec<u8>,
     /// Another writer moved the head since this handle's previous append: take the head
@@ -52,15 +59,19 @@ struct Inner {
 /// Each append (or batch) is one transaction that moves the log's head row and inserts the
 /// records: it reads the head, chains the records onto it, and commits only if the head
 /// row still holds what it read. While the handle finds no other writer it tries with the
-/// head it last saw (one statement, one round trip); once another writer moved the head,
-/// it takes the head row's lock first (`SELECT ... FOR UPDATE`), chains against the head
-/// read under the lock, writes and commits, until it finds the head where it left it
-/// (see ADR 0068). An append returns only
-/// after its `COMMIT` returned (`synchronous_commit` is set to `on` for the session), so a
-/// returned record is as durable as the server's WAL; a writer killed mid-append leaves
-/// its transaction whole or absent, never a gap or half a batch (a statement already sent
-/// may still commit on the server: that record was never acknowledged). When the
-/// connection fails during `COMMIT` itself, the append returns an error and the records
+/// head it last saw (one statement, one round trip, a synchronous commit); once another
+/// writer moved the head, it takes the head row's lock first (`SELECT ... FOR UPDATE`),
+/// chains against the head read under the lock, writes and commits without waiting for
+/// the WAL flush (so the lock is released at once), then waits for the flush in a second,
+/// synchronous transaction; it goes back to the first form when it finds the head where it
+/// left it (see ADR 0068).
+///
+/// An append returns only after its records are committed and the server's WAL is flushed
+/// past them (`synchronous_commit` is `on` for the session), so a returned record survives
+/// a server crash as far as the server's WAL does. A writer killed mid-append leaves its
+/// transaction whole or absent, never a gap or half a batch (a statement already sent may
+/// still commit on the server: that record was never acknowledged). When the connection
+/// fails during `COMMIT` or the flush wait, the append returns an error and the records
 /// may or may not be committed; the chain is whole either way, and the next append finds
 /// the head in the database.
 ///
@@ -159,12 +170,14 @@ impl PgLog {
             "SELECT {HEAD_COLUMNS} FROM hexvault_audit_logs WHERE log_id = $1 FOR UPDATE"
         ))?;
         let write = client.prepare(WRITE_SQL)?;
+        let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 client,
                 writer,
                 lock_head,
                 write,
+                flush_wait,
                 scratch: Vec::new(),
                 contended: false,
             }),
@@ -231,6 +244,9 @@ impl PgLog {
         let id: &[u8] = log_id.as_bytes();
         let result = (|| {
             let mut tx = inner.client.transaction()?;
+            // Commit without waiting for the WAL flush, so the head row's lock is released
+            // at once; the flush is awaited below, after the lock, before acknowledging.
+            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
             let row = tx
                 .query_opt(&inner.lock_head, &[&id])?
                 .ok_or(Error::UnknownLog(log_id))?;
@@ -250,10 +266,18 @@ impl PgLog {
                 });
             }
             tx.commit()?;
-            Ok((head, batch))
+            Ok(batch)
         })();
         match result {
-            Ok((_, batch)) => Ok(batch.appended),
+            Ok(batch) => {
+                // Durability: a synchronous commit that wrote WAL (a row lock on this
+                // batch's last record, which no other writer touches) returns once the WAL
+                // is flushed past its commit record, so past the batch's commit record.
+                // The batch is committed already: a failure here leaves it in the log, unacknowledged.
+                let last = db_i64(batch.end.next.saturating_sub(1))?;
+                inner.client.execute(&inner.flush_wait, &[&id, &last])?;
+                Ok(batch.appended)
+            }
             Err(e) => {
                 // Nothing was committed: back to the last head known to be committed.
                 inner.writer.seek(expected);

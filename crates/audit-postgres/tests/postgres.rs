@@ -664,3 +664,41 @@ fn writers_need_no_create_privilege() {
         ))
         .unwrap();
 }
+
+/// The durability of a contended append: `PgLog` commits it asynchronously (releasing the
+/// head row's lock at once), then runs a synchronous transaction that only locks the
+/// batch's last record row. That lock writes WAL, so its commit returns after the WAL is
+/// flushed past it, and so past the asynchronous commit before it.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_row_lock_commit_waits_for_the_wal_flush() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    log.append(event(0)).unwrap();
+    let id = log.log_id().as_bytes().to_vec();
+    let mut c = client();
+    c.batch_execute("CREATE TABLE IF NOT EXISTS hexvault_test_async (x int)")
+        .unwrap();
+    for _ in 0..20 {
+        c.batch_execute("SET synchronous_commit = off; INSERT INTO hexvault_test_async VALUES (1)")
+            .unwrap();
+        let after_async: String = c
+            .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+            .unwrap()
+            .get(0);
+        c.batch_execute("SET synchronous_commit = on").unwrap();
+        // The statement PgLog runs after an asynchronous commit.
+        c.execute(
+            "SELECT 1 FROM hexvault_audit_records WHERE log_id = $1 AND seq = 0 FOR KEY SHARE",
+            &[&id],
+        )
+        .unwrap();
+        let flushed: bool = c
+            .query_one(
+                "SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn",
+                &[&after_async],
+            )
+            .unwrap()
+            .get(0);
+        assert!(flushed, "the WAL is not flushed past {after_async}");
+    }
+}
