@@ -30,7 +30,7 @@ type Step = (&'static str, Box<dyn Fn() -> StepResult>);
 const TASKS: &[(&str, &str)] = &[
     (
         "ci",
-        "installs missing tools, then every step below in order (fmt, tidy, header --check, clippy, test, features, doc, deny, package, bench --test, bench --peers --test, fuzz --smoke)",
+        "installs missing tools, then every step below in order (fmt, tidy, header --check, clippy, test, postgres, features, doc, deny, package, bench --test, bench --peers --test, fuzz --smoke)",
     ),
     (
         "tools",
@@ -52,6 +52,10 @@ const TASKS: &[(&str, &str)] = &[
     (
         "test",
         "cargo test --workspace --all-features, then the tests that need the C reference libraries",
+    ),
+    (
+        "postgres",
+        "starts a throwaway PostgreSQL 15 cluster (scripts/pg-test-cluster.sh) and runs the tests that need it: hexvault-audit-postgres and `hexvault audit --postgres-url-*`",
     ),
     (
         "features",
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         "header" => header::run(&project_root(), rest),
         "clippy" => clippy(),
         "test" => test(),
+        "postgres" => postgres(),
         "features" => features(),
         "doc" => doc(),
         "deny" => deny(),
@@ -208,6 +213,7 @@ fn ci() -> StepResult {
         ),
         ("clippy", Box::new(clippy)),
         ("test", Box::new(test)),
+        ("postgres", Box::new(postgres)),
         ("features", Box::new(features)),
         ("doc", Box::new(doc)),
         ("deny", Box::new(deny)),
@@ -296,6 +302,23 @@ fn test() -> StepResult {
             "--",
             "--ignored",
         ]),
+    )
+}
+
+/// The tests that need a PostgreSQL server are `#[ignore]`d (they fail, never skip, when
+/// run without one); here they run against a throwaway cluster that
+/// `scripts/pg-test-cluster.sh` starts (installing `postgresql-15` when root and missing),
+/// stops and deletes, also on failure.
+fn postgres() -> StepResult {
+    let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // `$0` is cargo: one cluster for both packages.
+    let tests = "\"$0\" test --locked --package hexvault-audit-postgres -- --ignored && \
+                 \"$0\" test --locked --package hexvault-cli --test audit_postgres -- --ignored";
+    run(
+        "postgres",
+        Command::new(project_root().join("scripts").join("pg-test-cluster.sh"))
+            .current_dir(project_root())
+            .args(["sh", "-c", tests, &cargo_bin]),
     )
 }
 
@@ -401,9 +424,10 @@ fn bench(args: &[String]) -> StepResult {
         return peers::bench(args);
     }
     if args.iter().any(|arg| arg == "--test") {
+        // Under a throwaway PostgreSQL cluster: the audit_postgres bench needs a server.
         return run(
             "bench",
-            cargo().args([
+            with_pg_cluster().args([
                 "test",
                 "--locked",
                 "--package",
@@ -415,7 +439,7 @@ fn bench(args: &[String]) -> StepResult {
         );
     }
     let quick = args.iter().any(|arg| arg == "--quick");
-    let mut command = cargo();
+    let mut command = with_pg_cluster();
     command.args(["bench", "--locked"]);
     // The FFI bench lives in hexvault-ffi: it calls the `unsafe` C entry points, and unsafe
     // code stays in that crate.
@@ -436,6 +460,16 @@ fn bench(args: &[String]) -> StepResult {
         command.args(["--", "--warm-up-time", "1", "--measurement-time", "2"]);
     }
     run("bench", &mut command)
+}
+
+/// `cargo` run by `scripts/pg-test-cluster.sh`: with a throwaway PostgreSQL cluster and
+/// `HEXVAULT_TEST_POSTGRES_URL` set (the audit_postgres bench needs them).
+fn with_pg_cluster() -> Command {
+    let mut command = Command::new(project_root().join("scripts").join("pg-test-cluster.sh"));
+    command
+        .current_dir(project_root())
+        .arg(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command
 }
 
 /// Seconds each target runs in `fuzz --smoke`.

@@ -95,6 +95,13 @@ impl LogId {
         Self(bytes)
     }
 
+    /// Wraps the id of an existing log as its storage keeps it (a database row): the id
+    /// was drawn by [`LogId::random`] when the log was created.
+    #[must_use]
+    pub const fn from_stored(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
     /// Wraps id bytes read from a log file, a checkpoint or an anchor.
     pub(crate) const fn from_array(bytes: [u8; 16]) -> Self {
         Self(bytes)
@@ -110,6 +117,29 @@ impl LogId {
 impl fmt::Display for LogId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// Parses the 32 lowercase or uppercase hex digits that [`LogId`]'s `Display` prints.
+impl core::str::FromStr for LogId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        const BAD: Error = Error::Malformed("a log id is 32 hex digits");
+        let digit = |b: u8| {
+            char::from(b)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        };
+        if s.len() != 32 {
+            return Err(BAD);
+        }
+        let mut out = [0u8; 16];
+        for (dst, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            let [hi, lo] = pair else { return Err(BAD) };
+            *dst = (digit(*hi).ok_or(BAD)? << 4) | digit(*lo).ok_or(BAD)?;
+        }
+        Ok(Self(out))
     }
 }
 
@@ -358,6 +388,26 @@ mod tests {
             .finalize()
             .into();
         assert_eq!(got.as_bytes(), &outer);
+    }
+
+    #[test]
+    fn log_id_display_round_trips() {
+        let id = LogId::from_array([0xA5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xFF]);
+        let text = id.to_string();
+        assert_eq!(text, "a50102030405060708090a0b0c0d0eff");
+        assert_eq!(text.parse::<LogId>().unwrap(), id);
+        assert_eq!(text.to_uppercase().parse::<LogId>().unwrap(), id);
+        for bad in [
+            "",
+            "a5",
+            &text[1..],
+            &format!("{text}0"),
+            &text.replacen('a', "g", 1),
+            "+5010203040506070809 0a0b0c0d0eff",
+        ] {
+            assert!(bad.parse::<LogId>().is_err(), "{bad}");
+        }
+        assert_eq!(LogId::from_stored(*id.as_bytes()), id);
     }
 
     #[test]

@@ -158,6 +158,13 @@ pub enum Error {
     #[error("audit log sequence numbers exhausted; start a new log")]
     SequenceExhausted,
 
+    /// The storage of a log kept outside this crate (a database) failed; the append, read
+    /// or checkpoint did not happen (a database transaction was rolled back).
+    #[error(
+        "audit log storage failed: {0}; check the connection to the storage and its logs, then retry"
+    )]
+    Storage(Box<dyn std::error::Error + Send + Sync + 'static>),
+
     /// An earlier write or sync failed; the file tail is in an unknown state.
     #[error(
         "an earlier write to this audit log failed; drop the handle and reopen the log to repair its tail"

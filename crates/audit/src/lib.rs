@@ -7,7 +7,8 @@
 //! (`chain[n] = HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))`, genesis bound to
 //! the [`LogId`]), the public SHA-256 chain over the same encodings, ed25519-signed
 //! [`Checkpoint`]s over both, the [`Anchor`] kept outside the log, the [`AuditLog`] trait
-//! with [`MemoryLog`] and [`FileLog`], and offline verification ([`Verifier`], [`Report`]).
+//! with [`MemoryLog`] and [`FileLog`], the storage-free [`ChainWriter`] for logs kept
+//! elsewhere (a database), and offline verification ([`Verifier`], [`Report`]).
 //!
 //! # Invariants
 //!
@@ -38,6 +39,7 @@ mod memory;
 mod record;
 mod signing;
 mod verify;
+mod writer;
 
 pub use anchor::{ANCHOR_LEN, ANCHOR_MAGIC, ANCHOR_VERSION, Anchor};
 pub use chain::{AuditKey, ChainMode, ChainValue, LogId};
@@ -55,7 +57,7 @@ pub use format::{
     FILE_MAGIC, FILE_VERSION, FILE_VERSION_V1, FRAME_CHECKPOINT, FRAME_HEAD_LEN, FRAME_RECORD,
     FRAME_TAIL_LEN, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PAYLOAD,
 };
-pub use log::{Appended, AuditLog, Durability, LogOptions};
+pub use log::{Appended, AuditLog, Durability, EntryRef, LogOptions};
 pub use memory::MemoryLog;
 pub use record::{
     AuditRecord, BlobRef, CellId, Context, ContextId, Endpoint, ErrorClass, Event, EventKind,
@@ -63,4 +65,5 @@ pub use record::{
     RECORD_VERSION_V1, Sequence, Timestamp,
 };
 pub use signing::SigningKey;
-pub use verify::{Failure, Report, TornTail, Verifier, VerifyLevel, verify_bytes};
+pub use verify::{Failure, Report, StoredHeader, TornTail, Verifier, VerifyLevel, verify_bytes};
+pub use writer::{ChainHead, ChainWriter, PreparedRecord};

@@ -225,12 +225,18 @@ impl LogOptions {
     }
 }
 
-/// A stored entry as the verifier sees it.
-pub(crate) enum EntryRef<'a> {
+/// A stored entry as the verifier sees it ([`crate::Verifier::verify_entries`]): a
+/// record's canonical encoding with its stored chain value, or a checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub enum EntryRef<'a> {
+    /// A record.
     Record {
+        /// The record's canonical encoding.
         encoded: &'a [u8],
+        /// The chain value stored beside it.
         chain: &'a ChainValue,
     },
+    /// A checkpoint; it follows the record it names.
     Checkpoint(&'a Checkpoint),
 }
 

@@ -121,14 +121,15 @@ impl MemoryLog {
             }
         }
         entries.extend(cps.map(EntryRef::Checkpoint));
-        let entries = entries.into_iter();
-        verifier.verify_entries(
-            inner.state.log_id,
-            inner.state.mode(),
-            inner.state.key_check(),
-            inner.state.verifying_key(),
-            entries,
-        )
+        let header = crate::StoredHeader {
+            log_id: inner.state.log_id,
+            mode: inner.state.mode(),
+            key_check: inner.state.key_check(),
+            public_key: inner.state.verifying_key(),
+            // A memory log's checkpoints are not checked against its interval.
+            checkpoint_every: 0,
+        };
+        verifier.verify_entries(&header, entries)
     }
 }
 

@@ -503,6 +503,22 @@ enum Mode {
     PublicKeyOnly,
 }
 
+/// What a file header says about a log, for a log stored elsewhere
+/// ([`Verifier::verify_entries`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredHeader {
+    /// The log's id.
+    pub log_id: LogId,
+    /// Its chain mode.
+    pub mode: ChainMode,
+    /// The key check value of its chain key ([`crate::ChainWriter::key_check`]).
+    pub key_check: [u8; 16],
+    /// The checkpoint public key the log was created with (information only).
+    pub public_key: Option<VerifyingKey>,
+    /// Records per interval checkpoint (0: none).
+    pub checkpoint_every: u32,
+}
+
 /// Checks a log with the audit key, as an unkeyed chain, or with the checkpoint public key
 /// only; always against a trusted public key from the caller, never one read from a file.
 ///
@@ -722,22 +738,29 @@ impl Verifier {
         self.verify_bytes(&std::fs::read(path)?)
     }
 
-    /// Verifies any log through its entries (used for [`crate::MemoryLog`]).
-    pub(crate) fn verify_entries<'a>(
+    /// Verifies a log kept outside a file (a [`crate::MemoryLog`], a database) through its
+    /// entries in storage order: each record followed by the checkpoints that name it.
+    /// `header` plays the file header's part (as [`crate::ChainWriter::header`] gives it):
+    /// its key check is compared with the verifier's key, its public key is information
+    /// only (checkpoints are checked against the verifier's trusted key), and with a
+    /// public key and a checkpoint interval a missing interval checkpoint is damage. Stops
+    /// at the first failure, as for a file.
+    ///
+    /// # Errors
+    /// [`Error::ModeMismatch`], [`Error::WrongKey`], [`Error::TrustedKeyRequired`],
+    /// [`Error::UntrustedHeaderKey`] or [`Error::BadAnchor`]; damage is in the report.
+    pub fn verify_entries<'a>(
         &self,
-        log_id: LogId,
-        mode: ChainMode,
-        key_check: [u8; 16],
-        public_key: Option<VerifyingKey>,
-        entries: impl Iterator<Item = crate::log::EntryRef<'a>>,
+        header: &StoredHeader,
+        entries: impl IntoIterator<Item = crate::log::EntryRef<'a>>,
     ) -> Result<Report> {
         let header = FileHeader {
             version: format::FILE_VERSION,
-            mode,
-            log_id,
-            key_check,
-            public_key,
-            checkpoint_every: 0,
+            mode: header.mode,
+            log_id: header.log_id,
+            key_check: header.key_check,
+            public_key: header.public_key,
+            checkpoint_every: header.checkpoint_every,
         };
         let mut check = self.checker(&header)?;
         let mut failure = None;

@@ -21,7 +21,7 @@ use hexvault::derivation::DerivationPath;
 use hexvault::mnemonic::Language;
 use hexvault::shares::GroupSpec;
 
-use commands::audit::AuditVerifyArgs;
+use commands::audit::{AuditExportAnchorArgs, AuditShowArgs, AuditVerifyArgs};
 
 /// hexvault: BIP-39 mnemonics, SLIP-0010 / BIP-32 keys, AES-256-GCM credentials and byte envelopes.
 #[derive(Debug, Parser)]
@@ -82,7 +82,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify an audit log file: every record's chain link and every checkpoint signature.
+    /// Verify an audit log (a file, or a log in PostgreSQL): every record's chain link and
+    /// every checkpoint signature.
     ///
     /// With the operator's mnemonic (--mnemonic-file, $HEXVAULT_MNEMONIC or standard input)
     /// the whole chain is checked under the audit key and the checkpoints under the key at
@@ -94,10 +95,10 @@ enum AuditCommand {
     /// Print a log's records and checkpoints readably (`--json`: one object per line).
     ///
     /// The output is NOT verified: run `hexvault audit verify` before trusting it.
-    Show {
-        /// The audit log file.
-        file: PathBuf,
-    },
+    Show(AuditShowArgs),
+    /// Write the latest checkpoint of a log in PostgreSQL to an anchor file, to keep
+    /// outside the database (`audit verify --anchor FILE` checks it).
+    ExportAnchor(AuditExportAnchorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,7 +372,10 @@ fn main() -> ExitCode {
         Command::Envelope(EnvelopeCommand::Pack(args)) => commands::envelope::pack(&args, json),
         Command::Envelope(EnvelopeCommand::Unpack(args)) => commands::envelope::unpack(&args, json),
         Command::Audit(AuditCommand::Verify(args)) => commands::audit::verify(&args, json),
-        Command::Audit(AuditCommand::Show { file }) => commands::audit::show(&file, json),
+        Command::Audit(AuditCommand::Show(args)) => commands::audit::show(&args, json),
+        Command::Audit(AuditCommand::ExportAnchor(args)) => {
+            commands::audit::export_anchor(&args, json)
+        }
         Command::Shares(SharesCommand::Split(args)) => commands::shares::split(&args, json),
         Command::Shares(SharesCommand::Combine(args)) => commands::shares::combine(&args, json),
         Command::Demo => commands::demo::run(json),

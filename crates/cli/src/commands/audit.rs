@@ -1,5 +1,5 @@
 //! `hexvault audit verify` and `hexvault audit show`: offline verification and reading of
-//! an audit log file.
+//! an audit log file or of a log kept in PostgreSQL.
 
 use std::path::{Path, PathBuf};
 
@@ -11,22 +11,141 @@ use crate::input::{self, Stdin};
 use crate::output;
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::audit::{
-    Anchor, AuditRecord, BlobRef, Checkpoint, Damage, Endpoint, LogContents, LogEntry, Outcome,
-    Report, Sequence, Timestamp, Verifier, VerifyingKey,
+    Anchor, AuditRecord, BlobRef, Checkpoint, Damage, Endpoint, LogContents, LogEntry, LogId,
+    Outcome, Report, Sequence, Timestamp, Verifier, VerifyingKey,
 };
+use hexvault_audit_postgres::StoredLog;
+use hexvault_audit_postgres::postgres::{Client, Config, NoTls};
+use zeroize::Zeroizing;
+
+/// Where a log is: a file, or a log in a PostgreSQL database.
+#[derive(Debug, Args)]
+pub(crate) struct LogSource {
+    /// The audit log file (or a log in PostgreSQL: --postgres-url-env, --postgres-url-file
+    /// or --postgres, with --log-id).
+    #[arg(required_unless_present = "postgres_source")]
+    file: Option<PathBuf>,
+    /// A log in PostgreSQL; the connection string (`key=value` pairs or a `postgresql://`
+    /// URL) is read from this environment variable.
+    #[arg(
+        long,
+        value_name = "VAR",
+        group = "postgres_source",
+        conflicts_with = "file"
+    )]
+    postgres_url_env: Option<String>,
+    /// A log in PostgreSQL; the connection string is read from this file (one line).
+    #[arg(
+        long,
+        value_name = "FILE",
+        group = "postgres_source",
+        conflicts_with = "file"
+    )]
+    postgres_url_file: Option<PathBuf>,
+    /// A log in PostgreSQL, with a connection string WITHOUT a password (refused if it
+    /// carries one: the command line is visible to other users; use --postgres-url-env or
+    /// --postgres-url-file).
+    #[arg(
+        long,
+        value_name = "URL",
+        group = "postgres_source",
+        conflicts_with = "file"
+    )]
+    postgres: Option<String>,
+    /// The id of the log in the database (32 hex digits, as `audit verify` prints it).
+    #[arg(long, value_name = "ID", requires = "postgres_source")]
+    log_id: Option<String>,
+}
+
+/// A resolved [`LogSource`].
+enum Source {
+    File(PathBuf),
+    Postgres { config: Box<Config>, log_id: LogId },
+}
+
+impl Source {
+    /// How messages name the log.
+    fn name(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Postgres { log_id, .. } => format!("PostgreSQL audit log {log_id}"),
+        }
+    }
+}
+
+impl LogSource {
+    fn resolve(&self) -> CliResult<Source> {
+        if let Some(path) = &self.file {
+            return Ok(Source::File(path.clone()));
+        }
+        let text: Zeroizing<String> = if let Some(var) = &self.postgres_url_env {
+            Zeroizing::new(std::env::var(var).map_err(|_| {
+                CliError::usage(format!(
+                    "--postgres-url-env {var}: the environment variable is not set (or not UTF-8)"
+                ))
+            })?)
+        } else if let Some(path) = &self.postgres_url_file {
+            Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .map_err(|error| CliError::io(format!("reading {}", path.display()), error))?,
+            )
+        } else if let Some(url) = &self.postgres {
+            Zeroizing::new(url.clone())
+        } else {
+            return Err(CliError::usage(
+                "name the log: a FILE, or --postgres-url-env, --postgres-url-file or --postgres with --log-id",
+            ));
+        };
+        // Never echo the string: it may carry a password.
+        let config: Config = text.trim().parse().map_err(|_| {
+            CliError::usage(
+                "the PostgreSQL connection string is malformed (expected `key=value` pairs or a \
+                 postgresql:// URL)",
+            )
+        })?;
+        if self.postgres.is_some() && config.get_password().is_some() {
+            return Err(CliError::usage(
+                "--postgres: the connection string carries a password, which the command line \
+                 shows to other users (ps, shell history); pass it with --postgres-url-env VAR \
+                 or --postgres-url-file FILE",
+            ));
+        }
+        let log_id = self
+            .log_id
+            .as_deref()
+            .ok_or_else(|| CliError::usage("--log-id ID is required for a log in PostgreSQL"))?
+            .parse::<LogId>()
+            .map_err(|_| CliError::usage("--log-id takes the log id as 32 hex digits"))?;
+        Ok(Source::Postgres {
+            config: Box::new(config),
+            log_id,
+        })
+    }
+}
+
+/// Reads a log from PostgreSQL (a consistent snapshot).
+fn read_postgres(config: &Config, log_id: LogId, name: &str) -> CliResult<StoredLog> {
+    // No TLS: connect over a Unix socket or a tunnel (docs/cli.md).
+    let mut client: Client = config
+        .connect(NoTls)
+        .map_err(|error| CliError::Failed(format!("connecting to PostgreSQL: {error}")))?;
+    StoredLog::read(&mut client, log_id)
+        .map_err(|error| CliError::Failed(format!("{name}: {error}")))
+}
 
 /// `hexvault audit verify`: strict by default.
 #[derive(Debug, Args)]
 pub(crate) struct AuditVerifyArgs {
-    /// The audit log file.
-    file: PathBuf,
+    #[command(flatten)]
+    source: LogSource,
     /// Verify with only the trusted checkpoint public key (32 bytes hex, or 33 with the
     /// SLIP-0010 00 prefix as `hexvault derive` prints it); no mnemonic needed. Without
     /// it, the key comes from the mnemonic. Never from the log file.
     #[arg(long, value_name = "HEX", conflicts_with_all = ["mnemonic_file", "passphrase_env", "passphrase_prompt"])]
     public_key: Option<String>,
     /// The log's anchor file (the latest checkpoint, kept outside the log; a copy kept
-    /// elsewhere is best). Default: FILE.anchor when it exists. A log that ends before the
+    /// elsewhere is best). Default: FILE.anchor when it exists (a log in PostgreSQL has no
+    /// default: export its anchor with `audit export-anchor`). A log that ends before the
     /// anchor's sequence is reported as cut, with the number of records missing.
     #[arg(long, value_name = "FILE")]
     anchor: Option<PathBuf>,
@@ -104,9 +223,12 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
             (Verifier::keyed(&chain_key).with_public_key(public), "keyed")
         }
     };
-    let anchor_path = match &args.anchor {
-        Some(path) => Some(path.clone()),
-        None => Some(Anchor::path_for(&args.file)).filter(|p| p.exists()),
+    let source = args.source.resolve()?;
+    let name = source.name();
+    let anchor_path = match (&args.anchor, &source) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
+        (None, Source::Postgres { .. }) => None,
     };
     let mut verifier = verifier.require_anchored_tail(!args.forensic);
     if let Some(path) = &anchor_path {
@@ -117,9 +239,14 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     if let Some(n) = args.min_sequence {
         verifier = verifier.min_sequence(Sequence::new(n));
     }
-    let report = verifier
-        .verify_file(&args.file)
-        .map_err(|error| CliError::Failed(format!("{}: {error}", args.file.display())))?;
+    let report = match &source {
+        Source::File(file) => verifier
+            .verify_file(file)
+            .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
+        Source::Postgres { config, log_id } => read_postgres(config, *log_id, &name)?
+            .verify(&verifier)
+            .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
+    };
     let incomplete = if args.forensic {
         None
     } else {
@@ -135,10 +262,13 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     } else {
         output::line(&report.to_string())?;
         if anchor_path.is_none() && args.min_sequence.is_none() {
+            let absent = match &source {
+                Source::File(file) => format!("{}.anchor absent, no --anchor", file.display()),
+                Source::Postgres { .. } => "no --anchor".to_owned(),
+            };
             output::note(&format!(
-                "no anchor ({}.anchor absent, no --anchor): a cut right after a checkpoint \
-                 cannot be detected; keep a copy of the anchor elsewhere",
-                args.file.display()
+                "no anchor ({absent}): a cut right after a checkpoint cannot be detected; keep a \
+                 copy of the anchor elsewhere"
             ));
         }
     }
@@ -149,26 +279,21 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     match (failure, incomplete) {
         (Some(failure), _) => Err(CliError::Failed(match failure.reason {
             Damage::Truncated { missing } => format!(
-                "{}: the log is cut short: {missing} records missing from sequence {}",
-                args.file.display(),
+                "{name}: the log is cut short: {missing} records missing from sequence {}",
                 failure.sequence
             ),
             Damage::UnanchoredTail => format!(
-                "{}: {} records after the last checkpoint are at risk (not anchored); pass \
+                "{name}: {} records after the last checkpoint are at risk (not anchored); pass \
                  --anchor, or --forensic to read the log anyway",
-                args.file.display(),
                 report.unanchored_records()
             ),
             _ => format!(
-                "{}: the log is damaged at sequence {} ({})",
-                args.file.display(),
-                failure.sequence,
-                failure.reason
+                "{name}: the log is damaged at sequence {} ({})",
+                failure.sequence, failure.reason
             ),
         })),
         (None, Some(why)) => Err(CliError::Failed(format!(
-            "{}: the log is incomplete: {why}; use --forensic to read it anyway",
-            args.file.display()
+            "{name}: the log is incomplete: {why}; use --forensic to read it anyway"
         ))),
         (None, None) => Ok(()),
     }
@@ -366,18 +491,68 @@ pub(crate) fn endpoint_text(endpoint: Option<&Endpoint>) -> String {
     )
 }
 
-/// Prints every readable entry of the log, unverified; exits 1 if a frame is unreadable
-/// (after printing what came before it).
-pub(crate) fn show(file: &Path, json: bool) -> CliResult {
-    let contents = LogContents::read(file)
-        .map_err(|error| CliError::Failed(format!("{}: {error}", file.display())))?;
+/// `hexvault audit show`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditShowArgs {
+    #[command(flatten)]
+    source: LogSource,
+}
+
+/// What `show` prints after the entries.
+struct ShowTail {
+    torn_tail: Option<hexvault::audit::TornTail>,
+    unreadable: Option<String>,
+}
+
+/// Prints every readable entry of the log, unverified; exits 1 if a frame (or row) is
+/// unreadable (after printing what came before it).
+pub(crate) fn show(args: &AuditShowArgs, json: bool) -> CliResult {
+    let source = args.source.resolve()?;
+    let name = source.name();
+    let (heading, entries, tail) = match &source {
+        Source::File(file) => {
+            let contents = LogContents::read(file)
+                .map_err(|error| CliError::Failed(format!("{name}: {error}")))?;
+            let heading = format!(
+                "log {} ({}, format {}), checkpoint every {} records; UNVERIFIED, run `hexvault audit verify`",
+                contents.log_id, contents.mode, contents.format_version, contents.checkpoint_every
+            );
+            let unreadable = contents.unreadable.map(|(offset, damage)| {
+                format!(
+                    "{name}: unreadable frame at offset {offset} ({damage}); entries after it are not shown"
+                )
+            });
+            let tail = ShowTail {
+                torn_tail: contents.torn_tail,
+                unreadable,
+            };
+            (heading, contents.entries, tail)
+        }
+        Source::Postgres { config, log_id } => {
+            let stored = read_postgres(config, *log_id, &name)?;
+            let header = stored.header();
+            let heading = format!(
+                "log {} ({}, PostgreSQL), checkpoint every {} records; UNVERIFIED, run `hexvault audit verify`",
+                header.log_id, header.mode, header.checkpoint_every
+            );
+            let (entries, unreadable) = stored
+                .decoded()
+                .map_err(|error| CliError::Failed(format!("{name}: {error}")))?;
+            let tail = ShowTail {
+                torn_tail: None,
+                unreadable: unreadable.map(|sequence| {
+                    format!(
+                        "{name}: the rows from sequence {sequence} on cannot be read; entries after it are not shown"
+                    )
+                }),
+            };
+            (heading, entries, tail)
+        }
+    };
     if !json {
-        output::line(&format!(
-            "log {} ({}, format {}), checkpoint every {} records; UNVERIFIED, run `hexvault audit verify`",
-            contents.log_id, contents.mode, contents.format_version, contents.checkpoint_every
-        ))?;
+        output::line(&heading)?;
     }
-    for entry in &contents.entries {
+    for entry in &entries {
         let line = match entry {
             LogEntry::Record { record, chain } if json => {
                 serde_json::to_string(&record_json(record, chain.to_string()))
@@ -404,19 +579,90 @@ pub(crate) fn show(file: &Path, json: bool) -> CliResult {
         .map_err(|error| CliError::Failed(format!("writing JSON: {error}")))?;
         output::line(&line)?;
     }
-    if let Some(tail) = &contents.torn_tail {
+    if let Some(torn) = &tail.torn_tail {
         output::note(&format!(
             "torn final frame of {} bytes at offset {} (a crash mid-write; opening the log \
              moves it to a quarantine file)",
-            tail.len, tail.offset
+            torn.len, torn.offset
         ));
     }
-    match &contents.unreadable {
+    match tail.unreadable {
         None => Ok(()),
-        Some((offset, damage)) => Err(CliError::Failed(format!(
-            "{}: unreadable frame at offset {offset} ({damage}); entries after it are not shown",
-            file.display()
-        ))),
+        Some(message) => Err(CliError::Failed(message)),
+    }
+}
+
+/// `hexvault audit export-anchor`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditExportAnchorArgs {
+    #[command(flatten)]
+    source: LogSource,
+    /// The anchor file to write (replaced atomically). If it already holds an anchor of
+    /// this log with a later sequence, nothing is written and the command fails: the
+    /// database lost checkpoints since.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Writes the latest checkpoint of a log in PostgreSQL to an anchor file, to keep outside
+/// the database. Not verified here: `audit verify --anchor FILE` checks its signature
+/// against the trusted key.
+pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResult {
+    let source = args.source.resolve()?;
+    let name = source.name();
+    let Source::Postgres { config, log_id } = &source else {
+        return Err(CliError::usage(
+            "export-anchor reads a log in PostgreSQL; a file log writes FILE.anchor itself",
+        ));
+    };
+    let anchor = read_postgres(config, *log_id, &name)?
+        .latest_anchor()
+        .map_err(|error| CliError::Failed(format!("{name}: {error}")))?
+        .ok_or_else(|| {
+            CliError::Failed(format!(
+                "{name}: the log has no checkpoint yet; sign one (AuditLog::checkpoint) first"
+            ))
+        })?;
+    if args.out.exists() {
+        let previous = Anchor::read(&args.out).map_err(|error| {
+            CliError::Failed(format!(
+                "{}: {error}; not replaced (remove it if it is not an anchor)",
+                args.out.display()
+            ))
+        })?;
+        if previous.log_id() == anchor.log_id() && previous.sequence() > anchor.sequence() {
+            return Err(CliError::Failed(format!(
+                "{name}: its latest checkpoint (sequence {}) is older than the anchor in {} \
+                 (sequence {}): checkpoints were removed from the database; keep both as \
+                 evidence and run `hexvault audit verify --anchor {}`",
+                anchor.sequence(),
+                args.out.display(),
+                previous.sequence(),
+                args.out.display()
+            )));
+        }
+    }
+    let dir = match args.out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io = |error| CliError::io(format!("writing {}", args.out.display()), error);
+    let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    std::io::Write::write_all(&mut temp, &anchor.encode()).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    temp.persist(&args.out).map_err(|error| io(error.error))?;
+    if json {
+        output::json(&serde_json::json!({
+            "log_id": anchor.log_id().to_string(),
+            "sequence": anchor.sequence().get(),
+            "out": args.out.display().to_string(),
+        }))
+    } else {
+        output::line(&format!(
+            "anchor of {name} at sequence {} written to {}",
+            anchor.sequence(),
+            args.out.display()
+        ))
     }
 }
 

@@ -1,0 +1,81 @@
+//! The crate's error enum and `Result`.
+
+use hexvault_audit::LogId;
+
+/// Everything that can go wrong in `hexvault-audit-postgres`.
+///
+/// Damage found while verifying a log (a row changed, removed, reordered or forged) is not
+/// an `Error`: it is reported in [`hexvault_audit::Report::failure`] with its sequence
+/// number.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection or a statement failed; the transaction was rolled back.
+    #[error(
+        "PostgreSQL failed: {0}; check that the server runs, the connection string and the server log"
+    )]
+    Database(#[from] postgres::Error),
+
+    /// The audit library refused (keys, encoding, clock, sequence numbers).
+    #[error(transparent)]
+    Audit(#[from] hexvault_audit::Error),
+
+    /// The database holds no hexvault audit schema (nothing was ever created in it).
+    #[error(
+        "this database holds no hexvault audit log tables; check the connection string (database name), or create a log first"
+    )]
+    NoSchema,
+
+    /// The database's schema is newer than this build knows.
+    #[error(
+        "the database holds hexvault audit schema version {found}, this build knows versions up to {supported}; upgrade hexvault"
+    )]
+    SchemaTooNew {
+        /// The version in the database.
+        found: i32,
+        /// The newest version this build knows.
+        supported: i32,
+    },
+
+    /// No log with this id in the database.
+    #[error("no audit log {0} in this database; check the log id and the database")]
+    UnknownLog(LogId),
+
+    /// The log exists and its stored keys or mode differ from the options it was opened
+    /// with.
+    #[error(
+        "audit log {log_id} was created with another {what}; open it with the keys and chain mode it was created with"
+    )]
+    OptionsMismatch {
+        /// The log.
+        log_id: LogId,
+        /// What differs.
+        what: &'static str,
+    },
+
+    /// The log's head row does not fit its records: changed in the database, or records
+    /// were written around this crate.
+    #[error(
+        "the head row of audit log {log_id} is inconsistent: {what}; keep the database as evidence and verify the log"
+    )]
+    InconsistentHead {
+        /// The log.
+        log_id: LogId,
+        /// What does not fit.
+        what: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+impl From<Error> for hexvault_audit::Error {
+    /// For the [`hexvault_audit::AuditLog`] trait: audit errors stay themselves, everything
+    /// else becomes [`hexvault_audit::Error::Storage`].
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Audit(inner) => inner,
+            other => Self::Storage(Box::new(other)),
+        }
+    }
+}

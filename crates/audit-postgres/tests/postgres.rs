@@ -1,0 +1,704 @@
+//! Tests against a real PostgreSQL server (no mock): many writer processes, kill -9, SQL
+//! tampering, the same chain as the file log, schema migration.
+//!
+//! They need a server: `cargo xtask postgres` starts a throwaway cluster and runs them
+//! with `--ignored`. Without `HEXVAULT_TEST_POSTGRES_URL` they fail (never skip).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use hexvault_audit::{
+    Anchor, AuditKey, AuditLog, ChainValue, Damage, Event, EventKind, FileLog, LogId, LogOptions,
+    MemoryLog, Sequence, Verifier,
+};
+use hexvault_audit_postgres::postgres::{Client, NoTls};
+use hexvault_audit_postgres::{Error, PgLog, SCHEMA_VERSION, StoredLog};
+
+const URL_VAR: &str = "HEXVAULT_TEST_POSTGRES_URL";
+/// Set in a child process: `<log id hex> <appends> <batch size>`.
+const CHILD_VAR: &str = "HEXVAULT_TEST_PG_WRITER";
+
+fn url() -> String {
+    std::env::var(URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{URL_VAR} is not set: these tests need a PostgreSQL server; run them with \
+             `cargo xtask postgres`, which starts a throwaway cluster and sets it"
+        )
+    })
+}
+
+fn client() -> Client {
+    Client::connect(&url(), NoTls).unwrap()
+}
+
+const AUDIT_KEY: [u8; 32] = [7; 32];
+const SIGNING_SEED: [u8; 32] = [9; 32];
+
+fn options(every: u64) -> LogOptions {
+    LogOptions::keyed(&AuditKey::from_bytes(AUDIT_KEY))
+        .signing_seed(SIGNING_SEED)
+        .checkpoint_every(every)
+}
+
+fn verifier() -> Verifier {
+    Verifier::keyed(&AuditKey::from_bytes(AUDIT_KEY))
+        .with_public_key(hexvault_audit::SigningKey::from_bytes(&SIGNING_SEED).verifying_key())
+}
+
+fn event(n: u64) -> Event {
+    Event::new(match n % 4 {
+        0 => EventKind::Seal,
+        1 => EventKind::Open,
+        2 => EventKind::Traverse,
+        _ => EventKind::Rotate,
+    })
+}
+
+/// Writer process (spawned by the tests below with `CHILD_VAR` set): appends to the given
+/// log and prints `ack <seq> <chain>` for every acknowledged record. Run alone, it is a
+/// test of its own: four threads sharing one handle, 50 appends each.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn writer_process() {
+    if let Ok(spec) = std::env::var(CHILD_VAR) {
+        let mut parts = spec.split(' ');
+        let log_id: LogId = parts.next().unwrap().parse().unwrap();
+        let appends: u64 = parts.next().unwrap().parse().unwrap();
+        let batch: u64 = parts.next().unwrap().parse().unwrap();
+        let log = PgLog::open(client(), log_id, options(100)).unwrap();
+        let mut done = 0;
+        while done < appends {
+            let events = (0..batch).map(|i| event(done + i)).collect();
+            for a in log.append_batch(events).unwrap() {
+                println!("ack {} {}", a.sequence, a.chain);
+            }
+            done += batch;
+        }
+        return;
+    }
+    let log = Arc::new(PgLog::create(client(), options(16)).unwrap());
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|n| log.append(event(n)).unwrap().sequence.get())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..200).collect::<Vec<_>>());
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.records, report.checkpoints), (200, 12));
+}
+
+fn spawn_writer(log_id: LogId, appends: u64, batch: u64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["writer_process", "--exact", "--ignored", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_VAR, format!("{log_id} {appends} {batch}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// `(sequence, chain)` of every `ack` line a writer printed.
+fn acks(reader: impl BufRead) -> impl Iterator<Item = (u64, String)> {
+    reader.lines().map_while(Result::ok).filter_map(|line| {
+        // libtest may print "test writer_process ... " before the first line.
+        let at = line.find("ack ")?;
+        let mut words = line.get(at + 4..)?.split(' ');
+        Some((words.next()?.parse().ok()?, words.next()?.to_owned()))
+    })
+}
+
+/// Checks that every acknowledged record is in the log with the acknowledged chain value.
+fn assert_acknowledged_present(log: &PgLog, acked: &[(u64, String)]) {
+    let stored = log.read().unwrap();
+    let (entries, unreadable) = stored.decoded().unwrap();
+    assert!(unreadable.is_none());
+    let chains: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            hexvault_audit::LogEntry::Record { chain, .. } => Some(chain.to_string()),
+            _ => None,
+        })
+        .collect();
+    for (seq, chain) in acked {
+        assert_eq!(
+            chains.get(usize::try_from(*seq).unwrap()),
+            Some(chain),
+            "acknowledged record {seq} missing or different"
+        );
+    }
+}
+
+/// 4 processes × 2,000 appends into one log: gapless, verifies, nothing lost.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn four_processes_append_2000_each() {
+    let log = PgLog::create(client(), options(100)).unwrap();
+    let started = std::time::Instant::now();
+    let children: Vec<Child> = (0..4)
+        .map(|_| spawn_writer(log.log_id(), 2000, 1))
+        .collect();
+    let mut acked = Vec::new();
+    for mut child in children {
+        let out = child.stdout.take().unwrap();
+        let mine: Vec<_> = acks(BufReader::new(out)).collect();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(mine.len(), 2000);
+        acked.extend(mine);
+    }
+    eprintln!(
+        "4 x 2000 appends from 4 processes in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut seqs: Vec<u64> = acked.iter().map(|(s, _)| *s).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..8000).collect::<Vec<_>>(), "gapless, no duplicate");
+    let report = log
+        .verify_with(&verifier().require_anchored_tail(true))
+        .unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.records, report.checkpoints), (8000, 80));
+    assert_eq!(log.refresh().unwrap().next, 8000);
+    assert_acknowledged_present(&log, &acked);
+}
+
+/// Writers killed with SIGKILL mid-append, again and again: every acknowledged record is
+/// present and the chain verifies.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn killed_writers_lose_nothing_acknowledged() {
+    let log = PgLog::create(client(), options(7)).unwrap();
+    let mut acked = Vec::new();
+    for round in 0..6u64 {
+        let mut children: Vec<Child> = [1, 5]
+            .iter()
+            .map(|batch| spawn_writer(log.log_id(), u64::MAX / 2, *batch))
+            .collect();
+        // Kill each as soon as it acknowledged a few records: it is then inside its next
+        // append (preparing, in its transaction or waiting for COMMIT).
+        for (i, child) in children.iter_mut().enumerate() {
+            let out = child.stdout.take().unwrap();
+            let want = 20 + round * 3 + i as u64;
+            let mut reader = acks(BufReader::new(out));
+            for _ in 0..want {
+                acked.push(reader.next().unwrap());
+            }
+            child.kill().unwrap(); // SIGKILL
+            // Acknowledgements printed before the signal landed count as well.
+            acked.extend(reader);
+            child.wait().unwrap();
+        }
+    }
+    // A statement a killed client sent may still commit on its server backend (its
+    // record was never acknowledged): wait until the head stops moving.
+    let mut head = log.refresh().unwrap();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let now = log.refresh().unwrap();
+        if now == head {
+            break;
+        }
+        head = now;
+    }
+    let report = log.verify_with(&verifier()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(head.next, report.records);
+    assert!(report.records >= acked.len() as u64);
+    assert_acknowledged_present(&log, &acked);
+    // The log goes on after the kills.
+    assert_eq!(log.append(event(0)).unwrap().sequence.get(), report.records);
+}
+
+/// The same events under the same log id, keys and clock give the same chain head,
+/// checkpoints and records in a file log, a memory log and PostgreSQL; single appends and
+/// batches alike.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn same_chain_as_file_log() {
+    // A fresh id per run (the database outlives a test), fixed within the run.
+    let id = LogId::random().unwrap();
+    let fixed = |o: LogOptions| {
+        o.fixed_log_id(id)
+            .fixed_clock(1_700_000_000_000_000_000, 1_000)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = FileLog::create(dir.path().join("audit.log"), fixed(options(5))).unwrap();
+    let memory = MemoryLog::new(fixed(options(5))).unwrap();
+    let pg = PgLog::create(client(), fixed(options(5))).unwrap();
+    assert_eq!(pg.log_id(), id);
+    let logs: [&dyn AuditLog; 3] = [&file, &memory, &pg];
+    for log in logs {
+        for n in 0..7 {
+            log.append(event(n)).unwrap();
+        }
+        log.append_batch((7..19).map(event).collect()).unwrap();
+        log.append(event(19)).unwrap();
+        log.checkpoint().unwrap();
+        log.append(event(20)).unwrap();
+    }
+    assert_eq!(pg.head(), file.head());
+    assert_eq!(pg.head(), memory.head());
+    assert_eq!(pg.len(), 21);
+    let stored = pg.read().unwrap();
+    let (entries, _) = stored.decoded().unwrap();
+    let file_entries = hexvault_audit::LogContents::read(dir.path().join("audit.log"))
+        .unwrap()
+        .entries;
+    assert_eq!(entries, file_entries, "records and checkpoints, in order");
+    let report = stored.verify(&verifier()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.head, Some(file.head()));
+    // The anchor is the file log's anchor, byte for byte.
+    let anchor = pg.anchor().unwrap().unwrap();
+    assert_eq!(
+        anchor.encode(),
+        std::fs::read(Anchor::path_for(&dir.path().join("audit.log"))).unwrap()
+    );
+    // Checkpoint on demand is idempotent while no record follows.
+    let again = pg.checkpoint().unwrap().unwrap();
+    assert_eq!(again, pg.checkpoint().unwrap().unwrap());
+    assert_eq!(again.sequence.get(), 20);
+}
+
+/// A batch that fails to encode appends nothing; appends go on at the same sequence.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn failed_batch_appends_nothing() {
+    // Record 6 would be stamped past u64::MAX nanoseconds: the clock error comes mid-batch.
+    let id = LogId::random().unwrap();
+    let opts = || options(0).fixed_log_id(id).fixed_clock(u64::MAX - 5, 1);
+    let log = PgLog::create(client(), opts()).unwrap();
+    log.append_batch((0..3).map(event).collect()).unwrap();
+    let err = log.append_batch((0..10).map(event).collect()).unwrap_err();
+    assert!(matches!(err, hexvault_audit::Error::Clock), "{err}");
+    assert_eq!(log.len(), 3);
+    assert_eq!(log.refresh().unwrap().next, 3);
+    assert_eq!(log.append(event(3)).unwrap().sequence.get(), 3);
+    assert!(log.append_batch(Vec::new()).unwrap().is_empty());
+    assert!(log.verify().unwrap().is_ok());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn open_checks_keys_and_log() {
+    let log = PgLog::create(client(), options(10)).unwrap();
+    log.append(event(0)).unwrap();
+    let id = log.log_id();
+    let other_key = LogOptions::keyed(&AuditKey::from_bytes([1; 32])).signing_seed(SIGNING_SEED);
+    assert!(matches!(
+        PgLog::open(client(), id, other_key),
+        Err(Error::OptionsMismatch { .. })
+    ));
+    let other_signer = LogOptions::keyed(&AuditKey::from_bytes(AUDIT_KEY)).signing_seed([2; 32]);
+    assert!(matches!(
+        PgLog::open(client(), id, other_signer),
+        Err(Error::OptionsMismatch { .. })
+    ));
+    assert!(matches!(
+        PgLog::open(
+            client(),
+            id,
+            LogOptions::unkeyed().signing_seed(SIGNING_SEED)
+        ),
+        Err(Error::OptionsMismatch { .. })
+    ));
+    let unknown = LogId::random().unwrap();
+    assert!(matches!(
+        PgLog::open(client(), unknown, options(10)),
+        Err(Error::UnknownLog(u)) if u == unknown
+    ));
+    // The stored interval wins over the option (as a file header's).
+    let reopened = PgLog::open(client(), id, options(3)).unwrap();
+    assert_eq!(reopened.len(), 1);
+    for n in 1..10 {
+        assert!(reopened.append(event(n)).unwrap().checkpoint.is_none() || n == 9);
+    }
+    // A wrong audit key is refused by the verifier before any record.
+    let wrong = Verifier::keyed(&AuditKey::from_bytes([1; 32]));
+    assert!(matches!(
+        log.verify_with(&wrong),
+        Err(Error::Audit(hexvault_audit::Error::WrongKey))
+    ));
+    // A signed log needs the trusted key.
+    assert!(matches!(
+        log.verify_with(&Verifier::keyed(&AuditKey::from_bytes(AUDIT_KEY))),
+        Err(Error::Audit(hexvault_audit::Error::TrustedKeyRequired))
+    ));
+}
+
+/// A log of 40 records with a checkpoint every 10, for one tampering case.
+fn tamper_target() -> (PgLog, Vec<u8>) {
+    let log = PgLog::create(client(), options(10)).unwrap();
+    log.append_batch((0..25).map(event).collect()).unwrap();
+    for n in 25..40 {
+        log.append(event(n)).unwrap();
+    }
+    assert!(log.verify().unwrap().is_ok());
+    let id = log.log_id().as_bytes().to_vec();
+    (log, id)
+}
+
+fn failure_of(log: &PgLog, verifier: &Verifier) -> (u64, Damage) {
+    let report = log.verify_with(verifier).unwrap();
+    let failure = report
+        .failure
+        .unwrap_or_else(|| panic!("undetected: {report}"));
+    (failure.sequence.get(), failure.reason)
+}
+
+fn sql(statement: &str, id: &[u8]) {
+    let rows = client().execute(statement, &[&id]).unwrap();
+    assert!(rows > 0, "{statement} changed nothing");
+}
+
+/// Tampering through SQL, each case on a fresh log: detected, with its sequence number.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn sql_tampering_is_detected_with_its_sequence() {
+    let cases: &[(&str, &[&str], u64)] = &[
+        (
+            "a record field updated",
+            &[
+                "UPDATE hexvault_audit_records SET record = overlay(record placing '\\xff'::bytea from 10 for 1) WHERE log_id = $1 AND seq = 17",
+            ],
+            17,
+        ),
+        (
+            "a stored chain value updated",
+            &[
+                "UPDATE hexvault_audit_records SET chain = sha256(chain) WHERE log_id = $1 AND seq = 23",
+            ],
+            23,
+        ),
+        (
+            "a record deleted",
+            &["DELETE FROM hexvault_audit_records WHERE log_id = $1 AND seq = 5"],
+            5,
+        ),
+        (
+            "two sequence numbers swapped",
+            &[
+                "UPDATE hexvault_audit_records SET seq = -1 WHERE log_id = $1 AND seq = 12",
+                "UPDATE hexvault_audit_records SET seq = 12 WHERE log_id = $1 AND seq = 13",
+                "UPDATE hexvault_audit_records SET seq = 13 WHERE log_id = $1 AND seq = -1",
+            ],
+            12,
+        ),
+        (
+            "a checkpoint signature forged",
+            &[
+                "UPDATE hexvault_audit_checkpoints SET checkpoint = overlay(checkpoint placing '\\x00'::bytea from 100 for 1) WHERE log_id = $1 AND seq = 19",
+            ],
+            19,
+        ),
+        (
+            "a checkpoint row deleted",
+            &["DELETE FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq = 29"],
+            29,
+        ),
+        (
+            "a checkpoint row truncated",
+            &[
+                "UPDATE hexvault_audit_checkpoints SET checkpoint = substring(checkpoint from 1 for 50) WHERE log_id = $1 AND seq = 9",
+            ],
+            9,
+        ),
+        (
+            "the tail deleted (the head row still counts it)",
+            &[
+                "DELETE FROM hexvault_audit_records WHERE log_id = $1 AND seq >= 33",
+                "DELETE FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq >= 33",
+            ],
+            33,
+        ),
+    ];
+    // The CHECK constraints stop some edits (a chain value of another length); an
+    // attacker with database access drops them first, so the reader must cope.
+    let mut admin = client();
+    admin
+        .batch_execute(
+            "ALTER TABLE hexvault_audit_records DROP CONSTRAINT IF EXISTS hexvault_audit_records_seq_check",
+        )
+        .unwrap();
+    for (what, statements, expected) in cases {
+        let (log, id) = tamper_target();
+        for statement in *statements {
+            sql(statement, &id);
+        }
+        let (sequence, reason) = failure_of(&log, &verifier());
+        assert_eq!(sequence, *expected, "{what}: {reason}");
+        eprintln!("{what}: detected at sequence {sequence} ({reason})");
+    }
+    // A chain value of the wrong length (constraint dropped): unreadable at its sequence.
+    admin
+        .batch_execute(
+            "ALTER TABLE hexvault_audit_records DROP CONSTRAINT IF EXISTS hexvault_audit_records_chain_check",
+        )
+        .unwrap();
+    let (log, id) = tamper_target();
+    sql(
+        "UPDATE hexvault_audit_records SET chain = substring(chain from 1 for 31) WHERE log_id = $1 AND seq = 31",
+        &id,
+    );
+    assert_eq!(failure_of(&log, &verifier()), (31, Damage::Encoding));
+    restore_constraints(&mut admin);
+}
+
+fn restore_constraints(admin: &mut Client) {
+    // Other tests run in parallel on the same tables: put the constraints back (NOT VALID:
+    // the rows tampered above stay as they are).
+    admin
+        .batch_execute(
+            "ALTER TABLE hexvault_audit_records ADD CONSTRAINT hexvault_audit_records_seq_check CHECK (seq >= 0) NOT VALID;
+             ALTER TABLE hexvault_audit_records ADD CONSTRAINT hexvault_audit_records_chain_check CHECK (length(chain) = 32) NOT VALID;",
+        )
+        .unwrap();
+}
+
+/// A tail cut together with the head row (everything an attacker with database access can
+/// change): the anchor exported before detects it, with the number of records missing.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn tail_cut_with_head_row_is_caught_by_the_anchor() {
+    let (log, id) = tamper_target();
+    let anchor = Anchor::decode(&log.anchor().unwrap().unwrap().encode()).unwrap();
+    assert_eq!(anchor.sequence().get(), 39);
+    let stored = log.read().unwrap();
+    let (entries, _) = stored.decoded().unwrap();
+    let chain_of = |seq: u64| -> ChainValue {
+        entries
+            .iter()
+            .find_map(|e| match e {
+                hexvault_audit::LogEntry::Record { record, chain }
+                    if record.sequence.get() == seq =>
+                {
+                    Some(*chain)
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    let head_at_29 = chain_of(29);
+    let mut c = client();
+    c.execute(
+        "DELETE FROM hexvault_audit_records WHERE log_id = $1 AND seq >= 30",
+        &[&id],
+    )
+    .unwrap();
+    c.execute(
+        "DELETE FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq >= 30",
+        &[&id],
+    )
+    .unwrap();
+    // The public head cannot be recomputed without the records; the attacker copies the
+    // checkpoint's (it is in the checkpoint row at 29).
+    let cp29 = hexvault_audit::Checkpoint::decode(
+        c.query_one(
+            "SELECT checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq = 29",
+            &[&id],
+        )
+        .unwrap()
+        .get::<_, &[u8]>(0),
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE hexvault_audit_logs SET next_seq = 30, head = $2, public_head = $3, last_checkpoint = 29 WHERE log_id = $1",
+        &[&id, &head_at_29.as_bytes().as_slice(), &cp29.public_chain.unwrap().as_bytes().as_slice()],
+    )
+    .unwrap();
+    // Without the anchor the cut is invisible: the log ends at a checkpoint.
+    assert!(log.verify_with(&verifier()).unwrap().is_ok());
+    // With it: cut short, 10 records missing from sequence 30.
+    let (sequence, reason) = failure_of(&log, &verifier().with_anchor(anchor));
+    assert_eq!((sequence, reason), (30, Damage::Truncated { missing: 10 }));
+}
+
+/// A head row changed alone is reported (the records verify, the head does not fit).
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn head_row_changed_is_reported() {
+    let (log, id) = tamper_target();
+    sql(
+        "UPDATE hexvault_audit_logs SET head = sha256(head) WHERE log_id = $1",
+        &id,
+    );
+    assert!(matches!(
+        log.verify_with(&verifier()),
+        Err(Error::InconsistentHead { .. })
+    ));
+    sql(
+        "UPDATE hexvault_audit_logs SET next_seq = 20 WHERE log_id = $1",
+        &id,
+    );
+    assert!(matches!(
+        log.verify_with(&verifier()),
+        Err(Error::InconsistentHead { .. })
+    ));
+}
+
+/// Public-key-only verification reads the same rows and catches an edited record up to
+/// the last checkpoint.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn public_key_only_verification() {
+    let (log, id) = tamper_target();
+    let public =
+        Verifier::public_key(hexvault_audit::SigningKey::from_bytes(&SIGNING_SEED).verifying_key());
+    let report = log.verify_with(&public).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.level, hexvault_audit::VerifyLevel::PublicKeyOnly);
+    // Change a record and recompute nothing: the public chain at checkpoint 29 fails,
+    // charged to the first record after checkpoint 19.
+    sql(
+        "UPDATE hexvault_audit_records SET record = overlay(record placing '\\x02'::bytea from 12 for 1) WHERE log_id = $1 AND seq = 24",
+        &id,
+    );
+    let report = log.verify_with(&public).unwrap();
+    assert_eq!(report.failure.unwrap().sequence, Sequence::new(20));
+}
+
+/// The schema is created once, concurrent migrations wait for each other, and a newer
+/// schema is refused.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn schema_is_versioned() {
+    let db = format!("hexvault_schema_{}", std::process::id());
+    let mut admin = client();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
+    config.dbname(&db);
+    let fresh = || config.connect(NoTls).unwrap();
+    assert!(matches!(
+        StoredLog::read(&mut fresh(), LogId::random().unwrap()),
+        Err(Error::NoSchema)
+    ));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = fresh();
+            std::thread::spawn(move || hexvault_audit_postgres::migrate(&mut c).unwrap())
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), SCHEMA_VERSION);
+    }
+    let mut c = fresh();
+    assert_eq!(hexvault_audit_postgres::check_schema(&mut c).unwrap(), 1);
+    c.execute("UPDATE hexvault_audit_schema SET version = 99", &[])
+        .unwrap();
+    assert!(matches!(
+        PgLog::create(fresh(), options(0)),
+        Err(Error::SchemaTooNew {
+            found: 99,
+            supported: 1
+        })
+    ));
+    drop(c);
+    admin
+        .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
+        .unwrap();
+}
+
+/// Once the schema exists, a writer role with only SELECT, INSERT and UPDATE (no CREATE)
+/// creates logs, appends and verifies.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn writers_need_no_create_privilege() {
+    let role = format!("hexvault_writer_{}", std::process::id());
+    let mut admin = client();
+    hexvault_audit_postgres::migrate(&mut admin).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role};
+             CREATE ROLE {role} LOGIN;
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             GRANT SELECT, INSERT, UPDATE ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints TO {role};
+             GRANT SELECT ON hexvault_audit_schema TO {role};"
+        ))
+        .unwrap();
+    let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
+    config.user(&role);
+    // The role really cannot create tables.
+    assert!(
+        config
+            .connect(NoTls)
+            .unwrap()
+            .batch_execute("CREATE TABLE hexvault_denied (x int)")
+            .is_err()
+    );
+    let log = PgLog::create(config.connect(NoTls).unwrap(), options(4)).unwrap();
+    log.append_batch((0..9).map(event).collect()).unwrap();
+    let other = PgLog::open(config.connect(NoTls).unwrap(), log.log_id(), options(4)).unwrap();
+    other.append(event(9)).unwrap();
+    assert!(log.verify().unwrap().is_ok());
+    drop((log, other));
+    admin
+        .batch_execute(&format!(
+            "REVOKE ALL ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints, hexvault_audit_schema FROM {role};
+             DROP ROLE {role};"
+        ))
+        .unwrap();
+}
+
+/// The durability of a contended append: `PgLog` commits it asynchronously (releasing the
+/// head row's lock at once), then runs a synchronous transaction that only locks the
+/// batch's last record row. That lock writes WAL, so its commit returns after the WAL is
+/// flushed past it, and so past the asynchronous commit before it.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_row_lock_commit_waits_for_the_wal_flush() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    log.append(event(0)).unwrap();
+    let id = log.log_id().as_bytes().to_vec();
+    let mut c = client();
+    c.batch_execute("CREATE TABLE IF NOT EXISTS hexvault_test_async (x int)")
+        .unwrap();
+    for _ in 0..20 {
+        c.batch_execute("SET synchronous_commit = off; INSERT INTO hexvault_test_async VALUES (1)")
+            .unwrap();
+        let after_async: String = c
+            .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+            .unwrap()
+            .get(0);
+        c.batch_execute("SET synchronous_commit = on").unwrap();
+        // The statement PgLog runs after an asynchronous commit.
+        c.execute(
+            "SELECT 1 FROM hexvault_audit_records WHERE log_id = $1 AND seq = 0 FOR KEY SHARE",
+            &[&id],
+        )
+        .unwrap();
+        let flushed: bool = c
+            .query_one(
+                "SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn",
+                &[&after_async],
+            )
+            .unwrap()
+            .get(0);
+        assert!(flushed, "the WAL is not flushed past {after_async}");
+    }
+}

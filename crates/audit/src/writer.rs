@@ -1,0 +1,340 @@
+//! `ChainWriter`: the chain logic of a log, for logs stored outside this crate (for
+//! example in a database), positioned at a head read from that storage.
+
+use core::fmt;
+
+use ed25519_dalek::VerifyingKey;
+
+use crate::log::ChainState;
+use crate::{
+    ChainMode, ChainValue, Checkpoint, Error, Event, LogId, LogOptions, Result, Sequence,
+    StoredHeader, Verifier,
+};
+
+/// Where a chain stands: what a log kept outside this crate stores beside its records to
+/// continue the chain after a restart or on another node ([`ChainWriter::seek`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    /// Number of records so far (the next record's sequence number).
+    pub next: u64,
+    /// `chain[next - 1]`, or the log's genesis value when `next` is 0.
+    pub chain: ChainValue,
+    /// `public[next - 1]`, or the log's public genesis value when `next` is 0.
+    pub public_chain: ChainValue,
+}
+
+/// A record encoded and chained against a [`ChainHead`], not yet committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PreparedRecord {
+    /// Its sequence number.
+    pub sequence: Sequence,
+    /// Its chain value `chain[sequence]` (stored beside the encoding).
+    pub chain: ChainValue,
+    /// Its public chain value `public[sequence]`.
+    pub public_chain: ChainValue,
+    /// The checkpoint the log's interval puts after it, signed, if any.
+    pub checkpoint: Option<Checkpoint>,
+    /// The head it was prepared against.
+    previous: ChainHead,
+}
+
+impl From<PreparedRecord> for crate::Appended {
+    /// What an append returns once the storage committed the record.
+    fn from(p: PreparedRecord) -> Self {
+        Self {
+            sequence: p.sequence,
+            chain: p.chain,
+            checkpoint: p.checkpoint,
+        }
+    }
+}
+
+/// The keys, policies and chain position of one log, without storage: it timestamps,
+/// encodes, chains and signs exactly as [`crate::FileLog`] and [`crate::MemoryLog`] do, and
+/// a storage layer keeps the bytes.
+///
+/// A storage shared by many writers reads the head under its own lock (a database row
+/// lock), [`ChainWriter::seek`]s to it, prepares the records, stores the encodings with
+/// their chain values and checkpoints, stores the new head, and [`ChainWriter::commit`]s
+/// only after the storage committed. The head comes from the storage and is not
+/// authenticated here: if someone changed it, the next records chain onto a wrong value
+/// and the verifier reports that sequence.
+pub struct ChainWriter {
+    state: ChainState,
+}
+
+impl fmt::Debug for ChainWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainWriter")
+            .field("log_id", &self.state.log_id)
+            .field("mode", &self.state.mode())
+            .field("next", &self.state.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChainWriter {
+    /// A writer for a new log with a random log id (or the fixed one of the test-support
+    /// options), positioned at its genesis.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the OS random generator fails.
+    pub fn new(options: LogOptions) -> Result<Self> {
+        let log_id = match options.fixed_log_id {
+            Some(id) => id,
+            None => LogId::random()?,
+        };
+        Ok(Self::with_log_id(log_id, options))
+    }
+
+    /// A writer for the log `log_id`, positioned at its genesis.
+    #[must_use]
+    pub fn with_log_id(log_id: LogId, options: LogOptions) -> Self {
+        Self {
+            state: ChainState::new(log_id, options),
+        }
+    }
+
+    /// The log's id.
+    #[must_use]
+    pub const fn log_id(&self) -> LogId {
+        self.state.log_id
+    }
+
+    /// The chain mode of the options.
+    #[must_use]
+    pub const fn mode(&self) -> ChainMode {
+        self.state.mode()
+    }
+
+    /// The key check value of the chain key for this log (what a file header stores; a
+    /// keyed verifier compares it in constant time before anything else).
+    #[must_use]
+    pub fn key_check(&self) -> [u8; 16] {
+        self.state.key_check()
+    }
+
+    /// The checkpoint public key, if a signing key is set.
+    #[must_use]
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        self.state.verifying_key()
+    }
+
+    /// What a file header would say about this log, for [`Verifier::verify_entries`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] if the checkpoint interval exceeds `u32::MAX` (as for a
+    /// file log).
+    pub fn header(&self) -> Result<StoredHeader> {
+        let checkpoint_every = match self.state.checkpoint_every {
+            None => 0,
+            Some(n) => u32::try_from(n.get()).map_err(|_| {
+                Error::InvalidOption("the checkpoint interval of a log is at most 2^32 - 1")
+            })?,
+        };
+        Ok(StoredHeader {
+            log_id: self.state.log_id,
+            mode: self.state.mode(),
+            key_check: self.key_check(),
+            public_key: self.verifying_key(),
+            checkpoint_every,
+        })
+    }
+
+    /// The head of the empty log: `next` 0 and both genesis values.
+    #[must_use]
+    pub fn genesis(&self) -> ChainHead {
+        ChainHead {
+            next: 0,
+            chain: self.state.chainer.genesis(&self.state.log_id),
+            public_chain: crate::chain::public_genesis(&self.state.log_id),
+        }
+    }
+
+    /// The current position.
+    #[must_use]
+    pub const fn head(&self) -> ChainHead {
+        ChainHead {
+            next: self.state.next,
+            chain: self.state.head,
+            public_chain: self.state.public_head,
+        }
+    }
+
+    /// Moves to `head`, as read from the storage. Forgets the last checkpoint.
+    pub const fn seek(&mut self, head: ChainHead) {
+        self.state.next = head.next;
+        self.state.head = head.chain;
+        self.state.public_head = head.public_chain;
+        self.state.last_checkpoint = None;
+    }
+
+    /// Timestamps, encodes (appended to `out`) and chains `event` as the record after the
+    /// current head, and signs the checkpoint the interval puts after it; the position
+    /// does not move. On error `out` is unchanged.
+    ///
+    /// # Errors
+    /// [`Error::SequenceExhausted`], [`Error::Clock`], [`Error::TooLong`] and the other
+    /// encoding errors of [`crate::AuditLog::append`].
+    pub fn prepare(&self, event: &Event, out: &mut Vec<u8>) -> Result<PreparedRecord> {
+        let p = self.state.prepare(event, out)?;
+        Ok(PreparedRecord {
+            sequence: p.sequence,
+            chain: p.chain,
+            public_chain: p.public,
+            checkpoint: p.checkpoint,
+            previous: self.head(),
+        })
+    }
+
+    /// Moves the position past `record` (after the storage committed it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] if `record` was not prepared against the current head.
+    pub fn commit(&mut self, record: &PreparedRecord) -> Result<()> {
+        if record.previous != self.head() {
+            return Err(Error::InvalidOption(
+                "the prepared record does not follow this writer's head; prepare it again",
+            ));
+        }
+        self.state.commit(&crate::log::Prepared {
+            sequence: record.sequence,
+            chain: record.chain,
+            public: record.public_chain,
+            checkpoint: record.checkpoint.clone(),
+        });
+        Ok(())
+    }
+
+    /// Signs a checkpoint over the current head (the last record); `None` for an empty log.
+    ///
+    /// # Errors
+    /// [`Error::NoSigningKey`] without a signing key.
+    pub fn sign_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let sk = self.state.signing_key.as_ref().ok_or(Error::NoSigningKey)?;
+        Ok(self.state.next.checked_sub(1).map(|last| {
+            Checkpoint::sign(
+                sk,
+                self.state.log_id,
+                self.state.mode(),
+                Sequence::new(last),
+                self.state.head,
+                self.state.public_head,
+            )
+        }))
+    }
+
+    /// A verifier with this writer's own keys (the audit key, or unkeyed, and the
+    /// checkpoint public key if a signing key is set).
+    #[must_use]
+    pub fn verifier(&self) -> Verifier {
+        self.state.own_verifier()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::EntryRef;
+    use crate::{AuditKey, AuditLog, EventKind, MemoryLog};
+
+    fn options() -> LogOptions {
+        LogOptions::keyed(&AuditKey::from_bytes([5; 32]))
+            .signing_seed([6; 32])
+            .checkpoint_every(3)
+            .fixed_log_id(LogId::from_bytes([8; 16]))
+            .fixed_clock(1_000, 10)
+    }
+
+    /// A writer that seeks to stored heads produces the memory log's chain, checkpoints and
+    /// encodings, and its entries verify.
+    #[test]
+    fn writer_matches_memory_log_and_verifies() {
+        let memory = MemoryLog::new(options()).unwrap();
+        let mut stored: Vec<(Vec<u8>, ChainValue)> = Vec::new();
+        let mut checkpoints = Vec::new();
+        let mut head = ChainWriter::new(options()).unwrap().genesis();
+        for n in 0..10u64 {
+            let event = Event::new(if n % 2 == 0 {
+                EventKind::Seal
+            } else {
+                EventKind::Open
+            });
+            let appended = memory.append(event.clone()).unwrap();
+            // A fresh writer per append, as on another node: it starts from the stored head.
+            let mut writer = ChainWriter::new(options()).unwrap();
+            writer.seek(head);
+            let mut out = Vec::new();
+            let p = writer.prepare(&event, &mut out).unwrap();
+            assert_eq!((p.sequence, p.chain), (appended.sequence, appended.chain));
+            assert_eq!(p.checkpoint, appended.checkpoint);
+            writer.commit(&p).unwrap();
+            assert_eq!(crate::Appended::from(p.clone()), appended);
+            head = writer.head();
+            stored.push((out, p.chain));
+            checkpoints.extend(p.checkpoint);
+        }
+        assert_eq!(head.chain, memory.head());
+        assert_eq!(head.next, 10);
+        assert_eq!(checkpoints, memory.checkpoints());
+        let mut writer = ChainWriter::new(options()).unwrap();
+        writer.seek(head);
+        let last = writer.sign_checkpoint().unwrap().unwrap();
+        assert_eq!((last.sequence.get(), last.chain), (9, memory.head()));
+        let mut entries = Vec::new();
+        let mut cps = checkpoints.iter().peekable();
+        for (seq, (enc, chain)) in stored.iter().enumerate() {
+            entries.push(EntryRef::Record {
+                encoded: enc,
+                chain,
+            });
+            while let Some(cp) = cps.next_if(|c| c.sequence.get() == seq as u64) {
+                entries.push(EntryRef::Checkpoint(cp));
+            }
+        }
+        let verifier = writer.verifier();
+        let report = verifier
+            .verify_entries(&writer.header().unwrap(), entries.iter().copied())
+            .unwrap();
+        assert!(report.is_ok(), "{report}");
+        assert_eq!(report.records, 10);
+        assert_eq!(report.checkpoints, 3);
+        // An interval checkpoint removed: damage at the record it followed.
+        let without: Vec<_> = entries
+            .iter()
+            .copied()
+            .filter(|e| !matches!(e, EntryRef::Checkpoint(c) if c.sequence.get() == 5))
+            .collect();
+        let report = verifier
+            .verify_entries(&writer.header().unwrap(), without)
+            .unwrap();
+        let failure = report.failure.unwrap();
+        assert_eq!(failure.sequence.get(), 5);
+        assert_eq!(failure.reason, crate::Damage::MissingCheckpoint);
+    }
+
+    #[test]
+    fn commit_refuses_a_record_of_another_head() {
+        let mut writer = ChainWriter::new(options()).unwrap();
+        let mut out = Vec::new();
+        let p = writer
+            .prepare(&Event::new(EventKind::Seal), &mut out)
+            .unwrap();
+        writer.commit(&p).unwrap();
+        assert!(matches!(writer.commit(&p), Err(Error::InvalidOption(_))));
+        assert_eq!(writer.head().next, 1);
+        assert!(
+            ChainWriter::new(options())
+                .unwrap()
+                .sign_checkpoint()
+                .unwrap()
+                .is_none()
+        );
+        let unsigned = ChainWriter::new(LogOptions::unkeyed()).unwrap();
+        assert!(matches!(
+            unsigned.sign_checkpoint(),
+            Err(Error::NoSigningKey)
+        ));
+    }
+}
