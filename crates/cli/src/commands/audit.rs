@@ -18,8 +18,12 @@ use hexvault::audit::{
 /// `hexvault audit verify`: strict by default.
 #[derive(Debug, Args)]
 pub(crate) struct AuditVerifyArgs {
-    /// The audit log file.
-    file: PathBuf,
+    /// The audit log file. Default: the vault directory's log (--dir, $HEXVAULT_DIR or
+    /// ./.hexvault), verified with the audit public key of its config.toml (unless
+    /// --public-key or a mnemonic option is given) and its anchor.
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    dir: crate::commands::vault::DirArgs,
     /// Verify with only the trusted checkpoint public key (32 bytes hex, or 33 with the
     /// SLIP-0010 00 prefix as `hexvault derive` prints it); no mnemonic needed. Without
     /// it, the key comes from the mnemonic. Never from the log file.
@@ -91,12 +95,31 @@ fn incompleteness(report: &Report) -> Option<String> {
 /// 1 when the log is damaged (naming the first bad sequence number), cut (with the number
 /// of records missing), torn or has records after its last checkpoint, unless `--forensic`.
 pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
-    let (verifier, mode) = match &args.public_key {
-        Some(hex_key) => (
+    let (file, vault_key) = match &args.file {
+        Some(file) => (file.clone(), None),
+        None => {
+            let vault = crate::vaultdir::VaultDir::open(&args.dir.dir)?;
+            (vault.audit_file(), Some(vault.config.audit_public_key))
+        }
+    };
+    let mnemonic_given = args.phrase.mnemonic_file.is_some()
+        || args.passphrase.passphrase_env.is_some()
+        || args.passphrase.passphrase_prompt;
+    let (verifier, mode) = match (&args.public_key, vault_key) {
+        (Some(hex_key), _) => (
             Verifier::public_key(parse_public_key(hex_key)?),
             "public-key",
         ),
-        None => {
+        (None, Some(hex_key)) if !mnemonic_given => (
+            Verifier::public_key(parse_public_key(&hex_key).map_err(|_| {
+                CliError::Failed(
+                    "the vault's config.toml holds no valid audit_public_key; restore it from                      a backup or pass --public-key"
+                        .into(),
+                )
+            })?),
+            "vault-key",
+        ),
+        (None, _) => {
             let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
             let chain_key = hexvault::keys::audit_chain_key(&seed)?;
             let public = hexvault::keys::audit_signer(&seed)?.verifying_key();
@@ -106,7 +129,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     };
     let anchor_path = match &args.anchor {
         Some(path) => Some(path.clone()),
-        None => Some(Anchor::path_for(&args.file)).filter(|p| p.exists()),
+        None => Some(Anchor::path_for(&file)).filter(|p| p.exists()),
     };
     let mut verifier = verifier.require_anchored_tail(!args.forensic);
     if let Some(path) = &anchor_path {
@@ -118,8 +141,8 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         verifier = verifier.min_sequence(Sequence::new(n));
     }
     let report = verifier
-        .verify_file(&args.file)
-        .map_err(|error| CliError::Failed(format!("{}: {error}", args.file.display())))?;
+        .verify_file(&file)
+        .map_err(|error| CliError::Failed(format!("{}: {error}", file.display())))?;
     let incomplete = if args.forensic {
         None
     } else {
@@ -138,7 +161,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
             output::note(&format!(
                 "no anchor ({}.anchor absent, no --anchor): a cut right after a checkpoint \
                  cannot be detected; keep a copy of the anchor elsewhere",
-                args.file.display()
+                file.display()
             ));
         }
     }
@@ -150,25 +173,25 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         (Some(failure), _) => Err(CliError::Failed(match failure.reason {
             Damage::Truncated { missing } => format!(
                 "{}: the log is cut short: {missing} records missing from sequence {}",
-                args.file.display(),
+                file.display(),
                 failure.sequence
             ),
             Damage::UnanchoredTail => format!(
                 "{}: {} records after the last checkpoint are at risk (not anchored); pass \
                  --anchor, or --forensic to read the log anyway",
-                args.file.display(),
+                file.display(),
                 report.unanchored_records()
             ),
             _ => format!(
                 "{}: the log is damaged at sequence {} ({})",
-                args.file.display(),
+                file.display(),
                 failure.sequence,
                 failure.reason
             ),
         })),
         (None, Some(why)) => Err(CliError::Failed(format!(
             "{}: the log is incomplete: {why}; use --forensic to read it anyway",
-            args.file.display()
+            file.display()
         ))),
         (None, None) => Ok(()),
     }
@@ -368,7 +391,19 @@ pub(crate) fn endpoint_text(endpoint: Option<&Endpoint>) -> String {
 
 /// Prints every readable entry of the log, unverified; exits 1 if a frame is unreadable
 /// (after printing what came before it).
-pub(crate) fn show(file: &Path, json: bool) -> CliResult {
+pub(crate) fn show(
+    file: Option<&Path>,
+    dir: &crate::commands::vault::DirArgs,
+    json: bool,
+) -> CliResult {
+    let vault_log;
+    let file = match file {
+        Some(file) => file,
+        None => {
+            vault_log = crate::vaultdir::VaultDir::open(&dir.dir)?.audit_file();
+            vault_log.as_path()
+        }
+    };
     let contents = LogContents::read(file)
         .map_err(|error| CliError::Failed(format!("{}: {error}", file.display())))?;
     if !json {
