@@ -114,10 +114,11 @@ impl FileResolver {
             })?;
             let decoded =
                 input::decode_secret_hex(&entry.secret).ok_or_else(|| bad("secret is not hex"))?;
-            let secret: [u8; 32] = decoded
-                .as_slice()
-                .try_into()
-                .map_err(|_| bad("secret must be 32 bytes (64 hex digits)"))?;
+            if decoded.len() != 32 {
+                return Err(bad("secret must be 32 bytes (64 hex digits)"));
+            }
+            let mut secret = Zeroizing::new([0_u8; 32]);
+            secret.copy_from_slice(&decoded);
             let actor = entry
                 .actor
                 .as_deref()
@@ -133,7 +134,7 @@ impl FileResolver {
             entries.push(Entry {
                 token: Zeroizing::new(entry.token.as_bytes().to_vec()),
                 policy,
-                secret: Zeroizing::new(secret),
+                secret,
                 actor,
                 cells: entry.cells.clone(),
             });
