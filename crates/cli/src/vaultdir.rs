@@ -508,3 +508,72 @@ impl VaultDir {
         Ok(OpenVault { vault, edges })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_versions_reads_the_documented_header() {
+        // The start of the cell blob vector of docs/formats.md (top layer 1, versions 1/1),
+        // with the cell key version changed to 7 and the master version to 3.
+        let mut head = hex::decode("485856430101000000000300000007067465").unwrap_or_default();
+        let info = blob_versions(&head);
+        assert!(matches!(
+            info,
+            Some(BlobInfo {
+                layer: 1,
+                cell_version: 7
+            })
+        ));
+        // Every shorter prefix, another magic or another format version: not a blob.
+        for len in 0..15 {
+            assert!(blob_versions(head.get(..len).unwrap_or_default()).is_none());
+        }
+        if let Some(byte) = head.get_mut(4) {
+            *byte = 2;
+        }
+        assert!(blob_versions(&head).is_none());
+        if let Some(byte) = head.get_mut(0) {
+            *byte = b'X';
+        }
+        assert!(blob_versions(&head).is_none());
+    }
+
+    #[test]
+    fn config_round_trips_through_toml_and_refuses_unknown_keys() {
+        let mut partitions = BTreeMap::new();
+        let mut cells = BTreeMap::new();
+        cells.insert(
+            "in/box".to_owned(),
+            CellConfig {
+                key_version: 4,
+                min_key_version: 2,
+            },
+        );
+        partitions.insert("p@1".to_owned(), PartitionConfig { cells });
+        partitions.insert("empty".to_owned(), PartitionConfig::default());
+        let config = Config {
+            format: CONFIG_FORMAT,
+            audit_public_key: "ab".repeat(32),
+            partitions,
+            edges: vec![EdgeConfig {
+                from: "p@1/in/box".to_owned(),
+                to: "empty/x".to_owned(),
+            }],
+        };
+        let text = toml::to_string(&config).unwrap_or_default();
+        let back: Config = match toml::from_str(&text) {
+            Ok(back) => back,
+            Err(error) => unreachable!("{error}: {text}"),
+        };
+        assert_eq!(format!("{back:?}"), format!("{config:?}"));
+        let cell = CellRef::parse("p@1/in/box", "test").ok();
+        assert_eq!(
+            cell.map(|c| (c.partition.to_string(), c.cell.to_string())),
+            Some(("p@1".to_owned(), "in/box".to_owned()))
+        );
+        let extra = format!("{text}\nsecret = \"x\"\n");
+        assert!(toml::from_str::<Config>(&extra).is_err());
+    }
+}

@@ -199,22 +199,24 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
         text.push('\n');
         output::write_new_secret_file(path, text.as_bytes())?;
     }
+    let created = !root.exists();
     create_dir_private(root)?;
-    let public = hexvault::keys::audit_signer(&seed)?.verifying_key();
-    let dir = VaultDir {
-        root: root.clone(),
-        config: Config {
-            format: CONFIG_FORMAT,
-            audit_public_key: hex::encode(public.to_bytes()),
-            partitions: std::collections::BTreeMap::new(),
-            edges: Vec::new(),
-        },
-    };
-    let vault = Vault::builder()
-        .audit_file(dir.audit_file())
-        .from_seed(&seed, NoAccessTokens)?;
-    vault.close()?;
-    dir.save()?;
+    let made = create_vault(root, &seed);
+    if made.is_err() {
+        // Nothing half-made survives: remove what this command wrote.
+        let log = root.join(vaultdir::AUDIT_FILE);
+        for path in [
+            root.join(vaultdir::CONFIG_FILE),
+            hexvault::audit::Anchor::path_for(&log),
+            log,
+        ] {
+            let _ = std::fs::remove_file(path);
+        }
+        if created {
+            let _ = std::fs::remove_dir(root);
+        }
+    }
+    let dir = made?;
     let printed =
         (shown && args.out.is_none()).then(|| Zeroizing::new(mnemonic.phrase().to_string()));
     if json {
@@ -240,6 +242,26 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
         );
         Ok(())
     }
+}
+
+/// Writes the audit log and config.toml of a new vault in `root` (empty).
+fn create_vault(root: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<VaultDir> {
+    let public = hexvault::keys::audit_signer(seed)?.verifying_key();
+    let dir = VaultDir {
+        root: root.to_path_buf(),
+        config: Config {
+            format: CONFIG_FORMAT,
+            audit_public_key: hex::encode(public.to_bytes()),
+            partitions: std::collections::BTreeMap::new(),
+            edges: Vec::new(),
+        },
+    };
+    let vault = Vault::builder()
+        .audit_file(dir.audit_file())
+        .from_seed(seed, NoAccessTokens)?;
+    vault.close()?;
+    dir.save()?;
+    Ok(dir)
 }
 
 fn create_dir_private(root: &Path) -> CliResult {
