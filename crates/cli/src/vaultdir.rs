@@ -186,7 +186,30 @@ pub(crate) fn missing_vault() -> CliError {
     ))
 }
 
+/// An exclusive advisory lock on the vault directory, held by a command that changes
+/// config.toml from reading it to writing it back (so two changes never lose one another);
+/// released on drop.
+#[derive(Debug)]
+pub(crate) struct ConfigLock(File);
+
 impl VaultDir {
+    /// Reads the vault at `root` for a change of its config: waits for the directory's lock
+    /// first, so the config read is the one the change is written over.
+    pub(crate) fn open_for_change(root: &Path) -> CliResult<(Self, ConfigLock)> {
+        let directory = File::open(root).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                missing_vault()
+            } else {
+                CliError::io("opening the vault directory", error)
+            }
+        })?;
+        directory
+            .lock()
+            .map_err(|error| CliError::io("locking the vault directory", error))?;
+        let lock = ConfigLock(directory);
+        Ok((Self::open(root)?, lock))
+    }
+
     /// Reads the vault at `root`.
     pub(crate) fn open(root: &Path) -> CliResult<Self> {
         let path = root.join(CONFIG_FILE);

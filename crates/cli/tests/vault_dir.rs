@@ -955,3 +955,24 @@ fn a_phrase_typed_in_place_of_a_name_or_path_is_not_echoed() {
         assert!(!stderr.contains("abandon"), "{args:?} echoed: {stderr}");
     }
 }
+
+#[test]
+fn concurrent_config_changes_are_never_lost() {
+    let v = Fixture::new();
+    let children: Vec<_> = (0..12)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_hexvault"))
+                .args(["cell", "add", &format!("billing/c{i}"), "--dir", v.path()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+    }
+    let listed = json_of(&v.run(&["ls", "--json"]));
+    assert_eq!(listed["cells"].as_array().unwrap().len(), 3 + 12);
+}

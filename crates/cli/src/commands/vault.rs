@@ -289,7 +289,7 @@ fn report_added(kind: &str, name: String, json: bool) -> CliResult {
 
 /// `partition add ID`.
 pub(crate) fn partition_add(dir: &DirArgs, id: &str, json: bool) -> CliResult {
-    let mut vault = VaultDir::open(&dir.dir)?;
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let partition = vaultdir::partition_id(id, "partition add")?;
     if vault.config.partitions.contains_key(partition.as_str()) {
         return Err(CliError::Failed(format!(
@@ -306,7 +306,7 @@ pub(crate) fn partition_add(dir: &DirArgs, id: &str, json: bool) -> CliResult {
 
 /// `cell add P/C` (the partition must exist).
 pub(crate) fn cell_add(dir: &DirArgs, name: &str, json: bool) -> CliResult {
-    let mut vault = VaultDir::open(&dir.dir)?;
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let cell = CellRef::parse(name, "cell add")?;
     let Some(partition) = vault.config.partitions.get_mut(cell.partition.as_str()) else {
         return Err(CliError::Failed(
@@ -330,7 +330,7 @@ pub(crate) fn cell_add(dir: &DirArgs, name: &str, json: bool) -> CliResult {
 
 /// `edge add FROM TO` (both cells declared; one-way).
 pub(crate) fn edge_add(dir: &DirArgs, from: &str, to: &str, json: bool) -> CliResult {
-    let mut vault = VaultDir::open(&dir.dir)?;
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let from = CellRef::parse(from, "edge add FROM")?;
     let to = CellRef::parse(to, "edge add TO")?;
     vault.declared(&from, "edge add FROM")?;
@@ -792,7 +792,7 @@ struct RotateReport {
 /// `rotate`: the next cell key version seals from now on (recorded first, then saved in
 /// config.toml); older blobs still open until resealed.
 pub(crate) fn rotate(args: &CellKeyArgs, json: bool) -> CliResult {
-    let mut dir = VaultDir::open(&args.dir.dir)?;
+    let (mut dir, _lock) = VaultDir::open_for_change(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
     dir.declared(&cell, "--cell")?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
