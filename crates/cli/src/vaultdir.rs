@@ -192,6 +192,14 @@ pub(crate) fn missing_vault() -> CliError {
 #[derive(Debug)]
 pub(crate) struct ConfigLock(File);
 
+impl Drop for ConfigLock {
+    fn drop(&mut self) {
+        // Closing the descriptor releases the lock too; unlocking first says so explicitly,
+        // and a failure here leaves the close to release it.
+        let _ = self.0.unlock();
+    }
+}
+
 impl VaultDir {
     /// Reads the vault at `root` for a change of its config: waits for the directory's lock
     /// first, so the config read is the one the change is written over.
