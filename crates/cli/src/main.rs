@@ -26,7 +26,8 @@ use hexvault::shares::GroupSpec;
 use commands::audit::AuditVerifyArgs;
 use commands::vault::{CellKeyArgs, DirArgs, InitArgs, OpenArgs, SealArgs, TraverseArgs};
 
-/// hexvault: BIP-39 mnemonics, SLIP-0010 / BIP-32 keys, AES-256-GCM credentials and byte envelopes.
+/// hexvault: BIP-39 mnemonics, SLIP-0010 / BIP-32 keys, AES-256-GCM credentials, byte envelopes,
+/// and a vault directory of partitions, cells and edges with its audit log.
 #[derive(Debug, Parser)]
 #[command(name = "hexvault", version, propagate_version = true)]
 struct Cli {
