@@ -215,7 +215,10 @@ impl VaultDir {
             .lock()
             .map_err(|error| CliError::io("locking the vault directory", error))?;
         let lock = ConfigLock(directory);
-        Ok((Self::open(root)?, lock))
+        let dir = Self::open(root)?;
+        // Under the lock no other change is mid-write: a `.tmp-*` config is a leftover.
+        remove_temporaries(root)?;
+        Ok((dir, lock))
     }
 
     /// Reads the vault at `root`.
@@ -389,22 +392,26 @@ impl VaultDir {
     /// Removes the `.tmp-*` files an interrupted write left in a cell's directory. Called by
     /// writers only, which hold the audit log's lock, so no other writer is mid-write.
     pub(crate) fn remove_leftovers(&self, cell: &CellRef) -> CliResult {
-        let dir = self.cell_dir(cell);
-        let Ok(entries) = fs::read_dir(&dir) else {
-            return Ok(());
-        };
-        for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_str()
-                .is_some_and(|name| name.starts_with(TEMP_PREFIX))
-            {
-                fs::remove_file(entry.path())
-                    .map_err(|error| CliError::io("removing an interrupted write", error))?;
-            }
-        }
-        Ok(())
+        remove_temporaries(&self.cell_dir(cell))
     }
+}
+
+/// Removes the `.tmp-*` files in `dir` (none if `dir` does not exist).
+fn remove_temporaries(dir: &Path) -> CliResult {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.starts_with(TEMP_PREFIX))
+        {
+            fs::remove_file(entry.path())
+                .map_err(|error| CliError::io("removing an interrupted write", error))?;
+        }
+    }
+    Ok(())
 }
 
 /// Makes a directory's entries durable.

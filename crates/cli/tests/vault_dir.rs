@@ -976,3 +976,14 @@ fn concurrent_config_changes_are_never_lost() {
     let listed = json_of(&v.run(&["ls", "--json"]));
     assert_eq!(listed["cells"].as_array().unwrap().len(), 3 + 12);
 }
+
+#[test]
+fn leftover_config_writes_are_removed_by_the_next_change() {
+    let v = Fixture::new();
+    let leftover = v.dir.join(".tmp-config-interrupted");
+    std::fs::write(&leftover, "format = 1\n").unwrap();
+    v.ok(&["ls"]);
+    assert!(leftover.exists(), "readers leave it");
+    v.ok(&["partition", "add", "later"]);
+    assert!(!leftover.exists(), "the next change removes it");
+}
