@@ -338,3 +338,24 @@ pub(crate) fn public_input(path: Option<&Path>, limit: u64, what: &str) -> CliRe
     }
     Ok(data)
 }
+
+/// Reads a file holding secrets (a token resolver file) as text, warning when its group or
+/// others can read it; errors never repeat the path.
+pub(crate) fn secret_file_text(path: &Path, what: &str) -> CliResult<Zeroizing<String>> {
+    read_secret_file(path, what)
+}
+
+/// An access token from the environment variable `--token-env` names; errors never repeat
+/// the variable's name (a token typed there by mistake must not be echoed).
+pub(crate) fn token_from_env(name: &str) -> CliResult<hexvault::cells::AccessToken> {
+    let text =
+        env_secret(name, "the variable --token-env names", "access token")?.ok_or_else(|| {
+            CliError::usage(
+                "the environment variable --token-env names is not set (its name is not \
+                 repeated here); export it or drop the option",
+            )
+        })?;
+    let mut bytes = Vec::with_capacity(text.len());
+    bytes.extend_from_slice(text.trim_end_matches(['\n', '\r']).as_bytes());
+    Ok(hexvault::cells::AccessToken::new(bytes))
+}

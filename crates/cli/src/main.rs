@@ -12,6 +12,8 @@ mod commands;
 mod error;
 mod input;
 mod output;
+mod tokens;
+mod vaultdir;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,8 +24,10 @@ use hexvault::mnemonic::Language;
 use hexvault::shares::GroupSpec;
 
 use commands::audit::{AuditExportAnchorArgs, AuditShowArgs, AuditVerifyArgs};
+use commands::vault::{CellKeyArgs, DirArgs, InitArgs, OpenArgs, SealArgs, TraverseArgs};
 
-/// hexvault: BIP-39 mnemonics, SLIP-0010 / BIP-32 keys, AES-256-GCM credentials and byte envelopes.
+/// hexvault: BIP-39 mnemonics, SLIP-0010 / BIP-32 keys, AES-256-GCM credentials, byte envelopes,
+/// and a vault directory of partitions, cells and edges with its audit log.
 #[derive(Debug, Parser)]
 #[command(name = "hexvault", version, propagate_version = true)]
 struct Cli {
@@ -61,6 +65,37 @@ enum Command {
     /// Split the phrase into SLIP-0039 shares, and recover it from them.
     #[command(subcommand)]
     Shares(SharesCommand),
+    /// Create a vault directory (default ./.hexvault, or $HEXVAULT_DIR): config.toml (no
+    /// secret), the audit log and its anchor, rooted at the mnemonic.
+    Init(InitArgs),
+    /// Declare partitions of the vault directory.
+    #[command(subcommand)]
+    Partition(PartitionCommand),
+    /// Declare cells of the vault directory.
+    #[command(subcommand)]
+    Cell(CellCommand),
+    /// Declare one-way edges between cells: data moves between cells only along them.
+    #[command(subcommand)]
+    Edge(EdgeCommand),
+    /// List the vault's partitions, cells (key versions, object counts) and edges.
+    Ls {
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+    /// Seal plaintext (standard input or --in) as an object of a cell; the blob is written
+    /// atomically and its seal recorded in the audit log.
+    Seal(SealArgs),
+    /// Open an object of a cell and write its plaintext (--out FILE or standard output;
+    /// never to a terminal without --force).
+    Open(OpenArgs),
+    /// Move an object along a declared edge to another cell, re-encrypted without the
+    /// plaintext leaving the vault; the source stays unless --move.
+    Traverse(TraverseArgs),
+    /// Rotate a cell's key: new seals use the next key version; older blobs still open.
+    Rotate(CellKeyArgs),
+    /// Re-encrypt every object of a cell under its current key version (resumable: objects
+    /// already current are skipped).
+    Reseal(CellKeyArgs),
     /// Walk through the pipeline with a fresh, throw-away mnemonic.
     Demo,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard
@@ -77,6 +112,45 @@ enum Command {
         /// The directory to write into (created if missing).
         #[arg(long, value_name = "DIR")]
         out_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PartitionCommand {
+    /// Declare a partition (an id without `/`).
+    Add {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// The partition id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CellCommand {
+    /// Declare a cell PARTITION/CELL of a declared partition.
+    Add {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// The cell, PARTITION/CELL.
+        #[arg(value_name = "P/C")]
+        cell: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EdgeCommand {
+    /// Declare a one-way edge FROM -> TO between two declared cells (PARTITION/CELL each);
+    /// declare a second edge for the way back.
+    Add {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// The source cell.
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// The destination cell.
+        #[arg(value_name = "TO")]
+        to: String,
     },
 }
 
@@ -378,6 +452,22 @@ fn main() -> ExitCode {
         }
         Command::Shares(SharesCommand::Split(args)) => commands::shares::split(&args, json),
         Command::Shares(SharesCommand::Combine(args)) => commands::shares::combine(&args, json),
+        Command::Init(args) => commands::vault::init(&args, json),
+        Command::Partition(PartitionCommand::Add { dir, id }) => {
+            commands::vault::partition_add(&dir, &id, json)
+        }
+        Command::Cell(CellCommand::Add { dir, cell }) => {
+            commands::vault::cell_add(&dir, &cell, json)
+        }
+        Command::Edge(EdgeCommand::Add { dir, from, to }) => {
+            commands::vault::edge_add(&dir, &from, &to, json)
+        }
+        Command::Ls { dir } => commands::vault::ls(&dir, json),
+        Command::Seal(args) => commands::vault::seal(&args, json),
+        Command::Open(args) => commands::vault::open(&args, json),
+        Command::Traverse(args) => commands::vault::traverse(&args, json),
+        Command::Rotate(args) => commands::vault::rotate(&args, json),
+        Command::Reseal(args) => commands::vault::reseal(&args, json),
         Command::Demo => commands::demo::run(json),
         Command::Completions { shell } => commands::docs::completions(shell, &mut Cli::command()),
         Command::Man { out_dir } => commands::docs::man_pages(&out_dir, Cli::command(), json),

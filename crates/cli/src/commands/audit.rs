@@ -22,9 +22,12 @@ use zeroize::Zeroizing;
 #[derive(Debug, Args)]
 pub(crate) struct LogSource {
     /// The audit log file (or a log in PostgreSQL: --postgres-url-env, --postgres-url-file
-    /// or --postgres, with --log-id).
-    #[arg(required_unless_present = "postgres_source")]
+    /// or --postgres, with --log-id). Default: the vault directory's log (--dir,
+    /// $HEXVAULT_DIR or ./.hexvault), verified with the audit public key of its config.toml
+    /// (unless --public-key or a mnemonic option is given) and its anchor.
     file: Option<PathBuf>,
+    #[command(flatten)]
+    dir: crate::commands::vault::DirArgs,
     /// A log in PostgreSQL; the connection string (`key=value` pairs or a `postgresql://`
     /// URL) is read from this environment variable.
     #[arg(
@@ -75,14 +78,36 @@ impl Source {
 
 impl LogSource {
     fn resolve(&self) -> CliResult<Source> {
+        self.resolve_with_vault_key().map(|(source, _)| source)
+    }
+
+    /// The log, and the vault's trusted audit public key (hex) when the log is the vault
+    /// directory's (neither a FILE nor a PostgreSQL log was named).
+    fn resolve_with_vault_key(&self) -> CliResult<(Source, Option<String>)> {
         if let Some(path) = &self.file {
-            return Ok(Source::File(path.clone()));
+            return Ok((Source::File(path.clone()), None));
         }
+        let postgres_named = self.postgres_url_env.is_some()
+            || self.postgres_url_file.is_some()
+            || self.postgres.is_some();
+        if !postgres_named {
+            let vault = crate::vaultdir::VaultDir::open(&self.dir.dir)?;
+            return Ok((
+                Source::File(vault.audit_file()),
+                Some(vault.config.audit_public_key.clone()),
+            ));
+        }
+        self.resolve_postgres().map(|source| (source, None))
+    }
+
+    fn resolve_postgres(&self) -> CliResult<Source> {
         let text: Zeroizing<String> = if let Some(var) = &self.postgres_url_env {
+            // The name is not repeated: a connection string typed in its place must not be
+            // echoed.
             Zeroizing::new(std::env::var(var).map_err(|_| {
-                CliError::usage(format!(
-                    "--postgres-url-env {var}: the environment variable is not set (or not UTF-8)"
-                ))
+                CliError::usage(
+                    "the environment variable --postgres-url-env names is not set (or not UTF-8)",
+                )
             })?)
         } else if let Some(path) = &self.postgres_url_file {
             Zeroizing::new(
@@ -210,12 +235,26 @@ fn incompleteness(report: &Report) -> Option<String> {
 /// 1 when the log is damaged (naming the first bad sequence number), cut (with the number
 /// of records missing), torn or has records after its last checkpoint, unless `--forensic`.
 pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
-    let (verifier, mode) = match &args.public_key {
-        Some(hex_key) => (
+    let (source, vault_key) = args.source.resolve_with_vault_key()?;
+    let mnemonic_given = args.phrase.mnemonic_file.is_some()
+        || args.passphrase.passphrase_env.is_some()
+        || args.passphrase.passphrase_prompt;
+    let (verifier, mode) = match (&args.public_key, vault_key) {
+        (Some(hex_key), _) => (
             Verifier::public_key(parse_public_key(hex_key)?),
             "public-key",
         ),
-        None => {
+        (None, Some(hex_key)) if !mnemonic_given => (
+            Verifier::public_key(parse_public_key(&hex_key).map_err(|_| {
+                CliError::Failed(
+                    "the vault's config.toml holds no valid audit_public_key; restore it from a \
+                     backup or pass --public-key"
+                        .into(),
+                )
+            })?),
+            "vault-key",
+        ),
+        (None, _) => {
             let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
             let chain_key = hexvault::keys::audit_chain_key(&seed)?;
             let public = hexvault::keys::audit_signer(&seed)?.verifying_key();
@@ -223,7 +262,6 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
             (Verifier::keyed(&chain_key).with_public_key(public), "keyed")
         }
     };
-    let source = args.source.resolve()?;
     let name = source.name();
     let anchor_path = match (&args.anchor, &source) {
         (Some(path), _) => Some(path.clone()),

@@ -9,3 +9,4 @@ pub(crate) mod envelope;
 pub(crate) mod mnemonic;
 pub(crate) mod seed;
 pub(crate) mod shares;
+pub(crate) mod vault;

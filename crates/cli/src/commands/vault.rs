@@ -1,0 +1,907 @@
+//! The vault directory commands: `init`, `partition add`, `cell add`, `edge add`, `ls`,
+//! `seal`, `open`, `traverse`, `rotate` and `reseal` (ADR 0071).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::error::{CliError, CliResult};
+use crate::input::{self, Stdin};
+use crate::output;
+use crate::tokens::{self, FileResolver};
+use crate::vaultdir::{
+    self, CONFIG_FORMAT, CellRef, Config, EdgeConfig, OpenVault, Replace, VaultDir, blob_versions,
+};
+use crate::{PassphraseArgs, PhraseArgs};
+use hexvault::audit::{BlobRef, Endpoint, Event, EventKind};
+use hexvault::cells::{AccessToken, Credentials, Layer, ObjectId};
+use hexvault::mnemonic::{Language, Mnemonic, WordCount};
+use hexvault::{NoAccessTokens, Vault};
+
+/// Where the vault directory is.
+#[derive(Debug, Args)]
+pub(crate) struct DirArgs {
+    /// The vault directory (default ./.hexvault; $HEXVAULT_DIR overrides the default).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "HEXVAULT_DIR",
+        default_value = ".hexvault"
+    )]
+    pub(crate) dir: PathBuf,
+}
+
+/// `hexvault init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// Generate a new 24-word mnemonic for the vault and show it once (on standard output,
+    /// never to /dev/null, or into a new file with --out). Without it, the phrase is read
+    /// as every command reads it: --mnemonic-file, $HEXVAULT_MNEMONIC or standard input.
+    #[arg(long, conflicts_with = "mnemonic_file")]
+    generate: bool,
+    /// With --generate: write the new phrase to this new file (mode 0600, never over an
+    /// existing file) instead of standard output.
+    #[arg(long, value_name = "FILE", requires = "generate")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    phrase: PhraseArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
+
+/// The secret inputs of a command that opens the vault: the phrase (never from standard
+/// input when it carries data), the passphrase, and the layer-1 token.
+#[derive(Debug, Args)]
+pub(crate) struct KeyArgs {
+    #[command(flatten)]
+    phrase: PhraseArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+    /// The token resolver file (docs/formats.md, "Token resolver file"; default
+    /// $HEXVAULT_TOKENS). Needed for layer 1.
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// Read the access token (layer 1) from the environment variable with this name.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
+}
+
+/// `hexvault seal`.
+#[derive(Debug, Args)]
+pub(crate) struct SealArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// The cell, PARTITION/CELL.
+    #[arg(long, value_name = "P/C")]
+    cell: String,
+    /// The object id (a new one: seal never overwrites).
+    #[arg(long, value_name = "OBJECT")]
+    id: String,
+    /// The top layer: 0 (at rest, the vault's keys alone) or 1 (also an access token's
+    /// policy secret: --token-env and a token resolver file).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    layer: u8,
+    /// Compress with LZ4 first when that is shorter. Off by default: the length then
+    /// reveals how compressible the plaintext is (CRIME/BREACH).
+    #[arg(long)]
+    compress: bool,
+    /// Read the plaintext from this file instead of standard input (at most 64 MiB).
+    #[arg(long = "in", value_name = "FILE")]
+    input: Option<PathBuf>,
+    #[command(flatten)]
+    keys: KeyArgs,
+}
+
+/// `hexvault open`.
+#[derive(Debug, Args)]
+pub(crate) struct OpenArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// The cell, PARTITION/CELL.
+    #[arg(long, value_name = "P/C")]
+    cell: String,
+    /// The object id.
+    #[arg(long, value_name = "OBJECT")]
+    id: String,
+    /// Write the plaintext to this file (mode 0600, atomically) instead of standard output.
+    #[arg(long = "out", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write the plaintext to standard output even when it is a terminal.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    keys: KeyArgs,
+}
+
+/// `hexvault traverse`.
+#[derive(Debug, Args)]
+pub(crate) struct TraverseArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// The source cell, PARTITION/CELL.
+    #[arg(long, value_name = "P/C")]
+    from: String,
+    /// The destination cell, PARTITION/CELL (an edge from --from to it must be declared).
+    #[arg(long, value_name = "P/C")]
+    to: String,
+    /// The object id (the same in both cells).
+    #[arg(long, value_name = "OBJECT")]
+    id: String,
+    /// Remove the source blob once the destination blob and its audit record are durable.
+    #[arg(long = "move")]
+    move_source: bool,
+    #[command(flatten)]
+    keys: KeyArgs,
+}
+
+/// `hexvault rotate` and `hexvault reseal`.
+#[derive(Debug, Args)]
+pub(crate) struct CellKeyArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// The cell, PARTITION/CELL.
+    #[arg(long, value_name = "P/C")]
+    cell: String,
+    #[command(flatten)]
+    keys: KeyArgs,
+}
+
+#[derive(Serialize)]
+struct InitReport {
+    dir: String,
+    audit_public_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mnemonic_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "output::optional_secret_str")]
+    mnemonic: Option<Zeroizing<String>>,
+}
+
+/// `init`: creates the directory (mode 0700; it must not exist or be empty), the audit log
+/// and config.toml with the audit signer's public key.
+pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
+    let root = &args.dir.dir;
+    if root.join(vaultdir::CONFIG_FILE).exists() {
+        return Err(CliError::Failed(
+            "a vault already exists in the directory given; use it, or choose another --dir".into(),
+        ));
+    }
+    let nonempty = std::fs::read_dir(root).is_ok_and(|mut entries| entries.next().is_some());
+    if nonempty {
+        return Err(CliError::Failed(
+            "the directory given is not empty; `hexvault init` creates a vault only in a new \
+             or empty directory"
+                .into(),
+        ));
+    }
+    let (mnemonic, shown) = if args.generate {
+        let mnemonic = Mnemonic::generate(WordCount::Words24, Language::English)?;
+        if args.out.is_none() {
+            output::stdout_keeps_a_secret()?;
+        }
+        (mnemonic, true)
+    } else {
+        (input::mnemonic(&args.phrase, Stdin::Available)?, false)
+    };
+    let passphrase = input::passphrase(&args.passphrase)?;
+    let seed = mnemonic.to_seed(&passphrase);
+    // The phrase is saved before anything else exists: a vault whose phrase was lost is
+    // useless, so a failed --out leaves no vault behind.
+    if shown && let Some(path) = &args.out {
+        let phrase = mnemonic.phrase();
+        let mut text = Zeroizing::new(String::with_capacity(phrase.len() + 1));
+        text.push_str(&phrase);
+        text.push('\n');
+        output::write_new_secret_file(path, text.as_bytes())?;
+    }
+    let created = !root.exists();
+    create_dir_private(root)?;
+    let made = create_vault(root, &seed);
+    if made.is_err() {
+        // Nothing half-made survives: remove what this command wrote.
+        let log = root.join(vaultdir::AUDIT_FILE);
+        for path in [
+            root.join(vaultdir::CONFIG_FILE),
+            hexvault::audit::Anchor::path_for(&log),
+            log,
+        ] {
+            let _ = std::fs::remove_file(path);
+        }
+        if created {
+            let _ = std::fs::remove_dir(root);
+        }
+    }
+    let dir = made?;
+    let printed =
+        (shown && args.out.is_none()).then(|| Zeroizing::new(mnemonic.phrase().to_string()));
+    if json {
+        output::json(&InitReport {
+            dir: root.display().to_string(),
+            audit_public_key: dir.config.audit_public_key.clone(),
+            mnemonic_file: args.out.as_ref().map(|p| p.display().to_string()),
+            mnemonic: printed,
+        })
+    } else {
+        if let Some(phrase) = &printed {
+            output::line(phrase)?;
+            output::note(
+                "the line above is the vault's new mnemonic: it is shown once; write it down",
+            );
+        }
+        output::fields(&[
+            ("vault", &root.display().to_string()),
+            ("audit public key", &dir.config.audit_public_key),
+        ])?;
+        output::note(
+            "keep the audit public key outside the vault: `hexvault audit verify --public-key` checks the log with it",
+        );
+        Ok(())
+    }
+}
+
+/// Writes the audit log and config.toml of a new vault in `root` (empty).
+fn create_vault(root: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<VaultDir> {
+    let public = hexvault::keys::audit_signer(seed)?.verifying_key();
+    let dir = VaultDir {
+        root: root.to_path_buf(),
+        config: Config {
+            format: CONFIG_FORMAT,
+            audit_public_key: hex::encode(public.to_bytes()),
+            partitions: std::collections::BTreeMap::new(),
+            edges: Vec::new(),
+        },
+    };
+    let vault = Vault::builder()
+        .audit_file(dir.audit_file())
+        .from_seed(seed, NoAccessTokens)?;
+    vault.close()?;
+    dir.save()?;
+    Ok(dir)
+}
+
+fn create_dir_private(root: &Path) -> CliResult {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true).mode(0o700);
+    builder
+        .create(root)
+        .map_err(|error| CliError::io("creating the vault directory", error))
+}
+
+#[derive(Serialize)]
+struct Changed<'a> {
+    added: &'a str,
+    name: String,
+}
+
+fn report_added(kind: &str, name: String, json: bool) -> CliResult {
+    if json {
+        output::json(&Changed { added: kind, name })
+    } else {
+        output::line(&format!("added {kind} {name}"))
+    }
+}
+
+/// `partition add ID`.
+pub(crate) fn partition_add(dir: &DirArgs, id: &str, json: bool) -> CliResult {
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+    let partition = vaultdir::partition_id(id, "partition add")?;
+    if vault.config.partitions.contains_key(partition.as_str()) {
+        return Err(CliError::Failed(format!(
+            "partition {partition} exists; `hexvault ls` lists the partitions"
+        )));
+    }
+    vault
+        .config
+        .partitions
+        .insert(partition.to_string(), vaultdir::PartitionConfig::default());
+    vault.save()?;
+    report_added("partition", partition.to_string(), json)
+}
+
+/// `cell add P/C` (the partition must exist).
+pub(crate) fn cell_add(dir: &DirArgs, name: &str, json: bool) -> CliResult {
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+    let cell = CellRef::parse(name, "cell add")?;
+    let Some(partition) = vault.config.partitions.get_mut(cell.partition.as_str()) else {
+        return Err(CliError::Failed(
+            "the partition of this cell is not declared (not repeated here): add it first \
+             with `hexvault partition add ID`"
+                .into(),
+        ));
+    };
+    if partition.cells.contains_key(cell.cell.as_str()) {
+        return Err(CliError::Failed(format!(
+            "cell {} exists; `hexvault ls` lists the cells",
+            cell.name()
+        )));
+    }
+    partition
+        .cells
+        .insert(cell.cell.to_string(), vaultdir::CellConfig::default());
+    vault.save()?;
+    report_added("cell", cell.name(), json)
+}
+
+/// `edge add FROM TO` (both cells declared; one-way).
+pub(crate) fn edge_add(dir: &DirArgs, from: &str, to: &str, json: bool) -> CliResult {
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+    let from = CellRef::parse(from, "edge add FROM")?;
+    let to = CellRef::parse(to, "edge add TO")?;
+    vault.declared(&from, "edge add FROM")?;
+    vault.declared(&to, "edge add TO")?;
+    let edge = EdgeConfig {
+        from: from.name(),
+        to: to.name(),
+    };
+    if vault.config.edges.contains(&edge) {
+        return Err(CliError::Failed(format!(
+            "the edge {} -> {} is declared already",
+            edge.from, edge.to
+        )));
+    }
+    // The route name the edges crate gives it must fit (two names of up to 128 bytes do not).
+    if edge.from.len() + edge.to.len() + 1 > hexvault::cells::MAX_ID_LEN {
+        return Err(CliError::Failed(format!(
+            "the edge's route name `{}@{}` is longer than {} bytes; use shorter partition and \
+             cell ids",
+            edge.from,
+            edge.to,
+            hexvault::cells::MAX_ID_LEN
+        )));
+    }
+    let name = format!("{} -> {}", edge.from, edge.to);
+    vault.config.edges.push(edge);
+    vault.save()?;
+    report_added("edge", name, json)
+}
+
+#[derive(Serialize)]
+struct LsCell {
+    partition: String,
+    cell: String,
+    key_version: u32,
+    min_key_version: u32,
+    objects: usize,
+    /// Objects whose blob is under an older cell key version (what `reseal` would redo).
+    stale_objects: usize,
+    /// Object count per cell key version of their blobs.
+    objects_by_key_version: std::collections::BTreeMap<u32, usize>,
+    /// Files in the cell directory that do not read as a cell blob.
+    unreadable: usize,
+}
+
+#[derive(Serialize)]
+struct LsEdge {
+    from: String,
+    to: String,
+}
+
+#[derive(Serialize)]
+struct LsReport {
+    dir: String,
+    audit_public_key: String,
+    partitions: Vec<String>,
+    cells: Vec<LsCell>,
+    edges: Vec<LsEdge>,
+}
+
+/// `ls`: partitions, cells (key versions, object counts), edges. Needs no secret.
+pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
+    let vault = VaultDir::open(&dir.dir)?;
+    let mut cells = Vec::new();
+    for (cell, versions) in vault.cells()? {
+        let objects = vault.objects(&cell)?;
+        let mut by_version = std::collections::BTreeMap::new();
+        let mut unreadable = 0;
+        for (_, path) in &objects {
+            let head = read_head(path)?;
+            match blob_versions(&head) {
+                Some(info) => *by_version.entry(info.cell_version).or_insert(0) += 1,
+                None => unreadable += 1,
+            }
+        }
+        let stale = by_version
+            .iter()
+            .filter(|(version, _)| **version < versions.key_version)
+            .map(|(_, count)| *count)
+            .sum();
+        cells.push(LsCell {
+            partition: cell.partition.to_string(),
+            cell: cell.cell.to_string(),
+            key_version: versions.key_version,
+            min_key_version: versions.min_key_version,
+            objects: objects.len(),
+            stale_objects: stale,
+            objects_by_key_version: by_version,
+            unreadable,
+        });
+    }
+    let report = LsReport {
+        dir: dir.dir.display().to_string(),
+        audit_public_key: vault.config.audit_public_key.clone(),
+        partitions: vault.config.partitions.keys().cloned().collect(),
+        cells,
+        edges: vault
+            .config
+            .edges
+            .iter()
+            .map(|e| LsEdge {
+                from: e.from.clone(),
+                to: e.to.clone(),
+            })
+            .collect(),
+    };
+    if json {
+        return output::json(&report);
+    }
+    output::line(&format!("vault {}", report.dir))?;
+    for partition in &report.partitions {
+        output::line(&format!("partition {partition}"))?;
+        for cell in report.cells.iter().filter(|c| &c.partition == partition) {
+            output::line(&format!(
+                "  cell {}/{}  key v{} (oldest opened v{})  {} objects, {} to reseal{}",
+                cell.partition,
+                cell.cell,
+                cell.key_version,
+                cell.min_key_version,
+                cell.objects,
+                cell.stale_objects,
+                if cell.unreadable > 0 {
+                    format!(", {} unreadable", cell.unreadable)
+                } else {
+                    String::new()
+                }
+            ))?;
+        }
+    }
+    for edge in &report.edges {
+        output::line(&format!("edge {} -> {}", edge.from, edge.to))?;
+    }
+    Ok(())
+}
+
+/// The first bytes of a blob file (its fixed header part).
+fn read_head(path: &Path) -> CliResult<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|file| file.take(16).read_to_end(&mut head))
+        .map_err(|error| CliError::io("reading a blob", error))?;
+    Ok(head)
+}
+
+/// The vault, opened with the command's keys; `stdin` says whether the phrase may come from
+/// standard input.
+fn open_vault(dir: &VaultDir, keys: &KeyArgs, stdin: Stdin) -> CliResult<OpenVault> {
+    let seed = input::seed(&keys.phrase, &keys.passphrase, stdin)?;
+    match tokens::resolver_path(keys.tokens.as_deref()) {
+        Some(path) => dir.assemble(&seed, FileResolver::read(&path)?),
+        None => dir.assemble(&seed, NoAccessTokens),
+    }
+}
+
+/// The access token of `--token-env`, if given.
+fn token(keys: &KeyArgs) -> CliResult<Option<AccessToken>> {
+    keys.token_env
+        .as_deref()
+        .map(input::token_from_env)
+        .transpose()
+}
+
+fn credentials(token: Option<&AccessToken>) -> Credentials<'_> {
+    match token {
+        Some(token) => Credentials::none().token(token),
+        None => Credentials::none(),
+    }
+}
+
+/// A cells error in the command line's words: what went wrong and what to do here.
+fn cells_error(error: hexvault::cells::Error) -> CliError {
+    use hexvault::cells::Error;
+    let text = match &error {
+        Error::MissingCredential { .. } => {
+            "this needs layer 1's access token: give --token-env VAR and a token resolver \
+             file (--tokens FILE or $HEXVAULT_TOKENS)"
+        }
+        Error::Denied => {
+            "the access token was refused by the token resolver file (unknown token, or a \
+             cell outside its `cells`): check --token-env and the file"
+        }
+        Error::Authentication => {
+            "the blob did not authenticate: it was modified or damaged (or sealed under \
+             another token's policy); restore it from a backup"
+        }
+        Error::Malformed { .. } => {
+            "the blob is malformed (truncated, or not a cell blob): restore it from a backup"
+        }
+        _ => return CliError::Cells(error),
+    };
+    CliError::Failed(text.to_owned())
+}
+
+/// An edges error in the command line's words.
+fn edges_error(error: hexvault::edges::Error) -> CliError {
+    match error {
+        hexvault::edges::Error::Cells(inner) => cells_error(inner),
+        other => CliError::Edges(other),
+    }
+}
+
+/// The audit endpoint of a cell.
+fn endpoint(cell: &CellRef, layer: u8, version: u32) -> CliResult<Endpoint> {
+    Ok(Endpoint::new(
+        hexvault::audit::PartitionId::new(cell.partition.as_str().as_bytes())?,
+        hexvault::audit::CellId::new(cell.cell.as_str().as_bytes())?,
+        hexvault::audit::Layer(layer),
+        hexvault::audit::KeyVersion(version),
+    ))
+}
+
+/// Reads a blob of the vault; a missing one is reported without its id.
+fn read_blob(dir: &VaultDir, cell: &CellRef, object: &ObjectId) -> CliResult<Vec<u8>> {
+    std::fs::read(dir.blob_path(cell, object)).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            CliError::Failed(format!(
+                "no object with the id given (not repeated here) in cell {}; `hexvault ls` \
+                 counts the objects",
+                cell.name()
+            ))
+        } else {
+            CliError::io("reading the blob", error)
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct SealReport {
+    cell: String,
+    id: String,
+    layer: u8,
+    key_version: u32,
+    bytes: usize,
+    compressed: bool,
+}
+
+/// `seal`: the blob is written to a temporary file and fsynced, the seal record appended
+/// and made durable, then the blob renamed into place (ADR 0071).
+pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
+    let dir = VaultDir::open(&args.dir.dir)?;
+    let cell = CellRef::parse(&args.cell, "--cell")?;
+    dir.declared(&cell, "--cell")?;
+    let object = vaultdir::object_id(&args.id)?;
+    let path = dir.blob_path(&cell, &object);
+    if path.exists() {
+        return Err(CliError::Failed(format!(
+            "object {object} exists in cell {}; choose another --id (seal never overwrites)",
+            cell.name()
+        )));
+    }
+    let stdin = if args.input.is_some() {
+        Stdin::Available
+    } else {
+        Stdin::CarriesData
+    };
+    let token = token(&args.keys)?;
+    let layer = Layer::from_number(args.layer)?;
+    let plaintext =
+        input::secret_input(args.input.as_deref(), input::PLAINTEXT_LIMIT, "plaintext")?;
+    let opened = open_vault(&dir, &args.keys, stdin)?;
+    dir.remove_leftovers(&cell)?;
+    let handle = opened
+        .vault
+        .partition(cell.partition.clone())
+        .cell(cell.cell.clone());
+    let credentials = credentials(token.as_ref());
+    let sealed = if args.compress {
+        handle.seal_compressed(&object, &plaintext, layer, &credentials)
+    } else {
+        handle.seal(&object, &plaintext, layer, &credentials)
+    };
+    drop(plaintext);
+    let blob = match sealed {
+        Ok(blob) => blob,
+        Err(error) => {
+            // A refusal is recorded: checkpoint it before reporting.
+            opened.vault.close()?;
+            return Err(cells_error(error));
+        }
+    };
+    let info = blob_versions(&blob)
+        .ok_or_else(|| CliError::Failed("internal error: a sealed blob has no header".into()))?;
+    let log = opened.vault.audit_log();
+    vaultdir::write_blob(&path, &blob, Replace::Never, || {
+        let event = Event::new(EventKind::Seal)
+            .destination(endpoint(&cell, info.layer, info.cell_version)?)
+            .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&blob));
+        log.append(event)?;
+        log.flush()?;
+        Ok(())
+    })?;
+    opened.vault.close()?;
+    let report = SealReport {
+        cell: cell.name(),
+        id: object.to_string(),
+        layer: info.layer,
+        key_version: info.cell_version,
+        bytes: blob.len(),
+        compressed: args.compress,
+    };
+    if json {
+        output::json(&report)
+    } else {
+        output::line(&format!(
+            "sealed {} in {} at layer {} (cell key v{}, {} bytes)",
+            report.id, report.cell, report.layer, report.key_version, report.bytes
+        ))
+    }
+}
+
+/// `open`: writes the plaintext to `--out` or standard output (not a terminal without
+/// `--force`).
+pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
+    if args.output.is_none() && !args.force && std::io::stdout().is_terminal() {
+        return Err(CliError::usage(
+            "refusing to write plaintext to a terminal (scrollback keeps it): use --out FILE \
+             or a pipe, or --force",
+        ));
+    }
+    if json && args.output.is_none() {
+        return Err(CliError::usage(
+            "--json needs --out FILE (standard output carries the report)",
+        ));
+    }
+    let dir = VaultDir::open(&args.dir.dir)?;
+    let cell = CellRef::parse(&args.cell, "--cell")?;
+    dir.declared(&cell, "--cell")?;
+    let object = vaultdir::object_id(&args.id)?;
+    let blob = read_blob(&dir, &cell, &object)?;
+    let token = token(&args.keys)?;
+    let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    let handle = opened
+        .vault
+        .partition(cell.partition.clone())
+        .cell(cell.cell.clone());
+    let result = handle.open(&object, &blob, &credentials(token.as_ref()));
+    // Refusals are recorded: make them durable before reporting.
+    opened.vault.close()?;
+    let plaintext = result.map_err(cells_error)?;
+    output::write_bytes(args.output.as_deref(), plaintext.expose_secret())?;
+    if json {
+        output::json(&serde_json::json!({
+            "cell": cell.name(),
+            "id": object.to_string(),
+            "bytes": plaintext.len(),
+            "out": args.output.as_ref().map(|p| p.display().to_string()),
+        }))?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct TraverseReport {
+    from: String,
+    to: String,
+    id: String,
+    moved: bool,
+    key_version: u32,
+}
+
+/// `traverse`: the destination blob is written (the edge's traverse record is already
+/// durable once the edge returns it), then with `--move` the source removed.
+pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
+    let dir = VaultDir::open(&args.dir.dir)?;
+    let from = CellRef::parse(&args.from, "--from")?;
+    let to = CellRef::parse(&args.to, "--to")?;
+    dir.declared(&from, "--from")?;
+    dir.declared(&to, "--to")?;
+    let edge_name = EdgeConfig {
+        from: from.name(),
+        to: to.name(),
+    };
+    if !dir.config.edges.contains(&edge_name) {
+        return Err(CliError::Failed(format!(
+            "no edge {} -> {} is declared; declare it with `hexvault edge add {} {}` (data \
+             moves between cells only along declared edges)",
+            edge_name.from, edge_name.to, edge_name.from, edge_name.to
+        )));
+    }
+    let object = vaultdir::object_id(&args.id)?;
+    let source = dir.blob_path(&from, &object);
+    let destination = dir.blob_path(&to, &object);
+    if source == destination {
+        return Err(CliError::Failed(
+            "--from and --to are the same cell; use `hexvault reseal` to re-encrypt in place"
+                .into(),
+        ));
+    }
+    let blob = read_blob(&dir, &from, &object)?;
+    if destination.exists() {
+        return Err(CliError::Failed(format!(
+            "object {object} exists in cell {} already; remove it or use another cell",
+            to.name()
+        )));
+    }
+    let token = token(&args.keys)?;
+    let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    dir.remove_leftovers(&to)?;
+    let edge = opened
+        .edges
+        .iter()
+        .find(|(config, _)| *config == edge_name)
+        .map(|(_, edge)| edge)
+        .ok_or_else(|| {
+            CliError::Failed("internal error: a declared edge is not connected".into())
+        })?;
+    let credentials = credentials(token.as_ref());
+    let result = edge.traverse(&object, &blob, &credentials, &credentials);
+    let moved = match result {
+        Ok(sealed) => {
+            // The traverse record is appended before the edge returns the blob; flushed here.
+            opened.vault.audit_log().flush()?;
+            vaultdir::write_blob(&destination, &sealed, Replace::Never, || Ok(()))?;
+            let info = blob_versions(&sealed).ok_or_else(|| {
+                CliError::Failed("internal error: a traversed blob has no header".into())
+            })?;
+            if args.move_source {
+                std::fs::remove_file(&source)
+                    .map_err(|error| CliError::io("removing the source blob", error))?;
+                vaultdir::sync_dir(&dir.cell_dir(&from))?;
+            }
+            info.cell_version
+        }
+        Err(error) => {
+            opened.vault.close()?;
+            return Err(edges_error(error));
+        }
+    };
+    opened.vault.close()?;
+    let report = TraverseReport {
+        from: from.name(),
+        to: to.name(),
+        id: object.to_string(),
+        moved: args.move_source,
+        key_version: moved,
+    };
+    if json {
+        output::json(&report)
+    } else {
+        output::line(&format!(
+            "{} {} from {} to {} (cell key v{})",
+            if report.moved { "moved" } else { "copied" },
+            report.id,
+            report.from,
+            report.to,
+            report.key_version
+        ))
+    }
+}
+
+#[derive(Serialize)]
+struct RotateReport {
+    cell: String,
+    key_version: u32,
+    stale_objects: usize,
+}
+
+/// `rotate`: the next cell key version seals from now on (recorded first, then saved in
+/// config.toml); older blobs still open until resealed.
+pub(crate) fn rotate(args: &CellKeyArgs, json: bool) -> CliResult {
+    let (mut dir, _lock) = VaultDir::open_for_change(&args.dir.dir)?;
+    let cell = CellRef::parse(&args.cell, "--cell")?;
+    dir.declared(&cell, "--cell")?;
+    let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    let handle = opened
+        .vault
+        .partition(cell.partition.clone())
+        .cell(cell.cell.clone());
+    let next = handle.rotate();
+    opened.vault.close()?;
+    let next = next.map_err(cells_error)?;
+    if let Some(config) = dir
+        .config
+        .partitions
+        .get_mut(cell.partition.as_str())
+        .and_then(|p| p.cells.get_mut(cell.cell.as_str()))
+    {
+        config.key_version = next;
+    }
+    dir.save()?;
+    let stale = dir.objects(&cell)?.len();
+    if json {
+        output::json(&RotateReport {
+            cell: cell.name(),
+            key_version: next,
+            stale_objects: stale,
+        })
+    } else {
+        output::line(&format!(
+            "cell {} now seals under key v{next}; {stale} objects to reseal (`hexvault reseal --cell {}`)",
+            cell.name(),
+            cell.name()
+        ))
+    }
+}
+
+#[derive(Serialize)]
+struct ResealReport {
+    cell: String,
+    key_version: u32,
+    objects: usize,
+    resealed: usize,
+    already_current: usize,
+}
+
+/// `reseal`: every object whose blob is under an older key version is resealed, one at a
+/// time, each replaced atomically; an interrupted run leaves every blob whole, and the next
+/// run skips the ones already current (their headers name the current versions).
+pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
+    let dir = VaultDir::open(&args.dir.dir)?;
+    let cell = CellRef::parse(&args.cell, "--cell")?;
+    let versions = dir.declared(&cell, "--cell")?;
+    let token = token(&args.keys)?;
+    let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    dir.remove_leftovers(&cell)?;
+    let handle = opened
+        .vault
+        .partition(cell.partition.clone())
+        .cell(cell.cell.clone());
+    let credentials = credentials(token.as_ref());
+    let objects = dir.objects(&cell)?;
+    let log = opened.vault.audit_log();
+    let mut resealed = 0;
+    for (object, path) in &objects {
+        let blob = std::fs::read(path).map_err(|error| CliError::io("reading a blob", error))?;
+        let stale = match handle.needs_reseal(&blob) {
+            Ok(stale) => stale,
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(CliError::Failed(format!(
+                    "object {object} in cell {}: {}; the objects before it are resealed, run \
+                     reseal again once it is fixed",
+                    cell.name(),
+                    cells_error(error)
+                )));
+            }
+        };
+        if !stale {
+            continue;
+        }
+        let sealed = match handle.reseal(object, &blob, &credentials) {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(CliError::Failed(format!(
+                    "object {object} in cell {}: {}; the objects before it are resealed, run \
+                     reseal again once it is fixed",
+                    cell.name(),
+                    cells_error(error)
+                )));
+            }
+        };
+        log.flush()?;
+        vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(()))?;
+        resealed += 1;
+    }
+    opened.vault.close()?;
+    let report = ResealReport {
+        cell: cell.name(),
+        key_version: versions.key_version,
+        objects: objects.len(),
+        resealed,
+        already_current: objects.len() - resealed,
+    };
+    if json {
+        output::json(&report)
+    } else {
+        output::line(&format!(
+            "cell {}: {} resealed under key v{}, {} already current",
+            report.cell, report.resealed, report.key_version, report.already_current
+        ))
+    }
+}
