@@ -714,8 +714,26 @@ impl Inner {
         self.append(event)
     }
 
-    /// Checks the credentials `layer` needs and asks the resolver for the policy.
+    /// Checks the credentials `layer` needs and asks the resolver for the policy. Layer 0
+    /// needs none: answered inline, without a call.
+    #[inline]
     fn resolve<'a>(
+        &self,
+        partition: &PartitionId,
+        cell: &CellId,
+        layer: Layer,
+        credentials: &Credentials<'a>,
+    ) -> Result<Resolved<'a>> {
+        if layer == Layer::Rest {
+            return Ok(Resolved {
+                policy: None,
+                session: None,
+            });
+        }
+        self.resolve_gated(partition, cell, layer, credentials)
+    }
+
+    fn resolve_gated<'a>(
         &self,
         partition: &PartitionId,
         cell: &CellId,

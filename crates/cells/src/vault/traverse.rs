@@ -165,8 +165,10 @@ impl Vault {
     /// As [`Vault::traverse`] for many blobs along one route, with one group commit: every
     /// blob's record (traverse or denied, one per blob, in order) is appended by one
     /// [`AuditLog::append_batch`](hexvault_audit::AuditLog::append_batch) (one lock; for a
-    /// file log one write and one sync), before any new blob is returned. Credentials are
-    /// resolved and keys looked up once per distinct layer and key version, not per blob.
+    /// file log under `Durability::EveryRecord` one write and one sync), before any new blob
+    /// is returned. Credentials are
+    /// resolved and keys looked up again only when a blob's layer or key versions differ
+    /// from the previous blob's, not per blob.
     ///
     /// Returns one result per item, in order: a blob that fails (tampered, another cell,
     /// wrong credentials) fails alone, and its denied record is in the batch.
