@@ -7,8 +7,11 @@
 //! Each peer is used the way its README shows. Where its API forces per-call work, the
 //! comment at the call says so: it is part of what a user of that API pays.
 //!
-//! Not here yet: HexVault 1.1.2's cell seal/open and edge traversal against ours. Those
-//! benches land with `hexvault-cells` and `hexvault-edges`.
+//! Cells and edges (`peers_cells_*`, `peers_traverse`): our `Cell::seal`/`open` at layers
+//! 0, 1 and 2 beside HexVault 1.1.2's `Partition::seal`/`open` at the same layers, and our
+//! `Edge::traverse` (memory audit log, every check on) beside HexVault 1.1.2's
+//! `Vault::traverse` and the bare ring open + seal floor (two prebuilt keys, one copy); the
+//! calls are in `src/cells.rs`, shared with the ratio table.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,11 +20,14 @@
 )]
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use cachekit_core::{ByteStorage as CkStorage, ZeroKnowledgeEncryptor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hexvault_aead::{HEADER_LEN, Key, KeyVersion, SealingKey, sealed_len};
+use hexvault_cells::{Credentials, Layer as CellLayer};
 use hexvault_envelope::{ByteStorage, Compression, Options};
+use hexvault_peer_benches::cells::{LAYERS, Ours, RingPair, Theirs};
 use hexvault_peer_benches::{filler, json_like};
 use hexvault_v1::stack::{self, Layer, LayerContext};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -185,5 +191,129 @@ fn envelope(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, aead, envelope);
+/// Sizes of the cells and traversal groups (issues 11 and 12).
+const CELL_SIZES: [usize; 5] = [100, 1024, 10 * 1024, 64 * 1024, 1024 * 1024];
+
+fn cells(c: &mut Criterion) {
+    for size in CELL_SIZES {
+        let pt = filler(size);
+        for (ours_layer, their_layer) in LAYERS {
+            let n = ours_layer.number();
+            let mut g = c.benchmark_group(format!("peers_cells_layer{n}/{size}"));
+            configure(&mut g, size);
+            let ours = Ours::new();
+            let creds = ours.credentials();
+            g.bench_function("hexvault_seal", |b| {
+                b.iter(|| {
+                    black_box(
+                        ours.cell
+                            .seal(&ours.object, black_box(&pt), ours_layer, &creds)
+                            .unwrap(),
+                    )
+                });
+            });
+            let blob = ours
+                .cell
+                .seal(&ours.object, &pt, ours_layer, &creds)
+                .unwrap();
+            g.bench_function("hexvault_open", |b| {
+                b.iter(|| {
+                    black_box(
+                        ours.cell
+                            .open(&ours.object, black_box(&blob), &creds)
+                            .unwrap(),
+                    )
+                });
+            });
+            // HexVault 1.1.2: `Partition::seal` resolves the token, derives every layer key
+            // with HKDF and stores the blob in the cell's map; `open` peels it back.
+            let mut theirs = Theirs::new();
+            g.bench_function("hexvault_1_1_2_partition_seal", |b| {
+                b.iter(|| {
+                    theirs
+                        .partition
+                        .seal(
+                            &mut theirs.cell,
+                            "object-1",
+                            black_box(&pt),
+                            their_layer,
+                            "bench",
+                        )
+                        .unwrap();
+                });
+            });
+            g.bench_function("hexvault_1_1_2_partition_open", |b| {
+                b.iter(|| {
+                    black_box(
+                        theirs
+                            .partition
+                            .open(&theirs.cell, "object-1", "bench")
+                            .unwrap(),
+                    )
+                });
+            });
+            g.finish();
+        }
+    }
+}
+
+fn traverse(c: &mut Criterion) {
+    for size in CELL_SIZES {
+        let pt = filler(size);
+        let mut g = c.benchmark_group(format!("peers_traverse/{size}"));
+        configure(&mut g, size);
+        // A fresh vault per sample keeps the memory audit log from growing across samples.
+        g.bench_function("hexvault_edge_traverse", |b| {
+            b.iter_custom(|iters| {
+                let ours = Ours::new();
+                let none = Credentials::none();
+                let blob = ours
+                    .cell
+                    .seal(&ours.object, &pt, CellLayer::Rest, &none)
+                    .unwrap();
+                ours.edge
+                    .traverse(&ours.object, &blob, &none, &none)
+                    .unwrap();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(
+                        ours.edge
+                            .traverse(&ours.object, black_box(&blob), &none, &none)
+                            .unwrap(),
+                    );
+                }
+                start.elapsed()
+            });
+        });
+        g.bench_function("hexvault_1_1_2_vault_traverse", |b| {
+            b.iter_custom(|iters| {
+                let mut t = Theirs::new();
+                t.partition
+                    .seal(&mut t.cell, "object-1", &pt, LAYERS[0].1, "bench")
+                    .unwrap();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    t.vault
+                        .traverse(
+                            &t.partition,
+                            &t.cell,
+                            &t.other,
+                            &mut t.dest,
+                            "object-1",
+                            LAYERS[0].1,
+                            "bench",
+                            "bench",
+                        )
+                        .unwrap();
+                }
+                start.elapsed()
+            });
+        });
+        let mut floor = RingPair::new(size);
+        g.bench_function("ring_open_seal", |b| b.iter(|| black_box(floor.run())));
+        g.finish();
+    }
+}
+
+criterion_group!(benches, aead, envelope, cells, traverse);
 criterion_main!(benches);

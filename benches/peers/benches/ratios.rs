@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use cachekit_core::{ByteStorage as CkStorage, ZeroKnowledgeEncryptor};
 use hexvault_aead::{HEADER_LEN, Key, KeyVersion, SealingKey, sealed_len};
+use hexvault_cells::{Credentials, Layer as CellLayer};
 use hexvault_envelope::{ByteStorage, Compression, Options};
+use hexvault_peer_benches::cells::{LAYERS, Ours, RingPair, Theirs};
 use hexvault_peer_benches::{filler, json_like};
 use hexvault_v1::stack::{self, Layer, LayerContext};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -311,6 +313,221 @@ const ROWS: [Row; 10] = [
     ),
 ];
 
+/// Sizes of the cells and edges table (issues 11 and 12).
+const CELL_SIZES: [(usize, &str); 4] = [
+    (100, "100 B"),
+    (1024, "1 KiB"),
+    (10 * 1024, "10 KiB"),
+    (64 * 1024, "64 KiB"),
+];
+
+/// One side of the cells and edges table, by name, on `pt` (the calls of the `peers_cells_*`
+/// and `peers_traverse` groups of `benches/peers.rs`). Each returns `pt.len()`.
+fn cells_call<'a>(name: &str, pt: &'a [u8]) -> Call<'a> {
+    let layer = |n: usize| LAYERS[n];
+    match name {
+        "cells_l0" | "cells_l1" | "cells_l2" => {
+            let (ours_layer, _) = layer(usize::from(name.as_bytes()[7] - b'0'));
+            let ours = Ours::new();
+            Box::new(move || {
+                let creds = ours.credentials();
+                let blob = ours
+                    .cell
+                    .seal(&ours.object, black_box(pt), ours_layer, &creds)
+                    .unwrap();
+                ours.cell
+                    .open(&ours.object, black_box(&blob), &creds)
+                    .unwrap()
+                    .len()
+            })
+        }
+        "v1_l0" | "v1_l1" | "v1_l2" => {
+            let (_, their_layer) = layer(usize::from(name.as_bytes()[4] - b'0'));
+            let mut t = Theirs::new();
+            Box::new(move || {
+                t.partition
+                    .seal(&mut t.cell, "object-1", black_box(pt), their_layer, "bench")
+                    .unwrap();
+                t.partition
+                    .open(&t.cell, "object-1", "bench")
+                    .unwrap()
+                    .len()
+            })
+        }
+        "edge_traverse" => {
+            let ours = Ours::new();
+            let none = Credentials::none();
+            let blob = ours
+                .cell
+                .seal(&ours.object, pt, CellLayer::Rest, &none)
+                .unwrap();
+            Box::new(move || {
+                let moved = ours
+                    .edge
+                    .traverse(&ours.object, black_box(&blob), &none, &none)
+                    .unwrap();
+                black_box(moved);
+                pt.len()
+            })
+        }
+        "v1_traverse" => {
+            let mut t = Theirs::new();
+            t.partition
+                .seal(&mut t.cell, "object-1", pt, layer(0).1, "bench")
+                .unwrap();
+            Box::new(move || {
+                t.vault
+                    .traverse(
+                        &t.partition,
+                        &t.cell,
+                        &t.other,
+                        &mut t.dest,
+                        "object-1",
+                        layer(0).1,
+                        "bench",
+                        "bench",
+                    )
+                    .unwrap();
+                pt.len()
+            })
+        }
+        "cells_seal_l0" => {
+            let ours = Ours::new();
+            let none = Credentials::none();
+            Box::new(move || {
+                let blob = ours
+                    .cell
+                    .seal(&ours.object, black_box(pt), CellLayer::Rest, &none)
+                    .unwrap();
+                black_box(blob);
+                pt.len()
+            })
+        }
+        "cells_open_l0" => {
+            let ours = Ours::new();
+            let none = Credentials::none();
+            let blob = ours
+                .cell
+                .seal(&ours.object, pt, CellLayer::Rest, &none)
+                .unwrap();
+            Box::new(move || {
+                ours.cell
+                    .open(&ours.object, black_box(&blob), &none)
+                    .unwrap()
+                    .len()
+            })
+        }
+        // As the cells bench's `ring_raw_vec`: a prebuilt key, into a new Vec / a copy.
+        "ring_seal" => {
+            let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &KEY).unwrap());
+            let mut counter = 0u64;
+            Box::new(move || {
+                counter += 1;
+                let mut n = [0u8; 12];
+                n[4..].copy_from_slice(&counter.to_be_bytes());
+                let mut out = Vec::with_capacity(pt.len() + 16);
+                out.extend_from_slice(black_box(pt));
+                key.seal_in_place_append_tag(
+                    Nonce::assume_unique_for_key(n),
+                    Aad::from(b"header"),
+                    &mut out,
+                )
+                .unwrap();
+                black_box(out).len() - 16
+            })
+        }
+        "ring_open" => {
+            let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &KEY).unwrap());
+            let mut sealed = pt.to_vec();
+            key.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key([9; 12]),
+                Aad::from(b"header"),
+                &mut sealed,
+            )
+            .unwrap();
+            Box::new(move || {
+                let mut buf = black_box(&sealed).clone();
+                let len = key
+                    .open_in_place(
+                        Nonce::assume_unique_for_key([9; 12]),
+                        Aad::from(b"header"),
+                        &mut buf,
+                    )
+                    .unwrap()
+                    .len();
+                buf.truncate(len);
+                black_box(buf).len()
+            })
+        }
+        "ring_open_seal" => {
+            let mut floor = RingPair::new(pt.len());
+            Box::new(move || {
+                floor.run();
+                pt.len()
+            })
+        }
+        other => panic!("no call named {other}"),
+    }
+}
+
+/// (label, ours, theirs, most the ratio may be per size) of the cells and edges table.
+type CellRow = (&'static str, &'static str, &'static str, [Option<f64>; 4]);
+
+const CELL_ROWS: [CellRow; 8] = [
+    // Issue 11: at most 1.5x the bare latency at 100 B, at least 0.85x its throughput
+    // (at most 1/0.85 = 1.18x its time) from 10 KiB.
+    (
+        "cells seal layer 0 / bare ring seal (prebuilt key, into a new Vec)",
+        "cells_seal_l0",
+        "ring_seal",
+        [Some(1.5), None, Some(1.18), Some(1.18)],
+    ),
+    (
+        "cells open layer 0 / bare ring open (prebuilt key, a copy)",
+        "cells_open_l0",
+        "ring_open",
+        [Some(1.5), None, Some(1.18), Some(1.18)],
+    ),
+    (
+        "cells seal+open layer 0 / HexVault 1.1.2 partition seal+open layer 0",
+        "cells_l0",
+        "v1_l0",
+        [None; 4],
+    ),
+    (
+        "cells seal+open layer 1 / HexVault 1.1.2 partition seal+open layer 1",
+        "cells_l1",
+        "v1_l1",
+        [None; 4],
+    ),
+    (
+        "cells seal+open layer 2 / HexVault 1.1.2 partition seal+open layer 2",
+        "cells_l2",
+        "v1_l2",
+        [None; 4],
+    ),
+    // Issue 12: at least 5x faster than HexVault 1.1.2 at 100 B.
+    (
+        "edge traverse, layer 0, memory audit log / HexVault 1.1.2 Vault::traverse",
+        "edge_traverse",
+        "v1_traverse",
+        [Some(0.2), None, None, None],
+    ),
+    // Issue 12: within 1.2x of the bare open + seal floor from 10 KiB up.
+    (
+        "edge traverse, layer 0, memory audit log / bare ring open+seal (two keys, one copy)",
+        "edge_traverse",
+        "ring_open_seal",
+        [None, None, Some(1.2), Some(1.2)],
+    ),
+    (
+        "HexVault 1.1.2 Vault::traverse / bare ring open+seal (two keys, one copy)",
+        "v1_traverse",
+        "ring_open_seal",
+        [None; 4],
+    ),
+];
+
 fn cell(r: f64, target: Option<f64>) -> String {
     match target {
         Some(max) if r <= max => format!("{r:.2} ok (<= {max:.2})"),
@@ -331,6 +548,13 @@ fn main() {
                 assert_eq!(call(&peers, theirs, &pt)(), size, "{label}: {theirs}");
             }
         }
+        for (label, ours, theirs, _) in CELL_ROWS {
+            for (size, _) in CELL_SIZES {
+                let pt = filler(size);
+                assert_eq!(cells_call(ours, &pt)(), size, "{label}: {ours}");
+                assert_eq!(cells_call(theirs, &pt)(), size, "{label}: {theirs}");
+            }
+        }
         println!("ratios: smoke run passed (measure with `cargo bench --bench ratios`)");
         return;
     }
@@ -344,6 +568,20 @@ fn main() {
         for ((size, _), target) in SIZES.iter().zip(targets) {
             let pt = input(*size);
             let r = ratio(call(&peers, ours, &pt), call(&peers, theirs, &pt));
+            out.push_str(&format!(" {} |", cell(r, target)));
+        }
+        out.push('\n');
+    }
+    out.push_str("\n| cells and edges: time ours / time theirs (median of per-round ratios) |");
+    for (_, name) in CELL_SIZES {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|---|---|---|---|\n");
+    for (label, ours, theirs, targets) in CELL_ROWS {
+        out.push_str(&format!("| {label} |"));
+        for ((size, _), target) in CELL_SIZES.iter().zip(targets) {
+            let pt = filler(*size);
+            let r = ratio(cells_call(ours, &pt), cells_call(theirs, &pt));
             out.push_str(&format!(" {} |", cell(r, target)));
         }
         out.push('\n');

@@ -1,4 +1,7 @@
-//! Shared inputs for the peer benches: the same bytes go to every library in the run.
+//! Shared inputs for the peer benches: the same bytes go to every library in the run; and
+//! the sides of the cells and edges comparison ([`cells`]).
+
+pub mod cells;
 
 /// Deterministic, non-secret, incompressible filler bytes (the same xorshift as
 /// `hexvault-benches`). Not random and never a key.

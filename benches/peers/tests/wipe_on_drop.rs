@@ -1,6 +1,8 @@
 //! The drop wipe of `Plaintext` survives optimisation, and `retrieve_into` wipes a reused
 //! buffer before it grows it and wholly on error: a counting global allocator looks at every
-//! freed block of one marker size and records whether it was all zeros.
+//! freed block of one marker size and records whether it was all zeros. While armed, it also
+//! counts freed blocks of any size that still hold a plaintext marker (a traversal must free
+//! no buffer holding its plaintext, also when it fails after decrypting).
 //!
 //! This lives in the peers workspace because it needs `unsafe` (a `GlobalAlloc`), which the
 //! main workspace forbids; our crates are built here as dependencies, at opt-level 3.
@@ -8,11 +10,16 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// No other allocation in the test has this size.
 const MARKER: usize = 77_777;
 
+/// A plaintext pattern no ciphertext or audit record contains by chance.
+const PT_MARK: &[u8; 16] = b"PLAINTEXT-MARKER";
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static LEAKS: AtomicUsize = AtomicUsize::new(0);
 static ZEROED: AtomicUsize = AtomicUsize::new(0);
 static DIRTY: AtomicUsize = AtomicUsize::new(0);
 /// The tests share the counters: one at a time.
@@ -28,6 +35,12 @@ unsafe impl GlobalAlloc for Inspecting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if ARMED.load(Ordering::SeqCst) {
+            let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
+            if block.windows(PT_MARK.len()).any(|w| w == PT_MARK) {
+                LEAKS.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         if layout.size() == MARKER {
             let block = unsafe { std::slice::from_raw_parts(ptr, MARKER) };
             let counter = if block.iter().all(|&b| b == 0) {
@@ -140,4 +153,61 @@ fn a_failed_retrieve_into_wipes_the_whole_buffer() {
     let before = counts();
     drop(out);
     assert_eq!(counts(), (before.0 + 1, before.1));
+}
+
+/// Runs `f` with the marker check armed; returns how many freed blocks held the marker.
+fn leaks_during(f: impl FnOnce()) -> usize {
+    let before = LEAKS.load(Ordering::SeqCst);
+    ARMED.store(true, Ordering::SeqCst);
+    f();
+    ARMED.store(false, Ordering::SeqCst);
+    LEAKS.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn the_marker_check_sees_a_freed_plaintext() {
+    let _serial = SERIAL.lock().unwrap();
+    let leaked = leaks_during(|| drop(std::hint::black_box(PT_MARK.repeat(8))));
+    assert_eq!(leaked, 1);
+}
+
+#[test]
+fn a_traversal_frees_no_buffer_holding_its_plaintext() {
+    use hexvault_cells::{Credentials, Layer};
+    use hexvault_peer_benches::cells::Ours;
+    let _serial = SERIAL.lock().unwrap();
+    let ours = Ours::new();
+    let none = Credentials::none();
+    let pt = PT_MARK.repeat(256);
+    let blob = ours
+        .cell
+        .seal(&ours.object, &pt, Layer::Rest, &none)
+        .unwrap();
+    let mut bad = blob.clone();
+    if let Some(last) = bad.last_mut() {
+        *last ^= 1;
+    }
+    let mut moved = Vec::new();
+    let leaked = leaks_during(|| {
+        moved = ours
+            .edge
+            .traverse(&ours.object, &blob, &none, &none)
+            .unwrap();
+        // A wrong tag: GCM decrypts into the traversal's buffer, then refuses; the
+        // buffer is wiped before it is freed.
+        assert!(
+            ours.edge
+                .traverse(&ours.object, &bad, &none, &none)
+                .is_err()
+        );
+        // A batch, one blob good and one bad.
+        let items = [(&ours.object, &blob[..]), (&ours.object, &bad[..])];
+        let results = ours.edge.traverse_batch(&items, &none, &none).unwrap();
+        assert!(results[0].is_ok() && results[1].is_err());
+        drop(results);
+    });
+    assert_eq!(leaked, 0, "a freed buffer held the plaintext");
+    assert!(!moved.windows(PT_MARK.len()).any(|w| w == PT_MARK));
+    assert!(!blob.is_empty());
+    drop(pt);
 }

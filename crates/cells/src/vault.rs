@@ -669,6 +669,22 @@ impl Cell {
     }
 }
 
+/// A buffer that may hold plaintext: wiped on drop unless released as ciphertext.
+struct Scratch(Vec<u8>);
+
+impl Scratch {
+    /// Hands out the buffer, which now holds only a sealed blob.
+    fn release(mut self) -> Vec<u8> {
+        core::mem::take(&mut self.0)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        hexvault_aead::wipe(&mut self.0);
+    }
+}
+
 /// Layer keys of one operation, index = layer number.
 type LayerKeys = [Option<Arc<LayerKey>>; 3];
 
@@ -698,8 +714,26 @@ impl Inner {
         self.append(event)
     }
 
-    /// Checks the credentials `layer` needs and asks the resolver for the policy.
+    /// Checks the credentials `layer` needs and asks the resolver for the policy. Layer 0
+    /// needs none: answered inline, without a call.
+    #[inline]
     fn resolve<'a>(
+        &self,
+        partition: &PartitionId,
+        cell: &CellId,
+        layer: Layer,
+        credentials: &Credentials<'a>,
+    ) -> Result<Resolved<'a>> {
+        if layer == Layer::Rest {
+            return Ok(Resolved {
+                policy: None,
+                session: None,
+            });
+        }
+        self.resolve_gated(partition, cell, layer, credentials)
+    }
+
+    fn resolve_gated<'a>(
         &self,
         partition: &PartitionId,
         cell: &CellId,
@@ -921,20 +955,18 @@ impl Inner {
             .len
             .checked_add(plaintext.len())
             .and_then(|n| n.checked_add(layers * TAG_LEN))
-            .ok_or(Error::Aead(hexvault_aead::Error::TooLong {
-                what: "cell blob length overflows usize",
-            }))?;
-        // The plaintext is copied into a zeroizing buffer: wiped if sealing fails.
-        let mut out = Zeroizing::new(Vec::with_capacity(total));
-        write_header(&mut out, &header)?;
-        if out.len() != header.len {
-            return Err(Error::Internal {
-                what: "written header length differs from the computed one",
-            });
+            .ok_or_else(too_long)?;
+        // The plaintext is copied into a buffer wiped if sealing fails.
+        let mut out = Scratch(Vec::with_capacity(total));
+        write_header(&mut out.0, &header)?;
+        if out.0.len() != header.len {
+            return Err(internal(
+                "written header length differs from the computed one",
+            ));
         }
-        out.extend_from_slice(plaintext);
-        out.resize(total, 0);
-        let (aad, body) = out.split_at_mut(header.len);
+        out.0.extend_from_slice(plaintext);
+        out.0.resize(total, 0);
+        let (aad, body) = out.0.split_at_mut(header.len);
         let mut len = plaintext.len();
         for (key, nonce) in keys.iter().zip(nonces) {
             let (Some(key), Some(nonce)) = (key, nonce) else {
@@ -950,7 +982,7 @@ impl Inner {
                 .copy_from_slice(&tag);
             len = end;
         }
-        Ok(core::mem::take(&mut *out))
+        Ok(out.release())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1132,6 +1164,14 @@ fn decompress_content(_envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         reason: "the blob was sealed compressed; build hexvault-cells with the `compression` \
                  feature to open it"
             .to_owned(),
+    })
+}
+
+/// The error of a blob length past `usize`, built only on that path.
+#[cold]
+fn too_long() -> Error {
+    Error::Aead(hexvault_aead::Error::TooLong {
+        what: "cell blob length overflows usize",
     })
 }
 

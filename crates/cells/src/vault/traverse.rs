@@ -9,7 +9,8 @@ use hexvault_aead::FreshNonce;
 use hexvault_audit::{BlobRef, Context, ContextId, Event, EventKind, Outcome};
 
 use super::{
-    Cell, LayerKeys, Resolved, Route, Vault, blob_ref, class, context, endpoint, lossy, mismatch,
+    Cell, LayerKeys, Resolved, Route, Scratch, Vault, blob_ref, class, context, endpoint, lossy,
+    mismatch, too_long,
 };
 use crate::blob::{Header, LayerParams, TAG_LEN, header_len, write_header};
 use crate::error::internal;
@@ -64,22 +65,6 @@ struct Side<'a> {
 struct Memo<'a> {
     source: Option<((Layer, u32, u32), Side<'a>)>,
     destination: Option<(Layer, Side<'a>)>,
-}
-
-/// A buffer that may hold plaintext: wiped on drop unless released as ciphertext.
-struct Scratch(Vec<u8>);
-
-impl Scratch {
-    /// Hands out the buffer, which now holds only a sealed blob.
-    fn release(mut self) -> Vec<u8> {
-        core::mem::take(&mut self.0)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        hexvault_aead::wipe(&mut self.0);
-    }
 }
 
 impl Vault {
@@ -180,8 +165,10 @@ impl Vault {
     /// As [`Vault::traverse`] for many blobs along one route, with one group commit: every
     /// blob's record (traverse or denied, one per blob, in order) is appended by one
     /// [`AuditLog::append_batch`](hexvault_audit::AuditLog::append_batch) (one lock; for a
-    /// file log one write and one sync), before any new blob is returned. Credentials are
-    /// resolved and keys looked up once per distinct layer and key version, not per blob.
+    /// file log under `Durability::EveryRecord` one write and one sync), before any new blob
+    /// is returned. Credentials are
+    /// resolved and keys looked up again only when a blob's layer or key versions differ
+    /// from the previous blob's, not per blob.
     ///
     /// Returns one result per item, in order: a blob that fails (tampered, another cell,
     /// wrong credentials) fails alone, and its denied record is in the batch.
@@ -470,17 +457,12 @@ impl Vault {
         let plain_len = body_in.len().checked_sub(tags_in).ok_or(Error::Malformed {
             what: "ciphertext shorter than its authentication tags",
         })?;
-        let overflow = || {
-            Error::Aead(hexvault_aead::Error::TooLong {
-                what: "cell blob length overflows usize",
-            })
-        };
         let total = new
             .len
             .checked_add(plain_len)
             .and_then(|n| n.checked_add(tags_out))
-            .ok_or_else(overflow)?;
-        let room = new.len.checked_add(body_in.len()).ok_or_else(overflow)?;
+            .ok_or_else(too_long)?;
+        let room = new.len.checked_add(body_in.len()).ok_or_else(too_long)?;
 
         // One buffer: new header, then the input body copied once, opened in place, sealed
         // in place. It holds plaintext between the two steps, so it is wiped on any error.
