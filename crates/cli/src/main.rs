@@ -11,6 +11,7 @@
 mod commands;
 mod error;
 mod input;
+mod large;
 mod output;
 mod tokens;
 mod vaultdir;

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
 use crate::input::{self, Stdin};
+use crate::large;
 use crate::output;
 use crate::tokens::{self, FileResolver};
 use crate::vaultdir::{
@@ -566,10 +567,19 @@ struct SealReport {
     key_version: u32,
     bytes: usize,
     compressed: bool,
+    /// Sealed as a large object (docs/formats.md, "Large object").
+    large: bool,
+    /// A large object's plaintext length and its stream file's length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plaintext_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_bytes: Option<u64>,
 }
 
 /// `seal`: the blob is written to a temporary file and fsynced, the seal record appended
-/// and made durable, then the blob renamed into place (ADR 0071).
+/// and made durable, then the blob renamed into place (ADR 0071). A payload above
+/// [`large::THRESHOLD`] is sealed as a large object (ADR 0073): its stream file is written
+/// and renamed into place before the blob.
 pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let dir = VaultDir::open(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
@@ -589,8 +599,9 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     };
     let token = token(&args.keys)?;
     let layer = Layer::from_number(args.layer)?;
-    let plaintext =
-        input::secret_input(args.input.as_deref(), input::PLAINTEXT_LIMIT, "plaintext")?;
+    let mut source = input::SecretSource::open(args.input.as_deref(), "plaintext")?;
+    let head = source.head(large::THRESHOLD + 1, "plaintext")?;
+    let is_large = large::is_large(&head);
     let opened = open_vault(&dir, &args.keys, stdin)?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
@@ -598,12 +609,16 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
     let credentials = credentials(token.as_ref());
-    let sealed = if args.compress {
-        handle.seal_compressed(&object, &plaintext, layer, &credentials)
+    let data_key = if is_large {
+        Some(hexvault::aead::Key::generate()?)
     } else {
-        handle.seal(&object, &plaintext, layer, &credentials)
+        None
     };
-    drop(plaintext);
+    let sealed = match &data_key {
+        Some(key) => handle.seal(&object, &large::key_record(key), layer, &credentials),
+        None if args.compress => handle.seal_compressed(&object, &head, layer, &credentials),
+        None => handle.seal(&object, &head, layer, &credentials),
+    };
     let blob = match sealed {
         Ok(blob) => blob,
         Err(error) => {
@@ -614,15 +629,47 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     };
     let info = blob_versions(&blob)
         .ok_or_else(|| CliError::Failed("internal error: a sealed blob has no header".into()))?;
+    let mut sizes = None;
+    let mut stream_file = None;
+    if let Some(key) = &data_key {
+        let bar = large::progress(large::progress_shown(json), source.len, "sealing");
+        let mut rest = bar.wrap_read(&mut source.reader);
+        bar.inc(u64::try_from(head.len()).unwrap_or(u64::MAX));
+        let aad = large::aad(&cell, &object, &blob);
+        let written = large::PendingStream::seal(&dir.cell_dir(&cell), key, &aad, &head, &mut rest);
+        bar.finish_and_clear();
+        let (pending, plaintext_len) = match written {
+            Ok(done) => done,
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(error);
+            }
+        };
+        let stream = large::stream_path(&dir, &cell, &object, &blob);
+        pending.persist(&stream)?;
+        let stream_len = std::fs::metadata(&stream)
+            .map_err(|error| CliError::io("reading a stream file", error))?
+            .len();
+        sizes = Some((plaintext_len, stream_len));
+        stream_file = Some(stream);
+    }
+    drop(head);
     let log = opened.vault.audit_log();
-    vaultdir::write_blob(&path, &blob, Replace::Never, || {
+    let written = vaultdir::write_blob(&path, &blob, Replace::Never, || {
         let event = Event::new(EventKind::Seal)
             .destination(endpoint(&cell, info.layer, info.cell_version)?)
             .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&blob));
         log.append(event)?;
         log.flush()?;
         Ok(())
-    })?;
+    });
+    if written.is_err()
+        && let Some(stream) = &stream_file
+    {
+        // No blob names the stream: remove it now (a later writer would).
+        let _ = std::fs::remove_file(stream);
+    }
+    written?;
     opened.vault.close()?;
     let report = SealReport {
         cell: cell.name(),
@@ -630,10 +677,19 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
         layer: info.layer,
         key_version: info.cell_version,
         bytes: blob.len(),
-        compressed: args.compress,
+        compressed: args.compress && !is_large,
+        large: is_large,
+        plaintext_bytes: sizes.map(|(plaintext, _)| plaintext),
+        stream_bytes: sizes.map(|(_, stream)| stream),
     };
     if json {
         output::json(&report)
+    } else if let Some((plaintext, stream)) = sizes {
+        output::line(&format!(
+            "sealed {} in {} at layer {} as a large object (cell key v{}, {plaintext} bytes \
+             of plaintext, {} + {stream} bytes)",
+            report.id, report.cell, report.layer, report.key_version, report.bytes
+        ))
     } else {
         output::line(&format!(
             "sealed {} in {} at layer {} (cell key v{}, {} bytes)",
@@ -643,7 +699,8 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
 }
 
 /// `open`: writes the plaintext to `--out` or standard output (not a terminal without
-/// `--force`).
+/// `--force`). A large object is streamed: to a temporary file renamed to `--out` only once
+/// the whole stream authenticated, or to standard output segment by segment.
 pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     if args.output.is_none() && !args.force && std::io::stdout().is_terminal() {
         return Err(CliError::usage(
@@ -671,16 +728,59 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     // Refusals are recorded: make them durable before reporting.
     opened.vault.close()?;
     let plaintext = result.map_err(cells_error)?;
-    output::write_bytes(args.output.as_deref(), plaintext.expose_secret())?;
+    let (bytes, large) = match large::data_key(plaintext.expose_secret())? {
+        Some(key) => {
+            drop(plaintext);
+            let stream = large::stream_path(&dir, &cell, &object, &blob);
+            let mut opener = large::open_stream(&stream, &key, &large::aad(&cell, &object, &blob))?;
+            let total = std::fs::metadata(&stream).ok().map(|meta| meta.len());
+            let bar = large::progress(large::progress_shown(json), total, "opening");
+            let result = match &args.output {
+                Some(path) => open_to_file(&mut opener, path, &bar),
+                None => large::copy_out(&mut opener, &mut std::io::stdout().lock(), &bar),
+            };
+            bar.finish_and_clear();
+            (result?, true)
+        }
+        None => {
+            output::write_bytes(args.output.as_deref(), plaintext.expose_secret())?;
+            (u64::try_from(plaintext.len()).unwrap_or(u64::MAX), false)
+        }
+    };
     if json {
         output::json(&serde_json::json!({
             "cell": cell.name(),
             "id": object.to_string(),
-            "bytes": plaintext.len(),
+            "bytes": bytes,
+            "large": large,
             "out": args.output.as_ref().map(|p| p.display().to_string()),
         }))?;
     }
     Ok(())
+}
+
+/// Opens a large object's stream into a temporary file beside `path` (mode 0600), renamed
+/// to `path` only once the whole stream authenticated.
+fn open_to_file(
+    opener: &mut hexvault::aead::StreamOpener<std::io::BufReader<std::fs::File>>,
+    path: &Path,
+    bar: &indicatif::ProgressBar,
+) -> CliResult<u64> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let file = tempfile::NamedTempFile::new_in(parent)
+        .map_err(|error| CliError::io("creating a file beside --out", error))?;
+    let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file.as_file());
+    let total = large::copy_out(opener, &mut writer, bar)?;
+    drop(writer);
+    file.as_file()
+        .sync_all()
+        .map_err(|error| CliError::io("writing --out", error))?;
+    file.persist(path)
+        .map_err(|error| CliError::io("writing --out", error.error))?;
+    Ok(total)
 }
 
 #[derive(Serialize)]
