@@ -839,18 +839,79 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
             CliError::Failed("internal error: a declared edge is not connected".into())
         })?;
     let credentials = credentials(token.as_ref());
+    // A large object (its stream file is there): the data key is needed to re-encrypt the
+    // stream for the destination (ADR 0073); opening it is recorded like any open.
+    let source_stream = large::stream_path(&dir, &from, &object, &blob);
+    let data_key = if source_stream.exists() {
+        let handle = opened
+            .vault
+            .partition(from.partition.clone())
+            .cell(from.cell.clone());
+        let key = match handle.open(&object, &blob, &credentials) {
+            Ok(plaintext) => large::data_key(plaintext.expose_secret()),
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(cells_error(error));
+            }
+        };
+        match key {
+            Ok(Some(key)) => Some(key),
+            Ok(None) => {
+                opened.vault.close()?;
+                return Err(CliError::Failed(
+                    "the object has a .stream file but its blob holds no data key: restore \
+                     the object's .blob and .stream files together from a backup"
+                        .into(),
+                ));
+            }
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
     let result = edge.traverse(&object, &blob, &credentials, &credentials);
     let moved = match result {
         Ok(sealed) => {
             // The traverse record is appended before the edge returns the blob; flushed here.
             opened.vault.audit_log().flush()?;
-            vaultdir::write_blob(&destination, &sealed, Replace::Never, || Ok(()))?;
+            let mut stream_file = None;
+            if let Some(key) = &data_key {
+                let total = std::fs::metadata(&source_stream).ok().map(|m| m.len());
+                let bar = large::progress(large::progress_shown(json), total, "re-encrypting");
+                let pending = large::PendingStream::reencrypt(
+                    &source_stream,
+                    key,
+                    &large::aad(&from, &object, &blob),
+                    &dir.cell_dir(&to),
+                    key,
+                    &large::aad(&to, &object, &sealed),
+                    &bar,
+                );
+                bar.finish_and_clear();
+                let stream = large::stream_path(&dir, &to, &object, &sealed);
+                pending?.0.persist(&stream)?;
+                stream_file = Some(stream);
+            }
+            let written = vaultdir::write_blob(&destination, &sealed, Replace::Never, || Ok(()));
+            if written.is_err()
+                && let Some(stream) = &stream_file
+            {
+                let _ = std::fs::remove_file(stream);
+            }
+            written?;
             let info = blob_versions(&sealed).ok_or_else(|| {
                 CliError::Failed("internal error: a traversed blob has no header".into())
             })?;
             if args.move_source {
                 std::fs::remove_file(&source)
                     .map_err(|error| CliError::io("removing the source blob", error))?;
+                if data_key.is_some() {
+                    std::fs::remove_file(&source_stream)
+                        .map_err(|error| CliError::io("removing the source stream", error))?;
+                }
                 vaultdir::sync_dir(&dir.cell_dir(&from))?;
             }
             info.cell_version
@@ -972,6 +1033,30 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
         if !stale {
             continue;
         }
+        let old_stream = large::stream_path(&dir, &cell, object, &blob);
+        if old_stream.exists() {
+            if let Err(error) = reseal_large(
+                &dir,
+                &cell,
+                object,
+                path,
+                &blob,
+                &old_stream,
+                &handle,
+                &*log,
+                &credentials,
+                json,
+            ) {
+                opened.vault.close()?;
+                return Err(CliError::Failed(format!(
+                    "object {object} in cell {}: {error}; the objects before it are resealed, \
+                     run reseal again once it is fixed",
+                    cell.name(),
+                )));
+            }
+            resealed += 1;
+            continue;
+        }
         let sealed = match handle.reseal(object, &blob, &credentials) {
             Ok(sealed) => sealed,
             Err(error) => {
@@ -1004,4 +1089,73 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
             report.cell, report.resealed, report.key_version, report.already_current
         ))
     }
+}
+
+/// Reseals a large object under a fresh data key (ADR 0073): opens the old data key, seals a
+/// new one at the blob's layer under the current key versions, records the rotation (old and
+/// new blob), re-encrypts the stream into a new stream file, replaces the blob, and removes
+/// the old stream. An interruption leaves the old blob and stream, or the new ones; the
+/// stream file no blob names is removed by the next writer.
+#[allow(clippy::too_many_arguments)]
+fn reseal_large(
+    dir: &VaultDir,
+    cell: &CellRef,
+    object: &ObjectId,
+    path: &Path,
+    blob: &[u8],
+    old_stream: &Path,
+    handle: &hexvault::cells::Cell,
+    log: &dyn hexvault::audit::AuditLog,
+    credentials: &Credentials<'_>,
+    json: bool,
+) -> CliResult {
+    let old = blob_versions(blob).ok_or_else(|| {
+        CliError::Failed("the blob is malformed (not a cell blob): restore it from a backup".into())
+    })?;
+    let layer = Layer::from_number(old.layer)?;
+    let old_key = large::data_key(
+        handle
+            .open(object, blob, credentials)
+            .map_err(cells_error)?
+            .expose_secret(),
+    )?
+    .ok_or_else(|| {
+        CliError::Failed(
+            "the object has a .stream file but its blob holds no data key: restore the \
+                 object's .blob and .stream files together from a backup"
+                .into(),
+        )
+    })?;
+    let new_key = hexvault::aead::Key::generate()?;
+    let sealed = handle
+        .seal(object, &large::key_record(&new_key), layer, credentials)
+        .map_err(cells_error)?;
+    let new = blob_versions(&sealed)
+        .ok_or_else(|| CliError::Failed("internal error: a sealed blob has no header".into()))?;
+    log.append(
+        Event::new(EventKind::Rotate)
+            .source(endpoint(cell, old.layer, old.cell_version)?)
+            .destination(endpoint(cell, new.layer, new.cell_version)?)
+            .input(BlobRef::bind(&[], &[], &[])?.with_payload_digest(blob))
+            .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&sealed)),
+    )?;
+    log.flush()?;
+    let total = std::fs::metadata(old_stream).ok().map(|m| m.len());
+    let bar = large::progress(large::progress_shown(json), total, "resealing");
+    let pending = large::PendingStream::reencrypt(
+        old_stream,
+        &old_key,
+        &large::aad(cell, object, blob),
+        &dir.cell_dir(cell),
+        &new_key,
+        &large::aad(cell, object, &sealed),
+        &bar,
+    );
+    bar.finish_and_clear();
+    let new_stream = large::stream_path(dir, cell, object, &sealed);
+    pending?.0.persist(&new_stream)?;
+    vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(()))?;
+    std::fs::remove_file(old_stream)
+        .map_err(|error| CliError::io("removing the old stream file", error))?;
+    vaultdir::sync_dir(&dir.cell_dir(cell))
 }
