@@ -87,11 +87,14 @@ pub(crate) struct SealArgs {
     /// policy secret: --token-env and a token resolver file).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
     layer: u8,
-    /// Compress with LZ4 first when that is shorter. Off by default: the length then
-    /// reveals how compressible the plaintext is (CRIME/BREACH).
+    /// Compress with LZ4 first when that is shorter (payloads of at most 1 MiB; large
+    /// objects are never compressed). Off by default: the length then reveals how
+    /// compressible the plaintext is (CRIME/BREACH).
     #[arg(long)]
     compress: bool,
-    /// Read the plaintext from this file instead of standard input (at most 64 MiB).
+    /// Read the plaintext from this file instead of standard input. Above 1 MiB it is
+    /// sealed as a large object: a data key in the blob, the payload as a sealed stream
+    /// beside it, in bounded memory (docs/formats.md, "Large object").
     #[arg(long = "in", value_name = "FILE")]
     input: Option<PathBuf>,
     #[command(flatten)]
@@ -110,6 +113,9 @@ pub(crate) struct OpenArgs {
     #[arg(long, value_name = "OBJECT")]
     id: String,
     /// Write the plaintext to this file (mode 0600, atomically) instead of standard output.
+    /// A large object is written to standard output as it authenticates: on a failure
+    /// (exit 1) what was written before it is incomplete; with --out the file appears only
+    /// once the whole object authenticated.
     #[arg(long = "out", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Write the plaintext to standard output even when it is a terminal.
