@@ -70,6 +70,9 @@ pub(crate) struct KeyArgs {
     /// Read the access token (layer 1) from the environment variable with this name.
     #[arg(long, value_name = "VAR")]
     token_env: Option<String>,
+    /// The session file of `hexvault session start` (layer 2, with --token-env too).
+    #[arg(long, value_name = "FILE")]
+    session: Option<PathBuf>,
 }
 
 /// `hexvault seal`.
@@ -83,9 +86,10 @@ pub(crate) struct SealArgs {
     /// The object id (a new one: seal never overwrites).
     #[arg(long, value_name = "OBJECT")]
     id: String,
-    /// The top layer: 0 (at rest, the vault's keys alone) or 1 (also an access token's
-    /// policy secret: --token-env and a token resolver file).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    /// The top layer: 0 (at rest, the vault's keys alone), 1 (also an access token's
+    /// policy secret: --token-env and a token resolver file) or 2 (also a session key:
+    /// --session FILE; unreadable once the session ends).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     layer: u8,
     /// Compress with LZ4 first when that is shorter (payloads of at most 1 MiB; large
     /// objects are never compressed). Off by default: the length then reveals how
@@ -501,20 +505,46 @@ fn token(keys: &KeyArgs) -> CliResult<Option<AccessToken>> {
         .transpose()
 }
 
-fn credentials(token: Option<&AccessToken>) -> Credentials<'_> {
-    match token {
+fn credentials<'a>(
+    token: Option<&'a AccessToken>,
+    session: Option<&'a hexvault::cells::Session>,
+) -> Credentials<'a> {
+    let credentials = match token {
         Some(token) => Credentials::none().token(token),
         None => Credentials::none(),
+    };
+    match session {
+        Some(session) => credentials.session(session),
+        None => credentials,
     }
+}
+
+/// The session of `--session FILE`, if given (an expired one is refused).
+fn session(keys: &KeyArgs) -> CliResult<Option<hexvault::cells::Session>> {
+    keys.session
+        .as_deref()
+        .map(crate::commands::session::load)
+        .transpose()
 }
 
 /// A cells error in the command line's words: what went wrong and what to do here.
 fn cells_error(error: hexvault::cells::Error) -> CliError {
     use hexvault::cells::Error;
     let text = match &error {
+        Error::MissingCredential {
+            layer: Layer::Session,
+            ..
+        } => {
+            "this needs layer 2's session: give --session FILE (from `hexvault session \
+             start`) and layer 1's --token-env VAR with a token resolver file"
+        }
         Error::MissingCredential { .. } => {
             "this needs layer 1's access token: give --token-env VAR and a token resolver \
              file (--tokens FILE or $HEXVAULT_TOKENS)"
+        }
+        Error::SessionEnded => {
+            "the session has expired or ended: data sealed at layer 2 under it cannot be \
+             opened any more; start a new session for new data"
         }
         Error::Denied => {
             "the access token was refused by the token resolver file (unknown token, or a \
@@ -604,6 +634,7 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
         Stdin::CarriesData
     };
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let layer = Layer::from_number(args.layer)?;
     let mut source = input::SecretSource::open(args.input.as_deref(), "plaintext")?;
     let head = source.head(large::THRESHOLD + 1, "plaintext")?;
@@ -614,7 +645,7 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref());
     let data_key = if is_large {
         Some(hexvault::aead::Key::generate()?)
     } else {
@@ -725,12 +756,17 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     let object = vaultdir::object_id(&args.id)?;
     let blob = read_blob(&dir, &cell, &object)?;
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let result = handle.open(&object, &blob, &credentials(token.as_ref()));
+    let result = handle.open(
+        &object,
+        &blob,
+        &credentials(token.as_ref(), session.as_ref()),
+    );
     // Refusals are recorded: make them durable before reporting.
     opened.vault.close()?;
     let plaintext = result.map_err(cells_error)?;
@@ -834,6 +870,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         )));
     }
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
     dir.remove_leftovers(&to)?;
     let edge = opened
@@ -844,7 +881,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         .ok_or_else(|| {
             CliError::Failed("internal error: a declared edge is not connected".into())
         })?;
-    let credentials = credentials(token.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref());
     // A large object (its stream file is there): the data key is needed to re-encrypt the
     // stream for the destination (ADR 0073); opening it is recorded like any open.
     let source_stream = large::stream_path(&dir, &from, &object, &blob);
@@ -1012,13 +1049,14 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let cell = CellRef::parse(&args.cell, "--cell")?;
     let versions = dir.declared(&cell, "--cell")?;
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref());
     let objects = dir.objects(&cell)?;
     let log = opened.vault.audit_log();
     let mut resealed = 0;
