@@ -127,7 +127,8 @@ enum SessionCommand {
     /// expires; pass it to seal, open, traverse and reseal with --session FILE.
     Start(commands::session::StartArgs),
     /// End a session: overwrite its session file with zeros, delete it, and record the end.
-    /// Everything sealed at layer 2 under the session becomes unreadable for good.
+    /// Everything sealed at layer 2 under the session becomes unreadable for good (unless
+    /// a copy of the session file survives somewhere: the file is the credential).
     End(commands::session::EndArgs),
 }
 
