@@ -636,6 +636,12 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let layer = Layer::from_number(args.layer)?;
+    if layer == Layer::Session && (args.keys.session.is_none() || args.keys.token_env.is_none()) {
+        return Err(CliError::usage(
+            "--layer 2 needs --session FILE (from `hexvault session start`) and layer 1's \
+             --token-env VAR with a token resolver file",
+        ));
+    }
     let mut source = input::SecretSource::open(args.input.as_deref(), "plaintext")?;
     let head = source.head(large::THRESHOLD + 1, "plaintext")?;
     let is_large = large::is_large(&head);
