@@ -144,8 +144,9 @@ fn a_large_file_round_trips_through_seal_open_traverse_and_reseal() {
         data.len() as u64 + 41 + 16 * segments
     );
 
-    // Standard input too.
-    vault.ok(&["seal", "--cell", "p/a", "--id", "piped"], &data);
+    // Standard input too; standard error is not a terminal here: no progress bar, no output.
+    let piped = vault.ok(&["seal", "--cell", "p/a", "--id", "piped"], &data);
+    assert!(piped.stderr.is_empty(), "{}", stderr_of(&piped));
     assert_eq!(vault.open_bytes("p/a", "piped").stdout, data);
 
     // --out and standard output.
