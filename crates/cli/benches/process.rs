@@ -1,6 +1,7 @@
 //! Whole-process benchmark of the `hexvault` command: `seal`, `open` and `traverse` of a
 //! 1 KiB object and of a large file, beside `cat` of the same file (the I/O floor), with the
-//! throughput ratio to `cat` and each command's peak resident set (VmHWM, Linux).
+//! throughput ratio to `cat` (and to `cat` then `sync` of the output, the floor of a
+//! command that fsyncs what it writes) and each command's peak resident set (VmHWM, Linux).
 //!
 //! `cargo xtask bench cli` (`cargo bench -p hexvault-cli --bench process`): a 256 MiB file,
 //! best of 3 runs. Under `cargo test --benches` (`cargo xtask bench --test`): a 4 MiB file,
@@ -117,6 +118,8 @@ fn main() {
         out.to_str().unwrap(),
     );
 
+    // The floors: `cat` into a file, `cat` into a file then `sync FILE` (seal, open --out and
+    // traverse fsync what they write: the durable floor), `cat` into /dev/null.
     let cat = best(runs, |_| {
         let mut command = Command::new("cat");
         command
@@ -125,61 +128,82 @@ fn main() {
             .stderr(Stdio::null());
         command
     });
-    let mut rows = Vec::new();
+    let cat_sync = best(runs, |_| {
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                "cat \"$1\" > \"$2\" && sync \"$2\"",
+                "sh",
+                input_s,
+                out_s,
+            ])
+            .stderr(Stdio::null());
+        command
+    });
+    let cat_null = best(runs, |_| {
+        let mut command = Command::new("cat");
+        command
+            .arg(&input)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    });
     let ids: Vec<String> = (0..runs.max(small_runs)).map(|i| format!("o{i}")).collect();
-    rows.push((
-        "seal",
-        best(runs, |run| {
-            hexvault(
-                &vault,
-                &["seal", "--cell", "p/a", "--id", &ids[run], "--in", input_s],
-            )
-        }),
-    ));
-    rows.push((
-        "open",
-        best(runs, |_| {
-            hexvault(
-                &vault,
-                &["open", "--cell", "p/a", "--id", &ids[0], "--out", out_s],
-            )
-        }),
-    ));
+    let seal = best(runs, |run| {
+        hexvault(
+            &vault,
+            &["seal", "--cell", "p/a", "--id", &ids[run], "--in", input_s],
+        )
+    });
+    let open = best(runs, |_| {
+        hexvault(
+            &vault,
+            &["open", "--cell", "p/a", "--id", &ids[0], "--out", out_s],
+        )
+    });
     assert!(
         std::fs::read(&out).unwrap() == std::fs::read(&input).unwrap(),
         "open returned another file"
     );
-    rows.push((
-        "traverse",
-        best(runs, |run| {
-            hexvault(
-                &vault,
-                &[
-                    "traverse", "--from", "p/a", "--to", "p/b", "--id", &ids[run],
-                ],
-            )
-        }),
-    ));
+    let open_stdout = best(runs, |_| {
+        hexvault(&vault, &["open", "--cell", "p/a", "--id", &ids[0]])
+    });
+    let traverse = best(runs, |run| {
+        hexvault(
+            &vault,
+            &[
+                "traverse", "--from", "p/a", "--to", "p/b", "--id", &ids[run],
+            ],
+        )
+    });
     let mib = large_len as f64 / (1024.0 * 1024.0);
     println!(
         "hexvault whole-process benchmark ({} MiB file, best of {runs}; contended machine: \
          compare the ratios)",
         large_len / (1024 * 1024)
     );
-    println!(
-        "  cat        {:>8.1} ms  {:>8.1} MiB/s  1.00x cat  peak {:>6} KiB",
-        cat.0.as_secs_f64() * 1e3,
-        mib / cat.0.as_secs_f64(),
-        cat.1
-    );
-    for (name, (time, peak)) in &rows {
+    println!("  command                 time        throughput   vs cat   vs floor   peak");
+    let row = |name: &str, (time, peak): (Duration, u64), floor: Duration| {
         println!(
-            "  {name:<10} {:>8.1} ms  {:>8.1} MiB/s  {:.2}x cat  peak {peak:>6} KiB",
+            "  {name:<20} {:>8.1} ms  {:>8.1} MiB/s  {:>5.2}x  {:>6.2}x  {peak:>6} KiB",
             time.as_secs_f64() * 1e3,
             mib / time.as_secs_f64(),
             cat.0.as_secs_f64() / time.as_secs_f64(),
+            floor.as_secs_f64() / time.as_secs_f64(),
         );
-    }
+    };
+    row("cat > file", cat, cat.0);
+    row("cat > file; sync", cat_sync, cat_sync.0);
+    row("cat > /dev/null", cat_null, cat_null.0);
+    row("seal --in", seal, cat_sync.0);
+    row("open --out", open, cat_sync.0);
+    row("open > /dev/null", open_stdout, cat_null.0);
+    row("traverse", traverse, cat_sync.0);
+    println!(
+        "  (floor: `cat > file; sync` for the commands that fsync, `cat > /dev/null` for open \
+         to standard output)"
+    );
 
     // 1 KiB objects: the fixed cost of a command (start, key derivation, audit append).
     let small_ids: Vec<String> = (0..small_runs).map(|i| format!("s{i}")).collect();
