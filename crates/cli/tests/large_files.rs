@@ -392,3 +392,123 @@ fn a_large_object_at_layer_1_needs_the_token_to_open() {
     assert!(opened.status.success(), "{}", stderr_of(&opened));
     assert_eq!(opened.stdout, data);
 }
+
+impl Fixture {
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hexvault"))
+            .args(args)
+            .args(["--dir", self.dir.to_str().unwrap()])
+            .env("HEXVAULT_MNEMONIC", TREZOR_PHRASE)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// After an interrupted writer and one more writer in the cell: no `.tmp-*` file, every
+    /// stream file is the one its blob names, every object of `ids` present opens whole.
+    fn check_cell(&self, cell: &str, ids: &[(&str, &[u8])]) {
+        for file in self.cell_files(cell) {
+            let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+            assert!(!name.starts_with(".tmp-"), "{name}");
+            if let Some(stem) = name.strip_suffix(".stream") {
+                let object = stem.split('.').next().unwrap();
+                assert!(
+                    file.with_file_name(format!("{object}.blob")).exists(),
+                    "orphan {name}"
+                );
+            }
+        }
+        let streams = self
+            .cell_files(cell)
+            .iter()
+            .filter(|p| p.to_str().unwrap().ends_with(".stream"))
+            .count();
+        let mut large = 0;
+        for (id, data) in ids {
+            let opened = self.open_bytes(cell, id);
+            if opened.status.success() {
+                assert_eq!(&opened.stdout[..], *data, "{id}");
+                large += 1;
+            }
+        }
+        assert_eq!(streams, large, "one stream per large object");
+        self.audit_ok();
+    }
+}
+
+#[test]
+fn kill_9_during_a_large_seal_or_reseal_leaves_whole_objects_and_a_reseal_that_resumes() {
+    let vault = Fixture::new();
+    let data = payload(8 * 1024 * 1024, 7);
+    let input = vault.file("in.bin");
+    write(&input, &data);
+    let ids: Vec<String> = (0..8).map(|round| format!("k{round}")).collect();
+    for (round, id) in ids.iter().enumerate() {
+        let mut child = vault.spawn(&[
+            "seal",
+            "--cell",
+            "p/a",
+            "--id",
+            id,
+            "--in",
+            input.to_str().unwrap(),
+        ]);
+        std::thread::sleep(std::time::Duration::from_millis(20 * round as u64));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // The next writer in the cell removes what the killed one left.
+        vault.ok(
+            &["seal", "--cell", "p/a", "--id", &format!("after{round}")],
+            b"x",
+        );
+        let present: Vec<(&str, &[u8])> = ids[..=round]
+            .iter()
+            .map(|id| (id.as_str(), &data[..]))
+            .collect();
+        vault.check_cell("p/a", &present);
+    }
+
+    // Reseal: kill it at several points, then run it to the end.
+    vault.ok(
+        &[
+            "seal",
+            "--cell",
+            "p/b",
+            "--id",
+            "r1",
+            "--in",
+            input.to_str().unwrap(),
+        ],
+        b"",
+    );
+    vault.ok(
+        &[
+            "seal",
+            "--cell",
+            "p/b",
+            "--id",
+            "r2",
+            "--in",
+            input.to_str().unwrap(),
+        ],
+        b"",
+    );
+    vault.ok(&["rotate", "--cell", "p/b"], b"");
+    for round in 0..6_u64 {
+        let mut child = vault.spawn(&["reseal", "--cell", "p/b"]);
+        std::thread::sleep(std::time::Duration::from_millis(25 * round));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        vault.ok(
+            &["seal", "--cell", "p/b", "--id", &format!("after{round}")],
+            b"x",
+        );
+        vault.check_cell("p/b", &[("r1", &data[..]), ("r2", &data[..])]);
+    }
+    vault.ok(&["reseal", "--cell", "p/b"], b"");
+    let again = json_of(&vault.ok(&["--json", "reseal", "--cell", "p/b"], b""));
+    assert_eq!(again["resealed"], 0);
+    vault.check_cell("p/b", &[("r1", &data[..]), ("r2", &data[..])]);
+}
