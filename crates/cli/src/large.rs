@@ -1,7 +1,8 @@
 //! Large objects of the vault directory (ADR 0073, docs/formats.md "Large object"): a payload
 //! above [`THRESHOLD`] is sealed as a random 32-byte data key in an ordinary cell blob, plus
 //! the payload as a sealed stream (`hexvault_aead::StreamSealer`) under that data key in a
-//! `.stream` file beside the blob. Memory stays one stream segment plus a constant.
+//! `.stream` file beside the blob. Memory stays one stream segment, the first 1 MiB of the
+//! input (read to tell a large payload from a small one) and a constant.
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
