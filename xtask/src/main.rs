@@ -457,6 +457,8 @@ fn bench(args: &[String]) -> StepResult {
                 "hexvault-benches",
                 "--package",
                 "hexvault-ffi",
+                "--package",
+                "hexvault-cli",
                 "--benches",
             ]),
         );
@@ -469,6 +471,10 @@ fn bench(args: &[String]) -> StepResult {
     match args.iter().find(|arg| !arg.starts_with("--")) {
         Some(name) if name == "ffi" => {
             command.args(["--package", "hexvault-ffi", "--bench", "ffi"])
+        }
+        // The whole-process benchmark of the `hexvault` binary (crates/cli/benches).
+        Some(name) if name == "cli" => {
+            command.args(["--package", "hexvault-cli", "--bench", "process"])
         }
         Some(name) => command.args(["--package", "hexvault-benches", "--bench", name]),
         None => command.args([

@@ -89,7 +89,7 @@ pub use blob::{FORMAT_VERSION, MAGIC};
 pub use error::{Error, Result};
 pub use ids::{ActorId, CellId, Layer, MAX_ID_LEN, ObjectId, PartitionId, PolicyId, RouteId};
 pub use policy::{AccessToken, Credentials, PolicyContext, PolicySecret, TokenResolver};
-pub use session::{SESSION_ID_LEN, Session};
+pub use session::{SESSION_ID_LEN, Session, SessionExport};
 pub use vault::{
     Cell, DEFAULT_CACHE_CAPACITY, Partition, Plaintext, RouteLayers, Vault, VaultOptions,
 };

@@ -1,10 +1,13 @@
-//! `Session`: the random layer-2 key, held only in memory, expiring, wiped when it ends.
+//! `Session`: the random layer-2 key, held only in memory, expiring, wiped when it ends;
+//! and `SessionExport`, the one way a session key leaves memory (for a command line that
+//! keeps a session across processes in a session file).
 
 use core::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use hexvault_aead::Key;
+use hexvault_aead::{KEY_LEN, Key};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::keys::{KeyCache, LayerKey, Slot};
 use crate::{Error, Result};
@@ -24,6 +27,8 @@ const SESSION_CACHE: usize = 256;
 pub struct Session {
     id: [u8; SESSION_ID_LEN],
     expires: Instant,
+    /// The same expiry on the wall clock (what an export carries).
+    expires_at: SystemTime,
     state: Mutex<State>,
 }
 
@@ -42,14 +47,71 @@ impl Session {
         let expires = Instant::now().checked_add(ttl).ok_or(Error::Internal {
             what: "session lifetime overflows the clock",
         })?;
+        let expires_at = SystemTime::now().checked_add(ttl).ok_or(Error::Internal {
+            what: "session lifetime overflows the clock",
+        })?;
         Ok(Self {
             id,
             expires,
+            expires_at,
             state: Mutex::new(State {
                 key: Some(Key::generate()?),
                 cache: KeyCache::new(SESSION_CACHE),
             }),
         })
+    }
+
+    /// Exports the session's id, key and wall-clock expiry, to resume it in another process
+    /// with [`Session::resume`]. This is the one way a session key leaves memory: whoever
+    /// holds the export opens and seals layer 2 under the session until it expires, so keep
+    /// it like the key it is (a command line writes it to a mode-0600 session file).
+    ///
+    /// # Errors
+    /// [`Error::SessionEnded`] once the session expired or ended.
+    pub fn export(&self) -> Result<SessionExport> {
+        let state = self.lock();
+        let key = match state.key.as_ref() {
+            Some(key) if Instant::now() < self.expires => key,
+            _ => return Err(Error::SessionEnded),
+        };
+        Ok(SessionExport {
+            id: self.id,
+            key: *key.expose_secret(),
+            expires_at: self.expires_at,
+        })
+    }
+
+    /// Resumes an exported session in this process, live until the export's wall-clock
+    /// expiry. The export's key is copied into the session and wiped with the export.
+    ///
+    /// # Errors
+    /// [`Error::SessionEnded`] if the expiry has passed.
+    pub fn resume(export: &SessionExport) -> Result<Self> {
+        let left = export
+            .expires_at
+            .duration_since(SystemTime::now())
+            .map_err(|_| Error::SessionEnded)?;
+        if left.is_zero() {
+            return Err(Error::SessionEnded);
+        }
+        let expires = Instant::now().checked_add(left).ok_or(Error::Internal {
+            what: "session lifetime overflows the clock",
+        })?;
+        Ok(Self {
+            id: export.id,
+            expires,
+            expires_at: export.expires_at,
+            state: Mutex::new(State {
+                key: Some(Key::from_bytes(export.key)),
+                cache: KeyCache::new(SESSION_CACHE),
+            }),
+        })
+    }
+
+    /// When the session expires, on the wall clock.
+    #[must_use]
+    pub const fn expires_at(&self) -> SystemTime {
+        self.expires_at
     }
 
     /// The session id (public).
@@ -119,5 +181,58 @@ impl fmt::Debug for Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.end();
+    }
+}
+
+/// A session's id, key and wall-clock expiry, made by [`Session::export`] and read back by
+/// [`Session::resume`]: the one way a session key leaves memory. The key is wiped on drop;
+/// `Debug` shows the id and expiry only; not `Clone`.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SessionExport {
+    #[zeroize(skip)]
+    id: [u8; SESSION_ID_LEN],
+    key: [u8; KEY_LEN],
+    #[zeroize(skip)]
+    expires_at: SystemTime,
+}
+
+impl SessionExport {
+    /// Builds an export from its parts (as read back from a session file). The caller's
+    /// key array is copied: wipe it if it was not moved in.
+    #[must_use]
+    pub const fn new(id: [u8; SESSION_ID_LEN], key: [u8; KEY_LEN], expires_at: SystemTime) -> Self {
+        Self {
+            id,
+            key,
+            expires_at,
+        }
+    }
+
+    /// The session id (public: written in layer-2 blob headers).
+    #[must_use]
+    pub const fn id(&self) -> &[u8; SESSION_ID_LEN] {
+        &self.id
+    }
+
+    /// The wall-clock expiry.
+    #[must_use]
+    pub const fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// The session key. The one accessor: every use of it is a place to audit.
+    #[must_use]
+    pub const fn expose_secret(&self) -> &[u8; KEY_LEN] {
+        &self.key
+    }
+}
+
+impl fmt::Debug for SessionExport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id: String = self.id.iter().map(|b| format!("{b:02x}")).collect();
+        f.debug_struct("SessionExport")
+            .field("id", &id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }

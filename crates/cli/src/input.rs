@@ -316,6 +316,46 @@ pub(crate) fn secret_input(
     }
 }
 
+/// A plaintext source read in pieces: `--in FILE` or standard input, with its length when it
+/// is a regular file.
+pub(crate) struct SecretSource {
+    /// The reader.
+    pub(crate) reader: Box<dyn Read>,
+    /// The length of a regular `--in` file.
+    pub(crate) len: Option<u64>,
+}
+
+impl SecretSource {
+    /// Opens `--in FILE`, or standard input.
+    pub(crate) fn open(path: Option<&Path>, what: &str) -> CliResult<Self> {
+        match path {
+            Some(path) => {
+                let file = open_secret_path(path, what)?;
+                let len = file
+                    .metadata()
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|meta| meta.len());
+                Ok(Self {
+                    reader: Box::new(file),
+                    len,
+                })
+            }
+            None => Ok(Self {
+                reader: Box::new(io::stdin().lock()),
+                len: None,
+            }),
+        }
+    }
+
+    /// Reads the first `limit` bytes (fewer at the end of the input) into a zeroizing
+    /// buffer; the rest stays to be read.
+    pub(crate) fn head(&mut self, limit: usize, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
+        let take = u64::try_from(limit).unwrap_or(u64::MAX);
+        read_secret_bytes((&mut self.reader).take(take), limit, what)
+    }
+}
+
 /// Reads `--in FILE` or standard input as public bytes (ciphertexts, envelopes), at most
 /// `limit` bytes.
 pub(crate) fn public_input(path: Option<&Path>, limit: u64, what: &str) -> CliResult<Vec<u8>> {

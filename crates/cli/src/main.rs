@@ -11,6 +11,7 @@
 mod commands;
 mod error;
 mod input;
+mod large;
 mod output;
 mod tokens;
 mod vaultdir;
@@ -96,6 +97,9 @@ enum Command {
     /// Re-encrypt every object of a cell under its current key version (resumable: objects
     /// already current are skipped).
     Reseal(CellKeyArgs),
+    /// Layer-2 sessions from the shell: a session file holds a session key until it expires.
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Walk through the pipeline with a fresh, throw-away mnemonic.
     Demo,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard
@@ -113,6 +117,19 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// Start a layer-2 session (recorded in the audit log) and write its session file (mode
+    /// 0600, never over an existing file, outside the vault directory). The file is the
+    /// layer-2 credential: whoever holds it opens layer-2 data sealed under it until it
+    /// expires; pass it to seal, open, traverse and reseal with --session FILE.
+    Start(commands::session::StartArgs),
+    /// End a session: overwrite its session file with zeros, delete it, and record the end.
+    /// Everything sealed at layer 2 under the session becomes unreadable for good (unless
+    /// a copy of the session file survives somewhere: the file is the credential).
+    End(commands::session::EndArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -463,6 +480,8 @@ fn main() -> ExitCode {
             commands::vault::edge_add(&dir, &from, &to, json)
         }
         Command::Ls { dir } => commands::vault::ls(&dir, json),
+        Command::Session(SessionCommand::Start(args)) => commands::session::start(&args, json),
+        Command::Session(SessionCommand::End(args)) => commands::session::end(&args, json),
         Command::Seal(args) => commands::vault::seal(&args, json),
         Command::Open(args) => commands::vault::open(&args, json),
         Command::Traverse(args) => commands::vault::traverse(&args, json),

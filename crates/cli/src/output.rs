@@ -16,6 +16,11 @@ pub(crate) fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+/// Whether `--quiet` was given.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
 /// Prints `hexvault: note: {text}` on standard error, unless `--quiet`. Notes explain; they
 /// never carry a result, a warning or an error (those print whatever `--quiet` says).
 pub(crate) fn note(text: &str) {

@@ -30,7 +30,7 @@ const OBJECTS_DIR: &str = "objects";
 /// The extension of a blob file.
 const BLOB_EXT: &str = "blob";
 /// The prefix of a blob being written (ignored by every reader, removed by later writers).
-const TEMP_PREFIX: &str = ".tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 /// The config format this build writes and reads.
 pub(crate) const CONFIG_FORMAT: u32 = 1;
 
@@ -389,10 +389,13 @@ impl VaultDir {
         Ok(objects)
     }
 
-    /// Removes the `.tmp-*` files an interrupted write left in a cell's directory. Called by
-    /// writers only, which hold the audit log's lock, so no other writer is mid-write.
+    /// Removes the `.tmp-*` files an interrupted write left in a cell's directory, and the
+    /// `.stream` files no blob names (docs/formats.md, "Large object"). Called by writers
+    /// only, which hold the audit log's lock, so no other writer is mid-write.
     pub(crate) fn remove_leftovers(&self, cell: &CellRef) -> CliResult {
-        remove_temporaries(&self.cell_dir(cell))
+        let dir = self.cell_dir(cell);
+        remove_temporaries(&dir)?;
+        crate::large::remove_orphans(&dir)
     }
 }
 

@@ -436,20 +436,35 @@ fn bad_inputs_fail_with_one_line_and_the_right_exit_code() {
     failed(&bad, 2, "not a valid object id");
     assert!(!stderr_of(&bad).contains("spaces"));
     failed(&v.run(&["partition", "add", "a/b"]), 2, "no `/`");
-    // Layer 2 (sessions) is not offered by this command line yet; clap refuses it (exit 2).
-    for layer in ["2", "3"] {
-        let refused = v.run(&[
-            "seal",
-            "--cell",
-            "billing/inbox",
-            "--id",
-            "c",
-            "--layer",
-            layer,
-        ]);
-        assert_eq!(refused.status.code(), Some(2));
-        assert!(stderr_of(&refused).contains("0..=1"));
-    }
+    // Layer 3 does not exist (clap refuses it, exit 2); layer 2 needs --session FILE.
+    let refused = v.run(&[
+        "seal",
+        "--cell",
+        "billing/inbox",
+        "--id",
+        "c",
+        "--layer",
+        "3",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr_of(&refused).contains("0..=2"));
+    failed(
+        &v.run_in(
+            &[
+                "seal",
+                "--cell",
+                "billing/inbox",
+                "--id",
+                "c",
+                "--layer",
+                "2",
+            ],
+            b"x",
+            &[],
+        ),
+        2,
+        "--session FILE",
+    );
     // Unknown object, existing object.
     failed(&v.open("billing/inbox", "zz-missing"), 1, "no object");
     failed(

@@ -406,7 +406,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 }
 
 /// RFC 3339 in UTC with nanoseconds, e.g. `2026-11-30T04:37:26.123456789Z`.
-fn rfc3339(timestamp: Timestamp) -> String {
+pub(crate) fn rfc3339(timestamp: Timestamp) -> String {
     let nanos = timestamp.unix_nanos();
     let secs = nanos / 1_000_000_000;
     let frac = nanos % 1_000_000_000;

@@ -8,5 +8,6 @@ pub(crate) mod docs;
 pub(crate) mod envelope;
 pub(crate) mod mnemonic;
 pub(crate) mod seed;
+pub(crate) mod session;
 pub(crate) mod shares;
 pub(crate) mod vault;

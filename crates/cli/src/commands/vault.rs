@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
 use crate::input::{self, Stdin};
+use crate::large;
 use crate::output;
 use crate::tokens::{self, FileResolver};
 use crate::vaultdir::{
@@ -69,6 +70,9 @@ pub(crate) struct KeyArgs {
     /// Read the access token (layer 1) from the environment variable with this name.
     #[arg(long, value_name = "VAR")]
     token_env: Option<String>,
+    /// The session file of `hexvault session start` (layer 2, with --token-env too).
+    #[arg(long, value_name = "FILE")]
+    session: Option<PathBuf>,
 }
 
 /// `hexvault seal`.
@@ -82,15 +86,19 @@ pub(crate) struct SealArgs {
     /// The object id (a new one: seal never overwrites).
     #[arg(long, value_name = "OBJECT")]
     id: String,
-    /// The top layer: 0 (at rest, the vault's keys alone) or 1 (also an access token's
-    /// policy secret: --token-env and a token resolver file).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    /// The top layer: 0 (at rest, the vault's keys alone), 1 (also an access token's
+    /// policy secret: --token-env and a token resolver file) or 2 (also a session key:
+    /// --session FILE; unreadable once the session ends).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     layer: u8,
-    /// Compress with LZ4 first when that is shorter. Off by default: the length then
-    /// reveals how compressible the plaintext is (CRIME/BREACH).
+    /// Compress with LZ4 first when that is shorter (payloads of at most 1 MiB; large
+    /// objects are never compressed). Off by default: the length then reveals how
+    /// compressible the plaintext is (CRIME/BREACH).
     #[arg(long)]
     compress: bool,
-    /// Read the plaintext from this file instead of standard input (at most 64 MiB).
+    /// Read the plaintext from this file instead of standard input. Above 1 MiB it is
+    /// sealed as a large object: a data key in the blob, the payload as a sealed stream
+    /// beside it, in bounded memory (docs/formats.md, "Large object").
     #[arg(long = "in", value_name = "FILE")]
     input: Option<PathBuf>,
     #[command(flatten)]
@@ -109,6 +117,9 @@ pub(crate) struct OpenArgs {
     #[arg(long, value_name = "OBJECT")]
     id: String,
     /// Write the plaintext to this file (mode 0600, atomically) instead of standard output.
+    /// A large object is written to standard output as it authenticates: on a failure
+    /// (exit 1) what was written before it is incomplete; with --out the file appears only
+    /// once the whole object authenticated.
     #[arg(long = "out", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Write the plaintext to standard output even when it is a terminal.
@@ -494,20 +505,46 @@ fn token(keys: &KeyArgs) -> CliResult<Option<AccessToken>> {
         .transpose()
 }
 
-fn credentials(token: Option<&AccessToken>) -> Credentials<'_> {
-    match token {
+fn credentials<'a>(
+    token: Option<&'a AccessToken>,
+    session: Option<&'a hexvault::cells::Session>,
+) -> Credentials<'a> {
+    let credentials = match token {
         Some(token) => Credentials::none().token(token),
         None => Credentials::none(),
+    };
+    match session {
+        Some(session) => credentials.session(session),
+        None => credentials,
     }
+}
+
+/// The session of `--session FILE`, if given (an expired one is refused).
+fn session(keys: &KeyArgs) -> CliResult<Option<hexvault::cells::Session>> {
+    keys.session
+        .as_deref()
+        .map(crate::commands::session::load)
+        .transpose()
 }
 
 /// A cells error in the command line's words: what went wrong and what to do here.
 fn cells_error(error: hexvault::cells::Error) -> CliError {
     use hexvault::cells::Error;
     let text = match &error {
+        Error::MissingCredential {
+            layer: Layer::Session,
+            ..
+        } => {
+            "this needs layer 2's session: give --session FILE (from `hexvault session \
+             start`) and layer 1's --token-env VAR with a token resolver file"
+        }
         Error::MissingCredential { .. } => {
             "this needs layer 1's access token: give --token-env VAR and a token resolver \
              file (--tokens FILE or $HEXVAULT_TOKENS)"
+        }
+        Error::SessionEnded => {
+            "the session has expired or ended: data sealed at layer 2 under it cannot be \
+             opened any more; start a new session for new data"
         }
         Error::Denied => {
             "the access token was refused by the token resolver file (unknown token, or a \
@@ -566,10 +603,19 @@ struct SealReport {
     key_version: u32,
     bytes: usize,
     compressed: bool,
+    /// Sealed as a large object (docs/formats.md, "Large object").
+    large: bool,
+    /// A large object's plaintext length and its stream file's length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plaintext_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_bytes: Option<u64>,
 }
 
 /// `seal`: the blob is written to a temporary file and fsynced, the seal record appended
-/// and made durable, then the blob renamed into place (ADR 0071).
+/// and made durable, then the blob renamed into place (ADR 0071). A payload above
+/// [`large::THRESHOLD`] is sealed as a large object (ADR 0073): its stream file is written
+/// and renamed into place before the blob.
 pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let dir = VaultDir::open(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
@@ -588,22 +634,34 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
         Stdin::CarriesData
     };
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let layer = Layer::from_number(args.layer)?;
-    let plaintext =
-        input::secret_input(args.input.as_deref(), input::PLAINTEXT_LIMIT, "plaintext")?;
+    if layer == Layer::Session && (args.keys.session.is_none() || args.keys.token_env.is_none()) {
+        return Err(CliError::usage(
+            "--layer 2 needs --session FILE (from `hexvault session start`) and layer 1's \
+             --token-env VAR with a token resolver file",
+        ));
+    }
+    let mut source = input::SecretSource::open(args.input.as_deref(), "plaintext")?;
+    let head = source.head(large::THRESHOLD + 1, "plaintext")?;
+    let is_large = large::is_large(&head);
     let opened = open_vault(&dir, &args.keys, stdin)?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref());
-    let sealed = if args.compress {
-        handle.seal_compressed(&object, &plaintext, layer, &credentials)
+    let credentials = credentials(token.as_ref(), session.as_ref());
+    let data_key = if is_large {
+        Some(hexvault::aead::Key::generate()?)
     } else {
-        handle.seal(&object, &plaintext, layer, &credentials)
+        None
     };
-    drop(plaintext);
+    let sealed = match &data_key {
+        Some(key) => handle.seal(&object, &large::key_record(key), layer, &credentials),
+        None if args.compress => handle.seal_compressed(&object, &head, layer, &credentials),
+        None => handle.seal(&object, &head, layer, &credentials),
+    };
     let blob = match sealed {
         Ok(blob) => blob,
         Err(error) => {
@@ -614,15 +672,47 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     };
     let info = blob_versions(&blob)
         .ok_or_else(|| CliError::Failed("internal error: a sealed blob has no header".into()))?;
+    let mut sizes = None;
+    let mut stream_file = None;
+    if let Some(key) = &data_key {
+        let bar = large::progress(large::progress_shown(json), source.len, "sealing");
+        let mut rest = bar.wrap_read(&mut source.reader);
+        bar.inc(u64::try_from(head.len()).unwrap_or(u64::MAX));
+        let aad = large::aad(&cell, &object, &blob);
+        let written = large::PendingStream::seal(&dir.cell_dir(&cell), key, &aad, &head, &mut rest);
+        bar.finish_and_clear();
+        let (pending, plaintext_len) = match written {
+            Ok(done) => done,
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(error);
+            }
+        };
+        let stream = large::stream_path(&dir, &cell, &object, &blob);
+        pending.persist(&stream)?;
+        let stream_len = std::fs::metadata(&stream)
+            .map_err(|error| CliError::io("reading a stream file", error))?
+            .len();
+        sizes = Some((plaintext_len, stream_len));
+        stream_file = Some(stream);
+    }
+    drop(head);
     let log = opened.vault.audit_log();
-    vaultdir::write_blob(&path, &blob, Replace::Never, || {
+    let written = vaultdir::write_blob(&path, &blob, Replace::Never, || {
         let event = Event::new(EventKind::Seal)
             .destination(endpoint(&cell, info.layer, info.cell_version)?)
             .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&blob));
         log.append(event)?;
         log.flush()?;
         Ok(())
-    })?;
+    });
+    if written.is_err()
+        && let Some(stream) = &stream_file
+    {
+        // No blob names the stream: remove it now (a later writer would).
+        let _ = std::fs::remove_file(stream);
+    }
+    written?;
     opened.vault.close()?;
     let report = SealReport {
         cell: cell.name(),
@@ -630,10 +720,19 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
         layer: info.layer,
         key_version: info.cell_version,
         bytes: blob.len(),
-        compressed: args.compress,
+        compressed: args.compress && !is_large,
+        large: is_large,
+        plaintext_bytes: sizes.map(|(plaintext, _)| plaintext),
+        stream_bytes: sizes.map(|(_, stream)| stream),
     };
     if json {
         output::json(&report)
+    } else if let Some((plaintext, stream)) = sizes {
+        output::line(&format!(
+            "sealed {} in {} at layer {} as a large object (cell key v{}, {plaintext} bytes \
+             of plaintext, {} + {stream} bytes)",
+            report.id, report.cell, report.layer, report.key_version, report.bytes
+        ))
     } else {
         output::line(&format!(
             "sealed {} in {} at layer {} (cell key v{}, {} bytes)",
@@ -643,7 +742,8 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
 }
 
 /// `open`: writes the plaintext to `--out` or standard output (not a terminal without
-/// `--force`).
+/// `--force`). A large object is streamed: to a temporary file renamed to `--out` only once
+/// the whole stream authenticated, or to standard output segment by segment.
 pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     if args.output.is_none() && !args.force && std::io::stdout().is_terminal() {
         return Err(CliError::usage(
@@ -662,25 +762,73 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     let object = vaultdir::object_id(&args.id)?;
     let blob = read_blob(&dir, &cell, &object)?;
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let result = handle.open(&object, &blob, &credentials(token.as_ref()));
+    let result = handle.open(
+        &object,
+        &blob,
+        &credentials(token.as_ref(), session.as_ref()),
+    );
     // Refusals are recorded: make them durable before reporting.
     opened.vault.close()?;
     let plaintext = result.map_err(cells_error)?;
-    output::write_bytes(args.output.as_deref(), plaintext.expose_secret())?;
+    let (bytes, large) = match large::data_key(plaintext.expose_secret())? {
+        Some(key) => {
+            drop(plaintext);
+            let stream = large::stream_path(&dir, &cell, &object, &blob);
+            let mut opener = large::open_stream(&stream, &key, &large::aad(&cell, &object, &blob))?;
+            let total = std::fs::metadata(&stream).ok().map(|meta| meta.len());
+            let bar = large::progress(large::progress_shown(json), total, "opening");
+            let result = match &args.output {
+                Some(path) => open_to_file(&mut opener, path, &bar),
+                None => large::copy_out(&mut opener, &mut std::io::stdout().lock(), &bar),
+            };
+            bar.finish_and_clear();
+            (result?, true)
+        }
+        None => {
+            output::write_bytes(args.output.as_deref(), plaintext.expose_secret())?;
+            (u64::try_from(plaintext.len()).unwrap_or(u64::MAX), false)
+        }
+    };
     if json {
         output::json(&serde_json::json!({
             "cell": cell.name(),
             "id": object.to_string(),
-            "bytes": plaintext.len(),
+            "bytes": bytes,
+            "large": large,
             "out": args.output.as_ref().map(|p| p.display().to_string()),
         }))?;
     }
     Ok(())
+}
+
+/// Opens a large object's stream into a temporary file beside `path` (mode 0600), renamed
+/// to `path` only once the whole stream authenticated.
+fn open_to_file(
+    opener: &mut hexvault::aead::StreamOpener<std::io::BufReader<std::fs::File>>,
+    path: &Path,
+    bar: &indicatif::ProgressBar,
+) -> CliResult<u64> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let file = tempfile::NamedTempFile::new_in(parent)
+        .map_err(|error| CliError::io("creating a file beside --out", error))?;
+    let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file.as_file());
+    let total = large::copy_out(opener, &mut writer, bar)?;
+    drop(writer);
+    file.as_file()
+        .sync_all()
+        .map_err(|error| CliError::io("writing --out", error))?;
+    file.persist(path)
+        .map_err(|error| CliError::io("writing --out", error.error))?;
+    Ok(total)
 }
 
 #[derive(Serialize)]
@@ -728,6 +876,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         )));
     }
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
     dir.remove_leftovers(&to)?;
     let edge = opened
@@ -738,19 +887,80 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         .ok_or_else(|| {
             CliError::Failed("internal error: a declared edge is not connected".into())
         })?;
-    let credentials = credentials(token.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref());
+    // A large object (its stream file is there): the data key is needed to re-encrypt the
+    // stream for the destination (ADR 0073); opening it is recorded like any open.
+    let source_stream = large::stream_path(&dir, &from, &object, &blob);
+    let data_key = if source_stream.exists() {
+        let handle = opened
+            .vault
+            .partition(from.partition.clone())
+            .cell(from.cell.clone());
+        let key = match handle.open(&object, &blob, &credentials) {
+            Ok(plaintext) => large::data_key(plaintext.expose_secret()),
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(cells_error(error));
+            }
+        };
+        match key {
+            Ok(Some(key)) => Some(key),
+            Ok(None) => {
+                opened.vault.close()?;
+                return Err(CliError::Failed(
+                    "the object has a .stream file but its blob holds no data key: restore \
+                     the object's .blob and .stream files together from a backup"
+                        .into(),
+                ));
+            }
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
     let result = edge.traverse(&object, &blob, &credentials, &credentials);
     let moved = match result {
         Ok(sealed) => {
             // The traverse record is appended before the edge returns the blob; flushed here.
             opened.vault.audit_log().flush()?;
-            vaultdir::write_blob(&destination, &sealed, Replace::Never, || Ok(()))?;
+            let mut stream_file = None;
+            if let Some(key) = &data_key {
+                let total = std::fs::metadata(&source_stream).ok().map(|m| m.len());
+                let bar = large::progress(large::progress_shown(json), total, "re-encrypting");
+                let pending = large::PendingStream::reencrypt(
+                    &source_stream,
+                    key,
+                    &large::aad(&from, &object, &blob),
+                    &dir.cell_dir(&to),
+                    key,
+                    &large::aad(&to, &object, &sealed),
+                    &bar,
+                );
+                bar.finish_and_clear();
+                let stream = large::stream_path(&dir, &to, &object, &sealed);
+                pending?.0.persist(&stream)?;
+                stream_file = Some(stream);
+            }
+            let written = vaultdir::write_blob(&destination, &sealed, Replace::Never, || Ok(()));
+            if written.is_err()
+                && let Some(stream) = &stream_file
+            {
+                let _ = std::fs::remove_file(stream);
+            }
+            written?;
             let info = blob_versions(&sealed).ok_or_else(|| {
                 CliError::Failed("internal error: a traversed blob has no header".into())
             })?;
             if args.move_source {
                 std::fs::remove_file(&source)
                     .map_err(|error| CliError::io("removing the source blob", error))?;
+                if data_key.is_some() {
+                    std::fs::remove_file(&source_stream)
+                        .map_err(|error| CliError::io("removing the source stream", error))?;
+                }
                 vaultdir::sync_dir(&dir.cell_dir(&from))?;
             }
             info.cell_version
@@ -845,13 +1055,14 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let cell = CellRef::parse(&args.cell, "--cell")?;
     let versions = dir.declared(&cell, "--cell")?;
     let token = token(&args.keys)?;
+    let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref());
     let objects = dir.objects(&cell)?;
     let log = opened.vault.audit_log();
     let mut resealed = 0;
@@ -870,6 +1081,30 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
             }
         };
         if !stale {
+            continue;
+        }
+        let old_stream = large::stream_path(&dir, &cell, object, &blob);
+        if old_stream.exists() {
+            if let Err(error) = reseal_large(
+                &dir,
+                &cell,
+                object,
+                path,
+                &blob,
+                &old_stream,
+                &handle,
+                &*log,
+                &credentials,
+                json,
+            ) {
+                opened.vault.close()?;
+                return Err(CliError::Failed(format!(
+                    "object {object} in cell {}: {error}; the objects before it are resealed, \
+                     run reseal again once it is fixed",
+                    cell.name(),
+                )));
+            }
+            resealed += 1;
             continue;
         }
         let sealed = match handle.reseal(object, &blob, &credentials) {
@@ -904,4 +1139,73 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
             report.cell, report.resealed, report.key_version, report.already_current
         ))
     }
+}
+
+/// Reseals a large object under a fresh data key (ADR 0073): opens the old data key, seals a
+/// new one at the blob's layer under the current key versions, records the rotation (old and
+/// new blob), re-encrypts the stream into a new stream file, replaces the blob, and removes
+/// the old stream. An interruption leaves the old blob and stream, or the new ones; the
+/// stream file no blob names is removed by the next writer.
+#[allow(clippy::too_many_arguments)]
+fn reseal_large(
+    dir: &VaultDir,
+    cell: &CellRef,
+    object: &ObjectId,
+    path: &Path,
+    blob: &[u8],
+    old_stream: &Path,
+    handle: &hexvault::cells::Cell,
+    log: &dyn hexvault::audit::AuditLog,
+    credentials: &Credentials<'_>,
+    json: bool,
+) -> CliResult {
+    let old = blob_versions(blob).ok_or_else(|| {
+        CliError::Failed("the blob is malformed (not a cell blob): restore it from a backup".into())
+    })?;
+    let layer = Layer::from_number(old.layer)?;
+    let old_key = large::data_key(
+        handle
+            .open(object, blob, credentials)
+            .map_err(cells_error)?
+            .expose_secret(),
+    )?
+    .ok_or_else(|| {
+        CliError::Failed(
+            "the object has a .stream file but its blob holds no data key: restore the \
+                 object's .blob and .stream files together from a backup"
+                .into(),
+        )
+    })?;
+    let new_key = hexvault::aead::Key::generate()?;
+    let sealed = handle
+        .seal(object, &large::key_record(&new_key), layer, credentials)
+        .map_err(cells_error)?;
+    let new = blob_versions(&sealed)
+        .ok_or_else(|| CliError::Failed("internal error: a sealed blob has no header".into()))?;
+    log.append(
+        Event::new(EventKind::Rotate)
+            .source(endpoint(cell, old.layer, old.cell_version)?)
+            .destination(endpoint(cell, new.layer, new.cell_version)?)
+            .input(BlobRef::bind(&[], &[], &[])?.with_payload_digest(blob))
+            .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&sealed)),
+    )?;
+    log.flush()?;
+    let total = std::fs::metadata(old_stream).ok().map(|m| m.len());
+    let bar = large::progress(large::progress_shown(json), total, "resealing");
+    let pending = large::PendingStream::reencrypt(
+        old_stream,
+        &old_key,
+        &large::aad(cell, object, blob),
+        &dir.cell_dir(cell),
+        &new_key,
+        &large::aad(cell, object, &sealed),
+        &bar,
+    );
+    bar.finish_and_clear();
+    let new_stream = large::stream_path(dir, cell, object, &sealed);
+    pending?.0.persist(&new_stream)?;
+    vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(()))?;
+    std::fs::remove_file(old_stream)
+        .map_err(|error| CliError::io("removing the old stream file", error))?;
+    vaultdir::sync_dir(&dir.cell_dir(cell))
 }

@@ -1,0 +1,347 @@
+//! Large objects of the vault directory (ADR 0073, docs/formats.md "Large object"): a payload
+//! above [`THRESHOLD`] is sealed as a random 32-byte data key in an ordinary cell blob, plus
+//! the payload as a sealed stream (`hexvault_aead::StreamSealer`) under that data key in a
+//! `.stream` file beside the blob. Memory stays one stream segment, the first 1 MiB of the
+//! input (read to tell a large payload from a small one) and a constant.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{CliError, CliResult};
+use crate::vaultdir::{CellRef, TEMP_PREFIX, VaultDir, sync_dir};
+use hexvault::aead::{KEY_LEN, Key, StreamOpener, StreamSealer};
+use hexvault::cells::ObjectId;
+
+/// Payloads longer than this (1 MiB) are sealed as large objects.
+pub(crate) const THRESHOLD: usize = 1024 * 1024;
+/// The start of the plaintext of a large object's data-key blob: `HXLO`, version 1.
+pub(crate) const MARKER: [u8; 5] = *b"HXLO\x01";
+/// The plaintext of a data-key blob: [`MARKER`] then the 32-byte data key.
+pub(crate) const RECORD_LEN: usize = MARKER.len() + KEY_LEN;
+/// The extension of a stream file.
+const STREAM_EXT: &str = "stream";
+/// Domain of the stream's associated data.
+const AAD_LABEL: &[u8] = b"hexvault/cli/large-object/v1";
+/// Bytes of the blob's SHA-256 in the stream file's name (16 hex digits).
+const NAME_HASH_LEN: usize = 8;
+
+/// Whether a payload of which `head` is the start (at most [`THRESHOLD`] + 1 bytes) is
+/// sealed as a large object: longer than [`THRESHOLD`], or starting with [`MARKER`] (so that
+/// an ordinary blob never opens to something that reads as a data key).
+pub(crate) fn is_large(head: &[u8]) -> bool {
+    head.len() > THRESHOLD || head.starts_with(&MARKER)
+}
+
+/// The plaintext of the data-key blob of `key`.
+pub(crate) fn key_record(key: &Key) -> Zeroizing<Vec<u8>> {
+    let mut record = Zeroizing::new(Vec::with_capacity(RECORD_LEN));
+    record.extend_from_slice(&MARKER);
+    record.extend_from_slice(key.expose_secret());
+    record
+}
+
+/// The data key in an opened blob's plaintext: `None` for an ordinary object (no
+/// [`MARKER`]); an error for a marked plaintext of the wrong length.
+pub(crate) fn data_key(plaintext: &[u8]) -> CliResult<Option<Key>> {
+    let Some(key) = plaintext.strip_prefix(&MARKER) else {
+        return Ok(None);
+    };
+    Key::from_slice(key).map(Some).map_err(|_| {
+        CliError::Failed(
+            "the object's blob names a large object but holds no valid data key: restore the \
+             blob from a backup"
+                .into(),
+        )
+    })
+}
+
+fn push_field(aad: &mut Vec<u8>, field: &[u8]) {
+    // Ids are at most 128 bytes; a u16 length prefix makes the fields unambiguous.
+    let len = u16::try_from(field.len()).unwrap_or(u16::MAX);
+    aad.extend_from_slice(&len.to_be_bytes());
+    aad.extend_from_slice(field);
+}
+
+/// The stream's associated data: the label, then partition, cell and object id (each
+/// u16-length-prefixed), then SHA-256 of the data-key blob.
+pub(crate) fn aad(cell: &CellRef, object: &ObjectId, blob: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(AAD_LABEL.len() + 3 * 130 + 32);
+    aad.extend_from_slice(AAD_LABEL);
+    push_field(&mut aad, cell.partition.as_str().as_bytes());
+    push_field(&mut aad, cell.cell.as_str().as_bytes());
+    push_field(&mut aad, object.as_str().as_bytes());
+    aad.extend_from_slice(&Sha256::digest(blob));
+    aad
+}
+
+/// The stream file of the large object whose data-key blob is `blob`:
+/// `HEX(object).HASH16.stream` beside the blob, `HASH16` the first 8 bytes of SHA-256(blob)
+/// in hex (a reseal writes the new stream under a new name before the blob is replaced).
+pub(crate) fn stream_path(
+    dir: &VaultDir,
+    cell: &CellRef,
+    object: &ObjectId,
+    blob: &[u8],
+) -> PathBuf {
+    dir.cell_dir(cell).join(stream_name(object.as_str(), blob))
+}
+
+fn stream_name(object: &str, blob: &[u8]) -> String {
+    let digest = Sha256::digest(blob);
+    let short = digest.get(..NAME_HASH_LEN).unwrap_or_default();
+    format!(
+        "{}.{}.{STREAM_EXT}",
+        hex::encode(object),
+        hex::encode(short)
+    )
+}
+
+/// Removes the stream files of a cell that no blob names (left by an interrupted seal,
+/// traverse or reseal). Called by writers only, under the audit log's lock.
+pub(crate) fn remove_orphans(cell_dir: &Path) -> CliResult {
+    let Ok(entries) = fs::read_dir(cell_dir) else {
+        return Ok(());
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name.strip_suffix(".stream") else {
+            continue;
+        };
+        let Some((object_hex, _)) = stem.split_once('.') else {
+            continue;
+        };
+        let blob = match fs::read(cell_dir.join(format!("{object_hex}.blob"))) {
+            Ok(blob) => Some(blob),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+            Err(error) => return Err(CliError::io("reading a blob", error)),
+        };
+        let object = hex::decode(object_hex)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let named = match (&blob, &object) {
+            (Some(blob), Some(object)) => stream_name(object, blob) == name,
+            _ => false,
+        };
+        if !named {
+            fs::remove_file(entry.path())
+                .map_err(|error| CliError::io("removing an orphaned stream file", error))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(cell_dir)?;
+    }
+    Ok(())
+}
+
+/// A progress bar on standard error when `shown` (a terminal, no `--json`, no `--quiet`),
+/// else a hidden one; `total` is the byte count when known.
+pub(crate) fn progress(shown: bool, total: Option<u64>, what: &str) -> ProgressBar {
+    if !shown {
+        return ProgressBar::hidden();
+    }
+    let bar = match total {
+        Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let template = if total.is_some() {
+        "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})"
+    } else {
+        "{msg} {bytes} ({bytes_per_sec})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Whether a progress bar shows: standard error is a terminal, no `--json`, no `--quiet`.
+pub(crate) fn progress_shown(json: bool) -> bool {
+    use std::io::IsTerminal;
+    !json && !crate::output::quiet() && io::stderr().is_terminal()
+}
+
+/// A stream file being written in a cell directory: a `.tmp-*` file, removed on drop unless
+/// persisted.
+pub(crate) struct PendingStream {
+    file: tempfile::NamedTempFile,
+}
+
+impl PendingStream {
+    /// Seals `head` then everything `rest` yields into a new temporary stream file in
+    /// `cell_dir` under `key` and `aad`, and fsyncs it. Returns it and the plaintext length.
+    pub(crate) fn seal(
+        cell_dir: &Path,
+        key: &Key,
+        aad: &[u8],
+        head: &[u8],
+        rest: &mut impl Read,
+    ) -> CliResult<(Self, u64)> {
+        let file = temp_in(cell_dir)?;
+        let mut sealer = StreamSealer::new(key, aad, file.as_file())?;
+        sealer.write_all(head)?;
+        let read = sealer.copy_from(rest)?;
+        sealer.finish()?;
+        file.as_file()
+            .sync_all()
+            .map_err(|error| CliError::io("writing a stream file", error))?;
+        let len = u64::try_from(head.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(read);
+        Ok((Self { file }, len))
+    }
+
+    /// Re-encrypts the stream at `source` (under `source_key`, `source_aad`) into a new
+    /// temporary stream file in `cell_dir` under `key` and `aad` (a fresh salt, so fresh
+    /// segment keys), one segment at a time, and fsyncs it. Returns it and the length.
+    pub(crate) fn reencrypt(
+        source: &Path,
+        source_key: &Key,
+        source_aad: &[u8],
+        cell_dir: &Path,
+        key: &Key,
+        aad: &[u8],
+        bar: &ProgressBar,
+    ) -> CliResult<(Self, u64)> {
+        let mut opener = open_stream(source, source_key, source_aad)?;
+        let file = temp_in(cell_dir)?;
+        let mut sealer = StreamSealer::new(key, aad, file.as_file())?;
+        let mut total = 0u64;
+        while let Some(segment) = opener.next_segment().map_err(stream_error)? {
+            sealer.write_all(segment)?;
+            let len = u64::try_from(segment.len()).unwrap_or(u64::MAX);
+            total = total.saturating_add(len);
+            bar.inc(len);
+        }
+        sealer.finish()?;
+        file.as_file()
+            .sync_all()
+            .map_err(|error| CliError::io("writing a stream file", error))?;
+        Ok((Self { file }, total))
+    }
+
+    /// Renames the stream into place (over a file of the same name, which only an
+    /// interrupted write of the same blob can have left) and fsyncs the directory.
+    pub(crate) fn persist(self, path: &Path) -> CliResult {
+        self.file
+            .persist(path)
+            .map_err(|error| CliError::io("writing a stream file", error.error))?;
+        match path.parent() {
+            Some(dir) => sync_dir(dir),
+            None => Err(CliError::Failed(
+                "internal error: a stream path has no parent".into(),
+            )),
+        }
+    }
+}
+
+fn temp_in(dir: &Path) -> CliResult<tempfile::NamedTempFile> {
+    fs::create_dir_all(dir).map_err(|error| CliError::io("creating a cell directory", error))?;
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(|error| CliError::io("creating a stream file", error))
+}
+
+/// Opens a stream file for reading; a missing one is reported as such.
+pub(crate) fn open_stream(
+    path: &Path,
+    key: &Key,
+    aad: &[u8],
+) -> CliResult<StreamOpener<BufReader<File>>> {
+    let file = File::open(path).map_err(|error| {
+        if error.kind() == io::ErrorKind::NotFound {
+            CliError::Failed(
+                "the object is a large object and its .stream file is missing: restore the \
+                 object's .blob and .stream files together from a backup"
+                    .into(),
+            )
+        } else {
+            CliError::io("opening a stream file", error)
+        }
+    })?;
+    // One read buffer of a segment and its tag: a few reads per segment.
+    let reader = BufReader::with_capacity(64 * 1024 + 64, file);
+    StreamOpener::new(key, aad, reader).map_err(stream_error)
+}
+
+/// A stream error in the command line's words.
+pub(crate) fn stream_error(error: hexvault::aead::Error) -> CliError {
+    use hexvault::aead::Error;
+    match error {
+        Error::Io { .. } => CliError::Aead(error),
+        _ => CliError::Failed(
+            "the object's .stream file did not authenticate (modified, truncated, or not the \
+             one of this blob): restore the object's .blob and .stream files together from a \
+             backup"
+                .into(),
+        ),
+    }
+}
+
+/// Opens a whole stream into `out`, returning the plaintext length. On an error, what was
+/// written is incomplete.
+pub(crate) fn copy_out(
+    opener: &mut StreamOpener<BufReader<File>>,
+    out: &mut impl Write,
+    bar: &ProgressBar,
+) -> CliResult<u64> {
+    let mut total = 0u64;
+    while let Some(segment) = opener.next_segment().map_err(stream_error)? {
+        out.write_all(segment)
+            .map_err(|error| CliError::io("writing the plaintext", error))?;
+        let len = u64::try_from(segment.len()).unwrap_or(u64::MAX);
+        total = total.saturating_add(len);
+        bar.inc(len);
+    }
+    out.flush()
+        .map_err(|error| CliError::io("writing the plaintext", error))?;
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_decides_and_is_checked() {
+        assert!(!is_large(b"hello"));
+        assert!(!is_large(&vec![0u8; THRESHOLD]));
+        assert!(is_large(&vec![0u8; THRESHOLD + 1]));
+        assert!(is_large(b"HXLO\x01 short"));
+        let key = Key::from_bytes([7; KEY_LEN]);
+        let record = key_record(&key);
+        assert_eq!(record.len(), RECORD_LEN);
+        let back = data_key(&record).ok().flatten();
+        assert_eq!(back.map(|k| *k.expose_secret()), Some([7; KEY_LEN]));
+        assert!(matches!(data_key(b"plain"), Ok(None)));
+        assert!(data_key(record.get(..RECORD_LEN - 1).unwrap_or_default()).is_err());
+    }
+
+    #[test]
+    fn the_aad_binds_every_field() {
+        let cell = CellRef::parse("p/c", "t").ok();
+        let other = CellRef::parse("p/d", "t").ok();
+        let object = ObjectId::new("o").ok();
+        let (Some(cell), Some(other), Some(object)) = (cell, other, object) else {
+            unreachable!("valid ids")
+        };
+        let base = aad(&cell, &object, b"blob");
+        assert_ne!(base, aad(&other, &object, b"blob"));
+        assert_ne!(base, aad(&cell, &object, b"blob2"));
+        let other_object = ObjectId::new("o2").ok();
+        if let Some(o2) = other_object {
+            assert_ne!(base, aad(&cell, &o2, b"blob"));
+        }
+        assert!(base.starts_with(AAD_LABEL));
+        assert_eq!(stream_name("ab", b"x").len(), 4 + 1 + 16 + 7);
+    }
+}

@@ -1,0 +1,287 @@
+//! End-to-end tests of layer 2 from the shell: `session start` writes a private session file
+//! (never over a file, never inside the vault), `--session FILE` seals and opens layer 2,
+//! `session end` destroys the file and what was sealed under it becomes unreadable, an
+//! expired session is refused with a message that says it expired.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{TREZOR_PHRASE, hexvault_bytes, json_of, stderr_of};
+
+struct Fixture {
+    temp: tempfile::TempDir,
+    dir: PathBuf,
+    tokens: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("vault");
+        let tokens = temp.path().join("tokens.toml");
+        std::fs::write(
+            &tokens,
+            format!(
+                "[[token]]\ntoken = \"tok\"\npolicy = \"pol\"\nsecret = \"{}\"\n",
+                "01".repeat(32)
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let fixture = Self { temp, dir, tokens };
+        for args in [
+            &["init"][..],
+            &["partition", "add", "p"],
+            &["cell", "add", "p/a"],
+            &["cell", "add", "p/b"],
+            &["edge", "add", "p/a", "p/b"],
+        ] {
+            fixture.ok(args, b"");
+        }
+        fixture
+    }
+
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--dir", self.dir.to_str().unwrap()]);
+        let runtime = self.temp.path().to_str().unwrap();
+        hexvault_bytes(
+            &all,
+            stdin,
+            &[
+                ("HEXVAULT_MNEMONIC", TREZOR_PHRASE),
+                ("HEXVAULT_TOKENS", self.tokens.to_str().unwrap()),
+                ("TOK", "tok"),
+                ("XDG_RUNTIME_DIR", runtime),
+            ],
+        )
+    }
+
+    fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let output = self.run(args, stdin);
+        assert!(
+            output.status.success(),
+            "{args:?}: exit {:?}, stderr: {}",
+            output.status.code(),
+            stderr_of(&output)
+        );
+        output
+    }
+
+    fn start(&self, ttl: &str, out: &str) -> PathBuf {
+        let path = self.temp.path().join(out);
+        let report = json_of(&self.ok(
+            &[
+                "--json",
+                "session",
+                "start",
+                "--ttl",
+                ttl,
+                "--out",
+                path.to_str().unwrap(),
+            ],
+            b"",
+        ));
+        assert_eq!(report["file"], path.to_str().unwrap());
+        assert_eq!(report["session"].as_str().unwrap().len(), 32);
+        path
+    }
+
+    fn seal2(&self, id: &str, session: &Path, data: &[u8]) -> Output {
+        self.run(
+            &[
+                "--json",
+                "seal",
+                "--cell",
+                "p/a",
+                "--id",
+                id,
+                "--layer",
+                "2",
+                "--token-env",
+                "TOK",
+                "--session",
+                session.to_str().unwrap(),
+            ],
+            data,
+        )
+    }
+
+    fn open2(&self, cell: &str, id: &str, session: &Path) -> Output {
+        self.run(
+            &[
+                "open",
+                "--cell",
+                cell,
+                "--id",
+                id,
+                "--token-env",
+                "TOK",
+                "--session",
+                session.to_str().unwrap(),
+            ],
+            b"",
+        )
+    }
+}
+
+#[test]
+fn layer_2_round_trips_under_a_session_file_until_session_end() {
+    let vault = Fixture::new();
+    let session = vault.start("1h", "s.toml");
+    let mode = std::fs::metadata(&session).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let report = json_of(&vault.seal2("x", &session, b"layer two"));
+    assert_eq!(report["layer"], 2);
+    assert_eq!(vault.open2("p/a", "x", &session).stdout, b"layer two");
+
+    // A large object at layer 2 too, and a traverse.
+    let big: Vec<u8> = (0..(1024 * 1024 + 3)).map(|i| (i % 251) as u8).collect();
+    let report = json_of(&vault.seal2("big", &session, &big));
+    assert_eq!(report["large"], true);
+    assert_eq!(vault.open2("p/a", "big", &session).stdout, big);
+    vault.ok(
+        &[
+            "traverse",
+            "--from",
+            "p/a",
+            "--to",
+            "p/b",
+            "--id",
+            "big",
+            "--token-env",
+            "TOK",
+            "--session",
+            session.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(vault.open2("p/b", "big", &session).stdout, big);
+
+    // Without the session: refused, saying what to give.
+    let missing = vault.run(
+        &["open", "--cell", "p/a", "--id", "x", "--token-env", "TOK"],
+        b"",
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr_of(&missing).contains("--session"),
+        "{}",
+        stderr_of(&missing)
+    );
+
+    // Another session opens nothing of this one.
+    let other = vault.start("1h", "other.toml");
+    let wrong = vault.open2("p/a", "x", &other);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(wrong.stdout.is_empty());
+
+    // End: the file is gone, and a copy made before the end is the only way back, which is
+    // why it is the credential (tested: a copy still works, the original path does not).
+    let copy = vault.temp.path().join("copy.toml");
+    std::fs::copy(&session, &copy).unwrap();
+    let ended = json_of(&vault.ok(
+        &["--json", "session", "end", session.to_str().unwrap()],
+        b"",
+    ));
+    assert_eq!(ended["ended"], true);
+    assert!(!session.exists());
+    let gone = vault.open2("p/a", "x", &session);
+    assert_eq!(gone.status.code(), Some(1));
+    assert_eq!(vault.open2("p/a", "x", &copy).stdout, b"layer two");
+    // The audit log records start and end and verifies.
+    let shown = String::from_utf8(vault.ok(&["--json", "audit", "show"], b"").stdout).unwrap();
+    assert!(shown.contains("\"kind\":\"sessionstart\""), "{shown}");
+    assert!(shown.contains("\"kind\":\"sessionend\""), "{shown}");
+    vault.ok(&["audit", "verify"], b"");
+}
+
+#[test]
+fn an_expired_session_is_refused_with_a_message_that_says_it_expired() {
+    let vault = Fixture::new();
+    let session = vault.start("1s", "short.toml");
+    assert!(vault.seal2("x", &session, b"soon gone").status.success());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for output in [
+        vault.open2("p/a", "x", &session),
+        vault.seal2("y", &session, b"late"),
+    ] {
+        assert_eq!(output.status.code(), Some(1));
+        let text = stderr_of(&output);
+        assert!(text.contains("expired at"), "{text}");
+        assert!(text.contains("session start"), "{text}");
+    }
+    // Ending an expired session still destroys its file.
+    let ended = json_of(&vault.ok(
+        &["--json", "session", "end", session.to_str().unwrap()],
+        b"",
+    ));
+    assert_eq!(ended["had_expired"], true);
+    assert!(!session.exists());
+}
+
+#[test]
+fn session_start_never_overwrites_never_writes_in_the_vault_and_checks_its_ttl() {
+    let vault = Fixture::new();
+    let taken = vault.temp.path().join("taken.toml");
+    std::fs::write(&taken, b"keep me").unwrap();
+    let output = vault.run(
+        &[
+            "session",
+            "start",
+            "--ttl",
+            "1h",
+            "--out",
+            taken.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(std::fs::read(&taken).unwrap(), b"keep me");
+
+    let inside = vault.dir.join("s.toml");
+    let output = vault.run(
+        &[
+            "session",
+            "start",
+            "--ttl",
+            "1h",
+            "--out",
+            inside.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!inside.exists());
+
+    for ttl in ["0s", "1w", "31d", "x"] {
+        let output = vault.run(&["session", "start", "--ttl", ttl], b"");
+        assert_eq!(output.status.code(), Some(2), "{ttl}");
+    }
+
+    // Default place: $XDG_RUNTIME_DIR (here the test's temporary directory).
+    let report = json_of(&vault.ok(&["--json", "session", "start", "--ttl", "5m"], b""));
+    let file = PathBuf::from(report["file"].as_str().unwrap());
+    assert!(file.starts_with(vault.temp.path()), "{file:?}");
+    assert!(!file.starts_with(&vault.dir));
+    assert!(file.exists());
+
+    // A damaged session file is refused, not half-used.
+    std::fs::write(&file, b"format = 1\nid = \"zz\"\n").unwrap();
+    let output = vault.seal2("d", &file, b"data");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr_of(&output).contains("session file is not valid"),
+        "{}",
+        stderr_of(&output)
+    );
+}
