@@ -124,7 +124,8 @@ enum SessionCommand {
     /// Start a layer-2 session (recorded in the audit log) and write its session file (mode
     /// 0600, never over an existing file, outside the vault directory). The file is the
     /// layer-2 credential: whoever holds it opens layer-2 data sealed under it until it
-    /// expires; pass it to seal, open, traverse and reseal with --session FILE.
+    /// expires (the expiry is a field of the file, not bound to the key: a copy can be edited;
+    /// SECURITY.md); pass it to seal, open, traverse and reseal with --session FILE.
     Start(commands::session::StartArgs),
     /// End a session: overwrite its session file with zeros, delete it, and record the end.
     /// Everything sealed at layer 2 under the session becomes unreadable for good (unless
