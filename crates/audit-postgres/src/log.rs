@@ -127,12 +127,12 @@ impl PgLog {
     }
 
     /// Opens the existing log `log_id` for appending, migrating the schema if needed. The
-    /// options must carry the keys and chain mode the log was created with; its checkpoint
-    /// interval is the stored one (as a file log's header interval).
+    /// options must carry the keys, chain mode and checkpoint interval the log was created
+    /// with (the interval is never taken from the database, which is not trusted).
     ///
     /// # Errors
-    /// [`Error::UnknownLog`], [`Error::OptionsMismatch`] (mode, audit key or signing key
-    /// differ), [`Error::InconsistentHead`] for an unreadable head row,
+    /// [`Error::UnknownLog`], [`Error::OptionsMismatch`] (mode, audit key, signing key or
+    /// checkpoint interval differ), [`Error::InconsistentHead`] for an unreadable head row,
     /// [`Error::Database`], [`Error::SchemaTooNew`].
     pub fn open(mut client: Client, log_id: LogId, options: LogOptions) -> Result<Self> {
         crate::schema::migrate(&mut client)?;
@@ -144,7 +144,6 @@ impl PgLog {
             )?
             .ok_or(Error::UnknownLog(log_id))?;
         let stored = HeadRow::parse(log_id, &row)?;
-        let options = options.checkpoint_every(u64::from(stored.header.checkpoint_every));
         let writer = ChainWriter::with_log_id(log_id, options);
         let mine = writer.header()?;
         let mismatch = |what| Error::OptionsMismatch { log_id, what };
@@ -156,6 +155,15 @@ impl PgLog {
         }
         if mine.public_key != stored.header.public_key {
             return Err(mismatch("checkpoint signing key"));
+        }
+        // Never taken from the row: anyone who can write the database could set it to 0,
+        // silence the interval checkpoints and freeze the anchor (as for a file log's
+        // header, `CheckpointIntervalMismatch`).
+        if mine.checkpoint_every != stored.header.checkpoint_every {
+            return Err(mismatch(
+                "checkpoint interval (the head row's differs from the options': open with the \
+                 interval the log was created with, or treat the row as tampered with)",
+            ));
         }
         let mut log = Self::with_writer(client, writer)?;
         let inner = log.inner.get_mut().unwrap_or_else(PoisonError::into_inner);

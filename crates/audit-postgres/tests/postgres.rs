@@ -73,7 +73,9 @@ fn writer_process() {
         let log_id: LogId = parts.next().unwrap().parse().unwrap();
         let appends: u64 = parts.next().unwrap().parse().unwrap();
         let batch: u64 = parts.next().unwrap().parse().unwrap();
-        let log = PgLog::open(client(), log_id, options(100)).unwrap();
+        // The interval the log was created with: a writer never takes it from the database.
+        let every: u64 = parts.next().unwrap().parse().unwrap();
+        let log = PgLog::open(client(), log_id, options(every)).unwrap();
         let mut done = 0;
         while done < appends {
             let events = (0..batch).map(|i| event(done + i)).collect();
@@ -106,11 +108,11 @@ fn writer_process() {
     assert_eq!((report.records, report.checkpoints), (200, 12));
 }
 
-fn spawn_writer(log_id: LogId, appends: u64, batch: u64) -> Child {
+fn spawn_writer(log_id: LogId, appends: u64, batch: u64, every: u64) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["writer_process", "--exact", "--ignored", "--nocapture"])
         .args(["--test-threads", "1"])
-        .env(CHILD_VAR, format!("{log_id} {appends} {batch}"))
+        .env(CHILD_VAR, format!("{log_id} {appends} {batch} {every}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -155,7 +157,7 @@ fn four_processes_append_2000_each() {
     let log = PgLog::create(client(), options(100)).unwrap();
     let started = std::time::Instant::now();
     let children: Vec<Child> = (0..4)
-        .map(|_| spawn_writer(log.log_id(), 2000, 1))
+        .map(|_| spawn_writer(log.log_id(), 2000, 1, 100))
         .collect();
     let mut acked = Vec::new();
     for mut child in children {
@@ -191,7 +193,7 @@ fn killed_writers_lose_nothing_acknowledged() {
     for round in 0..6u64 {
         let mut children: Vec<Child> = [1, 5]
             .iter()
-            .map(|batch| spawn_writer(log.log_id(), u64::MAX / 2, *batch))
+            .map(|batch| spawn_writer(log.log_id(), u64::MAX / 2, *batch, 7))
             .collect();
         // Kill each as soon as it acknowledged a few records: it is then inside its next
         // append (preparing, in its transaction or waiting for COMMIT).
@@ -326,8 +328,12 @@ fn open_checks_keys_and_log() {
         PgLog::open(client(), unknown, options(10)),
         Err(Error::UnknownLog(u)) if u == unknown
     ));
-    // The stored interval wins over the option (as a file header's).
-    let reopened = PgLog::open(client(), id, options(3)).unwrap();
+    // The interval is never taken from the database: other options are refused.
+    assert!(matches!(
+        PgLog::open(client(), id, options(3)),
+        Err(Error::OptionsMismatch { .. })
+    ));
+    let reopened = PgLog::open(client(), id, options(10)).unwrap();
     assert_eq!(reopened.len(), 1);
     for n in 1..10 {
         assert!(reopened.append(event(n)).unwrap().checkpoint.is_none() || n == 9);
@@ -701,4 +707,23 @@ fn a_row_lock_commit_waits_for_the_wal_flush() {
             .get(0);
         assert!(flushed, "the WAL is not flushed past {after_async}");
     }
+}
+
+/// Someone with database access sets the head row's checkpoint interval to 0 (which would
+/// silence every later interval checkpoint and freeze the exported anchor): writers opened
+/// with the real interval refuse the log instead of adopting the row's value.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn an_edited_checkpoint_interval_in_the_head_row_is_refused_by_writers() {
+    let log = PgLog::create(client(), options(10)).unwrap();
+    log.append(event(0)).unwrap();
+    let id = log.log_id();
+    sql(
+        "UPDATE hexvault_audit_logs SET checkpoint_every = 0 WHERE log_id = $1",
+        id.as_bytes(),
+    );
+    assert!(matches!(
+        PgLog::open(client(), id, options(10)),
+        Err(Error::OptionsMismatch { .. })
+    ));
 }

@@ -293,6 +293,8 @@ fn exported_anchor_catches_a_cut() {
             &id,
             "--out",
             anchor_arg,
+            "--passphrase-env",
+            "PASS",
             "--json",
         ],
         &env,
@@ -351,6 +353,7 @@ fn exported_anchor_catches_a_cut() {
     assert_eq!(report["missing_records"], 3, "{report}");
     assert!(stderr_of(&verify).contains("cut short: 3 records missing from sequence 7"));
     // Exporting again would replace the anchor with an older one: refused.
+    let kept = std::fs::read(&anchor).unwrap();
     client
         .execute(
             "INSERT INTO hexvault_audit_checkpoints SELECT log_id, 3, checkpoint FROM \
@@ -368,13 +371,91 @@ fn exported_anchor_catches_a_cut() {
             &id,
             "--out",
             anchor_arg,
+            "--passphrase-env",
+            "PASS",
         ],
         &env,
     );
     assert_eq!(again.status.code(), Some(1));
+    // The log is verified against the kept anchor before anything is exported: the cut
+    // behind it fails the export, and the kept anchor stays.
     assert!(
-        stderr_of(&again).contains("older than the anchor"),
+        stderr_of(&again).contains("does not verify"),
         "{}",
         stderr_of(&again)
     );
+    assert_eq!(
+        std::fs::read(&anchor).unwrap(),
+        kept,
+        "the kept anchor was replaced"
+    );
+}
+
+/// Someone with database access inserts a checkpoint row that names another log (or carries
+/// a forged signature) with a higher sequence, hoping the next export overwrites the good
+/// anchor kept outside the database: the export verifies the log first and writes nothing.
+/// An anchor file of another log is never replaced either.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn export_anchor_refuses_forged_rows_and_foreign_anchors() {
+    let log = trezor_pg_log();
+    let other = trezor_pg_log();
+    let id = log.log_id().to_string();
+    let env = keyed_env();
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = dir.path().join("audit.anchor");
+    let export = |out: &std::path::Path, id: &str| {
+        run(
+            &[
+                "audit",
+                "export-anchor",
+                "--postgres-url-env",
+                "AUDIT_DB",
+                "--log-id",
+                id,
+                "--out",
+                out.to_str().unwrap(),
+                "--passphrase-env",
+                "PASS",
+            ],
+            &env,
+        )
+    };
+    assert!(export(&anchor, &id).status.success());
+    let kept = std::fs::read(&anchor).unwrap();
+    // A checkpoint row of the other log, copied into this log at a higher sequence.
+    let mut client = Client::connect(&url(), NoTls).unwrap();
+    let rows = client
+        .execute(
+            "INSERT INTO hexvault_audit_checkpoints (log_id, seq, checkpoint) \
+             SELECT $1, 50, checkpoint FROM hexvault_audit_checkpoints \
+             WHERE log_id = $2 ORDER BY seq DESC LIMIT 1",
+            &[
+                &log.log_id().as_bytes().as_slice(),
+                &other.log_id().as_bytes().as_slice(),
+            ],
+        )
+        .unwrap();
+    assert_eq!(rows, 1);
+    let forged = export(&anchor, &id);
+    assert_eq!(forged.status.code(), Some(1), "{}", stderr_of(&forged));
+    assert!(
+        stderr_of(&forged).contains("does not verify"),
+        "{}",
+        stderr_of(&forged)
+    );
+    assert_eq!(
+        std::fs::read(&anchor).unwrap(),
+        kept,
+        "the kept anchor was replaced"
+    );
+    // The other log's export never replaces this log's anchor file.
+    let foreign = export(&anchor, &other.log_id().to_string());
+    assert_eq!(foreign.status.code(), Some(1));
+    assert!(
+        stderr_of(&foreign).contains("another log"),
+        "{}",
+        stderr_of(&foreign)
+    );
+    assert_eq!(std::fs::read(&anchor).unwrap(), kept);
 }

@@ -8,6 +8,11 @@ use common::*;
 use hexvault_audit::{AuditLog, ErrorClass, EventKind, Outcome};
 use hexvault_cells::Error as CellsError;
 use hexvault_edges::{Connect, Credentials, Error, Layer, ObjectId, RouteId};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hexvault_cells::{AccessToken, CellId, PartitionId, PolicyContext, Session, TokenResolver};
 
 #[test]
 fn a_batch_is_one_group_commit_with_one_record_per_blob() {
@@ -158,4 +163,70 @@ fn a_batch_of_mixed_layers_and_versions_moves_each_blob() {
         refused[0],
         Err(Error::Cells(CellsError::LayerNotAllowed { .. }))
     ));
+}
+
+/// A resolver that ends a session on its `end_at`-th call (counting from 1), standing for
+/// another thread ending it while a batch runs.
+struct EndsSessionMidway {
+    calls: AtomicUsize,
+    end_at: AtomicUsize,
+    session: Mutex<Option<Arc<Session>>>,
+}
+
+impl TokenResolver for EndsSessionMidway {
+    fn resolve(&self, token: &AccessToken, p: &PartitionId, c: &CellId) -> Option<PolicyContext> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.end_at.load(Ordering::SeqCst)
+            && let Some(s) = self.session.lock().unwrap().as_ref()
+        {
+            s.end();
+        }
+        Resolver.resolve(token, p, c)
+    }
+}
+
+struct Shared(Arc<EndsSessionMidway>);
+
+impl TokenResolver for Shared {
+    fn resolve(&self, t: &AccessToken, p: &PartitionId, c: &CellId) -> Option<PolicyContext> {
+        self.0.resolve(t, p, c)
+    }
+}
+
+/// A session that ends in the middle of a layer-2 batch stops the batch's later items: the
+/// batch never reuses a session key resolved for an earlier item.
+#[test]
+fn a_session_ended_mid_batch_stops_the_rest_of_the_batch() {
+    let resolver = Arc::new(EndsSessionMidway {
+        calls: AtomicUsize::new(0),
+        end_at: AtomicUsize::new(usize::MAX),
+        session: Mutex::new(None),
+    });
+    let vault = hexvault_cells::Vault::from_kms_bytes(
+        &mut MASTER.clone(),
+        Shared(resolver.clone()),
+        Arc::new(memory_log()),
+    );
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let edge = vault.connect(&a, &b).unwrap();
+    let reader = token("reader");
+    let session = Arc::new(vault.start_session(Duration::from_secs(60)).unwrap());
+    let creds = Credentials::none().token(&reader).session(&session);
+    let ids: Vec<ObjectId> = (0..4).map(|i| oid(&format!("s{i}"))).collect();
+    let blobs: Vec<Vec<u8>> = ids
+        .iter()
+        .map(|id| a.seal(id, b"session data", Layer::Session, &creds).unwrap())
+        .collect();
+    let items: Vec<(&ObjectId, &[u8])> = ids.iter().zip(&blobs).map(|(i, b)| (i, &b[..])).collect();
+    // The first item resolves its source and its destination (two calls); the session ends
+    // at the next call, while the second item is being resolved.
+    *resolver.session.lock().unwrap() = Some(session.clone());
+    let now = resolver.calls.load(Ordering::SeqCst);
+    resolver.end_at.store(now + 3, Ordering::SeqCst);
+    let results = edge.traverse_batch(&items, &creds, &creds).unwrap();
+    assert!(results[0].is_ok(), "{:?}", results[0].as_ref().err());
+    assert!(!session.is_live());
+    for (i, r) in results.iter().enumerate().skip(1) {
+        assert!(r.is_err(), "item {i} was traversed after the session ended");
+    }
 }

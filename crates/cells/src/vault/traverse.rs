@@ -336,7 +336,11 @@ impl Vault {
             });
         }
         let source_key = (header.top, header.master_version, header.cell_version);
-        if memo.source.as_ref().is_none_or(|(k, _)| *k != source_key) {
+        // A session can end or expire in the middle of a batch: layer-2 sides are resolved
+        // (and the session checked) for every item, never reused from the memo.
+        if header.top == Layer::Session
+            || memo.source.as_ref().is_none_or(|(k, _)| *k != source_key)
+        {
             memo.source = None;
             let resolved = self.inner.resolve(from_p, from_c, header.top, source)?;
             let (master_version, cell_version, keys) = self.inner.layer_keys(
@@ -357,10 +361,11 @@ impl Vault {
                 },
             ));
         }
-        if memo
-            .destination
-            .as_ref()
-            .is_none_or(|(l, _)| *l != to_layer)
+        if to_layer == Layer::Session
+            || memo
+                .destination
+                .as_ref()
+                .is_none_or(|(l, _)| *l != to_layer)
         {
             memo.destination = None;
             let resolved = self.inner.resolve(to_p, to_c, to_layer, destination)?;

@@ -635,16 +635,25 @@ pub(crate) fn show(args: &AuditShowArgs, json: bool) -> CliResult {
 pub(crate) struct AuditExportAnchorArgs {
     #[command(flatten)]
     source: LogSource,
-    /// The anchor file to write (replaced atomically). If it already holds an anchor of
-    /// this log with a later sequence, nothing is written and the command fails: the
-    /// database lost checkpoints since.
+    /// The anchor file to write (replaced atomically). If it already holds an anchor, the
+    /// log must verify against it (a cut behind it fails the command) and it must be an
+    /// anchor of this log; nothing is written otherwise.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Verify with only this audit-signing public key (hex, as `hexvault derive --curve
+    /// ed25519 --path "m/74'/2'/2'/0'"` prints it) instead of the operator's mnemonic.
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["mnemonic_file", "passphrase_env", "passphrase_prompt"])]
+    public_key: Option<String>,
+    #[command(flatten)]
+    phrase: PhraseArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
 }
 
 /// Writes the latest checkpoint of a log in PostgreSQL to an anchor file, to keep outside
-/// the database. Not verified here: `audit verify --anchor FILE` checks its signature
-/// against the trusted key.
+/// the database. The database is not trusted: the log is verified first, with the trusted key
+/// (the mnemonic's or `--public-key`) and against the anchor already in `--out`, so a forged
+/// or foreign checkpoint row, or a cut behind the kept anchor, exports nothing.
 pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResult {
     let source = args.source.resolve()?;
     let name = source.name();
@@ -653,7 +662,49 @@ pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResu
             "export-anchor reads a log in PostgreSQL; a file log writes FILE.anchor itself",
         ));
     };
-    let anchor = read_postgres(config, *log_id, &name)?
+    let previous = if args.out.exists() {
+        let previous = Anchor::read(&args.out).map_err(|error| {
+            CliError::Failed(format!(
+                "{}: {error}; not replaced (remove it if it is not an anchor)",
+                args.out.display()
+            ))
+        })?;
+        if previous.log_id() != *log_id {
+            return Err(CliError::Failed(format!(
+                "{} holds the anchor of another log ({}); not replaced: give another --out",
+                args.out.display(),
+                previous.log_id()
+            )));
+        }
+        Some(previous)
+    } else {
+        None
+    };
+    let mut verifier = match &args.public_key {
+        Some(hex_key) => Verifier::public_key(parse_public_key(hex_key)?),
+        None => {
+            let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
+            let chain_key = hexvault::keys::audit_chain_key(&seed)?;
+            let public = hexvault::keys::audit_signer(&seed)?.verifying_key();
+            Verifier::keyed(&chain_key).with_public_key(public)
+        }
+    };
+    let previous_sequence = previous.as_ref().map(Anchor::sequence);
+    if let Some(previous) = previous {
+        verifier = verifier.with_anchor(previous);
+    }
+    let stored = read_postgres(config, *log_id, &name)?;
+    let report = stored
+        .verify(&verifier)
+        .map_err(|error| CliError::Failed(format!("{name}: {error}; no anchor exported")))?;
+    if let Some(failure) = &report.failure {
+        return Err(CliError::Failed(format!(
+            "{name}: the log does not verify (at sequence {}: {}); no anchor exported: keep \
+             the anchor you have as evidence and run `hexvault audit verify`",
+            failure.sequence, failure.reason
+        )));
+    }
+    let anchor = stored
         .latest_anchor()
         .map_err(|error| CliError::Failed(format!("{name}: {error}")))?
         .ok_or_else(|| {
@@ -661,24 +712,22 @@ pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResu
                 "{name}: the log has no checkpoint yet; sign one (AuditLog::checkpoint) first"
             ))
         })?;
-    if args.out.exists() {
-        let previous = Anchor::read(&args.out).map_err(|error| {
-            CliError::Failed(format!(
-                "{}: {error}; not replaced (remove it if it is not an anchor)",
-                args.out.display()
-            ))
-        })?;
-        if previous.log_id() == anchor.log_id() && previous.sequence() > anchor.sequence() {
-            return Err(CliError::Failed(format!(
-                "{name}: its latest checkpoint (sequence {}) is older than the anchor in {} \
-                 (sequence {}): checkpoints were removed from the database; keep both as \
-                 evidence and run `hexvault audit verify --anchor {}`",
-                anchor.sequence(),
-                args.out.display(),
-                previous.sequence(),
-                args.out.display()
-            )));
-        }
+    if anchor.log_id() != *log_id {
+        return Err(CliError::Failed(format!(
+            "{name}: its latest checkpoint names another log; no anchor exported"
+        )));
+    }
+    if let Some(kept) = previous_sequence
+        && kept > anchor.sequence()
+    {
+        return Err(CliError::Failed(format!(
+            "{name}: its latest checkpoint (sequence {}) is older than the anchor in {} \
+             (sequence {kept}): checkpoints were removed from the database; keep both as \
+             evidence and run `hexvault audit verify --anchor {}`",
+            anchor.sequence(),
+            args.out.display(),
+            args.out.display()
+        )));
     }
     let dir = match args.out.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
