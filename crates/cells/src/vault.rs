@@ -688,6 +688,35 @@ impl Drop for Scratch {
 /// Layer keys of one operation, index = layer number.
 type LayerKeys = [Option<Arc<LayerKey>>; 3];
 
+/// Opens the layers of a blob body in place, top layer first: for each layer that has a key,
+/// the key commitment is checked (in constant time, before decrypting), then the layer's tag,
+/// and the layer's ciphertext becomes the next layer's input. Returns the length of the
+/// innermost plaintext at the start of `body`. The one peeling loop of `open` and `traverse`.
+fn peel_layers(
+    keys: &LayerKeys,
+    layers: &[LayerParams; 3],
+    aad: &[u8],
+    body: &mut [u8],
+) -> Result<usize> {
+    let mut len = body.len();
+    for (key, params) in keys.iter().zip(layers.iter()).rev() {
+        let Some(key) = key else { continue };
+        // Key commitment first: a blob opens under exactly one key per layer.
+        if !key.commits_to(&params.commitment) {
+            return Err(Error::Authentication);
+        }
+        let ct_len = len.checked_sub(TAG_LEN).ok_or(Error::Authentication)?;
+        let region = body.get_mut(..len).ok_or(Error::Authentication)?;
+        let (ct, tag) = region.split_at_mut(ct_len);
+        let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Error::Authentication)?;
+        key.aead()
+            .open_detached(&params.nonce, aad, ct, &tag)
+            .map_err(|_| Error::Authentication)?;
+        len = ct_len;
+    }
+    Ok(len)
+}
+
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state
@@ -1098,22 +1127,7 @@ impl Inner {
         // Decrypted in place inside an aead `Plaintext`: wiped in one pass when dropped, also
         // when authentication fails half-way through the layers.
         let mut buf = hexvault_aead::Plaintext::new(body.to_vec());
-        let mut len = buf.len();
-        for (key, params) in keys.iter().zip(header.layers.iter()).rev() {
-            let Some(key) = key else { continue };
-            // Key commitment first: a blob opens under exactly one key per layer.
-            if !key.commits_to(&params.commitment) {
-                return Err(Error::Authentication);
-            }
-            let ct_len = len.checked_sub(TAG_LEN).ok_or(Error::Authentication)?;
-            let region = buf.get_mut(..len).ok_or(Error::Authentication)?;
-            let (ct, tag) = region.split_at_mut(ct_len);
-            let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Error::Authentication)?;
-            key.aead()
-                .open_detached(&params.nonce, aad, ct, &tag)
-                .map_err(|_| Error::Authentication)?;
-            len = ct_len;
-        }
+        let len = peel_layers(&keys, &header.layers, aad, &mut buf)?;
         buf.truncate(len);
         if header.flags & FLAG_COMPRESSED != 0 {
             return decompress_content(&buf).map(|mut content| {

@@ -512,3 +512,37 @@ fn a_file_log_holds_every_record_after_reopening() {
     assert!(report.is_ok());
     assert_eq!(reopened.len(), 3);
 }
+
+/// Two edges whose default names coincide (ids may contain `/` and `@`): the second
+/// declaration is refused, never merged into the first route, and naming it works.
+#[test]
+fn colliding_default_route_names_are_refused_not_merged() {
+    let (vault, _) = vault();
+    let first_from = cell(&vault, "x", "y@z/w");
+    let first_to = cell(&vault, "q", "r");
+    let second_from = cell(&vault, "x", "y");
+    let second_to = cell(&vault, "z/w@q", "r");
+    let first = vault.connect(&first_from, &first_to).unwrap();
+    assert!(vault.connect(&second_from, &second_to).is_err());
+    // The first route still goes where it was declared to go, and only from its source.
+    let none = Credentials::none();
+    let blob = second_from
+        .seal(&oid("o"), b"data", Layer::Rest, &none)
+        .unwrap();
+    assert!(first.traverse(&oid("o"), &blob, &none, &none).is_err());
+    let named = vault
+        .connect_with(
+            &second_from,
+            &second_to,
+            EdgeRule::new().named(RouteId::new("second").unwrap()),
+        )
+        .unwrap();
+    let moved = named.traverse(&oid("o"), &blob, &none, &none).unwrap();
+    assert_eq!(
+        second_to
+            .open(&oid("o"), &moved, &none)
+            .unwrap()
+            .expose_secret(),
+        b"data"
+    );
+}

@@ -484,22 +484,7 @@ impl Vault {
                 .0
                 .get_mut(new.len..)
                 .ok_or_else(|| internal("body outside the traversal buffer"))?;
-            let mut len = body.len();
-            for (key, params) in src.keys.iter().zip(header.layers.iter()).rev() {
-                let Some(key) = key else { continue };
-                // Key commitment first: a blob opens under exactly one key per layer.
-                if !key.commits_to(&params.commitment) {
-                    return Err(Error::Authentication);
-                }
-                let ct_len = len.checked_sub(TAG_LEN).ok_or(Error::Authentication)?;
-                let region = body.get_mut(..len).ok_or(Error::Authentication)?;
-                let (ct, tag) = region.split_at_mut(ct_len);
-                let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Error::Authentication)?;
-                key.aead()
-                    .open_detached(&params.nonce, aad_in, ct, &tag)
-                    .map_err(|_| Error::Authentication)?;
-                len = ct_len;
-            }
+            let len = super::peel_layers(&src.keys, &header.layers, aad_in, body)?;
             if len != plain_len {
                 return Err(Error::Internal {
                     what: "opened length differs from the computed plaintext length",
