@@ -132,3 +132,33 @@ fn an_appended_byte_is_rejected() {
         assert!(cell.open(&object, &longer, &Credentials::none()).is_err());
     }
 }
+
+/// `Vault::checkpoint` (crates/hexvault/src/vault.rs:300): "a file log also makes it durable
+/// and rewrites its anchor file". When the log already ends with a checkpoint (a reopened,
+/// closed log), it returns `Some(anchor)` and writes no file: with the anchor moved off-host
+/// (as SECURITY.md advises) `verify_audit` then fails with a bare I/O `NotFound` that names
+/// neither the anchor nor what to do.
+#[test]
+#[ignore = "review4 finding"]
+fn checkpoint_rewrites_the_anchor_file_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let build = || {
+        VaultBuilder::new()
+            .audit_file(&path)
+            .from_mnemonic(PHRASE, "", NoAccessTokens)
+    };
+    let vault = build().unwrap();
+    denied_records(&vault, 2);
+    vault.close().unwrap();
+    let anchor = hexvault::audit::Anchor::path_for(&path);
+    std::fs::rename(&anchor, dir.path().join("shipped.anchor")).unwrap();
+    let vault = build().unwrap();
+    let returned = vault.checkpoint().unwrap();
+    assert!(returned.is_some());
+    assert!(
+        anchor.exists(),
+        "checkpoint() returned an anchor but wrote no anchor file; verify_audit: {:?}",
+        vault.verify_audit()
+    );
+}
