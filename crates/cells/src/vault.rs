@@ -356,6 +356,97 @@ impl Vault {
         Ok(())
     }
 
+    /// Restores the master's and every cell's key versions from the rotation and
+    /// retirement records of an audit log (after a restart: a new vault starts every
+    /// version at 1). Give it every record of a log this vault's keys VERIFIED (the chain
+    /// under the audit chain key), from the first, in sequence order; `hexvault::Vault` does this when it
+    /// opens an existing file log.
+    ///
+    /// The records this crate writes for [`Cell::rotate`], [`Cell::retire_below`],
+    /// [`Cell::restore_versions`], [`Vault::rotate_master`] and
+    /// [`Vault::retire_masters_below`] are `rotate` records with a destination only (the
+    /// master's with an empty partition and cell). Replayed in order from the vault's
+    /// versions, a version above the current one is a rotation (the current version
+    /// becomes it) and a version at or below it a retirement (the minimum becomes it, if
+    /// higher); other records (reseals, which have a source) are skipped. Versions are only
+    /// ever raised. Master versions retired by the log drop their loaded keys; a master
+    /// version the log rotated to needs its key from [`Vault::load_master`] before
+    /// anything seals (until then a seal fails with [`Error::UnknownKeyVersion`]). Nothing
+    /// is recorded (the records are in the log already). The records must be the whole
+    /// log from its first record: the replay starts from version 1, as the log did.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyVersion`] for a rotation record naming version 0 or a layer
+    /// other than 0; [`Error::InvalidId`] for one naming an id this crate does not accept
+    /// (this crate never writes either: the log is not one of its vaults'); nothing is
+    /// changed then.
+    pub fn replay_versions<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a hexvault_audit::AuditRecord>,
+    ) -> Result<()> {
+        // The log's history starts where a new vault starts (every version at 1): replay
+        // from there, then raise the vault's versions to the result.
+        let mut master = FIRST;
+        let mut cells: HashMap<(PartitionId, CellId), Versions> = HashMap::new();
+        for record in records {
+            let event = &record.event;
+            let Some(at) = event.destination.as_ref() else {
+                continue;
+            };
+            if event.kind != EventKind::Rotate
+                || event.source.is_some()
+                || event.input.is_some()
+                || event.output.is_some()
+            {
+                continue;
+            }
+            let version = at.key_version.0;
+            if version == 0 || at.layer.0 != 0 {
+                return Err(Error::InvalidKeyVersion {
+                    version,
+                    reason: "an audit rotation record names key version 0 or a layer other \
+                             than 0: this vault never writes one (is the log another \
+                             program's?)",
+                });
+            }
+            let target = if at.partition.as_bytes().is_empty() && at.cell.as_bytes().is_empty() {
+                &mut master
+            } else {
+                let id = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+                let key = (
+                    PartitionId::new(&id(at.partition.as_bytes()))?,
+                    CellId::new(&id(at.cell.as_bytes()))?,
+                );
+                cells.entry(key).or_insert(FIRST)
+            };
+            if version > target.current {
+                target.current = version;
+            } else {
+                target.minimum = target.minimum.max(version);
+            }
+        }
+        let mut state = self.inner.lock();
+        state.master.current = state.master.current.max(master.current);
+        state.master.minimum = state.master.minimum.max(master.minimum);
+        let floor = state.master.minimum;
+        state.masters.retain(|v, _| *v >= floor);
+        state.cache.evict(|slot| slot.master_version < floor);
+        for (key, versions) in cells {
+            let held = state.cell_versions(&key.0, &key.1);
+            let raised = Versions {
+                current: held.current.max(versions.current),
+                minimum: held.minimum.max(versions.minimum),
+            };
+            let (p, c) = (&key.0, &key.1);
+            state.cache.evict(|slot| {
+                &slot.partition == p && &slot.cell == c && slot.cell_version < raised.minimum
+            });
+            state.cells.insert(key, raised);
+        }
+        self.inner.bump();
+        Ok(())
+    }
+
     /// The current (sealing) and minimum (oldest opened) master key versions.
     #[must_use]
     pub fn master_versions(&self) -> (u32, u32) {
@@ -629,10 +720,18 @@ impl Cell {
     }
 
     /// Restores this cell's current and minimum key versions kept elsewhere (after a
-    /// restart; a new vault starts every cell at version 1).
+    /// restart; a new vault starts every cell at version 1). It only ever raises them: a
+    /// version below the cell's own would un-retire a key (or seal under an old one), so
+    /// it is refused. Each raise is recorded first, as [`rotate`](Self::rotate) and
+    /// [`retire_below`](Self::retire_below) record theirs (a rotation record naming
+    /// `current` if it is above the cell's, then a retirement record naming `minimum` if
+    /// it is above the cell's), so that a log replayed by [`Vault::replay_versions`] ends
+    /// at the same versions. Versions equal to the cell's change nothing and record nothing.
     ///
     /// # Errors
-    /// [`Error::InvalidKeyVersion`] unless `1 <= minimum <= current`.
+    /// [`Error::InvalidKeyVersion`] unless `1 <= minimum <= current`, or if `current` or
+    /// `minimum` is below the cell's current or minimum version ([`key_versions`](Self::key_versions));
+    /// [`Error::Audit`] if a record cannot be appended (the raises recorded before it hold).
     pub fn restore_versions(&self, current: u32, minimum: u32) -> Result<()> {
         if minimum == 0 || minimum > current {
             return Err(Error::InvalidKeyVersion {
@@ -641,11 +740,46 @@ impl Cell {
             });
         }
         let mut state = self.inner.lock();
-        state.cells.insert(
-            (self.partition.clone(), self.cell.clone()),
-            Versions { current, minimum },
-        );
-        self.inner.bump();
+        let mut versions = state.cell_versions(&self.partition, &self.cell);
+        if current < versions.current {
+            return Err(Error::InvalidKeyVersion {
+                version: current,
+                reason: "a restore never lowers a cell's current key version (see \
+                         Cell::key_versions): restore the versions kept at or after the last \
+                         rotation",
+            });
+        }
+        if minimum < versions.minimum {
+            return Err(Error::InvalidKeyVersion {
+                version: minimum,
+                reason: "a restore never lowers a cell's retired minimum (that would make a \
+                         retired key open again; see Cell::key_versions): restore the \
+                         versions kept at or after the last retirement",
+            });
+        }
+        let key = (self.partition.clone(), self.cell.clone());
+        if current > versions.current {
+            self.inner.append(rotation(
+                Some(endpoint(&self.partition, &self.cell, Layer::Rest, current)?),
+                current,
+            )?)?;
+            versions.current = current;
+            state.cells.insert(key.clone(), versions);
+            self.inner.bump();
+        }
+        if minimum > versions.minimum {
+            self.inner.append(rotation(
+                Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
+                minimum,
+            )?)?;
+            versions.minimum = minimum;
+            state.cells.insert(key, versions);
+            let (p, c) = (&self.partition, &self.cell);
+            state.cache.evict(|slot| {
+                &slot.partition == p && &slot.cell == c && slot.cell_version < minimum
+            });
+            self.inner.bump();
+        }
         Ok(())
     }
 

@@ -186,3 +186,120 @@ fn an_evicted_key_is_not_kept_alive_by_a_handle() {
     }
     assert!(format!("{vault:?}").contains("cached_keys: 1"));
 }
+
+#[test]
+fn restore_versions_only_raises_and_records_each_raise() {
+    let (vault, log) = vault();
+    let c = cell(&vault, "p", "c");
+    c.restore_versions(3, 2).unwrap();
+    let after_raise = records(&log).len();
+    assert_eq!(after_raise, 2, "one rotation and one retirement record");
+    // Equal versions: nothing changes, nothing is recorded.
+    c.restore_versions(3, 2).unwrap();
+    assert_eq!(records(&log).len(), after_raise);
+    // Lowering the current version or the retired minimum is refused, and changes nothing.
+    for (current, minimum) in [(2, 2), (3, 1), (2, 1)] {
+        assert!(matches!(
+            c.restore_versions(current, minimum),
+            Err(Error::InvalidKeyVersion { .. })
+        ));
+        assert_eq!(c.key_versions(), (3, 2));
+    }
+    assert_eq!(records(&log).len(), after_raise);
+    // A retired blob stays retired after a refused restore.
+    c.restore_versions(4, 4).unwrap();
+    let blob4 = c
+        .seal(&oid("o"), b"v4", Layer::Rest, &Credentials::none())
+        .unwrap();
+    c.rotate().unwrap();
+    c.retire_below(5).unwrap();
+    assert!(c.restore_versions(5, 4).is_err());
+    assert!(matches!(
+        c.open(&oid("o"), &blob4, &Credentials::none()),
+        Err(Error::KeyVersionRetired { .. })
+    ));
+}
+
+#[test]
+fn replaying_the_log_restores_every_version_a_restart_forgot() {
+    let (vault, log) = vault();
+    let none = Credentials::none();
+    let a = cell(&vault, "p", "a");
+    let b = cell(&vault, "q", "b");
+    let untouched = cell(&vault, "p", "untouched");
+    let old_a = a.seal(&oid("o"), b"old", Layer::Rest, &none).unwrap();
+    a.rotate().unwrap();
+    a.rotate().unwrap();
+    a.retire_below(2).unwrap();
+    // A reseal is a `rotate` record with a source: not a version change.
+    let resealed = a.reseal(
+        &oid("o"),
+        &a.seal(&oid("o"), b"x", Layer::Rest, &none).unwrap(),
+        &none,
+    );
+    assert!(resealed.is_ok());
+    b.restore_versions(7, 5).unwrap();
+    let mut second = [0x55u8; 32];
+    vault
+        .rotate_master(VaultMasterKey::from_kms_bytes(&mut second.clone()))
+        .unwrap();
+    vault.retire_masters_below(2).unwrap();
+    let new_a = a.seal(&oid("o"), b"new", Layer::Rest, &none).unwrap();
+
+    let (restarted, _) = common::vault();
+    restarted.replay_versions(records(&log).iter()).unwrap();
+    let ra = cell(&restarted, "p", "a");
+    assert_eq!(ra.key_versions(), (3, 2));
+    assert_eq!(cell(&restarted, "q", "b").key_versions(), (7, 5));
+    assert_eq!(cell(&restarted, "p", "untouched").key_versions(), (1, 1));
+    assert_eq!(untouched.key_versions(), (1, 1));
+    assert_eq!(restarted.master_versions(), (2, 2));
+    // Master 1 (the one the vault was built with) is retired: its key is gone.
+    assert!(matches!(
+        ra.open(&oid("o"), &old_a, &none),
+        Err(Error::KeyVersionRetired { .. })
+    ));
+    // Master 2 is not derivable: nothing seals or opens under it until it is loaded.
+    assert!(matches!(
+        ra.seal(&oid("o"), b"y", Layer::Rest, &none),
+        Err(Error::UnknownKeyVersion {
+            which: "master",
+            version: 2
+        })
+    ));
+    restarted
+        .load_master(2, VaultMasterKey::from_kms_bytes(&mut second))
+        .unwrap();
+    assert_eq!(
+        ra.open(&oid("o"), &new_a, &none).unwrap().expose_secret(),
+        b"new"
+    );
+    // Replaying again (or a prefix of the log) never lowers anything.
+    let all = records(&log);
+    restarted.replay_versions(all.iter().take(2)).unwrap();
+    restarted.replay_versions(all.iter()).unwrap();
+    assert_eq!(ra.key_versions(), (3, 2));
+    assert_eq!(restarted.master_versions(), (2, 2));
+}
+
+#[test]
+fn a_rotation_record_this_crate_never_writes_is_refused_by_the_replay() {
+    use hexvault_audit::{AuditLog, Endpoint, Event, EventKind, KeyVersion};
+    for (version, layer, cell_id) in [
+        (0u32, 0u8, b"c".to_vec()),
+        (2, 1, b"c".to_vec()),
+        (2, 0, b"not an id".to_vec()),
+    ] {
+        let log = memory_log();
+        log.append(Event::new(EventKind::Rotate).destination(Endpoint::new(
+            hexvault_audit::PartitionId::new(b"p".to_vec()).unwrap(),
+            hexvault_audit::CellId::new(cell_id).unwrap(),
+            hexvault_audit::Layer(layer),
+            KeyVersion(version),
+        )))
+        .unwrap();
+        let (vault, _) = vault();
+        assert!(vault.replay_versions(records(&log).iter()).is_err());
+        assert_eq!(cell(&vault, "p", "c").key_versions(), (1, 1));
+    }
+}

@@ -7,10 +7,12 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The phrase is not a valid BIP-39 mnemonic (the wrapped error says which word or
-    /// checksum failed, never the phrase).
+    /// The phrase is not a valid BIP-39 mnemonic. The wrapped error says which word (by
+    /// position) or the checksum failed, never a word: the mnemonic crate's "did you mean"
+    /// suggestion, very likely the word of the phrase the user meant, is dropped on the way
+    /// in (as the service does), since errors get logged.
     #[error(transparent)]
-    Mnemonic(#[from] hexvault_mnemonic::Error),
+    Mnemonic(hexvault_mnemonic::Error),
 
     /// An application key could not be derived from the seed.
     #[error(transparent)]
@@ -31,10 +33,55 @@ pub enum Error {
     #[error(transparent)]
     Audit(#[from] hexvault_audit::Error),
 
+    /// An existing file audit log holds records but the anchor file beside it is missing:
+    /// whoever cut the log could have deleted the anchor too, so the vault does not open
+    /// it (ADR 0060; SECURITY.md, audit row).
+    #[error(
+        "the audit log {log} holds records but its anchor file {anchor} is missing, so a cut \
+         of the log could not be detected: restore the anchor from its backup (or the copy \
+         shipped elsewhere), or, after checking the log against that copy, open once with \
+         VaultBuilder::reanchor_missing_anchor to sign a new anchor at the log's current head"
+    )]
+    AnchorMissing {
+        /// The log file.
+        log: std::path::PathBuf,
+        /// Where its anchor was expected (`<log>.anchor`).
+        anchor: std::path::PathBuf,
+    },
+
     /// The key-vault service refused to hand out a capability (locked, stopped).
     #[cfg(feature = "service")]
     #[error(transparent)]
     Service(#[from] hexvault_service::Error),
+}
+
+impl From<hexvault_mnemonic::Error> for Error {
+    /// Keeps positions, counts and languages; drops the wordlist suggestion (a word the
+    /// user very likely meant, so a word of the secret phrase).
+    fn from(e: hexvault_mnemonic::Error) -> Self {
+        use hexvault_mnemonic::Error as M;
+        Self::Mnemonic(match e {
+            M::UnknownWord {
+                position, language, ..
+            } => M::UnknownWord {
+                position,
+                language,
+                suggestion: None,
+            },
+            M::MixedLanguages {
+                position,
+                expected,
+                found,
+                ..
+            } => M::MixedLanguages {
+                position,
+                expected,
+                found,
+                suggestion: None,
+            },
+            other => other,
+        })
+    }
 }
 
 /// `Result` with the facade's [`Error`].

@@ -15,7 +15,7 @@ use hexvault_cells::{AccessToken, Backend, CellId, PartitionId, PolicyContext, T
 use hexvault_keys::{AuditSigner, Seed, VaultMasterKey};
 use hexvault_mnemonic::Mnemonic;
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// Records between two automatic checkpoints, unless [`VaultBuilder::checkpoint_every`] says
 /// otherwise.
@@ -70,6 +70,7 @@ pub struct VaultBuilder {
     checkpoint_every: u64,
     durability: Durability,
     options: hexvault_cells::VaultOptions,
+    reanchor: bool,
 }
 
 impl Default for VaultBuilder {
@@ -86,6 +87,7 @@ impl VaultBuilder {
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             durability: Durability::EveryRecord,
             options: hexvault_cells::VaultOptions::default(),
+            reanchor: false,
         }
     }
 
@@ -93,16 +95,48 @@ impl VaultBuilder {
     /// it does not exist, otherwise opened and verified (against `<path>.anchor`, the anchor
     /// the log rewrites beside itself after every checkpoint). Opening a log written under
     /// another root fails: its chain key and signer differ.
+    ///
+    /// An existing log that holds records while `<path>.anchor` is missing is refused
+    /// ([`Error::AnchorMissing`](crate::Error::AnchorMissing)): an attacker who cuts the log
+    /// can delete the anchor beside it too. Restore the anchor, or see
+    /// [`reanchor_missing_anchor`](Self::reanchor_missing_anchor).
+    ///
+    /// When an existing log opens, the key versions it records are restored: after the log
+    /// is verified (chain under the audit chain key, checkpoint signatures, the anchor),
+    /// its rotation and retirement records are replayed
+    /// ([`hexvault_cells::Vault::replay_versions`]), so every cell and the master resume at
+    /// the current and retired-minimum versions they had, and a retired version stays
+    /// retired. A master version the log rotated to is not derived from the root: load its
+    /// key with `load_master` before sealing (a seal fails with `UnknownKeyVersion` until
+    /// then). The in-memory log (no `audit_file`) keeps nothing: with it, key versions do
+    /// not survive a restart (every cell and the master start again at version 1); keep
+    /// them yourself and restore them with `Cell::restore_versions` and `load_master`.
     pub fn audit_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.audit_file = Some(path.into());
         self
     }
 
     /// Signs a checkpoint automatically every `n` records (0: only on demand, through
-    /// [`Vault::checkpoint`], [`Vault::verify_audit`] and [`Vault::close`]). A file log
-    /// that exists keeps the interval recorded in its header.
+    /// [`Vault::checkpoint`], [`Vault::verify_audit`] and [`Vault::close`]). An existing
+    /// file log must be reopened with the interval it was created with (the one in its
+    /// header): another one is refused with [`Error::Audit`](crate::Error::Audit) wrapping
+    /// `hexvault_audit::Error::CheckpointIntervalMismatch { header, options }` (the header is
+    /// protected by a public checksum only, so the writer never takes the interval from it).
     pub const fn checkpoint_every(mut self, n: u64) -> Self {
         self.checkpoint_every = n;
+        self
+    }
+
+    /// Opt-in recovery for an existing file log whose anchor file is missing (a lost
+    /// anchor, or a crash between the log's first checkpoint and its first anchor): the
+    /// log is opened anyway, verified with the vault's keys alone (so a cut of its tail
+    /// CANNOT be detected this time), and a new anchor is signed at its current head and
+    /// written to `<log>.anchor`. Use it only after checking the log against a copy of its
+    /// anchor kept elsewhere (`hexvault audit verify --anchor`), or when you know why the
+    /// anchor is gone. Without it such a log is refused
+    /// ([`Error::AnchorMissing`](crate::Error::AnchorMissing)).
+    pub const fn reanchor_missing_anchor(mut self) -> Self {
+        self.reanchor = true;
         self
     }
 
@@ -151,7 +185,9 @@ impl VaultBuilder {
     /// [`Error::Keys`](crate::Error::Keys) if a derivation fails;
     /// [`Error::Audit`](crate::Error::Audit) if the log cannot be created or opened (an
     /// existing file log that does not verify under these keys, or a leftover anchor
-    /// beside a missing log).
+    /// beside a missing log); [`Error::AnchorMissing`](crate::Error::AnchorMissing) for an
+    /// existing log with records whose anchor file is missing;
+    /// [`Error::Cells`](crate::Error::Cells) if its rotation records cannot be replayed.
     pub fn from_seed(self, seed: &Seed, resolver: impl TokenResolver + 'static) -> Result<Vault> {
         let master = VaultMasterKey::from_seed(seed)?;
         let signer = AuditSigner::from_seed(seed)?;
@@ -189,16 +225,37 @@ impl VaultBuilder {
             .signing_key(signer)
             .checkpoint_every(self.checkpoint_every)
             .durability(self.durability);
-        drop(chain_key);
-        let (log, opened) = match self.audit_file {
+        let (log, opened) = match &self.audit_file {
             None => (Log::Memory(Arc::new(MemoryLog::new(options)?)), None),
             Some(path) => {
-                let (log, report) = FileLog::open_or_create(&path, options)?;
-                (Log::File(Arc::new(log)), Some(report))
+                let anchor = Anchor::path_for(path);
+                let lost_anchor = path.exists() && !anchor.exists();
+                if lost_anchor && !self.reanchor && has_entries(path)? {
+                    return Err(Error::AnchorMissing {
+                        log: path.clone(),
+                        anchor,
+                    });
+                }
+                let existed = path.exists();
+                let (log, report) = FileLog::open_or_create(path, options)?;
+                let log = Log::File(Arc::new(log));
+                if existed && lost_anchor && self.reanchor {
+                    // The opt-in: sign (or take) the checkpoint at the head and write it.
+                    write_anchor(log.log(), path)?;
+                }
+                (log, Some((report, existed)))
             }
         };
         let cells =
             hexvault_cells::Vault::with_options(master, resolver, log.as_dyn(), self.options);
+        let opened = match (opened, &log) {
+            (Some((report, true)), Log::File(file)) => {
+                replay_versions(&cells, file, &chain_key, public_key)?;
+                Some(report)
+            }
+            (opened, _) => opened.map(|(report, _)| report),
+        };
+        drop(chain_key);
         Ok(Vault {
             cells,
             log,
@@ -206,6 +263,66 @@ impl VaultBuilder {
             opened,
         })
     }
+}
+
+/// `true` if the log file at `path` holds any record or checkpoint (parsed, unverified:
+/// only used to refuse a log whose anchor is missing).
+fn has_entries(path: &Path) -> Result<bool> {
+    Ok(!LogContents::read(path)?.entries.is_empty())
+}
+
+/// Restores the key versions a reopened file log records. The bytes replayed are the bytes
+/// verified here (chain under `chain_key`, checkpoints under `public_key`, the anchor file
+/// if any), read while this vault's `FileLog` holds the log's lock.
+fn replay_versions(
+    cells: &hexvault_cells::Vault,
+    log: &FileLog,
+    chain_key: &hexvault_audit::AuditKey,
+    public_key: VerifyingKey,
+) -> Result<()> {
+    let bytes = std::fs::read(log.path()).map_err(hexvault_audit::Error::from)?;
+    let mut verifier = Verifier::keyed(chain_key).with_public_key(public_key);
+    let anchor = Anchor::path_for(log.path());
+    if anchor.exists() {
+        verifier = verifier.with_anchor(Anchor::read(&anchor)?);
+    }
+    verifier.verify_bytes(&bytes)?.into_result()?;
+    let contents = LogContents::parse(&bytes)?;
+    let records = contents.entries.iter().filter_map(|entry| match entry {
+        LogEntry::Record { record, .. } => Some(record),
+        // Checkpoints (and any later kind of entry) carry no key versions.
+        _ => None,
+    });
+    cells.replay_versions(records)?;
+    Ok(())
+}
+
+/// Checkpoints `log` (or takes the checkpoint it ends with) and writes it as the anchor
+/// file of the log at `path`, atomically: `<anchor>.tmp` written and synced, renamed over
+/// the anchor, the directory synced. Returns the anchor (`None` for an empty log, whose
+/// anchor file is left as it is).
+fn write_anchor(log: &dyn AuditLog, path: &Path) -> Result<Option<Anchor>> {
+    let Some(anchor) = log.checkpoint()?.map(Anchor::new).transpose()? else {
+        return Ok(None);
+    };
+    let target = Anchor::path_for(path);
+    let mut tmp = target.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let io = |e: std::io::Error| Error::Audit(hexvault_audit::Error::from(e));
+    let mut file = std::fs::File::create(&tmp).map_err(io)?;
+    std::io::Write::write_all(&mut file, &anchor.encode()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, &target).map_err(io)?;
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok(Some(anchor))
 }
 
 /// A cells vault ([`hexvault_cells::Vault`]: partitions, cells, layers, routes) with its
@@ -297,14 +414,18 @@ impl Vault {
         self.opened.as_ref()
     }
 
-    /// Signs a checkpoint over the last record now (a file log also makes it durable and
-    /// rewrites its anchor file) and returns it as an [`Anchor`] to keep elsewhere; `None`
-    /// for an empty log.
+    /// Signs a checkpoint over the last record now (or takes the one the log already ends
+    /// with) and returns it as an [`Anchor`] to keep elsewhere; `None` for an empty log. A
+    /// file log also makes it durable and (re)writes its anchor file `<log>.anchor` with it,
+    /// every time, so the file beside the log is always the anchor returned.
     ///
     /// # Errors
     /// [`Error::Audit`](crate::Error::Audit) for a write failure.
     pub fn checkpoint(&self) -> Result<Option<Anchor>> {
-        Ok(self.log.log().checkpoint()?.map(Anchor::new).transpose()?)
+        match &self.log {
+            Log::Memory(log) => Ok(log.checkpoint()?.map(Anchor::new).transpose()?),
+            Log::File(log) => write_anchor(log.as_ref(), log.path()),
+        }
     }
 
     /// Every record of the audit log, in sequence order (a file log is flushed and read

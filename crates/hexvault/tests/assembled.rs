@@ -293,3 +293,32 @@ fn cells_and_edges_errors_convert_into_the_facade_error() {
     let cells: hexvault::Error = hexvault::cells::Error::Denied.into();
     assert!(matches!(cells, hexvault::Error::Cells(_)));
 }
+
+/// `Error::Mnemonic`: the wrapped error says which word failed, never a word. The mnemonic
+/// crate's hint is the closest list word, i.e. the word the user meant: the facade drops it
+/// (as the service does), so no word of the secret phrase lands in a logged facade error.
+#[test]
+fn a_mistyped_phrase_does_not_put_the_secret_word_in_the_facade_error() {
+    let phrase = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+    let typo = phrase.replacen("winner", "winnr", 1);
+    let err = Vault::from_mnemonic(&typo, "", NoAccessTokens).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        !text.contains("winner"),
+        "the facade error names a word of the secret phrase: {text}"
+    );
+    assert!(text.contains("word 2"), "{text}");
+    // The mixed-language case drops its suggestion too ("abaisser" is French).
+    let mixed = phrase.replacen("winner", "abaisser", 1);
+    let err = Vault::from_mnemonic(&mixed, "", NoAccessTokens).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            hexvault::Error::Mnemonic(hexvault::mnemonic::Error::MixedLanguages {
+                suggestion: None,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}

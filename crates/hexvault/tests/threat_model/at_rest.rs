@@ -190,3 +190,23 @@ fn every_bit_flip_and_every_truncation_is_rejected() {
         b"iban=DE89"
     );
 }
+
+/// "every bit flip and every truncation rejected": appending bytes is the third edit an
+/// attacker makes (layer 0 only: `NoAccessTokens` serves no other layer).
+#[test]
+fn an_appended_byte_is_rejected() {
+    let vault = Vault::from_mnemonic(PHRASE, PASSPHRASE, NoAccessTokens).unwrap();
+    let inbox = cell(&vault, "p", "c");
+    let blob = inbox
+        .seal(&object("o"), b"secret", Layer::Rest, &Credentials::none())
+        .unwrap();
+    for extra in [&[0u8][..], &[0u8; 16], &blob[..]] {
+        let mut longer = blob.clone();
+        longer.extend_from_slice(extra);
+        assert!(
+            inbox
+                .open(&object("o"), &longer, &Credentials::none())
+                .is_err()
+        );
+    }
+}
