@@ -26,11 +26,19 @@ const RESERVED_LABELS: [&str; 2] = [VAULT_MASTER_LABEL, AUDIT_CHAIN_LABEL];
 /// their own typed child keys with [`derive_key`](Self::derive_key) (HKDF-SHA256 with the
 /// length-prefixed info of `hexvault_aead::encode_info`), so the master's bytes never leave
 /// this type. Zeroized on drop, not `Clone`, `Debug` prints no byte, equality is constant-time.
+/// It has no public `zeroize()`: a wiped master would go on deriving, silently, the children
+/// of the all-zero key, which anybody can compute; it is wiped when dropped, and only then:
+///
+/// ```compile_fail
+/// use zeroize::Zeroize;
+/// let mut master = hexvault_keys::VaultMasterKey::generate().unwrap();
+/// master.zeroize(); // no such method: drop it instead
+/// ```
 ///
 /// Three ways to get one: [`from_seed`](Self::from_seed) (the mnemonic's key at
 /// `m/74'/2'/1'/0'`), [`from_kms_bytes`](Self::from_kms_bytes) (32 bytes a KMS unwrapped) and
 /// [`generate`](Self::generate) (fresh from the OS CSPRNG).
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct VaultMasterKey(Key);
 
 impl VaultMasterKey {

@@ -18,24 +18,13 @@ use crate::{Error, Language, Result, Seed, WordCount};
 /// [`Mnemonic::phrase`], the entropy through [`Mnemonic::entropy`], both in buffers that
 /// are zeroized on drop.
 ///
-/// [`Zeroize::zeroize`] wipes the words and leaves the all-zero-entropy 12-word English
-/// mnemonic (`abandon` x 11, `about`) in their place: a valid value, known to everyone,
-/// so the type's invariant holds even after an explicit wipe.
+/// It is wiped on drop, and only then: there is no public `zeroize()`, since a wiped
+/// mnemonic would have to stay a valid one (every value is) and would then root keys
+/// under a phrase known to everyone.
 pub struct Mnemonic {
     inner: bip39::Mnemonic,
     language: Language,
     word_count: WordCount,
-}
-
-impl Zeroize for Mnemonic {
-    fn zeroize(&mut self) {
-        self.inner.zeroize();
-        if let Ok(blank) = bip39::Mnemonic::from_entropy_in(bip39::Language::English, &[0; 16]) {
-            self.inner = blank;
-        }
-        self.language = Language::English;
-        self.word_count = WordCount::Words12;
-    }
 }
 
 impl Drop for Mnemonic {
@@ -311,16 +300,6 @@ mod tests {
             b.entropy(),
             "two generated mnemonics must differ"
         );
-    }
-
-    #[test]
-    fn zeroize_leaves_the_public_all_zero_mnemonic() {
-        let mut m = Mnemonic::from_entropy(&[0xC3; 32], Language::Korean).unwrap();
-        m.zeroize();
-        assert_eq!(m.entropy().as_slice(), &[0; 16]);
-        assert_eq!(m.language(), Language::English);
-        assert_eq!(m.word_count(), WordCount::Words12);
-        assert!(m.phrase().ends_with("abandon about"));
     }
 
     #[test]

@@ -107,16 +107,11 @@ impl Seed {
     }
 }
 
-impl Zeroize for Seed {
-    /// Wipes the bytes; the length (public) stays, so a wiped seed is all zeros.
-    fn zeroize(&mut self) {
-        self.bytes.zeroize();
-    }
-}
-
+/// Wiped on drop, and only then: there is no public `zeroize()`, since a wiped seed (all
+/// zeros) would still root keys, the all-zero seed's, which anybody can compute.
 impl Drop for Seed {
     fn drop(&mut self) {
-        self.zeroize();
+        self.bytes.zeroize();
     }
 }
 
@@ -174,12 +169,5 @@ mod tests {
                 Error::BadSeedLength { len }
             );
         }
-    }
-
-    #[test]
-    fn zeroize_wipes() {
-        let mut seed = Seed::from_bytes([0xA5; 64]);
-        seed.zeroize();
-        assert_eq!(seed.expose_secret(), &[0; 64]);
     }
 }
