@@ -7,7 +7,7 @@
 
 use core::fmt;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::common::{NodeMeta, check_seed, fingerprint, hmac_sha512, node_meta_accessors};
@@ -20,8 +20,8 @@ const SEED_KEY: &[u8] = b"ed25519 seed";
 /// A SLIP-0010 ed25519 extended private key: secret key, chain code and position in the tree.
 ///
 /// Secret: zeroized on drop, not `Clone`, `Debug` shows only the public position. The key
-/// bytes are reachable through [`ExtendedPrivateKey::expose_secret`] (or as a
-/// [`SigningKey`] through [`ExtendedPrivateKey::signing_key`]). Deriving a child costs one
+/// bytes are reachable through [`ExtendedPrivateKey::expose_secret`] only; it signs with
+/// [`ExtendedPrivateKey::sign`] without handing them out. Deriving a child costs one
 /// HMAC-SHA512 plus one public key (the parent's, for the child's parent fingerprint);
 /// the child's own public key is computed only when asked for.
 pub struct ExtendedPrivateKey {
@@ -127,16 +127,19 @@ impl ExtendedPrivateKey {
         &self.private_key
     }
 
-    /// The key as an `ed25519-dalek` signing key (zeroized on drop).
+    /// The RFC 8032 ed25519 signature of `message` under this key. The key bytes stay in
+    /// this type (a transient `ed25519-dalek` key, wiped on drop, signs): a caller that
+    /// needs a signer of its own takes the bytes through
+    /// [`expose_secret`](Self::expose_secret), the one accessor.
     #[must_use]
-    pub fn signing_key(&self) -> SigningKey {
-        SigningKey::from_bytes(&self.private_key)
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        SigningKey::from_bytes(&self.private_key).sign(message)
     }
 
     /// The ed25519 verifying key.
     #[must_use]
     pub fn verifying_key(&self) -> VerifyingKey {
-        self.signing_key().verifying_key()
+        SigningKey::from_bytes(&self.private_key).verifying_key()
     }
 
     /// The 32-byte ed25519 public key (computed on each call).

@@ -108,8 +108,7 @@ fn named_paths_derive_distinct_keys_and_sign() {
     let audit = master.derive_path(&PATHS::AUDIT_SIGNING).unwrap();
     let (private, _, _) = independent(&seed, &PATHS::AUDIT_SIGNING);
     assert_eq!(audit.expose_secret(), &private);
-    use ed25519_dalek::Signer;
-    let sig = audit.signing_key().sign(b"checkpoint");
+    let sig = audit.sign(b"checkpoint");
     audit
         .verifying_key()
         .verify_strict(b"checkpoint", &sig)

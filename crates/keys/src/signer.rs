@@ -41,9 +41,9 @@ impl AuditSigner {
     pub fn from_seed(seed: &Seed) -> Result<Self> {
         let node =
             ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
-        // By move into the audit crate's opaque key: from here on it cannot be read back.
-        // By move into the audit crate's opaque key: from here on it cannot be read back.
-        Ok(Self(SigningKey::from(node.signing_key())))
+        // Through the one accessor into the audit crate's opaque key (`node` wipes its copy
+        // on drop): from here on it cannot be read back.
+        Ok(Self(SigningKey::from_bytes(node.expose_secret())))
     }
 
     /// The public key that verifies this signer's checkpoints (give it to verifiers).

@@ -3,6 +3,8 @@
 //! deriving the all-zero key's children, a wiped `Seed` rooted a vault at the all-zero
 //! seed, a wiped `Mnemonic` at the `abandon … about` phrase).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The probes are constants by design: the test reports which trait a type implements.
+#![allow(clippy::assertions_on_constants)]
 
 use core::marker::PhantomData;
 
@@ -46,7 +48,10 @@ fn a_wiped_master_key_does_not_keep_deriving_under_the_all_zero_key() {
     assert!(DropProbe::<zeroize::Zeroizing<[u8; 32]>>::ON_DROP);
     assert!(!DropProbe::<u8>::ON_DROP);
 
-    assert!(!Probe::<VaultMasterKey>::ZEROIZE, "VaultMasterKey::zeroize is public");
+    assert!(
+        !Probe::<VaultMasterKey>::ZEROIZE,
+        "VaultMasterKey::zeroize is public"
+    );
     assert!(!Probe::<Seed>::ZEROIZE, "Seed::zeroize is public");
     assert!(!Probe::<Mnemonic>::ZEROIZE, "Mnemonic::zeroize is public");
     assert!(DropProbe::<VaultMasterKey>::ON_DROP);

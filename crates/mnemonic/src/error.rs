@@ -107,6 +107,13 @@ pub enum Error {
         name: String,
     },
 
+    /// An invariant of this crate did not hold (a bug): nothing was returned in its place.
+    #[error("internal error in hexvault-mnemonic ({what}): please report it as a bug")]
+    Internal {
+        /// Which invariant did not hold.
+        what: &'static str,
+    },
+
     /// The operating system's random number generator failed.
     #[error(
         "the operating system's random number generator failed: no mnemonic was generated; retry, and check the system's entropy source"

@@ -20,11 +20,8 @@ const MIN_PREFIX_CHARS: usize = 3;
 
 /// The closest word of `language` to `typed` (NFKD), if it is close enough to be useful.
 pub(crate) fn closest_word(language: Language, typed: &str) -> Option<&'static str> {
-    let typed_chars: Zeroizing<Vec<char>> = Zeroizing::new(typed.chars().collect());
+    let typed_chars = typed_chars(typed)?;
     let typed_len = typed_chars.len();
-    if typed_len == 0 || typed_len > MAX_TYPED_CHARS {
-        return None;
-    }
     let list = language.word_list();
 
     if typed_len >= MIN_PREFIX_CHARS
@@ -47,6 +44,19 @@ pub(crate) fn closest_word(language: Language, typed: &str) -> Option<&'static s
         let longer = typed_len.max(word.chars().count());
         (distance.saturating_mul(2) < longer).then_some(word)
     })
+}
+
+/// The scalar values of `typed` (a word of the secret phrase), in a buffer allocated once
+/// at its final length (a growing buffer would leave unwiped copies behind each time it
+/// moved) and wiped on drop; `None` for an empty word or one too long to get a hint.
+fn typed_chars(typed: &str) -> Option<Zeroizing<Vec<char>>> {
+    let count = typed.chars().count();
+    if count == 0 || count > MAX_TYPED_CHARS {
+        return None;
+    }
+    let mut chars = Zeroizing::new(Vec::with_capacity(count));
+    chars.extend(typed.chars());
+    Some(chars)
 }
 
 /// Optimal string alignment distance between `a` and `b`, in O(|a|·|b|) time and
@@ -121,5 +131,18 @@ mod tests {
         );
         // One-character lists never guess.
         assert_eq!(closest_word(Language::ChineseSimplified, "x"), None);
+    }
+
+    #[test]
+    fn the_typed_word_is_copied_once_into_a_buffer_of_its_final_length() {
+        // A buffer that grew while collecting would have moved (leaving unwiped copies)
+        // and would end with spare capacity: this one is allocated at its length.
+        for word in ["abandn", "a\u{301}baco", "zzzzzzzzzzzzzzzzzzzzzzzz", "x"] {
+            let chars = typed_chars(word).unwrap();
+            assert_eq!(chars.len(), word.chars().count());
+            assert_eq!(chars.capacity(), chars.len(), "{word}");
+        }
+        assert!(typed_chars("").is_none());
+        assert!(typed_chars(&"z".repeat(MAX_TYPED_CHARS + 1)).is_none());
     }
 }

@@ -257,9 +257,11 @@ fn diagnose(normalized: &str, fixed: Option<Language>) -> Error {
         .enumerate()
         .find(|(_, word)| !main.contains(word));
     let Some((index, word)) = outside else {
-        // Unreachable by construction (the caller saw a word outside `main`); a
-        // checksum error is the honest fallback.
-        return Error::InvalidChecksum;
+        // Unreachable by construction (the caller saw a word outside `main`): an internal
+        // error, never a made-up diagnosis.
+        return Error::Internal {
+            what: "a phrase diagnosed as holding a word outside its word list holds none",
+        };
     };
     let position = index.saturating_add(1);
     let suggestion = closest_word(main, word);

@@ -91,15 +91,17 @@ impl Share {
     /// [`Error::GroupThresholdAboveCount`].
     pub fn parse(text: &str) -> Result<Self> {
         let mut indices: Zeroizing<Vec<u16>> = Zeroizing::new(Vec::with_capacity(MAX_WORDS));
-        let mut lower = Zeroizing::new(String::with_capacity(16));
+        // Allocated once at the longest word's length: lowercasing keeps a word's length,
+        // so the buffer never grows (growing would leave unwiped copies behind).
+        let longest = text.split_whitespace().map(str::len).max().unwrap_or(0);
+        let mut lower = Zeroizing::new(String::with_capacity(longest));
         for (position, word) in (1..).zip(text.split_whitespace()) {
             if indices.len() >= MAX_WORDS {
                 return Err(Error::BadWordCount {
                     count: text.split_whitespace().count(),
                 });
             }
-            lower.clear();
-            lower.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+            lowercase_into(&mut lower, word);
             match wordlist::index_of(&lower) {
                 Some(index) => indices.push(index),
                 None => {
@@ -280,6 +282,13 @@ impl fmt::Debug for Share {
 
 /// The RS1024 customization string of a share: chosen by its extendable flag (bit 4 of the
 /// second word).
+/// Replaces `buffer`'s contents with `word` in ASCII lowercase (other characters unchanged,
+/// so the length is the word's: a buffer with that capacity never reallocates).
+fn lowercase_into(buffer: &mut String, word: &str) {
+    buffer.clear();
+    buffer.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+}
+
 fn customization(words: &[u16]) -> &'static [u8] {
     if words.get(1).is_some_and(|w| (w >> 4) & 1 == 1) {
         CUSTOMIZATION_EXTENDABLE
@@ -366,6 +375,22 @@ mod tests {
             assert_eq!(&**unpack(&words, padding).unwrap(), &value[..]);
             words[0] |= 0x200;
             assert_eq!(unpack(&words, padding).unwrap_err(), Error::InvalidPadding);
+        }
+    }
+
+    #[test]
+    fn the_lowercase_buffer_never_grows_past_the_longest_word() {
+        // Words longer than 16 bytes (the old fixed capacity), multi-byte characters.
+        let text = "Academic ACID\tthisisaverylongtypedwordindeed  Ümlaut\u{301}ÉCOLE x";
+        let longest = text.split_whitespace().map(str::len).max().unwrap();
+        let mut buffer = String::with_capacity(longest);
+        let start = buffer.as_ptr();
+        for word in text.split_whitespace() {
+            lowercase_into(&mut buffer, word);
+            assert_eq!(buffer.len(), word.len());
+            assert_eq!(buffer, word.to_ascii_lowercase());
+            assert_eq!(buffer.as_ptr(), start, "the buffer moved for {word:?}");
+            assert_eq!(buffer.capacity(), longest);
         }
     }
 }
