@@ -54,7 +54,9 @@ pub struct HexvaultEncryptorStatus {
     pub encryptions: u64,
     /// The encryptor's budget of seals (2^32 unless a lower one was chosen).
     pub budget: u64,
-    /// 1 once half the budget or 2^31 seals are used: plan the rotation.
+    /// 1 once at least half the budget (`2 · used >= budget`, never rounded down: a budget
+    /// of 3 after 2 seals) or 2^31 seals are used: plan the rotation. A seal that failed
+    /// after the budget check counts as used (see `hexvault_encryptor_seal`).
     pub rotate_soon: u8,
     /// 1 once the budget is used up: sealing is refused with
     /// `HEXVAULT_STATUS_ROTATION_NEEDED`; opening still works.
@@ -377,7 +379,10 @@ pub extern "C" fn hexvault_encryptor_free(handle: HexvaultEncryptor) -> Hexvault
 /// `*out_len` receives that size; when `out_capacity` is smaller (a NULL `out` with
 /// capacity 0 is a size query) the call returns `HEXVAULT_STATUS_BUFFER_TOO_SMALL` before
 /// touching the key: no nonce is consumed and the budget is unchanged. Past the budget it
-/// returns `HEXVAULT_STATUS_ROTATION_NEEDED` and seals nothing.
+/// returns `HEXVAULT_STATUS_ROTATION_NEEDED` and seals nothing. Every other call takes one
+/// seal from the budget before it seals: a seal that then fails in the AEAD (its nonce
+/// possibly drawn) still counts against the budget, since a nonce is never reused; `out`
+/// is zeroed then.
 ///
 /// # Safety
 /// `plaintext` and `aad` must point to their lengths in readable bytes (anything when the

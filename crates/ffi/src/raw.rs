@@ -262,7 +262,9 @@ impl Encryptor {
         Usage {
             sealed: usage.sealed(),
             budget: self.budget,
-            rotate_soon: state != UsageState::Normal || reserved >= self.budget / 2,
+            // At least half, never rounded down: `2 · used >= budget` (budget 1: after the
+            // seal; budget 3: after 2 seals).
+            rotate_soon: state != UsageState::Normal || reserved.saturating_mul(2) >= self.budget,
             rotation_needed: state == UsageState::Exhausted || reserved >= self.budget,
         }
     }

@@ -185,6 +185,31 @@ fn buffer_too_small_reports_the_size_and_consumes_no_nonce() {
 }
 
 #[test]
+fn rotate_soon_only_once_at_least_half_the_budget_is_used() {
+    for (budget, seals, soon) in [
+        (1, 0, 0),
+        (1, 1, 1),
+        (2, 0, 0),
+        (2, 1, 1),
+        (3, 1, 0),
+        (3, 2, 1),
+        (5, 2, 0),
+        (5, 3, 1),
+    ] {
+        let handle = new_encryptor(1, budget);
+        for _ in 0..seals {
+            seal(handle, b"x", b"").unwrap();
+        }
+        assert_eq!(
+            status_of(handle).rotate_soon,
+            soon,
+            "budget {budget} after {seals} seals"
+        );
+        hexvault_encryptor_free(handle);
+    }
+}
+
+#[test]
 fn budget_refuses_sealing_and_keeps_opening() {
     let handle = new_encryptor(1, 2);
     let first = seal(handle, b"1", b"").unwrap();

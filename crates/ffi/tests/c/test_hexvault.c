@@ -137,6 +137,29 @@ static void test_buffer_too_small(void) {
     hexvault_encryptor_free(h);
 }
 
+/* rotate_soon after `seals` seals of a `budget`-seal encryptor. */
+static int rotate_soon_after(uint64_t budget, int seals) {
+    HexvaultEncryptor h = make(budget);
+    uint8_t sealed[64];
+    size_t len = 0;
+    HexvaultEncryptorStatus st;
+    for (int i = 0; i < seals; i++) EXPECT(seal(h, "x", "", sealed, sizeof sealed, &len), HEXVAULT_STATUS_OK);
+    EXPECT(hexvault_encryptor_status(h, &st), HEXVAULT_STATUS_OK);
+    hexvault_encryptor_free(h);
+    return st.rotate_soon;
+}
+
+/* The header: "1 once at least half the budget ... never rounded down" (review round 4: a
+ * budget of 1 said "rotate soon" before its first seal, a budget of 3 after 1 seal). */
+static void test_rotate_soon_at_half_the_budget(void) {
+    CHECK(rotate_soon_after(1, 0) == 0);
+    CHECK(rotate_soon_after(1, 1) == 1);
+    CHECK(rotate_soon_after(3, 1) == 0);
+    CHECK(rotate_soon_after(3, 2) == 1);
+    CHECK(rotate_soon_after(4, 1) == 0);
+    CHECK(rotate_soon_after(4, 2) == 1);
+}
+
 static void test_rotation_needed(void) {
     HexvaultEncryptor h = make(3);
     uint8_t sealed[64];
@@ -399,6 +422,7 @@ int main(int argc, char **argv) {
     test_authentication_and_format_errors();
     test_buffer_too_small();
     test_rotation_needed();
+    test_rotate_soon_at_half_the_budget();
     test_invalid_arguments_and_null_pointers();
     test_handles_and_buffers();
     test_freed_copy_after_address_reuse(0);
