@@ -14,4 +14,5 @@ mod at_rest;
 mod blast_radius;
 mod in_transit;
 mod insider_audit;
+mod reopen;
 mod unauthorized;

@@ -1,12 +1,6 @@
 //! Reopening a file audit log: what survives a restart (key versions, retirements), what a
 //! reopen refuses (a lost anchor, another checkpoint interval), and the anchor file
 //! `checkpoint()` keeps beside the log. Attacker tests of review round 4.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId};
 use hexvault::{NoAccessTokens, Vault, VaultBuilder};
