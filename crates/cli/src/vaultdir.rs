@@ -493,7 +493,7 @@ pub(crate) struct OpenVault {
 impl VaultDir {
     /// Opens the assembled vault: the seed must be the vault's (its audit signer's public
     /// key is the config's), the audit log must exist (it is verified and a torn final frame
-    /// quarantined on open), the cells' key versions come from the config and the config's
+    /// quarantined on open), the cells' key versions come from the log (replayed by the facade), raised to the config's where it is ahead, and the config's
     /// edges are declared.
     pub(crate) fn assemble(
         &self,
@@ -531,10 +531,17 @@ impl VaultDir {
             ));
         }
         for (cell, versions) in self.cells()? {
-            vault
+            // The facade has replayed the log's rotations and retirements already; the
+            // config can only raise them (it lags the log after a crash between a rotation
+            // and the config write, and a restore never lowers a version).
+            let handle = vault
                 .partition(cell.partition.clone())
-                .cell(cell.cell.clone())
-                .restore_versions(versions.key_version, versions.min_key_version)?;
+                .cell(cell.cell.clone());
+            let (current, minimum) = handle.key_versions();
+            handle.restore_versions(
+                versions.key_version.max(current),
+                versions.min_key_version.max(minimum),
+            )?;
         }
         let mut edges = Vec::new();
         for edge in &self.config.edges {
