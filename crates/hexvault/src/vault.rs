@@ -265,10 +265,14 @@ impl VaultBuilder {
     }
 }
 
-/// `true` if the log file at `path` holds any record or checkpoint (parsed, unverified:
-/// only used to refuse a log whose anchor is missing).
+/// `true` if the log file at `path` holds anything past its header: a record, a
+/// checkpoint, or a frame that does not parse (a torn or damaged one: what is left of a
+/// record). Parsed, unverified: only used to refuse a log whose anchor is missing.
 fn has_entries(path: &Path) -> Result<bool> {
-    Ok(!LogContents::read(path)?.entries.is_empty())
+    let contents = LogContents::read(path)?;
+    Ok(!contents.entries.is_empty()
+        || contents.torn_tail.is_some()
+        || contents.unreadable.is_some())
 }
 
 /// Restores the key versions a reopened file log records. The bytes replayed are the bytes

@@ -340,3 +340,33 @@ fn restored_versions_survive_a_restart_through_the_log() {
     assert_eq!(cell.key_versions(), (5, 3));
     assert!(cell.restore_versions(5, 2).is_err(), "never lowered");
 }
+
+/// The log cut back to its header and a torn piece of its first record, the anchor deleted:
+/// the torn frame would be repaired away on open, leaving an empty log; it is refused
+/// instead, like any log with more than a header and no anchor.
+#[test]
+fn a_log_cut_into_its_first_record_with_its_anchor_deleted_is_not_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let build = || {
+        VaultBuilder::new()
+            .audit_file(&path)
+            .from_mnemonic(PHRASE, "", NoAccessTokens)
+    };
+    let empty_len = {
+        let vault = build().unwrap();
+        vault.audit_log().flush().unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        denied_records(&vault, 3);
+        vault.close().unwrap();
+        len
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = usize::try_from(empty_len).unwrap() + 5;
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    std::fs::remove_file(hexvault::audit::Anchor::path_for(&path)).unwrap();
+    assert!(matches!(
+        build(),
+        Err(hexvault::Error::AnchorMissing { .. })
+    ));
+}
