@@ -33,7 +33,8 @@ pub enum Error {
     #[error(transparent)]
     Audit(#[from] hexvault_audit::Error),
 
-    /// An existing file audit log holds records but the anchor file beside it is missing:
+    /// An existing file audit log holds records (anything past its header, also a torn
+    /// frame) but the anchor file beside it is missing:
     /// whoever cut the log could have deleted the anchor too, so the vault does not open
     /// it (ADR 0060; SECURITY.md, audit row).
     #[error(
