@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::ZeroizeOnDrop;
 
 use crate::{Error, Result};
 
@@ -16,7 +16,7 @@ pub const KEY_LEN: usize = 32;
 /// Zeroized on drop, not `Clone`, `Debug` prints no byte, equality is constant time.
 /// The bytes are reachable only through [`Key::expose_secret`]. To seal, turn it into a
 /// [`SealingKey`](crate::SealingKey), which keeps only the expanded key schedule.
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct Key([u8; KEY_LEN]);
 
 impl Key {

@@ -6,7 +6,7 @@ use core::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::{Error, Result};
 
@@ -24,7 +24,7 @@ const HMAC_BLOCK: usize = 64;
 ///
 /// The facade derives it from the vault master with HKDF; this crate only takes the bytes.
 /// Zeroized on drop, not `Clone`, `Debug` prints no byte, equality is constant-time.
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct AuditKey([u8; 32]);
 
 impl AuditKey {

@@ -10,7 +10,7 @@ use crate::{ActorId, CellId, PartitionId, PolicyId, Result, Session};
 
 /// A bearer access token, as the caller received it. Secret: zeroized on drop, not
 /// `Clone`, `Debug` prints no byte, reachable only through [`expose_secret`](Self::expose_secret).
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct AccessToken(Vec<u8>);
 
 impl AccessToken {
@@ -36,7 +36,7 @@ impl fmt::Debug for AccessToken {
 /// The 32-byte secret of an access policy. Layer-1 keys mix it into the HKDF input key
 /// material, so the vault master alone cannot open layer 1. Zeroized on drop, not `Clone`,
 /// `Debug` prints no byte, equality is constant time.
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct PolicySecret([u8; 32]);
 
 impl PolicySecret {

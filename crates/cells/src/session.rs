@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use hexvault_aead::{KEY_LEN, Key};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::ZeroizeOnDrop;
 
 use crate::keys::{KeyCache, LayerKey, Slot};
 use crate::{Error, Result};
@@ -187,7 +187,7 @@ impl Drop for Session {
 /// A session's id, key and wall-clock expiry, made by [`Session::export`] and read back by
 /// [`Session::resume`]: the one way a session key leaves memory. The key is wiped on drop;
 /// `Debug` shows the id and expiry only; not `Clone`.
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct SessionExport {
     #[zeroize(skip)]
     id: [u8; SESSION_ID_LEN],

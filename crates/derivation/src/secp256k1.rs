@@ -296,8 +296,10 @@ impl fmt::Debug for ExtendedPrivateKey {
     }
 }
 
-impl Zeroize for ExtendedPrivateKey {
-    fn zeroize(&mut self) {
+impl ExtendedPrivateKey {
+    /// Wipes the secret parts (private: a wiped key must never be used, so only `Drop`
+    /// calls it).
+    fn wipe(&mut self) {
         self.secret.zeroize();
         self.private_key.zeroize();
         self.meta.zeroize();
@@ -306,7 +308,7 @@ impl Zeroize for ExtendedPrivateKey {
 
 impl Drop for ExtendedPrivateKey {
     fn drop(&mut self) {
-        self.zeroize();
+        self.wipe();
     }
 }
 

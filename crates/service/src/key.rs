@@ -189,15 +189,17 @@ impl fmt::Debug for DerivedKey {
     }
 }
 
-impl Zeroize for DerivedKey {
-    fn zeroize(&mut self) {
+impl DerivedKey {
+    /// Wipes the secret parts (private: a wiped key must never be used, so only `Drop`
+    /// calls it).
+    fn wipe(&mut self) {
         self.private_key.as_mut().zeroize();
     }
 }
 
 impl Drop for DerivedKey {
     fn drop(&mut self) {
-        self.zeroize();
+        self.wipe();
     }
 }
 

@@ -5,7 +5,7 @@ use core::fmt;
 use hexvault_mnemonic::{Language, Mnemonic, Seed};
 use ring::rand::{SecureRandom, SystemRandom};
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::{Error, Result};
 
@@ -28,7 +28,7 @@ pub const MAX_SECRET_LEN: usize = 64;
 ///
 /// Zeroized on drop, not `Clone`, `Debug` prints only the length, equality in constant
 /// time. The bytes are reachable only through [`MasterSecret::expose_secret`].
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct MasterSecret(Zeroizing<Vec<u8>>);
 
 impl MasterSecret {

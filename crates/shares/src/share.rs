@@ -38,7 +38,7 @@ pub(crate) const MAX_WORDS: usize = METADATA_WORDS + 52;
 /// [`crate::split`]. The value is secret (a share of the master secret): it is zeroized
 /// on drop, the type is not `Clone`, `Debug` shows only the public parameters, and the
 /// words are reachable through [`Share::to_words`] in a zeroizing buffer.
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct Share {
     identifier: u16,
     extendable: bool,
