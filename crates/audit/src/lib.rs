@@ -54,15 +54,15 @@ pub use file::FileLog;
 #[cfg(any(test, feature = "test-support"))]
 pub use format::write_frame;
 pub use format::{
-    FILE_MAGIC, FILE_VERSION, FILE_VERSION_V1, FRAME_CHECKPOINT, FRAME_HEAD_LEN, FRAME_RECORD,
-    FRAME_TAIL_LEN, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PAYLOAD,
+    FILE_MAGIC, FILE_VERSION, FILE_VERSION_V1, FILE_VERSION_V2, FRAME_CHECKPOINT, FRAME_HEAD_LEN,
+    FRAME_RECORD, FRAME_TAIL_LEN, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PAYLOAD,
 };
 pub use log::{Appended, AuditLog, Durability, EntryRef, LogOptions};
 pub use memory::MemoryLog;
 pub use record::{
-    AuditRecord, BlobRef, CellId, Context, ContextId, Endpoint, ErrorClass, Event, EventKind,
-    KeyVersion, Layer, MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION,
-    RECORD_VERSION_V1, Sequence, Timestamp,
+    AuditRecord, Binding, BlobRef, CellId, Context, ContextId, Endpoint, ErrorClass, Event,
+    EventKind, KeyVersion, Layer, MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION,
+    RECORD_VERSION_V1, RECORD_VERSION_V3, Sequence, Timestamp,
 };
 pub use signing::SigningKey;
 pub use verify::{Failure, Report, StoredHeader, TornTail, Verifier, VerifyLevel, verify_bytes};
