@@ -317,12 +317,13 @@ impl Vault {
                     src.and_then(|s| s.resolved.session),
                 );
                 ctx.route = Some(audit.route.clone());
-                let event = Event::new(EventKind::Traverse)
-                    .source(from_at)
-                    .destination(audit.destination_at(to_layer, cell_version))
-                    .input(input)
-                    .output(output)
-                    .context(ctx);
+                // Fields set in place: the event is built once, not moved through builders.
+                let mut event = Event::new(EventKind::Traverse);
+                event.source = Some(from_at);
+                event.destination = Some(audit.destination_at(to_layer, cell_version));
+                event.input = Some(input);
+                event.output = Some(output);
+                event.context = Some(ctx);
                 Ok((Ok(sealed), event))
             }
             Err(err) => {
