@@ -73,6 +73,49 @@ fn golden_v3_log_and_anchor_are_reproduced_and_verify() {
     assert_eq!(c.entries.len(), 10);
 }
 
+/// Format-3 vector with version-3 records (sealed references and a context): three
+/// traversal records in a memory log (audit key `42`×32, log id `3a`×16, fixed clock); the
+/// chain head is pinned (docs/formats.md).
+#[test]
+fn format_3_vector_with_sealed_references() {
+    use hexvault_audit::{
+        BlobRef, CellId, Context, ContextId, Endpoint, Event, EventKind, KeyVersion, Layer,
+        MemoryLog, PartitionId, RECORD_VERSION_V3,
+    };
+    let log = MemoryLog::new(
+        options(0, Durability::EveryRecord)
+            .fixed_log_id(LogId::from_bytes([0x3A; 16]))
+            .fixed_clock(GOLDEN_START_NANOS, 1_000),
+    )
+    .unwrap();
+    let ep = |p: &str| {
+        Endpoint::new(
+            PartitionId::new(p).unwrap(),
+            CellId::new("c").unwrap(),
+            Layer(0),
+            KeyVersion(1),
+        )
+    };
+    for i in 0..3u8 {
+        let event = Event::new(EventKind::Traverse)
+            .source(ep("a"))
+            .destination(ep("b"))
+            .input(BlobRef::sealed([i; 12], [i; 16]))
+            .output(BlobRef::sealed([i + 1; 12], [i + 1; 16]))
+            .context(Context::new().route(ContextId::new("a->b").unwrap()));
+        log.append(event).unwrap();
+    }
+    assert_eq!(log.head().to_string(), V3_SEALED_HEAD);
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.format_version, 3);
+    for r in log.records().unwrap() {
+        assert_eq!(r.encode().unwrap()[0], RECORD_VERSION_V3);
+    }
+}
+
+const V3_SEALED_HEAD: &str = "322a57b23b60da399ebeba1c4dce3d12b9424090cb4543f0f76edc40c168bb85";
+
 #[test]
 fn golden_v2_log_and_anchor_are_reproduced_and_verify() {
     golden_log_is_reproduced_and_verifies(2);
