@@ -232,10 +232,12 @@ impl fmt::Debug for ChainValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChainMode {
-    /// `HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))` (code 1, the default).
+    /// HMAC-SHA256 under the audit key (code 1, the default): of
+    /// `"hexvault-audit/v3/chain" ‖ public[n]` in log format 3, of
+    /// `chain[n-1] ‖ encode(record[n])` in formats 1 and 2.
     Keyed,
-    /// `SHA-256(chain[n-1] ‖ encode(record[n]))`: anyone can verify, anyone can recompute
-    /// (only checkpoints stop a rewrite) (code 2).
+    /// SHA-256 of the same input: anyone can verify, anyone can recompute (only
+    /// checkpoints stop a rewrite) (code 2).
     Unkeyed,
 }
 
@@ -307,7 +309,7 @@ impl Chainer {
         self.compute(&[GENESIS_DOMAIN, log_id.as_bytes()])
     }
 
-    /// `chain[n] = F(chain[n-1] ‖ encode(record[n]))`.
+    /// `chain[n] = F(chain[n-1] ‖ encode(record[n]))` (formats 1 and 2; [`Chainer::link`]).
     pub(crate) fn step(&self, prev: &ChainValue, encoded_record: &[u8]) -> ChainValue {
         self.compute(&[prev.as_bytes(), encoded_record])
     }

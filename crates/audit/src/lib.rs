@@ -3,9 +3,10 @@
 //!
 //! # What this crate owns
 //!
-//! Audit records ([`AuditRecord`]) and their canonical encoding, the chain
-//! (`chain[n] = HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))`, genesis bound to
-//! the [`LogId`]), the public SHA-256 chain over the same encodings, ed25519-signed
+//! Audit records ([`AuditRecord`]) and their canonical encoding, the public SHA-256 chain
+//! over the encodings and the keyed chain (log format 3: `chain[n] = HMAC-SHA256(audit_key,
+//! "hexvault-audit/v3/chain" ‖ public[n])`; formats 1 and 2: `HMAC-SHA256(audit_key,
+//! chain[n-1] ‖ encode(record[n]))`; genesis bound to the [`LogId`]), ed25519-signed
 //! [`Checkpoint`]s over both, the [`Anchor`] kept outside the log, the [`AuditLog`] trait
 //! with [`MemoryLog`] and [`FileLog`], the storage-free [`ChainWriter`] for logs kept
 //! elsewhere (a database), and offline verification ([`Verifier`], [`Report`]).
