@@ -18,7 +18,12 @@ pub(crate) struct HeadRow {
 }
 
 pub(crate) const HEAD_COLUMNS: &str = "chain_mode, key_check, public_key, checkpoint_every, \
-     next_seq, head, public_head, last_checkpoint";
+     next_seq, head, public_head, last_checkpoint, chain_format";
+
+/// [`HEAD_COLUMNS`] for a schema-1 database (read, not migrated, by readers): every log of
+/// schema 1 was written in audit log format 2.
+const HEAD_COLUMNS_SCHEMA_1: &str = "chain_mode, key_check, public_key, checkpoint_every, \
+     next_seq, head, public_head, last_checkpoint, 2::smallint";
 
 fn array<const N: usize>(log_id: LogId, bytes: &[u8], what: &str) -> Result<[u8; N]> {
     bytes.try_into().map_err(|_| Error::InconsistentHead {
@@ -57,8 +62,16 @@ impl HeadRow {
             None => None,
             Some(v) => Some(unsigned(log_id, v, "last_checkpoint")?),
         };
+        // Taken from the row like every column: a changed value makes the verifier
+        // recompute the other construction, and every record fails.
+        let format: i16 = row.try_get(8)?;
+        let format_version = match u16::try_from(format) {
+            Ok(v @ (hexvault_audit::FILE_VERSION_V2 | hexvault_audit::FILE_VERSION)) => v,
+            _ => return Err(bad(format!("unknown chain format {format}"))),
+        };
         Ok(Self {
             header: StoredHeader {
+                format_version,
                 log_id,
                 mode,
                 key_check: array(log_id, row.try_get(1)?, "key_check")?,
@@ -66,6 +79,7 @@ impl HeadRow {
                 checkpoint_every,
             },
             head: ChainHead {
+                format_version,
                 next: unsigned(log_id, row.try_get(4)?, "next_seq")?,
                 chain: ChainValue::from_bytes(array(log_id, row.try_get(5)?, "head")?),
                 public_chain: ChainValue::from_bytes(array(
@@ -132,13 +146,18 @@ impl StoredLog {
     /// [`Error::NoSchema`] / [`Error::SchemaTooNew`], [`Error::UnknownLog`],
     /// [`Error::InconsistentHead`] for a head row that cannot be parsed, [`Error::Database`].
     pub fn read(client: &mut impl GenericClient, log_id: LogId) -> Result<Self> {
-        crate::schema::check(client)?;
+        let schema = crate::schema::check(client)?;
+        let columns = if schema >= 2 {
+            HEAD_COLUMNS
+        } else {
+            HEAD_COLUMNS_SCHEMA_1
+        };
         let mut tx = client.transaction()?;
         tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
         let id: &[u8] = log_id.as_bytes();
         let head_row = tx
             .query_opt(
-                &format!("SELECT {HEAD_COLUMNS} FROM hexvault_audit_logs WHERE log_id = $1"),
+                &format!("SELECT {columns} FROM hexvault_audit_logs WHERE log_id = $1"),
                 &[&id],
             )?
             .ok_or(Error::UnknownLog(log_id))?;

@@ -5,16 +5,17 @@ use postgres::GenericClient;
 use crate::{Error, Result};
 
 /// The schema version this build creates and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Advisory lock key that serializes migrations between processes ("hxaudit" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0068_7861_7564_6974;
 
 /// The migrations, in order: version `n` turns a version `n - 1` schema into version `n`.
 /// Each runs once, in the transaction that records the new version.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "
     CREATE TABLE hexvault_audit_logs (
         log_id           bytea    PRIMARY KEY CHECK (length(log_id) = 16),
         chain_mode       smallint NOT NULL,
@@ -41,7 +42,21 @@ const MIGRATIONS: &[(i32, &str)] = &[(
         PRIMARY KEY (log_id, seq)
     );
     ",
-)];
+    ),
+    // Audit log format 3 (ADR 0080): the chain construction of each log. Logs created
+    // under schema 1 were written in format 2 and keep it; a log created from now on gets
+    // the column's default, 3, the format `ChainWriter::new` writes (the head row's
+    // INSERT names no format), and `HeadRow::parse` makes a writer continue a log in the
+    // format of its row.
+    (
+        2,
+        "
+    ALTER TABLE hexvault_audit_logs
+        ADD COLUMN chain_format smallint NOT NULL DEFAULT 2 CHECK (chain_format IN (2, 3));
+    ALTER TABLE hexvault_audit_logs ALTER COLUMN chain_format SET DEFAULT 3;
+    ",
+    ),
+];
 
 /// Creates the tables, or brings them to [`SCHEMA_VERSION`], in one transaction under an
 /// advisory lock (concurrent callers wait, then find nothing to do). Returns the version.

@@ -281,6 +281,50 @@ fn same_chain_as_file_log() {
     assert_eq!(again.sequence.get(), 20);
 }
 
+/// A format-2 log (as every log created under schema 1 is) stays verifiable and is
+/// continued in format 2 after reopening; its row's `chain_format` says so. A new log is
+/// format 3, and its row says that too.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_format_2_log_keeps_its_format() {
+    let id = LogId::random().unwrap();
+    let legacy = || options(4).fixed_log_id(id).legacy_format_2();
+    let log = PgLog::create(client(), legacy()).unwrap();
+    // What migration 2 gives a log of schema 1.
+    let mut c = client();
+    c.execute(
+        "UPDATE hexvault_audit_logs SET chain_format = 2 WHERE log_id = $1",
+        &[&id.as_bytes().as_slice()],
+    )
+    .unwrap();
+    for n in 0..6 {
+        log.append(event(n)).unwrap();
+    }
+    drop(log);
+    let log = PgLog::open(client(), id, options(4)).unwrap();
+    log.append_batch((6..9).map(event).collect()).unwrap();
+    let stored = log.read().unwrap();
+    assert_eq!(stored.header().format_version, 2);
+    let report = stored.verify(&verifier()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.format_version, report.records), (2, 9));
+    // A new log is format 3.
+    let fresh = PgLog::create(client(), options(4)).unwrap();
+    fresh.append(event(0)).unwrap();
+    let stored = fresh.read().unwrap();
+    assert_eq!(stored.header().format_version, 3);
+    assert_eq!(stored.verify(&verifier()).unwrap().format_version, 3);
+    // A changed format in the row makes every record fail, in both directions.
+    let mut c = client();
+    c.execute(
+        "UPDATE hexvault_audit_logs SET chain_format = 2 WHERE log_id = $1",
+        &[&fresh.log_id().as_bytes().as_slice()],
+    )
+    .unwrap();
+    let report = fresh.read().unwrap().verify(&verifier()).unwrap();
+    assert_eq!(report.failure.unwrap().sequence, Sequence::ZERO, "{report}");
+}
+
 /// A batch that fails to encode appends nothing; appends go on at the same sequence.
 #[test]
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
@@ -612,14 +656,14 @@ fn schema_is_versioned() {
         assert_eq!(t.join().unwrap(), SCHEMA_VERSION);
     }
     let mut c = fresh();
-    assert_eq!(hexvault_audit_postgres::check_schema(&mut c).unwrap(), 1);
+    assert_eq!(hexvault_audit_postgres::check_schema(&mut c).unwrap(), 2);
     c.execute("UPDATE hexvault_audit_schema SET version = 99", &[])
         .unwrap();
     assert!(matches!(
         PgLog::create(fresh(), options(0)),
         Err(Error::SchemaTooNew {
             found: 99,
-            supported: 1
+            supported: 2
         })
     ));
     drop(c);

@@ -1,5 +1,6 @@
 //! The audit key, log ids, chain values, the chain step (keyed HMAC-SHA256 or unkeyed
-//! SHA-256) and the public SHA-256 chain that format-2 checkpoints sign.
+//! SHA-256) and the public SHA-256 chain that checkpoints sign, in the constructions of log
+//! formats 1 and 2 (two hashes over each record) and 3 (one hash over each record).
 
 use core::fmt;
 
@@ -16,6 +17,35 @@ const GENESIS_DOMAIN: &[u8] = b"hexvault-audit/v1/genesis";
 const KEY_CHECK_DOMAIN: &[u8] = b"hexvault-audit/v1/key-check";
 const PUBLIC_GENESIS_DOMAIN: &[u8] = b"hexvault-audit/v2/public-genesis";
 const PUBLIC_STEP_DOMAIN: &[u8] = b"hexvault-audit/v2/public-chain";
+const PUBLIC_GENESIS_DOMAIN_V3: &[u8] = b"hexvault-audit/v3/public-genesis";
+const PUBLIC_STEP_DOMAIN_V3: &[u8] = b"hexvault-audit/v3/public";
+/// 23 bytes: with the 32-byte public value, 55 bytes, so the keyed step of format 3 is one
+/// SHA-256 block inside HMAC plus the outer block.
+const CHAIN_DOMAIN_V3: &[u8] = b"hexvault-audit/v3/chain";
+
+/// The chain construction of a log format: formats 1 and 2 hash every record twice (keyed
+/// chain and public chain over the record), format 3 once (the keyed chain value is a MAC
+/// of the public chain value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Construction {
+    /// Formats 1 and 2: `chain[n] = F(chain[n-1] ‖ rec)`,
+    /// `public[n] = SHA-256(v2 domain ‖ public[n-1] ‖ len ‖ rec)`.
+    TwoPass,
+    /// Format 3: `public[n] = SHA-256(v3 domain ‖ public[n-1] ‖ len ‖ rec)`,
+    /// `chain[n] = F("hexvault-audit/v3/chain" ‖ public[n])`.
+    OnePass,
+}
+
+impl Construction {
+    /// The construction of log format `version` (1, 2 or 3; the file header was checked).
+    pub(crate) const fn of(version: u16) -> Self {
+        if version >= 3 {
+            Self::OnePass
+        } else {
+            Self::TwoPass
+        }
+    }
+}
 
 /// SHA-256 block size: HMAC pads a shorter key with zero bytes to this length (RFC 2104).
 const HMAC_BLOCK: usize = 64;
@@ -202,10 +232,12 @@ impl fmt::Debug for ChainValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChainMode {
-    /// `HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))` (code 1, the default).
+    /// HMAC-SHA256 under the audit key (code 1, the default): of
+    /// `"hexvault-audit/v3/chain" ‖ public[n]` in log format 3, of
+    /// `chain[n-1] ‖ encode(record[n])` in formats 1 and 2.
     Keyed,
-    /// `SHA-256(chain[n-1] ‖ encode(record[n]))`: anyone can verify, anyone can recompute
-    /// (only checkpoints stop a rewrite) (code 2).
+    /// SHA-256 of the same input: anyone can verify, anyone can recompute (only
+    /// checkpoints stop a rewrite) (code 2).
     Unkeyed,
 }
 
@@ -277,9 +309,24 @@ impl Chainer {
         self.compute(&[GENESIS_DOMAIN, log_id.as_bytes()])
     }
 
-    /// `chain[n] = F(chain[n-1] ‖ encode(record[n]))`.
+    /// `chain[n] = F(chain[n-1] ‖ encode(record[n]))` (formats 1 and 2; [`Chainer::link`]).
     pub(crate) fn step(&self, prev: &ChainValue, encoded_record: &[u8]) -> ChainValue {
         self.compute(&[prev.as_bytes(), encoded_record])
+    }
+
+    /// `chain[n]` in construction `c`, given the previous chain value, the record's public
+    /// chain value `public[n]` (computed first, by [`public_step`]) and its encoding.
+    pub(crate) fn link(
+        &self,
+        c: Construction,
+        prev: &ChainValue,
+        public: &ChainValue,
+        encoded_record: &[u8],
+    ) -> ChainValue {
+        match c {
+            Construction::TwoPass => self.step(prev, encoded_record),
+            Construction::OnePass => self.compute(&[CHAIN_DOMAIN_V3, public.as_bytes()]),
+        }
     }
 
     /// First 16 bytes of `HMAC(key, "hexvault-audit/v1/key-check" ‖ log_id)`; zeros unkeyed.
@@ -321,24 +368,36 @@ fn sha256(parts: &[&[u8]]) -> ChainValue {
     ChainValue(h.finalize().into())
 }
 
-/// The public chain of format 2: SHA-256, recomputable by anyone, signed in checkpoints
-/// so that a verifier with only the public key authenticates every record up to the last
-/// checkpoint.
+/// The public chain: SHA-256, recomputable by anyone, signed in checkpoints so that a
+/// verifier with only the public key authenticates every record up to the last checkpoint.
 ///
-/// `public[-1] = SHA-256("hexvault-audit/v2/public-genesis" ‖ log_id)`;
+/// Formats 1 and 2: `public[-1] = SHA-256("hexvault-audit/v2/public-genesis" ‖ log_id)`,
 /// `public[n] = SHA-256("hexvault-audit/v2/public-chain" ‖ public[n-1] ‖ u32be len ‖ encode(record[n]))`.
-pub(crate) fn public_genesis(log_id: &LogId) -> ChainValue {
-    sha256(&[PUBLIC_GENESIS_DOMAIN, log_id.as_bytes()])
+/// Format 3: the same with `"hexvault-audit/v3/public-genesis"` and `"hexvault-audit/v3/public"`.
+pub(crate) fn public_genesis(c: Construction, log_id: &LogId) -> ChainValue {
+    let domain = match c {
+        Construction::TwoPass => PUBLIC_GENESIS_DOMAIN,
+        Construction::OnePass => PUBLIC_GENESIS_DOMAIN_V3,
+    };
+    sha256(&[domain, log_id.as_bytes()])
 }
 
 /// One step of the public chain (see [`public_genesis`]). Records are at most
 /// `MAX_FRAME_PAYLOAD` bytes, so the length always fits; a longer input (never built by
 /// this crate) is refused as an internal error.
-pub(crate) fn public_step(prev: &ChainValue, encoded_record: &[u8]) -> Result<ChainValue> {
+pub(crate) fn public_step(
+    c: Construction,
+    prev: &ChainValue,
+    encoded_record: &[u8],
+) -> Result<ChainValue> {
     let len = u32::try_from(encoded_record.len())
         .map_err(|_| Error::Internal("record encoding longer than u32::MAX bytes"))?;
+    let domain = match c {
+        Construction::TwoPass => PUBLIC_STEP_DOMAIN,
+        Construction::OnePass => PUBLIC_STEP_DOMAIN_V3,
+    };
     Ok(sha256(&[
-        PUBLIC_STEP_DOMAIN,
+        domain,
         prev.as_bytes(),
         &len.to_be_bytes(),
         encoded_record,
@@ -420,7 +479,12 @@ mod tests {
         assert_ne!(a.genesis(&id1), b.genesis(&id1));
         assert_ne!(a.genesis(&id1), Chainer::Unkeyed.genesis(&id1));
         assert_ne!(a.key_check(&id1), b.key_check(&id1));
-        assert_ne!(public_genesis(&id1), public_genesis(&id2));
+        let two = Construction::TwoPass;
+        assert_ne!(public_genesis(two, &id1), public_genesis(two, &id2));
+        assert_ne!(
+            public_genesis(two, &id1),
+            public_genesis(Construction::OnePass, &id1)
+        );
     }
 
     /// The keyed chainer is always keyed: whatever the key, `Chainer::keyed` is HMAC and
@@ -463,14 +527,14 @@ mod tests {
     #[test]
     fn public_chain_is_length_prefixed_sha256() {
         let id = LogId::from_array([9; 16]);
-        let g = public_genesis(&id);
+        let g = public_genesis(Construction::TwoPass, &id);
         let expect: [u8; 32] = Sha256::new()
             .chain_update(b"hexvault-audit/v2/public-genesis")
             .chain_update([9u8; 16])
             .finalize()
             .into();
         assert_eq!(g.as_bytes(), &expect);
-        let s = public_step(&g, b"rec").unwrap();
+        let s = public_step(Construction::TwoPass, &g, b"rec").unwrap();
         let expect: [u8; 32] = Sha256::new()
             .chain_update(b"hexvault-audit/v2/public-chain")
             .chain_update(g.as_bytes())
@@ -479,5 +543,68 @@ mod tests {
             .finalize()
             .into();
         assert_eq!(s.as_bytes(), &expect);
+    }
+
+    /// Format 3: the public step with the v3 domains, and the keyed step an HMAC of the
+    /// public value alone (23 + 32 bytes: one inner block), checked against independent
+    /// SHA-256 / HMAC computations.
+    #[test]
+    fn one_pass_chain_is_hmac_of_the_public_value() {
+        let id = LogId::from_array([9; 16]);
+        let c = Construction::OnePass;
+        let g = public_genesis(c, &id);
+        let expect: [u8; 32] = Sha256::new()
+            .chain_update(b"hexvault-audit/v3/public-genesis")
+            .chain_update([9u8; 16])
+            .finalize()
+            .into();
+        assert_eq!(g.as_bytes(), &expect);
+        let public = public_step(c, &g, b"rec").unwrap();
+        let expect: [u8; 32] = Sha256::new()
+            .chain_update(b"hexvault-audit/v3/public")
+            .chain_update(g.as_bytes())
+            .chain_update(3u32.to_be_bytes())
+            .chain_update(b"rec")
+            .finalize()
+            .into();
+        assert_eq!(public.as_bytes(), &expect);
+        let key = [7u8; 32];
+        let chainer = Chainer::keyed(&AuditKey::from_bytes(key));
+        let prev = ChainValue::from_bytes([1; 32]);
+        let got = chainer.link(c, &prev, &public, b"rec");
+        let mac = HmacSha256::new_from_slice(&key)
+            .unwrap()
+            .chain_update(b"hexvault-audit/v3/chain")
+            .chain_update(public.as_bytes())
+            .finalize()
+            .into_bytes();
+        assert_eq!(got.as_bytes()[..], mac[..]);
+        assert_eq!(
+            CHAIN_DOMAIN_V3.len() + 32,
+            55,
+            "one SHA-256 block with padding"
+        );
+        // The previous chain value and the encoding enter only through `public`.
+        assert_eq!(
+            chainer.link(c, &ChainValue::from_bytes([2; 32]), &public, b"other"),
+            got
+        );
+        assert_ne!(
+            chainer.link(c, &prev, &ChainValue::from_bytes([0; 32]), b"rec"),
+            got
+        );
+        let unkeyed: [u8; 32] = Sha256::new()
+            .chain_update(b"hexvault-audit/v3/chain")
+            .chain_update(public.as_bytes())
+            .finalize()
+            .into();
+        assert_eq!(
+            Chainer::Unkeyed.link(c, &prev, &public, b"rec").as_bytes(),
+            &unkeyed
+        );
+        assert_eq!(
+            chainer.link(Construction::TwoPass, &prev, &public, b"rec"),
+            chainer.step(&prev, b"rec")
+        );
     }
 }

@@ -209,7 +209,7 @@ impl FileLog {
             })?,
         };
         let header = FileHeader {
-            version: format::FILE_VERSION,
+            version: options.format,
             mode: options.chainer.mode(),
             log_id,
             key_check: options.chainer.key_check(&log_id),
@@ -261,7 +261,8 @@ impl FileLog {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let header = FileHeader::decode(&bytes)?;
-        if header.version != format::FILE_VERSION {
+        // Format 2 and 3 logs are continued in their own format; format 1 is read-only.
+        if header.version == format::FILE_VERSION_V1 {
             return Err(Error::ReadOnlyFormat(header.version));
         }
         if header.mode != options.chainer.mode() {
@@ -282,6 +283,7 @@ impl FileLog {
             .checkpoint_every
             .map_or(0, core::num::NonZeroU64::get);
         let mut chain = ChainState::new(header.log_id, options);
+        chain.set_format(header.version);
         let mut verifier = chain.own_verifier();
         if let Some(ap) = anchor_path.as_ref().filter(|p| p.exists()) {
             verifier = verifier.with_anchor(Anchor::read(ap)?);

@@ -8,9 +8,14 @@ use crate::{ChainMode, Damage, Error, LogId, Result};
 
 /// The 8 magic bytes that open every audit log file.
 pub const FILE_MAGIC: [u8; 8] = *b"HXAUDIT\0";
-/// The file format version this build writes: 2, whose checkpoints also sign the public
-/// chain. Format 1 is still read and verified (see [`FILE_VERSION_V1`]).
-pub const FILE_VERSION: u16 = 2;
+/// The file format version this build creates: 3, one SHA-256 pass over each record (the
+/// keyed chain value is a MAC of the public chain value; ADR 0080). Format-2 logs are still
+/// read, verified and appended to in format 2 ([`FILE_VERSION_V2`]); format 1 is read and
+/// verified ([`FILE_VERSION_V1`]).
+pub const FILE_VERSION: u16 = 3;
+/// The second file format: checkpoints also sign the public chain; every record is hashed
+/// twice (keyed chain and public chain). Read, verified and appended to.
+pub const FILE_VERSION_V2: u16 = 2;
 /// The first file format: checkpoints sign only the (keyed) chain value. Read-only.
 pub const FILE_VERSION_V1: u16 = 1;
 /// Length of the file header.
@@ -36,7 +41,7 @@ const FRAME_DOMAIN: &[u8] = b"hexvault-audit/v1/frame";
 /// The decoded file header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileHeader {
-    /// [`FILE_VERSION`] or [`FILE_VERSION_V1`].
+    /// [`FILE_VERSION`], [`FILE_VERSION_V2`] or [`FILE_VERSION_V1`].
     pub(crate) version: u16,
     pub(crate) mode: ChainMode,
     pub(crate) log_id: LogId,
@@ -100,7 +105,7 @@ impl FileHeader {
         if sha_prefix::<8>(&[HEADER_DOMAIN, body]) != check {
             return Err(Error::NotAuditLog);
         }
-        if version != FILE_VERSION && version != FILE_VERSION_V1 {
+        if !matches!(version, FILE_VERSION_V1 | FILE_VERSION_V2 | FILE_VERSION) {
             return Err(Error::UnsupportedVersion(version));
         }
         let mode = ChainMode::from_code(r.u8()?).ok_or(Error::Malformed("unknown chain mode"))?;

@@ -3,9 +3,10 @@
 //!
 //! # What this crate owns
 //!
-//! Audit records ([`AuditRecord`]) and their canonical encoding, the chain
-//! (`chain[n] = HMAC-SHA256(audit_key, chain[n-1] ‖ encode(record[n]))`, genesis bound to
-//! the [`LogId`]), the public SHA-256 chain over the same encodings, ed25519-signed
+//! Audit records ([`AuditRecord`]) and their canonical encoding, the public SHA-256 chain
+//! over the encodings and the keyed chain (log format 3: `chain[n] = HMAC-SHA256(audit_key,
+//! "hexvault-audit/v3/chain" ‖ public[n])`; formats 1 and 2: `HMAC-SHA256(audit_key,
+//! chain[n-1] ‖ encode(record[n]))`; genesis bound to the [`LogId`]), ed25519-signed
 //! [`Checkpoint`]s over both, the [`Anchor`] kept outside the log, the [`AuditLog`] trait
 //! with [`MemoryLog`] and [`FileLog`], the storage-free [`ChainWriter`] for logs kept
 //! elsewhere (a database), and offline verification ([`Verifier`], [`Report`]).
@@ -54,15 +55,15 @@ pub use file::FileLog;
 #[cfg(any(test, feature = "test-support"))]
 pub use format::write_frame;
 pub use format::{
-    FILE_MAGIC, FILE_VERSION, FILE_VERSION_V1, FRAME_CHECKPOINT, FRAME_HEAD_LEN, FRAME_RECORD,
-    FRAME_TAIL_LEN, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PAYLOAD,
+    FILE_MAGIC, FILE_VERSION, FILE_VERSION_V1, FILE_VERSION_V2, FRAME_CHECKPOINT, FRAME_HEAD_LEN,
+    FRAME_RECORD, FRAME_TAIL_LEN, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PAYLOAD,
 };
 pub use log::{Appended, AuditLog, Durability, EntryRef, LogOptions};
 pub use memory::MemoryLog;
 pub use record::{
-    AuditRecord, BlobRef, CellId, Context, ContextId, Endpoint, ErrorClass, Event, EventKind,
-    KeyVersion, Layer, MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION,
-    RECORD_VERSION_V1, Sequence, Timestamp,
+    AuditRecord, Binding, BlobRef, CellId, Context, ContextId, Endpoint, ErrorClass, Event,
+    EventKind, KeyVersion, Layer, MAX_ID_LEN, MIN_RECORD_LEN, Outcome, PartitionId, RECORD_VERSION,
+    RECORD_VERSION_V1, RECORD_VERSION_V3, Sequence, Timestamp,
 };
 pub use signing::SigningKey;
 pub use verify::{Failure, Report, StoredHeader, TornTail, Verifier, VerifyLevel, verify_bytes};

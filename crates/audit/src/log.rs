@@ -9,7 +9,7 @@ use ed25519_dalek::VerifyingKey;
 use crate::SigningKey;
 use zeroize::Zeroize;
 
-use crate::chain::{Chainer, public_genesis, public_step};
+use crate::chain::{Chainer, Construction, public_genesis, public_step};
 use crate::codec::Writer;
 use crate::record::encode_fields;
 use crate::{
@@ -127,6 +127,9 @@ pub struct LogOptions {
     pub(crate) fixed_log_id: Option<LogId>,
     /// Test support: record `n` gets timestamp `start + n * step` instead of the clock.
     pub(crate) fixed_clock: Option<(u64, u64)>,
+    /// Log format of new logs: [`crate::FILE_VERSION`] (3), or 2 for the golden format-2
+    /// fixtures (test support).
+    pub(crate) format: u16,
 }
 
 impl fmt::Debug for LogOptions {
@@ -166,7 +169,19 @@ impl LogOptions {
             durability: Durability::EveryRecord,
             fixed_log_id: None,
             fixed_clock: None,
+            format: crate::format::FILE_VERSION,
         }
+    }
+
+    /// Creates new logs in format 2 (two SHA-256 passes over each record) instead of the
+    /// current format 3. Test support only (feature `test-support`, not for production
+    /// use): it regenerates the format-2 golden fixtures; format-2 logs are still read,
+    /// verified and appended to in their own format.
+    #[cfg(any(test, feature = "test-support"))]
+    #[must_use]
+    pub const fn legacy_format_2(mut self) -> Self {
+        self.format = crate::format::FILE_VERSION_V2;
+        self
     }
 
     /// Uses `log_id` instead of a random id. Test support only (feature `test-support`,
@@ -268,11 +283,14 @@ pub(crate) struct ChainState {
     pub(crate) public_head: ChainValue,
     pub(crate) last_checkpoint: Option<Checkpoint>,
     fixed_clock: Option<(u64, u64)>,
+    /// The log format whose chain construction the records follow (2 or 3).
+    pub(crate) format: u16,
 }
 
 impl ChainState {
     pub(crate) fn new(log_id: LogId, opts: LogOptions) -> Self {
         let head = opts.chainer.genesis(&log_id);
+        let format = opts.format;
         Self {
             log_id,
             chainer: opts.chainer,
@@ -280,10 +298,24 @@ impl ChainState {
             checkpoint_every: opts.checkpoint_every,
             next: 0,
             head,
-            public_head: public_genesis(&log_id),
+            public_head: public_genesis(Construction::of(format), &log_id),
             last_checkpoint: None,
             fixed_clock: opts.fixed_clock,
+            format,
         }
+    }
+
+    /// Continues a log of format `format` (2 or 3) read from storage: the genesis values of
+    /// that format; the caller then moves the position to the stored head.
+    pub(crate) fn set_format(&mut self, format: u16) {
+        self.format = format;
+        if self.next == 0 {
+            self.public_head = public_genesis(Construction::of(format), &self.log_id);
+        }
+    }
+
+    pub(crate) const fn construction(&self) -> Construction {
+        Construction::of(self.format)
     }
 
     pub(crate) const fn mode(&self) -> ChainMode {
@@ -313,10 +345,9 @@ impl ChainState {
             let enc = out
                 .get(start..)
                 .ok_or(Error::Internal("record encoding out of range"))?;
-            Ok((
-                self.chainer.step(&self.head, enc),
-                public_step(&self.public_head, enc)?,
-            ))
+            let c = self.construction();
+            let public = public_step(c, &self.public_head, enc)?;
+            Ok((self.chainer.link(c, &self.head, &public, enc), public))
         });
         let (chain, public) = match chained {
             Ok(v) => v,

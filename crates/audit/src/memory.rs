@@ -122,6 +122,7 @@ impl MemoryLog {
         }
         entries.extend(cps.map(EntryRef::Checkpoint));
         let header = crate::StoredHeader {
+            format_version: inner.state.format,
             log_id: inner.state.log_id,
             mode: inner.state.mode(),
             key_check: inner.state.key_check(),

@@ -5,14 +5,19 @@
 //! only, known codes only), so `decode(encode(r)) == r` and `encode` is injective.
 
 use core::fmt;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::codec::{Reader, Writer};
 use crate::{ChainValue, Error, Result};
 
+/// Version byte of a record that carries a [`Binding::Sealed`] blob reference (ADR 0081):
+/// the version-2 layout with the context made optional (one presence byte) and blob
+/// references that say which binding they carry.
+pub const RECORD_VERSION_V3: u8 = 3;
 /// Version byte of a record that carries a [`Context`] (route or edge, policy, session,
-/// actor): the current record version.
+/// actor) and only digest blob references.
 pub const RECORD_VERSION: u8 = 2;
 /// Version byte of a record without a [`Context`]: the version-1 encoding, byte for byte, so
 /// every version-1 log still decodes and verifies, and a record that needs no context is
@@ -95,8 +100,11 @@ impl Timestamp {
 macro_rules! byte_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
+        ///
+        /// Shared and immutable: a clone is a reference count, not a copy, so a caller that
+        /// names the same id in many records builds it once.
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Vec<u8>);
+        pub struct $name(Arc<[u8]>);
 
         impl $name {
             /// Wraps an identifier of at most [`MAX_ID_LEN`] bytes.
@@ -108,7 +116,7 @@ macro_rules! byte_id {
                 if bytes.len() > MAX_ID_LEN {
                     return Err(Error::TooLong { field: $field, len: bytes.len(), max: MAX_ID_LEN });
                 }
-                Ok(Self(bytes))
+                Ok(Self(Arc::from(bytes)))
             }
 
             /// The identifier's bytes.
@@ -261,16 +269,36 @@ impl Endpoint {
     }
 }
 
+/// How a [`BlobRef`] binds its blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Binding {
+    /// SHA-256 over the blob's header, nonce and tag, each length-prefixed
+    /// ([`BlobRef::bind`], `docs/formats.md`).
+    Digest([u8; 32]),
+    /// The blob's top-layer AEAD nonce and tag themselves ([`BlobRef::sealed`]): no hash.
+    /// The tag authenticates the blob's header and ciphertext under the layer key, so a
+    /// blob that authenticates under that key with this nonce and tag is the recorded blob
+    /// (unless the AEAD's authenticity fails). It binds nothing without the key: anyone can
+    /// write other bytes, with another header, carrying the same nonce and tag (they do
+    /// not authenticate).
+    Sealed {
+        /// The top layer's 12-byte nonce.
+        nonce: [u8; 12],
+        /// The top layer's 16-byte tag (the blob's last 16 bytes).
+        tag: [u8; 16],
+    },
+}
+
 /// A reference that binds one sealed blob without hashing its whole payload.
 ///
-/// `binding` is SHA-256 over the blob's header, nonce and tag (each length-prefixed, see
-/// `docs/formats.md`); since the tag authenticates the ciphertext under the key, the
-/// binding identifies the blob at a cost independent of its size. `payload` is an opt-in
-/// SHA-256 of the whole sealed blob.
+/// `binding` is a SHA-256 digest of the blob's header, nonce and tag ([`BlobRef::bind`]) or
+/// the top layer's nonce and tag themselves ([`BlobRef::sealed`]; see [`Binding`] for what
+/// each proves). `payload` is an opt-in SHA-256 of the whole sealed blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlobRef {
-    /// SHA-256 binding of header, nonce and tag.
-    pub binding: [u8; 32],
+    /// The binding of header, nonce and tag, or of nonce and tag.
+    pub binding: Binding,
     /// Optional SHA-256 of the whole sealed blob.
     pub payload: Option<[u8; 32]>,
 }
@@ -279,7 +307,8 @@ const BLOB_DOMAIN: &[u8] = b"hexvault-audit/v1/blob";
 const PAYLOAD_DOMAIN: &[u8] = b"hexvault-audit/v1/payload";
 
 impl BlobRef {
-    /// Binds a blob by its header, nonce and tag (the cheap reference).
+    /// Binds a blob by a digest of its header, nonce and tag (costs three to four SHA-256
+    /// blocks for a cell blob's header).
     ///
     /// # Errors
     /// [`Error::TooLong`] if a part is longer than `u32::MAX` bytes.
@@ -300,9 +329,20 @@ impl BlobRef {
             h.update(part);
         }
         Ok(Self {
-            binding: h.finalize().into(),
+            binding: Binding::Digest(h.finalize().into()),
             payload: None,
         })
+    }
+
+    /// References an AEAD-sealed blob by its top layer's nonce and tag, without hashing
+    /// (see [`Binding::Sealed`] for exactly what that binds). A record holding one is
+    /// encoded as record version 3.
+    #[must_use]
+    pub const fn sealed(nonce: [u8; 12], tag: [u8; 16]) -> Self {
+        Self {
+            binding: Binding::Sealed { nonce, tag },
+            payload: None,
+        }
     }
 
     /// Adds a SHA-256 digest of the whole sealed blob (costs a full pass over it).
@@ -313,6 +353,19 @@ impl BlobRef {
         h.update(sealed_blob);
         self.payload = Some(h.finalize().into());
         self
+    }
+
+    /// The binding's bytes: the 32-byte digest, or the 12-byte nonce then the 16-byte tag.
+    #[must_use]
+    pub fn binding_bytes(&self) -> Vec<u8> {
+        match &self.binding {
+            Binding::Digest(d) => d.to_vec(),
+            Binding::Sealed { nonce, tag } => [&nonce[..], &tag[..]].concat(),
+        }
+    }
+
+    const fn is_sealed(&self) -> bool {
+        matches!(self.binding, Binding::Sealed { .. })
     }
 }
 
@@ -448,7 +501,7 @@ pub struct Event {
     pub output: Option<BlobRef>,
     /// How it ended.
     pub outcome: Outcome,
-    /// Route, policy, session and actor; `Some` makes the record version 2.
+    /// Route, policy, session and actor; `Some` makes the record version 2 (or 3).
     pub context: Option<Context>,
 }
 
@@ -571,16 +624,20 @@ impl AuditRecord {
                 .map_or(0, |e| 2 + e.partition.0.len() + 2 + e.cell.0.len() + 1 + 4)
         };
         let blob = |b: &Option<BlobRef>| {
-            1 + b
-                .as_ref()
-                .map_or(0, |b| 32 + 1 + b.payload.map_or(0, |_| 32))
+            1 + b.as_ref().map_or(0, |b| {
+                let binding = match b.binding {
+                    Binding::Digest(_) => 32,
+                    Binding::Sealed { .. } => 12 + 16,
+                };
+                binding + 1 + b.payload.map_or(0, |_| 32)
+            })
         };
         let context = self.event.context.as_ref().map_or(0, |c| {
             c.fields()
                 .iter()
                 .map(|f| 1 + f.as_ref().map_or(0, |id| 2 + id.0.len()))
                 .sum()
-        });
+        }) + usize::from(version_of(&self.event) == RECORD_VERSION_V3);
         1 + 8
             + 8
             + 2
@@ -610,7 +667,10 @@ impl AuditRecord {
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != RECORD_VERSION && version != RECORD_VERSION_V1 {
+        if !matches!(
+            version,
+            RECORD_VERSION_V1 | RECORD_VERSION | RECORD_VERSION_V3
+        ) {
             return Err(Error::Malformed("unknown record version"));
         }
         let sequence = Sequence(r.u64()?);
@@ -635,17 +695,28 @@ impl AuditRecord {
         }
         let mut blobs = [None, None];
         for slot in &mut blobs {
-            if r.flag()? {
-                let binding = r.array::<32>()?;
-                let payload = if r.flag()? {
-                    Some(r.array::<32>()?)
-                } else {
-                    None
-                };
-                *slot = Some(BlobRef { binding, payload });
-            }
+            let binding = match (r.u8()?, version) {
+                (0, _) => continue,
+                (1, _) => Binding::Digest(r.array::<32>()?),
+                (2, RECORD_VERSION_V3) => Binding::Sealed {
+                    nonce: r.array::<12>()?,
+                    tag: r.array::<16>()?,
+                },
+                _ => return Err(Error::Malformed("bad blob reference tag")),
+            };
+            let payload = if r.flag()? {
+                Some(r.array::<32>()?)
+            } else {
+                None
+            };
+            *slot = Some(BlobRef { binding, payload });
         }
-        let context = if version == RECORD_VERSION {
+        let has_context = match version {
+            RECORD_VERSION => true,
+            RECORD_VERSION_V3 => r.flag()?,
+            _ => false,
+        };
+        let context = if has_context {
             let mut ids = [None, None, None, None];
             for slot in &mut ids {
                 if r.flag()? {
@@ -676,6 +747,12 @@ impl AuditRecord {
         r.finish()?;
         let [source, destination] = endpoints;
         let [input, output] = blobs;
+        // Canonical: version 3 only when a sealed reference needs it.
+        if version == RECORD_VERSION_V3 && !input.iter().chain(&output).any(BlobRef::is_sealed) {
+            return Err(Error::Malformed(
+                "record version 3 without a sealed blob reference",
+            ));
+        }
         Ok(Self {
             sequence,
             timestamp,
@@ -693,6 +770,18 @@ impl AuditRecord {
     }
 }
 
+/// The record version an event is encoded in: 3 if it holds a sealed blob reference, else
+/// 2 with a context, else 1.
+fn version_of(e: &Event) -> u8 {
+    if e.input.iter().chain(&e.output).any(BlobRef::is_sealed) {
+        RECORD_VERSION_V3
+    } else if e.context.is_some() {
+        RECORD_VERSION
+    } else {
+        RECORD_VERSION_V1
+    }
+}
+
 /// Writes a record's canonical encoding from its parts (no `AuditRecord` needed).
 pub(crate) fn encode_fields(
     w: &mut Writer,
@@ -701,11 +790,8 @@ pub(crate) fn encode_fields(
     e: &Event,
     prev_chain: &ChainValue,
 ) -> Result<()> {
-    w.u8(if e.context.is_some() {
-        RECORD_VERSION
-    } else {
-        RECORD_VERSION_V1
-    });
+    let version = version_of(e);
+    w.u8(version);
     w.u64(sequence.0);
     w.u64(timestamp.0);
     w.u16(e.kind.code());
@@ -725,8 +811,17 @@ pub(crate) fn encode_fields(
         match blob {
             None => w.u8(0),
             Some(b) => {
-                w.u8(1);
-                w.raw(&b.binding);
+                match &b.binding {
+                    Binding::Digest(d) => {
+                        w.u8(1);
+                        w.raw(d);
+                    }
+                    Binding::Sealed { nonce, tag } => {
+                        w.u8(2);
+                        w.raw(nonce);
+                        w.raw(tag);
+                    }
+                }
                 match &b.payload {
                     None => w.u8(0),
                     Some(p) => {
@@ -736,6 +831,9 @@ pub(crate) fn encode_fields(
                 }
             }
         }
+    }
+    if version == RECORD_VERSION_V3 {
+        w.u8(u8::from(e.context.is_some()));
     }
     if let Some(context) = &e.context {
         for field in context.fields() {
@@ -869,6 +967,80 @@ mod tests {
         let enc = empty.encode().unwrap();
         assert_eq!(enc.len(), enc1.len() + 4);
         assert_eq!(AuditRecord::decode(&enc).unwrap(), empty);
+    }
+
+    /// Record version 3: sealed references (nonce and tag, no hash), an optional context,
+    /// round trips, the exact length, and every non-canonical variant refused.
+    #[test]
+    fn a_record_with_a_sealed_reference_is_version_3() {
+        let sealed = BlobRef::sealed([3; 12], [4; 16]);
+        assert_eq!(
+            sealed.binding_bytes(),
+            [[3u8; 12].as_slice(), &[4; 16]].concat()
+        );
+        for context in [
+            None,
+            Some(Context::new().route(ContextId::new("r").unwrap())),
+        ] {
+            for (input, output) in [
+                (Some(sealed), None),
+                (None, Some(sealed.with_payload_digest(b"x"))),
+                (Some(BlobRef::bind(b"h", b"n", b"t").unwrap()), Some(sealed)),
+            ] {
+                let mut r = sample();
+                r.event.input = input;
+                r.event.output = output;
+                r.event.context.clone_from(&context);
+                let enc = r.encode().unwrap();
+                assert_eq!(enc[0], RECORD_VERSION_V3);
+                assert_eq!(enc.len(), r.encoded_len());
+                assert_eq!(AuditRecord::decode(&enc).unwrap(), r);
+                for cut in 0..enc.len() {
+                    assert!(AuditRecord::decode(&enc[..cut]).is_err());
+                }
+            }
+        }
+        // Version 3 without a sealed reference is not canonical: refused.
+        let mut r = sample();
+        r.event.input = None;
+        r.event.output = None;
+        let mut enc = r.encode().unwrap();
+        assert_eq!(enc[0], RECORD_VERSION_V1);
+        enc[0] = RECORD_VERSION_V3;
+        // Insert the context presence byte where version 3 has it (before the outcome).
+        let at = enc.len() - 32 - 3;
+        enc.insert(at, 0);
+        assert!(AuditRecord::decode(&enc).is_err());
+        // A sealed tag (02) in a version-1 or version-2 record is refused.
+        let mut r = sample();
+        r.event.input = Some(sealed);
+        let mut enc = r.encode().unwrap();
+        // Drop the context presence byte (absent) so that only the reference tag is wrong.
+        let at = enc.len() - 32 - 3 - 1;
+        assert_eq!(enc.remove(at), 0);
+        enc[0] = RECORD_VERSION_V1;
+        assert!(matches!(
+            AuditRecord::decode(&enc),
+            Err(Error::Malformed("bad blob reference tag"))
+        ));
+    }
+
+    /// The encoding of a traversal record with two sealed references is 7 bytes shorter
+    /// than with two digest references (28 instead of 32 binding bytes each, one context
+    /// presence byte added).
+    #[test]
+    fn sealed_references_shorten_a_traverse_record() {
+        let mut digest = sample();
+        digest.event.context = Some(Context::new().route(ContextId::new("a->b").unwrap()));
+        digest.event.input = Some(BlobRef::bind(b"h", b"n", b"t").unwrap());
+        digest.event.output = Some(BlobRef::bind(b"h", b"n", b"u").unwrap());
+        let mut sealed = digest.clone();
+        sealed.event.input = Some(BlobRef::sealed([1; 12], [2; 16]));
+        sealed.event.output = Some(BlobRef::sealed([3; 12], [4; 16]));
+        assert_eq!(
+            digest.encode().unwrap().len() - sealed.encode().unwrap().len(),
+            2 * 4 - 1
+        );
     }
 
     #[test]

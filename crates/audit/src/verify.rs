@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::chain::{Chainer, public_genesis, public_step};
+use crate::chain::{Chainer, Construction, public_genesis, public_step};
 use crate::format::{self, FileHeader, FrameRead};
 use crate::{
     Anchor, AuditKey, AuditRecord, ChainMode, ChainValue, Checkpoint, Damage, Error, LogId, Result,
@@ -20,7 +20,7 @@ pub enum VerifyLevel {
     Keyed,
     /// Every chain value recomputed with SHA-256 (unkeyed log).
     Unkeyed,
-    /// Format-2 keyed log without the audit key: every record up to the last checkpoint
+    /// Format-2 or format-3 keyed log without the audit key: every record up to the last checkpoint
     /// is authenticated through the public chain that the checkpoints sign; records after
     /// it are not.
     PublicKeyOnly,
@@ -78,7 +78,7 @@ pub struct Report {
     pub log_id: LogId,
     /// The log's chain mode.
     pub mode: ChainMode,
-    /// The log file's format version (1 or 2).
+    /// The log's format version (1, 2 or 3).
     pub format_version: u16,
     /// What could be checked.
     pub level: VerifyLevel,
@@ -195,6 +195,7 @@ pub(crate) struct ChainCheck {
     log_id: LogId,
     mode: ChainMode,
     version: u16,
+    construction: Construction,
     level: VerifyLevel,
     chainer: Option<Chainer>,
     public_key: Option<VerifyingKey>,
@@ -227,16 +228,18 @@ impl ChainCheck {
             (None, _, _) => VerifyLevel::PublicKeyOnly,
         };
         let head = chainer.as_ref().map(|c| c.genesis(&header.log_id));
+        let construction = Construction::of(header.version);
         Self {
             log_id: header.log_id,
             mode: header.mode,
             version: header.version,
+            construction,
             level,
             chainer,
             public_key,
             next: 0,
             head,
-            public_head: public_genesis(&header.log_id),
+            public_head: public_genesis(construction, &header.log_id),
             checkpoints: 0,
             last_checkpoint: None,
             checkpoint_head: None,
@@ -310,12 +313,13 @@ impl ChainCheck {
         {
             return Err(fail(Damage::BrokenLink));
         }
+        let public = public_step(self.construction, &self.public_head, encoded)
+            .map_err(|_| fail(Damage::Encoding))?;
         if let Some(c) = &self.chainer
-            && c.step(&rec.prev_chain, encoded) != stored
+            && c.link(self.construction, &rec.prev_chain, &public, encoded) != stored
         {
             return Err(fail(Damage::ChainMismatch));
         }
-        let public = public_step(&self.public_head, encoded).map_err(|_| fail(Damage::Encoding))?;
         if let Some(a) = &self.anchor
             && a.sequence == at
         {
@@ -507,6 +511,9 @@ enum Mode {
 /// ([`Verifier::verify_entries`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredHeader {
+    /// The log format whose chain construction its records follow: 2 or 3
+    /// ([`crate::FILE_VERSION_V2`], [`crate::FILE_VERSION`]).
+    pub format_version: u16,
     /// The log's id.
     pub log_id: LogId,
     /// Its chain mode.
@@ -526,7 +533,7 @@ pub struct StoredHeader {
 /// |---|---|
 /// | [`Verifier::keyed`] | any changed, removed, reordered, duplicated or forged record, anywhere; bad checkpoints |
 /// | [`Verifier::unkeyed`] | the same for accidental damage; a rewrite that recomputes the SHA-256 chain only at checkpoints |
-/// | [`Verifier::public_key`] (format 2) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint; forged or altered checkpoints |
+/// | [`Verifier::public_key`] (formats 2 and 3) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint; forged or altered checkpoints |
 /// | [`Verifier::public_key`] (format 1) | forged or altered checkpoints, gaps and reordering, a broken link right after each checkpoint; NOT a record changed with its stored chain value kept ([`VerifyLevel::PublicKeyOnlyV1`]) |
 ///
 /// A log whose header records a checkpoint key can only be verified with a trusted key
@@ -747,6 +754,7 @@ impl Verifier {
     /// at the first failure, as for a file.
     ///
     /// # Errors
+    /// [`Error::UnsupportedVersion`] for a format other than 2 or 3,
     /// [`Error::ModeMismatch`], [`Error::WrongKey`], [`Error::TrustedKeyRequired`],
     /// [`Error::UntrustedHeaderKey`] or [`Error::BadAnchor`]; damage is in the report.
     pub fn verify_entries<'a>(
@@ -754,8 +762,14 @@ impl Verifier {
         header: &StoredHeader,
         entries: impl IntoIterator<Item = crate::log::EntryRef<'a>>,
     ) -> Result<Report> {
+        if !matches!(
+            header.format_version,
+            format::FILE_VERSION_V2 | format::FILE_VERSION
+        ) {
+            return Err(Error::UnsupportedVersion(header.format_version));
+        }
         let header = FileHeader {
-            version: format::FILE_VERSION,
+            version: header.format_version,
             mode: header.mode,
             log_id: header.log_id,
             key_check: header.key_check,

@@ -15,6 +15,10 @@ use crate::{
 /// continue the chain after a restart or on another node ([`ChainWriter::seek`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainHead {
+    /// The log format whose chain construction the chain follows: 2 or 3
+    /// ([`crate::FILE_VERSION_V2`], [`crate::FILE_VERSION`]). A writer that seeks to this
+    /// head continues the chain in that format.
+    pub format_version: u16,
     /// Number of records so far (the next record's sequence number).
     pub next: u64,
     /// `chain[next - 1]`, or the log's genesis value when `next` is 0.
@@ -134,6 +138,7 @@ impl ChainWriter {
             })?,
         };
         Ok(StoredHeader {
+            format_version: self.state.format,
             log_id: self.state.log_id,
             mode: self.state.mode(),
             key_check: self.key_check(),
@@ -142,13 +147,18 @@ impl ChainWriter {
         })
     }
 
-    /// The head of the empty log: `next` 0 and both genesis values.
+    /// The head of the empty log: `next` 0 and both genesis values, in the writer's format
+    /// (3 for a new log).
     #[must_use]
     pub fn genesis(&self) -> ChainHead {
         ChainHead {
+            format_version: self.state.format,
             next: 0,
             chain: self.state.chainer.genesis(&self.state.log_id),
-            public_chain: crate::chain::public_genesis(&self.state.log_id),
+            public_chain: crate::chain::public_genesis(
+                self.state.construction(),
+                &self.state.log_id,
+            ),
         }
     }
 
@@ -156,14 +166,19 @@ impl ChainWriter {
     #[must_use]
     pub const fn head(&self) -> ChainHead {
         ChainHead {
+            format_version: self.state.format,
             next: self.state.next,
             chain: self.state.head,
             public_chain: self.state.public_head,
         }
     }
 
-    /// Moves to `head`, as read from the storage. Forgets the last checkpoint.
+    /// Moves to `head`, as read from the storage, and continues the chain in its format.
+    /// Forgets the last checkpoint. A head of another format than 2 or 3 makes
+    /// [`ChainWriter::prepare`] fail with [`Error::UnsupportedVersion`] (format-1 logs are
+    /// read-only).
     pub const fn seek(&mut self, head: ChainHead) {
+        self.state.format = head.format_version;
         self.state.next = head.next;
         self.state.head = head.chain;
         self.state.public_head = head.public_chain;
@@ -175,9 +190,16 @@ impl ChainWriter {
     /// does not move. On error `out` is unchanged.
     ///
     /// # Errors
+    /// [`Error::UnsupportedVersion`] after a seek to a head of another format than 2 or 3;
     /// [`Error::SequenceExhausted`], [`Error::Clock`], [`Error::TooLong`] and the other
     /// encoding errors of [`crate::AuditLog::append`].
     pub fn prepare(&self, event: &Event, out: &mut Vec<u8>) -> Result<PreparedRecord> {
+        if !matches!(
+            self.state.format,
+            crate::FILE_VERSION_V2 | crate::FILE_VERSION
+        ) {
+            return Err(Error::UnsupportedVersion(self.state.format));
+        }
         let p = self.state.prepare(event, out)?;
         Ok(PreparedRecord {
             sequence: p.sequence,

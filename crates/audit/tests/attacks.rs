@@ -152,7 +152,7 @@ fn truncated_log_re_signed_with_a_header_key_is_refused() {
         {
             let enc = record.encode().unwrap();
             let next: [u8; 32] = Sha256::new()
-                .chain_update(b"hexvault-audit/v2/public-chain")
+                .chain_update(b"hexvault-audit/v3/public")
                 .chain_update(public.as_bytes())
                 .chain_update((enc.len() as u32).to_be_bytes())
                 .chain_update(&enc)

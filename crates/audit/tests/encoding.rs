@@ -8,8 +8,9 @@
 )]
 
 use hexvault_audit::{
-    AuditKey, AuditRecord, BlobRef, CellId, ChainValue, Context, ContextId, Endpoint, ErrorClass,
-    Event, EventKind, KeyVersion, Layer, Outcome, PartitionId, Sequence, Timestamp, Verifier,
+    AuditKey, AuditRecord, Binding, BlobRef, CellId, ChainValue, Context, ContextId, Endpoint,
+    ErrorClass, Event, EventKind, KeyVersion, Layer, Outcome, PartitionId, Sequence, Timestamp,
+    Verifier,
 };
 use proptest::prelude::*;
 
@@ -30,8 +31,15 @@ fn endpoint() -> impl Strategy<Value = Endpoint> {
         })
 }
 
+/// A digest reference or a sealed (nonce and tag) reference, with or without a payload
+/// digest: records with a sealed one are version 3.
 fn blob() -> impl Strategy<Value = BlobRef> {
-    (any::<[u8; 32]>(), proptest::option::of(any::<[u8; 32]>()))
+    let binding = prop_oneof![
+        any::<[u8; 32]>().prop_map(Binding::Digest),
+        (any::<[u8; 12]>(), any::<[u8; 16]>())
+            .prop_map(|(nonce, tag)| Binding::Sealed { nonce, tag }),
+    ];
+    (binding, proptest::option::of(any::<[u8; 32]>()))
         .prop_map(|(binding, payload)| BlobRef { binding, payload })
 }
 
@@ -193,11 +201,11 @@ fn known_answer_encoding() {
             .source(ep("pa", "c1", 0, 2))
             .destination(ep("pb", "c2", 1, 3))
             .input(BlobRef {
-                binding: [0x11; 32],
+                binding: Binding::Digest([0x11; 32]),
                 payload: None,
             })
             .output(BlobRef {
-                binding: [0x22; 32],
+                binding: Binding::Digest([0x22; 32]),
                 payload: Some([0x33; 32]),
             })
             .outcome(Outcome::Failure(ErrorClass::ContextMismatch)),
@@ -240,6 +248,56 @@ fn known_answer_encoding() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(got, expected);
+}
+
+/// Record version 3 (docs/formats.md): sealed references (`02`, nonce, tag), a digest
+/// reference (`01`), the context presence byte.
+#[test]
+fn known_answer_encoding_version_3() {
+    let ep = Endpoint::new(
+        PartitionId::new("pa").unwrap(),
+        CellId::new("c1").unwrap(),
+        Layer(0),
+        KeyVersion(2),
+    );
+    let r = AuditRecord::new(
+        Sequence::new(7),
+        Timestamp::from_unix_nanos(1_764_000_000_000_000_000),
+        Event::new(EventKind::Traverse)
+            .source(ep)
+            .input(BlobRef::sealed([0x11; 12], [0x22; 16]))
+            .output(BlobRef {
+                binding: Binding::Digest([0x33; 32]),
+                payload: None,
+            })
+            .context(Context::new().route(ContextId::new("r").unwrap())),
+        ChainValue::from_bytes([0xAA; 32]),
+    );
+    let expected = concat!(
+        "03",               // record version 3
+        "0000000000000007", // sequence
+        "187afca767ca0000", // timestamp
+        "0001",             // traverse
+        "01000270610002633100",
+        "00000002", // source
+        "00",       // no destination
+        "02",
+        "111111111111111111111111",         // input: sealed, nonce
+        "22222222222222222222222222222222", // tag
+        "00",                               // no payload digest
+        "01",
+        "3333333333333333333333333333333333333333333333333333333333333333", // output: digest
+        "00",
+        "01",                                                               // context present
+        "01000172",                                                         // route "r"
+        "000000", // no policy, session, actor
+        "000000", // success
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", // prev chain
+    );
+    let enc = r.encode().unwrap();
+    let got: String = enc.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, expected);
+    assert_eq!(AuditRecord::decode(&enc).unwrap(), r);
 }
 
 /// A log that mixes version-1 records (no context) and version-2 records verifies, and

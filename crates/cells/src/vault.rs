@@ -117,6 +117,8 @@ struct Route {
     /// Layer-0 keys of the source and destination cells used last by traversals.
     from_memo: KeyMemo,
     to_memo: KeyMemo,
+    /// The route's audit ids, built once (traverse.rs).
+    audit: traverse::RouteAudit,
 }
 
 struct State {
@@ -1387,19 +1389,28 @@ fn endpoint(
     ))
 }
 
-/// The audit reference of a cell blob: its header, its top layer's nonce and its final tag.
+/// The audit reference of a cell blob: its top layer's nonce and its final tag (the tag
+/// authenticates the header and the ciphertext under the top layer's key; no hash, ADR 0081).
 fn blob_ref(blob: &[u8], header: &Header<'_>) -> Result<BlobRef> {
-    let head = blob.get(..header.len).unwrap_or_default();
     let tag = blob
         .len()
         .checked_sub(TAG_LEN)
         .and_then(|start| blob.get(start..))
-        .unwrap_or_default();
+        .ok_or_else(|| internal("blob shorter than its tag"))?;
+    sealed_ref(header, tag)
+}
+
+/// [`blob_ref`] from the parsed header and the top layer's tag.
+fn sealed_ref(header: &Header<'_>, tag: &[u8]) -> Result<BlobRef> {
     let nonce = header
         .layers
         .get(usize::from(header.top.number()))
-        .map_or(&[][..], |p| &p.nonce[..]);
-    Ok(BlobRef::bind(head, nonce, tag)?)
+        .map(|p| p.nonce)
+        .ok_or_else(|| internal("top layer outside the header"))?;
+    let tag: [u8; TAG_LEN] = tag
+        .try_into()
+        .map_err(|_| internal("a layer tag is not 16 bytes"))?;
+    Ok(BlobRef::sealed(nonce, tag))
 }
 
 /// The audit context of an operation: policy, actor, session.

@@ -1,5 +1,5 @@
 //! Audit: opens at layers 1 and 2, denied attempts, rotations and sessions are recorded
-//! (version-2 records with policy, session and actor); a layer-0 open is not; an open whose
+//! (version-3 records with policy, session, actor and sealed blob references); a layer-0 open is not; an open whose
 //! record cannot be appended returns no plaintext.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
@@ -10,7 +10,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::*;
-use hexvault_audit::{AuditLog, ContextId, ErrorClass, EventKind, Outcome, RECORD_VERSION};
+use hexvault_audit::{
+    AuditLog, Binding, ContextId, ErrorClass, EventKind, Outcome, RECORD_VERSION_V3,
+};
 use hexvault_cells::*;
 
 fn kinds(log: &hexvault_audit::MemoryLog) -> Vec<EventKind> {
@@ -55,7 +57,12 @@ fn gated_opens_are_recorded_with_policy_session_and_actor() {
         ctx2.session,
         Some(ContextId::new(session.id().to_vec()).unwrap())
     );
-    assert_eq!(recs[2].encode().unwrap()[0], RECORD_VERSION);
+    // Sealed blob references (nonce and tag, ADR 0081) make it record version 3.
+    assert_eq!(recs[2].encode().unwrap()[0], RECORD_VERSION_V3);
+    let Some(Binding::Sealed { tag, .. }) = recs[2].event.input.map(|b| b.binding) else {
+        panic!("an open names its blob by a sealed reference");
+    };
+    assert_eq!(&tag[..], &l2[l2.len() - 16..]);
     assert!(log.verify().unwrap().failure.is_none());
 }
 

@@ -179,7 +179,7 @@ enum AuditCommand {
     ///
     /// With the operator's mnemonic (--mnemonic-file, $HEXVAULT_MNEMONIC or standard input)
     /// the whole chain is checked under the audit key and the checkpoints under the key at
-    /// m/74'/2'/2'/0'. With --public-key (a format-2 log) every record up to the last
+    /// m/74'/2'/2'/0'. With --public-key (a format-2 or format-3 log) every record up to the last
     /// checkpoint is authenticated through the public chain the checkpoints sign. Strict:
     /// a cut (against --anchor or --min-sequence), a torn final frame or records after the
     /// last checkpoint exit 1 with the count of records at risk; --forensic reads anyway.

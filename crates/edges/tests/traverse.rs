@@ -10,7 +10,7 @@
 mod common;
 
 use common::*;
-use hexvault_audit::{AuditLog, ContextId, ErrorClass, EventKind, Outcome};
+use hexvault_audit::{AuditLog, Binding, ContextId, ErrorClass, EventKind, Outcome};
 use hexvault_cells::Error as CellsError;
 use hexvault_edges::{Connect, Credentials, EdgeRule, Error, Layer, RouteId, RouteLayers};
 
@@ -93,6 +93,45 @@ fn the_output_reference_is_the_next_traversals_input_reference() {
     let rs = vault.reseal_edge(&b).unwrap();
     rs.traverse(&oid("o"), &at_b, &none, &none).unwrap();
     assert_eq!(log.records()[2].event.input, recs[0].event.output);
+}
+
+/// What a sealed reference binds (ADR 0081): the record names the returned blob's top nonce
+/// and its final tag; a forgery that copies both onto another header and ciphertext matches
+/// the reference bytes but does not open in the destination cell, and any change to the
+/// genuine blob (header, ciphertext or tag) fails to open too.
+#[test]
+fn the_sealed_reference_binds_the_blob_only_with_its_key() {
+    let (vault, log) = vault();
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let edge = vault.connect(&a, &b).unwrap();
+    let none = Credentials::none();
+    let blob = a.seal(&oid("o"), b"payload", Layer::Rest, &none).unwrap();
+    let moved = edge.traverse(&oid("o"), &blob, &none, &none).unwrap();
+    let rec = log.records().pop().unwrap();
+    let sealed = |r: Option<hexvault_audit::BlobRef>| match r.unwrap().binding {
+        Binding::Sealed { nonce, tag } => (nonce, tag),
+        other => panic!("expected a sealed reference, got {other:?}"),
+    };
+    let (_, out_tag) = sealed(rec.event.output);
+    let (_, in_tag) = sealed(rec.event.input);
+    assert_eq!(&out_tag[..], &moved[moved.len() - 16..]);
+    assert_eq!(&in_tag[..], &blob[blob.len() - 16..]);
+    // The output nonce is inside the returned blob's header, the input's in the input's.
+    let (out_nonce, _) = sealed(rec.event.output);
+    assert!(moved.windows(12).any(|w| w == out_nonce));
+    // A forgery with the same tag (and so the same reference tail) never opens.
+    let mut forged = moved.clone();
+    let body = forged.len() - 17;
+    forged[body] ^= 1;
+    assert_eq!(&forged[forged.len() - 16..], &out_tag[..]);
+    assert!(b.open(&oid("o"), &forged, &none).is_err());
+    let mut header = moved.clone();
+    header[20] ^= 1;
+    assert!(b.open(&oid("o"), &header, &none).is_err());
+    assert_eq!(
+        b.open(&oid("o"), &moved, &none).unwrap().expose_secret(),
+        b"payload"
+    );
 }
 
 #[test]

@@ -8,9 +8,56 @@ use std::sync::Arc;
 use hexvault_aead::FreshNonce;
 use hexvault_audit::{BlobRef, Context, ContextId, Event, EventKind, Outcome};
 
+/// The audit ids of a declared route (both cells and the route id), built once when the
+/// route is declared: every record of a traversal clones them (a reference count each)
+/// instead of copying the ids into new allocations.
+#[derive(Debug)]
+pub(super) struct RouteAudit {
+    from: (hexvault_audit::PartitionId, hexvault_audit::CellId),
+    to: (hexvault_audit::PartitionId, hexvault_audit::CellId),
+    route: ContextId,
+}
+
+impl RouteAudit {
+    fn new(id: &RouteId, from: &Cell, to: &Cell) -> Result<Self> {
+        let ids = |c: &Cell| -> Result<_> {
+            Ok((
+                hexvault_audit::PartitionId::new(c.partition.as_str().as_bytes())?,
+                hexvault_audit::CellId::new(c.cell.as_str().as_bytes())?,
+            ))
+        };
+        Ok(Self {
+            from: ids(from)?,
+            to: ids(to)?,
+            route: ContextId::new(id.as_str())?,
+        })
+    }
+
+    fn source_at(&self, layer: Layer, version: u32) -> hexvault_audit::Endpoint {
+        at(&self.from, layer, version)
+    }
+
+    fn destination_at(&self, layer: Layer, version: u32) -> hexvault_audit::Endpoint {
+        at(&self.to, layer, version)
+    }
+}
+
+fn at(
+    (partition, cell): &(hexvault_audit::PartitionId, hexvault_audit::CellId),
+    layer: Layer,
+    version: u32,
+) -> hexvault_audit::Endpoint {
+    hexvault_audit::Endpoint::new(
+        partition.clone(),
+        cell.clone(),
+        hexvault_audit::Layer(layer.number()),
+        hexvault_audit::KeyVersion(version),
+    )
+}
+
 use super::{
-    Cell, LayerKeys, Resolved, Route, Scratch, Vault, blob_ref, class, context, endpoint, lossy,
-    mismatch, too_long,
+    Cell, LayerKeys, Resolved, Route, Scratch, Vault, blob_ref, class, context, lossy, mismatch,
+    sealed_ref, too_long,
 };
 use crate::blob::{Header, LayerParams, TAG_LEN, header_len, write_header};
 use crate::error::internal;
@@ -89,6 +136,7 @@ impl Vault {
                 });
             }
         }
+        let audit = RouteAudit::new(&id, from, to)?;
         let mut state = self.inner.lock();
         if state.routes.contains_key(&id) {
             return Err(Error::InvalidId {
@@ -106,6 +154,7 @@ impl Vault {
                 layers,
                 from_memo: KeyMemo::default(),
                 to_memo: KeyMemo::default(),
+                audit,
             }),
         );
         Ok(())
@@ -138,18 +187,17 @@ impl Vault {
         destination: &Credentials<'_>,
     ) -> Result<Vec<u8>> {
         let declared = self.inner.lock().routes.get(route).cloned();
-        let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
         let Some(declared) = declared else {
             let err = Error::UndeclaredRoute {
                 route: route.to_string(),
             };
+            let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
             self.inner.append(undeclared(&err, route_ctx, source))?;
             return Err(err);
         };
         let mut memo = Memo::default();
         let (result, event) = self.cross(
             &declared,
-            &route_ctx,
             object,
             blob,
             source,
@@ -189,11 +237,11 @@ impl Vault {
             return Ok(Vec::new());
         }
         let declared = self.inner.lock().routes.get(route).cloned();
-        let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
         let Some(declared) = declared else {
             let err = Error::UndeclaredRoute {
                 route: route.to_string(),
             };
+            let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
             let events = items
                 .iter()
                 .map(|_| undeclared(&err, route_ctx.clone(), source))
@@ -207,7 +255,6 @@ impl Vault {
         for (object, blob) in items {
             let (result, event) = self.cross(
                 &declared,
-                &route_ctx,
                 object,
                 blob,
                 source,
@@ -228,7 +275,6 @@ impl Vault {
     fn cross<'a>(
         &self,
         route: &Route,
-        route_ctx: &Context,
         object: &ObjectId,
         blob: &[u8],
         source: &Credentials<'a>,
@@ -236,24 +282,23 @@ impl Vault {
         destination: &Credentials<'a>,
         memo: &mut Memo<'a>,
     ) -> Result<(Result<Vec<u8>>, Event)> {
-        let (from_p, from_c) = &route.from;
-        let (to_p, to_c) = &route.to;
+        let audit = &route.audit;
         let header = match Header::parse(blob) {
             Ok(h) => h,
             Err(err) => {
                 let event = denied(
                     &err,
-                    endpoint(from_p, from_c, Layer::Rest, 0)?,
-                    endpoint(to_p, to_c, to_layer.unwrap_or(Layer::Rest), 0)?,
+                    audit.source_at(Layer::Rest, 0),
+                    audit.destination_at(to_layer.unwrap_or(Layer::Rest), 0),
                     None,
-                    route_ctx,
+                    &audit.route,
                     source,
                 );
                 return Ok((Err(err), event));
             }
         };
         let to_layer = to_layer.unwrap_or(header.top);
-        let from_at = endpoint(from_p, from_c, header.top, header.cell_version)?;
+        let from_at = audit.source_at(header.top, header.cell_version);
         let input = blob_ref(blob, &header)?;
         match self.reencrypt(
             route,
@@ -271,13 +316,14 @@ impl Vault {
                     src.and_then(|s| s.resolved.policy.as_ref()),
                     src.and_then(|s| s.resolved.session),
                 );
-                ctx.route.clone_from(&route_ctx.route);
-                let event = Event::new(EventKind::Traverse)
-                    .source(from_at)
-                    .destination(endpoint(to_p, to_c, to_layer, cell_version)?)
-                    .input(input)
-                    .output(output)
-                    .context(ctx);
+                ctx.route = Some(audit.route.clone());
+                // Fields set in place: the event is built once, not moved through builders.
+                let mut event = Event::new(EventKind::Traverse);
+                event.source = Some(from_at);
+                event.destination = Some(audit.destination_at(to_layer, cell_version));
+                event.input = Some(input);
+                event.output = Some(output);
+                event.context = Some(ctx);
                 Ok((Ok(sealed), event))
             }
             Err(err) => {
@@ -289,9 +335,9 @@ impl Vault {
                 let event = denied(
                     &err,
                     from_at,
-                    endpoint(to_p, to_c, to_layer, to_version)?,
+                    audit.destination_at(to_layer, to_version),
                     Some(input),
-                    route_ctx,
+                    &audit.route,
                     source,
                 );
                 Ok((Err(err), event))
@@ -509,14 +555,10 @@ impl Vault {
                 .copy_from_slice(&tag);
             len = end;
         }
-        let top_nonce = new
-            .layers
-            .get(usize::from(to_layer.number()))
-            .map_or(&[][..], |p| &p.nonce[..]);
         let tag_out = body
             .get(len.saturating_sub(TAG_LEN)..len)
-            .unwrap_or_default();
-        let output = BlobRef::bind(aad, top_nonce, tag_out)?;
+            .ok_or_else(|| internal("tag outside the blob"))?;
+        let output = sealed_ref(&new, tag_out)?;
         Ok((out.release(), dst.cell_version, output))
     }
 }
@@ -528,11 +570,11 @@ fn denied(
     from: hexvault_audit::Endpoint,
     to: hexvault_audit::Endpoint,
     input: Option<BlobRef>,
-    route_ctx: &Context,
+    route: &ContextId,
     source: &Credentials<'_>,
 ) -> Event {
     let mut ctx = context(None, source.session);
-    ctx.route.clone_from(&route_ctx.route);
+    ctx.route = Some(route.clone());
     let mut event = Event::new(EventKind::Denied)
         .source(from)
         .destination(to)

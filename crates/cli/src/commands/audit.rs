@@ -11,8 +11,8 @@ use crate::input::{self, Stdin};
 use crate::output;
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::audit::{
-    Anchor, AuditRecord, BlobRef, Checkpoint, Damage, Endpoint, LogContents, LogEntry, LogId,
-    Outcome, Report, Sequence, Timestamp, Verifier, VerifyingKey,
+    Anchor, AuditRecord, Binding, BlobRef, Checkpoint, Damage, Endpoint, LogContents, LogEntry,
+    LogId, Outcome, Report, Sequence, Timestamp, Verifier, VerifyingKey,
 };
 use hexvault_audit_postgres::StoredLog;
 use hexvault_audit_postgres::postgres::{Client, Config, NoTls};
@@ -441,6 +441,8 @@ impl From<&Endpoint> for EndpointJson {
 
 #[derive(Serialize)]
 struct BlobJson {
+    /// `digest` (SHA-256 of header, nonce and tag) or `sealed` (nonce then tag).
+    binding_kind: &'static str,
     binding: String,
     payload: Option<String>,
 }
@@ -448,7 +450,12 @@ struct BlobJson {
 impl From<&BlobRef> for BlobJson {
     fn from(blob: &BlobRef) -> Self {
         Self {
-            binding: hex::encode(blob.binding),
+            binding_kind: match blob.binding {
+                Binding::Digest(_) => "digest",
+                Binding::Sealed { .. } => "sealed",
+                _ => "unknown",
+            },
+            binding: hex::encode(blob.binding_bytes()),
             payload: blob.payload.map(hex::encode),
         }
     }
