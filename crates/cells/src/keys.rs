@@ -238,6 +238,7 @@ struct MemoEntry {
 impl KeyMemo {
     /// The memoized layer-0 key if it is still valid under `generation`: for sealing
     /// (`versions` `None`, the current versions) or for opening the versions a header names.
+    #[inline]
     pub(crate) fn get(
         &self,
         generation: u64,
