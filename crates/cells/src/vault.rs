@@ -180,7 +180,7 @@ pub struct Cell {
     inner: Arc<Inner>,
     partition: PartitionId,
     cell: CellId,
-    /// The layer-0 key this handle (and its clones) used last.
+    /// The layer-0 key this handle (and its clones) used last, remembered per thread.
     memo: Arc<KeyMemo>,
 }
 

@@ -280,3 +280,44 @@ fn a_warm_handle_refuses_blobs_of_another_cell_by_name() {
         Err(Error::Authentication)
     ));
 }
+
+/// Memo entries are per thread (ADR 0078): a clone used on another thread fills its own,
+/// and a rotation or retirement made on one thread is seen by the warm entry of another.
+#[test]
+fn a_memo_entry_is_per_thread_and_sees_changes_made_on_other_threads() {
+    let (vault, _) = vault();
+    let c = cell(&vault, "p", "a");
+    let none = Credentials::none();
+    let o = oid("o");
+    let cell_version = |blob: &[u8]| u32::from_be_bytes(blob[11..15].try_into().unwrap());
+    // Warm this thread's entry under cell version 1.
+    let v1 = c.seal(&o, b"one", Layer::Rest, &none).unwrap();
+    assert_eq!(c.open(&o, &v1, &none).unwrap().expose_secret(), b"one");
+    let other = c.clone();
+    let v2 = std::thread::spawn(move || {
+        let none = Credentials::none();
+        let o = oid("o");
+        // A fresh entry on this thread: opens version 1, then rotates and seals under 2.
+        assert_eq!(other.open(&o, &v1, &none).unwrap().expose_secret(), b"one");
+        other.rotate().unwrap();
+        let v2 = other.seal(&o, b"two", Layer::Rest, &none).unwrap();
+        assert_eq!(other.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
+        other.retire_below(2).unwrap();
+        (v1, v2)
+    })
+    .join()
+    .unwrap();
+    let (v1, v2) = v2;
+    // This thread's entry still names version 1 under the old generation: it must miss.
+    let sealed = c.seal(&o, b"three", Layer::Rest, &none).unwrap();
+    assert_eq!(
+        cell_version(&sealed),
+        2,
+        "a stale entry sealed under version 1"
+    );
+    assert!(matches!(
+        c.open(&o, &v1, &none),
+        Err(Error::KeyVersionRetired { .. })
+    ));
+    assert_eq!(c.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
+}
