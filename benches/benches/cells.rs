@@ -3,6 +3,11 @@
 //! same sizes, same run; plus the cold path (every operation a cache miss: HKDF tree, key
 //! schedule and the HMAC-SHA256 key commitment), the commitment alone, and the nonce every
 //! seal draws per layer.
+//!
+//! `cargo bench -p hexvault-benches --bench cells -- --ratios` prints instead the interleaved
+//! ratio table of issue 11 (layer 0 at 100 B to 1 MiB, layers 1 and 2 at 100 B, each against
+//! bare ring): blocks of ours and of ring timed in alternation, median of the per-round
+//! ratios, so that a slow moment of a shared machine hits both sides of a round alike.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,7 +19,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use hexvault_audit::{AuditKey, LogOptions, MemoryLog};
 use hexvault_benches::filler;
 use hexvault_cells::{
@@ -223,5 +228,167 @@ fn bench_session() -> Session {
         .unwrap()
 }
 
+/// Rounds per ratio; each round times one block of each side.
+const ROUNDS: usize = 41;
+/// Target length of one timed block of both sides.
+const BLOCK: Duration = Duration::from_millis(10);
+
+/// One side of a ratio: times a block of `n` calls (setup outside the timing).
+type Side<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
+
+/// Over [`ROUNDS`] rounds of blocks in alternating order: the median of the per-round
+/// ratios time(ours) / time(theirs), and the ratio of the fastest blocks of each side (the
+/// least disturbed by other load).
+fn ratio(mut ours: Side<'_>, mut theirs: Side<'_>) -> (f64, f64) {
+    let mut n = 1u64;
+    while ours(n) + theirs(n) < BLOCK && n < 1 << 24 {
+        n *= 2;
+    }
+    let mut pairs: Vec<(f64, f64)> = (0..ROUNDS)
+        .map(|round| {
+            if round % 2 == 0 {
+                let a = ours(n);
+                (a.as_secs_f64(), theirs(n).as_secs_f64())
+            } else {
+                let b = theirs(n);
+                (ours(n).as_secs_f64(), b.as_secs_f64())
+            }
+        })
+        .collect();
+    let fastest = |side: fn(&(f64, f64)) -> f64| pairs.iter().map(side).fold(f64::MAX, f64::min);
+    let min_ratio = fastest(|p| p.0) / fastest(|p| p.1);
+    pairs.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+    let (a, b) = pairs[ROUNDS / 2];
+    (a / b, min_ratio)
+}
+
+/// Our seal at `layer`: a block on a vault built for it, warmed by one call (as [`timed`]).
+fn ours_seal<'a>(pt: &'a [u8], layer: Layer, creds: &'a Credentials<'a>) -> Side<'a> {
+    let object = ObjectId::new("object-1").unwrap();
+    Box::new(move |n| {
+        timed(n, |inbox| {
+            black_box(inbox.seal(&object, black_box(pt), layer, creds).unwrap());
+        })
+    })
+}
+
+/// Our open of a blob sealed at `layer` (by another vault of the same master key).
+fn ours_open<'a>(pt: &'a [u8], layer: Layer, creds: &'a Credentials<'a>) -> Side<'a> {
+    let object = ObjectId::new("object-1").unwrap();
+    let blob = cell(&vault(VaultOptions::default()), "inbox")
+        .seal(&object, pt, layer, creds)
+        .unwrap();
+    Box::new(move |n| {
+        timed(n, |inbox| {
+            black_box(inbox.open(&object, black_box(&blob), creds).unwrap());
+        })
+    })
+}
+
+/// The `ring_raw_vec` seal of the criterion groups, with `aad` as associated data.
+fn ring_seal<'a>(pt: &'a [u8], aad: &'a [u8]) -> Side<'a> {
+    let raw = raw_key();
+    let mut counter = 0u64;
+    Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut out = Vec::with_capacity(pt.len() + 16);
+            out.extend_from_slice(black_box(pt));
+            raw.seal_in_place_append_tag(raw_nonce(&mut counter), Aad::from(aad), &mut out)
+                .unwrap();
+            black_box(out);
+        }
+        start.elapsed()
+    })
+}
+
+/// The `ring_raw_vec` open of the criterion groups, with `aad` as associated data.
+fn ring_open<'a>(pt: &'a [u8], aad: &'a [u8]) -> Side<'a> {
+    let raw = raw_key();
+    let nonce = [9u8; 12];
+    let mut sealed = pt.to_vec();
+    raw.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        &mut sealed,
+    )
+    .unwrap();
+    Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut buf = black_box(&sealed).clone();
+            let len = raw
+                .open_in_place(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(aad),
+                    &mut buf,
+                )
+                .unwrap()
+                .len();
+            buf.truncate(len);
+            black_box(buf);
+        }
+        start.elapsed()
+    })
+}
+
+/// Prints the interleaved ratio table (`-- --ratios`): ours against bare ring with the
+/// 6-byte associated data of the criterion groups (the issue's targets), and at layer 0
+/// also bare ring against bare ring with a cell header's length of associated data (ring
+/// hashes associated data one 16-byte block per call, so the header alone costs that much).
+fn ratios() {
+    let token = AccessToken::new(b"bench".to_vec());
+    let session = bench_session();
+    let creds = Credentials::none().token(&token).session(&session);
+    let object = ObjectId::new("object-1").unwrap();
+    let mut rows = Vec::new();
+    for (layer, sizes) in [
+        (Layer::Rest, &SIZES[..]),
+        (Layer::Access, &SIZES[..1]),
+        (Layer::Session, &SIZES[..1]),
+    ] {
+        for &size in sizes {
+            let pt = filler(size);
+            let seal = ratio(ours_seal(&pt, layer, &creds), ring_seal(&pt, b"header"));
+            let open = ratio(ours_open(&pt, layer, &creds), ring_open(&pt, b"header"));
+            let mut row = format!(
+                "| {layer} | {size} | {:.2} ({:.2}) | {:.2} ({:.2}) |",
+                seal.0, seal.1, open.0, open.1
+            );
+            if layer == Layer::Rest {
+                let blob = cell(&vault(VaultOptions::default()), "inbox")
+                    .seal(&object, &pt, layer, &creds)
+                    .unwrap();
+                let header = vec![0x55; blob.len() - size - 16];
+                let seal = ratio(ring_seal(&pt, &header), ring_seal(&pt, b"header"));
+                let open = ratio(ring_open(&pt, &header), ring_open(&pt, b"header"));
+                row.push_str(&format!(
+                    " {:.2} ({:.2}) | {:.2} ({:.2}) |",
+                    seal.0, seal.1, open.0, open.1
+                ));
+            } else {
+                row.push_str(" | |");
+            }
+            rows.push(row);
+        }
+    }
+    println!(
+        "| layer | bytes | seal / bare ring seal | open / bare ring open | floor: ring seal, header as AAD / bare ring seal | floor: ring open, header as AAD / bare ring open |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!("(each cell: median of per-round ratios, then fastest block / fastest block)");
+    for row in rows {
+        println!("{row}");
+    }
+}
+
 criterion_group!(benches, seal, open, cold);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|a| a == "--ratios") {
+        ratios();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

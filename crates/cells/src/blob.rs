@@ -23,7 +23,7 @@ pub(crate) const TAG_LEN: usize = hexvault_aead::TAG_LEN;
 /// Flag: the sealed content is a compressed envelope (`Cell::seal_compressed`).
 pub(crate) const FLAG_COMPRESSED: u8 = 0x01;
 /// Bytes of the fixed part: magic, version, top layer, flags, master and cell versions.
-const FIXED_LEN: usize = 4 + 1 + 1 + 1 + 4 + 4;
+pub(crate) const FIXED_LEN: usize = 4 + 1 + 1 + 1 + 4 + 4;
 
 /// One layer's public parameters in the header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -81,17 +81,57 @@ fn push_id(out: &mut Vec<u8>, id: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes the fields every header starts with: the fixed part, then the partition, cell
+/// and object ids.
+#[allow(clippy::too_many_arguments)]
+fn write_prefix(
+    out: &mut Vec<u8>,
+    top: Layer,
+    flags: u8,
+    master_version: u32,
+    cell_version: u32,
+    partition: &[u8],
+    cell: &[u8],
+    object: &[u8],
+) -> Result<()> {
+    let [m0, m1, m2, m3] = master_version.to_be_bytes();
+    let [c0, c1, c2, c3] = cell_version.to_be_bytes();
+    let [a, b, c, d] = MAGIC;
+    let fixed: [u8; FIXED_LEN] = [
+        a,
+        b,
+        c,
+        d,
+        FORMAT_VERSION,
+        top.number(),
+        flags,
+        m0,
+        m1,
+        m2,
+        m3,
+        c0,
+        c1,
+        c2,
+        c3,
+    ];
+    out.extend_from_slice(&fixed);
+    push_id(out, partition)?;
+    push_id(out, cell)?;
+    push_id(out, object)
+}
+
 /// Writes a header (as [`Header::parse`] reads it) to the end of `out`.
 pub(crate) fn write_header(out: &mut Vec<u8>, h: &Header<'_>) -> Result<()> {
-    out.extend_from_slice(&MAGIC);
-    out.push(FORMAT_VERSION);
-    out.push(h.top.number());
-    out.push(h.flags);
-    out.extend_from_slice(&h.master_version.to_be_bytes());
-    out.extend_from_slice(&h.cell_version.to_be_bytes());
-    push_id(out, h.partition)?;
-    push_id(out, h.cell)?;
-    push_id(out, h.object)?;
+    write_prefix(
+        out,
+        h.top,
+        h.flags,
+        h.master_version,
+        h.cell_version,
+        h.partition,
+        h.cell,
+        h.object,
+    )?;
     match (h.top, h.policy, h.session) {
         (Layer::Rest, None, None) => {}
         (Layer::Access, Some(p), None) => push_id(out, p)?,
@@ -109,6 +149,36 @@ pub(crate) fn write_header(out: &mut Vec<u8>, h: &Header<'_>) -> Result<()> {
         out.extend_from_slice(&params.commitment);
         out.extend_from_slice(&params.nonce);
     }
+    Ok(())
+}
+
+/// Writes the header of a layer-0 blob to the end of `out`: the bytes [`write_header`]
+/// writes for a [`Header`] with top layer 0 and these fields, without building one (the
+/// hot path of a layer-0 seal).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_rest_header(
+    out: &mut Vec<u8>,
+    flags: u8,
+    master_version: u32,
+    cell_version: u32,
+    partition: &[u8],
+    cell: &[u8],
+    object: &[u8],
+    commitment: &[u8; COMMIT_LEN],
+    nonce: &[u8; NONCE_LEN],
+) -> Result<()> {
+    write_prefix(
+        out,
+        Layer::Rest,
+        flags,
+        master_version,
+        cell_version,
+        partition,
+        cell,
+        object,
+    )?;
+    out.extend_from_slice(commitment);
+    out.extend_from_slice(nonce);
     Ok(())
 }
 
@@ -275,6 +345,31 @@ mod tests {
             assert_eq!(Header::parse(&out).unwrap(), h);
             // One byte of tag missing: rejected.
             assert!(Header::parse(&out[..out.len() - 1]).is_err());
+        }
+    }
+
+    #[test]
+    fn the_layer0_writer_writes_the_bytes_of_the_generic_one() {
+        for flags in [0, FLAG_COMPRESSED] {
+            let mut h = header(Layer::Rest);
+            h.flags = flags;
+            let mut generic = Vec::new();
+            write_header(&mut generic, &h).unwrap();
+            let mut rest = Vec::new();
+            write_rest_header(
+                &mut rest,
+                flags,
+                h.master_version,
+                h.cell_version,
+                h.partition,
+                h.cell,
+                h.object,
+                &h.layers[0].commitment,
+                &h.layers[0].nonce,
+            )
+            .unwrap();
+            assert_eq!(rest, generic);
+            assert_eq!(rest.len(), h.len);
         }
     }
 

@@ -2,8 +2,10 @@
 //! commitment, and the bounded key cache. Nothing here is public: no caller ever holds a key.
 
 use core::fmt;
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use hexvault_aead::{Backend, DetachedKey, Key, KeyVersion, derive_key, derive_key_mixed};
 use hexvault_keys::VaultMasterKey;
@@ -219,43 +221,80 @@ impl KeyCache {
 /// The layer-0 key a handle (a `Cell`, or one end of a route) used last, so that the hot
 /// path of a layer-0 seal, open or traversal looks nothing up in the vault's maps.
 ///
-/// It holds a [`Weak`] reference: the cache keeps the key alive, and a key the cache evicts
-/// (or a retirement drops) is dropped and, with the RustCrypto backend, wiped as before; the
-/// memo then misses. An entry answers only while the vault's generation (bumped by every
-/// rotation, retirement, load and restore of versions) is the one it was filled under, so
-/// its versions are then still the current ones, held and not retired. A contended memo
-/// is skipped, never waited for.
-#[derive(Default)]
-pub(crate) struct KeyMemo(Mutex<Option<MemoEntry>>);
+/// The memo is a never-reused identity; its entries live in a small table of each thread
+/// that uses it (a thread-local lookup and no lock: ADR 0078), so clones of a handle share
+/// the identity and each thread fills its own entry. An entry holds a [`Weak`] reference:
+/// the cache keeps the key alive, and a key the cache evicts (or a retirement drops) is
+/// dropped and, with the RustCrypto backend, wiped as before; the memo then misses. An
+/// entry answers only while the vault's generation (bumped by every rotation, retirement,
+/// load and restore of versions) is the one it was filled under, so its versions are then
+/// still the current ones, held and not retired. Two memos sharing a table slot just
+/// replace each other's entry.
+pub(crate) struct KeyMemo {
+    id: u64,
+}
+
+/// Source of memo identities: 64 bits, never reused in a process.
+static NEXT_MEMO: AtomicU64 = AtomicU64::new(1);
+
+/// Entries of each thread's memo table.
+const LOCAL_SLOTS: usize = 8;
+
+thread_local! {
+    static LOCAL: RefCell<[Option<MemoEntry>; LOCAL_SLOTS]> =
+        const { RefCell::new([const { None }; LOCAL_SLOTS]) };
+}
 
 struct MemoEntry {
+    memo: u64,
     generation: u64,
     master_version: u32,
     cell_version: u32,
     key: Weak<LayerKey>,
 }
 
+impl Default for KeyMemo {
+    fn default() -> Self {
+        Self {
+            id: NEXT_MEMO.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
 impl KeyMemo {
+    /// This memo's slot in a thread's table.
+    const fn slot(&self) -> usize {
+        let [low, ..] = self.id.to_le_bytes();
+        low as usize % LOCAL_SLOTS
+    }
+
     /// The memoized layer-0 key if it is still valid under `generation`: for sealing
     /// (`versions` `None`, the current versions) or for opening the versions a header names.
+    #[inline]
     pub(crate) fn get(
         &self,
         generation: u64,
         versions: Option<(u32, u32)>,
     ) -> Option<(u32, u32, Arc<LayerKey>)> {
-        let guard = self.0.try_lock().ok()?;
-        let entry = guard.as_ref()?;
-        if entry.generation != generation {
-            return None;
-        }
-        if versions.is_some_and(|v| v != (entry.master_version, entry.cell_version)) {
-            return None;
-        }
-        let key = entry.key.upgrade()?;
-        Some((entry.master_version, entry.cell_version, key))
+        LOCAL
+            .try_with(|table| {
+                let table = table.try_borrow().ok()?;
+                let entry = table.get(self.slot())?.as_ref()?;
+                if entry.memo != self.id || entry.generation != generation {
+                    return None;
+                }
+                if versions.is_some_and(|v| v != (entry.master_version, entry.cell_version)) {
+                    return None;
+                }
+                let key = entry.key.upgrade()?;
+                Some((entry.master_version, entry.cell_version, key))
+            })
+            .ok()
+            .flatten()
     }
 
-    /// Remembers `key`, the layer-0 key of the current versions under `generation`.
+    /// Remembers `key`, the layer-0 key of the current versions under `generation`, for
+    /// this thread.
     pub(crate) fn set(
         &self,
         generation: u64,
@@ -263,14 +302,20 @@ impl KeyMemo {
         cell_version: u32,
         key: &Arc<LayerKey>,
     ) {
-        if let Ok(mut guard) = self.0.try_lock() {
-            *guard = Some(MemoEntry {
-                generation,
-                master_version,
-                cell_version,
-                key: Arc::downgrade(key),
-            });
-        }
+        // Outside a thread's lifetime (its table already destroyed) nothing is remembered.
+        let _ = LOCAL.try_with(|table| {
+            if let Ok(mut table) = table.try_borrow_mut()
+                && let Some(slot) = table.get_mut(self.slot())
+            {
+                *slot = Some(MemoEntry {
+                    memo: self.id,
+                    generation,
+                    master_version,
+                    cell_version,
+                    key: Arc::downgrade(key),
+                });
+            }
+        });
     }
 }
 

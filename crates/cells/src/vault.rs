@@ -14,7 +14,11 @@ use hexvault_audit::{
 use hexvault_keys::{Seed, VaultMasterKey};
 use zeroize::Zeroizing;
 
-use crate::blob::{FLAG_COMPRESSED, Header, LayerParams, TAG_LEN, header_len, write_header};
+use crate::blob::{
+    FIXED_LEN, FLAG_COMPRESSED, FORMAT_VERSION, Header, LayerParams, MAGIC, NONCE_LEN, TAG_LEN,
+    header_len, write_header, write_rest_header,
+};
+use crate::keys::COMMIT_LEN;
 use crate::keys::{self, KeyCache, KeyMemo, LayerKey, Slot};
 mod traverse;
 
@@ -178,7 +182,7 @@ pub struct Cell {
     inner: Arc<Inner>,
     partition: PartitionId,
     cell: CellId,
-    /// The layer-0 key this handle (and its clones) used last.
+    /// The layer-0 key this handle (and its clones) used last, remembered per thread.
     memo: Arc<KeyMemo>,
 }
 
@@ -844,13 +848,26 @@ fn peel_layers(
         let ct_len = len.checked_sub(TAG_LEN).ok_or(Error::Authentication)?;
         let region = body.get_mut(..len).ok_or(Error::Authentication)?;
         let (ct, tag) = region.split_at_mut(ct_len);
-        let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Error::Authentication)?;
-        key.aead()
-            .open_detached(&params.nonce, aad, ct, &tag)
-            .map_err(|_| Error::Authentication)?;
+        open_layer(key, params, aad, ct, tag)?;
         len = ct_len;
     }
     Ok(len)
+}
+
+/// Verifies one layer's `tag` and decrypts `ct` in place (zeroed on failure). The caller
+/// has checked the key commitment.
+#[inline]
+fn open_layer(
+    key: &LayerKey,
+    params: &LayerParams,
+    aad: &[u8],
+    ct: &mut [u8],
+    tag: &[u8],
+) -> Result<()> {
+    let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Authentication)?;
+    key.aead()
+        .open_detached(&params.nonce, aad, ct, tag)
+        .map_err(|_| Error::Authentication)
 }
 
 impl Inner {
@@ -1052,6 +1069,24 @@ impl Inner {
         credentials: &Credentials<'_>,
         compress: bool,
     ) -> Result<Vec<u8>> {
+        if top == Layer::Rest {
+            // Layer 0 needs no credential (nothing to refuse) and has one key: the handle's
+            // memo usually answers, and the blob is written without the general machinery.
+            let (master_version, cell_version, key) = self.rest_key(memo, partition, cell, None)?;
+            let content = compress_if(plaintext, compress)?;
+            return seal_rest(
+                &key,
+                if compress { FLAG_COMPRESSED } else { 0 },
+                master_version,
+                cell_version,
+                [
+                    partition.as_str().as_bytes(),
+                    cell.as_str().as_bytes(),
+                    object.as_str().as_bytes(),
+                ],
+                content.as_ref().map_or(plaintext, |c| &c[..]),
+            );
+        }
         let refuse = |err: Error| -> Result<Vec<u8>> {
             let cell_version = self.lock().cell_versions(partition, cell).current;
             let at = endpoint(partition, cell, top, cell_version)?;
@@ -1082,20 +1117,8 @@ impl Inner {
             .policy
             .as_ref()
             .map(|p| p.policy.as_str().as_bytes());
-        #[cfg(feature = "compression")]
-        let compressed = if compress {
-            Some(compress_content(plaintext)?)
-        } else {
-            None
-        };
-        #[cfg(feature = "compression")]
-        let plaintext: &[u8] = compressed.as_ref().map_or(plaintext, |c| &c[..]);
-        #[cfg(not(feature = "compression"))]
-        if compress {
-            return Err(Error::Internal {
-                what: "compression asked for in a build without the compression feature",
-            });
-        }
+        let content = compress_if(plaintext, compress)?;
+        let plaintext: &[u8] = content.as_ref().map_or(plaintext, |c| &c[..]);
         let header = Header {
             top,
             flags: if compress { FLAG_COMPRESSED } else { 0 },
@@ -1161,6 +1184,13 @@ impl Inner {
         credentials: &Credentials<'_>,
         record_open: bool,
     ) -> Result<Plaintext> {
+        // A layer-0 open is never recorded when it succeeds: the common case needs no header
+        // value, no credentials and no audit data. Anything unusual takes the general path.
+        if let Some(memo) = memo
+            && let Some(plaintext) = self.open_rest_fast(memo, partition, cell, object, blob)
+        {
+            return Ok(plaintext);
+        }
         let header = match Header::parse(blob) {
             Ok(h) => h,
             Err(err) => {
@@ -1173,16 +1203,20 @@ impl Inner {
             policy: None,
             session: None,
         };
-        let result = self.open_parsed(
-            memo,
-            partition,
-            cell,
-            object,
-            blob,
-            &header,
-            credentials,
-            &mut resolved,
-        );
+        let result = if header.top == Layer::Rest {
+            self.open_rest(memo, partition, cell, object, blob, &header)
+        } else {
+            self.open_parsed(
+                memo,
+                partition,
+                cell,
+                object,
+                blob,
+                &header,
+                credentials,
+                &mut resolved,
+            )
+        };
         let recorded = |event: Event| -> Result<Event> {
             let at = endpoint(partition, cell, header.top, header.cell_version)?;
             let ctx = context(
@@ -1222,15 +1256,7 @@ impl Inner {
         credentials: &Credentials<'a>,
         resolved: &mut Resolved<'a>,
     ) -> Result<Plaintext> {
-        for (field, expected, found) in [
-            ("partition", partition.as_str(), header.partition),
-            ("cell", cell.as_str(), header.cell),
-            ("object", object.as_str(), header.object),
-        ] {
-            if expected.as_bytes() != found {
-                return Err(mismatch(field, expected, found));
-            }
-        }
+        check_names(partition, cell, object, header)?;
         *resolved = self.resolve(partition, cell, header.top, credentials)?;
         if let (Some(policy), Some(found)) = (&resolved.policy, header.policy)
             && policy.policy.as_str().as_bytes() != found
@@ -1274,6 +1300,241 @@ impl Inner {
         }
         Ok(Plaintext(buf))
     }
+}
+
+impl Inner {
+    /// The master and cell key versions and the layer-0 key: from `memo` when it answers,
+    /// else through [`Inner::layer_keys`] (which refills it). `versions` as there.
+    #[inline]
+    fn rest_key(
+        &self,
+        memo: Option<&KeyMemo>,
+        partition: &PartitionId,
+        cell: &CellId,
+        versions: Option<(u32, u32)>,
+    ) -> Result<(u32, u32, Arc<LayerKey>)> {
+        if let Some(memo) = memo
+            && let Some(hit) = memo.get(self.generation.load(Ordering::Acquire), versions)
+        {
+            return Ok(hit);
+        }
+        self.rest_key_locked(memo, partition, cell, versions)
+    }
+
+    #[cold]
+    fn rest_key_locked(
+        &self,
+        memo: Option<&KeyMemo>,
+        partition: &PartitionId,
+        cell: &CellId,
+        versions: Option<(u32, u32)>,
+    ) -> Result<(u32, u32, Arc<LayerKey>)> {
+        let none = Resolved {
+            policy: None,
+            session: None,
+        };
+        let (master_version, cell_version, [key, _, _]) =
+            self.layer_keys(partition, cell, Layer::Rest, versions, &none, memo)?;
+        let key = key.ok_or_else(|| internal("no layer-0 key for a layer-0 operation"))?;
+        Ok((master_version, cell_version, key))
+    }
+
+    /// The common case of a layer-0 open: a well-formed uncompressed layer-0 blob of this
+    /// partition, cell and object whose key versions `memo` holds, that authenticates.
+    /// Checks what the general path checks (format, names, key versions through the memo,
+    /// the key commitment in constant time before decrypting, the tag), reading the header
+    /// in place. `None` for anything else, before or after decrypting: the caller then
+    /// takes the general path, which repeats every check, reports what is wrong and
+    /// records the refusal. Decrypts into an aead `Plaintext` (wiped when dropped, also on
+    /// failure).
+    #[inline]
+    fn open_rest_fast(
+        &self,
+        memo: &KeyMemo,
+        partition: &PartitionId,
+        cell: &CellId,
+        object: &ObjectId,
+        blob: &[u8],
+    ) -> Option<Plaintext> {
+        let (fixed, mut rest) = blob.split_first_chunk::<FIXED_LEN>()?;
+        let [
+            m0,
+            m1,
+            m2,
+            m3,
+            version,
+            top,
+            flags,
+            v0,
+            v1,
+            v2,
+            v3,
+            w0,
+            w1,
+            w2,
+            w3,
+        ] = *fixed;
+        if [m0, m1, m2, m3] != MAGIC
+            || version != FORMAT_VERSION
+            || top != Layer::Rest.number()
+            || flags != 0
+        {
+            return None;
+        }
+        let versions = (
+            u32::from_be_bytes([v0, v1, v2, v3]),
+            u32::from_be_bytes([w0, w1, w2, w3]),
+        );
+        for name in [partition.as_str(), cell.as_str(), object.as_str()] {
+            let (len, tail) = rest.split_first()?;
+            let (id, tail) = tail.split_at_checked(usize::from(*len))?;
+            if id != name.as_bytes() {
+                return None;
+            }
+            rest = tail;
+        }
+        let (commitment, tail) = rest.split_first_chunk::<COMMIT_LEN>()?;
+        let (nonce, body) = tail.split_first_chunk::<NONCE_LEN>()?;
+        let (aad, _) = blob.split_at_checked(blob.len().checked_sub(body.len())?)?;
+        let (ct, tag) = body.split_last_chunk::<TAG_LEN>()?;
+        // Versions 0 never reach a memo: it holds only current versions, which start at 1.
+        let (_, _, key) = memo.get(self.generation.load(Ordering::Acquire), Some(versions))?;
+        // Key commitment first, in constant time, before decrypting.
+        if !key.commits_to(commitment) {
+            return None;
+        }
+        let mut buf = hexvault_aead::Plaintext::new(ct.to_vec());
+        key.aead().open_detached(nonce, aad, &mut buf, tag).ok()?;
+        Some(Plaintext(buf))
+    }
+
+    /// Opens a parsed layer-0 blob: the names checked, the key commitment checked in
+    /// constant time, then the one layer decrypted in place inside an aead `Plaintext`
+    /// (wiped when dropped, also on failure). What [`Inner::open_parsed`] does for a blob
+    /// whose top layer is 0, without its general machinery.
+    #[allow(clippy::too_many_arguments)]
+    fn open_rest(
+        &self,
+        memo: Option<&KeyMemo>,
+        partition: &PartitionId,
+        cell: &CellId,
+        object: &ObjectId,
+        blob: &[u8],
+        header: &Header<'_>,
+    ) -> Result<Plaintext> {
+        check_names(partition, cell, object, header)?;
+        let (_, _, key) = self.rest_key(
+            memo,
+            partition,
+            cell,
+            Some((header.master_version, header.cell_version)),
+        )?;
+        let (aad, body) = blob
+            .split_at_checked(header.len)
+            .ok_or_else(|| internal("header longer than the parsed blob"))?;
+        let ct_len = body
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(Error::Authentication)?;
+        let (ct, tag) = body.split_at(ct_len);
+        let [params, _, _] = &header.layers;
+        // Commitment first, before the ciphertext is even copied.
+        if !key.commits_to(&params.commitment) {
+            return Err(Error::Authentication);
+        }
+        let mut buf = hexvault_aead::Plaintext::new(ct.to_vec());
+        open_layer(&key, params, aad, &mut buf, tag)?;
+        if header.flags & FLAG_COMPRESSED != 0 {
+            return decompress_content(&buf).map(|mut content| {
+                Plaintext(hexvault_aead::Plaintext::new(core::mem::take(
+                    &mut *content,
+                )))
+            });
+        }
+        Ok(Plaintext(buf))
+    }
+}
+
+/// Seals `content` as a layer-0 blob under `key`: the header written straight into the
+/// output (no intermediate header value), the content copied after it into a buffer wiped
+/// if sealing fails, encrypted in place, the tag appended within the reserved capacity (no
+/// reallocation leaves a copy behind).
+fn seal_rest(
+    key: &LayerKey,
+    flags: u8,
+    master_version: u32,
+    cell_version: u32,
+    [partition, cell, object]: [&[u8]; 3],
+    content: &[u8],
+) -> Result<Vec<u8>> {
+    let header_len = header_len(Layer::Rest, partition, cell, object, None);
+    let total = header_len
+        .checked_add(content.len())
+        .and_then(|n| n.checked_add(TAG_LEN))
+        .ok_or_else(too_long)?;
+    let nonce = key.aead().fresh_nonce()?;
+    let mut out = Scratch(Vec::with_capacity(total));
+    write_rest_header(
+        &mut out.0,
+        flags,
+        master_version,
+        cell_version,
+        partition,
+        cell,
+        object,
+        key.commitment(),
+        nonce.bytes(),
+    )?;
+    if out.0.len() != header_len {
+        return Err(internal(
+            "written header length differs from the computed one",
+        ));
+    }
+    out.0.extend_from_slice(content);
+    let (aad, body) = out.0.split_at_mut(header_len);
+    let tag = key.aead().seal_detached(nonce, aad, body)?;
+    out.0.extend_from_slice(&tag);
+    Ok(out.release())
+}
+
+/// The partition, cell and object a header names, against those of the caller: a
+/// difference is reported by name.
+fn check_names(
+    partition: &PartitionId,
+    cell: &CellId,
+    object: &ObjectId,
+    header: &Header<'_>,
+) -> Result<()> {
+    for (field, expected, found) in [
+        ("partition", partition.as_str(), header.partition),
+        ("cell", cell.as_str(), header.cell),
+        ("object", object.as_str(), header.object),
+    ] {
+        if expected.as_bytes() != found {
+            return Err(mismatch(field, expected, found));
+        }
+    }
+    Ok(())
+}
+
+/// `plaintext` framed as an LZ4 envelope when `compress` is set, else `None` (seal it as is).
+#[cfg(feature = "compression")]
+fn compress_if(plaintext: &[u8], compress: bool) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    if compress {
+        compress_content(plaintext).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+#[cfg(not(feature = "compression"))]
+fn compress_if(_plaintext: &[u8], compress: bool) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    if compress {
+        return Err(Error::Internal {
+            what: "compression asked for in a build without the compression feature",
+        });
+    }
+    Ok(None)
 }
 
 /// Frames `plaintext` as an LZ4 envelope (compressed only if that is shorter).

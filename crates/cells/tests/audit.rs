@@ -186,3 +186,63 @@ fn an_open_that_cannot_be_recorded_returns_no_plaintext() {
         b"guarded"
     );
 }
+
+/// A layer-0 open through a handle whose memo holds the key (the straight path of ADR 0078)
+/// records every refusal as the general path does, and records nothing on success.
+#[test]
+fn refused_layer0_opens_through_a_warm_handle_are_recorded() {
+    let (vault, log) = vault();
+    let c = cell(&vault, "tenant", "inbox");
+    let none = Credentials::none();
+    let blob = c.seal(&oid("o"), b"rest", Layer::Rest, &none).unwrap();
+    // Warm: the memo now holds the layer-0 key; a successful open records nothing.
+    assert_eq!(
+        c.open(&oid("o"), &blob, &none).unwrap().expose_secret(),
+        b"rest"
+    );
+    assert!(records(&log).is_empty());
+    let mut tag_flipped = blob.clone();
+    *tag_flipped.last_mut().unwrap() ^= 1;
+    let mut commitment_flipped = blob.clone();
+    // Fixed part 15, ids "tenant", "inbox", "o" with their lengths: 15 bytes, then the
+    // commitment.
+    commitment_flipped[15 + 15] ^= 0x80;
+    let attempts: [(Result<Plaintext>, ErrorClass); 4] = [
+        (
+            c.open(&oid("o"), &tag_flipped, &none),
+            ErrorClass::Authentication,
+        ),
+        (
+            c.open(&oid("o"), &commitment_flipped, &none),
+            ErrorClass::Authentication,
+        ),
+        (
+            c.open(&oid("other"), &blob, &none),
+            ErrorClass::ContextMismatch,
+        ),
+        (
+            c.open(&oid("o"), &blob[..blob.len() - 1], &none),
+            ErrorClass::Authentication,
+        ),
+    ];
+    let recs = records(&log);
+    assert_eq!(recs.len(), attempts.len());
+    for ((result, class), rec) in attempts.iter().zip(&recs) {
+        assert!(result.is_err());
+        assert_eq!(rec.event.kind, EventKind::Denied);
+        assert_eq!(rec.event.outcome, Outcome::Failure(*class));
+    }
+    assert!(matches!(
+        &attempts[2].0,
+        Err(Error::Mismatch {
+            field: "object",
+            ..
+        })
+    ));
+    // The handle still opens the good blob, and that is not recorded.
+    assert_eq!(
+        c.open(&oid("o"), &blob, &none).unwrap().expose_secret(),
+        b"rest"
+    );
+    assert_eq!(records(&log).len(), attempts.len());
+}

@@ -20,6 +20,30 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn layer_0_blob_layout_and_key_commitment_match_the_independent_computation() {
+    let (vault, _log) = vault();
+    let c = cell(&vault, "tenant", "inbox");
+    let none = Credentials::none();
+    // Twice: the second seal and open go through the handle's memo (ADR 0078's straight
+    // path), which must write and read the same bytes.
+    for _ in 0..2 {
+        let blob = c.seal(&oid("o"), b"golden", Layer::Rest, &none).unwrap();
+        let mut prefix = b"HXVC\x01\x00\x00".to_vec();
+        prefix.extend_from_slice(&1u32.to_be_bytes());
+        prefix.extend_from_slice(&1u32.to_be_bytes());
+        prefix.extend_from_slice(b"\x06tenant\x05inbox\x01o");
+        assert_eq!(&blob[..30], &prefix[..]);
+        assert_eq!(hex(&blob[30..62]), LAYER0_COMMITMENT);
+        // Header 74 bytes (30 + commitment + nonce), then 6 bytes of ciphertext and a tag.
+        assert_eq!(blob.len(), 74 + 6 + 16);
+        assert_eq!(
+            c.open(&oid("o"), &blob, &none).unwrap().expose_secret(),
+            b"golden"
+        );
+    }
+}
+
+#[test]
 fn layer_1_blob_layout_and_key_commitments_match_the_independent_computation() {
     let (vault, _log) = vault();
     let c = cell(&vault, "tenant", "inbox");

@@ -302,4 +302,138 @@ fn a_rotation_record_this_crate_never_writes_is_refused_by_the_replay() {
         assert!(vault.replay_versions(records(&log).iter()).is_err());
         assert_eq!(cell(&vault, "p", "c").key_versions(), (1, 1));
     }
+
+/// Two independent handles of one cell have two memos: a rotation or retirement made
+/// through one (or through the vault) must be seen by the other, whose memo still holds
+/// the old key. Each assertion fails if a warm memo answered with a stale key.
+#[test]
+fn a_warm_handle_sees_rotations_and_retirements_made_elsewhere() {
+    let (vault, _) = vault();
+    let warm = cell(&vault, "p", "a");
+    let admin = cell(&vault, "p", "a");
+    let none = Credentials::none();
+    let o = oid("o");
+    let versions = |blob: &[u8]| {
+        (
+            u32::from_be_bytes(blob[7..11].try_into().unwrap()),
+            u32::from_be_bytes(blob[11..15].try_into().unwrap()),
+        )
+    };
+    // Warm the memo for sealing and opening under (master 1, cell 1).
+    let v1 = warm.seal(&o, b"one", Layer::Rest, &none).unwrap();
+    assert_eq!(warm.open(&o, &v1, &none).unwrap().expose_secret(), b"one");
+    assert_eq!(versions(&v1), (1, 1));
+
+    admin.rotate().unwrap();
+    let v2 = warm.seal(&o, b"two", Layer::Rest, &none).unwrap();
+    assert_eq!(
+        versions(&v2),
+        (1, 2),
+        "a stale memo sealed under cell version 1"
+    );
+    // The old version still opens (not retired), then the memo is refilled with version 2.
+    assert_eq!(warm.open(&o, &v1, &none).unwrap().expose_secret(), b"one");
+    assert_eq!(warm.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
+
+    admin.retire_below(2).unwrap();
+    assert!(
+        matches!(
+            warm.open(&o, &v1, &none),
+            Err(Error::KeyVersionRetired { .. })
+        ),
+        "a stale memo opened a retired version"
+    );
+    assert_eq!(warm.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
+
+    vault
+        .rotate_master(VaultMasterKey::from_kms_bytes(&mut [9; 32]))
+        .unwrap();
+    let m2 = warm.seal(&o, b"three", Layer::Rest, &none).unwrap();
+    assert_eq!(versions(&m2), (2, 2), "a stale memo sealed under master 1");
+    assert_eq!(warm.open(&o, &m2, &none).unwrap().expose_secret(), b"three");
+    vault.retire_masters_below(2).unwrap();
+    assert!(
+        warm.open(&o, &v2, &none).is_err(),
+        "a stale memo opened under a retired master"
+    );
+    assert_eq!(warm.open(&o, &m2, &none).unwrap().expose_secret(), b"three");
+
+    admin.restore_versions(7, 7).unwrap();
+    let v7 = warm.seal(&o, b"seven", Layer::Rest, &none).unwrap();
+    assert_eq!(
+        versions(&v7),
+        (2, 7),
+        "a stale memo ignored restored versions"
+    );
+    assert!(
+        warm.open(&o, &m2, &none).is_err(),
+        "below the restored minimum"
+    );
+    assert_eq!(warm.open(&o, &v7, &none).unwrap().expose_secret(), b"seven");
+}
+
+/// A warm handle of cell `a` never opens a blob of cell `b` sealed under the same versions
+/// (the straight path compares the names before it looks at the key).
+#[test]
+fn a_warm_handle_refuses_blobs_of_another_cell_by_name() {
+    let (vault, _) = vault();
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let none = Credentials::none();
+    let o = oid("o");
+    let x = a.seal(&o, b"a", Layer::Rest, &none).unwrap();
+    assert_eq!(a.open(&o, &x, &none).unwrap().expose_secret(), b"a");
+    let y = b.seal(&o, b"b", Layer::Rest, &none).unwrap();
+    assert!(matches!(
+        a.open(&o, &y, &none),
+        Err(Error::Mismatch { field: "cell", .. })
+    ));
+    // Same bytes, with cell b's name rewritten to a: the names match, the key does not.
+    let mut forged = y.clone();
+    let at = forged.windows(2).position(|w| w == b"\x01b").unwrap();
+    forged[at + 1] = b'a';
+    assert!(matches!(
+        a.open(&o, &forged, &none),
+        Err(Error::Authentication)
+    ));
+}
+
+/// Memo entries are per thread (ADR 0078): a clone used on another thread fills its own,
+/// and a rotation or retirement made on one thread is seen by the warm entry of another.
+#[test]
+fn a_memo_entry_is_per_thread_and_sees_changes_made_on_other_threads() {
+    let (vault, _) = vault();
+    let c = cell(&vault, "p", "a");
+    let none = Credentials::none();
+    let o = oid("o");
+    let cell_version = |blob: &[u8]| u32::from_be_bytes(blob[11..15].try_into().unwrap());
+    // Warm this thread's entry under cell version 1.
+    let v1 = c.seal(&o, b"one", Layer::Rest, &none).unwrap();
+    assert_eq!(c.open(&o, &v1, &none).unwrap().expose_secret(), b"one");
+    let other = c.clone();
+    let v2 = std::thread::spawn(move || {
+        let none = Credentials::none();
+        let o = oid("o");
+        // A fresh entry on this thread: opens version 1, then rotates and seals under 2.
+        assert_eq!(other.open(&o, &v1, &none).unwrap().expose_secret(), b"one");
+        other.rotate().unwrap();
+        let v2 = other.seal(&o, b"two", Layer::Rest, &none).unwrap();
+        assert_eq!(other.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
+        other.retire_below(2).unwrap();
+        (v1, v2)
+    })
+    .join()
+    .unwrap();
+    let (v1, v2) = v2;
+    // This thread's entry still names version 1 under the old generation: it must miss.
+    let sealed = c.seal(&o, b"three", Layer::Rest, &none).unwrap();
+    assert_eq!(
+        cell_version(&sealed),
+        2,
+        "a stale entry sealed under version 1"
+    );
+    assert!(matches!(
+        c.open(&o, &v1, &none),
+        Err(Error::KeyVersionRetired { .. })
+    ));
+    assert_eq!(c.open(&o, &v2, &none).unwrap().expose_secret(), b"two");
 }
