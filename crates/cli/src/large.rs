@@ -9,75 +9,14 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
 use crate::vaultdir::{CellRef, TEMP_PREFIX, VaultDir, sync_dir};
-use hexvault::aead::{KEY_LEN, Key, StreamOpener, StreamSealer};
+use hexvault::aead::{Key, StreamOpener, StreamSealer};
 use hexvault::cells::ObjectId;
-
-/// Payloads longer than this (1 MiB) are sealed as large objects.
-pub(crate) const THRESHOLD: usize = 1024 * 1024;
-/// The start of the plaintext of a large object's data-key blob: `HXLO`, version 1.
-pub(crate) const MARKER: [u8; 5] = *b"HXLO\x01";
-/// The plaintext of a data-key blob: [`MARKER`] then the 32-byte data key.
-pub(crate) const RECORD_LEN: usize = MARKER.len() + KEY_LEN;
-/// The extension of a stream file.
-const STREAM_EXT: &str = "stream";
-/// Domain of the stream's associated data.
-const AAD_LABEL: &[u8] = b"hexvault/cli/large-object/v1";
-/// Bytes of the blob's SHA-256 in the stream file's name (16 hex digits).
-const NAME_HASH_LEN: usize = 8;
-
-/// Whether a payload of which `head` is the start (at most [`THRESHOLD`] + 1 bytes) is
-/// sealed as a large object: longer than [`THRESHOLD`], or starting with [`MARKER`] (so that
-/// an ordinary blob never opens to something that reads as a data key).
-pub(crate) fn is_large(head: &[u8]) -> bool {
-    head.len() > THRESHOLD || head.starts_with(&MARKER)
-}
-
-/// The plaintext of the data-key blob of `key`.
-pub(crate) fn key_record(key: &Key) -> Zeroizing<Vec<u8>> {
-    let mut record = Zeroizing::new(Vec::with_capacity(RECORD_LEN));
-    record.extend_from_slice(&MARKER);
-    record.extend_from_slice(key.expose_secret());
-    record
-}
-
-/// The data key in an opened blob's plaintext: `None` for an ordinary object (no
-/// [`MARKER`]); an error for a marked plaintext of the wrong length.
-pub(crate) fn data_key(plaintext: &[u8]) -> CliResult<Option<Key>> {
-    let Some(key) = plaintext.strip_prefix(&MARKER) else {
-        return Ok(None);
-    };
-    Key::from_slice(key).map(Some).map_err(|_| {
-        CliError::Failed(
-            "the object's blob names a large object but holds no valid data key: restore the \
-             blob from a backup"
-                .into(),
-        )
-    })
-}
-
-fn push_field(aad: &mut Vec<u8>, field: &[u8]) {
-    // Ids are at most 128 bytes; a u16 length prefix makes the fields unambiguous.
-    let len = u16::try_from(field.len()).unwrap_or(u16::MAX);
-    aad.extend_from_slice(&len.to_be_bytes());
-    aad.extend_from_slice(field);
-}
-
-/// The stream's associated data: the label, then partition, cell and object id (each
-/// u16-length-prefixed), then SHA-256 of the data-key blob.
-pub(crate) fn aad(cell: &CellRef, object: &ObjectId, blob: &[u8]) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(AAD_LABEL.len() + 3 * 130 + 32);
-    aad.extend_from_slice(AAD_LABEL);
-    push_field(&mut aad, cell.partition.as_str().as_bytes());
-    push_field(&mut aad, cell.cell.as_str().as_bytes());
-    push_field(&mut aad, object.as_str().as_bytes());
-    aad.extend_from_slice(&Sha256::digest(blob));
-    aad
-}
+pub(crate) use hexvault_cli::large_format::{
+    THRESHOLD, aad, data_key, is_large, key_record, stream_file_object_hex, stream_name,
+};
 
 /// The stream file of the large object whose data-key blob is `blob`:
 /// `HEX(object).HASH16.stream` beside the blob, `HASH16` the first 8 bytes of SHA-256(blob)
@@ -91,16 +30,6 @@ pub(crate) fn stream_path(
     dir.cell_dir(cell).join(stream_name(object.as_str(), blob))
 }
 
-fn stream_name(object: &str, blob: &[u8]) -> String {
-    let digest = Sha256::digest(blob);
-    let short = digest.get(..NAME_HASH_LEN).unwrap_or_default();
-    format!(
-        "{}.{}.{STREAM_EXT}",
-        hex::encode(object),
-        hex::encode(short)
-    )
-}
-
 /// Removes the stream files of a cell that no blob names (left by an interrupted seal,
 /// traverse or reseal). Called by writers only, under the audit log's lock.
 pub(crate) fn remove_orphans(cell_dir: &Path) -> CliResult {
@@ -111,10 +40,7 @@ pub(crate) fn remove_orphans(cell_dir: &Path) -> CliResult {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name.strip_suffix(".stream") else {
-            continue;
-        };
-        let Some((object_hex, _)) = stem.split_once('.') else {
+        let Some(object_hex) = stream_file_object_hex(name) else {
             continue;
         };
         let blob = match fs::read(cell_dir.join(format!("{object_hex}.blob"))) {
@@ -305,43 +231,4 @@ pub(crate) fn copy_out(
     out.flush()
         .map_err(|error| CliError::io("writing the plaintext", error))?;
     Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_marker_decides_and_is_checked() {
-        assert!(!is_large(b"hello"));
-        assert!(!is_large(&vec![0u8; THRESHOLD]));
-        assert!(is_large(&vec![0u8; THRESHOLD + 1]));
-        assert!(is_large(b"HXLO\x01 short"));
-        let key = Key::from_bytes([7; KEY_LEN]);
-        let record = key_record(&key);
-        assert_eq!(record.len(), RECORD_LEN);
-        let back = data_key(&record).ok().flatten();
-        assert_eq!(back.map(|k| *k.expose_secret()), Some([7; KEY_LEN]));
-        assert!(matches!(data_key(b"plain"), Ok(None)));
-        assert!(data_key(record.get(..RECORD_LEN - 1).unwrap_or_default()).is_err());
-    }
-
-    #[test]
-    fn the_aad_binds_every_field() {
-        let cell = CellRef::parse("p/c", "t").ok();
-        let other = CellRef::parse("p/d", "t").ok();
-        let object = ObjectId::new("o").ok();
-        let (Some(cell), Some(other), Some(object)) = (cell, other, object) else {
-            unreachable!("valid ids")
-        };
-        let base = aad(&cell, &object, b"blob");
-        assert_ne!(base, aad(&other, &object, b"blob"));
-        assert_ne!(base, aad(&cell, &object, b"blob2"));
-        let other_object = ObjectId::new("o2").ok();
-        if let Some(o2) = other_object {
-            assert_ne!(base, aad(&cell, &o2, b"blob"));
-        }
-        assert!(base.starts_with(AAD_LABEL));
-        assert_eq!(stream_name("ab", b"x").len(), 4 + 1 + 16 + 7);
-    }
 }

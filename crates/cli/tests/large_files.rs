@@ -2,6 +2,7 @@
 //! above 1 MiB sealed as a data-key blob plus a sealed stream, through `seal`, `open`,
 //! `traverse` and `reseal`, with every tampering of the stream file refused and nothing
 //! partial left in `--out`.
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
