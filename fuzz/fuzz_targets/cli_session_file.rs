@@ -8,10 +8,30 @@ use hexvault_cli::session_file::{self, SESSION_FORMAT};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = session_file::parse_ttl(text);
+    // The input as a whole text, and (for the deeper paths: check, derivation, round trip)
+    // spliced into a file of the documented form: id, secret, expiry and check from the
+    // input's first 88 bytes.
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = session_file::parse_ttl(text);
+        check(text);
+    }
+    if let (Some(id), Some(secret), Some(expires), Some(sum)) = (
+        data.get(..16),
+        data.get(16..48),
+        data.get(48..56),
+        data.get(56..88),
+    ) {
+        let expires = u64::from_be_bytes(expires.try_into().expect("8 bytes"));
+        check(&format!(
+            "format = 2\nid = \"{}\"\nsecret = \"{}\"\nexpires_unix = {expires}\ncheck = \"{}\"\n",
+            hex::encode(id),
+            hex::encode(secret),
+            hex::encode(sum)
+        ));
+    }
+});
+
+fn check(text: &str) {
     let Ok(file) = session_file::parse(text) else {
         return;
     };
@@ -33,4 +53,4 @@ fuzz_target!(|data: &[u8]| {
         (Err(_), Err(_)) => {}
         _ => panic!("a written-back session file is used differently"),
     }
-});
+}
