@@ -7,6 +7,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -112,13 +113,13 @@ impl PendingStream {
         rest: &mut impl Read,
     ) -> CliResult<(Self, u64)> {
         let file = temp_in(cell_dir)?;
-        let mut sealer = StreamSealer::new(key, aad, file.as_file())?;
-        sealer.write_all(head)?;
-        let read = sealer.copy_from(rest)?;
-        sealer.finish()?;
-        file.as_file()
-            .sync_all()
-            .map_err(|error| CliError::io("writing a stream file", error))?;
+        let read = write_durably(file.as_file(), "writing a stream file", |writer| {
+            let mut sealer = StreamSealer::new(key, aad, writer)?;
+            sealer.write_all(head)?;
+            let read = sealer.copy_from(rest)?;
+            sealer.finish()?;
+            Ok(read)
+        })?;
         let len = u64::try_from(head.len())
             .unwrap_or(u64::MAX)
             .saturating_add(read);
@@ -139,18 +140,18 @@ impl PendingStream {
     ) -> CliResult<(Self, u64)> {
         let mut opener = open_stream(source, source_key, source_aad)?;
         let file = temp_in(cell_dir)?;
-        let mut sealer = StreamSealer::new(key, aad, file.as_file())?;
-        let mut total = 0u64;
-        while let Some(segment) = opener.next_segment().map_err(stream_error)? {
-            sealer.write_all(segment)?;
-            let len = u64::try_from(segment.len()).unwrap_or(u64::MAX);
-            total = total.saturating_add(len);
-            bar.inc(len);
-        }
-        sealer.finish()?;
-        file.as_file()
-            .sync_all()
-            .map_err(|error| CliError::io("writing a stream file", error))?;
+        let total = write_durably(file.as_file(), "writing a stream file", |writer| {
+            let mut sealer = StreamSealer::new(key, aad, writer)?;
+            let mut total = 0u64;
+            while let Some(segment) = opener.next_segment().map_err(stream_error)? {
+                sealer.write_all(segment)?;
+                let len = u64::try_from(segment.len()).unwrap_or(u64::MAX);
+                total = total.saturating_add(len);
+                bar.inc(len);
+            }
+            sealer.finish()?;
+            Ok(total)
+        })?;
         Ok((Self { file }, total))
     }
 
@@ -167,6 +168,82 @@ impl PendingStream {
             )),
         }
     }
+}
+
+/// After this many bytes written since the last request, [`Writeback`] asks its thread for
+/// another fdatasync (16 MiB).
+const WRITEBACK_STEP: u64 = 16 * 1024 * 1024;
+
+/// A writer to a file whose written data is flushed to the device in the background as it
+/// goes: every [`WRITEBACK_STEP`] bytes it asks a thread of [`write_durably`] for an
+/// fdatasync, so the fsync that must end the write finds little left to flush and the device
+/// works while the command encrypts (ADR 0084).
+pub(crate) struct Writeback<'a> {
+    file: &'a File,
+    since: u64,
+    request: SyncSender<()>,
+}
+
+impl Write for Writeback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = (&*self.file).write(buf)?;
+        self.since = self
+            .since
+            .saturating_add(u64::try_from(written).unwrap_or(u64::MAX));
+        if self.since >= WRITEBACK_STEP {
+            self.since = 0;
+            match self.request.try_send(()) {
+                // Queued, or a request is already waiting: that fdatasync covers these bytes.
+                Ok(()) | Err(TrySendError::Full(())) => {}
+                // The thread stopped on an error, which `write_durably` reports.
+                Err(TrySendError::Disconnected(())) => {}
+            }
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `work` with a [`Writeback`] writer to `file`, then fsyncs `file`. An error of
+/// `work`, of a background fdatasync or of the final fsync is the result (`what` says what
+/// was being written); the file is durable only on success.
+pub(crate) fn write_durably<T>(
+    file: &File,
+    what: &str,
+    work: impl FnOnce(&mut Writeback<'_>) -> CliResult<T>,
+) -> CliResult<T> {
+    std::thread::scope(|scope| {
+        let (request, requests) = mpsc::sync_channel::<()>(1);
+        let worker = scope.spawn(move || -> io::Result<()> {
+            for () in requests {
+                file.sync_data()?;
+            }
+            Ok(())
+        });
+        // The writer (and its sender) drops at the end of this statement: the thread's loop
+        // ends once it has served the last request.
+        let result = work(&mut Writeback {
+            file,
+            since: 0,
+            request,
+        });
+        let synced = worker.join();
+        let value = result?;
+        match synced {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(CliError::io(what, error)),
+            Err(_) => {
+                return Err(CliError::Failed(
+                    "internal error: the writeback thread panicked".into(),
+                ));
+            }
+        }
+        file.sync_all().map_err(|error| CliError::io(what, error))?;
+        Ok(value)
+    })
 }
 
 fn temp_in(dir: &Path) -> CliResult<tempfile::NamedTempFile> {

@@ -825,12 +825,12 @@ fn open_to_file(
     };
     let file = tempfile::NamedTempFile::new_in(parent)
         .map_err(|error| CliError::io("creating a file beside --out", error))?;
-    let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file.as_file());
-    let total = large::copy_out(opener, &mut writer, bar)?;
-    drop(writer);
-    file.as_file()
-        .sync_all()
-        .map_err(|error| CliError::io("writing --out", error))?;
+    // Durable before the rename (ADR 0084): once --out exists it holds the whole
+    // authenticated plaintext, also after a crash.
+    let total = large::write_durably(file.as_file(), "writing --out", |writer| {
+        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, writer);
+        large::copy_out(opener, &mut buffered, bar)
+    })?;
     file.persist(path)
         .map_err(|error| CliError::io("writing --out", error.error))?;
     Ok(total)
