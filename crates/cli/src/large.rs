@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::{CliError, CliResult};
 use crate::vaultdir::{CellRef, TEMP_PREFIX, VaultDir, sync_dir};
-use hexvault::aead::{Key, StreamOpener, StreamSealer};
+use hexvault::aead::{Key, StreamOpener, StreamOptions, StreamSealer};
 use hexvault::cells::ObjectId;
 pub(crate) use hexvault_cli::large_format::{
     THRESHOLD, aad, data_key, is_large, key_record, stream_file_object_hex, stream_name,
@@ -114,7 +114,7 @@ impl PendingStream {
     ) -> CliResult<(Self, u64)> {
         let file = temp_in(cell_dir)?;
         let read = write_durably(file.as_file(), "writing a stream file", |writer| {
-            let mut sealer = StreamSealer::new(key, aad, writer)?;
+            let mut sealer = StreamSealer::with_options(key, aad, writer, stream_options())?;
             sealer.write_all(head)?;
             let read = sealer.copy_from(rest)?;
             sealer.finish()?;
@@ -141,7 +141,7 @@ impl PendingStream {
         let mut opener = open_stream(source, source_key, source_aad)?;
         let file = temp_in(cell_dir)?;
         let total = write_durably(file.as_file(), "writing a stream file", |writer| {
-            let mut sealer = StreamSealer::new(key, aad, writer)?;
+            let mut sealer = StreamSealer::with_options(key, aad, writer, stream_options())?;
             let mut total = 0u64;
             while let Some(segment) = opener.next_segment().map_err(stream_error)? {
                 sealer.write_all(segment)?;
@@ -168,6 +168,18 @@ impl PendingStream {
             )),
         }
     }
+}
+
+/// Plaintext bytes per segment of the streams this command writes (1 MiB, declared in each
+/// stream's header): a sixteenth of the reads, writes and tags of the library's 64 KiB
+/// default; memory stays one segment for the sealer and one for the opener.
+pub(crate) const SEGMENT_LEN: u32 = 1024 * 1024;
+
+/// The options of the streams this command writes: [`SEGMENT_LEN`] segments.
+fn stream_options() -> StreamOptions {
+    let mut options = StreamOptions::default();
+    options.segment_len = SEGMENT_LEN;
+    options
 }
 
 /// After this many bytes written since the last request, [`Writeback`] asks its thread for
@@ -271,7 +283,7 @@ pub(crate) fn open_stream(
             CliError::io("opening a stream file", error)
         }
     })?;
-    // One read buffer of a segment and its tag: a few reads per segment.
+    // Reads of a whole segment and its tag go past this buffer straight into the opener's.
     let reader = BufReader::with_capacity(64 * 1024 + 64, file);
     StreamOpener::new(key, aad, reader).map_err(stream_error)
 }
@@ -308,4 +320,55 @@ pub(crate) fn copy_out(
     out.flush()
         .map_err(|error| CliError::io("writing the plaintext", error))?;
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Seek;
+
+    use super::*;
+
+    #[test]
+    fn write_durably_writes_everything_past_several_writeback_steps() {
+        let file = tempfile::tempfile().ok();
+        let Some(file) = file else {
+            unreachable!("a temporary file")
+        };
+        let piece: Vec<u8> = (0..1024 * 1024_u32).map(|i| (i % 251) as u8).collect();
+        let pieces = usize::try_from(2 * WRITEBACK_STEP / 1024 / 1024).unwrap_or(32) + 3;
+        let written = write_durably(&file, "test", |writer| {
+            for _ in 0..pieces {
+                writer
+                    .write_all(&piece)
+                    .map_err(|error| CliError::io("test", error))?;
+            }
+            Ok(pieces)
+        });
+        assert_eq!(written.ok(), Some(pieces));
+        let mut back = Vec::new();
+        let read = (&file)
+            .seek(io::SeekFrom::Start(0))
+            .and_then(|_| (&file).read_to_end(&mut back));
+        assert_eq!(read.ok(), Some(pieces * piece.len()));
+        assert!(
+            back.chunks(piece.len())
+                .all(|chunk| chunk == piece.as_slice())
+        );
+    }
+
+    #[test]
+    fn write_durably_returns_the_error_of_its_work() {
+        let file = tempfile::tempfile().ok();
+        let Some(file) = file else {
+            unreachable!("a temporary file")
+        };
+        let result: CliResult<()> = write_durably(&file, "test", |writer| {
+            writer
+                .write_all(&[1; 4096])
+                .map_err(|error| CliError::io("test", error))?;
+            Err(CliError::Failed("the stream did not authenticate".into()))
+        });
+        let message = result.err().map(|error| error.to_string());
+        assert_eq!(message.as_deref(), Some("the stream did not authenticate"));
+    }
 }
