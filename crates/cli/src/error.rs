@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 /// Why a command stopped. Usage errors exit with 2, everything else with 1.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CliError {
     /// The command line or its inputs are malformed: fix the invocation.
     #[error("{0}")]
