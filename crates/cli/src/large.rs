@@ -371,4 +371,42 @@ mod tests {
         let message = result.err().map(|error| error.to_string());
         assert_eq!(message.as_deref(), Some("the stream did not authenticate"));
     }
+
+    #[test]
+    fn streams_of_either_segment_length_open_through_the_command_path() {
+        let dir = tempfile::tempdir().ok();
+        let Some(dir) = dir else {
+            unreachable!("a temporary directory")
+        };
+        let key = Key::from_bytes([5; hexvault::aead::KEY_LEN]);
+        let data: Vec<u8> = (0..(3 * 1024 * 1024 + 7_u32))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        // 64 KiB: what earlier builds wrote; 1 MiB: what this build writes.
+        for (name, options) in [("old", StreamOptions::default()), ("new", stream_options())] {
+            let path = dir.path().join(name);
+            let file = File::create(&path).ok();
+            let Some(file) = file else {
+                unreachable!("a file")
+            };
+            let sealed =
+                StreamSealer::with_options(&key, b"aad", &file, options).and_then(|mut sealer| {
+                    sealer.write_all(&data)?;
+                    sealer.finish()
+                });
+            assert!(sealed.is_ok(), "{name}");
+            let segments = data.len().div_ceil(options.segment_len as usize);
+            let len = fs::metadata(&path).map(|meta| meta.len()).ok();
+            assert_eq!(
+                len,
+                Some((data.len() + 41 + 16 * segments) as u64),
+                "{name}"
+            );
+            let mut out = Vec::new();
+            let opened = open_stream(&path, &key, b"aad")
+                .and_then(|mut opener| copy_out(&mut opener, &mut out, &ProgressBar::hidden()));
+            assert_eq!(opened.ok(), Some(data.len() as u64), "{name}");
+            assert!(out == data, "{name}");
+        }
+    }
 }
