@@ -302,6 +302,7 @@ fn a_rotation_record_this_crate_never_writes_is_refused_by_the_replay() {
         assert!(vault.replay_versions(records(&log).iter()).is_err());
         assert_eq!(cell(&vault, "p", "c").key_versions(), (1, 1));
     }
+}
 
 /// Two independent handles of one cell have two memos: a rotation or retirement made
 /// through one (or through the vault) must be seen by the other, whose memo still holds

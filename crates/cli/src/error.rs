@@ -1,10 +1,11 @@
-//! The command line's error type and its mapping to exit codes.
+//! The error of the command line and of its file parsers, and its mapping to exit codes.
 
 use std::process::ExitCode;
 
 /// Why a command stopped. Usage errors exit with 2, everything else with 1.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum CliError {
+#[non_exhaustive]
+pub enum CliError {
     /// The command line or its inputs are malformed: fix the invocation.
     #[error("{0}")]
     Usage(String),
@@ -55,18 +56,21 @@ pub(crate) enum CliError {
 }
 
 impl CliError {
-    pub(crate) fn usage(message: impl Into<String>) -> Self {
+    /// A usage error (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
         Self::Usage(message.into())
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    /// A failed read or write, with what was being read or written.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
             source,
         }
     }
 
-    pub(crate) fn exit_code(&self) -> ExitCode {
+    /// The exit code: 2 for usage errors, 1 for the rest.
+    pub fn exit_code(&self) -> ExitCode {
         match self {
             Self::Usage(_) => ExitCode::from(2),
             _ => ExitCode::from(1),
@@ -74,7 +78,7 @@ impl CliError {
     }
 
     /// A stable one-word class of the error, the `kind` of `--json` errors on stderr.
-    pub(crate) fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             Self::Usage(_) => "usage",
             Self::Mnemonic(_) => "mnemonic",
@@ -97,7 +101,7 @@ impl CliError {
 /// Prints `message` on standard error: `hexvault: error: ...`, or under `--json` one JSON
 /// object `{"error": message, "kind": kind}` so that scripts parse failures as they parse
 /// results.
-pub(crate) fn report(message: &str, kind: &str, json: bool) {
+pub fn report(message: &str, kind: &str, json: bool) {
     if json {
         let object = serde_json::json!({ "error": message, "kind": kind });
         eprintln!("{object}");
@@ -106,4 +110,5 @@ pub(crate) fn report(message: &str, kind: &str, json: bool) {
     }
 }
 
-pub(crate) type CliResult<T = ()> = Result<T, CliError>;
+/// The result of a command or parser.
+pub type CliResult<T = ()> = Result<T, CliError>;

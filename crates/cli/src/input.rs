@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use crate::error::{CliError, CliResult};
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::mnemonic::{Mnemonic, Seed};
+pub(crate) use hexvault_cli::decode_secret_hex;
 
 /// The environment variable that may hold the mnemonic.
 pub(crate) const MNEMONIC_ENV: &str = "HEXVAULT_MNEMONIC";
@@ -244,18 +245,6 @@ pub(crate) fn seed_hex_from_stdin() -> CliResult<Zeroizing<Vec<u8>>> {
     decode_secret_hex(&text).ok_or_else(|| {
         CliError::usage("the seed on standard input must be hex (an even number of 0-9a-f digits)")
     })
-}
-
-/// Decodes hex (surrounding white space ignored) into a zeroizing buffer; `None` if it is
-/// not an even number of hex digits.
-pub(crate) fn decode_secret_hex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let trimmed = text.trim();
-    if !trimmed.len().is_multiple_of(2) {
-        return None;
-    }
-    let mut bytes = Zeroizing::new(vec![0_u8; trimmed.len() / 2]);
-    hex::decode_to_slice(trimmed, &mut bytes).ok()?;
-    Some(bytes)
 }
 
 /// The largest plaintext `encrypt` accepts: credentials are small, and the whole plaintext

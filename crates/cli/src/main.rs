@@ -9,12 +9,12 @@
 //! Exit codes: 0 success, 1 the operation failed, 2 bad usage.
 
 mod commands;
-mod error;
 mod input;
 mod large;
 mod output;
-mod tokens;
 mod vaultdir;
+
+use hexvault_cli::{error, tokens};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,7 +97,8 @@ enum Command {
     /// Re-encrypt every object of a cell under its current key version (resumable: objects
     /// already current are skipped).
     Reseal(CellKeyArgs),
-    /// Layer-2 sessions from the shell: a session file holds a session key until it expires.
+    /// Layer-2 sessions from the shell: a session file holds a session's secret until it
+    /// expires.
     #[command(subcommand)]
     Session(SessionCommand),
     /// Walk through the pipeline with a fresh, throw-away mnemonic.
@@ -124,7 +125,7 @@ enum SessionCommand {
     /// Start a layer-2 session (recorded in the audit log) and write its session file (mode
     /// 0600, never over an existing file, outside the vault directory). The file is the
     /// layer-2 credential: whoever holds it opens layer-2 data sealed under it until it
-    /// expires (the expiry is a field of the file, not bound to the key: a copy can be edited;
+    /// expires (the expiry is bound to the key: an edited file is refused and opens nothing;
     /// SECURITY.md); pass it to seal, open, traverse and reseal with --session FILE.
     Start(commands::session::StartArgs),
     /// End a session: overwrite its session file with zeros, delete it, and record the end.

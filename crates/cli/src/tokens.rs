@@ -12,19 +12,18 @@
 //! ```
 
 use core::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{CliError, CliResult};
-use crate::input;
 use hexvault::cells::{
     AccessToken, ActorId, CellId, PartitionId, PolicyContext, PolicyId, PolicySecret, TokenResolver,
 };
 
 /// The environment variable that may name the token resolver file.
-pub(crate) const TOKENS_ENV: &str = "HEXVAULT_TOKENS";
+pub const TOKENS_ENV: &str = "HEXVAULT_TOKENS";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,7 +61,7 @@ struct Entry {
 
 /// A [`TokenResolver`] over the entries of a token resolver file. Secret: `Debug` shows
 /// only the number of tokens; every token and policy secret is wiped on drop.
-pub(crate) struct FileResolver {
+pub struct FileResolver {
     entries: Vec<Entry>,
 }
 
@@ -83,14 +82,12 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl FileResolver {
-    /// Reads the file at `path` (warning when its group or others can read it).
-    pub(crate) fn read(path: &Path) -> CliResult<Self> {
-        let text = input::secret_file_text(path, "token resolver file")?;
-        Self::parse(&text)
-    }
-
     /// Parses the file's text. Errors name the entry, never a token or secret.
-    pub(crate) fn parse(text: &str) -> CliResult<Self> {
+    ///
+    /// # Errors
+    /// Fails for a text that is not a token resolver file of the documented form; the
+    /// message names the entry, never a token or secret.
+    pub fn parse(text: &str) -> CliResult<Self> {
         let file: FileText = toml::from_str(text).map_err(|error| {
             CliError::Failed(format!(
                 "the token resolver file is not valid TOML of the documented form ({}); see \
@@ -113,7 +110,7 @@ impl FileResolver {
                 bad("policy is not a valid id (ASCII letters, digits, . _ - : / @)")
             })?;
             let decoded =
-                input::decode_secret_hex(&entry.secret).ok_or_else(|| bad("secret is not hex"))?;
+                crate::decode_secret_hex(&entry.secret).ok_or_else(|| bad("secret is not hex"))?;
             if decoded.len() != 32 {
                 return Err(bad("secret must be 32 bytes (64 hex digits)"));
             }
@@ -127,7 +124,7 @@ impl FileResolver {
                 .map_err(|_| bad("actor is not a valid id"))?;
             if let Some(cells) = &entry.cells {
                 for cell in cells {
-                    crate::vaultdir::CellRef::parse(cell, "the token resolver file")
+                    crate::vault_format::CellRef::parse(cell, "the token resolver file")
                         .map_err(|_| bad("cells holds a name that is not PARTITION/CELL"))?;
                 }
             }
@@ -171,9 +168,9 @@ impl TokenResolver for FileResolver {
 }
 
 /// Where the token resolver file is: `--tokens FILE`, else `$HEXVAULT_TOKENS`.
-pub(crate) fn resolver_path(flag: Option<&Path>) -> Option<std::path::PathBuf> {
+pub fn resolver_path(flag: Option<&Path>) -> Option<PathBuf> {
     flag.map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(TOKENS_ENV).map(std::path::PathBuf::from))
+        .or_else(|| std::env::var_os(TOKENS_ENV).map(PathBuf::from))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! public-key verification, strict by default (cut, torn or unanchored tail is exit 1 with
 //! the records at risk), `--forensic`, `--anchor`, `--min-sequence`, the trusted key, and
 //! readable output (RFC 3339 timestamps, the missing path named).
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -5,6 +5,7 @@
 //!
 //! They need a server: `cargo xtask postgres` starts a throwaway cluster and runs them
 //! with `--ignored`. Without `HEXVAULT_TEST_POSTGRES_URL` they fail (never skip).
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `hexvault` binary: published vectors through the command line,
 //! exit codes, and secrets never printed without `--show-secret`.
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -2,6 +2,7 @@
 //! above 1 MiB sealed as a data-key blob plus a sealed stream, through `seal`, `open`,
 //! `traverse` and `reseal`, with every tampering of the stream file refused and nothing
 //! partial left in `--out`.
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -137,8 +138,8 @@ fn a_large_file_round_trips_through_seal_open_traverse_and_reseal() {
         std::fs::metadata(&stream).unwrap().len(),
         report["stream_bytes"].as_u64().unwrap()
     );
-    // 41 header bytes + 16 per 64 KiB segment.
-    let segments = data.len().div_ceil(64 * 1024) as u64;
+    // 41 header bytes + 16 per 1 MiB segment.
+    let segments = data.len().div_ceil(1024 * 1024) as u64;
     assert_eq!(
         report["stream_bytes"],
         data.len() as u64 + 41 + 16 * segments
@@ -285,7 +286,10 @@ fn every_tampering_of_the_stream_is_refused_and_out_is_not_written() {
     }
     // Truncated inside a segment, at a segment boundary, and extended.
     refuse(&original[..original.len() - 100], "truncated");
-    refuse(&original[..41 + 2 * (64 * 1024 + 16)], "cut at a boundary");
+    refuse(
+        &original[..41 + 2 * (1024 * 1024 + 16)],
+        "cut at a boundary",
+    );
     let mut longer = original.clone();
     longer.extend_from_slice(&[0; 16]);
     refuse(&longer, "extended");

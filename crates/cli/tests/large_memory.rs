@@ -1,5 +1,6 @@
 //! Peak memory of `seal`, `open`, `traverse` and `reseal` of a 64 MiB file (ADR 0073): each
 //! child's peak resident set stays under 64 MiB (Linux: read from /proc).
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

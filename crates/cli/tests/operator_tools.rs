@@ -1,5 +1,6 @@
 //! What operators of age, vault and pass take for granted: `--version`, shell completions,
 //! and man pages generated from the parser itself (`--quiet`: tests/audit_cli.rs).
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

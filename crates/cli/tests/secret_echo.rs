@@ -1,6 +1,7 @@
 //! A secret typed where the command line expects something else, or a phrase read from a
 //! file or the environment, never comes back in an error: not as a "path", not as a variable
 //! name, not as a language, not as the "did you mean" word of a mistyped phrase.
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -2,6 +2,7 @@
 //! (never over a file, never inside the vault), `--session FILE` seals and opens layer 2,
 //! `session end` destroys the file and what was sealed under it becomes unreadable, an
 //! expired session is refused with a message that says it expired.
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -284,4 +285,184 @@ fn session_start_never_overwrites_never_writes_in_the_vault_and_checks_its_ttl()
         "{}",
         stderr_of(&output)
     );
+}
+
+/// The `expires_unix` value of a session file's text.
+fn expires_of(text: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("expires_unix = "))
+        .unwrap();
+    line["expires_unix = ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The hex value of `field = "..."` in a session file's text.
+fn field_of<'a>(text: &'a str, field: &str) -> &'a str {
+    let start = format!("{field} = \"");
+    let line = text.lines().find(|line| line.starts_with(&start)).unwrap();
+    line[start.len()..].trim_end_matches('"')
+}
+
+/// An attacker's edit of the expiry that also recomputes the check value, following
+/// docs/formats.md ("Session file", format 2) with HKDF-SHA256 of its own: the file then
+/// reads as intact, and only the key binding stands between it and the session's data.
+fn forge_expiry(text: &str, expires: u64) -> String {
+    let id = hex::decode(field_of(text, "id")).unwrap();
+    let secret: [u8; 32] = hex::decode(field_of(text, "secret"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let check = hexvault::aead::derive_key(
+        &hexvault::aead::Key::from_bytes(secret),
+        "hexvault/cli/session-check/v2",
+        &[&id, &expires.to_be_bytes()],
+    )
+    .unwrap();
+    let old = expires_of(text);
+    text.replacen(
+        &format!("expires_unix = {old}"),
+        &format!("expires_unix = {expires}"),
+        1,
+    )
+    .replacen(
+        field_of(text, "check"),
+        &hex::encode(check.expose_secret()),
+        1,
+    )
+}
+
+#[test]
+fn an_edited_expiry_never_extends_a_session() {
+    let vault = Fixture::new();
+    let session = vault.start("1h", "s.toml");
+    assert!(vault.seal2("x", &session, b"bound").status.success());
+    let text = std::fs::read_to_string(&session).unwrap();
+    assert!(text.contains("format = 2"), "{text}");
+    assert!(
+        !text.contains("key = "),
+        "the key is derived, never stored: {text}"
+    );
+    let expires = expires_of(&text);
+    let edited = vault.temp.path().join("edited.toml");
+    // Later (a month on) and earlier (still in the future): an edit alone is refused when
+    // the file is read, for open and for seal, and nothing is written.
+    for moved in [expires + 30 * 86_400, expires - 600] {
+        let altered = text.replacen(
+            &format!("expires_unix = {expires}"),
+            &format!("expires_unix = {moved}"),
+            1,
+        );
+        std::fs::write(&edited, &altered).unwrap();
+        for output in [
+            vault.open2("p/a", "x", &edited),
+            vault.seal2("y", &edited, b"new data"),
+        ] {
+            assert_eq!(output.status.code(), Some(1));
+            assert!(output.stdout.is_empty());
+            let message = stderr_of(&output);
+            assert!(message.contains("session file was altered"), "{message}");
+        }
+        // With the check recomputed the file reads as intact, but the key it gives is
+        // another: the session's data does not open.
+        std::fs::write(&edited, forge_expiry(&text, moved)).unwrap();
+        let output = vault.open2("p/a", "x", &edited);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty());
+        let message = stderr_of(&output);
+        assert!(message.contains("did not authenticate"), "{message}");
+        assert!(message.contains("session file"), "{message}");
+    }
+    // The forgery recomputes exactly what the tool computes: unedited, it is the same file.
+    std::fs::write(&edited, forge_expiry(&text, expires)).unwrap();
+    assert_eq!(vault.open2("p/a", "x", &edited).stdout, b"bound");
+    // No object `y` was sealed under an edited file.
+    let missing = vault.open2("p/a", "y", &session);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(missing.stdout.is_empty());
+}
+
+#[test]
+fn swapped_and_truncated_session_files_are_refused() {
+    let vault = Fixture::new();
+    let first = vault.start("1h", "a.toml");
+    let second = vault.start("1h", "b.toml");
+    assert!(vault.seal2("x", &first, b"first's").status.success());
+    let (a, b) = (
+        std::fs::read_to_string(&first).unwrap(),
+        std::fs::read_to_string(&second).unwrap(),
+    );
+    // Another session's whole file: refused by the blob's session id, nothing printed.
+    let output = vault.open2("p/a", "x", &second);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    // Fields swapped between the two files: the check catches each mix.
+    let mixed = vault.temp.path().join("mixed.toml");
+    for (field, from, to) in [("id", &a, &b), ("secret", &b, &a), ("expires_unix", &b, &a)] {
+        let text = if field == "expires_unix" {
+            to.replacen(
+                &format!("expires_unix = {}", expires_of(to)),
+                &format!("expires_unix = {}", expires_of(from) + 1),
+                1,
+            )
+        } else {
+            to.replacen(field_of(to, field), field_of(from, field), 1)
+        };
+        std::fs::write(&mixed, text).unwrap();
+        let output = vault.open2("p/a", "x", &mixed);
+        assert_eq!(output.status.code(), Some(1), "{field}");
+        assert!(output.stdout.is_empty());
+        assert!(
+            stderr_of(&output).contains("altered"),
+            "{field}: {}",
+            stderr_of(&output)
+        );
+    }
+    // Every truncation: refused as not a valid session file (or, cut inside the trailing
+    // comment of a line, as an altered one), never used.
+    let cut = vault.temp.path().join("cut.toml");
+    for len in (0..a.trim_end().len()).step_by(7) {
+        std::fs::write(&cut, &a.as_bytes()[..len]).unwrap();
+        let output = vault.open2("p/a", "x", &cut);
+        assert_eq!(output.status.code(), Some(1), "cut at {len}");
+        assert!(output.stdout.is_empty(), "cut at {len}");
+        let message = stderr_of(&output);
+        assert!(
+            message.contains("session file is not valid") || message.contains("altered"),
+            "cut at {len}: {message}"
+        );
+    }
+    assert_eq!(vault.open2("p/a", "x", &first).stdout, b"first's");
+}
+
+#[test]
+fn a_format_1_session_file_is_refused_and_session_end_still_destroys_it() {
+    let vault = Fixture::new();
+    let old = vault.temp.path().join("old.toml");
+    let text = format!(
+        "format = 1\nid = \"{}\"\nkey = \"{}\"\nexpires_unix = {}\n",
+        "ab".repeat(16),
+        "cd".repeat(32),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600
+    );
+    std::fs::write(&old, text).unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let output = vault.seal2("x", &old, b"data");
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr_of(&output);
+    assert!(message.contains("format 1"), "{message}");
+    assert!(message.contains("hexvault session end FILE"), "{message}");
+    assert!(message.contains("hexvault session start"), "{message}");
+    assert!(vault.open2("p/a", "x", &old).stdout.is_empty());
+    let ended = json_of(&vault.ok(&["--json", "session", "end", old.to_str().unwrap()], b""));
+    assert_eq!(ended["session"], "ab".repeat(16));
+    assert!(!old.exists());
 }

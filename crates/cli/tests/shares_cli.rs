@@ -1,5 +1,6 @@
 //! `hexvault shares split | combine` end to end: round trips, groups, files, the 45
 //! SLIP-0039 vectors (Trezor, python-shamir-mnemonic, MIT), and errors that name the share.
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

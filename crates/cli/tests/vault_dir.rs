@@ -3,6 +3,7 @@
 //! the vault's log), running the built binary in temporary directories: the whole
 //! workflow, every bad-input path, layer 1 through a token resolver file, and `kill -9`
 //! during `seal` and `reseal`.
+#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

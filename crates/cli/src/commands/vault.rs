@@ -492,7 +492,10 @@ fn read_head(path: &Path) -> CliResult<Vec<u8>> {
 fn open_vault(dir: &VaultDir, keys: &KeyArgs, stdin: Stdin) -> CliResult<OpenVault> {
     let seed = input::seed(&keys.phrase, &keys.passphrase, stdin)?;
     match tokens::resolver_path(keys.tokens.as_deref()) {
-        Some(path) => dir.assemble(&seed, FileResolver::read(&path)?),
+        Some(path) => dir.assemble(
+            &seed,
+            FileResolver::parse(&input::secret_file_text(&path, "token resolver file")?)?,
+        ),
         None => dir.assemble(&seed, NoAccessTokens),
     }
 }
@@ -551,8 +554,10 @@ fn cells_error(error: hexvault::cells::Error) -> CliError {
              cell outside its `cells`): check --token-env and the file"
         }
         Error::Authentication => {
-            "the blob did not authenticate: it was modified or damaged (or sealed under \
-             another token's policy); restore it from a backup"
+            "the blob did not authenticate: it was modified or damaged, sealed under \
+             another token's policy, or (layer 2) the session file's secret or expiry was \
+             changed, which changes the session key; restore the blob from a backup, or use \
+             the session file as `hexvault session start` wrote it"
         }
         Error::Malformed { .. } => {
             "the blob is malformed (truncated, or not a cell blob): restore it from a backup"
@@ -820,12 +825,12 @@ fn open_to_file(
     };
     let file = tempfile::NamedTempFile::new_in(parent)
         .map_err(|error| CliError::io("creating a file beside --out", error))?;
-    let mut writer = std::io::BufWriter::with_capacity(64 * 1024, file.as_file());
-    let total = large::copy_out(opener, &mut writer, bar)?;
-    drop(writer);
-    file.as_file()
-        .sync_all()
-        .map_err(|error| CliError::io("writing --out", error))?;
+    // Durable before the rename (ADR 0084): once --out exists it holds the whole
+    // authenticated plaintext, also after a crash.
+    let total = large::write_durably(file.as_file(), "writing --out", |writer| {
+        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, writer);
+        large::copy_out(opener, &mut buffered, bar)
+    })?;
     file.persist(path)
         .map_err(|error| CliError::io("writing --out", error.error))?;
     Ok(total)
