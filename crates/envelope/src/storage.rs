@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::format::{self, Header};
-use crate::plaintext::wipe_vec;
+use crate::plaintext::{wipe, wipe_vec};
 use crate::{Compression, ContentType, Error, Options, Plaintext, Result};
 
 /// An xxHash3-64 (seed 0) value; displays as 16 lowercase hex digits.
@@ -162,11 +162,19 @@ impl ByteStorage {
     /// [`Error::OriginalTooLarge`] or [`Error::EnvelopeTooLarge`] if the input or the
     /// envelope would exceed the limits (what this storage would refuse to read, it does
     /// not write), [`Error::OutOfMemory`] if the buffer cannot be reserved.
+    ///
+    /// The envelope is returned in an allocation of exactly its length. A compressed
+    /// envelope is first written into room for LZ4's worst case (1.1x the input); it is then
+    /// copied out and that larger block is wiped before it is freed. Handing the oversized
+    /// block back instead made every round trip of a large envelope grow and shrink the heap
+    /// (up to 500 page faults per 1 MiB round trip measured), and `shrink_to_fit` may move
+    /// the bytes and free the old block unwiped under an allocator that does not shrink in
+    /// place.
     pub fn store(&self, data: &[u8]) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         // No report to return, so no clock read (two reads cost more than a 64-byte store).
         self.store_counted(data, self.options.compression(), &mut out, false)?;
-        Ok(out)
+        into_exact(out)
     }
 
     /// Frame `data` into `out` (its previous contents are replaced) and report what was done.
@@ -473,6 +481,38 @@ fn make_room(out: &mut Vec<u8>, capacity: usize) -> Result<()> {
     Ok(())
 }
 
+/// Bytes past the length an LZ4 encoder returns that it may have written: lz4_flex's safe
+/// encoder writes through a bounds-checked slice sink and never past its position (0); its
+/// `unsafe` encoder copies literals in rounded-up 8/16/24-byte chunks (at most 7 bytes past
+/// the position, `copy_literals_wild` in lz4_flex 0.14). 64 covers both with room to spare.
+const ENCODER_SLACK: usize = 64;
+
+/// `built` in an allocation of exactly its length. When `built` has spare capacity (the LZ4
+/// worst-case room of a compressed store), its bytes are copied into a new exact allocation
+/// and the old block is wiped before it is freed: every byte that may differ from zero, the
+/// envelope and up to [`ENCODER_SLACK`] bytes past it (the rest of the room was zero-filled
+/// before encoding and the encoder never writes there). On an allocation failure `built` is
+/// wiped whole.
+fn into_exact(mut built: Vec<u8>) -> Result<Vec<u8>> {
+    if built.capacity() == built.len() {
+        return Ok(built);
+    }
+    let mut exact = Vec::new();
+    if let Err(e) = reserve(&mut exact, built.len()) {
+        wipe_vec(&mut built);
+        return Err(e);
+    }
+    exact.extend_from_slice(&built);
+    let dirty = built
+        .len()
+        .saturating_add(ENCODER_SLACK)
+        .min(built.capacity());
+    // `dirty <= capacity`: growing over the spare capacity never reallocates.
+    built.resize(dirty, 0);
+    wipe(&mut built);
+    Ok(exact)
+}
+
 fn reserve(out: &mut Vec<u8>, len: usize) -> Result<()> {
     out.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
         requested: len as u64,
@@ -566,7 +606,8 @@ fn sample_says_compressible(data: &[u8]) -> bool {
 }
 
 /// Try LZ4; on success `out` holds header space plus the block and this returns `true`.
-/// Returns `false` (with `out` empty) when compression does not make the payload smaller.
+/// Returns `false` (with `out` empty and its whole allocation wiped) when compression does
+/// not make the payload smaller.
 #[cfg(feature = "compression")]
 fn compress_payload(data: &[u8], header_len: usize, out: &mut Vec<u8>) -> Result<bool> {
     if !sample_says_compressible(data) {
@@ -586,7 +627,9 @@ fn compress_payload(data: &[u8], header_len: usize, out: &mut Vec<u8>) -> Result
             Ok(true)
         }
         _ => {
-            out.clear();
+            // The encoder's output (literals are input bytes) must not stay in the spare
+            // capacity the raw envelope is then written over.
+            wipe_vec(out);
             Ok(false)
         }
     }

@@ -273,3 +273,23 @@ fn base64_like_random_is_judged_by_the_lz4_sample() {
         cfg!(feature = "compression")
     );
 }
+
+/// `store` returns its envelope in an allocation of exactly the envelope's length, on the
+/// LZ4 path (written into worst-case room first), after a failed LZ4 attempt, and raw. An
+/// oversized envelope made every large round trip grow and trim the heap.
+#[test]
+fn store_returns_an_envelope_of_exact_capacity() {
+    let storage = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    for (data, compressed) in [
+        (json_like(64 * 1024), true),
+        (json_like(1024 * 1024), true),
+        (noise(1000, 7), false),
+        (noise(64 * 1024, 8), false),
+        (Vec::new(), false),
+    ] {
+        let env = storage.store(&data).unwrap();
+        assert_eq!(storage.check(&env).unwrap().compressed(), compressed);
+        assert_eq!(env.capacity(), env.len(), "len {}", data.len());
+        assert_eq!(storage.retrieve(&env).unwrap(), data);
+    }
+}
