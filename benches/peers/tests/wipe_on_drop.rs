@@ -100,8 +100,9 @@ fn an_opened_blob_is_all_zeros_when_freed() {
     use hexvault_aead::{Key, KeyVersion, SealingKey};
     let _serial = SERIAL.lock().unwrap();
     let key = SealingKey::new(Key::from_bytes([7; 32]), KeyVersion::new(1).unwrap()).unwrap();
-    // `open` allocates ciphertext + tag bytes and keeps that allocation: size it to MARKER.
-    let pt = vec![0xA5u8; MARKER - hexvault_aead::TAG_LEN];
+    // `open` allocates exactly the plaintext's length and keeps that allocation: size it
+    // to MARKER.
+    let pt = vec![0xA5u8; MARKER];
     let blob = key.seal(&pt, b"aad").unwrap();
     let before = counts();
     let opened = key.open(&blob, b"aad").unwrap();
