@@ -324,9 +324,11 @@ const ROWS: [Row; 12] = [
         "envelope_cachekit_retrieve",
         [None; 4],
     ),
-    // Why cachekit-core is faster on compressible data from 64 KiB: its LZ4 encoder is
-    // lz4_flex's `unsafe` one. The first row is the floor we build on beside the floor it
-    // builds on; the second is our envelope beside the latter.
+    // Part of why cachekit-core is faster on compressible data from 64 KiB: its LZ4 encoder
+    // is lz4_flex's `unsafe` one (about 6 % of our round trip; the rest is the payload check,
+    // the plaintext wipe and the compression policy's sample: ADR 0032, amendment). The
+    // first row is the floor we build on beside the floor it builds on; the second is our
+    // envelope beside the latter.
     (
         "raw lz4_flex 0.14 safe encoder + xxh3, JSON / raw lz4_flex 0.13 unsafe encoder (cachekit's)",
         json_like,
