@@ -100,8 +100,9 @@ fn an_opened_blob_is_all_zeros_when_freed() {
     use hexvault_aead::{Key, KeyVersion, SealingKey};
     let _serial = SERIAL.lock().unwrap();
     let key = SealingKey::new(Key::from_bytes([7; 32]), KeyVersion::new(1).unwrap()).unwrap();
-    // `open` allocates ciphertext + tag bytes and keeps that allocation: size it to MARKER.
-    let pt = vec![0xA5u8; MARKER - hexvault_aead::TAG_LEN];
+    // `open` allocates exactly the plaintext's length and keeps that allocation: size it
+    // to MARKER.
+    let pt = vec![0xA5u8; MARKER];
     let blob = key.seal(&pt, b"aad").unwrap();
     let before = counts();
     let opened = key.open(&blob, b"aad").unwrap();
@@ -210,4 +211,45 @@ fn a_traversal_frees_no_buffer_holding_its_plaintext() {
     assert!(!moved.windows(PT_MARK.len()).any(|w| w == PT_MARK));
     assert!(!blob.is_empty());
     drop(pt);
+}
+
+/// `store` of compressible content writes the LZ4 block into worst-case room, then hands
+/// back an exact copy: the room it frees holds nothing of the content (the marker is the
+/// block's first literals, so an unwiped room would show it).
+#[test]
+fn a_compressed_store_frees_no_block_holding_its_content() {
+    use hexvault_envelope::{ByteStorage, Compression, Options};
+    let _serial = SERIAL.lock().unwrap();
+    let storage = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    // From 64 KiB the worst-case room leaves 4 KiB or more unused: the envelope is copied.
+    for len in [64 * 1024, 1024 * 1024] {
+        let mut data = PT_MARK.to_vec();
+        data.extend_from_slice(&hexvault_peer_benches::json_like(len));
+        let mut envelope = Vec::new();
+        let leaked = leaks_during(|| envelope = storage.store(&data).unwrap());
+        assert_eq!(leaked, 0, "len {len}: a freed block held the content");
+        assert!(storage.check(&envelope).unwrap().compressed());
+        assert!(envelope.windows(PT_MARK.len()).any(|w| w == PT_MARK));
+        assert_eq!(envelope.capacity(), envelope.len());
+    }
+}
+
+/// After an LZ4 attempt that does not shrink the content, the raw envelope is written over
+/// the same buffer: nothing of the encoder's output may stay in its spare capacity.
+#[test]
+fn a_failed_compression_leaves_no_encoded_bytes_behind_the_envelope() {
+    use hexvault_envelope::{ByteStorage, Compression, Options};
+    let _serial = SERIAL.lock().unwrap();
+    let storage = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    // Incompressible and below the sampling threshold (16 KiB): LZ4 is tried on all of it.
+    let data = hexvault_peer_benches::filler(16_000);
+    let mut out = Vec::new();
+    let report = storage.store_into(&data, &mut out).unwrap();
+    assert!(!report.compressed);
+    assert!(out.capacity() > out.len() + 64, "the LZ4 room is kept");
+    // SAFETY: every byte of the allocation was initialised (zero-filled before encoding,
+    // then written or wiped); the slice is dropped before `out` is used again.
+    let whole = unsafe { std::slice::from_raw_parts(out.as_ptr(), out.capacity()) };
+    let spare = &whole[out.len()..];
+    assert!(spare.iter().all(|&b| b == 0), "encoder output left behind");
 }

@@ -85,11 +85,16 @@ impl NonceSequence {
     pub(crate) fn next(&self) -> Option<[u8; NONCE_LEN]> {
         let n = self.counter.take()?;
         let value = self.base.wrapping_add(u128::from(n)) & ((1u128 << NONCE_MODULUS_BITS) - 1);
+        // The low 12 bytes of the 16-byte big-endian form (the value is below 2^96), as two
+        // whole words rather than byte by byte (a byte loop here stalled the wider loads
+        // that read the nonce back).
+        // `value < 2^96`, so `value >> 64` fits 32 bits; both casts keep the low bits.
+        let high = (value >> 64) as u32;
+        let low = value as u64;
         let mut nonce = [0u8; NONCE_LEN];
-        // The low 12 bytes of the 16-byte big-endian form (the value is below 2^96).
-        for (out, byte) in nonce.iter_mut().zip(value.to_be_bytes().iter().skip(4)) {
-            *out = *byte;
-        }
+        let (h, l) = nonce.split_at_mut(4);
+        h.copy_from_slice(&high.to_be_bytes());
+        l.copy_from_slice(&low.to_be_bytes());
         Some(nonce)
     }
 

@@ -2,10 +2,9 @@
 
 use core::fmt;
 
-use zeroize::Zeroizing;
-
 use crate::backend::{self, AeadBackend, Backend, NONCE_LEN, TAG_LEN};
 use crate::nonce::{KeyUsage, NonceSequence};
+use crate::plaintext::wipe_vec;
 use crate::{Error, Key, KeyVersion, Plaintext, Result};
 
 /// The four bytes every hexvault AEAD ciphertext starts with.
@@ -237,17 +236,33 @@ impl SealingKey {
     /// # Errors
     /// [`Error::KeyExhausted`] after 2^32 seals; [`Error::TooLong`] past the GCM limit.
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-        // The plaintext copy lives in a zeroizing buffer: if sealing is refused (key
-        // exhausted, too long), it is wiped when `out` drops.
-        let mut out = Zeroizing::new(vec![0u8; sealed_len(plaintext.len())]);
-        out.get_mut(HEADER_LEN..HEADER_LEN.saturating_add(plaintext.len()))
-            .ok_or(Error::Internal {
-                what: "sealed buffer shorter than header plus plaintext",
-            })?
-            .copy_from_slice(plaintext);
-        self.seal_in_place(aad, &mut out)?;
-        // `out` now holds only the sealed blob; take it out, the empty shell is zeroized.
-        Ok(core::mem::take(&mut *out))
+        // The nonce first: an exhausted key refuses before any copy of the plaintext exists.
+        let nonce = self.next_nonce()?;
+        let header = encode_header(self.version, &nonce);
+        // One allocation of exactly the blob's length, filled in order (header, plaintext,
+        // tag) without zero-filling it first.
+        let mut out = Vec::with_capacity(sealed_len(plaintext.len()));
+        out.extend_from_slice(&header);
+        out.extend_from_slice(plaintext);
+        let sealed = match out.get_mut(HEADER_LEN..) {
+            Some(body) => with_joined_aad(&header, aad, |full| {
+                self.schedule.seal_in_place(nonce, full, body)
+            }),
+            None => Err(Error::Internal {
+                what: "sealed buffer shorter than its header",
+            }),
+        };
+        match sealed {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(out)
+            }
+            Err(e) => {
+                // Refused (too long): the buffer still holds the plaintext copy.
+                wipe_vec(&mut out);
+                Err(e)
+            }
+        }
     }
 
     /// Seals in place without allocating. `buf` is laid out as
@@ -285,13 +300,22 @@ impl SealingKey {
     /// version, [`Error::Authentication`] for a wrong key, wrong `aad` or modified bytes.
     pub fn open(&self, blob: &[u8], aad: &[u8]) -> Result<Plaintext> {
         let header = self.check_header(blob)?;
-        let body = blob.get(HEADER_LEN..).ok_or(Error::Internal {
-            what: "blob shorter than its header after the header check",
+        let internal = || Error::Internal {
+            what: "blob shorter than header and tag after the header check",
+        };
+        // The header bytes as they are in the blob: `check_header` accepted them, and a
+        // valid header re-encodes to exactly these bytes.
+        let (header_bytes, body) = blob.split_at_checked(HEADER_LEN).ok_or_else(internal)?;
+        let ct_len = body.len().checked_sub(TAG_LEN).ok_or_else(internal)?;
+        let (ct, tag) = body.split_at_checked(ct_len).ok_or_else(internal)?;
+        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| internal())?;
+        // Only the ciphertext is copied (the plaintext's exact length); wiped on drop (one
+        // fast pass), also when authentication fails below.
+        let mut buf = Plaintext::new(ct.to_vec());
+        with_joined_aad(header_bytes, aad, |full| {
+            self.schedule
+                .open_in_place(header.nonce, full, &mut buf, tag)
         })?;
-        // Wiped on drop (one fast pass), also when authentication fails below.
-        let mut buf = Plaintext::new(body.to_vec());
-        let pt_len = self.open_body(&header, aad, &mut buf)?;
-        buf.truncate(pt_len);
         Ok(buf)
     }
 

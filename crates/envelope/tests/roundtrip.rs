@@ -273,3 +273,30 @@ fn base64_like_random_is_judged_by_the_lz4_sample() {
         cfg!(feature = "compression")
     );
 }
+
+/// `store` returns its envelope in an allocation of exactly the envelope's length when the
+/// LZ4 worst-case room would leave 4 KiB or more unused, and at most 4 KiB longer otherwise:
+/// on the LZ4 path, after a failed LZ4 attempt, and raw. An oversized envelope made every
+/// large round trip grow and trim the heap.
+#[test]
+fn store_returns_an_envelope_of_exact_capacity() {
+    let storage = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    for (data, compressed, exact) in [
+        (json_like(64 * 1024), true, true),
+        (json_like(1024 * 1024), true, true),
+        (json_like(1024), true, false),
+        (noise(1000, 7), false, false),
+        (noise(64 * 1024, 8), false, true),
+        (Vec::new(), false, true),
+    ] {
+        let env = storage.store(&data).unwrap();
+        assert_eq!(storage.check(&env).unwrap().compressed(), compressed);
+        let spare = env.capacity() - env.len();
+        if exact {
+            assert_eq!(spare, 0, "len {}", data.len());
+        } else {
+            assert!(spare < 4096, "len {}: {spare} spare", data.len());
+        }
+        assert_eq!(storage.retrieve(&env).unwrap(), data);
+    }
+}
