@@ -1,6 +1,7 @@
 //! `PgLog`: the [`AuditLog`] on PostgreSQL.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use hexvault_audit::{
     Anchor, Appended, AuditLog, ChainHead, ChainValue, ChainWriter, Checkpoint, Event, LogId,
@@ -79,6 +80,97 @@ struct Inner {
 /// checkpoint or [`PgLog::refresh`]: other writers may have appended since.
 pub struct PgLog {
     inner: Mutex<Inner>,
+    /// Requests waiting for a group commit and the outcomes of finished ones.
+    queue: Mutex<Queue>,
+    /// Signalled when a group commit finished (outcomes posted, no leader).
+    ready: Condvar,
+}
+
+/// At most this many events go into one group commit (one statement); more queued
+/// requests wait for the next group. A single request larger than this is written alone.
+const GROUP_MAX_EVENTS: usize = 1024;
+
+/// One caller's `append` or `append_batch`, waiting in the queue.
+struct Request {
+    ticket: u64,
+    events: Vec<Event>,
+}
+
+/// The group-commit queue of one [`PgLog`].
+#[derive(Default)]
+struct Queue {
+    /// Requests no leader has taken yet, in arrival order.
+    pending: VecDeque<Request>,
+    /// Outcomes of written requests, until their callers take them.
+    done: HashMap<u64, Result<Vec<Appended>>>,
+    next_ticket: u64,
+    /// A caller is writing a group now.
+    leader: bool,
+}
+
+/// The caller that writes a group. Posts the outcomes; if it unwinds before that (a
+/// panic, which the crate's code never raises on purpose), its group's callers get an
+/// internal error instead of waiting forever, and another caller can lead.
+struct Leader<'a> {
+    log: &'a PgLog,
+    tickets: Vec<u64>,
+    finished: bool,
+}
+
+impl<'a> Leader<'a> {
+    /// Posts one outcome per ticket (in order), steps down and wakes every waiter.
+    fn finish(&mut self, outcomes: Vec<Result<Vec<Appended>>>) -> MutexGuard<'a, Queue> {
+        let mut queue = self.log.lock_queue();
+        let mut outcomes = outcomes.into_iter();
+        for ticket in &self.tickets {
+            let outcome =
+                outcomes
+                    .next()
+                    .unwrap_or(Err(Error::Audit(hexvault_audit::Error::Internal(
+                        "a group commit returned fewer outcomes than requests",
+                    ))));
+            queue.done.insert(*ticket, outcome);
+        }
+        queue.leader = false;
+        self.finished = true;
+        self.log.ready.notify_all();
+        queue
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut queue = self.log.lock_queue();
+        for ticket in &self.tickets {
+            queue.done.insert(
+                *ticket,
+                Err(Error::Audit(hexvault_audit::Error::Internal(
+                    "the caller writing this append's group commit panicked; the records may \
+                     or may not be committed: verify the log",
+                ))),
+            );
+        }
+        queue.leader = false;
+        self.log.ready.notify_all();
+    }
+}
+
+/// Takes the requests of the next group from the front of the queue: at least one, then
+/// more while the group stays within [`GROUP_MAX_EVENTS`].
+fn take_group(pending: &mut VecDeque<Request>) -> Vec<Request> {
+    let mut group = Vec::new();
+    let mut events = 0;
+    while let Some(next) = pending.front() {
+        if !group.is_empty() && events + next.events.len() > GROUP_MAX_EVENTS {
+            break;
+        }
+        events += next.events.len();
+        group.extend(pending.pop_front());
+    }
+    group
 }
 
 impl core::fmt::Debug for PgLog {
@@ -189,6 +281,8 @@ impl PgLog {
                 scratch: Vec::new(),
                 contended: false,
             }),
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
         })
     }
 
@@ -216,11 +310,53 @@ impl PgLog {
         Ok(head)
     }
 
-    /// Appends `events` as one transaction (see [`AuditLog::append_batch`]).
-    fn append_events(&self, events: &[Event]) -> Result<Vec<Appended>> {
+    /// Appends `events` as one request of a group commit: queues them, and either becomes
+    /// the leader (writes every queued request in one transaction) or waits for the leader
+    /// that took them. Returns once this request's records are committed and flushed, or
+    /// with the error of this request or of its group.
+    fn append_events(&self, events: Vec<Event>) -> Result<Vec<Appended>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let mut queue = self.lock_queue();
+        let ticket = queue.next_ticket;
+        queue.next_ticket = queue.next_ticket.wrapping_add(1);
+        queue.pending.push_back(Request { ticket, events });
+        loop {
+            if let Some(outcome) = queue.done.remove(&ticket) {
+                return outcome;
+            }
+            if queue.leader {
+                queue = self
+                    .ready
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            // No leader: this caller writes what is queued (its own request among the
+            // first, unless more than a group's worth is queued before it).
+            queue.leader = true;
+            let group = take_group(&mut queue.pending);
+            drop(queue);
+            let mut leader = Leader {
+                log: self,
+                tickets: group.iter().map(|r| r.ticket).collect(),
+                finished: false,
+            };
+            let outcomes = self.write_group(&group);
+            queue = leader.finish(outcomes);
+        }
+    }
+
+    fn lock_queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes `group` as one transaction: each request's records consecutive, in queue
+    /// order. Returns one outcome per request, in order. A request whose events cannot be
+    /// encoded fails alone (its records are left out); a database failure fails every
+    /// request of the group.
+    fn write_group(&self, group: &[Request]) -> Vec<Result<Vec<Appended>>> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let log_id = inner.writer.log_id();
@@ -228,21 +364,26 @@ impl PgLog {
         if !inner.contended {
             // First try: the head this handle last saw, one statement in its own
             // transaction.
-            let batch = prepare(&mut inner.writer, events, &mut inner.scratch)?;
+            let prepared = prepare_group(&mut inner.writer, group, &mut inner.scratch);
+            if prepared.batch.appended.is_empty() {
+                return prepared.into_outcomes(Ok(()));
+            }
             let written = execute_write(
                 &mut inner.client,
                 &inner.write,
                 log_id,
                 expected,
-                &batch,
+                &prepared.batch,
                 &inner.scratch,
             );
             match written {
-                Ok(rows) if rows == events.len() as u64 => return Ok(batch.appended),
+                Ok(rows) if rows == prepared.batch.appended.len() as u64 => {
+                    return prepared.into_outcomes(Ok(()));
+                }
                 Ok(_) => inner.contended = true,
                 Err(e) => {
                     inner.writer.seek(expected);
-                    return Err(e);
+                    return prepared.into_outcomes(Err(e));
                 }
             }
         }
@@ -250,6 +391,7 @@ impl PgLog {
         // under it, write and commit.
         inner.writer.seek(expected);
         let id: &[u8] = log_id.as_bytes();
+        let mut prepared = None;
         let result = (|| {
             let mut tx = inner.client.transaction()?;
             // Commit without waiting for the WAL flush, so the head row's lock is released
@@ -262,34 +404,50 @@ impl PgLog {
             // Found where this handle left it: no other writer; try without the lock next.
             inner.contended = head != expected;
             inner.writer.seek(head);
-            let batch = prepare(&mut inner.writer, events, &mut inner.scratch)?;
-            let rows = execute_write(&mut tx, &inner.write, log_id, head, &batch, &inner.scratch)?;
-            if rows != events.len() as u64 {
+            let g = prepared.insert(prepare_group(&mut inner.writer, group, &mut inner.scratch));
+            let records = g.batch.appended.len();
+            if records == 0 {
+                return Ok(());
+            }
+            let rows = execute_write(
+                &mut tx,
+                &inner.write,
+                log_id,
+                head,
+                &g.batch,
+                &inner.scratch,
+            )?;
+            if rows != records as u64 {
                 return Err(Error::InconsistentHead {
                     log_id,
                     what: format!(
-                        "the locked head row did not take the batch ({rows} of {} records written)",
-                        events.len()
+                        "the locked head row did not take the batch ({rows} of {records} records written)"
                     ),
                 });
             }
             tx.commit()?;
-            Ok(batch)
+            // Durability: a synchronous commit that wrote WAL (a row lock on this batch's
+            // last record, which no other writer touches) returns once the WAL is flushed
+            // past its commit record, so past the batch's commit record. A failure here
+            // leaves the batch committed and unacknowledged.
+            let last = db_i64(g.batch.end.next.saturating_sub(1))?;
+            inner.client.execute(&inner.flush_wait, &[&id, &last])?;
+            Ok(())
         })();
-        match result {
-            Ok(batch) => {
-                // Durability: a synchronous commit that wrote WAL (a row lock on this
-                // batch's last record, which no other writer touches) returns once the WAL
-                // is flushed past its commit record, so past the batch's commit record.
-                // The batch is committed already: a failure here leaves it in the log, unacknowledged.
-                let last = db_i64(batch.end.next.saturating_sub(1))?;
-                inner.client.execute(&inner.flush_wait, &[&id, &last])?;
-                Ok(batch.appended)
-            }
-            Err(e) => {
-                // Nothing was committed: back to the last head known to be committed.
-                inner.writer.seek(expected);
-                Err(e)
+        if result.is_err() {
+            // Nothing acknowledged: back to the last head known to be committed (the next
+            // append finds the real head in the database either way).
+            inner.writer.seek(expected);
+        }
+        match prepared {
+            Some(prepared) => prepared.into_outcomes(result),
+            None => {
+                let error = result
+                    .err()
+                    .unwrap_or(Error::Audit(hexvault_audit::Error::Internal(
+                        "a group commit ended before preparing its records without an error",
+                    )));
+                fail_all(group.len(), error)
             }
         }
     }
@@ -371,34 +529,131 @@ struct Batch {
     ends: Vec<usize>,
 }
 
-/// Prepares and (locally) commits `events` as consecutive records after the writer's
-/// head, encodings into `scratch` (cleared first). On error the writer is back where it
-/// was.
-fn prepare(writer: &mut ChainWriter, events: &[Event], scratch: &mut Vec<u8>) -> Result<Batch> {
-    scratch.clear();
-    let saved = writer.head();
-    let mut appended = Vec::with_capacity(events.len());
-    let mut ends = Vec::with_capacity(events.len());
-    for event in events {
-        let step = writer
-            .prepare(event, scratch)
-            .and_then(|p| writer.commit(&p).map(|()| p));
-        match step {
-            Ok(p) => {
-                ends.push(scratch.len());
-                appended.push(Appended::from(p));
-            }
-            Err(e) => {
-                writer.seek(saved);
-                return Err(e.into());
+/// A group chained onto one head: the records of the requests that could be encoded, and
+/// one slot per request.
+struct PreparedGroup {
+    batch: Batch,
+    /// Per request, in order: its number of records in `batch`, or why it was left out.
+    slots: Vec<Result<usize>>,
+}
+
+impl PreparedGroup {
+    /// The outcome of each request once the group's write ended with `written`.
+    fn into_outcomes(self, written: Result<()>) -> Vec<Result<Vec<Appended>>> {
+        let mut records = self.batch.appended.into_iter();
+        match written {
+            Ok(()) => self
+                .slots
+                .into_iter()
+                .map(|slot| slot.map(|n| records.by_ref().take(n).collect()))
+                .collect(),
+            Err(error) => {
+                let mut shared = SharedFailure::new(
+                    self.slots.iter().filter(|slot| slot.is_ok()).count(),
+                    error,
+                );
+                self.slots
+                    .into_iter()
+                    .map(|slot| Err(slot.err().unwrap_or_else(|| shared.next())))
+                    .collect()
             }
         }
     }
-    Ok(Batch {
-        appended,
-        end: writer.head(),
-        ends,
-    })
+}
+
+/// Every request of a group of `requests` fails with `error`.
+fn fail_all(requests: usize, error: Error) -> Vec<Result<Vec<Appended>>> {
+    let mut shared = SharedFailure::new(requests, error);
+    (0..requests).map(|_| Err(shared.next())).collect()
+}
+
+/// Hands one group failure to each of its requests: the error itself when the group had
+/// one request, else [`Error::GroupCommit`] sharing it.
+enum SharedFailure {
+    Alone(Option<Error>),
+    Shared { requests: usize, source: Arc<Error> },
+}
+
+impl SharedFailure {
+    fn new(requests: usize, error: Error) -> Self {
+        if requests <= 1 {
+            Self::Alone(Some(error))
+        } else {
+            Self::Shared {
+                requests,
+                source: Arc::new(error),
+            }
+        }
+    }
+
+    fn next(&mut self) -> Error {
+        match self {
+            Self::Alone(error) => {
+                error
+                    .take()
+                    .unwrap_or(Error::Audit(hexvault_audit::Error::Internal(
+                        "a group failure was handed out twice",
+                    )))
+            }
+            Self::Shared { requests, source } => Error::GroupCommit {
+                requests: *requests,
+                source: Arc::clone(source),
+            },
+        }
+    }
+}
+
+/// Prepares and (locally) commits each request's events as consecutive records after the
+/// writer's head, in order, encodings into `scratch` (cleared first). A request that fails
+/// to encode is left out whole (the writer, the scratch buffer and the batch go back to
+/// where they were before it) and the next request chains where it would have started.
+fn prepare_group(
+    writer: &mut ChainWriter,
+    group: &[Request],
+    scratch: &mut Vec<u8>,
+) -> PreparedGroup {
+    scratch.clear();
+    let events = group.iter().map(|r| r.events.len()).sum();
+    let mut appended = Vec::with_capacity(events);
+    let mut ends = Vec::with_capacity(events);
+    let mut slots = Vec::with_capacity(group.len());
+    for request in group {
+        let (head, records, bytes) = (writer.head(), appended.len(), scratch.len());
+        let mut failed = None;
+        for event in &request.events {
+            let step = writer
+                .prepare(event, scratch)
+                .and_then(|p| writer.commit(&p).map(|()| p));
+            match step {
+                Ok(p) => {
+                    ends.push(scratch.len());
+                    appended.push(Appended::from(p));
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        slots.push(match failed {
+            None => Ok(request.events.len()),
+            Some(e) => {
+                writer.seek(head);
+                appended.truncate(records);
+                ends.truncate(records);
+                scratch.truncate(bytes);
+                Err(e.into())
+            }
+        });
+    }
+    PreparedGroup {
+        batch: Batch {
+            appended,
+            end: writer.head(),
+            ends,
+        },
+        slots,
+    }
 }
 
 /// Runs [`WRITE_SQL`] for `batch`, chained onto `expected`. Returns the records inserted:
@@ -455,7 +710,7 @@ fn execute_write(
 
 impl AuditLog for PgLog {
     fn append(&self, event: Event) -> hexvault_audit::Result<Appended> {
-        self.append_events(core::slice::from_ref(&event))?
+        self.append_events(vec![event])?
             .pop()
             .ok_or(hexvault_audit::Error::Internal(
                 "an append of one event returned none",
@@ -464,7 +719,7 @@ impl AuditLog for PgLog {
 
     /// One transaction for the whole batch: all records or none are committed.
     fn append_batch(&self, events: Vec<Event>) -> hexvault_audit::Result<Vec<Appended>> {
-        Ok(self.append_events(&events)?)
+        Ok(self.append_events(events)?)
     }
 
     fn checkpoint(&self) -> hexvault_audit::Result<Option<Checkpoint>> {
