@@ -51,6 +51,10 @@ struct Inner {
     /// row's lock first instead of trying the last head seen (which would wait for the
     /// lock and fail).
     contended: bool,
+    /// The handle has a flush connection: writes commit without waiting for the WAL flush
+    /// (`synchronous_commit = off` for this session) and the flush connection waits for
+    /// it before any append is acknowledged.
+    pipelined: bool,
 }
 
 /// An audit log in a PostgreSQL database, shared by any number of writers in any number
@@ -67,9 +71,19 @@ struct Inner {
 /// synchronous transaction; it goes back to the first form when it finds the head where it
 /// left it (see ADR 0068).
 ///
+/// Threads sharing one handle (`Arc<PgLog>`) are group-committed (ADR 0076): concurrent
+/// `append`/`append_batch` calls queue, and one caller writes every queued call in one
+/// transaction (each call's records consecutive) while the others wait for their own
+/// outcome. A call whose events cannot be encoded fails alone; a database failure fails
+/// every call of the group ([`Error::GroupCommit`]), and a failure before `COMMIT` leaves
+/// none of the group's records in the log. With [`PgLog::with_flush_connection`] the
+/// groups are pipelined: the next group is written while a second connection waits for the
+/// previous ones' WAL flush.
+///
 /// An append returns only after its records are committed and the server's WAL is flushed
-/// past them (`synchronous_commit` is `on` for the session), so a returned record survives
-/// a server crash as far as the server's WAL does. A writer killed mid-append leaves its
+/// past them (`synchronous_commit` is `on` for the session, or the flush connection waited
+/// for the flush), so a returned record survives a server crash as far as the server's
+/// WAL does. A writer killed mid-append leaves its
 /// transaction whole or absent, never a gap or half a batch (a statement already sent may
 /// still commit on the server: that record was never acknowledged). When the connection
 /// fails during `COMMIT` or the flush wait, the append returns an error and the records
@@ -80,15 +94,29 @@ struct Inner {
 /// checkpoint or [`PgLog::refresh`]: other writers may have appended since.
 pub struct PgLog {
     inner: Mutex<Inner>,
-    /// Requests waiting for a group commit and the outcomes of finished ones.
+    log_id: LogId,
+    /// The second connection that waits for WAL flushes, when the handle has one
+    /// ([`PgLog::with_flush_connection`]).
+    flusher: Option<Mutex<Flusher>>,
+    /// Requests waiting for a group commit or its flush, and the outcomes of finished ones.
     queue: Mutex<Queue>,
-    /// Signalled when a group commit finished (outcomes posted, no leader).
+    /// Signalled whenever outcomes are posted or work is handed over.
     ready: Condvar,
+}
+
+/// The flush connection of a pipelined handle.
+struct Flusher {
+    client: Client,
+    flush_wait: Statement,
 }
 
 /// At most this many events go into one group commit (one statement); more queued
 /// requests wait for the next group. A single request larger than this is written alone.
 const GROUP_MAX_EVENTS: usize = 1024;
+
+/// A caller that writes groups writes at most this many in a row before it returns and
+/// leaves what is queued to a waiting caller (so its own caller waits a bounded time).
+const LEAD_GROUPS: usize = 8;
 
 /// One caller's `append` or `append_batch`, waiting in the queue.
 struct Request {
@@ -99,39 +127,96 @@ struct Request {
 /// The group-commit queue of one [`PgLog`].
 #[derive(Default)]
 struct Queue {
-    /// Requests no leader has taken yet, in arrival order.
+    /// Requests no caller has taken to write yet, in arrival order.
     pending: VecDeque<Request>,
-    /// Outcomes of written requests, until their callers take them.
+    /// Requests committed without waiting for the WAL flush (pipelined handle), not yet
+    /// covered by a flush wait: not acknowledged.
+    unflushed: Vec<(u64, Vec<Appended>)>,
+    /// The last sequence number among `unflushed`.
+    unflushed_last: u64,
+    /// Outcomes of finished requests, until their callers take them.
     done: HashMap<u64, Result<Vec<Appended>>>,
     next_ticket: u64,
-    /// A caller is writing a group now.
-    leader: bool,
+    /// A caller is writing groups now.
+    writing: bool,
+    /// A caller is waiting for a WAL flush on the flush connection now.
+    flushing: bool,
 }
 
-/// The caller that writes a group. Posts the outcomes; if it unwinds before that (a
-/// panic, which the crate's code never raises on purpose), its group's callers get an
-/// internal error instead of waiting forever, and another caller can lead.
+/// What a caller doing the work of others is doing.
+#[derive(Clone, Copy)]
+enum Role {
+    Writing,
+    Flushing,
+}
+
+/// A caller doing a group's work (writing it, or waiting for its flush). Posts the
+/// outcomes; if it unwinds before that (a panic, which the crate's code never raises on
+/// purpose), the requests it carried get an internal error instead of waiting forever, and
+/// another caller can take over.
 struct Leader<'a> {
     log: &'a PgLog,
+    role: Role,
     tickets: Vec<u64>,
     finished: bool,
 }
 
+fn missing_outcome() -> Error {
+    Error::Audit(hexvault_audit::Error::Internal(
+        "a group commit returned fewer outcomes than requests",
+    ))
+}
+
 impl<'a> Leader<'a> {
-    /// Posts one outcome per ticket (in order), steps down and wakes every waiter.
-    fn finish(&mut self, outcomes: Vec<Result<Vec<Appended>>>) -> MutexGuard<'a, Queue> {
+    /// After writing a group: posts each request's outcome (in order), or, for requests
+    /// committed without waiting for the flush (`committed` is the group's last sequence),
+    /// queues them for the flush; keeps writing if `go_on` and requests are pending; wakes
+    /// every waiter.
+    fn finish_write(
+        &mut self,
+        outcomes: Vec<Result<Vec<Appended>>>,
+        committed: Option<u64>,
+        go_on: bool,
+    ) -> MutexGuard<'a, Queue> {
         let mut queue = self.log.lock_queue();
         let mut outcomes = outcomes.into_iter();
         for ticket in &self.tickets {
-            let outcome =
-                outcomes
-                    .next()
-                    .unwrap_or(Err(Error::Audit(hexvault_audit::Error::Internal(
-                        "a group commit returned fewer outcomes than requests",
-                    ))));
-            queue.done.insert(*ticket, outcome);
+            match (outcomes.next().unwrap_or(Err(missing_outcome())), committed) {
+                (Ok(appended), Some(last)) => {
+                    queue.unflushed.push((*ticket, appended));
+                    queue.unflushed_last = queue.unflushed_last.max(last);
+                }
+                (outcome, _) => {
+                    queue.done.insert(*ticket, outcome);
+                }
+            }
         }
-        queue.leader = false;
+        queue.writing = go_on && !queue.pending.is_empty();
+        self.finished = true;
+        self.log.ready.notify_all();
+        queue
+    }
+
+    /// After a flush wait that covered `flushed`: posts their outcomes (the flush's error
+    /// for each if it failed) and wakes every waiter.
+    fn finish_flush(
+        &mut self,
+        flushed: Vec<(u64, Vec<Appended>)>,
+        result: Result<()>,
+    ) -> MutexGuard<'a, Queue> {
+        let mut queue = self.log.lock_queue();
+        match result {
+            Ok(()) => queue
+                .done
+                .extend(flushed.into_iter().map(|(t, a)| (t, Ok(a)))),
+            Err(error) => {
+                let mut shared = SharedFailure::new(flushed.len(), error);
+                for (ticket, _) in flushed {
+                    queue.done.insert(ticket, Err(shared.next()));
+                }
+            }
+        }
+        queue.flushing = false;
         self.finished = true;
         self.log.ready.notify_all();
         queue
@@ -153,7 +238,10 @@ impl Drop for Leader<'_> {
                 ))),
             );
         }
-        queue.leader = false;
+        match self.role {
+            Role::Writing => queue.writing = false,
+            Role::Flushing => queue.flushing = false,
+        }
         self.log.ready.notify_all();
     }
 }
@@ -271,6 +359,7 @@ impl PgLog {
         ))?;
         let write = client.prepare(WRITE_SQL)?;
         let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
+        let log_id = writer.log_id();
         Ok(Self {
             inner: Mutex::new(Inner {
                 client,
@@ -280,10 +369,34 @@ impl PgLog {
                 flush_wait,
                 scratch: Vec::new(),
                 contended: false,
+                pipelined: false,
             }),
+            log_id,
+            flusher: None,
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
         })
+    }
+
+    /// Gives the handle a second connection (to the same database) that waits for WAL
+    /// flushes, so that group commits are pipelined: the handle's connection writes and
+    /// commits each group without waiting for the flush (`synchronous_commit = off` for its
+    /// session), and the flush connection waits, once for every group committed meanwhile,
+    /// until the server's WAL is flushed past them; only then are their appends
+    /// acknowledged. The durability statement is the same; what changes is that the next
+    /// group is written while the previous one's flush is awaited. Worth it when several
+    /// threads share the handle.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn with_flush_connection(mut self, mut client: Client) -> Result<Self> {
+        client.batch_execute("SET synchronous_commit = on")?;
+        let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        inner.client.batch_execute("SET synchronous_commit = off")?;
+        inner.pipelined = true;
+        self.flusher = Some(Mutex::new(Flusher { client, flush_wait }));
+        Ok(self)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -326,26 +439,67 @@ impl PgLog {
             if let Some(outcome) = queue.done.remove(&ticket) {
                 return outcome;
             }
-            if queue.leader {
-                queue = self
-                    .ready
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
+            if !queue.writing && !queue.pending.is_empty() {
+                // Nobody writes: this caller writes what is queued (its own request among
+                // the first, unless more than a group's worth is queued before it), then
+                // goes on with what queued meanwhile, up to `LEAD_GROUPS` groups (handing
+                // over to a sleeping caller would put its wake-up on every group's path).
+                queue.writing = true;
+                let mut led = 0;
+                while queue.writing {
+                    let group = take_group(&mut queue.pending);
+                    drop(queue);
+                    let mut leader = Leader {
+                        log: self,
+                        role: Role::Writing,
+                        tickets: group.iter().map(|r| r.ticket).collect(),
+                        finished: false,
+                    };
+                    let (outcomes, committed) = self.write_group(&group);
+                    led += 1;
+                    queue = leader.finish_write(outcomes, committed, led < LEAD_GROUPS);
+                }
                 continue;
             }
-            // No leader: this caller writes what is queued (its own request among the
-            // first, unless more than a group's worth is queued before it).
-            queue.leader = true;
-            let group = take_group(&mut queue.pending);
-            drop(queue);
-            let mut leader = Leader {
-                log: self,
-                tickets: group.iter().map(|r| r.ticket).collect(),
-                finished: false,
-            };
-            let outcomes = self.write_group(&group);
-            queue = leader.finish(outcomes);
+            if !queue.flushing && !queue.unflushed.is_empty() {
+                // Committed groups wait for a flush: one wait covers all of them.
+                queue.flushing = true;
+                let flushed = core::mem::take(&mut queue.unflushed);
+                let last = queue.unflushed_last;
+                drop(queue);
+                let mut leader = Leader {
+                    log: self,
+                    role: Role::Flushing,
+                    tickets: flushed.iter().map(|(t, _)| *t).collect(),
+                    finished: false,
+                };
+                let result = self.wait_for_flush(last);
+                queue = leader.finish_flush(flushed, result);
+                continue;
+            }
+            queue = self
+                .ready
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
         }
+    }
+
+    /// Waits on the flush connection until the server's WAL is flushed past every commit
+    /// that returned before: a synchronous transaction that writes WAL (a row lock on the
+    /// record `last`, committed already, which no writer changes) returns only then.
+    fn wait_for_flush(&self, last: u64) -> Result<()> {
+        let Some(flusher) = &self.flusher else {
+            return Err(Error::Audit(hexvault_audit::Error::Internal(
+                "a flush was queued on a handle without a flush connection",
+            )));
+        };
+        let id: &[u8] = self.log_id.as_bytes();
+        let mut flusher = flusher.lock().unwrap_or_else(PoisonError::into_inner);
+        let flusher = &mut *flusher;
+        flusher
+            .client
+            .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])?;
+        Ok(())
     }
 
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
@@ -353,20 +507,25 @@ impl PgLog {
     }
 
     /// Writes `group` as one transaction: each request's records consecutive, in queue
-    /// order. Returns one outcome per request, in order. A request whose events cannot be
-    /// encoded fails alone (its records are left out); a database failure fails every
-    /// request of the group.
-    fn write_group(&self, group: &[Request]) -> Vec<Result<Vec<Appended>>> {
+    /// order. Returns one outcome per request, in order, and, on a pipelined handle, the
+    /// last sequence number committed (the successful outcomes then still wait for a
+    /// flush). A request whose events cannot be encoded fails alone (its records are left
+    /// out); a database failure fails every request of the group.
+    fn write_group(&self, group: &[Request]) -> (Vec<Result<Vec<Appended>>>, Option<u64>) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let log_id = inner.writer.log_id();
         let expected = inner.writer.head();
+        // The last record of a committed batch (`Some` only on a pipelined handle).
+        let committed = |pipelined: bool, batch: &Batch| {
+            (pipelined && !batch.appended.is_empty()).then(|| batch.end.next.saturating_sub(1))
+        };
         if !inner.contended {
             // First try: the head this handle last saw, one statement in its own
-            // transaction.
+            // transaction (committed without waiting for the flush on a pipelined handle).
             let prepared = prepare_group(&mut inner.writer, group, &mut inner.scratch);
             if prepared.batch.appended.is_empty() {
-                return prepared.into_outcomes(Ok(()));
+                return (prepared.into_outcomes(Ok(())), None);
             }
             let written = execute_write(
                 &mut inner.client,
@@ -378,12 +537,13 @@ impl PgLog {
             );
             match written {
                 Ok(rows) if rows == prepared.batch.appended.len() as u64 => {
-                    return prepared.into_outcomes(Ok(()));
+                    let last = committed(inner.pipelined, &prepared.batch);
+                    return (prepared.into_outcomes(Ok(())), last);
                 }
                 Ok(_) => inner.contended = true,
                 Err(e) => {
                     inner.writer.seek(expected);
-                    return prepared.into_outcomes(Err(e));
+                    return (prepared.into_outcomes(Err(e)), None);
                 }
             }
         }
@@ -395,7 +555,8 @@ impl PgLog {
         let result = (|| {
             let mut tx = inner.client.transaction()?;
             // Commit without waiting for the WAL flush, so the head row's lock is released
-            // at once; the flush is awaited below, after the lock, before acknowledging.
+            // at once; the flush is awaited after the lock, before acknowledging (below, or
+            // on the flush connection of a pipelined handle).
             tx.batch_execute("SET LOCAL synchronous_commit = off")?;
             let row = tx
                 .query_opt(&inner.lock_head, &[&id])?
@@ -426,12 +587,14 @@ impl PgLog {
                 });
             }
             tx.commit()?;
-            // Durability: a synchronous commit that wrote WAL (a row lock on this batch's
-            // last record, which no other writer touches) returns once the WAL is flushed
-            // past its commit record, so past the batch's commit record. A failure here
-            // leaves the batch committed and unacknowledged.
-            let last = db_i64(g.batch.end.next.saturating_sub(1))?;
-            inner.client.execute(&inner.flush_wait, &[&id, &last])?;
+            if !inner.pipelined {
+                // Durability: a synchronous commit that wrote WAL (a row lock on this
+                // batch's last record, which no other writer touches) returns once the WAL
+                // is flushed past its commit record, so past the batch's commit record. A
+                // failure here leaves the batch committed and unacknowledged.
+                let last = db_i64(g.batch.end.next.saturating_sub(1))?;
+                inner.client.execute(&inner.flush_wait, &[&id, &last])?;
+            }
             Ok(())
         })();
         if result.is_err() {
@@ -440,14 +603,21 @@ impl PgLog {
             inner.writer.seek(expected);
         }
         match prepared {
-            Some(prepared) => prepared.into_outcomes(result),
+            Some(prepared) => {
+                let last = if result.is_ok() {
+                    committed(inner.pipelined, &prepared.batch)
+                } else {
+                    None
+                };
+                (prepared.into_outcomes(result), last)
+            }
             None => {
                 let error = result
                     .err()
                     .unwrap_or(Error::Audit(hexvault_audit::Error::Internal(
                         "a group commit ended before preparing its records without an error",
                     )));
-                fail_all(group.len(), error)
+                (fail_all(group.len(), error), None)
             }
         }
     }
@@ -459,6 +629,9 @@ impl PgLog {
         let log_id = inner.writer.log_id();
         let id: &[u8] = log_id.as_bytes();
         let mut tx = inner.client.transaction()?;
+        // Durable when it returns, also on a pipelined handle (whose session commits
+        // asynchronously).
+        tx.batch_execute("SET LOCAL synchronous_commit = on")?;
         let row = tx
             .query_opt(&inner.lock_head, &[&id])?
             .ok_or(Error::UnknownLog(log_id))?;
