@@ -1,7 +1,8 @@
 //! `PgLog`: the [`AuditLog`] on PostgreSQL.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{Thread, ThreadId};
 
 use hexvault_audit::{
     Anchor, Appended, AuditLog, ChainHead, ChainValue, ChainWriter, Checkpoint, Event, LogId,
@@ -99,9 +100,10 @@ pub struct PgLog {
     /// ([`PgLog::with_flush_connection`]).
     flusher: Option<Mutex<Flusher>>,
     /// Requests waiting for a group commit or its flush, and the outcomes of finished ones.
+    /// A waiting caller parks its thread; it is unparked when its outcome is posted or when
+    /// work it should take over is left (one thread, not all: on a busy machine waking
+    /// every waiter for every group costs more than the group).
     queue: Mutex<Queue>,
-    /// Signalled whenever outcomes are posted or work is handed over.
-    ready: Condvar,
 }
 
 /// The flush connection of a pipelined handle.
@@ -137,10 +139,41 @@ struct Queue {
     /// Outcomes of finished requests, until their callers take them.
     done: HashMap<u64, Result<Vec<Appended>>>,
     next_ticket: u64,
-    /// A caller is writing groups now.
-    writing: bool,
-    /// A caller is waiting for a WAL flush on the flush connection now.
-    flushing: bool,
+    /// The thread of every caller still waiting, by ticket.
+    waiters: HashMap<u64, Thread>,
+    /// A caller is writing groups now (this thread).
+    writing: Option<ThreadId>,
+    /// A caller is waiting for a WAL flush on the flush connection now (this thread).
+    flushing: Option<ThreadId>,
+}
+
+impl Queue {
+    /// Unparks the caller of `ticket`.
+    fn wake(&self, ticket: u64) {
+        if let Some(thread) = self.waiters.get(&ticket) {
+            thread.unpark();
+        }
+    }
+
+    /// Unparks one caller that can take over the work left: writing, when requests are
+    /// pending and nobody writes (the first pending caller), and flushing, when committed
+    /// requests wait and nobody flushes (the first of their callers that is not writing).
+    fn hand_over(&self) {
+        let busy = |ticket: &u64| {
+            let thread = self.waiters.get(ticket).map(Thread::id);
+            thread.is_some() && (thread == self.writing || thread == self.flushing)
+        };
+        if self.writing.is_none()
+            && let Some(next) = self.pending.iter().map(|r| r.ticket).find(|t| !busy(t))
+        {
+            self.wake(next);
+        }
+        if self.flushing.is_none()
+            && let Some(next) = self.unflushed.iter().map(|(t, _)| *t).find(|t| !busy(t))
+        {
+            self.wake(next);
+        }
+    }
 }
 
 /// What a caller doing the work of others is doing.
@@ -188,12 +221,15 @@ impl<'a> Leader<'a> {
                 }
                 (outcome, _) => {
                     queue.done.insert(*ticket, outcome);
+                    queue.wake(*ticket);
                 }
             }
         }
-        queue.writing = go_on && !queue.pending.is_empty();
+        if !go_on || queue.pending.is_empty() {
+            queue.writing = None;
+        }
         self.finished = true;
-        self.log.ready.notify_all();
+        queue.hand_over();
         queue
     }
 
@@ -205,20 +241,20 @@ impl<'a> Leader<'a> {
         result: Result<()>,
     ) -> MutexGuard<'a, Queue> {
         let mut queue = self.log.lock_queue();
-        match result {
-            Ok(()) => queue
-                .done
-                .extend(flushed.into_iter().map(|(t, a)| (t, Ok(a)))),
-            Err(error) => {
-                let mut shared = SharedFailure::new(flushed.len(), error);
-                for (ticket, _) in flushed {
-                    queue.done.insert(ticket, Err(shared.next()));
-                }
-            }
+        let mut shared = result
+            .err()
+            .map(|error| SharedFailure::new(flushed.len(), error));
+        for (ticket, appended) in flushed {
+            let outcome = match &mut shared {
+                None => Ok(appended),
+                Some(shared) => Err(shared.next()),
+            };
+            queue.done.insert(ticket, outcome);
+            queue.wake(ticket);
         }
-        queue.flushing = false;
+        queue.flushing = None;
         self.finished = true;
-        self.log.ready.notify_all();
+        queue.hand_over();
         queue
     }
 }
@@ -237,12 +273,13 @@ impl Drop for Leader<'_> {
                      or may not be committed: verify the log",
                 ))),
             );
+            queue.wake(*ticket);
         }
         match self.role {
-            Role::Writing => queue.writing = false,
-            Role::Flushing => queue.flushing = false,
+            Role::Writing => queue.writing = None,
+            Role::Flushing => queue.flushing = None,
         }
-        self.log.ready.notify_all();
+        queue.hand_over();
     }
 }
 
@@ -374,7 +411,6 @@ impl PgLog {
             log_id,
             flusher: None,
             queue: Mutex::new(Queue::default()),
-            ready: Condvar::new(),
         })
     }
 
@@ -435,18 +471,27 @@ impl PgLog {
         let ticket = queue.next_ticket;
         queue.next_ticket = queue.next_ticket.wrapping_add(1);
         queue.pending.push_back(Request { ticket, events });
+        let me = std::thread::current();
+        let my_id = me.id();
+        queue.waiters.insert(ticket, me);
         loop {
             if let Some(outcome) = queue.done.remove(&ticket) {
+                queue.waiters.remove(&ticket);
                 return outcome;
             }
-            if !queue.writing && !queue.pending.is_empty() {
+            let can_write = queue.writing.is_none() && !queue.pending.is_empty();
+            let can_flush = queue.flushing.is_none() && !queue.unflushed.is_empty();
+            // A caller whose request is committed wants the flush first; one whose request
+            // is still queued wants it written first.
+            let mine_pending = queue.pending.iter().any(|r| r.ticket == ticket);
+            if can_write && (mine_pending || !can_flush) {
                 // Nobody writes: this caller writes what is queued (its own request among
                 // the first, unless more than a group's worth is queued before it), then
                 // goes on with what queued meanwhile, up to `LEAD_GROUPS` groups (handing
                 // over to a sleeping caller would put its wake-up on every group's path).
-                queue.writing = true;
+                queue.writing = Some(my_id);
                 let mut led = 0;
-                while queue.writing {
+                while queue.writing.is_some() {
                     let group = take_group(&mut queue.pending);
                     drop(queue);
                     let mut leader = Leader {
@@ -461,9 +506,9 @@ impl PgLog {
                 }
                 continue;
             }
-            if !queue.flushing && !queue.unflushed.is_empty() {
+            if can_flush {
                 // Committed groups wait for a flush: one wait covers all of them.
-                queue.flushing = true;
+                queue.flushing = Some(my_id);
                 let flushed = core::mem::take(&mut queue.unflushed);
                 let last = queue.unflushed_last;
                 drop(queue);
@@ -477,10 +522,11 @@ impl PgLog {
                 queue = leader.finish_flush(flushed, result);
                 continue;
             }
-            queue = self
-                .ready
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
+            // Unparked when this request's outcome is posted or work is handed over to
+            // it; a stray wake-up only goes round the loop again.
+            drop(queue);
+            std::thread::park();
+            queue = self.lock_queue();
         }
     }
 
