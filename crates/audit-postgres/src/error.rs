@@ -68,9 +68,11 @@ pub enum Error {
     },
 
     /// The group commit that carried this append together with appends of other threads
-    /// on the same [`crate::PgLog`] failed: every one of them gets this error. The group was
-    /// one transaction, so its records are all committed or none; none is when the failure
-    /// came before `COMMIT` (see `source`: a refused statement, a lost connection).
+    /// on the same [`crate::PgLog`] failed: every one of them gets this error and none is
+    /// acknowledged. A group is one transaction, so its records are all committed or none;
+    /// none when the failure came before `COMMIT` (see `source`: a refused statement, a
+    /// lost connection). On a pipelined handle a failed flush wait fails every append it
+    /// covered: committed, possibly in several groups, never acknowledged.
     #[error(
         "the group commit of {requests} appends that carried this one failed: {source}; \
          the appends of one group are committed all or none: verify the log or append again"
