@@ -424,8 +424,16 @@ impl PgLog {
     /// threads share the handle.
     ///
     /// # Errors
-    /// [`Error::Database`].
+    /// [`Error::Database`]; [`Error::UnknownLog`] when the flush connection does not see
+    /// this log (another database).
     pub fn with_flush_connection(mut self, mut client: Client) -> Result<Self> {
+        let id: &[u8] = self.log_id.as_bytes();
+        client
+            .query_opt(
+                "SELECT 1 FROM hexvault_audit_logs WHERE log_id = $1",
+                &[&id],
+            )?
+            .ok_or(Error::UnknownLog(self.log_id))?;
         client.batch_execute("SET synchronous_commit = on")?;
         let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
         let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
@@ -542,10 +550,10 @@ impl PgLog {
         let id: &[u8] = self.log_id.as_bytes();
         let mut flusher = flusher.lock().unwrap_or_else(PoisonError::into_inner);
         let flusher = &mut *flusher;
-        flusher
+        let locked = flusher
             .client
             .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])?;
-        Ok(())
+        flush_waited(self.log_id, last, locked)
     }
 
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
@@ -638,8 +646,11 @@ impl PgLog {
                 // batch's last record, which no other writer touches) returns once the WAL
                 // is flushed past its commit record, so past the batch's commit record. A
                 // failure here leaves the batch committed and unacknowledged.
-                let last = db_i64(g.batch.end.next.saturating_sub(1))?;
-                inner.client.execute(&inner.flush_wait, &[&id, &last])?;
+                let last = g.batch.end.next.saturating_sub(1);
+                let locked = inner
+                    .client
+                    .execute(&inner.flush_wait, &[&id, &db_i64(last)?])?;
+                flush_waited(log_id, last, locked)?;
             }
             Ok(())
         })();
@@ -737,6 +748,22 @@ impl PgLog {
     pub fn anchor(&self) -> Result<Option<Anchor>> {
         self.read()?.latest_anchor()
     }
+}
+
+/// A flush wait that locked no row wrote no WAL and so waited for nothing: the record
+/// `last` is not where it was committed (deleted by someone with database access, or the
+/// flush connection sees another database). Never acknowledge on it.
+fn flush_waited(log_id: LogId, last: u64, locked: u64) -> Result<()> {
+    if locked == 1 {
+        return Ok(());
+    }
+    Err(Error::InconsistentHead {
+        log_id,
+        what: format!(
+            "the flush wait found {locked} rows for record {last}, committed just before: \
+             the record was removed, or the flush connection is to another database"
+        ),
+    })
 }
 
 /// A batch chained onto one head; the writer stands after its last record.

@@ -1171,3 +1171,33 @@ fn threads_and_processes_into_one_log() {
     let acked: Vec<_> = batches.into_iter().flatten().collect();
     assert_acknowledged_present(&log, &acked);
 }
+
+/// A flush connection that does not see the log (another database) is refused: its flush
+/// waits would lock nothing, write no WAL and wait for no flush.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_flush_connection_to_another_database_is_refused() {
+    let other_db = format!("hexvault_other_{}", std::process::id());
+    let mut admin = client();
+    // One statement each: neither runs inside a transaction block.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {other_db}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {other_db}"))
+        .unwrap();
+    let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
+    config.dbname(&other_db);
+    let mut elsewhere = config.connect(NoTls).unwrap();
+    // The other database even holds the schema, just not this log.
+    hexvault_audit_postgres::migrate(&mut elsewhere).unwrap();
+    let log = PgLog::create(client(), options(0)).unwrap();
+    let id = log.log_id();
+    assert!(matches!(
+        log.with_flush_connection(elsewhere),
+        Err(Error::UnknownLog(unknown)) if unknown == id
+    ));
+    admin
+        .batch_execute(&format!("DROP DATABASE {other_db}"))
+        .unwrap();
+}
