@@ -52,10 +52,13 @@ struct Inner {
     /// row's lock first instead of trying the last head seen (which would wait for the
     /// lock and fail).
     contended: bool,
-    /// The handle has a flush connection: writes commit without waiting for the WAL flush
-    /// (`synchronous_commit = off` for this session) and the flush connection waits for
-    /// it before any append is acknowledged.
+    /// The handle has a flush connection: while other callers wait, writes commit without
+    /// waiting for the WAL flush and the flush connection waits for it before any append
+    /// is acknowledged.
     pipelined: bool,
+    /// `synchronous_commit` is `off` for this session now (only on a pipelined handle,
+    /// while it defers flushes to the flush connection).
+    session_async: bool,
 }
 
 /// An audit log in a PostgreSQL database, shared by any number of writers in any number
@@ -407,6 +410,7 @@ impl PgLog {
                 scratch: Vec::new(),
                 contended: false,
                 pipelined: false,
+                session_async: false,
             }),
             log_id,
             flusher: None,
@@ -415,13 +419,15 @@ impl PgLog {
     }
 
     /// Gives the handle a second connection (to the same database) that waits for WAL
-    /// flushes, so that group commits are pipelined: the handle's connection writes and
-    /// commits each group without waiting for the flush (`synchronous_commit = off` for its
-    /// session), and the flush connection waits, once for every group committed meanwhile,
-    /// until the server's WAL is flushed past them; only then are their appends
-    /// acknowledged. The durability statement is the same; what changes is that the next
-    /// group is written while the previous one's flush is awaited. Worth it when several
-    /// threads share the handle.
+    /// flushes, so that group commits are pipelined: while other callers wait, the handle's
+    /// connection writes and commits each group without waiting for the flush
+    /// (`synchronous_commit = off` for its session meanwhile), and the flush connection
+    /// waits, once for every group committed meanwhile, until the server's WAL is flushed
+    /// past them; only then are their appends acknowledged. A group with no other caller
+    /// waiting commits synchronously, as without a flush connection (one round trip). The
+    /// durability statement is the same; what changes is that the next group is written
+    /// while the previous one's flush is awaited. Worth it when several threads share the
+    /// handle.
     ///
     /// # Errors
     /// [`Error::Database`]; [`Error::UnknownLog`] when the flush connection does not see
@@ -437,7 +443,6 @@ impl PgLog {
         client.batch_execute("SET synchronous_commit = on")?;
         let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
         let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
-        inner.client.batch_execute("SET synchronous_commit = off")?;
         inner.pipelined = true;
         self.flusher = Some(Mutex::new(Flusher { client, flush_wait }));
         Ok(self)
@@ -501,6 +506,9 @@ impl PgLog {
                 let mut led = 0;
                 while queue.writing.is_some() {
                     let group = take_group(&mut queue.pending);
+                    let lone = queue.waiters.len() == group.len()
+                        && queue.unflushed.is_empty()
+                        && queue.flushing.is_none();
                     drop(queue);
                     let mut leader = Leader {
                         log: self,
@@ -508,7 +516,7 @@ impl PgLog {
                         tickets: group.iter().map(|r| r.ticket).collect(),
                         finished: false,
                     };
-                    let (outcomes, committed) = self.write_group(&group);
+                    let (outcomes, committed) = self.write_group(&group, lone);
                     led += 1;
                     queue = leader.finish_write(outcomes, committed, led < LEAD_GROUPS);
                 }
@@ -565,18 +573,37 @@ impl PgLog {
     /// last sequence number committed (the successful outcomes then still wait for a
     /// flush). A request whose events cannot be encoded fails alone (its records are left
     /// out); a database failure fails every request of the group.
-    fn write_group(&self, group: &[Request]) -> (Vec<Result<Vec<Appended>>>, Option<u64>) {
+    ///
+    /// `lone`: no other caller waits; a pipelined handle then commits synchronously (one
+    /// round trip) instead of deferring the flush wait to its flush connection.
+    fn write_group(
+        &self,
+        group: &[Request],
+        lone: bool,
+    ) -> (Vec<Result<Vec<Appended>>>, Option<u64>) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let log_id = inner.writer.log_id();
         let expected = inner.writer.head();
-        // The last record of a committed batch (`Some` only on a pipelined handle).
-        let committed = |pipelined: bool, batch: &Batch| {
-            (pipelined && !batch.appended.is_empty()).then(|| batch.end.next.saturating_sub(1))
+        let defer = inner.pipelined && !lone;
+        if defer != inner.session_async {
+            let set = if defer {
+                "SET synchronous_commit = off"
+            } else {
+                "SET synchronous_commit = on"
+            };
+            if let Err(e) = inner.client.batch_execute(set) {
+                return (fail_all(group.len(), e.into()), None);
+            }
+            inner.session_async = defer;
+        }
+        // The last record of a committed batch whose flush is deferred.
+        let committed = |defer: bool, batch: &Batch| {
+            (defer && !batch.appended.is_empty()).then(|| batch.end.next.saturating_sub(1))
         };
         if !inner.contended {
             // First try: the head this handle last saw, one statement in its own
-            // transaction (committed without waiting for the flush on a pipelined handle).
+            // transaction (committed without waiting for the flush when it is deferred).
             let prepared = prepare_group(&mut inner.writer, group, &mut inner.scratch);
             if prepared.batch.appended.is_empty() {
                 return (prepared.into_outcomes(Ok(())), None);
@@ -591,7 +618,7 @@ impl PgLog {
             );
             match written {
                 Ok(rows) if rows == prepared.batch.appended.len() as u64 => {
-                    let last = committed(inner.pipelined, &prepared.batch);
+                    let last = committed(defer, &prepared.batch);
                     return (prepared.into_outcomes(Ok(())), last);
                 }
                 Ok(_) => inner.contended = true,
@@ -610,7 +637,7 @@ impl PgLog {
             let mut tx = inner.client.transaction()?;
             // Commit without waiting for the WAL flush, so the head row's lock is released
             // at once; the flush is awaited after the lock, before acknowledging (below, or
-            // on the flush connection of a pipelined handle).
+            // on the flush connection when the flush is deferred).
             tx.batch_execute("SET LOCAL synchronous_commit = off")?;
             let row = tx
                 .query_opt(&inner.lock_head, &[&id])?
@@ -641,7 +668,7 @@ impl PgLog {
                 });
             }
             tx.commit()?;
-            if !inner.pipelined {
+            if !defer {
                 // Durability: a synchronous commit that wrote WAL (a row lock on this
                 // batch's last record, which no other writer touches) returns once the WAL
                 // is flushed past its commit record, so past the batch's commit record. A
@@ -662,7 +689,7 @@ impl PgLog {
         match prepared {
             Some(prepared) => {
                 let last = if result.is_ok() {
-                    committed(inner.pipelined, &prepared.batch)
+                    committed(defer, &prepared.batch)
                 } else {
                     None
                 };
@@ -686,7 +713,7 @@ impl PgLog {
         let log_id = inner.writer.log_id();
         let id: &[u8] = log_id.as_bytes();
         let mut tx = inner.client.transaction()?;
-        // Durable when it returns, also on a pipelined handle (whose session commits
+        // Durable when it returns, also on a pipelined handle (whose session may commit
         // asynchronously).
         tx.batch_execute("SET LOCAL synchronous_commit = on")?;
         let row = tx
