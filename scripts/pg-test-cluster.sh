@@ -9,6 +9,9 @@
 # directory is mode 0700) and holds one database, `hexvault_test`. The command runs with
 # HEXVAULT_TEST_POSTGRES_URL set to its connection string. PostgreSQL refuses to run as
 # root: as root the server runs as the system user `hexvault-pg` (created if missing).
+# HEXVAULT_TEST_PG_RESTART is set to a script that stops the server the way a crash does
+# (`pg_ctl stop -m immediate`: no shutdown checkpoint, crash recovery at the next start)
+# and starts it again with the same settings.
 # Where the server binaries are missing and we are root with apt-get, `postgresql-15` is
 # installed; otherwise the script fails and says what to install. HEXVAULT_PG_BIN
 # overrides the binary directory (default /usr/lib/postgresql/15/bin).
@@ -68,9 +71,9 @@ if ! "${as_server[@]}" "$pg_bin/initdb" -D "$dir/data" -U "$db_user" --auth=trus
 fi
 # Unix socket only; small settings for a test machine. fsync stays on: the durability
 # tests and the benchmark measure real commits.
+opts="-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=60 -c shared_buffers=32MB"
 if ! "${as_server[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=60 -c shared_buffers=32MB" \
-        start >/dev/null; then
+        -o "$opts" start >/dev/null; then
     cat "$dir/server.log" >&2 || true
     echo "pg-test-cluster: the PostgreSQL server did not start (log above)" >&2
     exit 1
@@ -78,5 +81,14 @@ fi
 "${as_server[@]}" "$pg_bin/createdb" -h "$dir" -U "$db_user" hexvault_test
 echo "pg-test-cluster: PostgreSQL up in $(( $(date +%s) - started )) s at $dir (socket only)" >&2
 
+cat >"$dir/restart-immediate.sh" <<EOF
+#!/bin/sh
+set -e
+${as_server[*]} "$pg_bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+${as_server[*]} "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null
+EOF
+chmod 0755 "$dir/restart-immediate.sh"
+
 export HEXVAULT_TEST_POSTGRES_URL="host=$dir user=$db_user dbname=hexvault_test"
+export HEXVAULT_TEST_PG_RESTART="$dir/restart-immediate.sh"
 "$@"

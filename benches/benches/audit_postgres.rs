@@ -1,8 +1,11 @@
 //! hexvault-audit-postgres beside the raw primitive: appends per second into one log with
-//! 1, 4 and 16 concurrent writers (each its own connection), single appends and group
-//! commit (`append_batch` of 64), beside a bare autocommit `INSERT` of the same bytes
-//! (record encoding and chain value into a table of the same shape) with the same number
-//! of writers, in the same run.
+//! 1, 4 and 16 concurrent writers, single appends and batches (`append_batch` of 64),
+//! beside a bare autocommit `INSERT` of the same bytes (record encoding and chain value
+//! into a table of the same shape) from as many connections, in the same run. Three
+//! configurations of ours: the writers are threads sharing one `PgLog` (their appends are
+//! group-committed), on one connection or pipelined with a flush connection
+//! (`PgLog::with_flush_connection`); or each writer has its own handle and connection (as
+//! separate processes would).
 //!
 //! Needs a PostgreSQL server: `cargo xtask bench audit_postgres` (and `bench --test`) run
 //! it under a throwaway cluster; without `HEXVAULT_TEST_POSTGRES_URL` it prints that it
@@ -102,11 +105,31 @@ fn pg_handles(url: &str, writers: u64) -> Arc<Vec<PgLog>> {
     Arc::new(handles)
 }
 
+/// Each writer its own handle and connection (like separate processes).
 fn ours(url: &str, writers: u64, batch: u64, total: u64) -> Duration {
-    let handles = pg_handles(url, writers);
+    appends(pg_handles(url, writers), writers, batch, total)
+}
+
+/// The writers are threads sharing one handle (one connection): group commit.
+fn ours_shared(url: &str, writers: u64, batch: u64, total: u64) -> Duration {
+    appends(pg_handles(url, 1), writers, batch, total)
+}
+
+/// The writers are threads sharing one handle with a flush connection: pipelined group
+/// commit.
+fn ours_pipelined(url: &str, writers: u64, batch: u64, total: u64) -> Duration {
+    let log = PgLog::create(connect(url), options())
+        .unwrap()
+        .with_flush_connection(connect(url))
+        .unwrap();
+    appends(Arc::new(vec![log]), writers, batch, total)
+}
+
+/// `writers` threads append `total` events, thread `w` through `handles[w % len]`.
+fn appends(handles: Arc<Vec<PgLog>>, writers: u64, batch: u64, total: u64) -> Duration {
     let event = event();
     concurrently(writers, total, move |w, count| {
-        let log = &handles[usize::try_from(w).unwrap()];
+        let log = &handles[usize::try_from(w).unwrap() % handles.len()];
         let mut done = 0;
         while done < count {
             if batch == 1 {
@@ -177,10 +200,14 @@ fn bench(c: &mut Criterion, url: &str) {
     let mut g = c.benchmark_group("audit_append_postgres");
     g.throughput(Throughput::Elements(1));
     g.sample_size(10);
-    let cases: [(&str, Runner, u64); 4] = [
+    let cases: [(&str, Runner, u64); 8] = [
+        ("hexvault_pg_shared_append", ours_shared, 1),
+        ("hexvault_pg_pipelined_append", ours_pipelined, 1),
         ("hexvault_pg_append", ours, 1),
         ("bare_insert", bare, 1),
-        ("hexvault_pg_group_commit_64", ours, BATCH),
+        ("hexvault_pg_shared_batch_64", ours_shared, BATCH),
+        ("hexvault_pg_pipelined_batch_64", ours_pipelined, BATCH),
+        ("hexvault_pg_batch_64", ours, BATCH),
         ("bare_insert_batch_64", bare, BATCH),
     ];
     for writers in [1, 4, 16] {
@@ -198,34 +225,43 @@ fn bench(c: &mut Criterion, url: &str) {
     g.finish();
 }
 
-/// The table for the note: appends/s of each case and the ratio to the bare insert with
-/// the same writers and batch, measured back to back (median of 3 rounds).
+/// The table for the note: appends/s of each case and its ratio to the bare insert with
+/// the same writers and batch, all measured back to back in each round (median of 3
+/// rounds; the ratio is the median of the rounds' ratios).
 fn table(url: &str) {
     const OPS: u64 = 3_200;
     eprintln!(
         "audit_postgres (appends/s, median of 3 rounds of {OPS} appends; contended machine):"
     );
-    eprintln!("  writers  batch    hexvault    bare INSERT   ratio");
+    eprintln!(
+        "  writers  batch  bare INSERT | shared handle   ratio | + flush conn.   ratio | handle per writer  ratio"
+    );
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let runners: [Runner; 4] = [bare, ours_shared, ours_pipelined, ours];
     for writers in [1, 4, 16] {
         for batch in [1, BATCH] {
-            let mut ratios = Vec::new();
-            let mut rates = Vec::new();
-            for _ in 0..3 {
-                let t_bare = bare(url, writers, batch, OPS);
-                let t_ours = ours(url, writers, batch, OPS);
-                let rate = |t: Duration| OPS as f64 / t.as_secs_f64();
-                ratios.push(rate(t_ours) / rate(t_bare));
-                rates.push((rate(t_ours), rate(t_bare)));
-            }
-            let mid = |mut v: Vec<f64>| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
+            let rounds: Vec<Vec<f64>> = (0..3)
+                .map(|_| {
+                    runners
+                        .iter()
+                        .map(|run| OPS as f64 / run(url, writers, batch, OPS).as_secs_f64())
+                        .collect()
+                })
+                .collect();
+            let rate = |i: usize| mid(rounds.iter().map(|r| r[i]).collect());
+            let ratio = |i: usize| mid(rounds.iter().map(|r| r[i] / r[0]).collect());
             eprintln!(
-                "  {writers:>7}  {batch:>5}  {:>10.0}  {:>12.0}  {:>6.2}x",
-                mid(rates.iter().map(|r| r.0).collect()),
-                mid(rates.iter().map(|r| r.1).collect()),
-                mid(ratios)
+                "  {writers:>7}  {batch:>5}  {:>11.0} | {:>13.0}  {:>5.2}x | {:>13.0}  {:>5.2}x | {:>17.0}  {:>5.2}x",
+                rate(0),
+                rate(1),
+                ratio(1),
+                rate(2),
+                ratio(2),
+                rate(3),
+                ratio(3),
             );
         }
     }

@@ -1,5 +1,7 @@
 //! The crate's error enum and `Result`.
 
+use std::sync::Arc;
+
 use hexvault_audit::LogId;
 
 /// Everything that can go wrong in `hexvault-audit-postgres`.
@@ -63,6 +65,23 @@ pub enum Error {
         log_id: LogId,
         /// What does not fit.
         what: String,
+    },
+
+    /// The group commit that carried this append together with appends of other threads
+    /// on the same [`crate::PgLog`] failed: every one of them gets this error and none is
+    /// acknowledged. A group is one transaction, so its records are all committed or none;
+    /// none when the failure came before `COMMIT` (see `source`: a refused statement, a
+    /// lost connection). On a pipelined handle a failed flush wait fails every append it
+    /// covered: committed, possibly in several groups, never acknowledged.
+    #[error(
+        "the group commit of {requests} appends that carried this one failed: {source}; \
+         the appends of one group are committed all or none: verify the log or append again"
+    )]
+    GroupCommit {
+        /// How many appends (`append` or `append_batch` calls) the group carried.
+        requests: usize,
+        /// The failure, shared by every append of the group.
+        source: Arc<Error>,
     },
 }
 

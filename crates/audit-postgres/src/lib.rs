@@ -7,6 +7,9 @@
 //! - One chain per log: every append (or batch) is one transaction that moves the log's
 //!   head row from the head it chained onto; no two transactions can both do that, so the
 //!   sequence stays gapless and the chain single whatever the number of writers.
+//! - Threads sharing one `PgLog` are group-committed: one caller writes every queued call
+//!   in one transaction; each call's records are consecutive, and a call is acknowledged
+//!   only with its whole group (ADR 0076).
 //! - An append returns only after its transaction committed and the server's WAL is
 //!   flushed past it; a writer that dies before commit leaves nothing behind (the server
 //!   rolls back).

@@ -1,6 +1,8 @@
 //! `PgLog`: the [`AuditLog`] on PostgreSQL.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{Thread, ThreadId};
 
 use hexvault_audit::{
     Anchor, Appended, AuditLog, ChainHead, ChainValue, ChainWriter, Checkpoint, Event, LogId,
@@ -50,6 +52,13 @@ struct Inner {
     /// row's lock first instead of trying the last head seen (which would wait for the
     /// lock and fail).
     contended: bool,
+    /// The handle has a flush connection: while other callers wait, writes commit without
+    /// waiting for the WAL flush and the flush connection waits for it before any append
+    /// is acknowledged.
+    pipelined: bool,
+    /// `synchronous_commit` is `off` for this session now (only on a pipelined handle,
+    /// while it defers flushes to the flush connection).
+    session_async: bool,
 }
 
 /// An audit log in a PostgreSQL database, shared by any number of writers in any number
@@ -66,9 +75,19 @@ struct Inner {
 /// synchronous transaction; it goes back to the first form when it finds the head where it
 /// left it (see ADR 0068).
 ///
+/// Threads sharing one handle (`Arc<PgLog>`) are group-committed (ADR 0076): concurrent
+/// `append`/`append_batch` calls queue, and one caller writes every queued call in one
+/// transaction (each call's records consecutive) while the others wait for their own
+/// outcome. A call whose events cannot be encoded fails alone; a database failure fails
+/// every call of the group ([`Error::GroupCommit`]), and a failure before `COMMIT` leaves
+/// none of the group's records in the log. With [`PgLog::with_flush_connection`] the
+/// groups are pipelined: the next group is written while a second connection waits for the
+/// previous ones' WAL flush.
+///
 /// An append returns only after its records are committed and the server's WAL is flushed
-/// past them (`synchronous_commit` is `on` for the session), so a returned record survives
-/// a server crash as far as the server's WAL does. A writer killed mid-append leaves its
+/// past them (`synchronous_commit` is `on` for the session, or the flush connection waited
+/// for the flush), so a returned record survives a server crash as far as the server's
+/// WAL does. A writer killed mid-append leaves its
 /// transaction whole or absent, never a gap or half a batch (a statement already sent may
 /// still commit on the server: that record was never acknowledged). When the connection
 /// fails during `COMMIT` or the flush wait, the append returns an error and the records
@@ -79,6 +98,207 @@ struct Inner {
 /// checkpoint or [`PgLog::refresh`]: other writers may have appended since.
 pub struct PgLog {
     inner: Mutex<Inner>,
+    log_id: LogId,
+    /// The second connection that waits for WAL flushes, when the handle has one
+    /// ([`PgLog::with_flush_connection`]).
+    flusher: Option<Mutex<Flusher>>,
+    /// Requests waiting for a group commit or its flush, and the outcomes of finished ones.
+    /// A waiting caller parks its thread; it is unparked when its outcome is posted or when
+    /// work it should take over is left (one thread, not all: on a busy machine waking
+    /// every waiter for every group costs more than the group).
+    queue: Mutex<Queue>,
+}
+
+/// The flush connection of a pipelined handle.
+struct Flusher {
+    client: Client,
+    flush_wait: Statement,
+}
+
+/// At most this many events go into one group commit (one statement); more queued
+/// requests wait for the next group. A single request larger than this is written alone.
+const GROUP_MAX_EVENTS: usize = 1024;
+
+/// A caller that writes groups writes at most this many in a row before it returns and
+/// leaves what is queued to a waiting caller (so its own caller waits a bounded time).
+const LEAD_GROUPS: usize = 8;
+
+/// One caller's `append` or `append_batch`, waiting in the queue.
+struct Request {
+    ticket: u64,
+    events: Vec<Event>,
+}
+
+/// The group-commit queue of one [`PgLog`].
+#[derive(Default)]
+struct Queue {
+    /// Requests no caller has taken to write yet, in arrival order.
+    pending: VecDeque<Request>,
+    /// Requests committed without waiting for the WAL flush (pipelined handle), not yet
+    /// covered by a flush wait: not acknowledged.
+    unflushed: Vec<(u64, Vec<Appended>)>,
+    /// The last sequence number among `unflushed`.
+    unflushed_last: u64,
+    /// Outcomes of finished requests, until their callers take them.
+    done: HashMap<u64, Result<Vec<Appended>>>,
+    next_ticket: u64,
+    /// The thread of every caller still waiting, by ticket.
+    waiters: HashMap<u64, Thread>,
+    /// A caller is writing groups now (this thread).
+    writing: Option<ThreadId>,
+    /// A caller is waiting for a WAL flush on the flush connection now (this thread).
+    flushing: Option<ThreadId>,
+}
+
+impl Queue {
+    /// Unparks the caller of `ticket`.
+    fn wake(&self, ticket: u64) {
+        if let Some(thread) = self.waiters.get(&ticket) {
+            thread.unpark();
+        }
+    }
+
+    /// Unparks one caller that can take over the work left: writing, when requests are
+    /// pending and nobody writes (the first pending caller), and flushing, when committed
+    /// requests wait and nobody flushes (the first of their callers that is not writing).
+    fn hand_over(&self) {
+        let busy = |ticket: &u64| {
+            let thread = self.waiters.get(ticket).map(Thread::id);
+            thread.is_some() && (thread == self.writing || thread == self.flushing)
+        };
+        if self.writing.is_none()
+            && let Some(next) = self.pending.iter().map(|r| r.ticket).find(|t| !busy(t))
+        {
+            self.wake(next);
+        }
+        if self.flushing.is_none()
+            && let Some(next) = self.unflushed.iter().map(|(t, _)| *t).find(|t| !busy(t))
+        {
+            self.wake(next);
+        }
+    }
+}
+
+/// What a caller doing the work of others is doing.
+#[derive(Clone, Copy)]
+enum Role {
+    Writing,
+    Flushing,
+}
+
+/// A caller doing a group's work (writing it, or waiting for its flush). Posts the
+/// outcomes; if it unwinds before that (a panic, which the crate's code never raises on
+/// purpose), the requests it carried get an internal error instead of waiting forever, and
+/// another caller can take over.
+struct Leader<'a> {
+    log: &'a PgLog,
+    role: Role,
+    tickets: Vec<u64>,
+    finished: bool,
+}
+
+fn missing_outcome() -> Error {
+    Error::Audit(hexvault_audit::Error::Internal(
+        "a group commit returned fewer outcomes than requests",
+    ))
+}
+
+impl<'a> Leader<'a> {
+    /// After writing a group: posts each request's outcome (in order), or, for requests
+    /// committed without waiting for the flush (`committed` is the group's last sequence),
+    /// queues them for the flush; keeps writing if `go_on` and requests are pending; wakes
+    /// every waiter.
+    fn finish_write(
+        &mut self,
+        outcomes: Vec<Result<Vec<Appended>>>,
+        committed: Option<u64>,
+        go_on: bool,
+    ) -> MutexGuard<'a, Queue> {
+        let mut queue = self.log.lock_queue();
+        let mut outcomes = outcomes.into_iter();
+        for ticket in &self.tickets {
+            match (outcomes.next().unwrap_or(Err(missing_outcome())), committed) {
+                (Ok(appended), Some(last)) => {
+                    queue.unflushed.push((*ticket, appended));
+                    queue.unflushed_last = queue.unflushed_last.max(last);
+                }
+                (outcome, _) => {
+                    queue.done.insert(*ticket, outcome);
+                    queue.wake(*ticket);
+                }
+            }
+        }
+        if !go_on || queue.pending.is_empty() {
+            queue.writing = None;
+        }
+        self.finished = true;
+        queue.hand_over();
+        queue
+    }
+
+    /// After a flush wait that covered `flushed`: posts their outcomes (the flush's error
+    /// for each if it failed) and wakes every waiter.
+    fn finish_flush(
+        &mut self,
+        flushed: Vec<(u64, Vec<Appended>)>,
+        result: Result<()>,
+    ) -> MutexGuard<'a, Queue> {
+        let mut queue = self.log.lock_queue();
+        let mut shared = result
+            .err()
+            .map(|error| SharedFailure::new(flushed.len(), error));
+        for (ticket, appended) in flushed {
+            let outcome = match &mut shared {
+                None => Ok(appended),
+                Some(shared) => Err(shared.next()),
+            };
+            queue.done.insert(ticket, outcome);
+            queue.wake(ticket);
+        }
+        queue.flushing = None;
+        self.finished = true;
+        queue.hand_over();
+        queue
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut queue = self.log.lock_queue();
+        for ticket in &self.tickets {
+            queue.done.insert(
+                *ticket,
+                Err(Error::Audit(hexvault_audit::Error::Internal(
+                    "the caller writing this append's group commit panicked; the records may \
+                     or may not be committed: verify the log",
+                ))),
+            );
+            queue.wake(*ticket);
+        }
+        match self.role {
+            Role::Writing => queue.writing = None,
+            Role::Flushing => queue.flushing = None,
+        }
+        queue.hand_over();
+    }
+}
+
+/// Takes the requests of the next group from the front of the queue: at least one, then
+/// more while the group stays within [`GROUP_MAX_EVENTS`].
+fn take_group(pending: &mut VecDeque<Request>) -> Vec<Request> {
+    let mut group = Vec::new();
+    let mut events = 0;
+    while let Some(next) = pending.front() {
+        if !group.is_empty() && events + next.events.len() > GROUP_MAX_EVENTS {
+            break;
+        }
+        events += next.events.len();
+        group.extend(pending.pop_front());
+    }
+    group
 }
 
 impl core::fmt::Debug for PgLog {
@@ -179,6 +399,7 @@ impl PgLog {
         ))?;
         let write = client.prepare(WRITE_SQL)?;
         let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
+        let log_id = writer.log_id();
         Ok(Self {
             inner: Mutex::new(Inner {
                 client,
@@ -188,8 +409,43 @@ impl PgLog {
                 flush_wait,
                 scratch: Vec::new(),
                 contended: false,
+                pipelined: false,
+                session_async: false,
             }),
+            log_id,
+            flusher: None,
+            queue: Mutex::new(Queue::default()),
         })
+    }
+
+    /// Gives the handle a second connection (to the same database) that waits for WAL
+    /// flushes, so that group commits are pipelined: while other callers wait, the handle's
+    /// connection writes and commits each group without waiting for the flush
+    /// (`synchronous_commit = off` for its session meanwhile), and the flush connection
+    /// waits, once for every group committed meanwhile, until the server's WAL is flushed
+    /// past them; only then are their appends acknowledged. A group with no other caller
+    /// waiting commits synchronously, as without a flush connection (one round trip). The
+    /// durability statement is the same; what changes is that the next group is written
+    /// while the previous one's flush is awaited. Worth it when several threads share the
+    /// handle.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; [`Error::UnknownLog`] when the flush connection does not see
+    /// this log (another database).
+    pub fn with_flush_connection(mut self, mut client: Client) -> Result<Self> {
+        let id: &[u8] = self.log_id.as_bytes();
+        client
+            .query_opt(
+                "SELECT 1 FROM hexvault_audit_logs WHERE log_id = $1",
+                &[&id],
+            )?
+            .ok_or(Error::UnknownLog(self.log_id))?;
+        client.batch_execute("SET synchronous_commit = on")?;
+        let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        inner.pipelined = true;
+        self.flusher = Some(Mutex::new(Flusher { client, flush_wait }));
+        Ok(self)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -216,33 +472,159 @@ impl PgLog {
         Ok(head)
     }
 
-    /// Appends `events` as one transaction (see [`AuditLog::append_batch`]).
-    fn append_events(&self, events: &[Event]) -> Result<Vec<Appended>> {
+    /// Appends `events` as one request of a group commit: queues them, and either becomes
+    /// the leader (writes every queued request in one transaction) or waits for the leader
+    /// that took them. Returns once this request's records are committed and flushed, or
+    /// with the error of this request or of its group.
+    fn append_events(&self, events: Vec<Event>) -> Result<Vec<Appended>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let mut queue = self.lock_queue();
+        let ticket = queue.next_ticket;
+        queue.next_ticket = queue.next_ticket.wrapping_add(1);
+        queue.pending.push_back(Request { ticket, events });
+        let me = std::thread::current();
+        let my_id = me.id();
+        queue.waiters.insert(ticket, me);
+        loop {
+            if let Some(outcome) = queue.done.remove(&ticket) {
+                queue.waiters.remove(&ticket);
+                return outcome;
+            }
+            let can_write = queue.writing.is_none() && !queue.pending.is_empty();
+            let can_flush = queue.flushing.is_none() && !queue.unflushed.is_empty();
+            // A caller whose request is committed wants the flush first; one whose request
+            // is still queued wants it written first.
+            let mine_pending = queue.pending.iter().any(|r| r.ticket == ticket);
+            if can_write && (mine_pending || !can_flush) {
+                // Nobody writes: this caller writes what is queued (its own request among
+                // the first, unless more than a group's worth is queued before it), then
+                // goes on with what queued meanwhile, up to `LEAD_GROUPS` groups (handing
+                // over to a sleeping caller would put its wake-up on every group's path).
+                queue.writing = Some(my_id);
+                let mut led = 0;
+                while queue.writing.is_some() {
+                    let group = take_group(&mut queue.pending);
+                    let lone = queue.waiters.len() == group.len()
+                        && queue.unflushed.is_empty()
+                        && queue.flushing.is_none();
+                    drop(queue);
+                    let mut leader = Leader {
+                        log: self,
+                        role: Role::Writing,
+                        tickets: group.iter().map(|r| r.ticket).collect(),
+                        finished: false,
+                    };
+                    let (outcomes, committed) = self.write_group(&group, lone);
+                    led += 1;
+                    queue = leader.finish_write(outcomes, committed, led < LEAD_GROUPS);
+                }
+                continue;
+            }
+            if can_flush {
+                // Committed groups wait for a flush: one wait covers all of them.
+                queue.flushing = Some(my_id);
+                let flushed = core::mem::take(&mut queue.unflushed);
+                let last = queue.unflushed_last;
+                drop(queue);
+                let mut leader = Leader {
+                    log: self,
+                    role: Role::Flushing,
+                    tickets: flushed.iter().map(|(t, _)| *t).collect(),
+                    finished: false,
+                };
+                let result = self.wait_for_flush(last);
+                queue = leader.finish_flush(flushed, result);
+                continue;
+            }
+            // Unparked when this request's outcome is posted or work is handed over to
+            // it; a stray wake-up only goes round the loop again.
+            drop(queue);
+            std::thread::park();
+            queue = self.lock_queue();
+        }
+    }
+
+    /// Waits on the flush connection until the server's WAL is flushed past every commit
+    /// that returned before: a synchronous transaction that writes WAL (a row lock on the
+    /// record `last`, committed already, which no writer changes) returns only then.
+    fn wait_for_flush(&self, last: u64) -> Result<()> {
+        let Some(flusher) = &self.flusher else {
+            return Err(Error::Audit(hexvault_audit::Error::Internal(
+                "a flush was queued on a handle without a flush connection",
+            )));
+        };
+        let id: &[u8] = self.log_id.as_bytes();
+        let mut flusher = flusher.lock().unwrap_or_else(PoisonError::into_inner);
+        let flusher = &mut *flusher;
+        let locked = flusher
+            .client
+            .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])?;
+        flush_waited(self.log_id, last, locked)
+    }
+
+    fn lock_queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes `group` as one transaction: each request's records consecutive, in queue
+    /// order. Returns one outcome per request, in order, and, on a pipelined handle, the
+    /// last sequence number committed (the successful outcomes then still wait for a
+    /// flush). A request whose events cannot be encoded fails alone (its records are left
+    /// out); a database failure fails every request of the group.
+    ///
+    /// `lone`: no other caller waits; a pipelined handle then commits synchronously (one
+    /// round trip) instead of deferring the flush wait to its flush connection.
+    fn write_group(
+        &self,
+        group: &[Request],
+        lone: bool,
+    ) -> (Vec<Result<Vec<Appended>>>, Option<u64>) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let log_id = inner.writer.log_id();
         let expected = inner.writer.head();
+        let defer = inner.pipelined && !lone;
+        if defer != inner.session_async {
+            let set = if defer {
+                "SET synchronous_commit = off"
+            } else {
+                "SET synchronous_commit = on"
+            };
+            if let Err(e) = inner.client.batch_execute(set) {
+                return (fail_all(group.len(), e.into()), None);
+            }
+            inner.session_async = defer;
+        }
+        // The last record of a committed batch whose flush is deferred.
+        let committed = |defer: bool, batch: &Batch| {
+            (defer && !batch.appended.is_empty()).then(|| batch.end.next.saturating_sub(1))
+        };
         if !inner.contended {
             // First try: the head this handle last saw, one statement in its own
-            // transaction.
-            let batch = prepare(&mut inner.writer, events, &mut inner.scratch)?;
+            // transaction (committed without waiting for the flush when it is deferred).
+            let prepared = prepare_group(&mut inner.writer, group, &mut inner.scratch);
+            if prepared.batch.appended.is_empty() {
+                return (prepared.into_outcomes(Ok(())), None);
+            }
             let written = execute_write(
                 &mut inner.client,
                 &inner.write,
                 log_id,
                 expected,
-                &batch,
+                &prepared.batch,
                 &inner.scratch,
             );
             match written {
-                Ok(rows) if rows == events.len() as u64 => return Ok(batch.appended),
+                Ok(rows) if rows == prepared.batch.appended.len() as u64 => {
+                    let last = committed(defer, &prepared.batch);
+                    return (prepared.into_outcomes(Ok(())), last);
+                }
                 Ok(_) => inner.contended = true,
                 Err(e) => {
                     inner.writer.seek(expected);
-                    return Err(e);
+                    return (prepared.into_outcomes(Err(e)), None);
                 }
             }
         }
@@ -250,10 +632,12 @@ impl PgLog {
         // under it, write and commit.
         inner.writer.seek(expected);
         let id: &[u8] = log_id.as_bytes();
+        let mut prepared = None;
         let result = (|| {
             let mut tx = inner.client.transaction()?;
             // Commit without waiting for the WAL flush, so the head row's lock is released
-            // at once; the flush is awaited below, after the lock, before acknowledging.
+            // at once; the flush is awaited after the lock, before acknowledging (below, or
+            // on the flush connection when the flush is deferred).
             tx.batch_execute("SET LOCAL synchronous_commit = off")?;
             let row = tx
                 .query_opt(&inner.lock_head, &[&id])?
@@ -262,34 +646,62 @@ impl PgLog {
             // Found where this handle left it: no other writer; try without the lock next.
             inner.contended = head != expected;
             inner.writer.seek(head);
-            let batch = prepare(&mut inner.writer, events, &mut inner.scratch)?;
-            let rows = execute_write(&mut tx, &inner.write, log_id, head, &batch, &inner.scratch)?;
-            if rows != events.len() as u64 {
+            let g = prepared.insert(prepare_group(&mut inner.writer, group, &mut inner.scratch));
+            let records = g.batch.appended.len();
+            if records == 0 {
+                return Ok(());
+            }
+            let rows = execute_write(
+                &mut tx,
+                &inner.write,
+                log_id,
+                head,
+                &g.batch,
+                &inner.scratch,
+            )?;
+            if rows != records as u64 {
                 return Err(Error::InconsistentHead {
                     log_id,
                     what: format!(
-                        "the locked head row did not take the batch ({rows} of {} records written)",
-                        events.len()
+                        "the locked head row did not take the batch ({rows} of {records} records written)"
                     ),
                 });
             }
             tx.commit()?;
-            Ok(batch)
-        })();
-        match result {
-            Ok(batch) => {
+            if !defer {
                 // Durability: a synchronous commit that wrote WAL (a row lock on this
                 // batch's last record, which no other writer touches) returns once the WAL
-                // is flushed past its commit record, so past the batch's commit record.
-                // The batch is committed already: a failure here leaves it in the log, unacknowledged.
-                let last = db_i64(batch.end.next.saturating_sub(1))?;
-                inner.client.execute(&inner.flush_wait, &[&id, &last])?;
-                Ok(batch.appended)
+                // is flushed past its commit record, so past the batch's commit record. A
+                // failure here leaves the batch committed and unacknowledged.
+                let last = g.batch.end.next.saturating_sub(1);
+                let locked = inner
+                    .client
+                    .execute(&inner.flush_wait, &[&id, &db_i64(last)?])?;
+                flush_waited(log_id, last, locked)?;
             }
-            Err(e) => {
-                // Nothing was committed: back to the last head known to be committed.
-                inner.writer.seek(expected);
-                Err(e)
+            Ok(())
+        })();
+        if result.is_err() {
+            // Nothing acknowledged: back to the last head known to be committed (the next
+            // append finds the real head in the database either way).
+            inner.writer.seek(expected);
+        }
+        match prepared {
+            Some(prepared) => {
+                let last = if result.is_ok() {
+                    committed(defer, &prepared.batch)
+                } else {
+                    None
+                };
+                (prepared.into_outcomes(result), last)
+            }
+            None => {
+                let error = result
+                    .err()
+                    .unwrap_or(Error::Audit(hexvault_audit::Error::Internal(
+                        "a group commit ended before preparing its records without an error",
+                    )));
+                (fail_all(group.len(), error), None)
             }
         }
     }
@@ -301,6 +713,9 @@ impl PgLog {
         let log_id = inner.writer.log_id();
         let id: &[u8] = log_id.as_bytes();
         let mut tx = inner.client.transaction()?;
+        // Durable when it returns, also on a pipelined handle (whose session may commit
+        // asynchronously).
+        tx.batch_execute("SET LOCAL synchronous_commit = on")?;
         let row = tx
             .query_opt(&inner.lock_head, &[&id])?
             .ok_or(Error::UnknownLog(log_id))?;
@@ -362,6 +777,22 @@ impl PgLog {
     }
 }
 
+/// A flush wait that locked no row wrote no WAL and so waited for nothing: the record
+/// `last` is not where it was committed (deleted by someone with database access, or the
+/// flush connection sees another database). Never acknowledge on it.
+fn flush_waited(log_id: LogId, last: u64, locked: u64) -> Result<()> {
+    if locked == 1 {
+        return Ok(());
+    }
+    Err(Error::InconsistentHead {
+        log_id,
+        what: format!(
+            "the flush wait found {locked} rows for record {last}, committed just before: \
+             the record was removed, or the flush connection is to another database"
+        ),
+    })
+}
+
 /// A batch chained onto one head; the writer stands after its last record.
 struct Batch {
     appended: Vec<Appended>,
@@ -371,34 +802,131 @@ struct Batch {
     ends: Vec<usize>,
 }
 
-/// Prepares and (locally) commits `events` as consecutive records after the writer's
-/// head, encodings into `scratch` (cleared first). On error the writer is back where it
-/// was.
-fn prepare(writer: &mut ChainWriter, events: &[Event], scratch: &mut Vec<u8>) -> Result<Batch> {
-    scratch.clear();
-    let saved = writer.head();
-    let mut appended = Vec::with_capacity(events.len());
-    let mut ends = Vec::with_capacity(events.len());
-    for event in events {
-        let step = writer
-            .prepare(event, scratch)
-            .and_then(|p| writer.commit(&p).map(|()| p));
-        match step {
-            Ok(p) => {
-                ends.push(scratch.len());
-                appended.push(Appended::from(p));
-            }
-            Err(e) => {
-                writer.seek(saved);
-                return Err(e.into());
+/// A group chained onto one head: the records of the requests that could be encoded, and
+/// one slot per request.
+struct PreparedGroup {
+    batch: Batch,
+    /// Per request, in order: its number of records in `batch`, or why it was left out.
+    slots: Vec<Result<usize>>,
+}
+
+impl PreparedGroup {
+    /// The outcome of each request once the group's write ended with `written`.
+    fn into_outcomes(self, written: Result<()>) -> Vec<Result<Vec<Appended>>> {
+        let mut records = self.batch.appended.into_iter();
+        match written {
+            Ok(()) => self
+                .slots
+                .into_iter()
+                .map(|slot| slot.map(|n| records.by_ref().take(n).collect()))
+                .collect(),
+            Err(error) => {
+                let mut shared = SharedFailure::new(
+                    self.slots.iter().filter(|slot| slot.is_ok()).count(),
+                    error,
+                );
+                self.slots
+                    .into_iter()
+                    .map(|slot| Err(slot.err().unwrap_or_else(|| shared.next())))
+                    .collect()
             }
         }
     }
-    Ok(Batch {
-        appended,
-        end: writer.head(),
-        ends,
-    })
+}
+
+/// Every request of a group of `requests` fails with `error`.
+fn fail_all(requests: usize, error: Error) -> Vec<Result<Vec<Appended>>> {
+    let mut shared = SharedFailure::new(requests, error);
+    (0..requests).map(|_| Err(shared.next())).collect()
+}
+
+/// Hands one group failure to each of its requests: the error itself when the group had
+/// one request, else [`Error::GroupCommit`] sharing it.
+enum SharedFailure {
+    Alone(Option<Error>),
+    Shared { requests: usize, source: Arc<Error> },
+}
+
+impl SharedFailure {
+    fn new(requests: usize, error: Error) -> Self {
+        if requests <= 1 {
+            Self::Alone(Some(error))
+        } else {
+            Self::Shared {
+                requests,
+                source: Arc::new(error),
+            }
+        }
+    }
+
+    fn next(&mut self) -> Error {
+        match self {
+            Self::Alone(error) => {
+                error
+                    .take()
+                    .unwrap_or(Error::Audit(hexvault_audit::Error::Internal(
+                        "a group failure was handed out twice",
+                    )))
+            }
+            Self::Shared { requests, source } => Error::GroupCommit {
+                requests: *requests,
+                source: Arc::clone(source),
+            },
+        }
+    }
+}
+
+/// Prepares and (locally) commits each request's events as consecutive records after the
+/// writer's head, in order, encodings into `scratch` (cleared first). A request that fails
+/// to encode is left out whole (the writer, the scratch buffer and the batch go back to
+/// where they were before it) and the next request chains where it would have started.
+fn prepare_group(
+    writer: &mut ChainWriter,
+    group: &[Request],
+    scratch: &mut Vec<u8>,
+) -> PreparedGroup {
+    scratch.clear();
+    let events = group.iter().map(|r| r.events.len()).sum();
+    let mut appended = Vec::with_capacity(events);
+    let mut ends = Vec::with_capacity(events);
+    let mut slots = Vec::with_capacity(group.len());
+    for request in group {
+        let (head, records, bytes) = (writer.head(), appended.len(), scratch.len());
+        let mut failed = None;
+        for event in &request.events {
+            let step = writer
+                .prepare(event, scratch)
+                .and_then(|p| writer.commit(&p).map(|()| p));
+            match step {
+                Ok(p) => {
+                    ends.push(scratch.len());
+                    appended.push(Appended::from(p));
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        slots.push(match failed {
+            None => Ok(request.events.len()),
+            Some(e) => {
+                writer.seek(head);
+                appended.truncate(records);
+                ends.truncate(records);
+                scratch.truncate(bytes);
+                Err(e.into())
+            }
+        });
+    }
+    PreparedGroup {
+        batch: Batch {
+            appended,
+            end: writer.head(),
+            ends,
+        },
+        slots,
+    }
 }
 
 /// Runs [`WRITE_SQL`] for `batch`, chained onto `expected`. Returns the records inserted:
@@ -455,7 +983,7 @@ fn execute_write(
 
 impl AuditLog for PgLog {
     fn append(&self, event: Event) -> hexvault_audit::Result<Appended> {
-        self.append_events(core::slice::from_ref(&event))?
+        self.append_events(vec![event])?
             .pop()
             .ok_or(hexvault_audit::Error::Internal(
                 "an append of one event returned none",
@@ -464,7 +992,7 @@ impl AuditLog for PgLog {
 
     /// One transaction for the whole batch: all records or none are committed.
     fn append_batch(&self, events: Vec<Event>) -> hexvault_audit::Result<Vec<Appended>> {
-        Ok(self.append_events(&events)?)
+        Ok(self.append_events(events)?)
     }
 
     fn checkpoint(&self) -> hexvault_audit::Result<Option<Checkpoint>> {

@@ -75,14 +75,30 @@ fn writer_process() {
         let batch: u64 = parts.next().unwrap().parse().unwrap();
         // The interval the log was created with: a writer never takes it from the database.
         let every: u64 = parts.next().unwrap().parse().unwrap();
-        let log = PgLog::open(client(), log_id, options(every)).unwrap();
-        let mut done = 0;
-        while done < appends {
-            let events = (0..batch).map(|i| event(done + i)).collect();
-            for a in log.append_batch(events).unwrap() {
-                println!("ack {} {}", a.sequence, a.chain);
-            }
-            done += batch;
+        // Threads sharing the one handle (group commit), each `appends` / `threads`.
+        let threads: u64 = parts.next().map_or(1, |t| t.parse().unwrap());
+        let log = Arc::new(PgLog::open(client(), log_id, options(every)).unwrap());
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    let mut done = 0;
+                    while done < appends / threads {
+                        let events = (0..batch).map(|i| event(done + i)).collect();
+                        let appended = log.append_batch(events).unwrap();
+                        // One line per batch: a thread's lines never interleave.
+                        let lines: String = appended
+                            .iter()
+                            .map(|a| format!("ack {} {}\n", a.sequence, a.chain))
+                            .collect();
+                        print!("{lines}");
+                        done += batch;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
         }
         return;
     }
@@ -109,10 +125,24 @@ fn writer_process() {
 }
 
 fn spawn_writer(log_id: LogId, appends: u64, batch: u64, every: u64) -> Child {
+    spawn_threaded_writer(log_id, appends, batch, every, 1)
+}
+
+/// A writer process whose `threads` threads share one handle.
+fn spawn_threaded_writer(
+    log_id: LogId,
+    appends: u64,
+    batch: u64,
+    every: u64,
+    threads: u64,
+) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["writer_process", "--exact", "--ignored", "--nocapture"])
         .args(["--test-threads", "1"])
-        .env(CHILD_VAR, format!("{log_id} {appends} {batch} {every}"))
+        .env(
+            CHILD_VAR,
+            format!("{log_id} {appends} {batch} {every} {threads}"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -770,4 +800,466 @@ fn an_edited_checkpoint_interval_in_the_head_row_is_refused_by_writers() {
         PgLog::open(client(), id, options(10)),
         Err(Error::OptionsMismatch { .. })
     ));
+}
+
+/// Transactions that wrote the log's records (distinct `xmin` of its rows).
+fn transactions(log: &PgLog) -> i64 {
+    client()
+        .query_one(
+            "SELECT count(DISTINCT xmin::text) FROM hexvault_audit_records WHERE log_id = $1",
+            &[&log.log_id().as_bytes().as_slice()],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// Checks that each outcome's sequences are consecutive and that all of them together are
+/// exactly `0..n` (unique, gapless).
+fn assert_consecutive_and_gapless(batches: &[Vec<u64>]) -> u64 {
+    for b in batches {
+        assert!(
+            b.windows(2).all(|w| w[1] == w[0] + 1),
+            "a batch's sequences are not consecutive: {b:?}"
+        );
+    }
+    let mut all: Vec<u64> = batches.iter().flatten().copied().collect();
+    all.sort_unstable();
+    let n = all.len() as u64;
+    assert_eq!(all, (0..n).collect::<Vec<_>>(), "unique and gapless");
+    n
+}
+
+/// A new log for threads to share; `pipelined`: with a flush connection.
+fn shared_log(every: u64, pipelined: bool) -> Arc<PgLog> {
+    let log = PgLog::create(client(), options(every)).unwrap();
+    Arc::new(if pipelined {
+        log.with_flush_connection(client()).unwrap()
+    } else {
+        log
+    })
+}
+
+/// 16 threads x 120 calls (single appends and batches of 3) through one shared handle, on
+/// one connection and pipelined: the calls are coalesced into group commits (fewer
+/// transactions than calls), every returned sequence is unique, each batch's consecutive,
+/// the log gapless, nothing lost, and it verifies.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn threads_sharing_one_log_are_group_committed() {
+    for pipelined in [false, true] {
+        threads_share_one_log(pipelined);
+    }
+}
+
+fn threads_share_one_log(pipelined: bool) {
+    const THREADS: u64 = 16;
+    const CALLS: u64 = 120;
+    // 3,840 records: the last one gets a checkpoint (the tail is anchored).
+    let log = shared_log(64, pipelined);
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                (0..CALLS)
+                    .map(|n| {
+                        let appended = if (n + t) % 2 == 0 {
+                            vec![log.append(event(n)).unwrap()]
+                        } else {
+                            log.append_batch((0..3).map(event).collect()).unwrap()
+                        };
+                        appended
+                            .into_iter()
+                            .map(|a| (a.sequence.get(), a.chain))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let outcomes: Vec<Vec<(u64, ChainValue)>> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let seqs: Vec<Vec<u64>> = outcomes
+        .iter()
+        .map(|b| b.iter().map(|(s, _)| *s).collect())
+        .collect();
+    let n = assert_consecutive_and_gapless(&seqs);
+    assert_eq!(n, THREADS * CALLS * 2);
+    let tx = transactions(&log);
+    eprintln!(
+        "{n} records from {} calls of {THREADS} threads in {tx} transactions, {:.2} s \
+         (pipelined: {pipelined})",
+        THREADS * CALLS,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        tx < i64::try_from(THREADS * CALLS).unwrap(),
+        "no call was coalesced"
+    );
+    let report = log
+        .verify_with(&verifier().require_anchored_tail(true))
+        .unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, n);
+    let acked: Vec<(u64, String)> = outcomes
+        .iter()
+        .flatten()
+        .map(|(s, c)| (*s, c.to_string()))
+        .collect();
+    assert_acknowledged_present(&log, &acked);
+}
+
+/// Holds the log's head row locked from another connection until the handle's leader is
+/// blocked on it; returns the locking transaction's client (commit or drop it to release).
+fn block_head_row(log_id: LogId) -> Client {
+    let mut admin = client();
+    admin.batch_execute("BEGIN").unwrap();
+    admin
+        .execute(
+            "SELECT 1 FROM hexvault_audit_logs WHERE log_id = $1 FOR UPDATE",
+            &[&log_id.as_bytes().as_slice()],
+        )
+        .unwrap();
+    admin
+}
+
+/// Waits until a backend waits for `admin`'s lock; returns that backend's pid.
+fn blocked_by(admin: &mut Client) -> i32 {
+    for _ in 0..600 {
+        let row = admin
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
+                &[],
+            )
+            .unwrap();
+        if let Some(row) = row {
+            return row.get(0);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no backend waited for the head row lock within 30 s");
+}
+
+/// `count` threads append once each to `log`; the first one leads while the head row is
+/// locked, the others queue behind it. Returns the threads and the leader's backend pid.
+fn queue_behind_a_blocked_leader(
+    log: &Arc<PgLog>,
+    admin: &mut Client,
+    count: u64,
+) -> (
+    Vec<std::thread::JoinHandle<hexvault_audit::Result<u64>>>,
+    i32,
+) {
+    let spawn = |n: u64| {
+        let log = Arc::clone(log);
+        std::thread::spawn(move || log.append(event(n)).map(|a| a.sequence.get()))
+    };
+    let mut threads = vec![spawn(0)];
+    let leader = blocked_by(admin);
+    threads.extend((1..count).map(spawn));
+    // The followers only have to reach the in-process queue (no I/O on the way).
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    (threads, leader)
+}
+
+/// While the leader waits, appends of other threads queue up and are then written by one
+/// leader in one transaction (on one connection and pipelined).
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn waiters_behind_a_leader_share_one_transaction() {
+    for pipelined in [false, true] {
+        let log = shared_log(0, pipelined);
+        let mut admin = block_head_row(log.log_id());
+        let (threads, _) = queue_behind_a_blocked_leader(&log, &mut admin, 8);
+        admin.batch_execute("COMMIT").unwrap();
+        let seqs: Vec<Vec<u64>> = threads
+            .into_iter()
+            .map(|t| vec![t.join().unwrap().unwrap()])
+            .collect();
+        assert_eq!(assert_consecutive_and_gapless(&seqs), 8);
+        // The leader's own append, then the seven that queued behind it.
+        assert_eq!(transactions(&log), 2, "pipelined: {pipelined}");
+        assert!(log.verify().unwrap().is_ok());
+    }
+}
+
+/// A pipelined handle whose flush connection is killed while 8 threads append: the
+/// appends whose flush was deferred to it fail (never acknowledged without a flush wait;
+/// an append with no other caller waiting may still commit synchronously); every
+/// acknowledged record is in the log, the log has no gap and verifies, and another handle
+/// appends right after its last record.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_killed_flush_connection_fails_appends_and_leaves_no_gap() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let mut flush = client();
+    let flush_pid: i32 = flush
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let log = Arc::new(
+        PgLog::create(client(), options(10))
+            .unwrap()
+            .with_flush_connection(flush)
+            .unwrap(),
+    );
+    let acks = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (log, acks, failed, stop) = (
+                Arc::clone(&log),
+                Arc::clone(&acks),
+                Arc::clone(&failed),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                let mut n = t;
+                while !stop.load(Ordering::SeqCst) {
+                    match log.append(event(n)) {
+                        Ok(a) => {
+                            acked.push((a.sequence.get(), a.chain.to_string()));
+                            acks.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                    n += 1;
+                }
+                acked
+            })
+        })
+        .collect();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let started = std::time::Instant::now();
+        while !done() {
+            assert!(started.elapsed().as_secs() < 60, "{what} within 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    wait_for("200 acknowledged appends", &|| {
+        acks.load(Ordering::SeqCst) >= 200
+    });
+    let killed: bool = client()
+        .query_one("SELECT pg_terminate_backend($1)", &[&flush_pid])
+        .unwrap()
+        .get(0);
+    assert!(killed);
+    wait_for("a failed append after the kill", &|| {
+        failed.load(Ordering::SeqCst) > 0
+    });
+    stop.store(true, Ordering::SeqCst);
+    let acked: Vec<(u64, String)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let mut seqs: Vec<u64> = acked.iter().map(|(s, _)| *s).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), acked.len(), "a sequence acknowledged twice");
+    let other = PgLog::open(client(), log.log_id(), options(10)).unwrap();
+    let report = other.verify().unwrap();
+    assert!(report.is_ok(), "{report}");
+    // Committed records that were never acknowledged may be there; none is missing.
+    assert!(report.records >= acked.len() as u64);
+    assert_acknowledged_present(&other, &acked);
+    assert_eq!(
+        other.append(event(0)).unwrap().sequence.get(),
+        report.records
+    );
+}
+
+/// The error a follower of a failed group gets: `GroupCommit` naming its group's size.
+fn group_failure(error: &hexvault_audit::Error) -> (usize, Arc<Error>) {
+    let hexvault_audit::Error::Storage(inner) = error else {
+        panic!("not a storage error: {error}");
+    };
+    match inner.downcast_ref::<Error>() {
+        Some(Error::GroupCommit { requests, source }) => (*requests, Arc::clone(source)),
+        other => panic!("not a group commit failure: {other:?}"),
+    }
+}
+
+/// INSERT on the records table is revoked while appends queue behind a leader: the leader's
+/// statement (started before, so allowed) commits; the group of the seven queued appends is
+/// refused, every one of them gets the error, and none of their records is in the log; once
+/// the privilege is back the log goes on without a gap.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_failed_group_commit_fails_every_waiter_and_leaves_no_gap() {
+    let role = format!("hexvault_group_{}", std::process::id());
+    let mut superuser = client();
+    hexvault_audit_postgres::migrate(&mut superuser).unwrap();
+    superuser
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role};
+             CREATE ROLE {role} LOGIN;
+             GRANT SELECT, INSERT, UPDATE ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints TO {role};
+             GRANT SELECT ON hexvault_audit_schema TO {role};"
+        ))
+        .unwrap();
+    let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
+    config.user(&role);
+    let log = Arc::new(PgLog::create(config.connect(NoTls).unwrap(), options(0)).unwrap());
+    let mut admin = block_head_row(log.log_id());
+    let (threads, _) = queue_behind_a_blocked_leader(&log, &mut admin, 8);
+    superuser
+        .batch_execute(&format!(
+            "REVOKE INSERT ON hexvault_audit_records FROM {role}"
+        ))
+        .unwrap();
+    admin.batch_execute("COMMIT").unwrap();
+    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(
+        outcomes[0].as_ref().unwrap(),
+        &0,
+        "the leader's own group commits"
+    );
+    for outcome in &outcomes[1..] {
+        let (requests, source) = group_failure(outcome.as_ref().unwrap_err());
+        assert_eq!(requests, 7, "the seven queued appends were one group");
+        let Error::Database(db) = &*source else {
+            panic!("not a database error: {source}");
+        };
+        assert_eq!(
+            db.code(),
+            Some(&hexvault_audit_postgres::postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{db:?}"
+        );
+    }
+    assert_eq!(
+        log.refresh().unwrap().next,
+        1,
+        "none of the group's records"
+    );
+    superuser
+        .batch_execute(&format!("GRANT INSERT ON hexvault_audit_records TO {role}"))
+        .unwrap();
+    assert_eq!(log.append(event(1)).unwrap().sequence.get(), 1);
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, 2);
+    drop(log);
+    superuser
+        .batch_execute(&format!(
+            "REVOKE ALL ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints, hexvault_audit_schema FROM {role};
+             DROP ROLE {role};"
+        ))
+        .unwrap();
+}
+
+/// The handle's connection is killed (pg_terminate_backend) while its leader waits and
+/// seven appends queue behind it: all eight fail, none of their records is in the log, and
+/// another handle appends at sequence 0.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_killed_connection_fails_the_whole_queue_and_writes_nothing() {
+    let log = Arc::new(PgLog::create(client(), options(0)).unwrap());
+    let mut admin = block_head_row(log.log_id());
+    let (threads, leader) = queue_behind_a_blocked_leader(&log, &mut admin, 8);
+    let killed: bool = client()
+        .query_one("SELECT pg_terminate_backend($1)", &[&leader])
+        .unwrap()
+        .get(0);
+    assert!(killed);
+    admin.batch_execute("COMMIT").unwrap();
+    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+    // The seven queued appends failed as one group.
+    let followers: Vec<_> = outcomes[1..]
+        .iter()
+        .map(|o| group_failure(o.as_ref().unwrap_err()).0)
+        .collect();
+    assert_eq!(followers, vec![7; 7]);
+    let other = PgLog::open(client(), log.log_id(), options(0)).unwrap();
+    assert_eq!(other.refresh().unwrap().next, 0);
+    assert_eq!(other.append(event(0)).unwrap().sequence.get(), 0);
+    assert!(other.verify().unwrap().is_ok());
+}
+
+/// Two processes of four threads each (one shared handle per process) and four threads of
+/// this process on a third, pipelined handle, into one log: gapless, every acknowledged
+/// record present, verifies.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn threads_and_processes_into_one_log() {
+    let log = shared_log(80, true);
+    let children: Vec<Child> = [1, 4]
+        .iter()
+        .map(|batch| spawn_threaded_writer(log.log_id(), 800, *batch, 80, 4))
+        .collect();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                (0..200)
+                    .map(|n| {
+                        let a = log.append(event(n + t)).unwrap();
+                        vec![(a.sequence.get(), a.chain.to_string())]
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut batches: Vec<Vec<(u64, String)>> = Vec::new();
+    for mut child in children {
+        let out = child.stdout.take().unwrap();
+        let mine: Vec<_> = acks(BufReader::new(out)).collect();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(mine.len(), 800);
+        batches.extend(mine.into_iter().map(|a| vec![a]));
+    }
+    for t in threads {
+        batches.extend(t.join().unwrap());
+    }
+    let seqs: Vec<Vec<u64>> = batches
+        .iter()
+        .map(|b| b.iter().map(|(s, _)| *s).collect())
+        .collect();
+    assert_eq!(assert_consecutive_and_gapless(&seqs), 2400);
+    let report = log
+        .verify_with(&verifier().require_anchored_tail(true))
+        .unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, 2400);
+    let acked: Vec<_> = batches.into_iter().flatten().collect();
+    assert_acknowledged_present(&log, &acked);
+}
+
+/// A flush connection that does not see the log (another database) is refused: its flush
+/// waits would lock nothing, write no WAL and wait for no flush.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_flush_connection_to_another_database_is_refused() {
+    let other_db = format!("hexvault_other_{}", std::process::id());
+    let mut admin = client();
+    // One statement each: neither runs inside a transaction block.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {other_db}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {other_db}"))
+        .unwrap();
+    let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
+    config.dbname(&other_db);
+    let mut elsewhere = config.connect(NoTls).unwrap();
+    // The other database even holds the schema, just not this log.
+    hexvault_audit_postgres::migrate(&mut elsewhere).unwrap();
+    let log = PgLog::create(client(), options(0)).unwrap();
+    let id = log.log_id();
+    assert!(matches!(
+        log.with_flush_connection(elsewhere),
+        Err(Error::UnknownLog(unknown)) if unknown == id
+    ));
+    admin
+        .batch_execute(&format!("DROP DATABASE {other_db}"))
+        .unwrap();
 }
