@@ -1,0 +1,109 @@
+//! Review round 5: failing attacker tests (ignored) against the facade's version replay from
+//! the audit log (ADR 0060 amendment).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId};
+use hexvault::{NoAccessTokens, VaultBuilder};
+
+/// A published BIP-39 vector (never a real root).
+const PHRASE: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+
+/// `VaultBuilder::audit_file` promises that after a reopen "a retired version stays
+/// retired", and SECURITY.md (at-rest row, `reopen.rs`) repeats it. The replay trusts every
+/// record the verifier accepts, but the anchor beside the log is only as fresh as the last
+/// checkpoint (interval 64, `checkpoint()`, `close()` or drop): rotation and retirement
+/// records appended after it are an unanchored tail. After a crash (no close, no drop: the
+/// state on disk is copied as the process dies) an attacker who can write the log cuts the
+/// file back to the anchored length; the anchor still verifies, `AnchorMissing` does not
+/// fire (the anchor exists), the replay never sees the retirement, and the retired key
+/// opens blobs again (and the rotated-away version seals again).
+#[test]
+#[ignore = "review5 finding"]
+fn a_retirement_after_the_last_checkpoint_is_undone_by_a_crash_and_a_tail_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("audit.log");
+    let object = ObjectId::new("o").unwrap();
+    let none = Credentials::none();
+
+    let vault = VaultBuilder::new()
+        .audit_file(&live)
+        .from_mnemonic(PHRASE, "", NoAccessTokens)
+        .unwrap();
+    let cell = vault
+        .partition(PartitionId::new("p").unwrap())
+        .cell(CellId::new("c").unwrap());
+    let old = cell.seal(&object, b"old", Layer::Rest, &none).unwrap();
+    // Some earlier recorded activity (a refused layer-1 seal), then an anchor, as after
+    // any earlier checkpoint.
+    assert!(
+        cell.seal(&object, b"x", Layer::Access, &none).is_err(),
+        "no token resolver: refused and recorded"
+    );
+    vault.checkpoint().unwrap().unwrap();
+    let anchored_len = std::fs::metadata(&live).unwrap().len();
+    cell.rotate().unwrap();
+    cell.retire_below(2).unwrap();
+    assert!(
+        cell.open(&object, &old, &none).is_err(),
+        "retired in process"
+    );
+
+    // The process dies here: what is on disk (records are fsynced per record) is copied.
+    let crashed = dir.path().join("crashed");
+    std::fs::create_dir(&crashed).unwrap();
+    let log = crashed.join("audit.log");
+    std::fs::copy(&live, &log).unwrap();
+    std::fs::copy(
+        hexvault::audit::Anchor::path_for(&live),
+        hexvault::audit::Anchor::path_for(&log),
+    )
+    .unwrap();
+    drop(cell);
+    drop(vault);
+
+    // Sanity: without the attacker, the reopened vault keeps the retirement.
+    {
+        let copy = crashed.join("copy.log");
+        std::fs::copy(&log, &copy).unwrap();
+        std::fs::copy(
+            hexvault::audit::Anchor::path_for(&log),
+            hexvault::audit::Anchor::path_for(&copy),
+        )
+        .unwrap();
+        let vault = VaultBuilder::new()
+            .audit_file(&copy)
+            .from_mnemonic(PHRASE, "", NoAccessTokens)
+            .unwrap();
+        let cell = vault
+            .partition(PartitionId::new("p").unwrap())
+            .cell(CellId::new("c").unwrap());
+        assert_eq!(cell.key_versions(), (2, 2));
+    }
+
+    // The attacker cuts the unanchored tail (the rotation and the retirement records).
+    let file = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    file.set_len(anchored_len).unwrap();
+    drop(file);
+
+    let reopened = VaultBuilder::new()
+        .audit_file(&log)
+        .from_mnemonic(PHRASE, "", NoAccessTokens);
+    let Ok(vault) = reopened else {
+        return; // refused: the promise holds
+    };
+    let cell = vault
+        .partition(PartitionId::new("p").unwrap())
+        .cell(CellId::new("c").unwrap());
+    let opened = cell.open(&object, &old, &none);
+    assert!(
+        opened.is_err(),
+        "a log cut back to its (stale) anchor reopens silently at versions {:?} and the \
+         blob sealed under the retired version 1 opens again",
+        cell.key_versions()
+    );
+}
