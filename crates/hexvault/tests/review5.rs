@@ -168,3 +168,54 @@ fn a_master_retirement_after_load_master_is_replayed_as_a_rotation() {
         vault.master_versions()
     );
 }
+
+/// The `AnchorMissing` defence refuses a log with "anything past its header" and no anchor,
+/// so the attacker cuts the log to exactly its header (88 bytes: log id and key check
+/// intact) and deletes the anchor. What is left is indistinguishable from a log created
+/// and never written to: it opens without a word, the replay sees no record, and every
+/// rotation and retirement is forgotten, after a clean `close()` (no crash needed). The
+/// retired blob opens again and the vault keeps appending to the emptied log under the same
+/// log id. `VaultBuilder::audit_file` promises "a retired version stays retired" and that a
+/// cut log whose anchor is deleted is refused.
+#[test]
+#[ignore = "review5 finding"]
+fn a_log_cut_to_its_header_with_its_anchor_deleted_forgets_every_retirement() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let build = || {
+        VaultBuilder::new()
+            .audit_file(&path)
+            .from_mnemonic(PHRASE, "", NoAccessTokens)
+    };
+    let object = ObjectId::new("o").unwrap();
+    let none = Credentials::none();
+    let old = {
+        let vault = build().unwrap();
+        let cell = vault
+            .partition(PartitionId::new("p").unwrap())
+            .cell(CellId::new("c").unwrap());
+        let old = cell.seal(&object, b"old", Layer::Rest, &none).unwrap();
+        cell.rotate().unwrap();
+        cell.retire_below(2).unwrap();
+        drop(cell);
+        vault.close().unwrap();
+        old
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..hexvault::audit::HEADER_LEN]).unwrap();
+    std::fs::remove_file(hexvault::audit::Anchor::path_for(&path)).unwrap();
+
+    let Ok(vault) = build() else {
+        return; // refused: the promise holds
+    };
+    let cell = vault
+        .partition(PartitionId::new("p").unwrap())
+        .cell(CellId::new("c").unwrap());
+    let opened = cell.open(&object, &old, &none);
+    assert!(
+        opened.is_err(),
+        "a log cut to its header, anchor deleted, reopens at versions {:?}: the retired \
+         blob opens again",
+        cell.key_versions()
+    );
+}
