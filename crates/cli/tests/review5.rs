@@ -64,15 +64,47 @@ fn an_edited_config_retires_a_cell_for_good_through_the_audit_log() {
     std::fs::write(&config, &edited).unwrap();
 
     // The operator's next command (any command that opens the vault).
-    let _ = run(dir, &["open", "--cell", "billing/inbox", "--id", "invoice"], b"");
+    let _ = run(
+        dir,
+        &["open", "--cell", "billing/inbox", "--id", "invoice"],
+        b"",
+    );
     // The operator notices and puts the honest config back.
     std::fs::write(&config, &honest).unwrap();
-    let opened = run(dir, &["open", "--cell", "billing/inbox", "--id", "invoice"], b"");
+    let opened = run(
+        dir,
+        &["open", "--cell", "billing/inbox", "--id", "invoice"],
+        b"",
+    );
     assert!(
         opened.status.success() && stdout_of(&opened) == "amount=1200 EUR",
         "after one edit of the unauthenticated config, put back since, the cell's blob \
          no longer opens: exit {:?}, stderr: {}",
         opened.status.code(),
         stderr_of(&opened)
+    );
+}
+
+/// docs/formats.md, "Vault directory": "audit.log  the audit log file (format 2 above)".
+/// `hexvault init` creates a format-3 log (ADR 0080): the version field (offset 8, u16be)
+/// says 3.
+#[test]
+#[ignore = "review5 finding"]
+fn the_vault_directory_log_has_the_format_the_docs_name() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("vault");
+    let dir = dir.to_str().unwrap();
+    ok(dir, &["init"], b"");
+    let bytes = std::fs::read(std::path::Path::new(dir).join("audit.log")).unwrap();
+    let docs = include_str!("../../../docs/formats.md");
+    let named = if docs.contains("the audit log file (format 2 above)") {
+        2
+    } else {
+        3
+    };
+    assert_eq!(
+        u16::from_be_bytes([bytes[8], bytes[9]]),
+        named,
+        "docs/formats.md names the vault's audit.log format {named}"
     );
 }
