@@ -300,7 +300,8 @@ impl Vault {
     }
 
     /// Makes `master` the next master key version, which seals from now on; older versions
-    /// still open until retired. Records the rotation first.
+    /// still open until retired. Records the rotation first (checkpointed or flushed: durable
+    /// before it takes effect).
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
@@ -314,7 +315,7 @@ impl Vault {
                 version: state.master.current,
                 reason: "no master key version after u32::MAX",
             })?;
-        self.inner.append(rotation(None, next)?)?;
+        self.inner.record_version_change(rotation(None, next)?)?;
         state.masters.insert(next, master);
         state.master.current = next;
         self.inner.bump();
@@ -322,11 +323,13 @@ impl Vault {
     }
 
     /// Loads a master key version kept elsewhere (after a restart). The highest loaded
-    /// version seals.
+    /// version seals. A version above the current one is recorded as a rotation first
+    /// (checkpointed, as every key-version change is), so that a replay of the log
+    /// ([`Vault::replay_versions`]) reaches the same versions.
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] for 0, a version below the retired minimum, or one
-    /// already loaded.
+    /// already loaded; [`Error::Audit`] if the record cannot be appended.
     pub fn load_master(&self, version: u32, master: VaultMasterKey) -> Result<()> {
         let mut state = self.inner.lock();
         if version == 0 || version < state.master.minimum || state.masters.contains_key(&version) {
@@ -335,14 +338,20 @@ impl Vault {
                 reason: "load a version that is not 0, not retired and not loaded yet",
             });
         }
+        if version > state.master.current {
+            // A load that raises the sealing version is a rotation: recorded, or a replay of
+            // the log would read a later retirement naming this version as a rotation.
+            self.inner.record_version_change(rotation(None, version)?)?;
+            state.master.current = version;
+        }
         state.masters.insert(version, master);
-        state.master.current = state.master.current.max(version);
         self.inner.bump();
         Ok(())
     }
 
     /// Retires every master key version below `minimum`: their keys are dropped and wiped,
-    /// and blobs sealed under them no longer open. Records the retirement first.
+    /// and blobs sealed under them no longer open. Records the retirement first
+    /// (checkpointed or flushed: durable before it takes effect).
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] if `minimum` is above the current version; [`Error::Audit`].
@@ -354,7 +363,7 @@ impl Vault {
                 reason: "the minimum must be between 1 and the current master version",
             });
         }
-        self.inner.append(rotation(None, minimum)?)?;
+        self.inner.record_version_change(rotation(None, minimum)?)?;
         state.masters.retain(|v, _| *v >= minimum);
         state.master.minimum = state.master.minimum.max(minimum);
         state.cache.evict(|slot| slot.master_version < minimum);
@@ -668,7 +677,8 @@ impl Cell {
     }
 
     /// Rotates this cell's key: the next cell key version seals from now on, older versions
-    /// still open until retired. Records the rotation first.
+    /// still open until retired. Records the rotation first (checkpointed or flushed: durable
+    /// before it takes effect).
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
@@ -682,7 +692,7 @@ impl Cell {
                 version: versions.current,
                 reason: "no cell key version after u32::MAX",
             })?;
-        self.inner.append(rotation(
+        self.inner.record_version_change(rotation(
             Some(endpoint(&self.partition, &self.cell, Layer::Rest, next)?),
             next,
         )?)?;
@@ -695,7 +705,8 @@ impl Cell {
     }
 
     /// Retires this cell's key versions below `minimum`: their blobs no longer open and
-    /// their cached keys are dropped. Records the retirement first.
+    /// their cached keys are dropped. Records the retirement first
+    /// (checkpointed or flushed: durable before it takes effect).
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] if `minimum` is 0 or above the current version;
@@ -709,7 +720,7 @@ impl Cell {
                 reason: "the minimum must be between 1 and the current cell key version",
             });
         }
-        self.inner.append(rotation(
+        self.inner.record_version_change(rotation(
             Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
             minimum,
         )?)?;
@@ -765,7 +776,7 @@ impl Cell {
         }
         let key = (self.partition.clone(), self.cell.clone());
         if current > versions.current {
-            self.inner.append(rotation(
+            self.inner.record_version_change(rotation(
                 Some(endpoint(&self.partition, &self.cell, Layer::Rest, current)?),
                 current,
             )?)?;
@@ -774,7 +785,7 @@ impl Cell {
             self.inner.bump();
         }
         if minimum > versions.minimum {
-            self.inner.append(rotation(
+            self.inner.record_version_change(rotation(
                 Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
                 minimum,
             )?)?;
@@ -885,6 +896,20 @@ impl Inner {
     fn append(&self, event: Event) -> Result<()> {
         self.log.append(event)?;
         Ok(())
+    }
+
+    /// Records a key-version change (rotation, retirement, restore, load) and makes the
+    /// record durable before the caller lets the change take effect: a signed checkpoint
+    /// over it (a file log writes its anchor then), or, for a log without a signing key
+    /// (no checkpoints exist there), a flush. Under group commit a crash could otherwise
+    /// lose a retirement already in force, and a cut back to the last anchor undo it.
+    fn record_version_change(&self, event: Event) -> Result<()> {
+        self.log.append(event)?;
+        match self.log.checkpoint() {
+            Ok(_) => Ok(()),
+            Err(hexvault_audit::Error::NoSigningKey) => Ok(self.log.flush()?),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Records a refused operation. The error that refused it is returned by the caller.

@@ -317,17 +317,25 @@ impl VaultDir {
             ));
         }
         for (cell, versions) in self.cells()? {
-            // The facade has replayed the log's rotations and retirements already; the
-            // config can only raise them (it lags the log after a crash between a rotation
-            // and the config write, and a restore never lowers a version).
+            // The facade has replayed the log's rotations and retirements: the log, which
+            // is authenticated, is the source of truth. The config lags it after a crash
+            // between a rotation and the config write (fine), but never leads it: a config
+            // naming versions the log does not record was edited (config.toml is not
+            // authenticated) or the log was cut. Refused, never applied: applying it would
+            // record an attacker's edit as a permanent, audited retirement.
             let handle = vault
                 .partition(cell.partition.clone())
                 .cell(cell.cell.clone());
             let (current, minimum) = handle.key_versions();
-            handle.restore_versions(
-                versions.key_version.max(current),
-                versions.min_key_version.max(minimum),
-            )?;
+            if versions.key_version > current || versions.min_key_version > minimum {
+                return Err(CliError::Failed(format!(
+                    "config.toml names cell {}/{} at key version {} (minimum {}), but the \
+                     audit log records only version {current} (minimum {minimum}): \
+                     config.toml was edited or the audit log was cut; restore config.toml \
+                     and audit.log (with audit.log.anchor) from the same backup",
+                    cell.partition, cell.cell, versions.key_version, versions.min_key_version
+                )));
+            }
         }
         let mut edges = Vec::new();
         for edge in &self.config.edges {

@@ -1,6 +1,6 @@
-//! Review round 5: failing attacker tests (ignored) against the vault directory's
-//! unauthenticated `config.toml` now that opening a vault raises the replayed key versions
-//! to the config's and records the raises in the audit log (commit 2c21491).
+//! The vault directory's key versions come from the verified audit log, never from the
+//! unauthenticated `config.toml` (review round 5 attacker tests): an edited config is
+//! refused, not recorded as a rotation or retirement; the log's format is the documented one.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -42,7 +42,6 @@ fn ok(dir: &str, args: &[&str], stdin: &[u8]) -> Output {
 /// unreadable through the tool for good (and `key_version = 4294967295` would also spend
 /// the cell's rotations). The edit is laundered into authenticated history.
 #[test]
-#[ignore = "review5 finding"]
 fn an_edited_config_retires_a_cell_for_good_through_the_audit_log() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("vault");
@@ -63,11 +62,18 @@ fn an_edited_config_retires_a_cell_for_good_through_the_audit_log() {
     assert_ne!(honest, edited, "config layout: {honest}");
     std::fs::write(&config, &edited).unwrap();
 
-    // The operator's next command (any command that opens the vault).
-    let _ = run(
+    // The operator's next command (any command that opens the vault) is refused: the
+    // config names versions the audit log does not record.
+    let refused = run(
         dir,
         &["open", "--cell", "billing/inbox", "--id", "invoice"],
         b"",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr_of(&refused).contains("config.toml was edited or the audit log was cut"),
+        "{}",
+        stderr_of(&refused)
     );
     // The operator notices and puts the honest config back.
     std::fs::write(&config, &honest).unwrap();
@@ -89,7 +95,6 @@ fn an_edited_config_retires_a_cell_for_good_through_the_audit_log() {
 /// `hexvault init` creates a format-3 log (ADR 0080): the version field (offset 8, u16be)
 /// says 3.
 #[test]
-#[ignore = "review5 finding"]
 fn the_vault_directory_log_has_the_format_the_docs_name() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("vault");

