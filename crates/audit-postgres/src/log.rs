@@ -126,8 +126,9 @@ const LEAD_GROUPS: usize = 8;
 
 /// A caller about to write waits at most this long for the callers whose outcomes were
 /// just posted (woken, not yet returned) to queue their next request, so that they join
-/// its group instead of forming the next one: on a busy 2-core machine their wake-up takes
-/// a fraction of a commit's flush, and a lone group followed by theirs costs two flushes.
+/// its group instead of forming the next one (a lone group followed by theirs costs two
+/// commits and flushes where one would do). Bounded: a caller that does not append again
+/// costs the writer this much at most.
 const GATHER_WAIT: Duration = Duration::from_micros(100);
 
 /// One caller's `append` or `append_batch`, waiting in the queue.

@@ -855,7 +855,7 @@ fn threads_sharing_one_log_are_group_committed() {
 /// pipelined: gapless, and it verifies. On one connection the groups carry on average more
 /// than two appends in at least one of three tries: the callers just acknowledged join
 /// the next writer's group (ADR 0076; without that wait the groups alternated one writer
-/// and the other three, exactly two appends per transaction, every time; the wait is
+/// and the other three, two appends per transaction (600 or 601 transactions); the wait is
 /// bounded, so a try on a machine too busy to wake them in time may miss).
 #[test]
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
