@@ -260,12 +260,6 @@ impl ByteStorage {
             && data.len() >= self.options.min_compress_len()
             && cfg!(feature = "compression");
         let compressed = try_lz4 && compress_payload(data, header_len, out)?;
-        if !compressed {
-            let total = header_len.saturating_add(data.len());
-            make_room(out, total)?;
-            out.resize(header_len, 0);
-            out.extend_from_slice(data);
-        }
 
         #[cfg(feature = "checksum")]
         let checksum = Some(format::content_checksum(data));
@@ -290,8 +284,19 @@ impl ByteStorage {
             original_len,
             content_type,
         )?;
-        for (dst, src) in out.iter_mut().zip(header.iter().take(len)) {
-            *dst = *src;
+        if compressed {
+            // `compress_payload` left `header_len` bytes of room in front of the block.
+            for (dst, src) in out.iter_mut().zip(header.iter().take(len)) {
+                *dst = *src;
+            }
+        } else {
+            // Written in order, header first: no zero-filled room to overwrite.
+            let total = header_len.saturating_add(data.len());
+            make_room(out, total)?;
+            out.extend_from_slice(header.get(..len).ok_or(Error::Internal {
+                what: "encoded header longer than its buffer",
+            })?);
+            out.extend_from_slice(data);
         }
         let envelope_len = out.len() as u64;
         if envelope_len > limits.max_envelope_len() {

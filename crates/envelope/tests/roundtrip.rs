@@ -145,6 +145,31 @@ fn min_compress_len_is_respected() {
     );
 }
 
+/// Under `Compression::Auto` with default options, inputs shorter than 128 bytes are
+/// stored raw without trying LZ4 (it saves nothing there and costs more than the store);
+/// from 128 bytes a compressible input is compressed.
+#[test]
+fn default_threshold_is_128_bytes() {
+    assert_eq!(hexvault_envelope::DEFAULT_MIN_COMPRESS_LEN, 128);
+    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    // Highly compressible, so only the threshold can keep it raw.
+    assert!(!round_trip(&s, &[b'a'; 127]).compressed);
+    assert_eq!(
+        round_trip(&s, &[b'a'; 128]).compressed,
+        cfg!(feature = "compression")
+    );
+    // The threshold can still be lowered per storage.
+    let low = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .with_min_compress_len(64),
+    );
+    assert_eq!(
+        round_trip(&low, &[b'a'; 64]).compressed,
+        cfg!(feature = "compression")
+    );
+}
+
 #[test]
 fn label_round_trips() {
     let ct = ContentType::new("application/json; charset=utf-8").unwrap();
@@ -290,6 +315,7 @@ fn store_returns_an_envelope_of_exact_capacity() {
         (Vec::new(), false, true),
     ] {
         let env = storage.store(&data).unwrap();
+        let compressed = compressed && cfg!(feature = "compression");
         assert_eq!(storage.check(&env).unwrap().compressed(), compressed);
         let spare = env.capacity() - env.len();
         if exact {
