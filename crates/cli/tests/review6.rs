@@ -111,7 +111,7 @@ mod vault {
 /// except the next `rotate`. Then `ls` (vault.rs:420-424) computes `stale_objects` and
 /// `key_version` from the lagging config: it reports 0 stale objects while `reseal` (which
 /// asks the log-replayed cell) re-encrypts every one of them, and `reseal --json` reports
-/// the config's `key_version` (vault.rs:1140), not the one it resealed under. docs/cli.md:
+/// the config's `key_version` (vault.rs:1134), not the one it resealed under. docs/cli.md:
 /// `stale_objects` is "what `reseal` would redo", `reseal`'s `key_version` is "current".
 /// The test restores the pre-rotate config.toml, which is byte for byte the state such a
 /// kill leaves (the rotation record is in the log, the config write never happened).
@@ -206,10 +206,10 @@ fn after_session_end_a_copy_of_the_session_file_opens_nothing() {
     );
 }
 
-/// Finding (data loss): `traverse` reads the source blob (crates/cli/src/commands/vault.rs:875)
+/// Finding (data loss): `traverse` reads the source blob (crates/cli/src/commands/vault.rs:876)
 /// before it takes the audit log's lock in `open_vault` (vault.rs:885), and decides whether
 /// the object is large by whether the stream file named by *that* blob's hash exists
-/// (vault.rs:897-898), not by the data-key record inside it (as `open` does). A `reseal` that
+/// (vault.rs:898-899), not by the data-key record inside it (as `open` does). A `reseal` that
 /// completes in between replaces the blob and its stream: traverse then finds no stream for
 /// the stale blob, traverses it as a small object (the destination gets a bare data-key
 /// record, no stream), and `--move` deletes the source blob, which is the *new* one. Exit 0,
@@ -289,7 +289,7 @@ fn traverse_move_racing_a_reseal_never_loses_the_object() {
 /// failed and 2 on bad usage") and docs/cli.md (2 for a usage error, `kind` `"usage"`).
 /// Out-of-range option values of `shares split` (`--threshold 5 --shares 3`, `--threshold 1
 /// --shares 3`, `--iteration-exponent 16`, `--group-threshold` above the groups) exit 1 with
-/// kind `shares` (crates/cli/src/commands/shares.rs:80-101: the scheme is checked only
+/// kind `shares` (crates/cli/src/commands/shares.rs:80-105: the scheme is checked only
 /// inside `shares::split`, after the phrase was read), while the same class of mistake on
 /// other commands (`seal --layer 3`, `session start --ttl 31d`) exits 2 with kind `usage`.
 #[cfg(feature = "cli")]
