@@ -15,14 +15,18 @@ fn library_dir() -> PathBuf {
 }
 
 fn compile(name: &str) -> PathBuf {
+    compile_with("cc", "-std=c11", &format!("{name}.c"), name)
+}
+
+fn compile_with(compiler: &str, standard: &str, source: &str, name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hexvault-ffi-review6");
     std::fs::create_dir_all(&dir).unwrap();
     let binary = dir.join(name);
-    let output = Command::new("cc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-O1"])
+    let output = Command::new(compiler)
+        .args([standard, "-Wall", "-Wextra", "-Werror", "-g", "-O1"])
         .arg("-I")
         .arg(crate_dir().join("../../include"))
-        .arg(crate_dir().join(format!("tests/c/{name}.c")))
+        .arg(crate_dir().join(format!("tests/c/{source}")))
         .arg("-o")
         .arg(&binary)
         .arg("-L")
@@ -32,7 +36,7 @@ fn compile(name: &str) -> PathBuf {
         .expect("cc must be installed");
     assert!(
         output.status.success(),
-        "cc failed for {name}.c:\n{}",
+        "{compiler} failed for {source}:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     binary
@@ -47,8 +51,24 @@ fn compile(name: &str) -> PathBuf {
 #[test]
 #[ignore = "review6 finding"]
 fn buffer_free_from_a_pthread_key_destructor_does_not_abort() {
-    let binary = compile("review6_tls_dtor");
-    let output = Command::new(&binary)
+    run_ok(&compile("review6_tls_dtor"));
+}
+
+/// The same finding through the ordinary C++ RAII wrapper: a `thread_local` holder whose
+/// destructor frees its buffer (`tests/c/review6_raii.cpp`) aborts the process at thread exit.
+#[test]
+#[ignore = "review6 finding"]
+fn a_cpp_thread_local_raii_holder_does_not_abort_at_thread_exit() {
+    run_ok(&compile_with(
+        "c++",
+        "-std=c++17",
+        "review6_raii.cpp",
+        "review6_raii",
+    ));
+}
+
+fn run_ok(binary: &std::path::Path) {
+    let output = Command::new(binary)
         .env("LD_LIBRARY_PATH", library_dir())
         .env("RUST_BACKTRACE", "0")
         .output()
