@@ -325,13 +325,50 @@ fn check_no_panic_abort(root: &Path, problems: &mut Vec<String>) {
     }
 }
 
+/// Whether a manifest or `.cargo/config.toml` makes panics abort: a `panic = "abort"` key
+/// anywhere under `[profile]` (any quoting, inline tables included), or `panic=abort` in
+/// rustflags. Parsed as TOML; a file that does not parse counts as setting it (fail closed:
+/// cargo would refuse it anyway, and tidy cannot tell).
 fn sets_panic_abort(text: &str) -> bool {
-    text.lines()
-        .map(|line| line.split('#').next().unwrap_or_default())
-        .any(|line| {
-            let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-            compact.contains("panic=\"abort\"")
-        })
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return true;
+    };
+    let profile_aborts = doc.get("profile").is_some_and(value_sets_panic_abort);
+    let flags_abort = ["build", "target"]
+        .iter()
+        .filter_map(|section| doc.get(*section))
+        .any(rustflags_abort);
+    profile_aborts || flags_abort
+}
+
+/// A `panic` key set to "abort" at any depth of `value`.
+fn value_sets_panic_abort(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Table(table) => table.iter().any(|(key, v)| {
+            (key == "panic" && v.as_str() == Some("abort")) || value_sets_panic_abort(v)
+        }),
+        toml::Value::Array(items) => items.iter().any(value_sets_panic_abort),
+        _ => false,
+    }
+}
+
+/// `-C panic=abort` (or `-Cpanic=abort`) in any `rustflags` at any depth of `value`.
+fn rustflags_abort(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Table(table) => table.iter().any(|(key, v)| {
+            let flags = match v {
+                toml::Value::String(s) => s.replace(' ', ""),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .filter_map(toml::Value::as_str)
+                    .collect::<String>()
+                    .replace(' ', ""),
+                _ => String::new(),
+            };
+            (key == "rustflags" && flags.contains("panic=abort")) || rustflags_abort(v)
+        }),
+        _ => false,
+    }
 }
 
 fn check_doc_lines(dir: &Path, root: &Path, problems: &mut Vec<String>) {
@@ -483,6 +520,22 @@ mod tests {
         assert!(sets_panic_abort("[profile.release]\npanic=\"abort\"\n"));
         assert!(!sets_panic_abort("# panic = \"abort\" is forbidden\n"));
         assert!(!sets_panic_abort("[profile.release]\npanic = \"unwind\"\n"));
+        // Review round 6: single quotes got through.
+        assert!(sets_panic_abort("[profile.release]\npanic = 'abort'\n"));
+        assert!(sets_panic_abort(
+            "[profile]\nrelease = { panic = 'abort' }\n"
+        ));
+        assert!(sets_panic_abort("[profile.dev]\n\"panic\" = \"abort\"\n"));
+        assert!(sets_panic_abort(
+            "[build]\nrustflags = [\"-C\", \"panic=abort\"]\n"
+        ));
+        assert!(sets_panic_abort(
+            "[target.x86_64-unknown-linux-gnu]\nrustflags = \"-C panic=abort\"\n"
+        ));
+        assert!(!sets_panic_abort("[package]\nname = \"panic\"\n"));
+        assert!(!sets_panic_abort(""));
+        // Unparseable: fail closed.
+        assert!(sets_panic_abort("[profile.release\npanic = \"abort\"\n"));
     }
 
     #[test]

@@ -192,7 +192,10 @@ fn aead_status(error: &aead::Error) -> HexvaultStatus {
         E::KeyExhausted { .. } => HexvaultStatus::RotationNeeded,
         E::InvalidKeyVersion { .. } | E::InvalidKeyLength { .. } => HexvaultStatus::InvalidArgument,
         E::TooLong { .. } => HexvaultStatus::LimitExceeded,
-        E::Internal { .. } | E::Rng => HexvaultStatus::Internal,
+        // Streams are not reachable through the C ABI today; mapped like their neighbours
+        // so that no known variant falls through to `Unknown`.
+        E::MalformedStream { .. } => HexvaultStatus::MalformedInput,
+        E::Internal { .. } | E::Rng | E::Io { .. } => HexvaultStatus::Internal,
         _ => HexvaultStatus::Unknown,
     }
 }
@@ -229,12 +232,18 @@ thread_local! {
 }
 
 /// Records the outcome of a call on this thread: the error's text, or nothing.
+///
+/// Never panics: once this thread's storage is destroyed (a call from a pthread key
+/// destructor or a C++ `thread_local` destructor at thread exit), nothing is recorded and
+/// the caller still gets its status code.
 pub(crate) fn set_last_error(error: Option<&Error>) {
     let Some(error) = error else {
         // The hot path: a success after a success allocates nothing.
-        LAST_ERROR.with(|slot| {
-            if !slot.borrow().as_bytes().is_empty() {
-                *slot.borrow_mut() = CString::default();
+        let _destroyed = LAST_ERROR.try_with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut()
+                && !slot.as_bytes().is_empty()
+            {
+                *slot = CString::default();
             }
         });
         return;
@@ -246,11 +255,19 @@ pub(crate) fn set_last_error(error: Option<&Error>) {
         None => text,
     };
     let detail = CString::new(text).unwrap_or_default();
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = detail);
+    let _destroyed = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = detail;
+        }
+    });
 }
 
 /// A pointer to this thread's last-error text, valid until the next `hexvault_*` call on
-/// this thread.
+/// this thread; a static empty string once this thread's storage is destroyed.
 pub(crate) fn last_error_ptr() -> *const core::ffi::c_char {
-    LAST_ERROR.with(|slot| slot.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|slot| slot.try_borrow().map(|text| text.as_ptr()).ok())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| c"".as_ptr())
 }

@@ -586,3 +586,15 @@ fn panics_become_the_panic_code() {
     assert_eq!(last_error(), "");
     hexvault_encryptor_free(handle);
 }
+
+/// Review round 6: `MalformedStream` and `Io` fell through to `Unknown`, although every
+/// known variant is documented as mapped explicitly.
+#[test]
+fn stream_errors_have_their_own_codes_not_unknown() {
+    let malformed = Error::from(facade::aead::Error::MalformedStream { reason: "test" });
+    assert_eq!(malformed.status(), HexvaultStatus::MalformedInput);
+    let io = Error::from(facade::aead::Error::Io {
+        source: std::io::Error::other("test"),
+    });
+    assert_eq!(io.status(), HexvaultStatus::Internal);
+}

@@ -28,6 +28,10 @@
 //! - GF(256) arithmetic on share bytes runs without secret-dependent table lookups or
 //!   branches; digests are compared in constant time.
 //! - Randomness comes only from the operating system (`ring::rand::SystemRandom`).
+//! - A recovered secret is checked against its digest share in every group whose member
+//!   threshold is 2 or more. A threshold-1 group's share is the secret itself with no digest
+//!   (SLIP-0039), so only its RS1024 checksum protects it: that catches typing errors, not a
+//!   deliberate edit whose checksum was recomputed (`tests/forged_shares.rs`).
 #![doc = include_str!("../README.md")]
 
 mod cipher;

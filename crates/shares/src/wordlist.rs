@@ -56,7 +56,8 @@ pub(crate) fn suggestion(typed: &str) -> Option<&'static str> {
     {
         return Some(word);
     }
-    let typed: Vec<char> = typed.chars().collect();
+    // The typed word may be a share word mistyped: wiped when dropped.
+    let typed: zeroize::Zeroizing<Vec<char>> = zeroize::Zeroizing::new(typed.chars().collect());
     let mut best: Option<(usize, &'static str)> = None;
     for &word in words() {
         let candidate: Vec<char> = word.chars().collect();

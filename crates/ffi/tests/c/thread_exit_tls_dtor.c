@@ -1,10 +1,10 @@
-/* review6: a C program that frees its hexvault buffers from a pthread key destructor
+/* Thread exit (review round 6): a C program that frees its hexvault buffers from a pthread key destructor
  * (the usual way to clean up per-thread state at thread exit). glibc runs the C++/Rust
  * thread_local destructors (__call_tls_dtors) before the pthread key destructors, so the
  * library's thread-local last-error slot is already destroyed when hexvault_buffer_free
- * runs: LAST_ERROR.with() panics outside catch_unwind, inside an extern "C" function,
- * and the process aborts ("panic in a function that cannot unwind"); the buffer holding
- * the caller's data is never zeroized. Expected: status OK (or any status), exit 0. */
+ * runs. Before review round 6, LAST_ERROR.with() panicked there outside catch_unwind,
+ * inside an extern "C" function, and the process aborted ("panic in a function that cannot
+ * unwind"); the buffer was never zeroized. Expected: status OK (or any status), exit 0. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

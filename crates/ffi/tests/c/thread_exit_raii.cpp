@@ -1,8 +1,9 @@
-// review6: the usual C++ RAII wrapper, a thread_local holder whose destructor frees the
+// Thread exit (review round 6): the usual C++ RAII wrapper, a thread_local holder whose destructor frees the
 // library buffer. It is constructed before the thread's first hexvault call, so its
 // destructor runs after the library's thread-local last-error slot was destroyed (thread
-// destructors run in reverse order of registration): hexvault_buffer_free panics in
-// LAST_ERROR.with() outside catch_unwind and the process aborts. Expected: exit 0.
+// destructors run in reverse order of registration). Before review round 6,
+// hexvault_buffer_free panicked there in LAST_ERROR.with() outside catch_unwind and the
+// process aborted. Expected: exit 0.
 #include <cstdio>
 #include <thread>
 

@@ -1,4 +1,6 @@
-//! Review round 6 findings on the C ABI, as failing tests (`#[ignore]`d until fixed).
+//! Calls at thread exit: a C program freeing its buffers from a pthread key destructor, or a
+//! C++ `thread_local` RAII holder, after this thread's Rust storage is gone (review round 6:
+//! both aborted the process).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
@@ -19,7 +21,7 @@ fn compile(name: &str) -> PathBuf {
 }
 
 fn compile_with(compiler: &str, standard: &str, source: &str, name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hexvault-ffi-review6");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hexvault-ffi-thread-exit");
     std::fs::create_dir_all(&dir).unwrap();
     let binary = dir.join(name);
     let output = Command::new(compiler)
@@ -42,28 +44,24 @@ fn compile_with(compiler: &str, standard: &str, source: &str, name: &str) -> Pat
     binary
 }
 
-/// Finding: `guard` calls `error::set_last_error` outside `catch_unwind`, and
-/// `hexvault_last_error` is unguarded; both use `LAST_ERROR.with`, which panics once the
-/// thread-local was destroyed. A C program that frees its buffers from a pthread key
-/// destructor (run by glibc after the thread_local destructors) aborts the whole process
-/// instead of getting a status: SECURITY.md "panics crossing into C (caught at every entry
-/// point)" and the README's "Panics are caught at every entry point" do not hold.
+/// A C program that frees its buffers from a pthread key destructor (run by glibc after the
+/// thread-local destructors) gets a status, and the process goes on. Before review round 6
+/// `guard` recorded the last error with `LAST_ERROR.with`, which panics once the slot is
+/// destroyed, outside `catch_unwind`: the process aborted and the buffer was never wiped.
 #[test]
-#[ignore = "review6 finding"]
 fn buffer_free_from_a_pthread_key_destructor_does_not_abort() {
-    run_ok(&compile("review6_tls_dtor"));
+    run_ok(&compile("thread_exit_tls_dtor"));
 }
 
-/// The same finding through the ordinary C++ RAII wrapper: a `thread_local` holder whose
-/// destructor frees its buffer (`tests/c/review6_raii.cpp`) aborts the process at thread exit.
+/// The same through the ordinary C++ RAII wrapper: a `thread_local` holder whose destructor
+/// frees its buffer (`tests/c/thread_exit_raii.cpp`) at thread exit.
 #[test]
-#[ignore = "review6 finding"]
 fn a_cpp_thread_local_raii_holder_does_not_abort_at_thread_exit() {
     run_ok(&compile_with(
         "c++",
         "-std=c++17",
-        "review6_raii.cpp",
-        "review6_raii",
+        "thread_exit_raii.cpp",
+        "thread_exit_raii",
     ));
 }
 

@@ -1,0 +1,107 @@
+//! Forged shares: a share whose words are edited and whose RS1024 checksum is recomputed
+//! (a public code, no key). With a member threshold of 2 or more the digest share catches
+//! the wrong secret; a threshold-1 share is the (encrypted) secret itself with no digest
+//! (SLIP-0039), so such an edit recovers another secret: the documented scope of the
+//! integrity claim (SECURITY.md, the crate docs). Review round 6.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use hexvault_shares::{Error, MasterSecret, Share, SplitConfig, combine, split};
+
+const WORDS: &str = include_str!("../src/wordlist.txt");
+const GEN: [u32; 10] = [
+    0x00E0_E040,
+    0x01C1_C080,
+    0x0383_8100,
+    0x0707_0200,
+    0x0E0E_0009,
+    0x1C0C_2412,
+    0x3808_6C24,
+    0x3090_FC48,
+    0x21B1_F890,
+    0x03F3_F120,
+];
+
+/// SLIP-0039 §Checksum, written from the standard: the three check words of `data`.
+fn rs1024_checksum(data: &[u16]) -> [u16; 3] {
+    let mut chk: u32 = 1;
+    let values = b"shamir"
+        .iter()
+        .map(|&b| u32::from(b))
+        .chain(data.iter().map(|&w| u32::from(w)))
+        .chain([0, 0, 0]);
+    for v in values {
+        let b = chk >> 20;
+        chk = ((chk & 0x000F_FFFF) << 10) ^ v;
+        for (i, g) in GEN.iter().enumerate() {
+            if (b >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    let chk = chk ^ 1;
+    [
+        ((chk >> 20) & 0x3FF) as u16,
+        ((chk >> 10) & 0x3FF) as u16,
+        (chk & 0x3FF) as u16,
+    ]
+}
+
+/// `share` with word 9 (a word of the share value) changed and the checksum recomputed.
+fn forge(share: &Share) -> Share {
+    let words: Vec<&str> = WORDS.lines().collect();
+    let text = share.to_words();
+    let mut indices: Vec<u16> = text
+        .split_whitespace()
+        .map(|w| u16::try_from(words.iter().position(|l| *l == w).unwrap()).unwrap())
+        .collect();
+    let n = indices.len();
+    indices[8] ^= 0x155;
+    let check = rs1024_checksum(&indices[..n - 3]);
+    indices[n - 3..].copy_from_slice(&check);
+    let forged: Vec<&str> = indices.iter().map(|&i| words[usize::from(i)]).collect();
+    Share::parse(&forged.join(" ")).expect("the checksum is the standard's")
+}
+
+#[test]
+fn a_forged_share_of_a_two_of_three_split_is_caught_by_the_digest() {
+    let secret = MasterSecret::from_bytes(&[7; 16]).unwrap();
+    let groups = split(
+        &secret,
+        "",
+        &SplitConfig::single(2, 3).iteration_exponent(0),
+    )
+    .unwrap();
+    let forged = forge(&groups[0][0]);
+    let second = Share::parse(&groups[0][1].to_words()).unwrap();
+    assert!(matches!(
+        combine(&[forged, second], ""),
+        Err(Error::InvalidDigest)
+    ));
+    // The control: the genuine pair recovers the secret.
+    let first = Share::parse(&groups[0][0].to_words()).unwrap();
+    let second = Share::parse(&groups[0][1].to_words()).unwrap();
+    assert!(combine(&[first, second], "").unwrap() == secret);
+}
+
+/// The limit, as documented: a 1-of-1 split has no digest (SLIP-0039 §Shamir's secret
+/// sharing: a threshold-1 group's share is the value itself), so the checksum-valid forgery
+/// recovers another secret. If this ever fails, the docs overstate nothing any more: update
+/// SECURITY.md's shares row and the crate docs.
+#[test]
+fn a_forged_share_of_a_one_of_one_split_recovers_another_secret_as_documented() {
+    let secret = MasterSecret::from_bytes(&[7; 16]).unwrap();
+    let groups = split(
+        &secret,
+        "",
+        &SplitConfig::single(1, 1).iteration_exponent(0),
+    )
+    .unwrap();
+    let forged = forge(&groups[0][0]);
+    let recovered = combine(&[forged], "").expect("no digest to check");
+    assert!(recovered != secret);
+}
