@@ -8,6 +8,9 @@
 //! ratio table of issue 11 (layer 0 at 100 B to 1 MiB, layers 1 and 2 at 100 B, each against
 //! bare ring): blocks of ours and of ring timed in alternation, median of the per-round
 //! ratios, so that a slow moment of a shared machine hits both sides of a round alike.
+//! `-- --floors` prints, the same way, what associated data of each length costs bare ring
+//! at layer 0 / 100 B beside our seal and open; `-- --profile SIDE N` runs one side alone
+//! for a profiler.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -382,10 +385,97 @@ fn ratios() {
     }
 }
 
+/// Prints (`-- --floors`) where the time of a layer-0 seal and open of 100 B goes, in one
+/// interleaved run: bare ring with the associated-data lengths a cell blob format could
+/// choose (the bench blob's whole header, as format 1 authenticates it; the header without
+/// the commitment and nonce; the fixed part and the object id; one GHASH block) and our
+/// seal/open, each against bare ring with the 6 bytes of the criterion groups. ring hashes
+/// associated data one 16-byte block per call, so the rows show what each length costs.
+fn floors() {
+    let pt = filler(100);
+    let none = Credentials::none();
+    let object = ObjectId::new("object-1").unwrap();
+    let blob = cell(&vault(VaultOptions::default()), "inbox")
+        .seal(&object, &pt, Layer::Rest, &none)
+        .unwrap();
+    let header = blob.len() - pt.len() - 16;
+    // Magic, version, layer, flags, two key versions; the object id with its length byte.
+    let fixed_and_object = 15 + 1 + object.as_str().len();
+    let rows = [
+        ("ring, 6 B AAD", 6),
+        ("ring, 16 B AAD (one block)", 16),
+        ("ring, fixed part + object id", fixed_and_object),
+        (
+            "ring, header without commitment and nonce",
+            header - 32 - 12,
+        ),
+        ("ring, whole header (format 1)", header),
+    ];
+    println!("| layer 0, 100 B | AAD bytes | open / bare ring open | seal / bare ring seal |");
+    println!("|---|---|---|---|");
+    println!("(each cell: median of per-round ratios, then fastest block / fastest block)");
+    for (name, len) in rows {
+        let aad = vec![0x55u8; len];
+        let open = ratio(ring_open(&pt, &aad), ring_open(&pt, b"header"));
+        let seal = ratio(ring_seal(&pt, &aad), ring_seal(&pt, b"header"));
+        println!(
+            "| {name} | {len} | {:.2} ({:.2}) | {:.2} ({:.2}) |",
+            open.0, open.1, seal.0, seal.1
+        );
+    }
+    let open = ratio(
+        ours_open(&pt, Layer::Rest, &none),
+        ring_open(&pt, b"header"),
+    );
+    let seal = ratio(
+        ours_seal(&pt, Layer::Rest, &none),
+        ring_seal(&pt, b"header"),
+    );
+    println!(
+        "| hexvault-cells | {header} | {:.2} ({:.2}) | {:.2} ({:.2}) |",
+        open.0, open.1, seal.0, seal.1
+    );
+}
+
+/// Runs one side alone (`-- --profile SIDE N [AAD]`), N calls at layer 0 on 100 B, and
+/// prints the mean time per call: for `valgrind --tool=callgrind` or `perf record`. SIDE is
+/// `ours-open`, `ours-seal`, `ring-open` or `ring-seal` (ring with AAD bytes of associated
+/// data, 6 if not given). Subtract a run with a smaller N to remove the setup.
+fn profile(args: &[String]) {
+    let pt = filler(100);
+    let none = Credentials::none();
+    let n: u64 = args
+        .get(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let aad = vec![0x55u8; args.get(2).and_then(|n| n.parse().ok()).unwrap_or(6)];
+    let mut side = match args.first().map(String::as_str) {
+        Some("ours-open") => ours_open(&pt, Layer::Rest, &none),
+        Some("ours-seal") => ours_seal(&pt, Layer::Rest, &none),
+        Some("ring-open") => ring_open(&pt, &aad),
+        Some("ring-seal") => ring_seal(&pt, &aad),
+        other => {
+            eprintln!("--profile {other:?}: SIDE is ours-open, ours-seal, ring-open or ring-seal");
+            return;
+        }
+    };
+    let elapsed = side(n);
+    println!("{:.1} ns per call", elapsed.as_secs_f64() * 1e9 / n as f64);
+}
+
 criterion_group!(benches, seal, open, cold);
 
 fn main() {
-    if std::env::args().any(|a| a == "--ratios") {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--profile") {
+        profile(args.get(at + 1..).unwrap_or_default());
+        return;
+    }
+    if args.iter().any(|a| a == "--floors") {
+        floors();
+        return;
+    }
+    if args.iter().any(|a| a == "--ratios") {
         ratios();
         return;
     }
