@@ -761,6 +761,10 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
             "--json needs --out FILE (standard output carries the report)",
         ));
     }
+    if let Some(path) = &args.output {
+        // Before anything is decrypted: a link or a device is never written through.
+        output::check_out_path(path)?;
+    }
     let dir = VaultDir::open(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
     dir.declared(&cell, "--cell")?;
@@ -812,28 +816,19 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     Ok(())
 }
 
-/// Opens a large object's stream into a temporary file beside `path` (mode 0600), renamed
-/// to `path` only once the whole stream authenticated.
+/// Opens a large object's stream into `path` through [`output::write_out`]: an unnamed file
+/// that gets its name only once the whole stream authenticated and is durable (ADR 0084).
 fn open_to_file(
     opener: &mut hexvault::aead::StreamOpener<std::io::BufReader<std::fs::File>>,
     path: &Path,
     bar: &indicatif::ProgressBar,
 ) -> CliResult<u64> {
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let file = tempfile::NamedTempFile::new_in(parent)
-        .map_err(|error| CliError::io("creating a file beside --out", error))?;
-    // Durable before the rename (ADR 0084): once --out exists it holds the whole
-    // authenticated plaintext, also after a crash.
-    let total = large::write_durably(file.as_file(), "writing --out", |writer| {
-        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, writer);
-        large::copy_out(opener, &mut buffered, bar)
-    })?;
-    file.persist(path)
-        .map_err(|error| CliError::io("writing --out", error.error))?;
-    Ok(total)
+    output::write_out(path, |file| {
+        large::write_durably(file, "writing --out", |writer| {
+            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, writer);
+            large::copy_out(opener, &mut buffered, bar)
+        })
+    })
 }
 
 #[derive(Serialize)]
