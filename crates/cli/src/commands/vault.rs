@@ -769,7 +769,10 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     let cell = CellRef::parse(&args.cell, "--cell")?;
     dir.declared(&cell, "--cell")?;
     let object = vaultdir::object_id(&args.id)?;
-    let blob = read_blob(&dir, &cell, &object)?;
+    if !dir.blob_path(&cell, &object).exists() {
+        // Checked again under the lock below; this only fails early.
+        read_blob(&dir, &cell, &object)?;
+    }
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
@@ -777,20 +780,33 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let result = handle.open(
-        &object,
-        &blob,
-        &credentials(token.as_ref(), session.as_ref()),
-    );
+    // The blob is read, and a large object's stream file opened, under the audit log's lock
+    // every writer holds: a reseal replaces them only once this command has both (an open
+    // file stays readable after its name is removed).
+    let unlocked = (|| -> CliResult<Opened> {
+        let blob = read_blob(&dir, &cell, &object)?;
+        let plaintext = handle
+            .open(
+                &object,
+                &blob,
+                &credentials(token.as_ref(), session.as_ref()),
+            )
+            .map_err(cells_error)?;
+        Ok(match large::data_key(plaintext.expose_secret())? {
+            Some(key) => {
+                drop(plaintext);
+                let stream = large::stream_path(&dir, &cell, &object, &blob);
+                let opener = large::open_stream(&stream, &key, &large::aad(&cell, &object, &blob))?;
+                let total = std::fs::metadata(&stream).ok().map(|meta| meta.len());
+                Opened::Large(opener, total)
+            }
+            None => Opened::Small(plaintext),
+        })
+    })();
     // Refusals are recorded: make them durable before reporting.
     opened.vault.close()?;
-    let plaintext = result.map_err(cells_error)?;
-    let (bytes, large) = match large::data_key(plaintext.expose_secret())? {
-        Some(key) => {
-            drop(plaintext);
-            let stream = large::stream_path(&dir, &cell, &object, &blob);
-            let mut opener = large::open_stream(&stream, &key, &large::aad(&cell, &object, &blob))?;
-            let total = std::fs::metadata(&stream).ok().map(|meta| meta.len());
+    let (bytes, large) = match unlocked? {
+        Opened::Large(mut opener, total) => {
             let bar = large::progress(large::progress_shown(json), total, "opening");
             let result = match &args.output {
                 Some(path) => open_to_file(&mut opener, path, &bar),
@@ -799,7 +815,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
             bar.finish_and_clear();
             (result?, true)
         }
-        None => {
+        Opened::Small(plaintext) => {
             output::write_bytes(args.output.as_deref(), plaintext.expose_secret())?;
             (u64::try_from(plaintext.len()).unwrap_or(u64::MAX), false)
         }
@@ -814,6 +830,17 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
         }))?;
     }
     Ok(())
+}
+
+/// What `open` took from the vault under its lock.
+enum Opened {
+    /// A payload in the blob.
+    Small(hexvault::cells::Plaintext),
+    /// A large object's stream, opened, and its file's length.
+    Large(
+        hexvault::aead::StreamOpener<std::io::BufReader<std::fs::File>>,
+        Option<u64>,
+    ),
 }
 
 /// Opens a large object's stream into `path` through [`output::write_out`]: an unnamed file
@@ -868,7 +895,10 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
                 .into(),
         ));
     }
-    let blob = read_blob(&dir, &from, &object)?;
+    if !source.exists() {
+        // Checked again under the lock below; this only fails early.
+        read_blob(&dir, &from, &object)?;
+    }
     if destination.exists() {
         return Err(CliError::Failed(format!(
             "object {object} exists in cell {} already; remove it or use another cell",
@@ -878,6 +908,16 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    // The blob is read only now, under the audit log's lock that every writer (seal,
+    // traverse, reseal) holds: a reseal cannot replace it, nor its stream, until this
+    // command is done.
+    let blob = match read_blob(&dir, &from, &object) {
+        Ok(blob) => blob,
+        Err(error) => {
+            opened.vault.close()?;
+            return Err(error);
+        }
+    };
     dir.remove_leftovers(&to)?;
     let edge = opened
         .edges
@@ -955,6 +995,19 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
                 CliError::Failed("internal error: a traversed blob has no header".into())
             })?;
             if args.move_source {
+                // What is removed must be what was moved: the blob read above, byte for byte
+                // (nothing of this tool changes it under the lock; anything else is refused).
+                let current = std::fs::read(&source)
+                    .map_err(|error| CliError::io("reading the source blob again", error))?;
+                if current != blob {
+                    opened.vault.close()?;
+                    return Err(CliError::Failed(format!(
+                        "the source blob changed while it was copied to {} (by another \
+                         program): the copy is in place, the source was not removed; check \
+                         both and remove the one not wanted",
+                        to.name()
+                    )));
+                }
                 std::fs::remove_file(&source)
                     .map_err(|error| CliError::io("removing the source blob", error))?;
                 if data_key.is_some() {
