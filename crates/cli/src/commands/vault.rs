@@ -522,12 +522,35 @@ fn credentials<'a>(
     }
 }
 
-/// The session of `--session FILE`, if given (an expired one is refused).
-fn session(keys: &KeyArgs) -> CliResult<Option<hexvault::cells::Session>> {
+/// The session of `--session FILE`, if given (an expired one is refused), with its id.
+fn session(
+    keys: &KeyArgs,
+) -> CliResult<
+    Option<(
+        hexvault::cells::Session,
+        [u8; hexvault::cells::SESSION_ID_LEN],
+    )>,
+> {
     keys.session
         .as_deref()
         .map(crate::commands::session::load)
         .transpose()
+}
+
+/// Refuses the session of `--session` if the vault's audit log records its end (`session
+/// end`): a copy of an ended session's file opens and seals nothing. Called with the vault
+/// open, so the log read is the one verified, under its lock.
+fn refuse_ended(
+    dir: &VaultDir,
+    session: Option<&(
+        hexvault::cells::Session,
+        [u8; hexvault::cells::SESSION_ID_LEN],
+    )>,
+) -> CliResult {
+    match session {
+        Some((_, id)) => crate::commands::session::refuse_ended(dir, id),
+        None => Ok(()),
+    }
 }
 
 /// A cells error in the command line's words: what went wrong and what to do here.
@@ -651,12 +674,13 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let head = source.head(large::THRESHOLD + 1, "plaintext")?;
     let is_large = large::is_large(&head);
     let opened = open_vault(&dir, &args.keys, stdin)?;
+    refuse_ended(&dir, session.as_ref())?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref(), session.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref().map(|(session, _)| session));
     let data_key = if is_large {
         Some(hexvault::aead::Key::generate()?)
     } else {
@@ -776,6 +800,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    refuse_ended(&dir, session.as_ref())?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
@@ -789,7 +814,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
             .open(
                 &object,
                 &blob,
-                &credentials(token.as_ref(), session.as_ref()),
+                &credentials(token.as_ref(), session.as_ref().map(|(session, _)| session)),
             )
             .map_err(cells_error)?;
         Ok(match large::data_key(plaintext.expose_secret())? {
@@ -908,6 +933,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    refuse_ended(&dir, session.as_ref())?;
     // The blob is read only now, under the audit log's lock that every writer (seal,
     // traverse, reseal) holds: a reseal cannot replace it, nor its stream, until this
     // command is done.
@@ -927,7 +953,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         .ok_or_else(|| {
             CliError::Failed("internal error: a declared edge is not connected".into())
         })?;
-    let credentials = credentials(token.as_ref(), session.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref().map(|(session, _)| session));
     // A large object (its stream file is there): the data key is needed to re-encrypt the
     // stream for the destination (ADR 0073); opening it is recorded like any open.
     let source_stream = large::stream_path(&dir, &from, &object, &blob);
@@ -1110,12 +1136,13 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    refuse_ended(&dir, session.as_ref())?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref(), session.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref().map(|(session, _)| session));
     let objects = dir.objects(&cell)?;
     let log = opened.vault.audit_log();
     let mut resealed = 0;
