@@ -405,8 +405,14 @@ struct LsReport {
 /// `ls`: partitions, cells (key versions, object counts), edges. Needs no secret.
 pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
     let vault = VaultDir::open(&dir.dir)?;
+    // The key versions are the audit log's (config.toml may lag it after a crash).
+    let logged = vault.log_versions()?;
     let mut cells = Vec::new();
-    for (cell, versions) in vault.cells()? {
+    for (cell, _) in vault.cells()? {
+        let (key_version, min_key_version) = logged
+            .get(&(cell.partition.to_string(), cell.cell.to_string()))
+            .copied()
+            .unwrap_or((1, 1));
         let objects = vault.objects(&cell)?;
         let mut by_version = std::collections::BTreeMap::new();
         let mut unreadable = 0;
@@ -419,14 +425,14 @@ pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
         }
         let stale = by_version
             .iter()
-            .filter(|(version, _)| **version < versions.key_version)
+            .filter(|(version, _)| **version < key_version)
             .map(|(_, count)| *count)
             .sum();
         cells.push(LsCell {
             partition: cell.partition.to_string(),
             cell: cell.cell.to_string(),
-            key_version: versions.key_version,
-            min_key_version: versions.min_key_version,
+            key_version,
+            min_key_version,
             objects: objects.len(),
             stale_objects: stale,
             objects_by_key_version: by_version,
@@ -491,13 +497,17 @@ fn read_head(path: &Path) -> CliResult<Vec<u8>> {
 /// standard input.
 fn open_vault(dir: &VaultDir, keys: &KeyArgs, stdin: Stdin) -> CliResult<OpenVault> {
     let seed = input::seed(&keys.phrase, &keys.passphrase, stdin)?;
-    match tokens::resolver_path(keys.tokens.as_deref()) {
+    let opened = match tokens::resolver_path(keys.tokens.as_deref()) {
         Some(path) => dir.assemble(
             &seed,
             FileResolver::parse(&input::secret_file_text(&path, "token resolver file")?)?,
         ),
         None => dir.assemble(&seed, NoAccessTokens),
-    }
+    }?;
+    // Key versions come from the log; a config that lags it (a kill between a rotation's
+    // record and the config write) is written forward.
+    dir.catch_up_versions(&opened.vault)?;
+    Ok(opened)
 }
 
 /// The access token of `--token-env`, if given.
@@ -1090,8 +1100,11 @@ pub(crate) fn rotate(args: &CellKeyArgs, json: bool) -> CliResult {
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
     let next = handle.rotate();
+    // Cells whose config lags the log (an earlier kill) are written forward with this one.
+    let raised = dir.raise_to_log(&opened.vault);
     opened.vault.close()?;
     let next = next.map_err(cells_error)?;
+    raised?;
     if let Some(config) = dir
         .config
         .partitions
@@ -1132,7 +1145,7 @@ struct ResealReport {
 pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let dir = VaultDir::open(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
-    let versions = dir.declared(&cell, "--cell")?;
+    dir.declared(&cell, "--cell")?;
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
@@ -1203,10 +1216,12 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
         vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(()))?;
         resealed += 1;
     }
+    // The version it sealed under: the log's, never the config's.
+    let (key_version, _) = handle.key_versions();
     opened.vault.close()?;
     let report = ResealReport {
         cell: cell.name(),
-        key_version: versions.key_version,
+        key_version,
         objects: objects.len(),
         resealed,
         already_current: objects.len() - resealed,
