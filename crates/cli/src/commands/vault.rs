@@ -685,6 +685,15 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let is_large = large::is_large(&head);
     let opened = open_vault(&dir, &args.keys, stdin)?;
     refuse_ended(&dir, session.as_ref())?;
+    // Checked again under the audit log's lock (the blob's rename refuses to replace one
+    // anyway): nothing is sealed for an object that exists.
+    if path.exists() {
+        opened.vault.close()?;
+        return Err(CliError::Failed(format!(
+            "object {object} exists in cell {}; choose another --id (seal never overwrites)",
+            cell.name()
+        )));
+    }
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
