@@ -122,28 +122,99 @@ pub(crate) fn line(text: &str) -> CliResult {
     write_stdout(buffer.as_bytes())
 }
 
-/// Writes `bytes` to `--out FILE` (atomically: a temporary file in the same directory,
-/// readable by the owner only, renamed into place) or to standard output.
+/// Writes `bytes` to `--out FILE` (see [`write_out`]) or to standard output.
 pub(crate) fn write_bytes(path: Option<&std::path::Path>, bytes: &[u8]) -> CliResult {
     match path {
         None => write_stdout(bytes),
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent,
-                _ => std::path::Path::new("."),
-            };
-            let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|error| {
-                CliError::io(format!("creating a file in {}", dir.display()), error)
-            })?;
+        Some(path) => write_out(path, |mut file| {
             file.write_all(bytes)
-                .and_then(|()| file.as_file().sync_all())
-                .map_err(|error| CliError::io(format!("writing {}", path.display()), error))?;
-            file.persist(path).map_err(|error| {
-                CliError::io(format!("writing {}", path.display()), error.error)
-            })?;
-            Ok(())
-        }
+                .map_err(|error| CliError::io("writing --out", error))
+        }),
     }
+}
+
+/// The directory `--out FILE` is written in.
+fn out_dir(path: &std::path::Path) -> &std::path::Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    }
+}
+
+/// Refuses an `--out FILE` that exists and is not a regular file: a symbolic link (to
+/// /dev/stdout, /dev/tty, another file), a device, a FIFO, a directory. Writing through
+/// such a name would replace the link with a file of plaintext, or send plaintext where
+/// the command's own checks (the terminal refusal) do not look. Fails closed.
+pub(crate) fn check_out_path(path: &std::path::Path) -> CliResult {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_file() => Ok(()),
+        Ok(_) => Err(CliError::usage(
+            "--out names a symbolic link, a device, a FIFO or a directory: refusing to write              through it; give the path of a new or regular file (or a pipe on standard output)",
+        )),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(CliError::io("inspecting --out", error)),
+    }
+}
+
+/// Writes `--out FILE`: [`check_out_path`] first, then `write` fills an unnamed file
+/// (O_TMPFILE, mode 0600) in FILE's directory, which is fsynced and only then given a name:
+/// linked as FILE when FILE does not exist, else linked as `.hexvault-out-XXXXXX` and
+/// renamed over FILE, the directory fsynced. An interrupted command (kill -9 included)
+/// leaves no file: the kernel frees an unnamed file with its last descriptor. The one
+/// exception is a kill between the link and the rename over an existing FILE, which leaves
+/// the complete output as `.hexvault-out-XXXXXX`. A directory whose filesystem has no
+/// O_TMPFILE is refused, never written through a named temporary file.
+pub(crate) fn write_out<T>(
+    path: &std::path::Path,
+    write: impl FnOnce(&std::fs::File) -> CliResult<T>,
+) -> CliResult<T> {
+    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use rustix::io::Errno;
+    check_out_path(path)?;
+    let dir = out_dir(path);
+    let fd = rustix::fs::openat(
+        CWD,
+        dir,
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::RUSR | Mode::WUSR,
+    )
+    .map_err(|errno| match errno {
+        Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL => CliError::Failed(
+            "the filesystem of --out's directory has no unnamed temporary files (O_TMPFILE),              which --out needs so that an interruption leaves no partial file: write to a              directory on ext4, xfs, btrfs or tmpfs, or to a pipe"
+                .into(),
+        ),
+        other => CliError::io("creating a file beside --out", other.into()),
+    })?;
+    let file = std::fs::File::from(fd);
+    let value = write(&file)?;
+    file.sync_all()
+        .map_err(|error| CliError::io("writing --out", error))?;
+    // The unnamed file gets its name through its /proc link (linkat with AT_EMPTY_PATH
+    // needs CAP_DAC_READ_SEARCH).
+    let source = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    let link = |to: &std::path::Path| {
+        rustix::fs::linkat(CWD, source.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW)
+            .map_err(io::Error::from)
+    };
+    match link(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            // FILE exists (checked regular above): replace it atomically.
+            check_out_path(path)?;
+            let named = tempfile::Builder::new()
+                .prefix(".hexvault-out-")
+                .make_in(dir, |name| link(name))
+                .map_err(|error| CliError::io("linking --out", error))?;
+            named
+                .persist(path)
+                .map_err(|error| CliError::io("writing --out", error.error))?;
+        }
+        Err(error) => return Err(CliError::io("linking --out", error)),
+    }
+    std::fs::File::open(dir)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|error| CliError::io("syncing --out's directory", error))?;
+    Ok(value)
 }
 
 /// Writes a secret to a new file `path`, atomically (a temporary file in the same

@@ -88,11 +88,18 @@ impl FileResolver {
     /// Fails for a text that is not a token resolver file of the documented form; the
     /// message names the entry, never a token or secret.
     pub fn parse(text: &str) -> CliResult<Self> {
+        // The parser's message is never repeated: it may quote a value (an unquoted numeric
+        // token or secret is a TOML integer of the wrong type). The line alone is named.
         let file: FileText = toml::from_str(text).map_err(|error| {
+            let at = error
+                .span()
+                .and_then(|span| text.get(..span.start))
+                .map(|before| format!(" at line {}", before.lines().count().max(1)))
+                .unwrap_or_default();
             CliError::Failed(format!(
-                "the token resolver file is not valid TOML of the documented form ({}); see \
-                 docs/formats.md, \"Token resolver file\"",
-                error.message()
+                "the token resolver file is not valid TOML of the documented form{at} (a \
+                 missing or unknown field, a value of the wrong type: token, policy and secret \
+                 are quoted strings); see docs/formats.md, \"Token resolver file\""
             ))
         })?;
         let mut entries = Vec::with_capacity(file.token.len());
@@ -127,6 +134,17 @@ impl FileResolver {
                     crate::vault_format::CellRef::parse(cell, "the token resolver file")
                         .map_err(|_| bad("cells holds a name that is not PARTITION/CELL"))?;
                 }
+            }
+            // A token listed twice would resolve through its first entry only: refused.
+            if let Some(first) = entries
+                .iter()
+                .position(|e: &Entry| same_bytes(&e.token, entry.token.as_bytes()))
+            {
+                return Err(bad(&format!(
+                    "the token is the token of entry {} too; list each token once (merge \
+                     the entries' cells)",
+                    first + 1
+                )));
             }
             entries.push(Entry {
                 token: Zeroizing::new(entry.token.as_bytes().to_vec()),

@@ -350,3 +350,135 @@ impl VaultDir {
         Ok(OpenVault { vault, edges })
     }
 }
+
+/// A cell's key versions as the audit log records them: (current, minimum).
+pub(crate) type LogVersions = std::collections::BTreeMap<(String, String), (u32, u32)>;
+
+impl VaultDir {
+    /// The cells' key versions the audit log records, for a command that holds no secret
+    /// (`ls`): the log is verified with the config's audit public key (its checkpoints and
+    /// anchor; the keyed chain needs the mnemonic, which the commands that seal and open
+    /// verify), then its rotation records are replayed by the rule of
+    /// `hexvault_cells::Vault::replay_versions`: a `rotate` record with a destination only
+    /// names a version, above the current one a rotation, at or below it a retirement.
+    /// A cell the log names no version for is at version 1.
+    pub(crate) fn log_versions(&self) -> CliResult<LogVersions> {
+        use hexvault::audit::{Anchor, EventKind, LogContents, LogEntry, Verifier};
+        let damaged = || {
+            CliError::Failed(
+                "the vault's audit log does not verify with config.toml's audit public key: \
+                 run `hexvault audit verify --dir ...` (or with --public-key) to see where"
+                    .into(),
+            )
+        };
+        let key = hex::decode(&self.config.audit_public_key)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .and_then(|bytes| hexvault::audit::VerifyingKey::from_bytes(&bytes).ok())
+            .ok_or_else(damaged)?;
+        let log = self.audit_file();
+        let bytes = fs::read(&log).map_err(|error| CliError::io("reading the audit log", error))?;
+        let mut verifier = Verifier::public_key(key);
+        let anchor = Anchor::path_for(&log);
+        if anchor.exists() {
+            verifier = verifier.with_anchor(Anchor::read(&anchor).map_err(|_| damaged())?);
+        }
+        verifier
+            .verify_bytes(&bytes)
+            .and_then(hexvault::audit::Report::into_result)
+            .map_err(|_| damaged())?;
+        let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
+        let mut versions = LogVersions::new();
+        for entry in &contents.entries {
+            let LogEntry::Record { record, .. } = entry else {
+                continue;
+            };
+            let event = &record.event;
+            let Some(at) = event.destination.as_ref() else {
+                continue;
+            };
+            if event.kind != EventKind::Rotate
+                || event.source.is_some()
+                || event.input.is_some()
+                || event.output.is_some()
+                || (at.partition.as_bytes().is_empty() && at.cell.as_bytes().is_empty())
+            {
+                continue;
+            }
+            let name = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+            let held = versions
+                .entry((name(at.partition.as_bytes()), name(at.cell.as_bytes())))
+                .or_insert((1, 1));
+            let version = at.key_version.0;
+            if version > held.0 {
+                held.0 = version;
+            } else {
+                held.1 = held.1.max(version);
+            }
+        }
+        Ok(versions)
+    }
+
+    /// The declared cells whose config key versions are below the assembled vault's (the
+    /// log's), with the log's versions: config.toml lags the log after a kill between a
+    /// rotation's record and the config write.
+    fn behind_log(&self, vault: &hexvault::Vault) -> CliResult<Vec<(CellRef, (u32, u32))>> {
+        let mut behind = Vec::new();
+        for (cell, config) in self.cells()? {
+            let (current, minimum) = vault
+                .partition(cell.partition.clone())
+                .cell(cell.cell.clone())
+                .key_versions();
+            if config.key_version < current || config.min_key_version < minimum {
+                behind.push((cell, (current, minimum)));
+            }
+        }
+        Ok(behind)
+    }
+
+    /// Raises the config's key versions of the declared cells to the assembled vault's (the
+    /// log's; see [`Self::behind_log`]). Returns whether anything changed (the caller saves
+    /// under the directory's lock).
+    pub(crate) fn raise_to_log(&mut self, vault: &hexvault::Vault) -> CliResult<bool> {
+        let behind = self.behind_log(vault)?;
+        for (cell, (current, minimum)) in &behind {
+            if let Some(config) = self
+                .config
+                .partitions
+                .get_mut(cell.partition.as_str())
+                .and_then(|partition| partition.cells.get_mut(cell.cell.as_str()))
+            {
+                config.key_version = config.key_version.max(*current);
+                config.min_key_version = config.min_key_version.max(*minimum);
+            }
+        }
+        Ok(!behind.is_empty())
+    }
+
+    /// Writes config.toml forward to the log's key versions if it lags them (see
+    /// [`Self::behind_log`]), under the directory's lock; skipped when another command holds
+    /// that lock (it is changing the config; the next command catches up). No command takes
+    /// a decision from the config's versions (they come from the log), so a lagging config
+    /// is repaired, never refused.
+    pub(crate) fn catch_up_versions(&self, vault: &hexvault::Vault) -> CliResult {
+        if self.behind_log(vault)?.is_empty() {
+            return Ok(());
+        }
+        let directory = File::open(&self.root)
+            .map_err(|error| CliError::io("opening the vault directory", error))?;
+        match directory.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(()),
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(CliError::io("locking the vault directory", error));
+            }
+        }
+        let _lock = ConfigLock(directory);
+        // Re-read under the lock: the config written is the current one, raised.
+        let mut current = Self::open(&self.root)?;
+        if current.raise_to_log(vault)? {
+            current.save()?;
+        }
+        Ok(())
+    }
+}

@@ -113,3 +113,45 @@ fn the_vault_directory_log_has_the_format_the_docs_name() {
         "docs/formats.md names the vault's audit.log format {named}"
     );
 }
+
+/// A kill between `rotate`'s audit record and its config.toml write leaves the config one
+/// version behind the log (restoring the pre-rotate config.toml is byte for byte that
+/// state). Key versions come from the verified log: `ls` counts the objects `reseal` then
+/// redoes, `reseal --json` reports the version it sealed under, and the first command that
+/// opens the vault writes the config forward.
+#[test]
+fn after_a_kill_between_rotate_record_and_config_write_ls_and_reseal_agree() {
+    let v = common::vault::Vault::new();
+    for id in ["a", "b", "c"] {
+        v.ok(&["seal", "--cell", "billing/inbox", "--id", id], b"payload");
+    }
+    let config = v.dir.join("config.toml");
+    let before = std::fs::read(&config).unwrap();
+    v.ok(&["rotate", "--cell", "billing/inbox"], b"");
+    std::fs::write(&config, &before).unwrap();
+
+    let listed = v.json(&["ls"]);
+    let stale = listed["cells"][0]["stale_objects"].as_u64().unwrap();
+    let resealed = v.json(&["reseal", "--cell", "billing/inbox"]);
+    let after = v.json(&["ls"]);
+    assert_eq!(
+        after["cells"][0]["objects_by_key_version"]["2"], 3,
+        "reseal re-encrypted every object under v2: {after}"
+    );
+    assert_eq!(
+        stale, 3,
+        "ls said {stale} stale objects, reseal then redid {}: {listed}",
+        resealed["resealed"]
+    );
+    assert_eq!(
+        resealed["key_version"], 2,
+        "reseal reports the version it sealed under: {resealed}"
+    );
+    assert_eq!(listed["cells"][0]["key_version"], 2, "{listed}");
+    // The lagging config was written forward by the first command that opened the vault.
+    let repaired = std::fs::read_to_string(&config).unwrap();
+    assert!(repaired.contains("key_version = 2"), "{repaired}");
+    // And rotate goes on from the log's version.
+    let rotated = v.json(&["rotate", "--cell", "billing/inbox"]);
+    assert_eq!(rotated["key_version"], 3, "{rotated}");
+}

@@ -127,3 +127,34 @@ fn a_mistyped_phrase_from_a_file_or_the_environment_gets_no_did_you_mean_word() 
         );
     }
 }
+
+/// `--postgres-url-file FILE` never repeats FILE: a connection string with its password
+/// typed in place of the path (the neighbouring `--postgres-url-env` and `--postgres` take
+/// exactly that string) must not come back on the terminal, its scrollback or CI logs.
+#[test]
+fn a_connection_string_typed_as_the_url_file_is_not_echoed() {
+    let out = hexvault(
+        &[
+            "audit",
+            "verify",
+            "--postgres-url-file",
+            "postgresql://auditor:Pa55-w0rd-XYZ@db.internal/audit",
+            "--log-id",
+            "00000000000000000000000000000000",
+            "--public-key",
+            "1f318b9db96420f56a8b5dde063aced6d6e5314cfc8b1a64f794d37f9d82c718",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("PostgreSQL connection string"),
+        "says what failed: {stderr}"
+    );
+    assert!(
+        !stderr.contains("Pa55-w0rd-XYZ") && !stderr.contains("auditor"),
+        "echoed: {stderr}"
+    );
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of layer 2 from the shell: `session start` writes a private session file
 //! (never over a file, never inside the vault), `--session FILE` seals and opens layer 2,
-//! `session end` destroys the file and what was sealed under it becomes unreadable, an
+//! `session end` destroys the file and what was sealed under it becomes unreadable through
+//! this tool (a copy of the file is refused once the log records the end), an
 //! expired session is refused with a message that says it expired.
 #![cfg(feature = "cli")]
 #![allow(
@@ -186,8 +187,8 @@ fn layer_2_round_trips_under_a_session_file_until_session_end() {
     assert_eq!(wrong.status.code(), Some(1));
     assert!(wrong.stdout.is_empty());
 
-    // End: the file is gone, and a copy made before the end is the only way back, which is
-    // why it is the credential (tested: a copy still works, the original path does not).
+    // End: the file is gone, and a copy made before the end opens nothing through this tool
+    // either (the vault's audit log records the end).
     let copy = vault.temp.path().join("copy.toml");
     std::fs::copy(&session, &copy).unwrap();
     let ended = json_of(&vault.ok(
@@ -198,7 +199,9 @@ fn layer_2_round_trips_under_a_session_file_until_session_end() {
     assert!(!session.exists());
     let gone = vault.open2("p/a", "x", &session);
     assert_eq!(gone.status.code(), Some(1));
-    assert_eq!(vault.open2("p/a", "x", &copy).stdout, b"layer two");
+    let copied = vault.open2("p/a", "x", &copy);
+    assert_eq!(copied.status.code(), Some(1));
+    assert!(copied.stdout.is_empty());
     // The audit log records start and end and verifies.
     let shown = String::from_utf8(vault.ok(&["--json", "audit", "show"], b"").stdout).unwrap();
     assert!(shown.contains("\"kind\":\"sessionstart\""), "{shown}");
@@ -465,4 +468,69 @@ fn a_format_1_session_file_is_refused_and_session_end_still_destroys_it() {
     let ended = json_of(&vault.ok(&["--json", "session", "end", old.to_str().unwrap()], b""));
     assert_eq!(ended["session"], "ab".repeat(16));
     assert!(!old.exists());
+}
+
+/// After `session end`, a copy of the session file (editor backup, a backup of
+/// $XDG_RUNTIME_DIR, `cp`) opens nothing through this tool, and seals nothing: the vault's
+/// verified audit log records the end, and every command given `--session` checks it.
+#[test]
+fn after_session_end_a_copy_of_the_session_file_opens_nothing() {
+    let mut v = common::vault::Vault::new();
+    let tokens = v.temp.path().join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "[[token]]\ntoken = \"tok\"\npolicy = \"pol\"\nsecret = \"{}\"\n",
+            "01".repeat(32)
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    v.env = vec![
+        ("HEXVAULT_TOKENS".into(), tokens.to_str().unwrap().into()),
+        ("TOK".into(), "tok".into()),
+    ];
+    let session = v.temp.path().join("s.toml");
+    let copy = v.temp.path().join("s.toml~");
+    let s = session.to_str().unwrap();
+    v.ok(&["session", "start", "--ttl", "1h", "--out", s], b"");
+    let gated = ["--token-env", "TOK", "--session"];
+    let mut seal = vec![
+        "seal",
+        "--cell",
+        "billing/inbox",
+        "--id",
+        "x",
+        "--layer",
+        "2",
+    ];
+    seal.extend(gated);
+    seal.push(s);
+    v.ok(&seal, b"layer two");
+    std::fs::copy(&session, &copy).unwrap();
+    let ended = v.ok(&["session", "end", s], b"");
+    assert!(String::from_utf8_lossy(&ended.stdout).contains("cannot be opened any more"));
+    let mut open = vec!["open", "--cell", "billing/inbox", "--id", "x"];
+    open.extend(gated);
+    open.push(copy.to_str().unwrap());
+    let reopened = v.run(&open, b"");
+    assert!(
+        !reopened.status.success(),
+        "the ended session still opened: {:?}",
+        String::from_utf8_lossy(&reopened.stdout)
+    );
+    assert!(reopened.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&reopened.stderr).contains("was ended"),
+        "{}",
+        String::from_utf8_lossy(&reopened.stderr)
+    );
+    // Nor does it seal anything new.
+    let mut seal_again = seal.clone();
+    seal_again[4] = "y";
+    let last = seal_again.len() - 1;
+    let copy_path = copy.to_str().unwrap();
+    seal_again[last] = copy_path;
+    let sealed = v.run(&seal_again, b"more");
+    assert!(!sealed.status.success(), "sealed under an ended session");
 }

@@ -234,7 +234,7 @@ fn usage_errors() {
         LEGAL,
         &[],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr_of(&out).contains("threshold 1 has one share"),
         "{}",
@@ -278,5 +278,42 @@ fn the_45_published_vectors_through_the_command_line() {
             assert!(out.status.success(), "{name}: {}", stderr_of(&out));
             assert_eq!(stdout_of(&out).trim(), secret, "{name}");
         }
+    }
+}
+
+/// Out-of-range option values of `shares split` (`--threshold 5 --shares 3`, `--threshold 1
+/// --shares 3`, `--iteration-exponent 16`, `--group-threshold` above the groups) are usage
+/// errors like `seal --layer 3`: exit 2, kind `usage` (README.md, docs/cli.md), refused
+/// before the phrase is read.
+#[test]
+fn out_of_range_share_options_are_usage_errors() {
+    let phrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+                  abandon abandon about";
+    for args in [
+        &["--threshold", "5", "--shares", "3"][..],
+        &["--threshold", "1", "--shares", "3"],
+        &[
+            "--threshold",
+            "2",
+            "--shares",
+            "3",
+            "--iteration-exponent",
+            "16",
+        ],
+        &["--groups", "2/3", "--group-threshold", "3"],
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hexvault"))
+            .args(["--json", "shares", "split"])
+            .args(args)
+            .env("HEXVAULT_MNEMONIC", phrase)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let error: serde_json::Value = serde_json::from_slice(&output.stderr).unwrap();
+        assert_eq!(
+            (output.status.code(), error["kind"].as_str()),
+            (Some(2), Some("usage")),
+            "{args:?}: {error}"
+        );
     }
 }

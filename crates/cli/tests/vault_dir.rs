@@ -1003,3 +1003,133 @@ fn leftover_config_writes_are_removed_by_the_next_change() {
     v.ok(&["partition", "add", "later"]);
     assert!(!leftover.exists(), "the next change removes it");
 }
+
+/// `traverse --move` racing a `reseal` of the same large object never loses it: traverse
+/// reads the source blob only under the audit log's lock (which `reseal` holds while it
+/// replaces the blob and its stream), and removes the source only if it is still the blob
+/// it moved. The mnemonic is read from a FIFO to hold traverse deterministically before its
+/// lock, while the reseal runs (the window the PBKDF2 of the seed opens in any run).
+#[test]
+fn traverse_move_racing_a_reseal_never_loses_the_object() {
+    let v = common::vault::Vault::new();
+    v.ok(&["partition", "add", "reports"], b"");
+    v.ok(&["cell", "add", "reports/archive"], b"");
+    v.ok(&["edge", "add", "billing/inbox", "reports/archive"], b"");
+    let big: Vec<u8> = (0..(1024 * 1024 + 7)).map(|i| (i % 251) as u8).collect();
+    v.ok(&["seal", "--cell", "billing/inbox", "--id", "big"], &big);
+    v.ok(&["rotate", "--cell", "billing/inbox"], b"");
+
+    let fifo = v.temp.path().join("phrase.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let traverse = Command::new(env!("CARGO_BIN_EXE_hexvault"))
+        .args([
+            "traverse",
+            "--from",
+            "billing/inbox",
+            "--to",
+            "reports/archive",
+            "--id",
+            "big",
+            "--move",
+            "--mnemonic-file",
+        ])
+        .arg(&fifo)
+        .arg("--dir")
+        .arg(&v.dir)
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the FIFO for writing returns once traverse opened it to read the phrase: it
+    // has read the source blob and not yet opened the vault.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    v.ok(&["reseal", "--cell", "billing/inbox"], b"");
+    writer
+        .write_all(b"abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about\n")
+        .unwrap();
+    drop(writer);
+    let traversed = traverse.wait_with_output().unwrap();
+
+    let from = v.run(&["open", "--cell", "billing/inbox", "--id", "big"], b"");
+    let to = v.run(&["open", "--cell", "reports/archive", "--id", "big"], b"");
+    assert!(
+        (from.status.success() && from.stdout == big) || (to.status.success() && to.stdout == big),
+        "object lost: traverse exit {:?} ({}{}); open in source: exit {:?} {}; open in \
+         destination: exit {:?} {}",
+        traversed.status.code(),
+        String::from_utf8_lossy(&traversed.stdout),
+        String::from_utf8_lossy(&traversed.stderr),
+        from.status.code(),
+        String::from_utf8_lossy(&from.stderr),
+        to.status.code(),
+        String::from_utf8_lossy(&to.stderr),
+    );
+}
+
+/// Two `seal`s of the same id racing: the one that takes the audit log's lock second
+/// checks again under it and fails, and the object keeps the first one's plaintext (never
+/// overwritten, no stray stream file). The mnemonic is read from a FIFO to hold the second
+/// seal before its lock while the first one runs.
+#[test]
+fn a_seal_racing_another_seal_of_the_same_id_never_overwrites_it() {
+    let v = common::vault::Vault::new();
+    let first: Vec<u8> = (0..(1024 * 1024 + 9)).map(|i| (i % 239) as u8).collect();
+    let second: Vec<u8> = (0..(1024 * 1024 + 9)).map(|i| (i % 233) as u8).collect();
+    let input = v.temp.path().join("second.bin");
+    std::fs::write(&input, &second).unwrap();
+    let fifo = v.temp.path().join("phrase.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let racing = Command::new(env!("CARGO_BIN_EXE_hexvault"))
+        .args(["seal", "--cell", "billing/inbox", "--id", "x", "--in"])
+        .arg(&input)
+        .arg("--mnemonic-file")
+        .arg(&fifo)
+        .arg("--dir")
+        .arg(&v.dir)
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    v.ok(&["seal", "--cell", "billing/inbox", "--id", "x"], &first);
+    writer
+        .write_all(format!("{TREZOR_PHRASE}\n").as_bytes())
+        .unwrap();
+    drop(writer);
+    let raced = racing.wait_with_output().unwrap();
+    assert_eq!(raced.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&raced.stderr).contains("seal never overwrites"),
+        "{}",
+        String::from_utf8_lossy(&raced.stderr)
+    );
+    assert_eq!(
+        v.ok(&["open", "--cell", "billing/inbox", "--id", "x"], b"")
+            .stdout,
+        first
+    );
+    let streams = std::fs::read_dir(v.dir.join("objects"))
+        .unwrap()
+        .flatten()
+        .flat_map(|p| std::fs::read_dir(p.path()).unwrap().flatten())
+        .flat_map(|c| std::fs::read_dir(c.path()).unwrap().flatten())
+        .filter(|f| f.file_name().to_string_lossy().ends_with(".stream"))
+        .count();
+    assert_eq!(streams, 1, "one stream file, the first seal's");
+}

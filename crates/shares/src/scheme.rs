@@ -77,7 +77,13 @@ impl SplitConfig {
         &self.groups
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the scheme as [`split`] does first, without a secret: a caller can refuse an
+    /// invalid one before reading the secret.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidScheme`] saying what is out of range; [`Error::BadIterationExponent`].
+    pub fn check(&self) -> Result<()> {
         let invalid = |reason| Err(Error::InvalidScheme { reason });
         let group_count = self.groups.len();
         if group_count == 0 || group_count > usize::from(MAX_SHARE_COUNT) {

@@ -111,10 +111,8 @@ impl LogSource {
                 )
             })?)
         } else if let Some(path) = &self.postgres_url_file {
-            Zeroizing::new(
-                std::fs::read_to_string(path)
-                    .map_err(|error| CliError::io(format!("reading {}", path.display()), error))?,
-            )
+            // Nor is the path: a connection string typed in its place must not be echoed.
+            crate::input::secret_file_text(path, "PostgreSQL connection string")?
         } else if let Some(url) = &self.postgres {
             Zeroizing::new(url.clone())
         } else {

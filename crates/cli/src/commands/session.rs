@@ -15,8 +15,8 @@ use crate::output;
 use crate::vaultdir::VaultDir;
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::NoAccessTokens;
-use hexvault::audit::{Context, ContextId, Event, EventKind, Timestamp};
-use hexvault::cells::Session;
+use hexvault::audit::{Context, ContextId, Event, EventKind, LogContents, LogEntry, Timestamp};
+use hexvault::cells::{SESSION_ID_LEN, Session};
 use hexvault_cli::session_file::{self, SessionFile, parse_ttl};
 use hexvault_cli::time::rfc3339;
 
@@ -66,7 +66,7 @@ fn expiry_text(expires_at: SystemTime) -> String {
 
 /// Reads `--session FILE` and resumes its session. A file of format 1, an altered file and
 /// an expired one are refused with a message that says which and what to do.
-pub(crate) fn load(path: &Path) -> CliResult<Session> {
+pub(crate) fn load(path: &Path) -> CliResult<(Session, [u8; SESSION_ID_LEN])> {
     let text = input::secret_file_text(path, "session file")?;
     let file = session_file::parse(&text)?;
     drop(text);
@@ -82,7 +82,38 @@ pub(crate) fn load(path: &Path) -> CliResult<Session> {
     if export.expires_at() <= SystemTime::now() {
         return Err(expired());
     }
-    Session::resume(&export).map_err(|_| expired())
+    let session = Session::resume(&export).map_err(|_| expired())?;
+    Ok((session, *export.id()))
+}
+
+/// Refuses the session `id` if the vault's audit log records its end (`session end`): the
+/// file given is a copy of an ended session's (an editor backup, a backup of the runtime
+/// directory), and this tool opens nothing with it. Read with the vault open: the log is
+/// the one verified when it was opened, read under its lock.
+pub(crate) fn refuse_ended(dir: &VaultDir, id: &[u8]) -> CliResult {
+    let contents = LogContents::read(dir.audit_file())?;
+    let ended = contents.entries.iter().any(|entry| match entry {
+        LogEntry::Record { record, .. } => {
+            record.event.kind == EventKind::SessionEnd
+                && record
+                    .event
+                    .context
+                    .as_ref()
+                    .and_then(|context| context.session.as_ref())
+                    .is_some_and(|session| session.as_bytes() == id)
+        }
+        _ => false,
+    });
+    if ended {
+        return Err(CliError::Failed(
+            "the session of the --session file was ended (`hexvault session end`, recorded \
+             in the vault's audit log): the file is a copy, and data sealed at layer 2 under \
+             that session cannot be opened any more; destroy the copy, and start a new session \
+             for new data"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Records the start or end of the session `id` in the vault's audit log.
@@ -230,8 +261,9 @@ pub(crate) fn end(args: &EndArgs, json: bool) -> CliResult {
         }))
     } else {
         output::line(&format!(
-            "session {id} ended: its file is overwritten and deleted; data sealed at layer 2 \
-             under it cannot be opened any more"
+            "session {id} ended: its file is overwritten and deleted, and the end is recorded \
+             in the audit log; data sealed at layer 2 under it cannot be opened any more (a \
+             copy of the file is refused)"
         ))
     }
 }

@@ -99,6 +99,10 @@ pub(crate) fn split(args: &SplitArgs, json: bool) -> CliResult {
     }
     .iteration_exponent(args.iteration_exponent)
     .extendable(args.extendable);
+    // Out-of-range options are usage errors (exit 2), refused before the phrase is read.
+    config
+        .check()
+        .map_err(|error| CliError::usage(error.to_string()))?;
     let mnemonic = input::mnemonic(&args.phrase, Stdin::Available)?;
     let secret = MasterSecret::from_mnemonic(&mnemonic)?;
     drop(mnemonic);
@@ -133,28 +137,45 @@ pub(crate) fn split(args: &SplitArgs, json: bool) -> CliResult {
                 .collect(),
         });
     }
-    let mut text = Zeroizing::new(String::new());
-    for (group, texts) in groups.iter().zip(&words) {
+    let text = split_text(&groups, &words);
+    output::line(text.trim_end())
+}
+
+/// The text of `split` without `--json`: each share under its heading, blank lines between.
+/// The buffer holds every share's words: its exact length is reserved first, so no
+/// reallocation leaves an unwiped copy behind; it is wiped on drop.
+fn split_text(groups: &[Vec<Share>], words: &[Vec<Zeroizing<String>>]) -> Zeroizing<String> {
+    let mut parts = Vec::new();
+    for (group, texts) in groups.iter().zip(words) {
         for (share, words) in group.iter().zip(texts) {
+            let mut heading = String::new();
             if share.group_count() > 1 {
-                text.push_str(&format!(
+                heading.push_str(&format!(
                     "group {} of {} ({} groups needed), ",
                     share.group(),
                     share.group_count(),
                     share.group_threshold(),
                 ));
             }
-            text.push_str(&format!(
+            heading.push_str(&format!(
                 "share {} of {} ({} needed):\n",
                 share.member(),
                 group.len(),
                 share.member_threshold(),
             ));
-            text.push_str(words);
-            text.push_str("\n\n");
+            parts.push((heading, words.as_str()));
         }
     }
-    output::line(text.trim_end())
+    let total = parts.iter().fold(0_usize, |n, (heading, words)| {
+        n.saturating_add(heading.len() + words.len() + 2)
+    });
+    let mut text = Zeroizing::new(String::with_capacity(total));
+    for (heading, words) in &parts {
+        text.push_str(heading);
+        text.push_str(words);
+        text.push_str("\n\n");
+    }
+    text
 }
 
 /// Writes each share to `DIR/share-G-M.txt` (new files, mode 0600; `DIR` is made, mode
@@ -326,6 +347,55 @@ pub(crate) fn combine(args: &CombineArgs, json: bool) -> CliResult {
         match &phrase {
             Some(p) => output::line(p),
             None => output::line(&secret_hex),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The split text is built in one buffer of exactly its length: no reallocation (which
+    /// would free an unwiped copy of the words) happens while the shares are appended.
+    #[test]
+    fn the_split_text_is_reserved_once_at_its_exact_length() {
+        let Ok(secret) = MasterSecret::from_bytes(&[7_u8; 32]) else {
+            unreachable!("a 32-byte secret is valid")
+        };
+        for config in [
+            SplitConfig::single(3, 5),
+            SplitConfig::groups(
+                2,
+                vec![
+                    GroupSpec {
+                        threshold: 2,
+                        count: 3,
+                    },
+                    GroupSpec {
+                        threshold: 1,
+                        count: 1,
+                    },
+                    GroupSpec {
+                        threshold: 3,
+                        count: 5,
+                    },
+                ],
+            ),
+        ] {
+            let config = config.iteration_exponent(0);
+            let Ok(groups) = shares::split(&secret, "", &config) else {
+                unreachable!("a valid scheme splits")
+            };
+            let words: Vec<Vec<Zeroizing<String>>> = groups
+                .iter()
+                .map(|group| group.iter().map(Share::to_words).collect())
+                .collect();
+            let text = split_text(&groups, &words);
+            assert_eq!(text.capacity(), text.len(), "reserved exactly, never grown");
+            for share in words.iter().flatten() {
+                assert!(text.contains(share.as_str()));
+            }
+            assert!(text.ends_with("\n\n"));
         }
     }
 }

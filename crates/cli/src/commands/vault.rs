@@ -405,8 +405,14 @@ struct LsReport {
 /// `ls`: partitions, cells (key versions, object counts), edges. Needs no secret.
 pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
     let vault = VaultDir::open(&dir.dir)?;
+    // The key versions are the audit log's (config.toml may lag it after a crash).
+    let logged = vault.log_versions()?;
     let mut cells = Vec::new();
-    for (cell, versions) in vault.cells()? {
+    for (cell, _) in vault.cells()? {
+        let (key_version, min_key_version) = logged
+            .get(&(cell.partition.to_string(), cell.cell.to_string()))
+            .copied()
+            .unwrap_or((1, 1));
         let objects = vault.objects(&cell)?;
         let mut by_version = std::collections::BTreeMap::new();
         let mut unreadable = 0;
@@ -419,14 +425,14 @@ pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
         }
         let stale = by_version
             .iter()
-            .filter(|(version, _)| **version < versions.key_version)
+            .filter(|(version, _)| **version < key_version)
             .map(|(_, count)| *count)
             .sum();
         cells.push(LsCell {
             partition: cell.partition.to_string(),
             cell: cell.cell.to_string(),
-            key_version: versions.key_version,
-            min_key_version: versions.min_key_version,
+            key_version,
+            min_key_version,
             objects: objects.len(),
             stale_objects: stale,
             objects_by_key_version: by_version,
@@ -491,13 +497,17 @@ fn read_head(path: &Path) -> CliResult<Vec<u8>> {
 /// standard input.
 fn open_vault(dir: &VaultDir, keys: &KeyArgs, stdin: Stdin) -> CliResult<OpenVault> {
     let seed = input::seed(&keys.phrase, &keys.passphrase, stdin)?;
-    match tokens::resolver_path(keys.tokens.as_deref()) {
+    let opened = match tokens::resolver_path(keys.tokens.as_deref()) {
         Some(path) => dir.assemble(
             &seed,
             FileResolver::parse(&input::secret_file_text(&path, "token resolver file")?)?,
         ),
         None => dir.assemble(&seed, NoAccessTokens),
-    }
+    }?;
+    // Key versions come from the log; a config that lags it (a kill between a rotation's
+    // record and the config write) is written forward.
+    dir.catch_up_versions(&opened.vault)?;
+    Ok(opened)
 }
 
 /// The access token of `--token-env`, if given.
@@ -522,12 +532,35 @@ fn credentials<'a>(
     }
 }
 
-/// The session of `--session FILE`, if given (an expired one is refused).
-fn session(keys: &KeyArgs) -> CliResult<Option<hexvault::cells::Session>> {
+/// The session of `--session FILE`, if given (an expired one is refused), with its id.
+fn session(
+    keys: &KeyArgs,
+) -> CliResult<
+    Option<(
+        hexvault::cells::Session,
+        [u8; hexvault::cells::SESSION_ID_LEN],
+    )>,
+> {
     keys.session
         .as_deref()
         .map(crate::commands::session::load)
         .transpose()
+}
+
+/// Refuses the session of `--session` if the vault's audit log records its end (`session
+/// end`): a copy of an ended session's file opens and seals nothing. Called with the vault
+/// open, so the log read is the one verified, under its lock.
+fn refuse_ended(
+    dir: &VaultDir,
+    session: Option<&(
+        hexvault::cells::Session,
+        [u8; hexvault::cells::SESSION_ID_LEN],
+    )>,
+) -> CliResult {
+    match session {
+        Some((_, id)) => crate::commands::session::refuse_ended(dir, id),
+        None => Ok(()),
+    }
 }
 
 /// A cells error in the command line's words: what went wrong and what to do here.
@@ -651,12 +684,22 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let head = source.head(large::THRESHOLD + 1, "plaintext")?;
     let is_large = large::is_large(&head);
     let opened = open_vault(&dir, &args.keys, stdin)?;
+    refuse_ended(&dir, session.as_ref())?;
+    // Checked again under the audit log's lock (the blob's rename refuses to replace one
+    // anyway): nothing is sealed for an object that exists.
+    if path.exists() {
+        opened.vault.close()?;
+        return Err(CliError::Failed(format!(
+            "object {object} exists in cell {}; choose another --id (seal never overwrites)",
+            cell.name()
+        )));
+    }
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref(), session.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref().map(|(session, _)| session));
     let data_key = if is_large {
         Some(hexvault::aead::Key::generate()?)
     } else {
@@ -761,32 +804,53 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
             "--json needs --out FILE (standard output carries the report)",
         ));
     }
+    if let Some(path) = &args.output {
+        // Before anything is decrypted: a link or a device is never written through.
+        output::check_out_path(path)?;
+    }
     let dir = VaultDir::open(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
     dir.declared(&cell, "--cell")?;
     let object = vaultdir::object_id(&args.id)?;
-    let blob = read_blob(&dir, &cell, &object)?;
+    if !dir.blob_path(&cell, &object).exists() {
+        // Checked again under the lock below; this only fails early.
+        read_blob(&dir, &cell, &object)?;
+    }
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    refuse_ended(&dir, session.as_ref())?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let result = handle.open(
-        &object,
-        &blob,
-        &credentials(token.as_ref(), session.as_ref()),
-    );
+    // The blob is read, and a large object's stream file opened, under the audit log's lock
+    // every writer holds: a reseal replaces them only once this command has both (an open
+    // file stays readable after its name is removed).
+    let unlocked = (|| -> CliResult<Opened> {
+        let blob = read_blob(&dir, &cell, &object)?;
+        let plaintext = handle
+            .open(
+                &object,
+                &blob,
+                &credentials(token.as_ref(), session.as_ref().map(|(session, _)| session)),
+            )
+            .map_err(cells_error)?;
+        Ok(match large::data_key(plaintext.expose_secret())? {
+            Some(key) => {
+                drop(plaintext);
+                let stream = large::stream_path(&dir, &cell, &object, &blob);
+                let opener = large::open_stream(&stream, &key, &large::aad(&cell, &object, &blob))?;
+                let total = std::fs::metadata(&stream).ok().map(|meta| meta.len());
+                Opened::Large(opener, total)
+            }
+            None => Opened::Small(plaintext),
+        })
+    })();
     // Refusals are recorded: make them durable before reporting.
     opened.vault.close()?;
-    let plaintext = result.map_err(cells_error)?;
-    let (bytes, large) = match large::data_key(plaintext.expose_secret())? {
-        Some(key) => {
-            drop(plaintext);
-            let stream = large::stream_path(&dir, &cell, &object, &blob);
-            let mut opener = large::open_stream(&stream, &key, &large::aad(&cell, &object, &blob))?;
-            let total = std::fs::metadata(&stream).ok().map(|meta| meta.len());
+    let (bytes, large) = match unlocked? {
+        Opened::Large(mut opener, total) => {
             let bar = large::progress(large::progress_shown(json), total, "opening");
             let result = match &args.output {
                 Some(path) => open_to_file(&mut opener, path, &bar),
@@ -795,7 +859,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
             bar.finish_and_clear();
             (result?, true)
         }
-        None => {
+        Opened::Small(plaintext) => {
             output::write_bytes(args.output.as_deref(), plaintext.expose_secret())?;
             (u64::try_from(plaintext.len()).unwrap_or(u64::MAX), false)
         }
@@ -812,28 +876,30 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     Ok(())
 }
 
-/// Opens a large object's stream into a temporary file beside `path` (mode 0600), renamed
-/// to `path` only once the whole stream authenticated.
+/// What `open` took from the vault under its lock.
+enum Opened {
+    /// A payload in the blob.
+    Small(hexvault::cells::Plaintext),
+    /// A large object's stream, opened, and its file's length.
+    Large(
+        hexvault::aead::StreamOpener<std::io::BufReader<std::fs::File>>,
+        Option<u64>,
+    ),
+}
+
+/// Opens a large object's stream into `path` through [`output::write_out`]: an unnamed file
+/// that gets its name only once the whole stream authenticated and is durable (ADR 0084).
 fn open_to_file(
     opener: &mut hexvault::aead::StreamOpener<std::io::BufReader<std::fs::File>>,
     path: &Path,
     bar: &indicatif::ProgressBar,
 ) -> CliResult<u64> {
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let file = tempfile::NamedTempFile::new_in(parent)
-        .map_err(|error| CliError::io("creating a file beside --out", error))?;
-    // Durable before the rename (ADR 0084): once --out exists it holds the whole
-    // authenticated plaintext, also after a crash.
-    let total = large::write_durably(file.as_file(), "writing --out", |writer| {
-        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, writer);
-        large::copy_out(opener, &mut buffered, bar)
-    })?;
-    file.persist(path)
-        .map_err(|error| CliError::io("writing --out", error.error))?;
-    Ok(total)
+    output::write_out(path, |file| {
+        large::write_durably(file, "writing --out", |writer| {
+            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, writer);
+            large::copy_out(opener, &mut buffered, bar)
+        })
+    })
 }
 
 #[derive(Serialize)]
@@ -873,7 +939,10 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
                 .into(),
         ));
     }
-    let blob = read_blob(&dir, &from, &object)?;
+    if !source.exists() {
+        // Checked again under the lock below; this only fails early.
+        read_blob(&dir, &from, &object)?;
+    }
     if destination.exists() {
         return Err(CliError::Failed(format!(
             "object {object} exists in cell {} already; remove it or use another cell",
@@ -883,6 +952,17 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    refuse_ended(&dir, session.as_ref())?;
+    // The blob is read only now, under the audit log's lock that every writer (seal,
+    // traverse, reseal) holds: a reseal cannot replace it, nor its stream, until this
+    // command is done.
+    let blob = match read_blob(&dir, &from, &object) {
+        Ok(blob) => blob,
+        Err(error) => {
+            opened.vault.close()?;
+            return Err(error);
+        }
+    };
     dir.remove_leftovers(&to)?;
     let edge = opened
         .edges
@@ -892,7 +972,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         .ok_or_else(|| {
             CliError::Failed("internal error: a declared edge is not connected".into())
         })?;
-    let credentials = credentials(token.as_ref(), session.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref().map(|(session, _)| session));
     // A large object (its stream file is there): the data key is needed to re-encrypt the
     // stream for the destination (ADR 0073); opening it is recorded like any open.
     let source_stream = large::stream_path(&dir, &from, &object, &blob);
@@ -960,6 +1040,19 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
                 CliError::Failed("internal error: a traversed blob has no header".into())
             })?;
             if args.move_source {
+                // What is removed must be what was moved: the blob read above, byte for byte
+                // (nothing of this tool changes it under the lock; anything else is refused).
+                let current = std::fs::read(&source)
+                    .map_err(|error| CliError::io("reading the source blob again", error))?;
+                if current != blob {
+                    opened.vault.close()?;
+                    return Err(CliError::Failed(format!(
+                        "the source blob changed while it was copied to {} (by another \
+                         program): the copy is in place, the source was not removed; check \
+                         both and remove the one not wanted",
+                        to.name()
+                    )));
+                }
                 std::fs::remove_file(&source)
                     .map_err(|error| CliError::io("removing the source blob", error))?;
                 if data_key.is_some() {
@@ -1016,8 +1109,11 @@ pub(crate) fn rotate(args: &CellKeyArgs, json: bool) -> CliResult {
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
     let next = handle.rotate();
+    // Cells whose config lags the log (an earlier kill) are written forward with this one.
+    let raised = dir.raise_to_log(&opened.vault);
     opened.vault.close()?;
     let next = next.map_err(cells_error)?;
+    raised?;
     if let Some(config) = dir
         .config
         .partitions
@@ -1058,16 +1154,17 @@ struct ResealReport {
 pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let dir = VaultDir::open(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
-    let versions = dir.declared(&cell, "--cell")?;
+    dir.declared(&cell, "--cell")?;
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
+    refuse_ended(&dir, session.as_ref())?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
         .cell(cell.cell.clone());
-    let credentials = credentials(token.as_ref(), session.as_ref());
+    let credentials = credentials(token.as_ref(), session.as_ref().map(|(session, _)| session));
     let objects = dir.objects(&cell)?;
     let log = opened.vault.audit_log();
     let mut resealed = 0;
@@ -1128,10 +1225,12 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
         vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(()))?;
         resealed += 1;
     }
+    // The version it sealed under: the log's, never the config's.
+    let (key_version, _) = handle.key_versions();
     opened.vault.close()?;
     let report = ResealReport {
         cell: cell.name(),
-        key_version: versions.key_version,
+        key_version,
         objects: objects.len(),
         resealed,
         already_current: objects.len() - resealed,

@@ -9,6 +9,9 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(feature = "cli")]
+pub(crate) mod vault;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
