@@ -137,7 +137,8 @@ fn a_crash_before_the_first_checkpoint_leaves_a_vault_that_cannot_reopen() {
 
 /// Finding R7-4 (docs). docs/key-rotation.md ("Operational checklist") says "the audit log
 /// records the key version of every sealed blob", and docs/when-to-use.md promises "an
-/// audit trail of every access and refusal". The cells vault records neither a seal (at any
+/// audit trail of every access and refusal"; crates/audit/README.md (first lines) says "a
+/// seal or open at a gated layer ... becomes an AuditRecord". The cells vault records neither a seal (at any
 /// layer) nor a successful layer-0 open (crates/cells/src/vault.rs:1214-1219, `open`): after
 /// a layer-0 and a layer-1 seal and a layer-0 open the log holds no record at all.
 #[test]
