@@ -54,3 +54,38 @@ fn a_checkpoint_returned_under_group_commit_is_not_yet_durable() {
         "an honest crash is reported as a cut against the shipped checkpoint: {report}"
     );
 }
+
+/// Finding R7-7. SECURITY.md considers "an attacker who can write the log's directory"
+/// (audit row). `Anchor::write_atomic` (crates/audit/src/anchor.rs:141-150) opens
+/// `<log>.anchor.tmp` with `create(true).truncate(true)`, which follows a symbolic link that
+/// such an attacker planted there: every checkpoint then truncates and overwrites a file of
+/// the attacker's choosing that the vault process may write (a phrase file, a key, a
+/// config), and the rename moves the link into place as `<log>.anchor`. The facade's own
+/// `write_anchor` (crates/hexvault/src/vault.rs:320, `File::create`) does the same. Open the
+/// temporary file with `create_new` (O_EXCL, refuses a link) after removing a leftover.
+#[cfg(unix)]
+#[test]
+#[ignore = "review7 finding"]
+fn a_planted_symlink_at_the_anchor_tmp_path_clobbers_another_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("phrase.txt");
+    std::fs::write(&victim, b"abandon abandon ... about").unwrap();
+    let path = dir.path().join("audit.log");
+    std::os::unix::fs::symlink(&victim, dir.path().join("audit.log.anchor.tmp")).unwrap();
+    let log = FileLog::create(
+        &path,
+        LogOptions::keyed(&AuditKey::from_bytes([7; 32]))
+            .signing_seed([9; 32])
+            .checkpoint_every(1),
+    )
+    .unwrap();
+    // The first append signs an interval checkpoint and rewrites the anchor.
+    let written = log.append(Event::new(EventKind::Seal));
+    drop(log);
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"abandon abandon ... about",
+        "the anchor write followed the planted link and overwrote another file (append: {:?})",
+        written.map(|a| a.sequence)
+    );
+}
