@@ -9,7 +9,7 @@ use hexvault_audit::{
     SigningKey, Verifier,
 };
 
-/// Finding R7-6. `Appended::checkpoint` (crates/audit/src/log.rs:52) is documented as "the
+/// Finding R7-6. `Appended::checkpoint` (crates/audit/src/log.rs:53) is documented as "the
 /// checkpoint this append triggered, if any (worth shipping off-host)", and an anchor
 /// shipped off-host is what a verifier checks a cut against. Under
 /// `Durability::GroupCommit` the append returns that checkpoint while it and the records it
@@ -56,12 +56,12 @@ fn a_checkpoint_returned_under_group_commit_is_not_yet_durable() {
 }
 
 /// Finding R7-7. SECURITY.md considers "an attacker who can write the log's directory"
-/// (audit row). `Anchor::write_atomic` (crates/audit/src/anchor.rs:141-150) opens
+/// (audit row). `Anchor::write_atomic` (crates/audit/src/anchor.rs:149-153) opens
 /// `<log>.anchor.tmp` with `create(true).truncate(true)`, which follows a symbolic link that
 /// such an attacker planted there: every checkpoint then truncates and overwrites a file of
 /// the attacker's choosing that the vault process may write (a phrase file, a key, a
 /// config), and the rename moves the link into place as `<log>.anchor`. The facade's own
-/// `write_anchor` (crates/hexvault/src/vault.rs:320, `File::create`) does the same. Open the
+/// `write_anchor` (crates/hexvault/src/vault.rs:317, `File::create`) does the same. Open the
 /// temporary file with `create_new` (O_EXCL, refuses a link) after removing a leftover.
 #[cfg(unix)]
 #[test]

@@ -52,7 +52,7 @@ fn a_session_shared_by_two_vaults_seals_under_the_first_vaults_cell_key() {
 /// `KeyVersionRetired` to `KeyUnavailable` for that purpose. A gated seal refused because
 /// the sealing master version's key is not loaded (the documented state after a replayed
 /// master rotation, "until then a seal fails with UnknownKeyVersion") returns the error
-/// without any record: crates/cells/src/vault.rs:1124-1129 (`Err(err) => return Err(err)`)
+/// without any record: crates/cells/src/vault.rs:1124-1130 (`Err(err) => return Err(err)`)
 /// records only `SessionEnded` from `layer_keys`.
 #[test]
 #[ignore = "review7 finding"]

@@ -43,7 +43,7 @@ fn kinds_on_disk(path: &std::path::Path) -> Vec<EventKind> {
 /// Finding R7-2. SECURITY.md (cells row) promises "no plaintext without its record" and
 /// the cells docs say a layer-1 open is "recorded before the plaintext is handed out"; the
 /// edges row lists only "a process crash between re-encryption and the append (nothing was
-/// returned)" as undefended. `VaultBuilder::durability` (crates/hexvault/src/vault.rs:145)
+/// returned)" as undefended. `VaultBuilder::durability` (crates/hexvault/src/vault.rs:144)
 /// accepts `Durability::GroupCommit` with no word on this: the open's record is then only in
 /// the write buffer when the plaintext is returned, and a crash (here: the process state
 /// abandoned without running destructors, as SIGKILL would) loses the record of an access
@@ -87,7 +87,7 @@ fn with_group_commit_a_crash_loses_the_record_of_a_returned_plaintext() {
 /// Finding R7-3. A fresh vault with a file log that crashes before its first checkpoint
 /// (64 records by default, `DEFAULT_CHECKPOINT_EVERY`) can never be reopened: the log has
 /// records and no anchor was ever written, so `VaultBuilder::from_*` fails with
-/// `Error::AnchorMissing` (crates/hexvault/src/vault.rs:218-223), whose message tells the
+/// `Error::AnchorMissing` (crates/hexvault/src/vault.rs:232-238), whose message tells the
 /// operator to "restore the anchor from its backup" (there never was one). The only way in
 /// is `reanchor_missing_anchor`, documented for "a lost anchor, or a crash between the log's
 /// first checkpoint and its first anchor", which gives up cut detection for that open.
