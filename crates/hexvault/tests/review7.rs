@@ -241,7 +241,7 @@ fn a_checkpoint_racing_with_appends_breaks_the_anchor_write() {
     );
 }
 
-/// Finding R7-9. `Vault::verify_audit` (crates/hexvault/src/vault.rs:472-497) checkpoints,
+/// Finding R7-9. `Vault::verify_audit` (crates/hexvault/src/vault.rs:474-498) checkpoints,
 /// then verifies the file with `require_anchored_tail(true)`, and documents its error as
 /// `Damaged` "for a changed, removed, reordered, forged or cut record or checkpoint". The
 /// vault is `Send + Sync`: a record another thread appends between the checkpoint and the
