@@ -82,6 +82,7 @@ mod error;
 mod ids;
 mod keys;
 mod policy;
+mod replay;
 mod session;
 mod vault;
 
@@ -89,6 +90,7 @@ pub use blob::{FORMAT_VERSION, MAGIC};
 pub use error::{Error, Result};
 pub use ids::{ActorId, CellId, Layer, MAX_ID_LEN, ObjectId, PartitionId, PolicyId, RouteId};
 pub use policy::{AccessToken, Credentials, PolicyContext, PolicySecret, TokenResolver};
+pub use replay::RecordedVersions;
 pub use session::{SESSION_ID_LEN, Session, SessionExport};
 pub use vault::{
     Cell, DEFAULT_CACHE_CAPACITY, Partition, Plaintext, RouteLayers, Vault, VaultOptions,

@@ -20,6 +20,7 @@ use crate::blob::{
 };
 use crate::keys::COMMIT_LEN;
 use crate::keys::{self, KeyCache, KeyMemo, LayerKey, Slot};
+use crate::replay::{FIRST, RecordedVersions, Versions};
 mod traverse;
 
 pub use traverse::RouteLayers;
@@ -100,17 +101,6 @@ impl fmt::Debug for Plaintext {
             .finish_non_exhaustive()
     }
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Versions {
-    current: u32,
-    minimum: u32,
-}
-
-const FIRST: Versions = Versions {
-    current: 1,
-    minimum: 1,
-};
 
 #[derive(Debug)]
 struct Route {
@@ -401,52 +391,15 @@ impl Vault {
     ) -> Result<()> {
         // The log's history starts where a new vault starts (every version at 1): replay
         // from there, then raise the vault's versions to the result.
-        let mut master = FIRST;
-        let mut cells: HashMap<(PartitionId, CellId), Versions> = HashMap::new();
-        for record in records {
-            let event = &record.event;
-            let Some(at) = event.destination.as_ref() else {
-                continue;
-            };
-            if event.kind != EventKind::Rotate
-                || event.source.is_some()
-                || event.input.is_some()
-                || event.output.is_some()
-            {
-                continue;
-            }
-            let version = at.key_version.0;
-            if version == 0 || at.layer.0 != 0 {
-                return Err(Error::InvalidKeyVersion {
-                    version,
-                    reason: "an audit rotation record names key version 0 or a layer other \
-                             than 0: this vault never writes one (is the log another \
-                             program's?)",
-                });
-            }
-            let target = if at.partition.as_bytes().is_empty() && at.cell.as_bytes().is_empty() {
-                &mut master
-            } else {
-                let id = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-                let key = (
-                    PartitionId::new(&id(at.partition.as_bytes()))?,
-                    CellId::new(&id(at.cell.as_bytes()))?,
-                );
-                cells.entry(key).or_insert(FIRST)
-            };
-            if version > target.current {
-                target.current = version;
-            } else {
-                target.minimum = target.minimum.max(version);
-            }
-        }
+        let recorded = RecordedVersions::from_records(records)?;
+        let master = recorded.master_versions();
         let mut state = self.inner.lock();
         state.master.current = state.master.current.max(master.current);
         state.master.minimum = state.master.minimum.max(master.minimum);
         let floor = state.master.minimum;
         state.masters.retain(|v, _| *v >= floor);
         state.cache.evict(|slot| slot.master_version < floor);
-        for (key, versions) in cells {
+        for (key, versions) in recorded.cell_entries() {
             let held = state.cell_versions(&key.0, &key.1);
             let raised = Versions {
                 current: held.current.max(versions.current),
@@ -456,7 +409,7 @@ impl Vault {
             state.cache.evict(|slot| {
                 &slot.partition == p && &slot.cell == c && slot.cell_version < raised.minimum
             });
-            state.cells.insert(key, raised);
+            state.cells.insert(key.clone(), raised);
         }
         self.inner.bump();
         Ok(())

@@ -246,6 +246,36 @@ fn replaying_the_log_restores_every_version_a_restart_forgot() {
     vault.retire_masters_below(2).unwrap();
     let new_a = a.seal(&oid("o"), b"new", Layer::Rest, &none).unwrap();
 
+    // The rule alone, for readers that hold no key (the command line's `ls`).
+    let recorded = RecordedVersions::from_records(records(&log).iter()).unwrap();
+    assert_eq!(recorded.master(), (2, 2));
+    assert_eq!(
+        recorded.cell(&PartitionId::new("p").unwrap(), &CellId::new("a").unwrap()),
+        (3, 2)
+    );
+    assert_eq!(
+        recorded.cell(&PartitionId::new("q").unwrap(), &CellId::new("b").unwrap()),
+        (7, 5)
+    );
+    assert_eq!(
+        recorded.cell(
+            &PartitionId::new("p").unwrap(),
+            &CellId::new("untouched").unwrap()
+        ),
+        (1, 1)
+    );
+    let named: Vec<_> = recorded
+        .cells()
+        .map(|(p, c, v)| (p.as_str().to_owned(), c.as_str().to_owned(), v))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("p".to_owned(), "a".to_owned(), (3, 2)),
+            ("q".to_owned(), "b".to_owned(), (7, 5))
+        ]
+    );
+
     let (restarted, _) = common::vault();
     restarted.replay_versions(records(&log).iter()).unwrap();
     let ra = cell(&restarted, "p", "a");
@@ -299,6 +329,7 @@ fn a_rotation_record_this_crate_never_writes_is_refused_by_the_replay() {
         )))
         .unwrap();
         let (vault, _) = vault();
+        assert!(RecordedVersions::from_records(records(&log).iter()).is_err());
         assert!(vault.replay_versions(records(&log).iter()).is_err());
         assert_eq!(cell(&vault, "p", "c").key_versions(), (1, 1));
     }
