@@ -358,12 +358,11 @@ impl VaultDir {
     /// The cells' key versions the audit log records, for a command that holds no secret
     /// (`ls`): the log is verified with the config's audit public key (its checkpoints and
     /// anchor; the keyed chain needs the mnemonic, which the commands that seal and open
-    /// verify), then its rotation records are replayed by the rule of
-    /// `hexvault_cells::Vault::replay_versions`: a `rotate` record with a destination only
-    /// names a version, above the current one a rotation, at or below it a retirement.
-    /// A cell the log names no version for is at version 1.
+    /// verify), then its rotation records are replayed by the one rule the vault itself
+    /// uses ([`hexvault::cells::RecordedVersions`]). A cell the log names no version for is
+    /// at version 1.
     pub(crate) fn log_versions(&self) -> CliResult<LogVersions> {
-        use hexvault::audit::{Anchor, EventKind, LogContents, LogEntry, Verifier};
+        use hexvault::audit::{Anchor, LogContents, LogEntry, Verifier};
         let damaged = || {
             CliError::Failed(
                 "the vault's audit log does not verify with config.toml's audit public key: \
@@ -388,35 +387,21 @@ impl VaultDir {
             .and_then(hexvault::audit::Report::into_result)
             .map_err(|_| damaged())?;
         let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
-        let mut versions = LogVersions::new();
-        for entry in &contents.entries {
-            let LogEntry::Record { record, .. } = entry else {
-                continue;
-            };
-            let event = &record.event;
-            let Some(at) = event.destination.as_ref() else {
-                continue;
-            };
-            if event.kind != EventKind::Rotate
-                || event.source.is_some()
-                || event.input.is_some()
-                || event.output.is_some()
-                || (at.partition.as_bytes().is_empty() && at.cell.as_bytes().is_empty())
-            {
-                continue;
-            }
-            let name = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-            let held = versions
-                .entry((name(at.partition.as_bytes()), name(at.cell.as_bytes())))
-                .or_insert((1, 1));
-            let version = at.key_version.0;
-            if version > held.0 {
-                held.0 = version;
-            } else {
-                held.1 = held.1.max(version);
-            }
-        }
-        Ok(versions)
+        let records = contents.entries.iter().filter_map(|entry| match entry {
+            LogEntry::Record { record, .. } => Some(record),
+            // Checkpoints (and any later kind of entry) carry no key versions.
+            _ => None,
+        });
+        let recorded = hexvault::cells::RecordedVersions::from_records(records)?;
+        Ok(recorded
+            .cells()
+            .map(|(partition, cell, versions)| {
+                (
+                    (partition.as_str().to_owned(), cell.as_str().to_owned()),
+                    versions,
+                )
+            })
+            .collect())
     }
 
     /// The declared cells whose config key versions are below the assembled vault's (the
