@@ -1015,6 +1015,7 @@ impl Inner {
                 master_version,
                 cell_version,
                 policy: None,
+                cell_key: None,
             };
             let k0 = match state.cache.get(&slot, None) {
                 Some(k) => k,
@@ -1060,6 +1061,12 @@ impl Inner {
             let session = resolved
                 .session
                 .ok_or_else(|| internal("layer 2 without a session"))?;
+            // The session's cache is shared by every vault the session is used in: its slot
+            // names this vault's cell key (by its layer-0 key's commitment).
+            let commitment = keys[0]
+                .as_ref()
+                .map(|k0| *k0.commitment())
+                .ok_or_else(|| internal("layer 2 without a layer-0 key"))?;
             let slot = Slot {
                 partition: partition.clone(),
                 cell: cell.clone(),
@@ -1067,6 +1074,7 @@ impl Inner {
                 master_version,
                 cell_version,
                 policy: None,
+                cell_key: Some(commitment),
             };
             let k2 = session.layer_key(&slot, |session_key| {
                 let state = self.lock();
