@@ -133,6 +133,12 @@ pub(crate) struct Slot {
     pub(crate) master_version: u32,
     pub(crate) cell_version: u32,
     pub(crate) policy: Option<PolicyId>,
+    /// Layer 2 only (a session's cache): the commitment of the layer-0 key of the cell key
+    /// the entry was derived from, which names that cell key. A session serves every vault
+    /// it is used in, and two vaults under other masters share partition and cell ids and
+    /// key versions: without it a session would hand one vault's layer-2 key to the other.
+    /// `None` in a vault's own cache (one master per version there).
+    pub(crate) cell_key: Option<[u8; COMMIT_LEN]>,
 }
 
 struct Entry {
@@ -347,6 +353,7 @@ mod tests {
             master_version: 1,
             cell_version: 1,
             policy: None,
+            cell_key: None,
         }
     }
 

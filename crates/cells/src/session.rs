@@ -15,15 +15,18 @@ use crate::{Error, Result};
 /// Length of a session id (random, public: written in layer-2 blob headers).
 pub const SESSION_ID_LEN: usize = 16;
 
-/// Layer-2 keys one session keeps (one per cell and key versions it touched).
+/// Layer-2 keys one session keeps (one per cell key it touched, in any vault).
 const SESSION_CACHE: usize = 256;
 
 /// A layer-2 session: a random 32-byte key that exists only in this process's memory.
 ///
-/// Started by [`Vault::start_session`](crate::Vault::start_session) with a lifetime. Once
-/// it expires or [`end`](Self::end)s (also on drop), its key and every layer-2 key derived
-/// from it are dropped and the key bytes wiped, so data sealed at layer 2 in it can no longer
-/// be opened by anyone. `Send + Sync`; not `Clone`.
+/// Started by [`Vault::start_session`](crate::Vault::start_session) with a lifetime. A session
+/// is not tied to the vault that started it: in every vault it is used in, its layer-2 keys are
+/// derived from that vault's cell key and the session key (the key tree of docs/formats.md),
+/// and each is cached under the cell key it came from. Once it expires or [`end`](Self::end)s
+/// (also on drop), its key and every layer-2 key derived from it are dropped and the key bytes
+/// wiped, so data sealed at layer 2 in it can no longer be opened by anyone. `Send + Sync`; not
+/// `Clone`.
 pub struct Session {
     id: [u8; SESSION_ID_LEN],
     expires: Instant,
@@ -139,13 +142,20 @@ impl Session {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The layer-2 key of `slot`, derived with `derive(session key)` on a miss. Fails with
+    /// The layer-2 key of `slot`, derived with `derive(session key)` on a miss. A session
+    /// is not tied to one vault, so `slot` must name the cell key the key is derived from
+    /// ([`Slot::cell_key`]); a slot without it is an internal error. Fails with
     /// [`Error::SessionEnded`] once the session expired or ended (and wipes it then).
     pub(crate) fn layer_key(
         &self,
         slot: &Slot,
         derive: impl FnOnce(&Key) -> Result<LayerKey>,
     ) -> Result<Arc<LayerKey>> {
+        if slot.cell_key.is_none() {
+            return Err(Error::Internal {
+                what: "a layer-2 key slot that does not name its cell key",
+            });
+        }
         let mut guard = self.lock();
         let state = &mut *guard;
         if Instant::now() >= self.expires {

@@ -478,9 +478,11 @@ impl Cell {
     /// access token in `credentials`, layer 2 also a live session.
     ///
     /// # Errors
-    /// [`Error::MissingCredential`], [`Error::Denied`], [`Error::SessionEnded`] (each also
-    /// recorded in the audit log), [`Error::Aead`] (RNG failure, key exhausted),
-    /// [`Error::Audit`] if a denial cannot be recorded.
+    /// [`Error::MissingCredential`], [`Error::Denied`], [`Error::SessionEnded`],
+    /// [`Error::UnknownKeyVersion`] (the current master version's key is not loaded),
+    /// [`Error::Aead`] (RNG failure, key exhausted). At layer 1 or 2 every failure is also
+    /// recorded in the audit log as denied, with its error class; [`Error::Audit`] if that
+    /// record cannot be appended.
     pub fn seal(
         &self,
         object: &ObjectId,
@@ -968,6 +970,7 @@ impl Inner {
                 master_version,
                 cell_version,
                 policy: None,
+                cell_key: None,
             };
             let k0 = match state.cache.get(&slot, None) {
                 Some(k) => k,
@@ -1013,6 +1016,12 @@ impl Inner {
             let session = resolved
                 .session
                 .ok_or_else(|| internal("layer 2 without a session"))?;
+            // The session's cache is shared by every vault the session is used in: its slot
+            // names this vault's cell key (by its layer-0 key's commitment).
+            let commitment = keys[0]
+                .as_ref()
+                .map(|k0| *k0.commitment())
+                .ok_or_else(|| internal("layer 2 without a layer-0 key"))?;
             let slot = Slot {
                 partition: partition.clone(),
                 cell: cell.clone(),
@@ -1020,6 +1029,7 @@ impl Inner {
                 master_version,
                 cell_version,
                 policy: None,
+                cell_key: Some(commitment),
             };
             let k2 = session.layer_key(&slot, |session_key| {
                 let state = self.lock();
@@ -1065,22 +1075,42 @@ impl Inner {
                 content.as_ref().map_or(plaintext, |c| &c[..]),
             );
         }
-        let refuse = |err: Error| -> Result<Vec<u8>> {
+        // Every failure of a gated seal is recorded (a refused credential, an ended session,
+        // a master key version not loaded, an exhausted key, ...), as for an open.
+        self.seal_gated(
+            memo,
+            partition,
+            cell,
+            object,
+            plaintext,
+            top,
+            credentials,
+            compress,
+        )
+        .or_else(|err| {
             let cell_version = self.lock().cell_versions(partition, cell).current;
             let at = endpoint(partition, cell, top, cell_version)?;
             self.deny(Some(at), &err, context(None, credentials.session))?;
             Err(err)
-        };
-        let resolved = match self.resolve(partition, cell, top, credentials) {
-            Ok(r) => r,
-            Err(err) => return refuse(err),
-        };
+        })
+    }
+
+    /// A seal at layer 1 or 2, without its denied record (the caller appends it).
+    #[allow(clippy::too_many_arguments)]
+    fn seal_gated(
+        &self,
+        memo: Option<&KeyMemo>,
+        partition: &PartitionId,
+        cell: &CellId,
+        object: &ObjectId,
+        plaintext: &[u8],
+        top: Layer,
+        credentials: &Credentials<'_>,
+        compress: bool,
+    ) -> Result<Vec<u8>> {
+        let resolved = self.resolve(partition, cell, top, credentials)?;
         let (master_version, cell_version, keys) =
-            match self.layer_keys(partition, cell, top, None, &resolved, memo) {
-                Ok(k) => k,
-                Err(err @ Error::SessionEnded) => return refuse(err),
-                Err(err) => return Err(err),
-            };
+            self.layer_keys(partition, cell, top, None, &resolved, memo)?;
         let mut params = [LayerParams::default(); 3];
         let mut nonces: [Option<FreshNonce>; 3] = [None, None, None];
         for ((key, param), nonce) in keys.iter().zip(params.iter_mut()).zip(nonces.iter_mut()) {

@@ -1,6 +1,7 @@
 //! Audit: opens at layers 1 and 2, denied attempts, rotations and sessions are recorded
-//! (version-3 records with policy, session, actor and sealed blob references); a layer-0 open is not; an open whose
-//! record cannot be appended returns no plaintext.
+//! (version-3 records with policy, session, actor and sealed blob references); every refused
+//! gated seal and every refused open is recorded as denied; a layer-0 open is not; an open
+//! whose record cannot be appended returns no plaintext.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 mod common;
@@ -245,4 +246,122 @@ fn refused_layer0_opens_through_a_warm_handle_are_recorded() {
         b"rest"
     );
     assert_eq!(records(&log).len(), attempts.len());
+}
+
+/// A vault that knows master version 2 from a replayed log (another vault's rotation)
+/// without holding its key, its log, and the vault that rotated (holding the key).
+fn vault_without_its_current_master() -> (Vault, Arc<hexvault_audit::MemoryLog>, Vault) {
+    let (x, x_log) = vault();
+    x.rotate_master(VaultMasterKey::from_kms_bytes(&mut [9; 32]))
+        .unwrap();
+    let (y, y_log) = vault();
+    y.replay_versions(records(&x_log).iter()).unwrap();
+    assert_eq!(y.master_versions().0, 2);
+    (y, y_log, x)
+}
+
+/// Review round 7, finding 7 (R7-5). A gated seal refused because the current master version's
+/// key is not loaded (the documented state after a replayed master rotation) returned
+/// `UnknownKeyVersion` without a record; every refused gated seal is now recorded as denied
+/// with its class (`KeyUnavailable` here), its endpoint and the session, at layers 1 and 2.
+#[test]
+fn a_gated_seal_refused_for_an_unloaded_master_version_is_recorded() {
+    let (y, y_log, _x) = vault_without_its_current_master();
+    let reader = token("reader");
+    let session = y.start_session(Duration::from_secs(60)).unwrap();
+    let c = cell(&y, "p", "c");
+    for (layer, creds) in [
+        (Layer::Access, Credentials::none().token(&reader)),
+        (
+            Layer::Session,
+            Credentials::none().token(&reader).session(&session),
+        ),
+    ] {
+        let before = records(&y_log).len();
+        let err = c.seal(&oid("o"), b"x", layer, &creds).unwrap_err();
+        assert!(
+            matches!(err, Error::UnknownKeyVersion { version: 2, .. }),
+            "{err:?}"
+        );
+        let after = records(&y_log);
+        assert_eq!(
+            after.len(),
+            before + 1,
+            "one denied record per refused seal"
+        );
+        let event = &after.last().unwrap().event;
+        assert_eq!(event.kind, EventKind::Denied);
+        assert_eq!(event.outcome, Outcome::Failure(ErrorClass::KeyUnavailable));
+        let at = event.source.as_ref().unwrap();
+        assert_eq!(
+            (at.partition.as_bytes(), at.cell.as_bytes(), at.layer.0),
+            (&b"p"[..], &b"c"[..], layer.number())
+        );
+        let expected_session =
+            (layer == Layer::Session).then(|| ContextId::new(session.id().to_vec()).unwrap());
+        assert_eq!(event.context.as_ref().unwrap().session, expected_session);
+    }
+    // Another refusal of a gated seal, for an ended session, is recorded as before.
+    y.end_session(&session).unwrap();
+    let before = records(&y_log).len();
+    let ended = Credentials::none().token(&reader).session(&session);
+    assert!(matches!(
+        c.seal(&oid("o"), b"x", Layer::Session, &ended),
+        Err(Error::SessionEnded)
+    ));
+    let after = records(&y_log);
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(
+        after.last().unwrap().event.outcome,
+        Outcome::Failure(ErrorClass::SessionExpired)
+    );
+    assert!(y_log.verify().unwrap().failure.is_none());
+}
+
+/// The other key-version refusals of gated data: an open of a blob sealed under a master
+/// version whose key is not loaded, and an open and a reseal of a blob whose cell key
+/// version is retired, are each recorded as one denied record (`KeyUnavailable`).
+#[test]
+fn gated_opens_refused_for_key_versions_are_recorded() {
+    let (y, y_log, x) = vault_without_its_current_master();
+    let reader = token("reader");
+    let creds = Credentials::none().token(&reader);
+    let from_x = cell(&x, "p", "c")
+        .seal(&oid("o"), b"x", Layer::Access, &creds)
+        .unwrap();
+    let before = records(&y_log).len();
+    assert!(matches!(
+        cell(&y, "p", "c").open(&oid("o"), &from_x, &creds),
+        Err(Error::UnknownKeyVersion { version: 2, .. })
+    ));
+    let after = records(&y_log);
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(
+        after.last().unwrap().event.outcome,
+        Outcome::Failure(ErrorClass::KeyUnavailable)
+    );
+
+    let (v, v_log) = vault();
+    let c = cell(&v, "p", "c");
+    let old = c.seal(&oid("o"), b"old", Layer::Access, &creds).unwrap();
+    c.rotate().unwrap();
+    c.retire_below(2).unwrap();
+    let opened = c.open(&oid("o"), &old, &creds).map(|_| ());
+    let resealed = c.reseal(&oid("o"), &old, &creds).map(|_| ());
+    for attempt in [opened, resealed] {
+        assert!(
+            matches!(attempt, Err(Error::KeyVersionRetired { .. })),
+            "{attempt:?}"
+        );
+    }
+    // The rotation, the retirement, then one denied record per refused attempt.
+    let recs = records(&v_log);
+    assert_eq!(recs.len(), 4);
+    for rec in &recs[2..] {
+        assert_eq!(rec.event.kind, EventKind::Denied);
+        assert_eq!(
+            rec.event.outcome,
+            Outcome::Failure(ErrorClass::KeyUnavailable)
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! `Session::export` / `Session::resume`: a session carried to another process (as the
 //! command line's session file does) opens and seals layer 2 as the original, until its
-//! wall-clock expiry; an ended or expired session neither exports nor resumes.
-#![allow(clippy::unwrap_used, missing_docs)]
+//! wall-clock expiry; an ended or expired session neither exports nor resumes; a session
+//! used in two vaults seals each vault's layer 2 under that vault's own cell key.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::*;
@@ -88,4 +90,65 @@ fn an_expired_export_does_not_resume_and_a_resumed_session_expires_on_time() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!session.is_live());
     assert!(matches!(session.export(), Err(Error::SessionEnded)));
+}
+
+/// Review round 7, finding 5 (R7-1). A session is not tied to the vault that started it, and
+/// its layer-2 key cache is shared by every vault it is used in: the key tree of
+/// docs/formats.md (`layer2 = hkdf(ikm = cell ‖ session key, …)`) must hold in each, with that
+/// vault's cell key. Vault B (another master, same ids and versions) used to seal under the key
+/// cached for vault A: the blob then never opened under the same session resumed from its
+/// export.
+#[test]
+fn a_session_shared_by_two_vaults_seals_each_under_its_own_cell_key() {
+    let (vault_a, _) = vault();
+    let log_b = Arc::new(memory_log());
+    let vault_b = Vault::from_kms_bytes(&mut [0x77; 32], Resolver, log_b);
+    let session = vault_a.start_session(Duration::from_secs(600)).unwrap();
+    let reader = token("reader");
+    let creds = Credentials::none().token(&reader).session(&session);
+    let (a, b) = (cell(&vault_a, "p", "c"), cell(&vault_b, "p", "c"));
+    // Used in vault A first (fills its cache for p/c, versions 1/1), then in vault B.
+    let blob_a = a.seal(&oid("o"), b"in A", Layer::Session, &creds).unwrap();
+    let blob_b = b.seal(&oid("o"), b"in B", Layer::Session, &creds).unwrap();
+    // Each opens in its own vault under the session itself...
+    assert_eq!(
+        a.open(&oid("o"), &blob_a, &creds).unwrap().expose_secret(),
+        b"in A"
+    );
+    assert_eq!(
+        b.open(&oid("o"), &blob_b, &creds).unwrap().expose_secret(),
+        b"in B"
+    );
+    // ...and under the same session resumed from its export (an empty cache: every key
+    // derived afresh from the key tree), vault B first this time.
+    let resumed = Session::resume(&session.export().unwrap()).unwrap();
+    let creds2 = Credentials::none().token(&reader).session(&resumed);
+    assert_eq!(
+        b.open(&oid("o"), &blob_b, &creds2).unwrap().expose_secret(),
+        b"in B"
+    );
+    assert_eq!(
+        a.open(&oid("o"), &blob_a, &creds2).unwrap().expose_secret(),
+        b"in A"
+    );
+    // Neither vault opens the other's blob, with either session.
+    for creds in [&creds, &creds2] {
+        assert!(matches!(
+            a.open(&oid("o"), &blob_b, creds),
+            Err(Error::Authentication)
+        ));
+        assert!(matches!(
+            b.open(&oid("o"), &blob_a, creds),
+            Err(Error::Authentication)
+        ));
+    }
+    // Before the fix, vault B's blob committed to vault A's layer-2 key.
+    assert_ne!(layer2_commitment(&blob_a), layer2_commitment(&blob_b));
+}
+
+/// The layer-2 key commitment of a 4-byte plaintext's layer-2 blob: the header ends with
+/// the layer params (commitment 32 ‖ nonce 12) of layers 0, 1, 2; then ciphertext and tags.
+fn layer2_commitment(blob: &[u8]) -> Vec<u8> {
+    let header_end = blob.len() - 4 - 3 * 16;
+    blob[header_end - 44..header_end - 12].to_vec()
 }
