@@ -559,3 +559,31 @@ mod tests {
         assert!(problems[0].contains("bad.rs"));
     }
 }
+
+/// Review round 8 finding (here, not in `tests/`: the check is private to this binary).
+#[cfg(test)]
+mod review8 {
+    use super::*;
+
+    /// R8-6. `check_no_panic_abort` reads `Cargo.toml`, `crates/ffi/Cargo.toml` and
+    /// `.cargo/config.toml` only. Cargo 1.95 still reads the legacy `.cargo/config` (it warns
+    /// "deprecated" and applies it: a `[profile.dev] panic = "abort"` there makes
+    /// `catch_unwind` abort, exit 134, checked by hand), so tidy lets an aborting profile
+    /// through that defeats the FFI's catch_unwind (ADR 0054, SECURITY.md's C ABI row: "tidy
+    /// refuses `panic = "abort"` in any profile or rustflags").
+    #[test]
+    #[ignore = "review8 finding"]
+    fn a_legacy_cargo_config_setting_panic_abort_is_refused() {
+        let root = std::env::temp_dir().join(format!("xtask-review8-{}", std::process::id()));
+        fs::create_dir_all(root.join(".cargo")).unwrap();
+        fs::write(
+            root.join(".cargo/config"),
+            "[profile.release]\npanic = \"abort\"\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        check_no_panic_abort(&root, &mut problems);
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+}
