@@ -997,7 +997,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
             let bar = large::progress(large::progress_shown(json), total, "opening");
             let result = match &args.output {
                 Some(path) => open_to_file(&mut opener, path, &bar),
-                None => large::copy_out(&mut opener, &mut std::io::stdout().lock(), &bar),
+                None => large::copy_out(&mut opener, &mut output::stdout_file()?, &bar),
             };
             bar.finish_and_clear();
             (result?, true)
