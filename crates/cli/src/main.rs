@@ -12,10 +12,9 @@ mod commands;
 mod input;
 mod large;
 mod output;
-mod topology;
 mod vaultdir;
 
-use hexvault_cli::{error, tokens};
+use hexvault_cli::{error, tokens, topology};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

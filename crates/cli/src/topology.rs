@@ -1,13 +1,14 @@
 //! The vault directory's topology (partitions, cells and edges) as its audit log records
-//! it (ADR 0087): every `partition add`, `cell add` and `edge add` appends a `declare`
-//! record, and a vault opens only if config.toml declares exactly what the verified log
-//! records, so an edit of config.toml (which is not authenticated) never adds a route.
+//! it (ADR 0087; docs/formats.md, "Vault directory"): every `partition add`, `cell add` and
+//! `edge add` appends a `declare` record, and a vault opens only if config.toml declares
+//! exactly what the verified log records, so an edit of config.toml (which is not
+//! authenticated) never adds a route.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::error::{CliError, CliResult};
-use crate::vaultdir::{CellRef, Config, cell_id, partition_id};
+use crate::vault_format::{CellRef, Config, cell_id, partition_id};
 use hexvault::audit::{
     Anchor, AuditLog, Endpoint, Event, EventKind, KeyVersion, Layer, LogContents, LogEntry,
     Outcome, Verifier,
@@ -16,7 +17,7 @@ use hexvault::cells::PartitionId;
 
 /// What a `declare` record declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Declaration {
+pub enum Declaration {
     /// From here on the log records the vault's topology (`init`, `config adopt`): no
     /// endpoint.
     Audited,
@@ -44,7 +45,10 @@ fn cell_endpoint(cell: &CellRef) -> CliResult<Endpoint> {
 
 impl Declaration {
     /// The audit event that records this declaration.
-    fn event(&self) -> CliResult<Event> {
+    ///
+    /// # Errors
+    /// An audit error for an id the audit format refuses (never for a valid cell id).
+    pub fn event(&self) -> CliResult<Event> {
         let event = Event::new(EventKind::Declare);
         Ok(match self {
             Self::Audited => event,
@@ -58,14 +62,21 @@ impl Declaration {
 
     /// Appends this declaration to the vault's audit log (made durable by the caller's
     /// `close`, before config.toml is written).
-    pub(crate) fn record(&self, log: &dyn AuditLog) -> CliResult {
+    ///
+    /// # Errors
+    /// The audit log's append error.
+    pub fn record(&self, log: &dyn AuditLog) -> CliResult {
         log.append(self.event()?)?;
         Ok(())
     }
 
     /// The declaration a `declare` record holds; an error for a shape this command line
     /// never writes.
-    fn of_event(event: &Event) -> CliResult<Self> {
+    ///
+    /// # Errors
+    /// [`CliError::Failed`] for a failed outcome, a blob, a source without destination, or
+    /// ids that are not valid partition and cell ids.
+    pub fn of_event(event: &Event) -> CliResult<Self> {
         let strange = || {
             CliError::Failed(
                 "the audit log holds a `declare` record this hexvault never writes (a failed \
@@ -105,26 +116,32 @@ impl Declaration {
 /// A topology: declared partitions, cells (`P/C`) and edges (`P/C`, `P/C`). Order carries
 /// no meaning.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Topology {
-    pub(crate) partitions: BTreeSet<String>,
-    pub(crate) cells: BTreeSet<String>,
-    pub(crate) edges: BTreeSet<(String, String)>,
+pub struct Topology {
+    /// Partition ids.
+    pub partitions: BTreeSet<String>,
+    /// Cells, each `P/C`.
+    pub cells: BTreeSet<String>,
+    /// Edges, each (`P/C` from, `P/C` to).
+    pub edges: BTreeSet<(String, String)>,
 }
 
 /// The topology the vault's verified audit log records.
 #[derive(Debug)]
-pub(crate) struct Recorded {
+pub struct Recorded {
     /// `true` once the log holds any `declare` record (every vault `init` made since ADR
     /// 0087; an older vault after `config adopt`).
-    pub(crate) audited: bool,
+    pub audited: bool,
     /// What the log declares.
-    pub(crate) topology: Topology,
+    pub topology: Topology,
 }
 
 impl Topology {
     /// The topology config.toml declares; an edge listed twice is refused (the log never
     /// records one twice).
-    pub(crate) fn of_config(config: &Config) -> CliResult<Self> {
+    ///
+    /// # Errors
+    /// [`CliError::Failed`] naming an edge listed twice.
+    pub fn of_config(config: &Config) -> CliResult<Self> {
         let mut topology = Self::default();
         for (partition, cells) in &config.partitions {
             topology.partitions.insert(partition.clone());
@@ -162,7 +179,7 @@ impl Topology {
 
     /// The first difference between config.toml's topology (`self`) and the log's, in
     /// words; `None` if they are equal.
-    pub(crate) fn difference(&self, log: &Self) -> Option<String> {
+    pub fn difference(&self, log: &Self) -> Option<String> {
         let first = |ours: &BTreeSet<String>, theirs: &BTreeSet<String>, kind: &str| {
             ours.difference(theirs)
                 .next()
@@ -206,7 +223,11 @@ impl Topology {
 /// verified here: the keyed chain (so no record after the last checkpoint can be forged
 /// without the vault's keys), every checkpoint under the vault's public key, and the
 /// anchor file if there is one. The caller holds the log's lock (an opened vault).
-pub(crate) fn recorded(log: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<Recorded> {
+///
+/// # Errors
+/// A read error, an audit error if the log does not verify, or the error of a `declare`
+/// record of a shape this command line never writes.
+pub fn recorded(log: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<Recorded> {
     let bytes =
         std::fs::read(log).map_err(|error| CliError::io("reading the vault's audit.log", error))?;
     let chain_key = hexvault::keys::audit_chain_key(seed)?;
@@ -240,7 +261,11 @@ pub(crate) fn recorded(log: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult
 
 /// Refuses a vault whose config.toml does not declare exactly what its log records, with
 /// one line naming the first difference and what to do.
-pub(crate) fn check(config: &Config, recorded: &Recorded) -> CliResult {
+///
+/// # Errors
+/// [`CliError::Failed`] naming the difference (or an edge listed twice), or saying to run
+/// `hexvault config adopt` for a vault whose log records no topology.
+pub fn check(config: &Config, recorded: &Recorded) -> CliResult {
     let ours = Topology::of_config(config)?;
     if !recorded.audited {
         if ours == Topology::default() {
