@@ -321,20 +321,24 @@ impl VaultDir {
         Ok(vault)
     }
 
-    /// Opens the assembled vault: [`VaultDir::open_facade`], then config.toml's partitions,
-    /// cells and edges must be exactly those the verified audit log records (ADR 0087),
-    /// the config's key versions must not lead the log's, and the config's edges are
-    /// declared.
+    /// Opens the assembled vault: [`VaultDir::open_facade`], then config.toml is read again
+    /// (now that this command holds the log's lock, a declaration that wrote its record has
+    /// written its config too: `partition|cell|edge add` write config.toml before they
+    /// release the log), its partitions, cells and edges must be exactly those the verified
+    /// audit log records (ADR 0087), its key versions must not lead the log's, and its
+    /// edges are declared. Declarations only add, so the config this command read before is
+    /// a part of the one checked here.
     pub(crate) fn assemble(
         &self,
         seed: &hexvault::mnemonic::Seed,
         resolver: impl hexvault::cells::TokenResolver + 'static,
     ) -> CliResult<OpenVault> {
         let vault = self.open_facade(seed, resolver)?;
+        let fresh = Self::open(&self.root)?;
         let recorded = crate::topology::recorded(&self.audit_file(), seed)?;
         // Refused before anything is appended: a refused vault writes nothing.
-        crate::topology::check(&self.config, &recorded)?;
-        for (cell, versions) in self.cells()? {
+        crate::topology::check(&fresh.config, &recorded)?;
+        for (cell, versions) in fresh.cells()? {
             // The facade has replayed the log's rotations and retirements: the log, which
             // is authenticated, is the source of truth. The config lags it after a crash
             // between a rotation and the config write (fine), but never leads it: a config
@@ -356,7 +360,7 @@ impl VaultDir {
             }
         }
         let mut edges = Vec::new();
-        for edge in &self.config.edges {
+        for edge in &fresh.config.edges {
             let from = CellRef::parse(&edge.from, "config.toml")?;
             let to = CellRef::parse(&edge.to, "config.toml")?;
             let handle = vault.connect(

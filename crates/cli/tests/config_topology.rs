@@ -414,3 +414,45 @@ fn an_old_vault_that_declares_nothing_needs_no_adoption() {
     // Its first declaration made its log hold the topology: adoption is refused.
     vault.refused(&["config", "adopt"], &["nothing to adopt"]);
 }
+
+/// Declarations running beside commands that open the vault never make those see a log
+/// ahead of their config: a declaration writes config.toml before it releases the log, and
+/// a command reads config.toml again once it holds the log. A command may still find the
+/// log busy (the audit log is one writer at a time), never a topology difference.
+#[test]
+fn declarations_beside_other_commands_never_look_like_an_edit() {
+    let vault = Vault::new();
+    let spawn = |args: Vec<String>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hexvault"))
+            .args(&args)
+            .args(["--dir", vault.path()])
+            .env("HEXVAULT_MNEMONIC", TREZOR_PHRASE)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut children = Vec::new();
+    for i in 0..8 {
+        children.push(spawn(vec!["cell".into(), "add".into(), format!("p/n{i}")]));
+        children.push(spawn(
+            ["open", "--cell", "p/a", "--id", "obj"]
+                .map(String::from)
+                .to_vec(),
+        ));
+    }
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stderr = stderr_of(&output);
+        assert!(
+            output.status.success() || stderr.contains("lock"),
+            "exit {:?}: {stderr}",
+            output.status.code()
+        );
+    }
+    vault.opens();
+    let listed = json_of(&vault.ok(&["--json", "ls"], b""));
+    let cells = listed["cells"].as_array().unwrap().len();
+    assert!(cells > 3, "no cell add succeeded: {listed}");
+}

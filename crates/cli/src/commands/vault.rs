@@ -314,8 +314,9 @@ pub(crate) struct SecretArgs {
 
 /// Opens the vault of a topology change (its config.toml already matches its log), runs
 /// `check` on the config, records `declaration` in the audit log and makes it durable,
-/// then `apply`s it to config.toml and writes that (ADR 0087). A crash between the two
-/// writes leaves the log ahead of config.toml: refused until `hexvault config sync`.
+/// then `apply`s it to config.toml and writes that, still holding the log (ADR 0087). A
+/// crash between the two writes leaves the log ahead of config.toml: refused until
+/// `hexvault config sync`.
 fn declare(
     vault: &mut VaultDir,
     secrets: &SecretArgs,
@@ -328,10 +329,15 @@ fn declare(
     // A refused change appends nothing.
     check(vault)?;
     declaration.record(opened.vault.audit_log().as_ref())?;
+    // The record is durable (checkpointed and anchored) before config.toml names it, and
+    // config.toml is written before the log is released: a command that opens the log next
+    // reads the config that matches it.
+    opened.vault.checkpoint()?;
+    apply(&mut vault.config);
+    let saved = vault.save();
     drop(opened.edges);
     opened.vault.close()?;
-    apply(&mut vault.config);
-    vault.save()
+    saved
 }
 
 /// `partition add ID` (recorded in the audit log).
