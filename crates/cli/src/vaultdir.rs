@@ -336,7 +336,7 @@ impl VaultDir {
         let vault = self.open_facade(seed, resolver)?;
         let fresh = Self::open(&self.root)?;
         let recorded = crate::topology::recorded(&self.audit_file(), seed)?;
-        // Refused before anything is appended: a refused vault writes nothing.
+        // Refused before anything is appended: a refused command records nothing.
         crate::topology::check(&fresh.config, &recorded)?;
         for (cell, versions) in fresh.cells()? {
             // The facade has replayed the log's rotations and retirements: the log, which
