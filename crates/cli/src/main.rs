@@ -143,7 +143,8 @@ enum SessionCommand {
 
 #[derive(Debug, Subcommand)]
 enum PartitionCommand {
-    /// Declare a partition (an id without `/`).
+    /// Declare a partition (an id without `/`); recorded in the audit log, so it needs the
+    /// mnemonic.
     Add {
         #[command(flatten)]
         dir: DirArgs,
@@ -178,7 +179,8 @@ enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 enum CellCommand {
-    /// Declare a cell PARTITION/CELL of a declared partition.
+    /// Declare a cell PARTITION/CELL of a declared partition; recorded in the audit log, so
+    /// it needs the mnemonic.
     Add {
         #[command(flatten)]
         dir: DirArgs,
@@ -193,7 +195,8 @@ enum CellCommand {
 #[derive(Debug, Subcommand)]
 enum EdgeCommand {
     /// Declare a one-way edge FROM -> TO between two declared cells (PARTITION/CELL each);
-    /// declare a second edge for the way back.
+    /// declare a second edge for the way back. Recorded in the audit log (so it needs the
+    /// mnemonic): an edge written into config.toml alone is refused.
     Add {
         #[command(flatten)]
         dir: DirArgs,
