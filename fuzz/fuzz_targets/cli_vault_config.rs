@@ -2,9 +2,11 @@
 //! text parses or is refused without a panic, and a config that parses is written back to a
 //! text that parses to the same config. The input is also spliced into a config of the
 //! documented form (ids cut at newlines, key versions from its first bytes), so the checks
-//! of ids, key versions and edges are reached.
+//! of ids, key versions and edges are reached. A config that parses yields a topology
+//! (ADR 0087) with no difference to itself.
 #![no_main]
 
+use hexvault_cli::topology::Topology;
 use hexvault_cli::vault_format::Config;
 use libfuzzer_sys::fuzz_target;
 
@@ -24,6 +26,13 @@ fn check(text: &str) {
     let again = config.text().expect("a parsed config is written back");
     let back = Config::parse(&again).expect("a written config parses");
     assert_eq!(format!("{back:?}"), format!("{config:?}"));
+    // The topology checked against the audit log (ADR 0087): equal to itself, and to the
+    // written-back config's.
+    if let Ok(topology) = Topology::of_config(&config) {
+        assert_eq!(topology.difference(&topology), None);
+        let again = Topology::of_config(&back).expect("the same edges");
+        assert_eq!(topology.difference(&again), None);
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

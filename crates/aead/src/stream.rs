@@ -257,20 +257,36 @@ impl<W: Write> StreamSealer<W> {
     pub fn copy_from(&mut self, reader: &mut impl Read) -> Result<u64> {
         let mut total = 0u64;
         loop {
-            if self.buf.0.len() == self.segment_len {
+            let filled = if self.buf.0.len() == self.segment_len {
                 // Only now is it known that the full segment is not the last one: peek.
                 let mut one = [0u8; 1];
                 let n = read_some(reader, &mut one)?;
                 if n == 0 {
                     return Ok(total);
                 }
-                self.seal_buffered(false)?;
-                self.buf.0.extend_from_slice(&one);
+                if let Err(e) = self.seal_and_write(false) {
+                    self.buf.0.clear();
+                    return Err(e);
+                }
+                // The sealed segment's bytes (ciphertext) become the room of the next one, so
+                // it is not zero-filled first: the peeked byte, then the read below.
+                self.buf.0.truncate(self.segment_len);
+                match self.buf.0.first_mut() {
+                    Some(first) => *first = one[0],
+                    None => {
+                        return Err(Error::Internal {
+                            what: "a segment holds at least one byte",
+                        });
+                    }
+                }
                 wipe(&mut one);
                 total = total.saturating_add(1);
-            }
-            let filled = self.buf.0.len();
-            self.buf.0.resize(self.segment_len, 0);
+                1
+            } else {
+                let filled = self.buf.0.len();
+                self.buf.0.resize(self.segment_len, 0);
+                filled
+            };
             let got = match self.buf.0.get_mut(filled..) {
                 Some(room) => read_some(reader, room),
                 None => Err(Error::Internal {
@@ -304,6 +320,15 @@ impl<W: Write> StreamSealer<W> {
     }
 
     fn seal_buffered(&mut self, last: bool) -> Result<()> {
+        let written = self.seal_and_write(last);
+        // Ciphertext only from here on: no wipe needed before reuse.
+        self.buf.0.clear();
+        written
+    }
+
+    /// Seals the buffered segment in place, appends its tag and writes it; the buffer is
+    /// left holding the ciphertext and tag (plaintext only if sealing itself failed).
+    fn seal_and_write(&mut self, last: bool) -> Result<()> {
         let index = self.cipher.take_index()?;
         let tag = self.cipher.schedule.seal_in_place(
             nonce(index, last),
@@ -311,10 +336,7 @@ impl<W: Write> StreamSealer<W> {
             &mut self.buf.0,
         )?;
         self.buf.0.extend_from_slice(&tag);
-        let written = self.writer.write_all(&self.buf.0).map_err(Error::io);
-        // Ciphertext only from here on: no wipe needed before reuse.
-        self.buf.0.clear();
-        written
+        self.writer.write_all(&self.buf.0).map_err(Error::io)
     }
 }
 
@@ -453,7 +475,9 @@ impl<R: Read> StreamOpener<R> {
         // Pessimistic: every early return below is a failure unless the segment opens.
         self.state = OpenerState::Failed;
         let want = self.segment_len + TAG_LEN;
-        self.buf.0.clear();
+        // No clear first: the previous segment's plaintext is overwritten by the read below
+        // (only the tail past it is zero-filled, not the whole segment each time), and what
+        // a short final read leaves of it stays in the spare capacity, wiped on drop.
         self.buf.0.resize(want, 0);
         let mut filled = 0;
         if let (Some(b), Some(first)) = (self.lookahead.take(), self.buf.0.first_mut()) {

@@ -84,6 +84,48 @@ const LENGTHS: [usize; 9] = [
     3 * SEG_LEN + 7,
 ];
 
+/// A reader that hands out at most `step` bytes per read (as a pipe or a slow disk does).
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        let (now, rest) = self.data.split_at(n);
+        buf[..n].copy_from_slice(now);
+        self.data = rest;
+        Ok(n)
+    }
+}
+
+/// `copy_from` reuses a sealed segment's bytes as the room of the next one: whatever the
+/// reads' sizes, the stream is the plaintext's (and opens to it).
+#[test]
+fn copy_from_with_short_reads_round_trips_at_every_segment_boundary() {
+    for len in LENGTHS {
+        let pt = data(len);
+        for step in [1, 7, SEG_LEN - 1, SEG_LEN, SEG_LEN + 3] {
+            let mut sealer = StreamSealer::with_options(
+                &key(),
+                AAD,
+                Vec::new(),
+                StreamOptions::default().segment_len(SEG),
+            )
+            .unwrap();
+            let n = sealer.copy_from(&mut Trickle { data: &pt, step }).unwrap();
+            assert_eq!(n, len as u64);
+            let sealed = sealer.finish().unwrap();
+            assert_eq!(
+                sealed.len() as u64,
+                stream_sealed_len(len as u64, SEG).unwrap()
+            );
+            assert_eq!(open(&sealed).unwrap(), pt, "{len} bytes, reads of {step}");
+        }
+    }
+}
+
 #[test]
 fn round_trip_at_every_segment_boundary_both_writers() {
     for len in LENGTHS {

@@ -387,6 +387,9 @@ pub enum EventKind {
     SessionStart,
     /// A layer-2 session ended and its key was zeroized (code 7).
     SessionEnd,
+    /// A partition, cell or edge of a vault's topology was declared (code 8): the
+    /// command line records its vault directory's topology this way (ADR 0087).
+    Declare,
 }
 
 impl EventKind {
@@ -401,6 +404,7 @@ impl EventKind {
             Self::Denied => 5,
             Self::SessionStart => 6,
             Self::SessionEnd => 7,
+            Self::Declare => 8,
         }
     }
 
@@ -415,6 +419,7 @@ impl EventKind {
             5 => Self::Denied,
             6 => Self::SessionStart,
             7 => Self::SessionEnd,
+            8 => Self::Declare,
             _ => return None,
         })
     }

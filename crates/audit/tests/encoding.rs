@@ -65,7 +65,7 @@ fn context() -> impl Strategy<Value = Option<Context>> {
     )
 }
 
-const KINDS: [EventKind; 7] = [
+const KINDS: [EventKind; 8] = [
     EventKind::Traverse,
     EventKind::Seal,
     EventKind::Open,
@@ -73,6 +73,7 @@ const KINDS: [EventKind; 7] = [
     EventKind::Denied,
     EventKind::SessionStart,
     EventKind::SessionEnd,
+    EventKind::Declare,
 ];
 const CLASSES: [ErrorClass; 8] = [
     ErrorClass::Authentication,

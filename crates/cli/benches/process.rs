@@ -1,10 +1,10 @@
 //! Whole-process benchmark of the `hexvault` command: `seal`, `open` and `traverse` of a
 //! 1 KiB object and of a large file, beside `cat` of the same file (the I/O floor), with the
-//! throughput ratio to `cat` (and to `cat` then `sync` of the output, the floor of a
-//! command that fsyncs what it writes) and each command's peak resident set (VmHWM, Linux).
+//! throughput ratio to `cat` (and to `cat` then `sync` of the output and to `dd
+//! conv=fsync`, the floors of a command that fsyncs what it writes) and each command's peak resident set (VmHWM, Linux).
 //!
 //! `cargo xtask bench cli` (`cargo bench -p hexvault-cli --bench process`): a 256 MiB file,
-//! best of 3 runs. Under `cargo test --benches` (`cargo xtask bench --test`): a 4 MiB file,
+//! best of 5 interleaved rounds. Under `cargo test --benches` (`cargo xtask bench --test`): a 4 MiB file,
 //! one run, and the round trip is checked. Targets (issue 15): large files at >= 0.5x the
 //! throughput of `cat`, peak <= 64 MiB whatever the size. The vault directory is on the
 //! temporary directory's file system; `seal` and `traverse` fsync, `cat` does not.
@@ -81,10 +81,32 @@ fn best(runs: usize, mut make: impl FnMut(usize) -> Command) -> (Duration, u64) 
     (time, peak)
 }
 
+/// The best time and the highest peak of the runs added.
+struct Best {
+    time: Duration,
+    peak: u64,
+}
+
+impl Default for Best {
+    fn default() -> Self {
+        Self {
+            time: Duration::MAX,
+            peak: 0,
+        }
+    }
+}
+
+impl Best {
+    fn add(&mut self, (time, peak): (Duration, u64)) {
+        self.time = self.time.min(time);
+        self.peak = self.peak.max(peak);
+    }
+}
+
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
     let (large_len, runs, small_runs) = if full {
-        (256 * 1024 * 1024_usize, 3, 10)
+        (256 * 1024 * 1024_usize, 5, 10)
     } else {
         (4 * 1024 * 1024, 1, 2)
     };
@@ -118,91 +140,130 @@ fn main() {
         out.to_str().unwrap(),
     );
 
-    // The floors: `cat` into a file, `cat` into a file then `sync FILE` (seal, open --out and
-    // traverse fsync what they write: the durable floor), `cat` into /dev/null.
-    let cat = best(runs, |_| {
-        let mut command = Command::new("cat");
-        command
-            .arg(&input)
-            .stdout(File::create(&out).unwrap())
-            .stderr(Stdio::null());
-        command
-    });
-    let cat_sync = best(runs, |_| {
-        let mut command = Command::new("sh");
-        command
-            .args([
-                "-c",
-                "cat \"$1\" > \"$2\" && sync \"$2\"",
-                "sh",
-                input_s,
-                out_s,
-            ])
-            .stderr(Stdio::null());
-        command
-    });
-    let cat_null = best(runs, |_| {
-        let mut command = Command::new("cat");
-        command
-            .arg(&input)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        command
-    });
+    // Interleaved rounds: every floor and every command runs once per round, and each keeps
+    // its best time, so a burst of load from other processes hits them all alike.
+    //
+    // The floors: `cat` into a file (the page cache: what `open` to standard output, which
+    // does not fsync, is held to), `cat` into a file then `sync FILE` and `dd conv=fsync`
+    // (the durable floors of seal, open --out and traverse, which fsync what they write),
+    // and `cat` into /dev/null.
     let ids: Vec<String> = (0..runs.max(small_runs)).map(|i| format!("o{i}")).collect();
-    let seal = best(runs, |run| {
-        hexvault(
+    let mut cat = Best::default();
+    let mut cat_sync = Best::default();
+    let mut dd_sync = Best::default();
+    let mut cat_null = Best::default();
+    let mut seal = Best::default();
+    let mut open = Best::default();
+    let mut open_file = Best::default();
+    let mut open_null = Best::default();
+    let mut traverse = Best::default();
+    for run in 0..runs {
+        let _ = std::fs::remove_file(&out);
+        cat.add(measure(
+            Command::new("cat")
+                .arg(&input)
+                .stdout(File::create(&out).unwrap())
+                .stderr(Stdio::null()),
+        ));
+        let _ = std::fs::remove_file(&out);
+        cat_sync.add(measure(
+            Command::new("sh")
+                .args([
+                    "-c",
+                    "cat \"$1\" > \"$2\" && sync \"$2\"",
+                    "sh",
+                    input_s,
+                    out_s,
+                ])
+                .stderr(Stdio::null()),
+        ));
+        let _ = std::fs::remove_file(&out);
+        dd_sync.add(measure(
+            Command::new("dd")
+                .args([
+                    &format!("if={input_s}"),
+                    &format!("of={out_s}"),
+                    "bs=1M",
+                    "conv=fsync",
+                    "status=none",
+                ])
+                .stderr(Stdio::null()),
+        ));
+        cat_null.add(measure(
+            Command::new("cat")
+                .arg(&input)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        ));
+        seal.add(measure(&mut hexvault(
             &vault,
             &["seal", "--cell", "p/a", "--id", &ids[run], "--in", input_s],
-        )
-    });
-    let open = best(runs, |_| {
-        hexvault(
+        )));
+        let _ = std::fs::remove_file(&out);
+        open.add(measure(&mut hexvault(
             &vault,
             &["open", "--cell", "p/a", "--id", &ids[0], "--out", out_s],
-        )
-    });
-    assert!(
-        std::fs::read(&out).unwrap() == std::fs::read(&input).unwrap(),
-        "open returned another file"
-    );
-    let open_stdout = best(runs, |_| {
-        hexvault(&vault, &["open", "--cell", "p/a", "--id", &ids[0]])
-    });
-    let traverse = best(runs, |run| {
-        hexvault(
+        )));
+        assert!(
+            std::fs::read(&out).unwrap() == std::fs::read(&input).unwrap(),
+            "open returned another file"
+        );
+        let _ = std::fs::remove_file(&out);
+        open_file.add(measure(
+            hexvault(&vault, &["open", "--cell", "p/a", "--id", &ids[0]])
+                .stdout(File::create(&out).unwrap()),
+        ));
+        open_null.add(measure(&mut hexvault(
+            &vault,
+            &["open", "--cell", "p/a", "--id", &ids[0]],
+        )));
+        traverse.add(measure(&mut hexvault(
             &vault,
             &[
                 "traverse", "--from", "p/a", "--to", "p/b", "--id", &ids[run],
             ],
-        )
-    });
+        )));
+    }
+    assert!(
+        std::fs::read(&out).unwrap() == std::fs::read(&input).unwrap(),
+        "open to standard output returned another file"
+    );
+    let _ = std::fs::remove_file(&out);
     let mib = large_len as f64 / (1024.0 * 1024.0);
     println!(
-        "hexvault whole-process benchmark ({} MiB file, best of {runs}; contended machine: \
-         compare the ratios)",
+        "hexvault whole-process benchmark ({} MiB file, best of {runs} interleaved rounds; \
+         contended machine: compare the ratios)",
         large_len / (1024 * 1024)
     );
-    println!("  command                 time        throughput   vs cat   vs floor   peak");
-    let row = |name: &str, (time, peak): (Duration, u64), floor: Duration| {
+    println!(
+        "  command                 time        throughput  vs cat  vs cat+sync  vs dd fsync   peak"
+    );
+    let row = |name: &str, best: &Best| {
+        let time = best.time.as_secs_f64();
         println!(
-            "  {name:<20} {:>8.1} ms  {:>8.1} MiB/s  {:>5.2}x  {:>6.2}x  {peak:>6} KiB",
-            time.as_secs_f64() * 1e3,
-            mib / time.as_secs_f64(),
-            cat.0.as_secs_f64() / time.as_secs_f64(),
-            floor.as_secs_f64() / time.as_secs_f64(),
+            "  {name:<20} {:>8.1} ms  {:>8.1} MiB/s  {:>5.2}x  {:>10.2}x  {:>10.2}x  {:>6} KiB",
+            time * 1e3,
+            mib / time,
+            cat.time.as_secs_f64() / time,
+            cat_sync.time.as_secs_f64() / time,
+            dd_sync.time.as_secs_f64() / time,
+            best.peak,
         );
     };
-    row("cat > file", cat, cat.0);
-    row("cat > file; sync", cat_sync, cat_sync.0);
-    row("cat > /dev/null", cat_null, cat_null.0);
-    row("seal --in", seal, cat_sync.0);
-    row("open --out", open, cat_sync.0);
-    row("open > /dev/null", open_stdout, cat_null.0);
-    row("traverse", traverse, cat_sync.0);
+    row("cat > file", &cat);
+    row("cat > file; sync", &cat_sync);
+    row("dd conv=fsync", &dd_sync);
+    row("cat > /dev/null", &cat_null);
+    row("seal --in", &seal);
+    row("open --out", &open);
+    row("open > file", &open_file);
+    row("open > /dev/null", &open_null);
+    row("traverse", &traverse);
     println!(
-        "  (floor: `cat > file; sync` for the commands that fsync, `cat > /dev/null` for open \
-         to standard output)"
+        "  (seal, open --out and traverse fsync what they write: their floors are `cat > file; \
+         sync` and `dd conv=fsync`; `open` to standard output does not fsync: its floor is \
+         `cat > file`; `open > /dev/null` against `cat > /dev/null`: {:.2}x)",
+        cat_null.time.as_secs_f64() / open_null.time.as_secs_f64()
     );
 
     // 1 KiB objects: the fixed cost of a command (start, key derivation, audit append).

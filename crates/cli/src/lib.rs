@@ -1,7 +1,8 @@
 //! The files the `hexvault` command reads back from disk, parsed without the command line
 //! around them: the vault directory's config.toml and file names, the public header of a
-//! cell blob, a large object's data-key record and stream names, the token resolver file
-//! and the session file (docs/formats.md). The `hexvault` binary (feature `cli`, on by
+//! cell blob, a large object's data-key record and stream names, the token resolver file,
+//! the session file, and the vault topology the audit log's `declare` records hold
+//! (docs/formats.md). The `hexvault` binary (feature `cli`, on by
 //! default) is built on this library, and the fuzz targets in `fuzz/` call its parsers.
 //!
 //! This library is the command line's own: it follows the binary, not semver promises of
@@ -13,6 +14,7 @@ pub mod large_format;
 pub mod session_file;
 pub mod time;
 pub mod tokens;
+pub mod topology;
 pub mod vault_format;
 
 use zeroize::Zeroizing;

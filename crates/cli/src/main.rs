@@ -14,7 +14,7 @@ mod large;
 mod output;
 mod vaultdir;
 
-use hexvault_cli::{error, tokens};
+use hexvault_cli::{error, tokens, topology};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +25,9 @@ use hexvault::mnemonic::Language;
 use hexvault::shares::GroupSpec;
 
 use commands::audit::{AuditExportAnchorArgs, AuditShowArgs, AuditVerifyArgs};
-use commands::vault::{CellKeyArgs, DirArgs, InitArgs, OpenArgs, SealArgs, TraverseArgs};
+use commands::vault::{
+    CellKeyArgs, DirArgs, InitArgs, OpenArgs, SealArgs, SecretArgs, TraverseArgs,
+};
 
 /// hexvault: BIP-39 mnemonics, SLIP-0010 / BIP-32 keys, AES-256-GCM credentials, byte envelopes,
 /// and a vault directory of partitions, cells and edges with its audit log.
@@ -69,15 +71,20 @@ enum Command {
     /// Create a vault directory (default ./.hexvault, or $HEXVAULT_DIR): config.toml (no
     /// secret), the audit log and its anchor, rooted at the mnemonic.
     Init(InitArgs),
-    /// Declare partitions of the vault directory.
+    /// Declare partitions of the vault directory (recorded in its audit log).
     #[command(subcommand)]
     Partition(PartitionCommand),
-    /// Declare cells of the vault directory.
+    /// Declare cells of the vault directory (recorded in its audit log).
     #[command(subcommand)]
     Cell(CellCommand),
-    /// Declare one-way edges between cells: data moves between cells only along them.
+    /// Declare one-way edges between cells: data moves between cells only along them
+    /// (recorded in the audit log; an edge only in config.toml is refused).
     #[command(subcommand)]
     Edge(EdgeCommand),
+    /// Reconcile config.toml with the audit log, which records the vault's partitions,
+    /// cells and edges (ADR 0087).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// List the vault's partitions, cells (key versions, object counts) and edges.
     Ls {
         #[command(flatten)]
@@ -136,31 +143,60 @@ enum SessionCommand {
 
 #[derive(Debug, Subcommand)]
 enum PartitionCommand {
-    /// Declare a partition (an id without `/`).
+    /// Declare a partition (an id without `/`); recorded in the audit log, so it needs the
+    /// mnemonic.
     Add {
         #[command(flatten)]
         dir: DirArgs,
         /// The partition id.
         id: String,
+        #[command(flatten)]
+        secrets: SecretArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Record config.toml's partitions, cells and edges in the audit log of a vault made by
+    /// an older hexvault (whose log records none). Check config.toml first: what it
+    /// declares becomes trusted. Refused once the log records any.
+    Adopt {
+        #[command(flatten)]
+        dir: DirArgs,
+        #[command(flatten)]
+        secrets: SecretArgs,
+    },
+    /// Rewrite config.toml's partitions, cells (with their key versions) and edges from the
+    /// verified audit log: after an interrupted `partition|cell|edge add`, or to undo an
+    /// edit of config.toml.
+    Sync {
+        #[command(flatten)]
+        dir: DirArgs,
+        #[command(flatten)]
+        secrets: SecretArgs,
     },
 }
 
 #[derive(Debug, Subcommand)]
 enum CellCommand {
-    /// Declare a cell PARTITION/CELL of a declared partition.
+    /// Declare a cell PARTITION/CELL of a declared partition; recorded in the audit log, so
+    /// it needs the mnemonic.
     Add {
         #[command(flatten)]
         dir: DirArgs,
         /// The cell, PARTITION/CELL.
         #[arg(value_name = "P/C")]
         cell: String,
+        #[command(flatten)]
+        secrets: SecretArgs,
     },
 }
 
 #[derive(Debug, Subcommand)]
 enum EdgeCommand {
     /// Declare a one-way edge FROM -> TO between two declared cells (PARTITION/CELL each);
-    /// declare a second edge for the way back.
+    /// declare a second edge for the way back. Recorded in the audit log (so it needs the
+    /// mnemonic): an edge written into config.toml alone is refused.
     Add {
         #[command(flatten)]
         dir: DirArgs,
@@ -170,6 +206,8 @@ enum EdgeCommand {
         /// The destination cell.
         #[arg(value_name = "TO")]
         to: String,
+        #[command(flatten)]
+        secrets: SecretArgs,
     },
 }
 
@@ -472,14 +510,23 @@ fn main() -> ExitCode {
         Command::Shares(SharesCommand::Split(args)) => commands::shares::split(&args, json),
         Command::Shares(SharesCommand::Combine(args)) => commands::shares::combine(&args, json),
         Command::Init(args) => commands::vault::init(&args, json),
-        Command::Partition(PartitionCommand::Add { dir, id }) => {
-            commands::vault::partition_add(&dir, &id, json)
+        Command::Partition(PartitionCommand::Add { dir, id, secrets }) => {
+            commands::vault::partition_add(&dir, &secrets, &id, json)
         }
-        Command::Cell(CellCommand::Add { dir, cell }) => {
-            commands::vault::cell_add(&dir, &cell, json)
+        Command::Cell(CellCommand::Add { dir, cell, secrets }) => {
+            commands::vault::cell_add(&dir, &secrets, &cell, json)
         }
-        Command::Edge(EdgeCommand::Add { dir, from, to }) => {
-            commands::vault::edge_add(&dir, &from, &to, json)
+        Command::Edge(EdgeCommand::Add {
+            dir,
+            from,
+            to,
+            secrets,
+        }) => commands::vault::edge_add(&dir, &secrets, &from, &to, json),
+        Command::Config(ConfigCommand::Adopt { dir, secrets }) => {
+            commands::vault::config_adopt(&dir, &secrets, json)
+        }
+        Command::Config(ConfigCommand::Sync { dir, secrets }) => {
+            commands::vault::config_sync(&dir, &secrets, json)
         }
         Command::Ls { dir } => commands::vault::ls(&dir, json),
         Command::Session(SessionCommand::Start(args)) => commands::session::start(&args, json),

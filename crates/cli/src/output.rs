@@ -72,6 +72,19 @@ pub(crate) fn stdout_keeps_a_secret() -> CliResult {
     }
 }
 
+/// Standard output as a file of its own (a duplicate of its descriptor), for writing large
+/// plaintext: each write goes to the kernel whole, not through the standard library's line
+/// buffer, which splits writes at newlines. Nothing may be pending in that buffer: call it
+/// before printing anything else.
+pub(crate) fn stdout_file() -> CliResult<std::fs::File> {
+    stdout_is_open()?;
+    io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .map_err(|error| CliError::io("writing to standard output", error))
+}
+
 /// Writes `text` to standard output and flushes it: every error, including a closed
 /// standard output, is reported.
 fn write_stdout(text: &[u8]) -> CliResult {

@@ -277,15 +277,17 @@ pub(crate) struct OpenVault {
 }
 
 impl VaultDir {
-    /// Opens the assembled vault: the seed must be the vault's (its audit signer's public
-    /// key is the config's), the audit log must exist (it is verified and a torn final frame
-    /// quarantined on open), the cells' key versions come from the log (replayed by the facade), raised to the config's where it is ahead, and the config's
-    /// edges are declared.
-    pub(crate) fn assemble(
+    /// Opens the facade over this directory without checking config.toml against the log:
+    /// the seed must be the vault's (its audit signer's public key is the config's), the
+    /// audit log must exist (it is verified and a torn final frame quarantined on open),
+    /// and the cells' key versions are replayed from the log by the facade. Only
+    /// `config adopt` and `config sync`, which repair config.toml, stop here; every other
+    /// command goes through [`VaultDir::assemble`].
+    pub(crate) fn open_facade(
         &self,
         seed: &hexvault::mnemonic::Seed,
         resolver: impl hexvault::cells::TokenResolver + 'static,
-    ) -> CliResult<OpenVault> {
+    ) -> CliResult<hexvault::Vault> {
         let public = hexvault::keys::audit_signer(seed)?.verifying_key();
         if hex::encode(public.to_bytes()) != self.config.audit_public_key {
             return Err(CliError::Failed(
@@ -316,7 +318,27 @@ impl VaultDir {
                 tail.len
             ));
         }
-        for (cell, versions) in self.cells()? {
+        Ok(vault)
+    }
+
+    /// Opens the assembled vault: [`VaultDir::open_facade`], then config.toml is read again
+    /// (now that this command holds the log's lock, a declaration that wrote its record has
+    /// written its config too: `partition|cell|edge add` write config.toml before they
+    /// release the log), its partitions, cells and edges must be exactly those the verified
+    /// audit log records (ADR 0087), its key versions must not lead the log's, and its
+    /// edges are declared. Declarations only add, so the config this command read before is
+    /// a part of the one checked here.
+    pub(crate) fn assemble(
+        &self,
+        seed: &hexvault::mnemonic::Seed,
+        resolver: impl hexvault::cells::TokenResolver + 'static,
+    ) -> CliResult<OpenVault> {
+        let vault = self.open_facade(seed, resolver)?;
+        let fresh = Self::open(&self.root)?;
+        let recorded = crate::topology::recorded(&self.audit_file(), seed)?;
+        // Refused before anything is appended: a refused command records nothing.
+        crate::topology::check(&fresh.config, &recorded)?;
+        for (cell, versions) in fresh.cells()? {
             // The facade has replayed the log's rotations and retirements: the log, which
             // is authenticated, is the source of truth. The config lags it after a crash
             // between a rotation and the config write (fine), but never leads it: a config
@@ -338,7 +360,7 @@ impl VaultDir {
             }
         }
         let mut edges = Vec::new();
-        for edge in &self.config.edges {
+        for edge in &fresh.config.edges {
             let from = CellRef::parse(&edge.from, "config.toml")?;
             let to = CellRef::parse(&edge.to, "config.toml")?;
             let handle = vault.connect(

@@ -292,12 +292,12 @@ fn whole_workflow() {
         .filter(|entry| entry["type"] == "record")
         .map(|entry| entry["kind"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        kinds,
-        [
-            "seal", "seal", "traverse", "traverse", "rotate", "rotate", "rotate"
-        ]
-    );
+    // init's "records the topology", 2 partitions, 3 cells, 1 edge (ADR 0087), then the rest.
+    let mut expected = vec!["declare"; 7];
+    expected.extend([
+        "seal", "seal", "traverse", "traverse", "rotate", "rotate", "rotate",
+    ]);
+    assert_eq!(kinds, expected);
     // The public key init printed verifies the log too.
     let (output, report) =
         v.verify_json(&["--public-key", listed["audit_public_key"].as_str().unwrap()]);
@@ -330,16 +330,23 @@ fn init_generate_shows_the_phrase_once_and_never_to_dev_null() {
         0o700
     );
     // The generated phrase is the vault's: another command opens the vault with it.
-    let sealed = hexvault_bytes(
+    // Declarations are recorded in the audit log (ADR 0087): they need the phrase too.
+    let declared = hexvault_bytes(
         &["partition", "add", "p", "--dir", dir.to_str().unwrap()],
         b"",
         &[],
     );
-    assert!(sealed.status.success());
+    assert_eq!(declared.status.code(), Some(1), "{}", stderr_of(&declared));
+    let declared = hexvault_bytes(
+        &["partition", "add", "p", "--dir", dir.to_str().unwrap()],
+        b"",
+        &[("HEXVAULT_MNEMONIC", &phrase)],
+    );
+    assert!(declared.status.success(), "{}", stderr_of(&declared));
     hexvault_bytes(
         &["cell", "add", "p/c", "--dir", dir.to_str().unwrap()],
         b"",
-        &[],
+        &[("HEXVAULT_MNEMONIC", &phrase)],
     );
     let ok = hexvault_bytes(
         &[
@@ -979,6 +986,7 @@ fn concurrent_config_changes_are_never_lost() {
         .map(|i| {
             Command::new(env!("CARGO_BIN_EXE_hexvault"))
                 .args(["cell", "add", &format!("billing/c{i}"), "--dir", v.path()])
+                .env("HEXVAULT_MNEMONIC", TREZOR_PHRASE)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()

@@ -1,5 +1,6 @@
-//! The vault directory commands: `init`, `partition add`, `cell add`, `edge add`, `ls`,
-//! `seal`, `open`, `traverse`, `rotate` and `reseal` (ADR 0071).
+//! The vault directory commands: `init`, `partition add`, `cell add`, `edge add`,
+//! `config adopt|sync`, `ls`, `seal`, `open`, `traverse`, `rotate` and `reseal` (ADR 0071,
+//! ADR 0087).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use crate::input::{self, Stdin};
 use crate::large;
 use crate::output;
 use crate::tokens::{self, FileResolver};
+use crate::topology::{self, Declaration, Topology};
 use crate::vaultdir::{
     self, CONFIG_FORMAT, CellRef, Config, EdgeConfig, OpenVault, Replace, VaultDir, blob_versions,
 };
@@ -270,6 +272,8 @@ fn create_vault(root: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<Vault
     let vault = Vault::builder()
         .audit_file(dir.audit_file())
         .from_seed(seed, NoAccessTokens)?;
+    // From its first record on, the log records the vault's topology (ADR 0087).
+    Declaration::Audited.record(vault.audit_log().as_ref())?;
     vault.close()?;
     dir.save()?;
     Ok(dir)
@@ -298,78 +302,287 @@ fn report_added(kind: &str, name: String, json: bool) -> CliResult {
     }
 }
 
-/// `partition add ID`.
-pub(crate) fn partition_add(dir: &DirArgs, id: &str, json: bool) -> CliResult {
-    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
-    let partition = vaultdir::partition_id(id, "partition add")?;
-    if vault.config.partitions.contains_key(partition.as_str()) {
-        return Err(CliError::Failed(format!(
-            "partition {partition} exists; `hexvault ls` lists the partitions"
-        )));
-    }
-    vault
-        .config
-        .partitions
-        .insert(partition.to_string(), vaultdir::PartitionConfig::default());
-    vault.save()?;
-    report_added("partition", partition.to_string(), json)
+/// The secret inputs of a command that changes the vault's topology or config: the phrase
+/// and passphrase (the change is recorded in the audit log, which needs the vault's keys).
+#[derive(Debug, Args)]
+pub(crate) struct SecretArgs {
+    #[command(flatten)]
+    phrase: PhraseArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
 }
 
-/// `cell add P/C` (the partition must exist).
-pub(crate) fn cell_add(dir: &DirArgs, name: &str, json: bool) -> CliResult {
+/// Opens the vault of a topology change (its config.toml already matches its log), runs
+/// `check` on the config, records `declaration` in the audit log and makes it durable,
+/// then `apply`s it to config.toml and writes that, still holding the log (ADR 0087). A
+/// crash between the two writes leaves the log ahead of config.toml: refused until
+/// `hexvault config sync`.
+fn declare(
+    vault: &mut VaultDir,
+    secrets: &SecretArgs,
+    declaration: &Declaration,
+    check: impl FnOnce(&VaultDir) -> CliResult,
+    apply: impl FnOnce(&mut Config),
+) -> CliResult {
+    let seed = input::seed(&secrets.phrase, &secrets.passphrase, Stdin::Available)?;
+    let opened = vault.assemble(&seed, NoAccessTokens)?;
+    // A refused change appends nothing.
+    check(vault)?;
+    declaration.record(opened.vault.audit_log().as_ref())?;
+    // The record is durable (checkpointed and anchored) before config.toml names it, and
+    // config.toml is written before the log is released: a command that opens the log next
+    // reads the config that matches it.
+    opened.vault.checkpoint()?;
+    apply(&mut vault.config);
+    let saved = vault.save();
+    drop(opened.edges);
+    opened.vault.close()?;
+    saved
+}
+
+/// `partition add ID` (recorded in the audit log).
+pub(crate) fn partition_add(
+    dir: &DirArgs,
+    secrets: &SecretArgs,
+    id: &str,
+    json: bool,
+) -> CliResult {
+    let partition = vaultdir::partition_id(id, "partition add")?;
     let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+    let name = partition.to_string();
+    declare(
+        &mut vault,
+        secrets,
+        &Declaration::Partition(partition.clone()),
+        |vault| {
+            if vault.config.partitions.contains_key(partition.as_str()) {
+                return Err(CliError::Failed(format!(
+                    "partition {partition} exists; `hexvault ls` lists the partitions"
+                )));
+            }
+            Ok(())
+        },
+        |config| {
+            config
+                .partitions
+                .insert(name.clone(), vaultdir::PartitionConfig::default());
+        },
+    )?;
+    report_added("partition", name, json)
+}
+
+/// `cell add P/C` (the partition must exist; recorded in the audit log).
+pub(crate) fn cell_add(dir: &DirArgs, secrets: &SecretArgs, name: &str, json: bool) -> CliResult {
     let cell = CellRef::parse(name, "cell add")?;
-    let Some(partition) = vault.config.partitions.get_mut(cell.partition.as_str()) else {
-        return Err(CliError::Failed(
-            "the partition of this cell is not declared (not repeated here): add it first \
-             with `hexvault partition add ID`"
-                .into(),
-        ));
-    };
-    if partition.cells.contains_key(cell.cell.as_str()) {
-        return Err(CliError::Failed(format!(
-            "cell {} exists; `hexvault ls` lists the cells",
-            cell.name()
-        )));
-    }
-    partition
-        .cells
-        .insert(cell.cell.to_string(), vaultdir::CellConfig::default());
-    vault.save()?;
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+    declare(
+        &mut vault,
+        secrets,
+        &Declaration::Cell(cell.clone()),
+        |vault| {
+            let Some(partition) = vault.config.partitions.get(cell.partition.as_str()) else {
+                return Err(CliError::Failed(
+                    "the partition of this cell is not declared (not repeated here): add it \
+                     first with `hexvault partition add ID`"
+                        .into(),
+                ));
+            };
+            if partition.cells.contains_key(cell.cell.as_str()) {
+                return Err(CliError::Failed(format!(
+                    "cell {} exists; `hexvault ls` lists the cells",
+                    cell.name()
+                )));
+            }
+            Ok(())
+        },
+        |config| {
+            config
+                .partitions
+                .entry(cell.partition.to_string())
+                .or_default()
+                .cells
+                .insert(cell.cell.to_string(), vaultdir::CellConfig::default());
+        },
+    )?;
     report_added("cell", cell.name(), json)
 }
 
-/// `edge add FROM TO` (both cells declared; one-way).
-pub(crate) fn edge_add(dir: &DirArgs, from: &str, to: &str, json: bool) -> CliResult {
-    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+/// `edge add FROM TO` (both cells declared; one-way; recorded in the audit log).
+pub(crate) fn edge_add(
+    dir: &DirArgs,
+    secrets: &SecretArgs,
+    from: &str,
+    to: &str,
+    json: bool,
+) -> CliResult {
     let from = CellRef::parse(from, "edge add FROM")?;
     let to = CellRef::parse(to, "edge add TO")?;
-    vault.declared(&from, "edge add FROM")?;
-    vault.declared(&to, "edge add TO")?;
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let edge = EdgeConfig {
         from: from.name(),
         to: to.name(),
     };
-    if vault.config.edges.contains(&edge) {
-        return Err(CliError::Failed(format!(
-            "the edge {} -> {} is declared already",
-            edge.from, edge.to
-        )));
-    }
-    // The route name the edges crate gives it must fit (two names of up to 128 bytes do not).
-    if edge.from.len() + edge.to.len() + 1 > hexvault::cells::MAX_ID_LEN {
-        return Err(CliError::Failed(format!(
-            "the edge's route name `{}@{}` is longer than {} bytes; use shorter partition and \
-             cell ids",
-            edge.from,
-            edge.to,
-            hexvault::cells::MAX_ID_LEN
-        )));
-    }
     let name = format!("{} -> {}", edge.from, edge.to);
-    vault.config.edges.push(edge);
-    vault.save()?;
+    declare(
+        &mut vault,
+        secrets,
+        &Declaration::Edge(from.clone(), to.clone()),
+        |vault| {
+            vault.declared(&from, "edge add FROM")?;
+            vault.declared(&to, "edge add TO")?;
+            if vault.config.edges.contains(&edge) {
+                return Err(CliError::Failed(format!(
+                    "the edge {} -> {} is declared already",
+                    edge.from, edge.to
+                )));
+            }
+            // The route name the edges crate gives it must fit (two names of up to 128
+            // bytes do not).
+            if edge.from.len() + edge.to.len() + 1 > hexvault::cells::MAX_ID_LEN {
+                return Err(CliError::Failed(format!(
+                    "the edge's route name `{}@{}` is longer than {} bytes; use shorter \
+                     partition and cell ids",
+                    edge.from,
+                    edge.to,
+                    hexvault::cells::MAX_ID_LEN
+                )));
+            }
+            Ok(())
+        },
+        |config| config.edges.push(edge.clone()),
+    )?;
     report_added("edge", name, json)
+}
+
+#[derive(Serialize)]
+struct ConfigReport {
+    action: &'static str,
+    partitions: usize,
+    cells: usize,
+    edges: usize,
+}
+
+fn report_config(report: &ConfigReport, json: bool) -> CliResult {
+    if json {
+        output::json(report)
+    } else {
+        output::line(&format!(
+            "{}: {} partitions, {} cells, {} edges",
+            match report.action {
+                "adopt" => "config.toml's topology recorded in the audit log",
+                _ => "config.toml rewritten from the audit log",
+            },
+            report.partitions,
+            report.cells,
+            report.edges
+        ))
+    }
+}
+
+/// `config adopt`: records config.toml's partitions, cells and edges in the audit log of a
+/// vault made before ADR 0087 (whose log records none); refused once the log records any.
+pub(crate) fn config_adopt(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> CliResult {
+    let (vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+    let seed = input::seed(&secrets.phrase, &secrets.passphrase, Stdin::Available)?;
+    let opened = vault.open_facade(&seed, NoAccessTokens)?;
+    let recorded = topology::recorded(&vault.audit_file(), &seed)?;
+    let ours = Topology::of_config(&vault.config);
+    let ours = match (recorded.audited, ours) {
+        (false, Ok(ours)) => ours,
+        (true, _) => {
+            return Err(CliError::Failed(
+                "the audit log records this vault's partitions, cells and edges already;                  nothing to adopt (`hexvault config sync` rewrites config.toml from the log)"
+                    .into(),
+            ));
+        }
+        (false, Err(error)) => return Err(error),
+    };
+    let log = opened.audit_log();
+    Declaration::Audited.record(log.as_ref())?;
+    for partition in &ours.partitions {
+        Declaration::Partition(vaultdir::partition_id(partition, "config.toml")?)
+            .record(log.as_ref())?;
+    }
+    for cell in &ours.cells {
+        Declaration::Cell(CellRef::parse(cell, "config.toml")?).record(log.as_ref())?;
+    }
+    for (from, to) in &ours.edges {
+        Declaration::Edge(
+            CellRef::parse(from, "config.toml")?,
+            CellRef::parse(to, "config.toml")?,
+        )
+        .record(log.as_ref())?;
+    }
+    drop(log);
+    opened.close()?;
+    report_config(
+        &ConfigReport {
+            action: "adopt",
+            partitions: ours.partitions.len(),
+            cells: ours.cells.len(),
+            edges: ours.edges.len(),
+        },
+        json,
+    )
+}
+
+/// `config sync`: rewrites config.toml's partitions, cells (with the key versions the log
+/// records) and edges from the verified audit log.
+pub(crate) fn config_sync(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> CliResult {
+    let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
+    let seed = input::seed(&secrets.phrase, &secrets.passphrase, Stdin::Available)?;
+    let opened = vault.open_facade(&seed, NoAccessTokens)?;
+    let recorded = topology::recorded(&vault.audit_file(), &seed)?;
+    if !recorded.audited {
+        return Err(CliError::Failed(
+            "the audit log records no partition, cell or edge (a vault made by an older \
+             hexvault): check config.toml, then run `hexvault config adopt` to record it"
+                .into(),
+        ));
+    }
+    let log = recorded.topology;
+    let mut partitions = std::collections::BTreeMap::new();
+    for partition in &log.partitions {
+        partitions.insert(partition.clone(), vaultdir::PartitionConfig::default());
+    }
+    for name in &log.cells {
+        let cell = CellRef::parse(name, "the audit log")?;
+        let (key_version, min_key_version) = opened
+            .partition(cell.partition.clone())
+            .cell(cell.cell.clone())
+            .key_versions();
+        partitions
+            .entry(cell.partition.to_string())
+            .or_insert_with(vaultdir::PartitionConfig::default)
+            .cells
+            .insert(
+                cell.cell.to_string(),
+                vaultdir::CellConfig {
+                    key_version,
+                    min_key_version,
+                },
+            );
+    }
+    opened.close()?;
+    vault.config.partitions = partitions;
+    vault.config.edges = log
+        .edges
+        .iter()
+        .map(|(from, to)| EdgeConfig {
+            from: from.clone(),
+            to: to.clone(),
+        })
+        .collect();
+    vault.save()?;
+    report_config(
+        &ConfigReport {
+            action: "sync",
+            partitions: log.partitions.len(),
+            cells: log.cells.len(),
+            edges: log.edges.len(),
+        },
+        json,
+    )
 }
 
 #[derive(Serialize)]
@@ -854,7 +1067,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
             let bar = large::progress(large::progress_shown(json), total, "opening");
             let result = match &args.output {
                 Some(path) => open_to_file(&mut opener, path, &bar),
-                None => large::copy_out(&mut opener, &mut std::io::stdout().lock(), &bar),
+                None => large::copy_out(&mut opener, &mut output::stdout_file()?, &bar),
             };
             bar.finish_and_clear();
             (result?, true)
