@@ -277,6 +277,11 @@ fn ls_reports_a_key_version_from_a_forged_unanchored_rotation_record() {
         !verify.status.success(),
         "audit verify accepted the forged tail"
     );
+    let keyed = vault.run(&["open", "--cell", "p/a", "--id", "x"], b"");
+    assert!(
+        !keyed.status.success(),
+        "a keyed command accepted the forged tail"
+    );
     let ls = vault.run(&["--json", "ls"], b"");
     let reported = ls
         .status
