@@ -319,9 +319,10 @@ fn session_start_opens_the_vault_but_does_not_write_a_lagging_config_forward() {
     );
 }
 
-/// R8-5. Two refusal messages of crates/cli/src/output.rs (the --out link refusal and the
-/// O_TMPFILE refusal) lost their `\` line continuations: each carries runs of 14 spaces
-/// mid-sentence ("refusing to write              through it").
+/// R8-5. Three refusal messages lost their `\` line continuations and carry runs of 14+
+/// spaces mid-sentence ("refusing to write              through it"): the --out link
+/// refusal and the O_TMPFILE refusal of crates/cli/src/output.rs, and `config adopt`'s
+/// "nothing to adopt" of crates/cli/src/commands/vault.rs.
 #[test]
 #[ignore = "review8 finding"]
 fn the_out_link_refusal_has_no_run_of_spaces() {
@@ -345,6 +346,11 @@ fn the_out_link_refusal_has_no_run_of_spaces() {
     );
     assert_eq!(refused.status.code(), Some(2));
     let text = stderr_of(&refused);
+    assert!(!text.contains("  "), "run of spaces in: {text}");
+    // The same in `config adopt`'s refusal (crates/cli/src/commands/vault.rs, cli15d).
+    let adopt = vault.run(&["config", "adopt"], b"");
+    assert_eq!(adopt.status.code(), Some(1), "{}", stderr_of(&adopt));
+    let text = stderr_of(&adopt);
     assert!(!text.contains("  "), "run of spaces in: {text}");
 }
 
