@@ -191,8 +191,9 @@ impl VaultBuilder {
 
     /// Keeps the audit log in the file at `path` (a `hexvault_audit::FileLog`): created if
     /// it does not exist, otherwise opened and verified (against `<path>.anchor`, the anchor
-    /// the log rewrites beside itself after every checkpoint). Opening a log written under
-    /// another root fails: its chain key and signer differ.
+    /// the log rewrites beside itself after every checkpoint). A new log is checkpointed and
+    /// anchored at its first record, so a log with records has an anchor from then on.
+    /// Opening a log written under another root fails: its chain key and signer differ.
     ///
     /// An existing log that holds records while `<path>.anchor` is missing is refused
     /// ([`Error::AnchorMissing`](crate::Error::AnchorMissing)): an attacker who cuts the log
@@ -239,6 +240,16 @@ impl VaultBuilder {
     }
 
     /// The durability of a file log's appends (ignored for the in-memory log).
+    ///
+    /// Under [`Durability::GroupCommit`] the vault still syncs every record except a
+    /// denial before the operation it records returns: a gated open's record before its
+    /// plaintext, a traversal's before its blob, a rotation's, retirement's or session's
+    /// before it takes effect, so no result outlives its record in a crash. Only denial
+    /// records (`EventKind::Denied`) are group-committed: a crash may lose those appended
+    /// since the last sync (at most `max_records - 1` of them, about `2 × max_delay` of
+    /// appends). Group commit therefore saves syncs only on refusals; a vault whose
+    /// records are mostly opens and traversals syncs about as often as under
+    /// [`Durability::EveryRecord`].
     pub const fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
@@ -491,7 +502,9 @@ impl Vault {
     /// Signs a checkpoint over the last record now (or takes the one the log already ends
     /// with) and returns it as an [`Anchor`] to keep elsewhere; `None` for an empty log. A
     /// file log also makes it durable and (re)writes its anchor file `<log>.anchor` with it,
-    /// every time, so the file beside the log is always the anchor returned.
+    /// every time, under the log's own lock (`FileLog::checkpoint_and_anchor`): calls from
+    /// several threads and the log's own interval anchors are serialized, and the file
+    /// beside the log is the anchor returned until the next checkpoint.
     ///
     /// # Errors
     /// [`Error::Audit`](crate::Error::Audit) for a write failure.
