@@ -29,7 +29,8 @@ pub enum Durability {
     /// log's in-memory write buffer. The buffer is written and `fdatasync`ed when it holds
     /// `max_records` records (by the append that fills it, before that append returns), by
     /// an append that signs an interval checkpoint (before it returns: a returned
-    /// [`Appended::checkpoint`] is durable), when
+    /// [`Appended::checkpoint`] is durable; with a signing key a group therefore holds at
+    /// most one checkpoint interval of records), when
     /// its oldest record is `max_delay` old (by a background flusher thread, checked every
     /// `max_delay`), on [`AuditLog::flush`], on an on-demand checkpoint and on close/drop.
     /// A crash loses at most the records appended since the last completed sync: at most
