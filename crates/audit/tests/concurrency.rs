@@ -150,6 +150,8 @@ fn checkpoint_and_anchor_races_neither_appends_nor_itself() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.log");
     let log = FileLog::create(&path, options(1, Durability::EveryRecord)).unwrap();
+    assert!(log.checkpoint_and_anchor().unwrap().is_none(), "empty log");
+    log.append(event(9999)).unwrap();
     std::thread::scope(|s| {
         for t in 0..2u64 {
             let log = &log;
@@ -166,7 +168,7 @@ fn checkpoint_and_anchor_races_neither_appends_nor_itself() {
         }
     });
     let last = log.checkpoint_and_anchor().unwrap().unwrap();
-    assert_eq!(last.sequence().get(), 299);
+    assert_eq!(last.sequence().get(), 300);
     log.close().unwrap();
     let anchor = hexvault_audit::Anchor::read(hexvault_audit::Anchor::path_for(&path)).unwrap();
     assert_eq!(anchor, last);
@@ -177,5 +179,5 @@ fn checkpoint_and_anchor_races_neither_appends_nor_itself() {
         .verify_file(&path)
         .unwrap();
     assert!(report.is_ok(), "{report}");
-    assert_eq!(report.records, 300);
+    assert_eq!(report.records, 301);
 }
