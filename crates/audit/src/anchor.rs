@@ -140,17 +140,21 @@ impl Anchor {
         Self::decode(&std::fs::read(path)?)
     }
 
-    /// Replaces the file at `path` atomically: writes `<path>.tmp`, syncs it, renames it
-    /// over `path` and syncs the directory. A crash leaves the old or the new anchor.
+    /// Replaces the file at `path` atomically: removes a leftover `<path>.tmp` (a file or
+    /// a link, never what a link points to), creates it anew with `create_new` (`O_EXCL`:
+    /// a link planted there in between is refused, never followed), writes and syncs it,
+    /// renames it over `path` and syncs the directory. A crash leaves the old or the new
+    /// anchor. Callers serialize it (the [`crate::FileLog`] lock).
     pub(crate) fn write_atomic(&self, path: &Path) -> Result<()> {
         let mut tmp = OsString::from(path.as_os_str());
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(&self.encode())?;
         f.sync_all()?;
         drop(f);
@@ -220,6 +224,16 @@ mod tests {
     fn atomic_write_replaces_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.anchor");
+        anchor().write_atomic(&path).unwrap();
+        assert_eq!(Anchor::read(&path).unwrap(), anchor());
+        assert!(!dir.path().join("x.anchor.tmp").exists());
+    }
+
+    #[test]
+    fn a_leftover_temporary_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.anchor");
+        std::fs::write(dir.path().join("x.anchor.tmp"), b"left over by a crash").unwrap();
         anchor().write_atomic(&path).unwrap();
         assert_eq!(Anchor::read(&path).unwrap(), anchor());
         assert!(!dir.path().join("x.anchor.tmp").exists());

@@ -399,6 +399,54 @@ impl FileLog {
         &self.path
     }
 
+    /// Signs a checkpoint over the last record (or takes the one the log already ends
+    /// with), makes it durable and writes it to `<log>.anchor`, all under the log's lock:
+    /// the log is the one writer of its anchor file, so a caller that wants an anchor to
+    /// ship elsewhere never races the log's own interval anchors (and two callers at once
+    /// are serialized). The anchor file is (re)written every time, so the file beside the
+    /// log is the anchor returned. `None` for an empty log (its anchor file is left as it
+    /// is). A failure to write the anchor file of an already durable checkpoint is
+    /// returned without poisoning the log (the log itself is intact).
+    ///
+    /// # Errors
+    /// [`Error::NoSigningKey`]; [`Error::Failed`] after an earlier failure; write and sync
+    /// failures.
+    pub fn checkpoint_and_anchor(&self) -> Result<Option<Anchor>> {
+        let mut st = self.shared.lock();
+        if st.failed {
+            return Err(Error::Failed);
+        }
+        let fresh = st.chain.new_checkpoint()?;
+        let Some(path) = st.anchor_path.clone() else {
+            return Err(Error::NoSigningKey);
+        };
+        if let Some(cp) = fresh {
+            st.push_checkpoint(&cp)?;
+            // Writes the checkpoint frame, syncs, then writes the anchor file.
+            st.flush()?;
+            return Ok(Some(Anchor::new(cp)?));
+        }
+        st.flush()?;
+        let next = st.chain.next;
+        let Some(cp) = st
+            .chain
+            .last_checkpoint
+            .clone()
+            .filter(|c| c.sequence.get().saturating_add(1) == next)
+        else {
+            return if next == 0 {
+                Ok(None)
+            } else {
+                Err(Error::Internal(
+                    "a non-empty log without a new checkpoint has none at its head",
+                ))
+            };
+        };
+        let anchor = Anchor::new(cp)?;
+        anchor.write_atomic(&path)?;
+        Ok(Some(anchor))
+    }
+
     /// Checkpoints the tail (with a signing key), syncs and releases the lock.
     ///
     /// # Errors
@@ -513,7 +561,9 @@ impl AuditLog for FileLog {
         if let Some(cp) = &p.checkpoint {
             st.anchor_due = Some(cp.clone());
         }
-        if st.note_buffered(1) {
+        // A signed checkpoint is returned only once it (and every record it covers) is
+        // durable and its anchor written, whatever the durability policy.
+        if st.note_buffered(1) || p.checkpoint.is_some() {
             // Under EveryRecord a failed write leaves the state uncommitted and poisoned.
             st.flush()?;
         }
@@ -559,10 +609,11 @@ impl AuditLog for FileLog {
                 }
             }
         }
+        let checkpointed = due.is_some();
         if let Some(cp) = due {
             st.anchor_due = Some(cp);
         }
-        if st.note_buffered(count)
+        if (st.note_buffered(count) || checkpointed)
             && let Err(e) = st.flush()
         {
             // The log is poisoned; the in-memory position must not claim the batch.

@@ -27,7 +27,10 @@ pub enum Durability {
     EveryRecord,
     /// Group commit. `append` returns once the record is sequenced, chained and in the
     /// log's in-memory write buffer. The buffer is written and `fdatasync`ed when it holds
-    /// `max_records` records (by the append that fills it, before that append returns), when
+    /// `max_records` records (by the append that fills it, before that append returns), by
+    /// an append that signs an interval checkpoint (before it returns: a returned
+    /// [`Appended::checkpoint`] is durable; with a signing key a group therefore holds at
+    /// most one checkpoint interval of records), when
     /// its oldest record is `max_delay` old (by a background flusher thread, checked every
     /// `max_delay`), on [`AuditLog::flush`], on an on-demand checkpoint and on close/drop.
     /// A crash loses at most the records appended since the last completed sync: at most
@@ -49,7 +52,10 @@ pub struct Appended {
     pub sequence: Sequence,
     /// Its chain value.
     pub chain: ChainValue,
-    /// The checkpoint this append triggered, if any (worth shipping off-host).
+    /// The checkpoint this append triggered, if any (worth shipping off-host). For a file
+    /// log it is durable when returned, with every record it covers, under either
+    /// [`Durability`]: an append that signs one syncs the write buffer (and writes the
+    /// anchor file) before it returns.
     pub checkpoint: Option<Checkpoint>,
 }
 

@@ -371,11 +371,25 @@ fn anchor_never_runs_ahead_of_the_durable_log() {
         max_delay: std::time::Duration::ZERO,
     };
     let log = FileLog::create(&path, options(4, group)).unwrap();
-    for i in 0..9 {
+    for i in 0..3 {
         log.append(event(i)).unwrap();
     }
     assert!(!Anchor::path_for(&path).exists(), "anchor before the sync");
-    log.flush().unwrap();
+    // The append that signs the interval checkpoint at 3 syncs the group before it returns
+    // (its checkpoint is durable when returned), then writes the anchor.
+    for i in 3..9 {
+        log.append(event(i)).unwrap();
+    }
+    let on_disk = LogContents::read(&path).unwrap();
+    assert_eq!(
+        on_disk
+            .entries
+            .iter()
+            .filter(|e| matches!(e, LogEntry::Record { .. }))
+            .count(),
+        8,
+        "records 0..=7 synced by the checkpoint at 7, record 8 still buffered"
+    );
     assert_eq!(
         Anchor::read(Anchor::path_for(&path))
             .unwrap()
@@ -383,6 +397,7 @@ fn anchor_never_runs_ahead_of_the_durable_log() {
             .get(),
         7
     );
+    log.flush().unwrap();
     log.checkpoint().unwrap();
     assert_eq!(
         Anchor::read(Anchor::path_for(&path))
@@ -562,4 +577,41 @@ fn an_edited_checkpoint_interval_in_the_header_is_refused_by_the_writer() {
         !report.is_ok(),
         "a cut of 20 records went unnoticed: {report}"
     );
+}
+
+/// Review round 7 (R7-7): an attacker who can write the log's directory plants a symbolic
+/// link at `<log>.anchor.tmp` pointing at another file the vault process may write. The
+/// anchor write removes the link and creates its temporary file with `create_new`: the
+/// other file is untouched and the anchor is a regular file holding the checkpoint.
+#[cfg(unix)]
+#[test]
+fn a_planted_symlink_at_the_anchor_tmp_path_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("phrase.txt");
+    std::fs::write(&victim, b"abandon abandon ... about").unwrap();
+    let path = dir.path().join("audit.log");
+    std::os::unix::fs::symlink(&victim, dir.path().join("audit.log.anchor.tmp")).unwrap();
+    let log = FileLog::create(&path, options(1, Durability::EveryRecord)).unwrap();
+    // The first append signs an interval checkpoint and rewrites the anchor.
+    let appended = log.append(event(0)).unwrap();
+    let anchored = log.checkpoint_and_anchor().unwrap().unwrap();
+    drop(log);
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"abandon abandon ... about",
+        "the anchor write followed the planted link"
+    );
+    let anchor_path = Anchor::path_for(&path);
+    assert!(
+        !std::fs::symlink_metadata(&anchor_path)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        Anchor::read(&anchor_path).unwrap().checkpoint(),
+        &appended.checkpoint.unwrap()
+    );
+    assert_eq!(anchored.sequence(), Sequence::new(0));
+    assert!(!dir.path().join("audit.log.anchor.tmp").exists());
 }

@@ -140,3 +140,44 @@ fn group_commit_timer_flushes_without_further_appends() {
         .unwrap();
     assert_eq!(report.records, 1);
 }
+
+/// Review round 7 (R7-8): `FileLog::checkpoint_and_anchor` from two threads while two
+/// others append with an interval checkpoint after every record: the log is the one writer
+/// of its anchor file, so no call fails, the log is never poisoned, and the anchor file
+/// ends at the last checkpoint.
+#[test]
+fn checkpoint_and_anchor_races_neither_appends_nor_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.log");
+    let log = FileLog::create(&path, options(1, Durability::EveryRecord)).unwrap();
+    assert!(log.checkpoint_and_anchor().unwrap().is_none(), "empty log");
+    log.append(event(9999)).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let log = &log;
+            s.spawn(move || {
+                for i in 0..150 {
+                    log.append(event(t * 1000 + i)).unwrap();
+                }
+            });
+            s.spawn(move || {
+                for _ in 0..150 {
+                    log.checkpoint_and_anchor().unwrap().unwrap();
+                }
+            });
+        }
+    });
+    let last = log.checkpoint_and_anchor().unwrap().unwrap();
+    assert_eq!(last.sequence().get(), 300);
+    log.close().unwrap();
+    let anchor = hexvault_audit::Anchor::read(hexvault_audit::Anchor::path_for(&path)).unwrap();
+    assert_eq!(anchor, last);
+    let report = Verifier::keyed(&hexvault_audit::AuditKey::from_bytes(common::KEY))
+        .with_public_key(common::public_key())
+        .with_anchor(anchor)
+        .require_anchored_tail(true)
+        .verify_file(&path)
+        .unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, 301);
+}

@@ -91,3 +91,52 @@ fn sigkill_keeps_every_returned_append() {
         drop(log);
     }
 }
+
+/// Review round 7 (R7-6): under group commit an append that signs an interval checkpoint
+/// returns it only once it and the records it covers are durable (and the anchor file is
+/// written): shipped off-host and followed by a crash (no destructor runs), it still
+/// matches the log on disk, so the honest log is not reported as cut.
+#[test]
+fn a_checkpoint_returned_under_group_commit_is_durable() {
+    use hexvault_audit::{Anchor, Damage, Verifier};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.log");
+    let log = FileLog::create(
+        &path,
+        options(
+            2,
+            Durability::GroupCommit {
+                max_records: 100,
+                max_delay: Duration::ZERO,
+            },
+        ),
+    )
+    .unwrap();
+    log.append(event(0)).unwrap();
+    let appended = log.append(event(1)).unwrap();
+    // "Worth shipping off-host": the caller ships it.
+    let shipped = Anchor::new(appended.checkpoint.expect("interval checkpoint")).unwrap();
+    // A third record stays in the write buffer: it is what the crash may lose.
+    log.append(event(2)).unwrap();
+    // The process dies before the group is synced (no destructor runs).
+    std::mem::forget(log);
+    let report = Verifier::keyed(&hexvault_audit::AuditKey::from_bytes(common::KEY))
+        .with_public_key(common::public_key())
+        .with_anchor(shipped.clone())
+        .verify_file(&path)
+        .unwrap();
+    assert!(
+        !matches!(
+            report.failure.as_ref().map(|f| &f.reason),
+            Some(Damage::Truncated { .. })
+        ),
+        "an honest crash is reported as a cut against the shipped checkpoint: {report}"
+    );
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, 2);
+    assert_eq!(
+        Anchor::read(Anchor::path_for(&path)).unwrap(),
+        shipped,
+        "the anchor file holds the returned checkpoint"
+    );
+}

@@ -36,12 +36,16 @@ pub enum Error {
     /// An existing file audit log holds records (anything past its header, also a torn
     /// frame) but the anchor file beside it is missing:
     /// whoever cut the log could have deleted the anchor too, so the vault does not open
-    /// it (ADR 0060; SECURITY.md, audit row).
+    /// it (ADR 0060; SECURITY.md, audit row). A vault anchors its log at the first record,
+    /// so an honest log is in this state only after a crash during that first anchor write
+    /// (or a crash in its first append, leaving a torn frame), or if the anchor was lost.
     #[error(
         "the audit log {log} holds records but its anchor file {anchor} is missing, so a cut \
          of the log could not be detected: restore the anchor from its backup (or the copy \
-         shipped elsewhere), or, after checking the log against that copy, open once with \
-         VaultBuilder::reanchor_missing_anchor to sign a new anchor at the log's current head"
+         shipped elsewhere); if there is none (the anchor was lost, or the process crashed \
+         during the log's first append or first anchor write), check the log against what you \
+         know of it and open once with VaultBuilder::reanchor_missing_anchor to sign a new \
+         anchor at the log's current head"
     )]
     AnchorMissing {
         /// The log file.

@@ -6,16 +6,19 @@ use core::fmt;
 use core::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hexvault_audit::{
-    Anchor, AuditLog, AuditRecord, Durability, FileLog, LogContents, LogEntry, LogOptions,
-    MemoryLog, Report, Verifier, VerifyingKey,
+    Anchor, Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Durability, Event, EventKind,
+    FileLog, LogContents, LogEntry, LogId, LogOptions, MemoryLog, Report, Verifier, VerifyingKey,
 };
 use hexvault_cells::{AccessToken, Backend, CellId, PartitionId, PolicyContext, TokenResolver};
 use hexvault_keys::{AuditSigner, Seed, VaultMasterKey};
 use hexvault_mnemonic::Mnemonic;
 
 use crate::{Error, Result};
+
+type AuditResult<T> = hexvault_audit::Result<T>;
 
 /// Records between two automatic checkpoints, unless [`VaultBuilder::checkpoint_every`] says
 /// otherwise.
@@ -36,14 +39,14 @@ impl TokenResolver for NoAccessTokens {
 /// The audit log a [`Vault`] appends to.
 enum Log {
     Memory(Arc<MemoryLog>),
-    File(Arc<FileLog>),
+    File(Arc<VaultFileLog>),
 }
 
 impl Log {
     fn as_dyn(&self) -> Arc<dyn AuditLog> {
         match self {
             Self::Memory(log) => Arc::<MemoryLog>::clone(log),
-            Self::File(log) => Arc::<FileLog>::clone(log),
+            Self::File(log) => Arc::<VaultFileLog>::clone(log),
         }
     }
 
@@ -52,6 +55,101 @@ impl Log {
             Self::Memory(log) => log.as_ref(),
             Self::File(log) => log.as_ref(),
         }
+    }
+}
+
+/// The vault's file log, as the cells vault appends to it:
+///
+/// - under [`Durability::GroupCommit`], every record but a denial is synced before the
+///   append returns: an open, traversal, rotation or session record accompanies a result
+///   handed out (plaintext, blob, key version, session), which must never outlive its
+///   record in a crash. Only denial records wait for the group's sync.
+/// - the first record of a log with no anchor file yet (a new log) is checkpointed and
+///   anchored at once ([`FileLog::checkpoint_and_anchor`]), so a log with records has an
+///   anchor from its first append on, and a crash before the first interval checkpoint
+///   does not leave a log that [`VaultBuilder`] refuses to reopen.
+struct VaultFileLog {
+    file: FileLog,
+    group_commit: bool,
+    anchored: AtomicBool,
+}
+
+impl VaultFileLog {
+    fn new(file: FileLog, durability: Durability) -> Self {
+        let anchored = Anchor::path_for(file.path()).exists();
+        Self {
+            file,
+            group_commit: !matches!(durability, Durability::EveryRecord),
+            anchored: AtomicBool::new(anchored),
+        }
+    }
+
+    /// Makes the records just appended durable where the vault's guarantees need it, and
+    /// anchors a log that has none yet.
+    fn settle<'a>(&self, mut kinds: impl Iterator<Item = &'a EventKind>) -> AuditResult<()> {
+        if self.group_commit && kinds.any(|k| *k != EventKind::Denied) {
+            self.file.flush()?;
+        }
+        if !self.anchored.load(Ordering::Acquire) {
+            self.file.checkpoint_and_anchor()?;
+            self.anchored.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// The checkpoint over the last record, durable and written to `<log>.anchor`.
+    fn checkpoint_and_anchor(&self) -> AuditResult<Option<Anchor>> {
+        let anchor = self.file.checkpoint_and_anchor()?;
+        if anchor.is_some() {
+            self.anchored.store(true, Ordering::Release);
+        }
+        Ok(anchor)
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+impl AuditLog for VaultFileLog {
+    fn append(&self, event: Event) -> AuditResult<Appended> {
+        let kind = event.kind;
+        let appended = self.file.append(event)?;
+        self.settle(core::iter::once(&kind))?;
+        Ok(appended)
+    }
+
+    fn append_batch(&self, events: Vec<Event>) -> AuditResult<Vec<Appended>> {
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        let appended = self.file.append_batch(events)?;
+        if !appended.is_empty() {
+            self.settle(kinds.iter())?;
+        }
+        Ok(appended)
+    }
+
+    fn checkpoint(&self) -> AuditResult<Option<Checkpoint>> {
+        self.file.checkpoint()
+    }
+
+    fn flush(&self) -> AuditResult<()> {
+        self.file.flush()
+    }
+
+    fn verify(&self) -> AuditResult<Report> {
+        self.file.verify()
+    }
+
+    fn log_id(&self) -> LogId {
+        self.file.log_id()
+    }
+
+    fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    fn head(&self) -> ChainValue {
+        self.file.head()
     }
 }
 
@@ -93,8 +191,9 @@ impl VaultBuilder {
 
     /// Keeps the audit log in the file at `path` (a `hexvault_audit::FileLog`): created if
     /// it does not exist, otherwise opened and verified (against `<path>.anchor`, the anchor
-    /// the log rewrites beside itself after every checkpoint). Opening a log written under
-    /// another root fails: its chain key and signer differ.
+    /// the log rewrites beside itself after every checkpoint). A new log is checkpointed and
+    /// anchored at its first record, so a log with records has an anchor from then on.
+    /// Opening a log written under another root fails: its chain key and signer differ.
     ///
     /// An existing log that holds records while `<path>.anchor` is missing is refused
     /// ([`Error::AnchorMissing`](crate::Error::AnchorMissing)): an attacker who cuts the log
@@ -141,6 +240,16 @@ impl VaultBuilder {
     }
 
     /// The durability of a file log's appends (ignored for the in-memory log).
+    ///
+    /// Under [`Durability::GroupCommit`] the vault still syncs every record except a
+    /// denial before the operation it records returns: a gated open's record before its
+    /// plaintext, a traversal's before its blob, a rotation's, retirement's or session's
+    /// before it takes effect, so no result outlives its record in a crash. Only denial
+    /// records (`EventKind::Denied`) are group-committed: a crash may lose those appended
+    /// since the last sync (at most `max_records - 1` of them, about `2 × max_delay` of
+    /// appends). Group commit therefore saves syncs only on refusals; a vault whose
+    /// records are mostly opens and traversals syncs about as often as under
+    /// [`Durability::EveryRecord`].
     pub const fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
@@ -238,12 +347,12 @@ impl VaultBuilder {
                 }
                 let existed = path.exists();
                 let (log, report) = FileLog::open_or_create(path, options)?;
-                let log = Log::File(Arc::new(log));
+                let log = Arc::new(VaultFileLog::new(log, self.durability));
                 if existed && lost_anchor && self.reanchor {
                     // The opt-in: sign (or take) the checkpoint at the head and write it.
-                    write_anchor(log.log(), path)?;
+                    log.checkpoint_and_anchor()?;
                 }
-                (log, Some((report, existed)))
+                (Log::File(log), Some((report, existed)))
             }
         };
         let cells =
@@ -280,7 +389,7 @@ fn has_entries(path: &Path) -> Result<bool> {
 /// if any), read while this vault's `FileLog` holds the log's lock.
 fn replay_versions(
     cells: &hexvault_cells::Vault,
-    log: &FileLog,
+    log: &VaultFileLog,
     chain_key: &hexvault_audit::AuditKey,
     public_key: VerifyingKey,
 ) -> Result<()> {
@@ -299,34 +408,6 @@ fn replay_versions(
     });
     cells.replay_versions(records)?;
     Ok(())
-}
-
-/// Checkpoints `log` (or takes the checkpoint it ends with) and writes it as the anchor
-/// file of the log at `path`, atomically: `<anchor>.tmp` written and synced, renamed over
-/// the anchor, the directory synced. Returns the anchor (`None` for an empty log, whose
-/// anchor file is left as it is).
-fn write_anchor(log: &dyn AuditLog, path: &Path) -> Result<Option<Anchor>> {
-    let Some(anchor) = log.checkpoint()?.map(Anchor::new).transpose()? else {
-        return Ok(None);
-    };
-    let target = Anchor::path_for(path);
-    let mut tmp = target.clone().into_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let io = |e: std::io::Error| Error::Audit(hexvault_audit::Error::from(e));
-    let mut file = std::fs::File::create(&tmp).map_err(io)?;
-    std::io::Write::write_all(&mut file, &anchor.encode()).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    std::fs::rename(&tmp, &target).map_err(io)?;
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io)?;
-    Ok(Some(anchor))
 }
 
 /// A cells vault ([`hexvault_cells::Vault`]: partitions, cells, layers, routes) with its
@@ -421,14 +502,16 @@ impl Vault {
     /// Signs a checkpoint over the last record now (or takes the one the log already ends
     /// with) and returns it as an [`Anchor`] to keep elsewhere; `None` for an empty log. A
     /// file log also makes it durable and (re)writes its anchor file `<log>.anchor` with it,
-    /// every time, so the file beside the log is always the anchor returned.
+    /// every time, under the log's own lock (`FileLog::checkpoint_and_anchor`): calls from
+    /// several threads and the log's own interval anchors are serialized, and the file
+    /// beside the log is the anchor returned until the next checkpoint.
     ///
     /// # Errors
     /// [`Error::Audit`](crate::Error::Audit) for a write failure.
     pub fn checkpoint(&self) -> Result<Option<Anchor>> {
         match &self.log {
             Log::Memory(log) => Ok(log.checkpoint()?.map(Anchor::new).transpose()?),
-            Log::File(log) => write_anchor(log.as_ref(), log.path()),
+            Log::File(log) => Ok(log.checkpoint_and_anchor()?),
         }
     }
 
@@ -459,25 +542,32 @@ impl Vault {
     /// Checkpoints the log, then verifies it twice and fails unless both pass:
     ///
     /// 1. with the log's own keys: every record's HMAC chain value under the audit chain
-    ///    key, and every checkpoint signature;
+    ///    key, and every checkpoint signature (the whole log as it stands then);
     /// 2. as an outside verifier would, with only [`audit_public_key`](Self::audit_public_key)
     ///    (never a key read from the log), against the anchor (a file log: the anchor file
     ///    `<log>.anchor` read back from disk; the in-memory log: the checkpoint just
-    ///    signed), with every record required to be covered by a checkpoint.
+    ///    signed), and required to reach the checkpoint just signed: every record up to it
+    ///    is covered by a signed checkpoint.
+    ///
+    /// The vault is `Send + Sync`: records other threads append after that checkpoint are
+    /// an honest tail, not damage. They are verified chained (public chain and order, and
+    /// under the chain key too when they were already written at step 1) and counted in
+    /// the returned report's [`Report::unanchored_records`]; the next checkpoint covers them.
     ///
     /// Returns the report of the second verification.
     ///
     /// # Errors
     /// [`Error::Audit`](crate::Error::Audit) with `hexvault_audit::Error::Damaged` (naming
     /// the first bad sequence number) for a changed, removed, reordered, forged or cut
-    /// record or checkpoint, and for read or write failures.
+    /// record or checkpoint (a log that ends before the checkpoint just signed, or before
+    /// its anchor, is cut: `Damage::Truncated`), and for read or write failures.
     pub fn verify_audit(&self) -> Result<Report> {
-        let anchor = self.checkpoint()?;
+        let taken = self.checkpoint()?;
         self.log.log().verify()?.into_result()?;
-        let verifier = Verifier::public_key(self.public_key).require_anchored_tail(true);
+        let verifier = Verifier::public_key(self.public_key);
         let report = match &self.log {
             Log::Memory(log) => {
-                let verifier = match anchor {
+                let verifier = match taken {
                     Some(anchor) => verifier.with_anchor(anchor),
                     None => verifier,
                 };
@@ -485,11 +575,16 @@ impl Vault {
             }
             Log::File(log) => {
                 // The anchor as written on disk, not the one in memory: that is what an
-                // outside verifier reads. A non-empty log has one once it is checkpointed.
-                let verifier = if anchor.is_some() {
-                    verifier.with_anchor(Anchor::read(Anchor::path_for(log.path()))?)
-                } else {
-                    verifier
+                // outside verifier reads. It is read before the log, and the log writes
+                // its anchor only once the checkpoint is durable, so the file read next
+                // reaches it; it may be newer than `taken` (an interval checkpoint of a
+                // concurrent append), never older unless replaced: `min_sequence` still
+                // requires the log to reach the checkpoint just signed.
+                let verifier = match &taken {
+                    Some(taken) => verifier
+                        .with_anchor(Anchor::read(Anchor::path_for(log.path()))?)
+                        .min_sequence(taken.sequence()),
+                    None => verifier,
                 };
                 verifier.verify_file(log.path())?
             }
