@@ -314,7 +314,13 @@ fn check_manifest_lints(name: &str, manifest: &str, text: &str, problems: &mut V
 /// No profile may set `panic = "abort"`: the C ABI catches every panic at its boundary with
 /// `catch_unwind`, which an aborting profile would silently defeat (ADR 0054).
 fn check_no_panic_abort(root: &Path, problems: &mut Vec<String>) {
-    for manifest in ["Cargo.toml", "crates/ffi/Cargo.toml", ".cargo/config.toml"] {
+    for manifest in [
+        "Cargo.toml",
+        "crates/ffi/Cargo.toml",
+        ".cargo/config.toml",
+        // The legacy name: cargo still reads it (with a deprecation warning).
+        ".cargo/config",
+    ] {
         let text = fs::read_to_string(root.join(manifest)).unwrap_or_default();
         if sets_panic_abort(&text) {
             problems.push(format!(
@@ -514,6 +520,24 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
     }
 
+    /// Review round 8: cargo 1.95 still applies the legacy `.cargo/config` (with a warning),
+    /// so an aborting profile there defeated the FFI's `catch_unwind` unseen by tidy.
+    #[test]
+    fn a_legacy_cargo_config_setting_panic_abort_is_refused() {
+        let root = std::env::temp_dir().join(format!("xtask-tidy-legacy-{}", std::process::id()));
+        fs::create_dir_all(root.join(".cargo")).unwrap();
+        fs::write(
+            root.join(".cargo/config"),
+            "[profile.release]\npanic = \"abort\"\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        check_no_panic_abort(&root, &mut problems);
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with(".cargo/config:"), "{problems:?}");
+    }
+
     #[test]
     fn panic_abort_profiles_are_found() {
         assert!(sets_panic_abort("[profile.release]\npanic = \"abort\"\n"));
@@ -557,33 +581,5 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("bad.rs"));
-    }
-}
-
-/// Review round 8 finding (here, not in `tests/`: the check is private to this binary).
-#[cfg(test)]
-mod review8 {
-    use super::*;
-
-    /// R8-6. `check_no_panic_abort` reads `Cargo.toml`, `crates/ffi/Cargo.toml` and
-    /// `.cargo/config.toml` only. Cargo 1.95 still reads the legacy `.cargo/config` (it warns
-    /// "deprecated" and applies it: a `[profile.dev] panic = "abort"` there makes
-    /// `catch_unwind` abort, exit 134, checked by hand), so tidy lets an aborting profile
-    /// through that defeats the FFI's catch_unwind (ADR 0054, SECURITY.md's C ABI row: "tidy
-    /// refuses `panic = "abort"` in any profile or rustflags").
-    #[test]
-    #[ignore = "review8 finding"]
-    fn a_legacy_cargo_config_setting_panic_abort_is_refused() {
-        let root = std::env::temp_dir().join(format!("xtask-review8-{}", std::process::id()));
-        fs::create_dir_all(root.join(".cargo")).unwrap();
-        fs::write(
-            root.join(".cargo/config"),
-            "[profile.release]\npanic = \"abort\"\n",
-        )
-        .unwrap();
-        let mut problems = Vec::new();
-        check_no_panic_abort(&root, &mut problems);
-        fs::remove_dir_all(&root).unwrap();
-        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 }

@@ -28,10 +28,13 @@
 //! - GF(256) arithmetic on share bytes runs without secret-dependent table lookups or
 //!   branches; digests are compared in constant time.
 //! - Randomness comes only from the operating system (`ring::rand::SystemRandom`).
-//! - A recovered secret is checked against its digest share in every group whose member
-//!   threshold is 2 or more. A threshold-1 group's share is the secret itself with no digest
-//!   (SLIP-0039), so only its RS1024 checksum protects it: that catches typing errors, not a
-//!   deliberate edit whose checksum was recomputed (`tests/forged_shares.rs`).
+//! - Every level of sharing whose threshold is 2 or more carries a digest share (SLIP-0039),
+//!   checked on recovery: a member share edited on purpose, with its RS1024 checksum
+//!   recomputed, is caught by its group's digest when the member threshold is 2 or more, or
+//!   by the group-level digest when the group threshold is 2 or more. Only when both are 1
+//!   (a 1-of-1 backup, or a 1-of-1 group in a scheme that needs one group) is the share the
+//!   encrypted secret itself with no digest: then the checksum catches typing errors, not
+//!   such an edit, and another secret comes out (`tests/forged_shares.rs`).
 #![doc = include_str!("../README.md")]
 
 mod cipher;

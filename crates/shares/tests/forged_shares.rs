@@ -1,8 +1,9 @@
 //! Forged shares: a share whose words are edited and whose RS1024 checksum is recomputed
-//! (a public code, no key). With a member threshold of 2 or more the digest share catches
-//! the wrong secret; a threshold-1 share is the (encrypted) secret itself with no digest
-//! (SLIP-0039), so such an edit recovers another secret: the documented scope of the
-//! integrity claim (SECURITY.md, the crate docs). Review round 6.
+//! (a public code, no key). A digest share at every level of sharing whose threshold is 2 or
+//! more catches the wrong secret; when both the member and the group threshold are 1 the
+//! share is the (encrypted) secret itself with no digest (SLIP-0039), and such an edit
+//! recovers another secret: the documented scope of the integrity claim (SECURITY.md, the
+//! crate docs). Review rounds 6 and 8.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,7 +11,7 @@
     clippy::indexing_slicing
 )]
 
-use hexvault_shares::{Error, MasterSecret, Share, SplitConfig, combine, split};
+use hexvault_shares::{Error, GroupSpec, MasterSecret, Share, SplitConfig, combine, split};
 
 const WORDS: &str = include_str!("../src/wordlist.txt");
 const GEN: [u32; 10] = [
@@ -104,4 +105,33 @@ fn a_forged_share_of_a_one_of_one_split_recovers_another_secret_as_documented() 
     let forged = forge(&groups[0][0]);
     let recovered = combine(&[forged], "").expect("no digest to check");
     assert!(recovered != secret);
+}
+
+fn again(share: &Share) -> Share {
+    Share::parse(&share.to_words()).unwrap()
+}
+
+/// Review round 8: with a group threshold of 2, the group-level digest catches a forged share
+/// of a 1-of-1 group (the limit above needs both thresholds at 1).
+#[test]
+fn a_forged_share_of_a_one_of_one_group_is_caught_by_the_group_digest_when_two_groups_are_needed() {
+    let secret = MasterSecret::from_bytes(&[7; 16]).unwrap();
+    let config = SplitConfig::groups(
+        2,
+        vec![
+            GroupSpec {
+                threshold: 1,
+                count: 1,
+            },
+            GroupSpec {
+                threshold: 2,
+                count: 3,
+            },
+        ],
+    )
+    .iteration_exponent(0);
+    let groups = split(&secret, "", &config).unwrap();
+    let forged = forge(&groups[0][0]);
+    let result = combine(&[forged, again(&groups[1][0]), again(&groups[1][1])], "");
+    assert!(matches!(result, Err(Error::InvalidDigest)));
 }
