@@ -491,7 +491,8 @@ pub(crate) fn config_adopt(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> C
         (false, Ok(ours)) => ours,
         (true, _) => {
             return Err(CliError::Failed(
-                "the audit log records this vault's partitions, cells and edges already;                  nothing to adopt (`hexvault config sync` rewrites config.toml from the log)"
+                "the audit log records this vault's partitions, cells and edges already; \
+                 nothing to adopt (`hexvault config sync` rewrites config.toml from the log)"
                     .into(),
             ));
         }
