@@ -327,7 +327,10 @@ impl VaultDir {
     /// release the log), its partitions, cells and edges must be exactly those the verified
     /// audit log records (ADR 0087), its key versions must not lead the log's, and its
     /// edges are declared. Declarations only add, so the config this command read before is
-    /// a part of the one checked here.
+    /// a part of the one checked here. Last, a config.toml that lags the log's key versions
+    /// (a kill between a rotation's record and the config write) is written forward
+    /// ([`VaultDir::catch_up_versions`]): every command that opens the vault with its keys
+    /// opens it here.
     pub(crate) fn assemble(
         &self,
         seed: &hexvault::mnemonic::Seed,
@@ -369,6 +372,7 @@ impl VaultDir {
             )?;
             edges.push((edge.clone(), handle));
         }
+        self.catch_up_versions(&vault)?;
         Ok(OpenVault { vault, edges })
     }
 }

@@ -155,3 +155,42 @@ fn after_a_kill_between_rotate_record_and_config_write_ls_and_reseal_agree() {
     let rotated = v.json(&["rotate", "--cell", "billing/inbox"]);
     assert_eq!(rotated["key_version"], 3, "{rotated}");
 }
+
+/// Every command that opens the vault with its keys writes a lagging config forward
+/// (docs/formats.md, "Vault directory"), `session start` and `session end` included: they
+/// open it through the same function as `seal` and `open` (review round 8, R8-4).
+#[test]
+fn session_start_and_end_write_a_lagging_config_forward() {
+    let v = common::vault::Vault::new();
+    let config = v.dir.join("config.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    v.ok(&["rotate", "--cell", "billing/inbox"], b"");
+    let rotated = std::fs::read_to_string(&config).unwrap();
+    assert!(rotated.contains("key_version = 2"), "{rotated}");
+    // A kill between the rotation's record and the config write leaves this config.
+    std::fs::write(&config, &before).unwrap();
+    let session = v.temp.path().join("s.toml");
+    v.ok(
+        &[
+            "session",
+            "start",
+            "--ttl",
+            "1h",
+            "--out",
+            session.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        after.contains("key_version = 2"),
+        "`session start` opened the vault and left config.toml lagging the log:\n{after}"
+    );
+    std::fs::write(&config, &before).unwrap();
+    v.ok(&["session", "end", session.to_str().unwrap()], b"");
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        after.contains("key_version = 2"),
+        "`session end` opened the vault and left config.toml lagging the log:\n{after}"
+    );
+}

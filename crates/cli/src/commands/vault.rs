@@ -718,9 +718,6 @@ fn open_vault(dir: &VaultDir, keys: &KeyArgs, stdin: Stdin) -> CliResult<OpenVau
         ),
         None => dir.assemble(&seed, NoAccessTokens),
     }?;
-    // Key versions come from the log; a config that lags it (a kill between a rotation's
-    // record and the config write) is written forward.
-    dir.catch_up_versions(&opened.vault)?;
     Ok(opened)
 }
 
