@@ -614,13 +614,26 @@ struct LsReport {
     partitions: Vec<String>,
     cells: Vec<LsCell>,
     edges: Vec<LsEdge>,
+    /// Audit records after the last checkpoint, left out of the key versions.
+    uncovered_audit_records: u64,
 }
 
 /// `ls`: partitions, cells (key versions, object counts), edges. Needs no secret.
 pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
     let vault = VaultDir::open(&dir.dir)?;
-    // The key versions are the audit log's (config.toml may lag it after a crash).
-    let logged = vault.log_versions()?;
+    // The key versions are the audit log's (config.toml may lag it after a crash), as of
+    // its last checkpoint: the public key covers nothing after it.
+    let covered = vault.log_versions()?;
+    let logged = &covered.versions;
+    if covered.uncovered > 0 {
+        output::note(&format!(
+            "the audit log holds {} record(s) after its last checkpoint, which config.toml's \
+             audit public key does not cover: the key versions shown are as of that \
+             checkpoint; a command run with the mnemonic checks those records (and \
+             checkpoints them), and `hexvault audit verify` shows them",
+            covered.uncovered
+        ));
+    }
     let mut cells = Vec::new();
     for (cell, _) in vault.cells()? {
         let (key_version, min_key_version) = logged
@@ -667,6 +680,7 @@ pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
                 to: e.to.clone(),
             })
             .collect(),
+        uncovered_audit_records: covered.uncovered,
     };
     if json {
         return output::json(&report);
