@@ -162,7 +162,8 @@ pub(crate) fn check_out_path(path: &std::path::Path) -> CliResult {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_file() => Ok(()),
         Ok(_) => Err(CliError::usage(
-            "--out names a symbolic link, a device, a FIFO or a directory: refusing to write              through it; give the path of a new or regular file (or a pipe on standard output)",
+            "--out names a symbolic link, a device, a FIFO or a directory: refusing to write \
+             through it; give the path of a new or regular file (or a pipe on standard output)",
         )),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(error) => Err(CliError::io("inspecting --out", error)),
@@ -193,7 +194,9 @@ pub(crate) fn write_out<T>(
     )
     .map_err(|errno| match errno {
         Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL => CliError::Failed(
-            "the filesystem of --out's directory has no unnamed temporary files (O_TMPFILE),              which --out needs so that an interruption leaves no partial file: write to a              directory on ext4, xfs, btrfs or tmpfs, or to a pipe"
+            "the filesystem of --out's directory has no unnamed temporary files (O_TMPFILE), \
+             which --out needs so that an interruption leaves no partial file: write to a \
+             directory on ext4, xfs, btrfs or tmpfs, or to a pipe"
                 .into(),
         ),
         other => CliError::io("creating a file beside --out", other.into()),

@@ -94,7 +94,7 @@ impl FileResolver {
             let at = error
                 .span()
                 .and_then(|span| text.get(..span.start))
-                .map(|before| format!(" at line {}", before.lines().count().max(1)))
+                .map(|before| format!(" at line {}", before.matches('\n').count() + 1))
                 .unwrap_or_default();
             CliError::Failed(format!(
                 "the token resolver file is not valid TOML of the documented form{at} (a \

@@ -327,7 +327,10 @@ impl VaultDir {
     /// release the log), its partitions, cells and edges must be exactly those the verified
     /// audit log records (ADR 0087), its key versions must not lead the log's, and its
     /// edges are declared. Declarations only add, so the config this command read before is
-    /// a part of the one checked here.
+    /// a part of the one checked here. Last, a config.toml that lags the log's key versions
+    /// (a kill between a rotation's record and the config write) is written forward
+    /// ([`VaultDir::catch_up_versions`]): every command that opens the vault with its keys
+    /// opens it here.
     pub(crate) fn assemble(
         &self,
         seed: &hexvault::mnemonic::Seed,
@@ -369,6 +372,7 @@ impl VaultDir {
             )?;
             edges.push((edge.clone(), handle));
         }
+        self.catch_up_versions(&vault)?;
         Ok(OpenVault { vault, edges })
     }
 }
@@ -376,14 +380,23 @@ impl VaultDir {
 /// A cell's key versions as the audit log records them: (current, minimum).
 pub(crate) type LogVersions = std::collections::BTreeMap<(String, String), (u32, u32)>;
 
+/// The key versions of [`VaultDir::log_versions`], and how many records after the last
+/// checkpoint (not covered by the audit public key) were left out of them.
+pub(crate) struct CoveredVersions {
+    pub(crate) versions: LogVersions,
+    pub(crate) uncovered: u64,
+}
+
 impl VaultDir {
     /// The cells' key versions the audit log records, for a command that holds no secret
     /// (`ls`): the log is verified with the config's audit public key (its checkpoints and
     /// anchor; the keyed chain needs the mnemonic, which the commands that seal and open
-    /// verify), then its rotation records are replayed by the one rule the vault itself
-    /// uses ([`hexvault::cells::RecordedVersions`]). A cell the log names no version for is
-    /// at version 1.
-    pub(crate) fn log_versions(&self) -> CliResult<LogVersions> {
+    /// verify), then the rotation records up to the last checkpoint (those the public key
+    /// covers) are replayed by the one rule the vault itself uses
+    /// ([`hexvault::cells::RecordedVersions`]). Records after the last checkpoint are
+    /// left out and counted: anyone who can write the file can append them. A cell the
+    /// covered records name no version for is at version 1.
+    pub(crate) fn log_versions(&self) -> CliResult<CoveredVersions> {
         use hexvault::audit::{Anchor, LogContents, LogEntry, Verifier};
         let damaged = || {
             CliError::Failed(
@@ -404,18 +417,27 @@ impl VaultDir {
         if anchor.exists() {
             verifier = verifier.with_anchor(Anchor::read(&anchor).map_err(|_| damaged())?);
         }
-        verifier
+        let report = verifier
             .verify_bytes(&bytes)
             .and_then(hexvault::audit::Report::into_result)
             .map_err(|_| damaged())?;
+        let covered = report.last_checkpoint;
         let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
+        let mut uncovered = 0_u64;
         let records = contents.entries.iter().filter_map(|entry| match entry {
-            LogEntry::Record { record, .. } => Some(record),
+            LogEntry::Record { record, .. } => {
+                if covered.is_some_and(|last| record.sequence <= last) {
+                    Some(record)
+                } else {
+                    uncovered = uncovered.saturating_add(1);
+                    None
+                }
+            }
             // Checkpoints (and any later kind of entry) carry no key versions.
             _ => None,
         });
         let recorded = hexvault::cells::RecordedVersions::from_records(records)?;
-        Ok(recorded
+        let versions = recorded
             .cells()
             .map(|(partition, cell, versions)| {
                 (
@@ -423,7 +445,11 @@ impl VaultDir {
                     versions,
                 )
             })
-            .collect())
+            .collect();
+        Ok(CoveredVersions {
+            versions,
+            uncovered,
+        })
     }
 
     /// The declared cells whose config key versions are below the assembled vault's (the

@@ -99,6 +99,11 @@ impl Vault {
         let stderr = stderr_of(&output);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        // No run of spaces from a lost `\` continuation in a literal (review round 8, R8-5).
+        assert!(
+            !stderr.contains("  "),
+            "{args:?}: run of spaces in: {stderr}"
+        );
         for needle in needles {
             assert!(
                 stderr.contains(needle),

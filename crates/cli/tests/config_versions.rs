@@ -155,3 +155,130 @@ fn after_a_kill_between_rotate_record_and_config_write_ls_and_reseal_agree() {
     let rotated = v.json(&["rotate", "--cell", "billing/inbox"]);
     assert_eq!(rotated["key_version"], 3, "{rotated}");
 }
+
+/// Every command that opens the vault with its keys writes a lagging config forward
+/// (docs/formats.md, "Vault directory"), `session start` and `session end` included: they
+/// open it through the same function as `seal` and `open` (review round 8, R8-4).
+#[test]
+fn session_start_and_end_write_a_lagging_config_forward() {
+    let v = common::vault::Vault::new();
+    let config = v.dir.join("config.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    v.ok(&["rotate", "--cell", "billing/inbox"], b"");
+    let rotated = std::fs::read_to_string(&config).unwrap();
+    assert!(rotated.contains("key_version = 2"), "{rotated}");
+    // A kill between the rotation's record and the config write leaves this config.
+    std::fs::write(&config, &before).unwrap();
+    let session = v.temp.path().join("s.toml");
+    v.ok(
+        &[
+            "session",
+            "start",
+            "--ttl",
+            "1h",
+            "--out",
+            session.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        after.contains("key_version = 2"),
+        "`session start` opened the vault and left config.toml lagging the log:\n{after}"
+    );
+    std::fs::write(&config, &before).unwrap();
+    v.ok(&["session", "end", session.to_str().unwrap()], b"");
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        after.contains("key_version = 2"),
+        "`session end` opened the vault and left config.toml lagging the log:\n{after}"
+    );
+}
+
+/// Appends to `log` a record frame (docs/formats.md, "Audit log": head, head check,
+/// `encode(record) || chain`, checksum) built from the last record: sequence + 1, linked to
+/// its stored chain value, naming cell `p/a` at key version `version` in a rotate record.
+/// The keyed chain value is junk (an attacker has no key); nothing else is secret.
+fn append_forged_rotation(log: &std::path::Path, version: u32) {
+    use hexvault::audit::{LogContents, LogEntry, Sequence};
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(log).unwrap();
+    let contents = LogContents::parse(&bytes).unwrap();
+    let (mut record, chain) = contents
+        .entries
+        .into_iter()
+        .rev()
+        .find_map(|entry| match entry {
+            LogEntry::Record { record, chain } => Some((record, chain)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(record.event.kind, hexvault::audit::EventKind::Rotate);
+    record.sequence = Sequence::new(record.sequence.get() + 1);
+    record.prev_chain = chain;
+    record.event.destination.as_mut().unwrap().key_version = hexvault::audit::KeyVersion(version);
+    let mut payload = record.encode().unwrap();
+    payload.extend_from_slice(&[0x5a; 32]);
+    let head = {
+        let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+        [1u8, len[0], len[1], len[2], len[3]]
+    };
+    let check = Sha256::new()
+        .chain_update(b"hexvault-audit/v1/frame-header")
+        .chain_update(head)
+        .finalize();
+    let sum = Sha256::new()
+        .chain_update(b"hexvault-audit/v1/frame")
+        .chain_update(head)
+        .chain_update(&payload)
+        .finalize();
+    let mut frame = head.to_vec();
+    frame.extend_from_slice(&check[..4]);
+    frame.extend_from_slice(&payload);
+    frame.extend_from_slice(&sum[..8]);
+    let mut file = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    std::io::Write::write_all(&mut file, &frame).unwrap();
+}
+
+/// `ls` takes key versions only from records the audit public key covers (review round 8,
+/// R8-3): every command ends the log with a checkpoint, and a rotation record appended after
+/// it by anyone who can write the file (no key needed) is left out of `ls` (which says how
+/// many records it left out), while `hexvault audit verify` and every keyed command refuse
+/// the log.
+#[test]
+fn ls_leaves_out_a_forged_rotation_record_after_the_last_checkpoint() {
+    let v = common::vault::Vault::new();
+    v.ok(
+        &["seal", "--cell", "billing/inbox", "--id", "x"],
+        b"plaintext",
+    );
+    v.ok(&["rotate", "--cell", "billing/inbox"], b"");
+    let honest = v.json(&["ls"]);
+    assert_eq!(honest["cells"][0]["key_version"], 2, "{honest}");
+    assert_eq!(honest["uncovered_audit_records"], 0, "{honest}");
+    append_forged_rotation(&v.dir.join("audit.log"), 77);
+    let verify = v.run(&["audit", "verify"], b"");
+    assert!(
+        !verify.status.success(),
+        "audit verify accepted the forged tail"
+    );
+    let keyed = v.run(&["open", "--cell", "billing/inbox", "--id", "x"], b"");
+    assert!(
+        !keyed.status.success(),
+        "a keyed command accepted the forged tail"
+    );
+    let ls = v.run(&["ls", "--json"], b"");
+    assert!(ls.status.success(), "{}", stderr_of(&ls));
+    let report: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    assert_eq!(
+        report["cells"][0]["key_version"], 2,
+        "ls reported the key version of a forged, unanchored record: {report}"
+    );
+    assert_eq!(report["cells"][0]["stale_objects"], 1, "{report}");
+    assert_eq!(report["uncovered_audit_records"], 1, "{report}");
+    assert!(
+        stderr_of(&ls).contains("1 record(s) after its last checkpoint"),
+        "{}",
+        stderr_of(&ls)
+    );
+}

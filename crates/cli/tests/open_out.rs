@@ -197,3 +197,87 @@ fn open_out_replaces_a_regular_file_and_refuses_a_fifo_or_a_directory() {
         &std::fs::symlink_metadata(&fifo).unwrap().file_type()
     ));
 }
+
+/// The `--out` link refusal is one sentence, with no run of spaces from a lost `\` line
+/// continuation in its literal (review round 8, R8-5).
+#[test]
+fn the_out_link_refusal_has_no_run_of_spaces() {
+    let v = Vault::new();
+    v.ok(
+        &["seal", "--cell", "billing/inbox", "--id", "x"],
+        b"plaintext",
+    );
+    let target = v.temp.path().join("target");
+    std::fs::write(&target, b"").unwrap();
+    let link = v.temp.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let refused = v.run(
+        &[
+            "open",
+            "--cell",
+            "billing/inbox",
+            "--id",
+            "x",
+            "--out",
+            link.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let text = common::stderr_of(&refused);
+    assert!(text.contains("symbolic link"), "{text}");
+    assert!(!text.contains("  "), "run of spaces in: {text}");
+}
+
+/// `decrypt --out LINK` and `envelope unpack --out LINK` refuse the link before decrypting
+/// or unpacking (review round 8, R8-7): input that would fail to authenticate or to unpack
+/// (exit 1 once the work ran) gives the usage error of the link (exit 2), and the link stays.
+#[test]
+fn decrypt_refuses_an_out_link_before_decrypting() {
+    use common::{TREZOR_PHRASE, hexvault_bytes, stderr_of};
+    let temp = tempfile::tempdir().unwrap();
+    let env = [("HEXVAULT_MNEMONIC", TREZOR_PHRASE)];
+    let sealed = hexvault_bytes(
+        &["encrypt", "--aad", "service=billing"],
+        b"postgres://app:s3cret@db/app",
+        &env,
+    );
+    assert!(sealed.status.success(), "{}", stderr_of(&sealed));
+    let target = temp.path().join("target");
+    std::fs::write(&target, b"").unwrap();
+    let link = temp.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = link.to_str().unwrap();
+    // The wrong context: the decryption would fail (exit 1) if it ran first.
+    let refused = hexvault_bytes(
+        &["decrypt", "--aad", "service=reporting", "--out", out],
+        &sealed.stdout,
+        &env,
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "decrypt ran before the --out link was refused: {}",
+        stderr_of(&refused)
+    );
+    assert!(stderr_of(&refused).contains("symbolic link"));
+    // Not an envelope: unpacking would fail (exit 1) if it ran first.
+    let refused = hexvault_bytes(
+        &["envelope", "unpack", "--out", out],
+        b"not an envelope",
+        &[],
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "envelope unpack ran before the --out link was refused: {}",
+        stderr_of(&refused)
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read(&target).unwrap().is_empty());
+}

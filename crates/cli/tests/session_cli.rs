@@ -534,3 +534,113 @@ fn after_session_end_a_copy_of_the_session_file_opens_nothing() {
     let sealed = v.run(&seal_again, b"more");
     assert!(!sealed.status.success(), "sealed under an ended session");
 }
+
+/// `session end` records the end (checkpointed) before it overwrites and deletes the file
+/// (review round 8, R8-1): when destroying the file fails, the session is refused all the
+/// same, the command says so, and the file left in place is ended again by a retry. The
+/// failure is made without a fault injector: the phrase comes from a FIFO, whose open
+/// returns in the test only once `session end` has parsed the session file and waits for
+/// the phrase; the test then puts a directory where the file was, so the overwrite fails.
+#[test]
+fn a_session_end_that_fails_to_destroy_the_file_still_records_the_end() {
+    use std::io::Write;
+    let v = Fixture::new();
+    let session = v.start("1h", "s.toml");
+    assert!(v.seal2("x", &session, b"layer two").status.success());
+    let copy = v.temp.path().join("copy.toml");
+    std::fs::copy(&session, &copy).unwrap();
+    let fifo = v.temp.path().join("phrase.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hexvault"))
+        .args(["session", "end", session.to_str().unwrap()])
+        .args(["--mnemonic-file", fifo.to_str().unwrap()])
+        .args(["--dir", v.dir.to_str().unwrap()])
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Returns once the command opened the FIFO for the phrase: the session file is read.
+    let mut phrase = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let moved = v.temp.path().join("moved.toml");
+    std::fs::rename(&session, &moved).unwrap();
+    std::fs::create_dir(&session).unwrap();
+    phrase.write_all(TREZOR_PHRASE.as_bytes()).unwrap();
+    drop(phrase);
+    let ended = child.wait_with_output().unwrap();
+    assert_eq!(ended.status.code(), Some(1), "{}", stderr_of(&ended));
+    let said = stderr_of(&ended);
+    assert!(
+        said.contains("is ended (recorded in the audit log") && said.contains("delete it"),
+        "{said}"
+    );
+    // The end is recorded: neither the copy nor the original opens layer 2 any more.
+    for file in [&copy, &moved] {
+        let opened = v.open2("p/a", "x", file);
+        assert!(
+            !opened.status.success(),
+            "a session whose end failed after the record still opened layer 2: {:?}",
+            String::from_utf8_lossy(&opened.stdout)
+        );
+        assert!(
+            stderr_of(&opened).contains("was ended"),
+            "{}",
+            stderr_of(&opened)
+        );
+    }
+    // The file left behind is ended again (and destroyed) by a retry.
+    std::fs::remove_dir(&session).unwrap();
+    std::fs::rename(&moved, &session).unwrap();
+    v.ok(&["session", "end", session.to_str().unwrap()], b"");
+    assert!(!session.exists());
+}
+
+/// A session is bound to the vault that started it (review round 8, R8-2): its file seals
+/// and opens nothing in another vault, whose log cannot record its end, and `session end`
+/// there is refused without destroying the file; ended in its own vault, a copy is refused
+/// everywhere.
+#[test]
+fn a_session_started_in_one_vault_is_refused_in_another() {
+    let a = Fixture::new();
+    let b = Fixture::new();
+    let session = a.start("1h", "s.toml");
+    assert!(a.seal2("x", &session, b"in vault a").status.success());
+    let copy = a.temp.path().join("copy.toml");
+    std::fs::copy(&session, &copy).unwrap();
+    let sealed = b.seal2("x", &session, b"in vault b");
+    assert_eq!(sealed.status.code(), Some(1), "{}", stderr_of(&sealed));
+    assert!(
+        stderr_of(&sealed).contains("not started in this vault"),
+        "{}",
+        stderr_of(&sealed)
+    );
+    let ended_in_b = b.run(&["session", "end", session.to_str().unwrap()], b"");
+    assert_eq!(
+        ended_in_b.status.code(),
+        Some(1),
+        "{}",
+        stderr_of(&ended_in_b)
+    );
+    assert!(
+        std::fs::read(&session)
+            .unwrap()
+            .iter()
+            .any(|byte| *byte != 0)
+    );
+    let ended = a.ok(&["session", "end", session.to_str().unwrap()], b"");
+    assert!(String::from_utf8_lossy(&ended.stdout).contains("a copy of the file is refused"));
+    for vault in [&a, &b] {
+        let opened = vault.open2("p/a", "x", &copy);
+        assert!(
+            !opened.status.success(),
+            "a copy of an ended session's file opened layer 2: {:?}",
+            String::from_utf8_lossy(&opened.stdout)
+        );
+        assert!(!vault.seal2("y", &copy, b"new").status.success());
+    }
+}

@@ -55,3 +55,25 @@ fn a_token_listed_twice_is_refused() {
     assert!(!message.contains("tok-duplicated"), "echoed: {message}");
     assert!(!message.contains(&secret), "echoed: {message}");
 }
+
+/// A syntax error at the start of a line (an unknown key) names that line, not the one
+/// before it (review round 8, R8-8).
+#[test]
+fn a_token_file_error_at_the_start_of_a_line_names_that_line() {
+    let text = format!(
+        "[[token]]\ntoken = \"tok\"\npolicy = \"pol\"\nsecret = \"{}\"\nbogus = 1\n",
+        "01".repeat(32)
+    );
+    let Err(error) = FileResolver::parse(&text) else {
+        panic!("an unknown key was accepted");
+    };
+    let message = error.to_string();
+    assert!(message.contains("at line 5"), "{message}");
+    // And an error in the middle of a line (a value of the wrong type) names its line.
+    let text = "[[token]]\ntoken = 7\npolicy = \"pol\"\n";
+    let Err(error) = FileResolver::parse(text) else {
+        panic!("a numeric token was accepted");
+    };
+    let message = error.to_string();
+    assert!(message.contains("at line 2"), "{message}");
+}

@@ -65,6 +65,10 @@ struct DecryptReport<'a> {
 /// Decrypts a credential (JSON on standard input or `--in FILE`) and writes the plaintext to
 /// standard output or `--out FILE`. Nothing is written unless authentication succeeded.
 pub(crate) fn decrypt(args: &DecryptArgs, json: bool) -> CliResult {
+    // A FILE that is a link, a device, a FIFO or a directory is refused before decrypting.
+    if let Some(path) = &args.output {
+        output::check_out_path(path)?;
+    }
     let raw = input::public_input(args.input.as_deref(), CREDENTIAL_JSON_LIMIT, "credential")?;
     let text = std::str::from_utf8(&raw)
         .map_err(|_| CliError::usage("the credential is not UTF-8 JSON"))?;

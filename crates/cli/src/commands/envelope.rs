@@ -57,6 +57,10 @@ fn input_limit() -> usize {
 pub(crate) fn pack(pack: &PackArgs, json: bool) -> CliResult {
     let args = &pack.io;
     json_needs_out(args, json)?;
+    // A FILE that is a link, a device, a FIFO or a directory is refused before any work.
+    if let Some(path) = &args.output {
+        output::check_out_path(path)?;
+    }
     let content_type = pack
         .content_type
         .as_deref()
@@ -93,6 +97,10 @@ pub(crate) fn pack(pack: &PackArgs, json: bool) -> CliResult {
 /// check of the format passed.
 pub(crate) fn unpack(args: &EnvelopeArgs, json: bool) -> CliResult {
     json_needs_out(args, json)?;
+    // A FILE that is a link, a device, a FIFO or a directory is refused before any work.
+    if let Some(path) = &args.output {
+        output::check_out_path(path)?;
+    }
     let envelope = input::public_input(args.input.as_deref(), LIMIT_CEILING, "envelope")?;
     let storage = ByteStorage::new(Options::default());
     let mut data = zeroize::Zeroizing::new(Vec::new());

@@ -86,24 +86,51 @@ pub(crate) fn load(path: &Path) -> CliResult<(Session, [u8; SESSION_ID_LEN])> {
     Ok((session, *export.id()))
 }
 
-/// Refuses the session `id` if the vault's audit log records its end (`session end`): the
-/// file given is a copy of an ended session's (an editor backup, a backup of the runtime
-/// directory), and this tool opens nothing with it. Read with the vault open: the log is
-/// the one verified when it was opened, read under its lock.
-pub(crate) fn refuse_ended(dir: &VaultDir, id: &[u8]) -> CliResult {
+/// What the vault's audit log records of the session `id`: (started here, ended).
+fn recorded(dir: &VaultDir, id: &[u8]) -> CliResult<(bool, bool)> {
     let contents = LogContents::read(dir.audit_file())?;
-    let ended = contents.entries.iter().any(|entry| match entry {
-        LogEntry::Record { record, .. } => {
-            record.event.kind == EventKind::SessionEnd
-                && record
-                    .event
-                    .context
-                    .as_ref()
-                    .and_then(|context| context.session.as_ref())
-                    .is_some_and(|session| session.as_bytes() == id)
+    let (mut started, mut ended) = (false, false);
+    for entry in &contents.entries {
+        let LogEntry::Record { record, .. } = entry else {
+            continue;
+        };
+        let ours = record
+            .event
+            .context
+            .as_ref()
+            .and_then(|context| context.session.as_ref())
+            .is_some_and(|session| session.as_bytes() == id);
+        if ours {
+            started |= record.event.kind == EventKind::SessionStart;
+            ended |= record.event.kind == EventKind::SessionEnd;
         }
-        _ => false,
-    });
+    }
+    Ok((started, ended))
+}
+
+/// The refusal of a session file whose session this vault did not start.
+fn started_elsewhere() -> CliError {
+    CliError::Failed(
+        "the session of the --session file was not started in this vault (its audit log \
+         records no `session start` of it): a session belongs to the vault whose `hexvault \
+         session start --dir` started it; use it with that vault's --dir, or start a session \
+         in this one"
+            .into(),
+    )
+}
+
+/// Refuses the session `id` unless the vault's audit log records its start (`session start`
+/// in this vault: a session file is bound to the vault that started it, so an end recorded
+/// there is never bypassed by using a copy in another vault), and refuses it if the log
+/// records its end (`session end`): the file given is a copy of an ended session's (an
+/// editor backup, a backup of the runtime directory), and this tool opens nothing with it.
+/// Read with the vault open: the log is the one verified when it was opened, read under
+/// its lock.
+pub(crate) fn refuse_unusable(dir: &VaultDir, id: &[u8]) -> CliResult {
+    let (started, ended) = recorded(dir, id)?;
+    if !started {
+        return Err(started_elsewhere());
+    }
     if ended {
         return Err(CliError::Failed(
             "the session of the --session file was ended (`hexvault session end`, recorded \
@@ -239,7 +266,12 @@ fn destroy(path: &Path) -> CliResult {
     crate::vaultdir::sync_dir(dir)
 }
 
-/// `session end FILE`: overwrites and deletes the session file and records the end.
+/// `session end FILE`: records the end (durably: checkpointed), then overwrites and deletes
+/// the session file. A failure after the record (the overwrite, the unlink, a kill) leaves
+/// the session refused by every command; the file, if still there, is ended again by a new
+/// `session end FILE` (or deleted by hand). A session this vault did not start is refused
+/// before anything is written or destroyed: its end belongs in the log of its own vault
+/// (a format-1 file, usable nowhere, is destroyed whatever the vault).
 pub(crate) fn end(args: &EndArgs, json: bool) -> CliResult {
     let dir = VaultDir::open(&args.dir.dir)?;
     let text = input::secret_file_text(&args.file, "session file")?;
@@ -248,9 +280,29 @@ pub(crate) fn end(args: &EndArgs, json: bool) -> CliResult {
     drop(text);
     let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
     let opened = dir.assemble(&seed, NoAccessTokens)?;
-    destroy(&args.file)?;
+    // A format-1 file opens nothing anywhere (refused by every command that would use it):
+    // it is destroyed whichever vault is given, as before.
+    let (started, _) = recorded(&dir, file.id())?;
+    if !started && file.format() == session_file::SESSION_FORMAT {
+        opened.vault.close()?;
+        return Err(CliError::Failed(format!(
+            "session {} was not started in this vault (its audit log records no `session \
+             start` of it): end it with the --dir of the vault that started it; nothing was \
+             recorded and the file is left as it was",
+            hex::encode(file.id())
+        )));
+    }
     record(&opened.vault, EventKind::SessionEnd, file.id())?;
+    opened.vault.checkpoint()?;
     opened.vault.close()?;
+    destroy(&args.file).map_err(|error| {
+        CliError::Failed(format!(
+            "session {} is ended (recorded in the audit log: the file and any copy of it are \
+             refused), but destroying the file failed ({error}): delete it yourself, or run \
+             `hexvault session end FILE` again",
+            hex::encode(file.id())
+        ))
+    })?;
     let id = hex::encode(file.id());
     let expired = file.expires_at()? <= SystemTime::now();
     if json {

@@ -491,7 +491,8 @@ pub(crate) fn config_adopt(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> C
         (false, Ok(ours)) => ours,
         (true, _) => {
             return Err(CliError::Failed(
-                "the audit log records this vault's partitions, cells and edges already;                  nothing to adopt (`hexvault config sync` rewrites config.toml from the log)"
+                "the audit log records this vault's partitions, cells and edges already; \
+                 nothing to adopt (`hexvault config sync` rewrites config.toml from the log)"
                     .into(),
             ));
         }
@@ -613,13 +614,26 @@ struct LsReport {
     partitions: Vec<String>,
     cells: Vec<LsCell>,
     edges: Vec<LsEdge>,
+    /// Audit records after the last checkpoint, left out of the key versions.
+    uncovered_audit_records: u64,
 }
 
 /// `ls`: partitions, cells (key versions, object counts), edges. Needs no secret.
 pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
     let vault = VaultDir::open(&dir.dir)?;
-    // The key versions are the audit log's (config.toml may lag it after a crash).
-    let logged = vault.log_versions()?;
+    // The key versions are the audit log's (config.toml may lag it after a crash), as of
+    // its last checkpoint: the public key covers nothing after it.
+    let covered = vault.log_versions()?;
+    let logged = &covered.versions;
+    if covered.uncovered > 0 {
+        output::note(&format!(
+            "the audit log holds {} record(s) after its last checkpoint, which config.toml's \
+             audit public key does not cover: the key versions shown are as of that \
+             checkpoint; a command run with the mnemonic checks those records (and \
+             checkpoints them), and `hexvault audit verify` shows them",
+            covered.uncovered
+        ));
+    }
     let mut cells = Vec::new();
     for (cell, _) in vault.cells()? {
         let (key_version, min_key_version) = logged
@@ -666,6 +680,7 @@ pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
                 to: e.to.clone(),
             })
             .collect(),
+        uncovered_audit_records: covered.uncovered,
     };
     if json {
         return output::json(&report);
@@ -717,9 +732,6 @@ fn open_vault(dir: &VaultDir, keys: &KeyArgs, stdin: Stdin) -> CliResult<OpenVau
         ),
         None => dir.assemble(&seed, NoAccessTokens),
     }?;
-    // Key versions come from the log; a config that lags it (a kill between a rotation's
-    // record and the config write) is written forward.
-    dir.catch_up_versions(&opened.vault)?;
     Ok(opened)
 }
 
@@ -760,10 +772,11 @@ fn session(
         .transpose()
 }
 
-/// Refuses the session of `--session` if the vault's audit log records its end (`session
-/// end`): a copy of an ended session's file opens and seals nothing. Called with the vault
-/// open, so the log read is the one verified, under its lock.
-fn refuse_ended(
+/// Refuses the session of `--session` unless the vault's audit log records its start (a
+/// session is bound to the vault that started it), and if the log records its end (`session
+/// end`): a copy of an ended session's file opens and seals nothing, in this vault or any
+/// other. Called with the vault open, so the log read is the one verified, under its lock.
+fn refuse_unusable_session(
     dir: &VaultDir,
     session: Option<&(
         hexvault::cells::Session,
@@ -771,7 +784,7 @@ fn refuse_ended(
     )>,
 ) -> CliResult {
     match session {
-        Some((_, id)) => crate::commands::session::refuse_ended(dir, id),
+        Some((_, id)) => crate::commands::session::refuse_unusable(dir, id),
         None => Ok(()),
     }
 }
@@ -897,7 +910,7 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let head = source.head(large::THRESHOLD + 1, "plaintext")?;
     let is_large = large::is_large(&head);
     let opened = open_vault(&dir, &args.keys, stdin)?;
-    refuse_ended(&dir, session.as_ref())?;
+    refuse_unusable_session(&dir, session.as_ref())?;
     // Checked again under the audit log's lock (the blob's rename refuses to replace one
     // anyway): nothing is sealed for an object that exists.
     if path.exists() {
@@ -1032,7 +1045,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
-    refuse_ended(&dir, session.as_ref())?;
+    refuse_unusable_session(&dir, session.as_ref())?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
@@ -1165,7 +1178,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
-    refuse_ended(&dir, session.as_ref())?;
+    refuse_unusable_session(&dir, session.as_ref())?;
     // The blob is read only now, under the audit log's lock that every writer (seal,
     // traverse, reseal) holds: a reseal cannot replace it, nor its stream, until this
     // command is done.
@@ -1371,7 +1384,7 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
-    refuse_ended(&dir, session.as_ref())?;
+    refuse_unusable_session(&dir, session.as_ref())?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
