@@ -1039,6 +1039,58 @@ fn waiters_behind_a_leader_share_one_transaction() {
     }
 }
 
+/// A writer returns once its own request has its outcome, leaving the next group to a
+/// waiting caller: otherwise its caller could not queue again and every group it wrote
+/// would lack it (4 threads with batches of 64 formed groups of about 2 of the 4 calls,
+/// ADR 0076 amendment of round 6). The leader's own append commits first (seq 0); the 7
+/// calls queued behind it go into a second group, held up by an uncommitted row at seq 1
+/// from another connection; the leader's call must return while that group still waits.
+/// Then all 8 are in the log in 2 transactions, gapless, verified.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_writer_returns_once_its_own_request_is_acknowledged() {
+    let log = shared_log(0, false);
+    let id = log.log_id().as_bytes().to_vec();
+    let mut blocker = client();
+    blocker.batch_execute("BEGIN").unwrap();
+    blocker
+        .execute(
+            "INSERT INTO hexvault_audit_records (log_id, seq, record, chain) VALUES ($1, 1, '\\x00', $2)",
+            &[&id, &vec![0_u8; 32]],
+        )
+        .unwrap();
+    let mut admin = block_head_row(log.log_id());
+    let (mut threads, _) = queue_behind_a_blocked_leader(&log, &mut admin, 8);
+    let leader = threads.remove(0);
+    admin.batch_execute("COMMIT").unwrap();
+    // The second group waits for the blocker's uncommitted row with its key.
+    blocked_by(&mut blocker);
+    for _ in 0..600 {
+        if leader.is_finished() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        leader.is_finished(),
+        "the leader's call did not return while the next group it could leave to others waited"
+    );
+    assert_eq!(leader.join().unwrap().unwrap(), 0);
+    assert!(
+        threads.iter().all(|t| !t.is_finished()),
+        "the second group returned while its records could not be inserted"
+    );
+    blocker.batch_execute("ROLLBACK").unwrap();
+    let mut seqs: Vec<Vec<u64>> = threads
+        .into_iter()
+        .map(|t| vec![t.join().unwrap().unwrap()])
+        .collect();
+    seqs.push(vec![0]);
+    assert_eq!(assert_consecutive_and_gapless(&seqs), 8);
+    assert_eq!(transactions(&log), 2);
+    assert!(log.verify().unwrap().is_ok());
+}
+
 /// A pipelined handle whose flush connection is killed while 8 threads append: the
 /// appends whose flush was deferred to it fail (never acknowledged without a flush wait;
 /// an append with no other caller waiting may still commit synchronously); every
