@@ -683,12 +683,15 @@ impl PgLog {
         let id: &[u8] = log_id.as_bytes();
         let mut prepared = None;
         let result = (|| {
-            let mut tx = inner.client.transaction()?;
             // Commit without waiting for the WAL flush, so the head row's lock is released
             // at once; the flush is awaited after the lock, before acknowledging (below, or
-            // on the flush connection when the flush is deferred).
-            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-            let row = tx
+            // on the flush connection when the flush is deferred). `BEGIN` and the setting
+            // go in one message.
+            inner
+                .client
+                .batch_execute("BEGIN; SET LOCAL synchronous_commit = off")?;
+            let row = inner
+                .client
                 .query_opt(&inner.lock_head, &[&id])?
                 .ok_or(Error::UnknownLog(log_id))?;
             let head = HeadRow::parse(log_id, &row)?.head;
@@ -698,10 +701,11 @@ impl PgLog {
             let g = prepared.insert(prepare_group(&mut inner.writer, group, &mut inner.scratch));
             let records = g.batch.appended.len();
             if records == 0 {
+                inner.client.batch_execute("ROLLBACK")?;
                 return Ok(());
             }
             let rows = execute_write(
-                &mut tx,
+                &mut inner.client,
                 &inner.write,
                 log_id,
                 head,
@@ -716,12 +720,13 @@ impl PgLog {
                     ),
                 });
             }
-            tx.commit()?;
+            inner.client.batch_execute("COMMIT")?;
             if !defer {
                 // Durability: a synchronous commit that wrote WAL (a row lock on this
                 // batch's last record, which no other writer touches) returns once the WAL
                 // is flushed past its commit record, so past the batch's commit record. A
-                // failure here leaves the batch committed and unacknowledged.
+                // failure here leaves the batch committed and unacknowledged; a batch that
+                // was not committed has no such row, and the wait fails.
                 let last = g.batch.end.next.saturating_sub(1);
                 let locked = inner
                     .client
@@ -731,6 +736,12 @@ impl PgLog {
             Ok(())
         })();
         if result.is_err() {
+            // Ends the transaction if a failure left it open (rolling back whatever it did,
+            // and releasing the head row's lock); outside a transaction `ROLLBACK` only
+            // warns. If the connection is broken this fails too, and the server rolls the
+            // transaction back when it sees the connection close: the append's own error
+            // is the one returned.
+            let _ = inner.client.batch_execute("ROLLBACK");
             // Nothing acknowledged: back to the last head known to be committed (the next
             // append finds the real head in the database either way).
             inner.writer.seek(expected);
