@@ -121,7 +121,8 @@ struct Flusher {
 const GROUP_MAX_EVENTS: usize = 1024;
 
 /// A caller that writes groups writes at most this many in a row before it returns and
-/// leaves what is queued to a waiting caller (so its own caller waits a bounded time).
+/// leaves what is queued to a waiting caller (so its own caller waits a bounded time); it
+/// stops earlier, after the group that gives its own request an outcome.
 const LEAD_GROUPS: usize = 8;
 
 /// A caller about to write waits at most this long for the callers whose outcomes were
@@ -217,13 +218,14 @@ fn missing_outcome() -> Error {
 impl<'a> Leader<'a> {
     /// After writing a group: posts each request's outcome (in order), or, for requests
     /// committed without waiting for the flush (`committed` is the group's last sequence),
-    /// queues them for the flush; keeps writing if `go_on` and requests are pending; wakes
-    /// every waiter.
+    /// queues them for the flush; keeps writing if `go_on`, requests are pending and the
+    /// writer's own request (`own`) has no outcome yet; wakes every waiter.
     fn finish_write(
         &mut self,
         outcomes: Vec<Result<Vec<Appended>>>,
         committed: Option<u64>,
         go_on: bool,
+        own: u64,
     ) -> MutexGuard<'a, Queue> {
         let mut queue = self.log.lock_queue();
         let mut outcomes = outcomes.into_iter();
@@ -239,7 +241,11 @@ impl<'a> Leader<'a> {
                 }
             }
         }
-        if !go_on || queue.pending.is_empty() {
+        // A writer whose own outcome is posted stops, so that its caller returns and can
+        // queue its next request for the next group; the first pending caller is woken to
+        // write that group (after gathering the callers just acknowledged, this one among
+        // them). Writing on would keep its caller out of every group it writes.
+        if !go_on || queue.done.contains_key(&own) || queue.pending.is_empty() {
             queue.writing = None;
         }
         self.finished = true;
@@ -516,8 +522,9 @@ impl PgLog {
             if can_write && (mine_pending || !can_flush) {
                 // Nobody writes: this caller writes what is queued (its own request among
                 // the first, unless more than a group's worth is queued before it), then
-                // goes on with what queued meanwhile, up to `LEAD_GROUPS` groups (handing
-                // over to a sleeping caller would put its wake-up on every group's path).
+                // goes on with what queued meanwhile, up to `LEAD_GROUPS` groups, until
+                // its own request has its outcome (on a pipelined handle: until it is
+                // flushed, so that the next group is written while the flush is awaited).
                 queue.writing = Some(my_id);
                 queue = self.gather(queue);
                 let mut led = 0;
@@ -535,7 +542,7 @@ impl PgLog {
                     };
                     let (outcomes, committed) = self.write_group(&group, lone);
                     led += 1;
-                    queue = leader.finish_write(outcomes, committed, led < LEAD_GROUPS);
+                    queue = leader.finish_write(outcomes, committed, led < LEAD_GROUPS, ticket);
                 }
                 continue;
             }
@@ -676,12 +683,15 @@ impl PgLog {
         let id: &[u8] = log_id.as_bytes();
         let mut prepared = None;
         let result = (|| {
-            let mut tx = inner.client.transaction()?;
             // Commit without waiting for the WAL flush, so the head row's lock is released
             // at once; the flush is awaited after the lock, before acknowledging (below, or
-            // on the flush connection when the flush is deferred).
-            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-            let row = tx
+            // on the flush connection when the flush is deferred). `BEGIN` and the setting
+            // go in one message.
+            inner
+                .client
+                .batch_execute("BEGIN; SET LOCAL synchronous_commit = off")?;
+            let row = inner
+                .client
                 .query_opt(&inner.lock_head, &[&id])?
                 .ok_or(Error::UnknownLog(log_id))?;
             let head = HeadRow::parse(log_id, &row)?.head;
@@ -691,10 +701,11 @@ impl PgLog {
             let g = prepared.insert(prepare_group(&mut inner.writer, group, &mut inner.scratch));
             let records = g.batch.appended.len();
             if records == 0 {
+                inner.client.batch_execute("ROLLBACK")?;
                 return Ok(());
             }
             let rows = execute_write(
-                &mut tx,
+                &mut inner.client,
                 &inner.write,
                 log_id,
                 head,
@@ -709,12 +720,13 @@ impl PgLog {
                     ),
                 });
             }
-            tx.commit()?;
+            inner.client.batch_execute("COMMIT")?;
             if !defer {
                 // Durability: a synchronous commit that wrote WAL (a row lock on this
                 // batch's last record, which no other writer touches) returns once the WAL
                 // is flushed past its commit record, so past the batch's commit record. A
-                // failure here leaves the batch committed and unacknowledged.
+                // failure here leaves the batch committed and unacknowledged; a batch that
+                // was not committed has no such row, and the wait fails.
                 let last = g.batch.end.next.saturating_sub(1);
                 let locked = inner
                     .client
@@ -724,6 +736,12 @@ impl PgLog {
             Ok(())
         })();
         if result.is_err() {
+            // Ends the transaction if a failure left it open (rolling back whatever it did,
+            // and releasing the head row's lock); outside a transaction `ROLLBACK` only
+            // warns. If the connection is broken this fails too, and the server rolls the
+            // transaction back when it sees the connection close: the append's own error
+            // is the one returned.
+            let _ = inner.client.batch_execute("ROLLBACK");
             // Nothing acknowledged: back to the last head known to be committed (the next
             // append finds the real head in the database either way).
             inner.writer.seek(expected);

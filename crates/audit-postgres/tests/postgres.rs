@@ -311,6 +311,104 @@ fn same_chain_as_file_log() {
     assert_eq!(again.sequence.get(), 20);
 }
 
+/// Two handles on one log, appending in turn: after the first append each finds the head
+/// moved by the other, so every later append (single or batch, with the interval
+/// checkpoints of every 5 records) goes through the locked path (`BEGIN` and its setting in
+/// one message, the head row locked, the write, `COMMIT`; ADR 0068 amendment of round 6).
+/// Each append returns what the file log's does for the same events, and the log holds,
+/// byte for byte, the file log's records and checkpoints, and verifies.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn the_locked_path_writes_what_a_file_log_writes() {
+    let id = LogId::random().unwrap();
+    let fixed = |o: LogOptions| {
+        o.fixed_log_id(id)
+            .fixed_clock(1_700_000_000_000_000_000, 1_000)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = FileLog::create(dir.path().join("audit.log"), fixed(options(5))).unwrap();
+    let a = PgLog::create(client(), fixed(options(5))).unwrap();
+    let b = PgLog::open(client(), id, fixed(options(5))).unwrap();
+    let mut n = 0;
+    for round in 0..12 {
+        let pg = if round % 2 == 0 { &a } else { &b };
+        let size = [1, 3, 1, 7, 64, 2][round % 6];
+        let events: Vec<Event> = (n..n + size).map(event).collect();
+        n += size;
+        let from_pg = if size == 1 {
+            vec![pg.append(events[0].clone()).unwrap()]
+        } else {
+            pg.append_batch(events.clone()).unwrap()
+        };
+        let from_file = file.append_batch(events).unwrap();
+        assert_eq!(from_pg, from_file, "round {round}");
+    }
+    assert_eq!(b.head(), file.head());
+    let stored = a.read().unwrap();
+    let (entries, _) = stored.decoded().unwrap();
+    let file_entries = hexvault_audit::LogContents::read(dir.path().join("audit.log"))
+        .unwrap()
+        .entries;
+    assert_eq!(entries, file_entries, "records and checkpoints, in order");
+    let report = stored.verify(&verifier()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, n);
+}
+
+/// A locked write the server refuses (a row already at the batch's first sequence, put
+/// there through SQL) fails the batch: the transaction is rolled back, so the head row,
+/// the records and the lock are as before; the other handle appends
+/// at once (the lock was released), and once the row is gone the refused handle appends
+/// again, gapless, and the log verifies.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_refused_locked_write_leaves_the_head_and_the_lock_as_before() {
+    // A lock left held by b would fail a's appends after 5 s instead of hanging the test.
+    let mut impatient = client();
+    impatient.batch_execute("SET lock_timeout = '5s'").unwrap();
+    let a = PgLog::create(impatient, options(0)).unwrap();
+    let b = PgLog::open(client(), a.log_id(), options(0)).unwrap();
+    a.append(event(0)).unwrap();
+    b.append(event(1)).unwrap();
+    a.append(event(2)).unwrap();
+    // b is contended (a moved the head): its next batch takes the lock, then hits the row.
+    let id = a.log_id().as_bytes().to_vec();
+    sql(
+        "INSERT INTO hexvault_audit_records (log_id, seq, record, chain) \
+         VALUES ($1, 3, '\\x00', '\\x0000000000000000000000000000000000000000000000000000000000000000')",
+        &id,
+    );
+    let err = b.append_batch((3..6).map(event).collect()).unwrap_err();
+    let hexvault_audit::Error::Storage(inner) = &err else {
+        panic!("not a storage error: {err}");
+    };
+    let Some(Error::Database(db)) = inner.downcast_ref::<Error>() else {
+        panic!("not a database error: {err}");
+    };
+    assert_eq!(
+        db.code(),
+        Some(&hexvault_audit_postgres::postgres::error::SqlState::UNIQUE_VIOLATION),
+        "{db:?}"
+    );
+    assert_eq!(a.refresh().unwrap().next, 3, "the head row did not move");
+    sql(
+        "DELETE FROM hexvault_audit_records WHERE log_id = $1 AND seq = 3",
+        &id,
+    );
+    // The head row's lock was released: a's append does not wait for b's transaction.
+    assert_eq!(a.append(event(3)).unwrap().sequence.get(), 3);
+    let seqs: Vec<u64> = b
+        .append_batch((4..7).map(event).collect())
+        .unwrap()
+        .iter()
+        .map(|x| x.sequence.get())
+        .collect();
+    assert_eq!(seqs, [4, 5, 6]);
+    let report = a.verify().unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, 7);
+}
+
 /// A format-2 log (as every log created under schema 1 is) stays verifiable and is
 /// continued in format 2 after reopening; its row's `chain_format` says so. A new log is
 /// format 3, and its row says that too.
@@ -1037,6 +1135,58 @@ fn waiters_behind_a_leader_share_one_transaction() {
         assert_eq!(transactions(&log), 2, "pipelined: {pipelined}");
         assert!(log.verify().unwrap().is_ok());
     }
+}
+
+/// A writer returns once its own request has its outcome, leaving the next group to a
+/// waiting caller: otherwise its caller could not queue again and every group it wrote
+/// would lack it (4 threads with batches of 64 formed groups of about 2 of the 4 calls,
+/// ADR 0076 amendment of round 6). The leader's own append commits first (seq 0); the 7
+/// calls queued behind it go into a second group, held up by an uncommitted row at seq 1
+/// from another connection; the leader's call must return while that group still waits.
+/// Then all 8 are in the log in 2 transactions, gapless, verified.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_writer_returns_once_its_own_request_is_acknowledged() {
+    let log = shared_log(0, false);
+    let id = log.log_id().as_bytes().to_vec();
+    let mut blocker = client();
+    blocker.batch_execute("BEGIN").unwrap();
+    blocker
+        .execute(
+            "INSERT INTO hexvault_audit_records (log_id, seq, record, chain) VALUES ($1, 1, '\\x00', $2)",
+            &[&id, &vec![0_u8; 32]],
+        )
+        .unwrap();
+    let mut admin = block_head_row(log.log_id());
+    let (mut threads, _) = queue_behind_a_blocked_leader(&log, &mut admin, 8);
+    let leader = threads.remove(0);
+    admin.batch_execute("COMMIT").unwrap();
+    // The second group waits for the blocker's uncommitted row with its key.
+    blocked_by(&mut blocker);
+    for _ in 0..600 {
+        if leader.is_finished() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        leader.is_finished(),
+        "the leader's call did not return while the next group it could leave to others waited"
+    );
+    assert_eq!(leader.join().unwrap().unwrap(), 0);
+    assert!(
+        threads.iter().all(|t| !t.is_finished()),
+        "the second group returned while its records could not be inserted"
+    );
+    blocker.batch_execute("ROLLBACK").unwrap();
+    let mut seqs: Vec<Vec<u64>> = threads
+        .into_iter()
+        .map(|t| vec![t.join().unwrap().unwrap()])
+        .collect();
+    seqs.push(vec![0]);
+    assert_eq!(assert_consecutive_and_gapless(&seqs), 8);
+    assert_eq!(transactions(&log), 2);
+    assert!(log.verify().unwrap().is_ok());
 }
 
 /// A pipelined handle whose flush connection is killed while 8 threads append: the
