@@ -15,7 +15,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(record) = AuditRecord::decode(data)
         && let Ok(declaration) = Declaration::of_event(&record.event)
     {
-        let event = declaration.event().expect("a declaration read back has valid ids");
+        let event = declaration
+            .event()
+            .expect("a declaration read back has valid ids");
         assert_eq!(
             Declaration::of_event(&event).expect("a written declaration reads back"),
             declaration
