@@ -58,3 +58,42 @@ fn a_second_edge_with_a_colliding_route_name_never_bricks_the_vault() {
     let again = vault.run(&["seal", "--cell", "p/c", "--id", "x2"], b"data");
     assert!(again.status.success(), "{}", stderr_of(&again));
 }
+
+/// R9-2. `ls` (no secret) verifies the log with config.toml's public key and the anchor
+/// only "if there is one" (`VaultDir::log_versions`, crates/cli/src/vaultdir.rs), so a
+/// log cut back to an earlier checkpoint whose anchor file was deleted passes: `ls`
+/// shows the rolled-back key versions (a rotation or retirement undone, `0 to reseal`)
+/// with exit 0 and no note, while every keyed command refuses the same directory
+/// (`Error::AnchorMissing`, SECURITY.md: "a cut log whose anchor file was deleted is
+/// refused"). docs/cli.md promises that `ls` "fails if the log does not verify" and shows
+/// the versions the log states. Expected: `ls` refuses a log with records and no anchor,
+/// as the facade does.
+#[test]
+#[ignore = "review9 finding"]
+fn ls_refuses_a_cut_log_whose_anchor_was_deleted() {
+    let vault = vault_with(&["p/a"]);
+    vault.ok(&["seal", "--cell", "p/a", "--id", "o1"], b"data");
+    let log = vault.dir.join("audit.log");
+    let before_rotation = std::fs::metadata(&log).unwrap().len();
+    vault.ok(&["rotate", "--cell", "p/a"], b"");
+    let honest = vault.json(&["ls"]);
+    assert_eq!(honest["cells"][0]["key_version"], 2);
+    // The attacker: cut the rotation off (at the checkpoint before it), delete the anchor.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(before_rotation)
+        .unwrap();
+    std::fs::remove_file(vault.dir.join("audit.log.anchor")).unwrap();
+    // A keyed command refuses the directory ...
+    let seal = vault.run(&["seal", "--cell", "p/a", "--id", "o2"], b"data");
+    assert!(!seal.status.success());
+    // ... but `ls` reports the rolled-back key version as the vault's state.
+    let ls = vault.run(&["ls", "--json"], b"");
+    assert!(
+        !ls.status.success(),
+        "ls accepted a cut log without its anchor: {}",
+        String::from_utf8_lossy(&ls.stdout)
+    );
+}
