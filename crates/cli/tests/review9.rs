@@ -1,0 +1,99 @@
+//! Review round 9 findings: each test fails on the code as reviewed and is ignored until
+//! the lead fixes it (`cargo test -p hexvault-cli --test review9 -- --ignored`).
+#![cfg(feature = "cli")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::stderr_of;
+use common::vault::Vault;
+
+/// A vault with partition `p` and the given cells of it (no `billing/inbox`).
+fn vault_with(cells: &[&str]) -> Vault {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("vault");
+    let vault = Vault {
+        temp,
+        dir,
+        env: Vec::new(),
+    };
+    vault.ok(&["init"], b"");
+    vault.ok(&["partition", "add", "p"], b"");
+    for cell in cells {
+        vault.ok(&["cell", "add", cell], b"");
+    }
+    vault
+}
+
+/// R9-1. `edge add` records (durably, in the append-only audit log) an edge whose default
+/// route name `P/C@P/C` equals the name of an edge already declared: ids may hold `@`
+/// (and cell ids `/`), so `p/a -> p/b@p/c` and `p/a@p/b -> p/c` are both named
+/// `p/a@p/b@p/c`. Since ADR 0087 config.toml must equal the log's `declare` records, and
+/// `VaultDir::assemble` connects every edge, so from then on every command that opens the
+/// vault with its keys (seal, open, traverse, rotate, reseal, session, further adds) fails
+/// with "a route id is declared once"; `config sync` rewrites the same two edges. Nothing
+/// the command line offers removes a `declare` record: the vault is bricked for good.
+/// Expected: the colliding edge is refused before anything is recorded (or route names
+/// are injective), and the vault keeps opening.
+#[test]
+#[ignore = "review9 finding"]
+fn a_second_edge_with_a_colliding_route_name_never_bricks_the_vault() {
+    let vault = vault_with(&["p/a", "p/b@p/c", "p/a@p/b", "p/c"]);
+    vault.ok(&["edge", "add", "p/a", "p/b@p/c"], b"");
+    // Refusing this one is fine; recording it is what bricks the vault.
+    let _ = vault.run(&["edge", "add", "p/a@p/b", "p/c"], b"");
+    let seal = vault.run(&["seal", "--cell", "p/a", "--id", "x1"], b"data");
+    assert!(
+        seal.status.success(),
+        "the vault no longer opens: {}",
+        stderr_of(&seal)
+    );
+    // And the damage is not repairable with the command line's own tool.
+    vault.ok(&["config", "sync"], b"");
+    let again = vault.run(&["seal", "--cell", "p/c", "--id", "x2"], b"data");
+    assert!(again.status.success(), "{}", stderr_of(&again));
+}
+
+/// R9-2. `ls` (no secret) verifies the log with config.toml's public key and the anchor
+/// only "if there is one" (`VaultDir::log_versions`, crates/cli/src/vaultdir.rs), so a
+/// log cut back to an earlier checkpoint whose anchor file was deleted passes: `ls`
+/// shows the rolled-back key versions (a rotation or retirement undone, `0 to reseal`)
+/// with exit 0 and no note, while every keyed command refuses the same directory
+/// (`Error::AnchorMissing`, SECURITY.md: "a cut log whose anchor file was deleted is
+/// refused"). docs/cli.md promises that `ls` "fails if the log does not verify" and shows
+/// the versions the log states. Expected: `ls` refuses a log with records and no anchor,
+/// as the facade does.
+#[test]
+#[ignore = "review9 finding"]
+fn ls_refuses_a_cut_log_whose_anchor_was_deleted() {
+    let vault = vault_with(&["p/a"]);
+    vault.ok(&["seal", "--cell", "p/a", "--id", "o1"], b"data");
+    let log = vault.dir.join("audit.log");
+    let before_rotation = std::fs::metadata(&log).unwrap().len();
+    vault.ok(&["rotate", "--cell", "p/a"], b"");
+    let honest = vault.json(&["ls"]);
+    assert_eq!(honest["cells"][0]["key_version"], 2);
+    // The attacker: cut the rotation off (at the checkpoint before it), delete the anchor.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(before_rotation)
+        .unwrap();
+    std::fs::remove_file(vault.dir.join("audit.log.anchor")).unwrap();
+    // A keyed command refuses the directory ...
+    let seal = vault.run(&["seal", "--cell", "p/a", "--id", "o2"], b"data");
+    assert!(!seal.status.success());
+    // ... but `ls` reports the rolled-back key version as the vault's state.
+    let ls = vault.run(&["ls", "--json"], b"");
+    assert!(
+        !ls.status.success(),
+        "ls accepted a cut log without its anchor: {}",
+        String::from_utf8_lossy(&ls.stdout)
+    );
+}
