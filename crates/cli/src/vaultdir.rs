@@ -414,15 +414,29 @@ impl VaultDir {
         let bytes = fs::read(&log).map_err(|error| CliError::io("reading the audit log", error))?;
         let mut verifier = Verifier::public_key(key);
         let anchor = Anchor::path_for(&log);
+        let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
         if anchor.exists() {
             verifier = verifier.with_anchor(Anchor::read(&anchor).map_err(|_| damaged())?);
+        } else if !contents.entries.is_empty()
+            || contents.torn_tail.is_some()
+            || contents.unreadable.is_some()
+        {
+            // The facade's rule (`Error::AnchorMissing`): a log with anything past its
+            // header and no anchor may have been cut back with its anchor deleted, which
+            // no verification of the log alone can see (review round 9).
+            return Err(CliError::Failed(format!(
+                "the vault's audit log has records but its anchor file {} is missing: the log \
+                 may have been cut back and the anchor deleted; restore the anchor file from \
+                 a backup, or check the log against a kept anchor with `hexvault audit \
+                 verify --dir ... --anchor FILE`",
+                anchor.display()
+            )));
         }
         let report = verifier
             .verify_bytes(&bytes)
             .and_then(hexvault::audit::Report::into_result)
             .map_err(|_| damaged())?;
         let covered = report.last_checkpoint;
-        let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
         let mut uncovered = 0_u64;
         let records = contents.entries.iter().filter_map(|entry| match entry {
             LogEntry::Record { record, .. } => {

@@ -436,8 +436,38 @@ pub(crate) fn edge_add(
                     edge.from, edge.to
                 )));
             }
-            // The route name the edges crate gives it must fit (two names of up to 128
-            // bytes do not).
+            // The route name the edges crate gives it (`P/C@P/C`) must name no other route:
+            // ids may hold `@` and cell ids `/`, so two edges can share one, and a vault
+            // whose log declares both could never connect its edges again (review round 9).
+            let route = format!("{}@{}", edge.from, edge.to);
+            if let Some(other) = vault
+                .config
+                .edges
+                .iter()
+                .find(|other| format!("{}@{}", other.from, other.to) == route)
+            {
+                return Err(CliError::Failed(format!(
+                    "the edge {} -> {} would have the route name `{route}` of the declared \
+                     edge {} -> {}; ids holding `@` or `/` can collide: declare it between \
+                     cells with other ids",
+                    edge.from, edge.to, other.from, other.to
+                )));
+            }
+            let resealed = match route.strip_prefix("reseal@") {
+                Some(cell) => vault
+                    .cells()?
+                    .iter()
+                    .any(|(declared, _)| declared.name() == cell),
+                None => false,
+            };
+            if resealed {
+                return Err(CliError::Failed(format!(
+                    "the edge {} -> {} would have the route name `{route}`, which `reseal` \
+                     uses for that cell; declare it between cells with other ids",
+                    edge.from, edge.to
+                )));
+            }
+            // ... and fit (two names of up to 128 bytes do not).
             if edge.from.len() + edge.to.len() + 1 > hexvault::cells::MAX_ID_LEN {
                 return Err(CliError::Failed(format!(
                     "the edge's route name `{}@{}` is longer than {} bytes; use shorter \

@@ -1,5 +1,6 @@
-//! Review round 9 findings: each test fails on the code as reviewed and is ignored until
-//! the lead fixes it (`cargo test -p hexvault-cli --test review9 -- --ignored`).
+//! What the vault directory refuses that review round 9 found accepted: an edge whose route
+//! name another edge already has (it bricked the vault), and `ls` over a cut log whose
+//! anchor file was deleted.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -30,7 +31,7 @@ fn vault_with(cells: &[&str]) -> Vault {
     vault
 }
 
-/// R9-1. `edge add` records (durably, in the append-only audit log) an edge whose default
+/// Review round 9: `edge add` recorded (durably, in the append-only audit log) an edge whose default
 /// route name `P/C@P/C` equals the name of an edge already declared: ids may hold `@`
 /// (and cell ids `/`), so `p/a -> p/b@p/c` and `p/a@p/b -> p/c` are both named
 /// `p/a@p/b@p/c`. Since ADR 0087 config.toml must equal the log's `declare` records, and
@@ -38,15 +39,19 @@ fn vault_with(cells: &[&str]) -> Vault {
 /// vault with its keys (seal, open, traverse, rotate, reseal, session, further adds) fails
 /// with "a route id is declared once"; `config sync` rewrites the same two edges. Nothing
 /// the command line offers removes a `declare` record: the vault is bricked for good.
-/// Expected: the colliding edge is refused before anything is recorded (or route names
-/// are injective), and the vault keeps opening.
+/// Now the colliding edge is refused before anything is recorded, and the vault keeps
+/// opening.
 #[test]
-#[ignore = "review9 finding"]
-fn a_second_edge_with_a_colliding_route_name_never_bricks_the_vault() {
+fn a_second_edge_with_a_colliding_route_name_is_refused_and_the_vault_keeps_opening() {
     let vault = vault_with(&["p/a", "p/b@p/c", "p/a@p/b", "p/c"]);
     vault.ok(&["edge", "add", "p/a", "p/b@p/c"], b"");
-    // Refusing this one is fine; recording it is what bricks the vault.
-    let _ = vault.run(&["edge", "add", "p/a@p/b", "p/c"], b"");
+    let refused = vault.run(&["edge", "add", "p/a@p/b", "p/c"], b"");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr_of(&refused).contains("route name"),
+        "{}",
+        stderr_of(&refused)
+    );
     let seal = vault.run(&["seal", "--cell", "p/a", "--id", "x1"], b"data");
     assert!(
         seal.status.success(),
@@ -59,17 +64,16 @@ fn a_second_edge_with_a_colliding_route_name_never_bricks_the_vault() {
     assert!(again.status.success(), "{}", stderr_of(&again));
 }
 
-/// R9-2. `ls` (no secret) verifies the log with config.toml's public key and the anchor
+/// Review round 9: `ls` (no secret) verified the log with config.toml's public key and the anchor
 /// only "if there is one" (`VaultDir::log_versions`, crates/cli/src/vaultdir.rs), so a
 /// log cut back to an earlier checkpoint whose anchor file was deleted passes: `ls`
 /// shows the rolled-back key versions (a rotation or retirement undone, `0 to reseal`)
 /// with exit 0 and no note, while every keyed command refuses the same directory
 /// (`Error::AnchorMissing`, SECURITY.md: "a cut log whose anchor file was deleted is
 /// refused"). docs/cli.md promises that `ls` "fails if the log does not verify" and shows
-/// the versions the log states. Expected: `ls` refuses a log with records and no anchor,
-/// as the facade does.
+/// the versions the log states. Now `ls` refuses a log with records and no anchor, as the
+/// facade does.
 #[test]
-#[ignore = "review9 finding"]
 fn ls_refuses_a_cut_log_whose_anchor_was_deleted() {
     let vault = vault_with(&["p/a"]);
     vault.ok(&["seal", "--cell", "p/a", "--id", "o1"], b"data");
@@ -89,11 +93,12 @@ fn ls_refuses_a_cut_log_whose_anchor_was_deleted() {
     // A keyed command refuses the directory ...
     let seal = vault.run(&["seal", "--cell", "p/a", "--id", "o2"], b"data");
     assert!(!seal.status.success());
-    // ... but `ls` reports the rolled-back key version as the vault's state.
+    // ... and so does `ls` (it used to report the rolled-back key version).
     let ls = vault.run(&["ls", "--json"], b"");
     assert!(
         !ls.status.success(),
         "ls accepted a cut log without its anchor: {}",
         String::from_utf8_lossy(&ls.stdout)
     );
+    assert!(stderr_of(&ls).contains("anchor"), "{}", stderr_of(&ls));
 }
