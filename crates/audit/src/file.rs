@@ -422,9 +422,15 @@ impl FileLog {
         };
         if let Some(cp) = fresh {
             st.push_checkpoint(&cp)?;
-            // Writes the checkpoint frame, syncs, then writes the anchor file.
+            // The checkpoint frame is written and synced first (a failure there poisons the
+            // log, as any write failure does); the anchor file is written here rather than
+            // by `flush`, so that failing to write it leaves the durable log usable. An
+            // interval anchor still due is superseded by this newer one.
+            st.anchor_due = None;
             st.flush()?;
-            return Ok(Some(Anchor::new(cp)?));
+            let anchor = Anchor::new(cp)?;
+            anchor.write_atomic(&path)?;
+            return Ok(Some(anchor));
         }
         st.flush()?;
         let next = st.chain.next;

@@ -615,3 +615,33 @@ fn a_planted_symlink_at_the_anchor_tmp_path_is_not_followed() {
     assert_eq!(anchored.sequence(), Sequence::new(0));
     assert!(!dir.path().join("audit.log.anchor.tmp").exists());
 }
+
+/// Review round 9: `FileLog::checkpoint_and_anchor` promises that failing to write the
+/// anchor file leaves the log usable; when it signed a new checkpoint, that failure went
+/// through `flush` and poisoned the log. The checkpoint frame is durable either way; the
+/// anchor file is written after it, and a failure is returned alone.
+#[cfg(unix)]
+#[test]
+fn a_failed_anchor_write_leaves_the_log_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let log = FileLog::create(&path, options(64, Durability::EveryRecord)).unwrap();
+    log.append(event(0)).unwrap();
+    // A non-empty directory where the anchor file goes: the rename over it fails.
+    let anchor_path = Anchor::path_for(&path);
+    let _ = std::fs::remove_file(&anchor_path);
+    std::fs::create_dir_all(anchor_path.join("in-the-way")).unwrap();
+    assert!(log.checkpoint_and_anchor().is_err());
+    // Not poisoned: appends go on, and the next anchor is written once the way is clear.
+    log.append(event(1)).unwrap();
+    std::fs::remove_dir_all(&anchor_path).unwrap();
+    let anchored = log.checkpoint_and_anchor().unwrap().unwrap();
+    assert_eq!(anchored.sequence(), Sequence::new(1));
+    drop(log);
+    let report = keyed()
+        .require_anchored_tail(true)
+        .with_anchor(Anchor::read(&anchor_path).unwrap())
+        .verify_file(&path)
+        .unwrap();
+    assert!(report.is_ok(), "{report}");
+}

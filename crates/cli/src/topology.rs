@@ -74,8 +74,9 @@ impl Declaration {
     /// never writes.
     ///
     /// # Errors
-    /// [`CliError::Failed`] for a failed outcome, a blob, a source without destination, or
-    /// ids that are not valid partition and cell ids.
+    /// [`CliError::Failed`] for any record that is not, field for field, one this command
+    /// line writes (a failed outcome, a blob, a source without destination, ids that are
+    /// not valid partition and cell ids, another layer, key version or context).
     pub fn of_event(event: &Event) -> CliResult<Self> {
         let strange = || {
             CliError::Failed(
@@ -98,18 +99,22 @@ impl Declaration {
                 cell: cell_id(&cell, "the audit log").map_err(|_| strange())?,
             })
         };
-        match (&event.source, &event.destination) {
-            (None, None) => Ok(Self::Audited),
+        let declaration = match (&event.source, &event.destination) {
+            (None, None) => Self::Audited,
             (None, Some(end)) if end.cell.as_bytes().is_empty() => {
                 let partition = text(end.partition.as_bytes()).map_err(|_| strange())?;
-                Ok(Self::Partition(
-                    partition_id(&partition, "the audit log").map_err(|_| strange())?,
-                ))
+                Self::Partition(partition_id(&partition, "the audit log").map_err(|_| strange())?)
             }
-            (None, Some(end)) => Ok(Self::Cell(cell(end)?)),
-            (Some(from), Some(to)) => Ok(Self::Edge(cell(from)?, cell(to)?)),
-            (Some(_), None) => Err(strange()),
+            (None, Some(end)) => Self::Cell(cell(end)?),
+            (Some(from), Some(to)) => Self::Edge(cell(from)?, cell(to)?),
+            (Some(_), None) => return Err(strange()),
+        };
+        // Exactly the record this command line writes for it, field for field (layers, key
+        // versions, context, outcome): any other shape is refused (ADR 0087).
+        if declaration.event().ok().as_ref() != Some(event) {
+            return Err(strange());
         }
+        Ok(declaration)
     }
 }
 
@@ -133,6 +138,10 @@ pub struct Recorded {
     pub audited: bool,
     /// What the log declares.
     pub topology: Topology,
+    /// The ids of the layer-2 sessions whose `session start` the log records.
+    pub sessions_started: BTreeSet<Vec<u8>>,
+    /// The ids of the sessions whose `session end` the log records.
+    pub sessions_ended: BTreeSet<Vec<u8>>,
 }
 
 impl Topology {
@@ -219,7 +228,7 @@ impl Topology {
     }
 }
 
-/// Reads the topology the audit log at `log` records. The bytes parsed are the bytes
+/// Reads the topology and the session starts and ends the audit log at `log` records. The bytes parsed are the bytes
 /// verified here: the keyed chain (so no record after the last checkpoint can be forged
 /// without the vault's keys), every checkpoint under the vault's public key, and the
 /// anchor file if there is one. The caller holds the log's lock (an opened vault).
@@ -242,12 +251,29 @@ pub fn recorded(log: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<Record
     let mut recorded = Recorded {
         audited: false,
         topology: Topology::default(),
+        sessions_started: BTreeSet::new(),
+        sessions_ended: BTreeSet::new(),
     };
     for entry in &contents.entries {
         let LogEntry::Record { record, .. } = entry else {
             // Checkpoints (and any later kind of entry) declare nothing.
             continue;
         };
+        let session = record
+            .event
+            .context
+            .as_ref()
+            .and_then(|context| context.session.as_ref())
+            .map(|id| id.as_bytes().to_vec());
+        match (record.event.kind, session) {
+            (EventKind::SessionStart, Some(id)) => {
+                recorded.sessions_started.insert(id);
+            }
+            (EventKind::SessionEnd, Some(id)) => {
+                recorded.sessions_ended.insert(id);
+            }
+            _ => {}
+        }
         if record.event.kind != EventKind::Declare {
             continue;
         }
@@ -299,6 +325,28 @@ mod tests {
             Ok(cell) => cell,
             Err(error) => unreachable!("{error}"),
         }
+    }
+
+    /// Review round 9: ADR 0087 refuses every `declare` shape this command line does not
+    /// write; a record with another layer or key version used to be read as the same cell.
+    #[test]
+    fn a_declare_record_of_another_shape_is_refused() {
+        for (layer, version) in [(1u8, 0u32), (0, 1), (2, 7)] {
+            let odd = Event::new(EventKind::Declare).destination(Endpoint::new(
+                hexvault::audit::PartitionId::new(b"p".to_vec())
+                    .unwrap_or_else(|e| unreachable!("{e}")),
+                hexvault::audit::CellId::new(b"c".to_vec()).unwrap_or_else(|e| unreachable!("{e}")),
+                Layer(layer),
+                KeyVersion(version),
+            ));
+            assert!(
+                Declaration::of_event(&odd).is_err(),
+                "layer {layer}, version {version}"
+            );
+        }
+        let honest = Declaration::Cell(cell("p/c"));
+        let event = honest.event().unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(Declaration::of_event(&event).ok(), Some(honest));
     }
 
     #[test]

@@ -116,12 +116,32 @@ impl CellRef {
 
 const ID_RULE: &str = "1 to 128 ASCII letters, digits and . _ - : / @";
 
+/// The longest partition or cell id a vault directory holds: its folder is named by the id
+/// in hex, and a file name has at most 255 bytes (ext4, xfs, btrfs, tmpfs).
+pub const MAX_FOLDER_ID_LEN: usize = 127;
+
+/// The longest object id a vault directory holds: its blob file is `hex(id).blob`.
+pub const MAX_OBJECT_ID_LEN: usize = 125;
+
+/// Refuses an id whose file name in the vault directory would pass 255 bytes.
+fn fits_a_file_name(text: &str, max: usize, what: &str) -> CliResult<()> {
+    if text.len() > max {
+        return Err(CliError::usage(format!(
+            "the id in {what} is {} bytes long (not repeated here); the vault directory names \
+             files by ids in hex, so it takes ids of at most {max} bytes",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
 /// A partition id for this command line: a cells partition id without `/` (so that
 /// `PARTITION/CELL` splits at its first `/`).
 ///
 /// # Errors
 /// Fails for a usage error for an invalid id or one with a `/`.
 pub fn partition_id(text: &str, what: &str) -> CliResult<PartitionId> {
+    fits_a_file_name(text, MAX_FOLDER_ID_LEN, what)?;
     if text.contains('/') {
         return Err(CliError::usage(format!(
             "the partition id in {what} has a `/`; partition ids here use {ID_RULE} but no `/`"
@@ -139,6 +159,7 @@ pub fn partition_id(text: &str, what: &str) -> CliResult<PartitionId> {
 /// # Errors
 /// Fails for a usage error for an invalid id.
 pub fn cell_id(text: &str, what: &str) -> CliResult<CellId> {
+    fits_a_file_name(text, MAX_FOLDER_ID_LEN, what)?;
     CellId::new(text).map_err(|_| {
         CliError::usage(format!(
             "the cell id in {what} is not valid (not repeated here): use {ID_RULE}"
@@ -151,6 +172,7 @@ pub fn cell_id(text: &str, what: &str) -> CliResult<CellId> {
 /// # Errors
 /// Fails for a usage error for an invalid id.
 pub fn object_id(text: &str) -> CliResult<ObjectId> {
+    fits_a_file_name(text, MAX_OBJECT_ID_LEN, "--id")?;
     ObjectId::new(text).map_err(|_| {
         CliError::usage(format!(
             "--id is not a valid object id (not repeated here): use {ID_RULE}"

@@ -274,6 +274,9 @@ pub(crate) fn write_blob(
 pub(crate) struct OpenVault {
     pub(crate) vault: hexvault::Vault,
     pub(crate) edges: Vec<(EdgeConfig, Edge)>,
+    /// What the log, verified with the vault's keys when it was opened, records of its
+    /// topology and sessions (the bytes verified are the bytes read).
+    pub(crate) recorded: crate::topology::Recorded,
 }
 
 impl VaultDir {
@@ -373,7 +376,11 @@ impl VaultDir {
             edges.push((edge.clone(), handle));
         }
         self.catch_up_versions(&vault)?;
-        Ok(OpenVault { vault, edges })
+        Ok(OpenVault {
+            vault,
+            edges,
+            recorded,
+        })
     }
 }
 

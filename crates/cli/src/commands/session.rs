@@ -12,10 +12,10 @@ use crate::commands::vault::DirArgs;
 use crate::error::{CliError, CliResult};
 use crate::input::{self, Stdin};
 use crate::output;
-use crate::vaultdir::VaultDir;
+use crate::vaultdir::{OpenVault, VaultDir};
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::NoAccessTokens;
-use hexvault::audit::{Context, ContextId, Event, EventKind, LogContents, LogEntry, Timestamp};
+use hexvault::audit::{Context, ContextId, Event, EventKind, Timestamp};
 use hexvault::cells::{SESSION_ID_LEN, Session};
 use hexvault_cli::session_file::{self, SessionFile, parse_ttl};
 use hexvault_cli::time::rfc3339;
@@ -86,26 +86,13 @@ pub(crate) fn load(path: &Path) -> CliResult<(Session, [u8; SESSION_ID_LEN])> {
     Ok((session, *export.id()))
 }
 
-/// What the vault's audit log records of the session `id`: (started here, ended).
-fn recorded(dir: &VaultDir, id: &[u8]) -> CliResult<(bool, bool)> {
-    let contents = LogContents::read(dir.audit_file())?;
-    let (mut started, mut ended) = (false, false);
-    for entry in &contents.entries {
-        let LogEntry::Record { record, .. } = entry else {
-            continue;
-        };
-        let ours = record
-            .event
-            .context
-            .as_ref()
-            .and_then(|context| context.session.as_ref())
-            .is_some_and(|session| session.as_bytes() == id);
-        if ours {
-            started |= record.event.kind == EventKind::SessionStart;
-            ended |= record.event.kind == EventKind::SessionEnd;
-        }
-    }
-    Ok((started, ended))
+/// Whether the verified log of an opened vault records the start and the end of session
+/// `id`.
+fn recorded(opened: &OpenVault, id: &[u8]) -> (bool, bool) {
+    (
+        opened.recorded.sessions_started.contains(id),
+        opened.recorded.sessions_ended.contains(id),
+    )
 }
 
 /// The refusal of a session file whose session this vault did not start.
@@ -124,10 +111,10 @@ fn started_elsewhere() -> CliError {
 /// there is never bypassed by using a copy in another vault), and refuses it if the log
 /// records its end (`session end`): the file given is a copy of an ended session's (an
 /// editor backup, a backup of the runtime directory), and this tool opens nothing with it.
-/// Read with the vault open: the log is the one verified when it was opened, read under
-/// its lock.
-pub(crate) fn refuse_unusable(dir: &VaultDir, id: &[u8]) -> CliResult {
-    let (started, ended) = recorded(dir, id)?;
+/// Decided from the log as the vault's keys verified it when it was opened (the bytes
+/// verified are the bytes read), under its lock.
+pub(crate) fn refuse_unusable(opened: &OpenVault, id: &[u8]) -> CliResult {
+    let (started, ended) = recorded(opened, id);
     if !started {
         return Err(started_elsewhere());
     }
@@ -282,7 +269,7 @@ pub(crate) fn end(args: &EndArgs, json: bool) -> CliResult {
     let opened = dir.assemble(&seed, NoAccessTokens)?;
     // A format-1 file opens nothing anywhere (refused by every command that would use it):
     // it is destroyed whichever vault is given, as before.
-    let (started, _) = recorded(&dir, file.id())?;
+    let (started, _) = recorded(&opened, file.id());
     if !started && file.format() == session_file::SESSION_FORMAT {
         opened.vault.close()?;
         return Err(CliError::Failed(format!(

@@ -805,16 +805,16 @@ fn session(
 /// Refuses the session of `--session` unless the vault's audit log records its start (a
 /// session is bound to the vault that started it), and if the log records its end (`session
 /// end`): a copy of an ended session's file opens and seals nothing, in this vault or any
-/// other. Called with the vault open, so the log read is the one verified, under its lock.
+/// other. Decided from the log as the vault's keys verified it when it was opened.
 fn refuse_unusable_session(
-    dir: &VaultDir,
+    opened: &OpenVault,
     session: Option<&(
         hexvault::cells::Session,
         [u8; hexvault::cells::SESSION_ID_LEN],
     )>,
 ) -> CliResult {
     match session {
-        Some((_, id)) => crate::commands::session::refuse_unusable(dir, id),
+        Some((_, id)) => crate::commands::session::refuse_unusable(opened, id),
         None => Ok(()),
     }
 }
@@ -940,7 +940,7 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let head = source.head(large::THRESHOLD + 1, "plaintext")?;
     let is_large = large::is_large(&head);
     let opened = open_vault(&dir, &args.keys, stdin)?;
-    refuse_unusable_session(&dir, session.as_ref())?;
+    refuse_unusable_session(&opened, session.as_ref())?;
     // Checked again under the audit log's lock (the blob's rename refuses to replace one
     // anyway): nothing is sealed for an object that exists.
     if path.exists() {
@@ -1075,7 +1075,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
-    refuse_unusable_session(&dir, session.as_ref())?;
+    refuse_unusable_session(&opened, session.as_ref())?;
     let handle = opened
         .vault
         .partition(cell.partition.clone())
@@ -1208,7 +1208,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
-    refuse_unusable_session(&dir, session.as_ref())?;
+    refuse_unusable_session(&opened, session.as_ref())?;
     // The blob is read only now, under the audit log's lock that every writer (seal,
     // traverse, reseal) holds: a reseal cannot replace it, nor its stream, until this
     // command is done.
@@ -1414,7 +1414,7 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
-    refuse_unusable_session(&dir, session.as_ref())?;
+    refuse_unusable_session(&opened, session.as_ref())?;
     dir.remove_leftovers(&cell)?;
     let handle = opened
         .vault
