@@ -165,9 +165,11 @@ fn inputs() -> Vec<Vec<u8>> {
 #[ignore = "needs cc, liblz4-dev and libxxhash-dev: `cargo xtask test` installs them and runs it"]
 fn our_lz4_payloads_decode_with_the_reference_decoder() {
     let reference = Reference::build();
+    // Every input compressed, short ones too (the default threshold is 128 bytes).
     let s = ByteStorage::new(
         Options::default()
             .with_compression(Compression::Auto)
+            .with_min_compress_len(0)
             .with_content_type(Some(ContentType::new("application/json").unwrap())),
     );
     for data in inputs() {
