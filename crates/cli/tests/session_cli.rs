@@ -212,9 +212,13 @@ fn layer_2_round_trips_under_a_session_file_until_session_end() {
 #[test]
 fn an_expired_session_is_refused_with_a_message_that_says_it_expired() {
     let vault = Fixture::new();
-    let session = vault.start("1s", "short.toml");
+    // Long enough for one seal on a loaded machine (a debug build of every command verifies
+    // the vault's log), short enough for a test.
+    let started = std::time::Instant::now();
+    let session = vault.start("4s", "short.toml");
     assert!(vault.seal2("x", &session, b"soon gone").status.success());
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let expiry = started + std::time::Duration::from_millis(4100);
+    std::thread::sleep(expiry.saturating_duration_since(std::time::Instant::now()));
     for output in [
         vault.open2("p/a", "x", &session),
         vault.seal2("y", &session, b"late"),
