@@ -224,10 +224,13 @@ fn ci() -> StepResult {
     ];
     let started = Instant::now();
     let mut timings = Vec::new();
+    report_free_disk(&project_root(), "before the first step");
     for (name, step) in &steps {
         println!("\n==== xtask ci: step `{name}` ====");
         let step_started = Instant::now();
-        step()?;
+        let outcome = step();
+        report_free_disk(&project_root(), &format!("after step `{name}`"));
+        outcome?;
         timings.push((*name, step_started.elapsed()));
     }
     println!("\n==== xtask ci: all steps passed ====");
@@ -236,6 +239,28 @@ fn ci() -> StepResult {
     }
     println!("  total   {:>7.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Prints the space left on the file system that holds `root` (and so `target/`), read with
+/// `df -Pk`: a CI machine once ran out of disk in the middle of the test step, and this line
+/// tells such a failure from a bug at a glance. Says so when `df` cannot be read; never fails
+/// the run by itself.
+fn report_free_disk(root: &Path, when: &str) {
+    let output = Command::new("df").arg("-Pk").arg(root).output();
+    let available_kib = output.ok().and_then(|output| {
+        let text = String::from_utf8(output.stdout).ok()?;
+        // POSIX format: a header line, then `filesystem blocks used available capacity mount`.
+        let line = text.lines().nth(1)?;
+        line.split_whitespace().nth(3)?.parse::<u64>().ok()
+    });
+    match available_kib {
+        Some(kib) => println!(
+            "xtask: {:.1} GiB free on the disk that holds {} ({when})",
+            kib as f64 / (1024.0 * 1024.0),
+            root.display()
+        ),
+        None => println!("xtask: could not read the free disk space with `df -Pk` ({when})"),
+    }
 }
 
 fn fmt() -> StepResult {

@@ -92,6 +92,10 @@ fn a_64_mib_file_is_sealed_opened_traversed_and_resealed_in_under_64_mib() {
             peak < LIMIT_KIB,
             "{args:?} peaked at {peak} KiB, above {LIMIT_KIB} KiB"
         );
+        if args.contains(&"--out") {
+            assert!(std::fs::read(out).unwrap() == std::fs::read(input).unwrap());
+            // 64 MiB less on disk for the steps that follow (CI machines can be short of it).
+            std::fs::remove_file(out).unwrap();
+        }
     }
-    assert!(std::fs::read(out).unwrap() == std::fs::read(input).unwrap());
 }
