@@ -12,9 +12,42 @@ use crate::format::{self, FileHeader};
 use crate::log::{ChainState, Prepared};
 use crate::verify::walk;
 use crate::{
-    Anchor, Appended, AuditLog, ChainValue, Checkpoint, Durability, Error, Event, LogId,
-    LogOptions, Report, Result,
+    Anchor, Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Durability, Error, Event,
+    LogContents, LogEntry, LogId, LogOptions, Report, Result,
 };
+
+/// A file log as [`FileLog::open_with_records`] opened it: the log, the report of the
+/// verification it passed, and the records that verification covered, in sequence order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct OpenedFileLog {
+    /// The opened, locked log.
+    pub log: FileLog,
+    /// The verification report (a torn final frame cut off and quarantined shows here).
+    pub report: Report,
+    /// Every record of the log, decoded from the bytes the verification covered.
+    pub records: Vec<AuditRecord>,
+}
+
+/// The records of a log image that has just verified in full (no torn or unreadable frame
+/// is left in it: a verified prefix ends at a frame boundary).
+fn records_of(verified: &[u8]) -> Result<Vec<AuditRecord>> {
+    let contents = LogContents::parse(verified)?;
+    if contents.torn_tail.is_some() || contents.unreadable.is_some() {
+        return Err(Error::Internal(
+            "a verified log image did not parse to its end",
+        ));
+    }
+    Ok(contents
+        .entries
+        .into_iter()
+        .filter_map(|entry| match entry {
+            LogEntry::Record { record, .. } => Some(record),
+            // Checkpoints (and any later kind of entry) are not records.
+            _ => None,
+        })
+        .collect())
+}
 
 struct FileState {
     chain: ChainState,
@@ -255,7 +288,44 @@ impl FileLog {
     /// one in the header (the writer never takes it from the file, whose header only a
     /// public checksum protects); header and I/O errors.
     pub fn open(path: impl AsRef<Path>, options: LogOptions) -> Result<(Self, Report)> {
+        let opened = Self::open_inner(path.as_ref(), options, false)?;
+        Ok((opened.log, opened.report))
+    }
+
+    /// As [`FileLog::open`], and also returns the log's records as that verification read
+    /// them: decoded from the very bytes verified, under the lock this log now holds, so a
+    /// caller that needs the log's contents (to replay key versions, say) reads and verifies
+    /// the file once, and no writer can slip a record between the check and the read.
+    ///
+    /// # Errors
+    /// As [`FileLog::open`].
+    pub fn open_with_records(path: impl AsRef<Path>, options: LogOptions) -> Result<OpenedFileLog> {
+        Self::open_inner(path.as_ref(), options, true)
+    }
+
+    /// As [`FileLog::open_or_create`], returning the verified records as
+    /// [`FileLog::open_with_records`] does (none for a log it creates).
+    ///
+    /// # Errors
+    /// As [`FileLog::open`] and [`FileLog::create`].
+    pub fn open_or_create_with_records(
+        path: impl AsRef<Path>,
+        options: LogOptions,
+    ) -> Result<OpenedFileLog> {
         let path = path.as_ref();
+        if path.exists() {
+            Self::open_with_records(path, options)
+        } else {
+            let (log, report) = Self::open_or_create(path, options)?;
+            Ok(OpenedFileLog {
+                log,
+                report,
+                records: Vec::new(),
+            })
+        }
+    }
+
+    fn open_inner(path: &Path, options: LogOptions, keep_records: bool) -> Result<OpenedFileLog> {
         let mut file = OpenOptions::new().read(true).append(true).open(path)?;
         lock_file(&file, path)?;
         let mut bytes = Vec::new();
@@ -308,6 +378,15 @@ impl FileLog {
                 reason: f.reason,
             });
         }
+        let records = if keep_records {
+            let verified = usize::try_from(w.valid_len)
+                .ok()
+                .and_then(|end| bytes.get(..end))
+                .ok_or(Error::Internal("verified length outside the file"))?;
+            records_of(verified)?
+        } else {
+            Vec::new()
+        };
         if let Some(t) = report.torn_tail {
             let torn = usize::try_from(t.offset)
                 .ok()
@@ -345,7 +424,11 @@ impl FileLog {
             state.push_checkpoint(&cp)?;
             state.flush()?;
         }
-        Ok((Self::start(state, path)?, report))
+        Ok(OpenedFileLog {
+            log: Self::start(state, path)?,
+            report,
+            records,
+        })
     }
 
     /// Opens `path` if it exists, creates it otherwise.

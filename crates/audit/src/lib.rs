@@ -51,7 +51,7 @@ pub use checkpoint::{
 pub use contents::{LogContents, LogEntry};
 pub use ed25519_dalek::VerifyingKey;
 pub use error::{Damage, Error, Result};
-pub use file::FileLog;
+pub use file::{FileLog, OpenedFileLog};
 #[cfg(any(test, feature = "test-support"))]
 pub use format::write_frame;
 pub use format::{

@@ -5,13 +5,11 @@
 //! authenticated) never adds a route.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::error::{CliError, CliResult};
 use crate::vault_format::{CellRef, Config, cell_id, partition_id};
 use hexvault::audit::{
-    Anchor, AuditLog, Endpoint, Event, EventKind, KeyVersion, Layer, LogContents, LogEntry,
-    Outcome, Verifier,
+    AuditLog, AuditRecord, Endpoint, Event, EventKind, KeyVersion, Layer, Outcome,
 };
 use hexvault::cells::PartitionId;
 
@@ -228,37 +226,23 @@ impl Topology {
     }
 }
 
-/// Reads the topology and the session starts and ends the audit log at `log` records. The bytes parsed are the bytes
-/// verified here: the keyed chain (so no record after the last checkpoint can be forged
-/// without the vault's keys), every checkpoint under the vault's public key, and the
-/// anchor file if there is one. The caller holds the log's lock (an opened vault).
+/// Reads the topology and the session starts and ends that `records` hold: the records of
+/// the vault's audit log as the vault verified them when it opened the log (the keyed chain,
+/// so no record after the last checkpoint can be forged without the vault's keys, every
+/// checkpoint under the vault's public key, and the anchor file if there is one), decoded
+/// from the bytes verified while the vault holds the log's lock
+/// ([`hexvault::Vault::take_opened_records`]).
 ///
 /// # Errors
-/// A read error, an audit error if the log does not verify, or the error of a `declare`
-/// record of a shape this command line never writes.
-pub fn recorded(log: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<Recorded> {
-    let bytes =
-        std::fs::read(log).map_err(|error| CliError::io("reading the vault's audit.log", error))?;
-    let chain_key = hexvault::keys::audit_chain_key(seed)?;
-    let public = hexvault::keys::audit_signer(seed)?.verifying_key();
-    let mut verifier = Verifier::keyed(&chain_key).with_public_key(public);
-    let anchor = Anchor::path_for(log);
-    if anchor.exists() {
-        verifier = verifier.with_anchor(Anchor::read(&anchor)?);
-    }
-    verifier.verify_bytes(&bytes)?.into_result()?;
-    let contents = LogContents::parse(&bytes)?;
+/// The error of a `declare` record of a shape this command line never writes.
+pub fn recorded(records: &[AuditRecord]) -> CliResult<Recorded> {
     let mut recorded = Recorded {
         audited: false,
         topology: Topology::default(),
         sessions_started: BTreeSet::new(),
         sessions_ended: BTreeSet::new(),
     };
-    for entry in &contents.entries {
-        let LogEntry::Record { record, .. } = entry else {
-            // Checkpoints (and any later kind of entry) declare nothing.
-            continue;
-        };
+    for record in records {
         let session = record
             .event
             .context

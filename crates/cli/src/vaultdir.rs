@@ -283,14 +283,16 @@ impl VaultDir {
     /// Opens the facade over this directory without checking config.toml against the log:
     /// the seed must be the vault's (its audit signer's public key is the config's), the
     /// audit log must exist (it is verified and a torn final frame quarantined on open),
-    /// and the cells' key versions are replayed from the log by the facade. Only
-    /// `config adopt` and `config sync`, which repair config.toml, stop here; every other
-    /// command goes through [`VaultDir::assemble`].
+    /// and the cells' key versions are replayed from the log by the facade. Returns the
+    /// vault and what its log records of topology and sessions, read from the records the
+    /// facade verified as it opened the log (one read and one verification of the file).
+    /// Only `config adopt` and `config sync`, which repair config.toml, stop here; every
+    /// other command goes through [`VaultDir::assemble`].
     pub(crate) fn open_facade(
         &self,
         seed: &hexvault::mnemonic::Seed,
         resolver: impl hexvault::cells::TokenResolver + 'static,
-    ) -> CliResult<hexvault::Vault> {
+    ) -> CliResult<(hexvault::Vault, crate::topology::Recorded)> {
         let public = hexvault::keys::audit_signer(seed)?.verifying_key();
         if hex::encode(public.to_bytes()) != self.config.audit_public_key {
             return Err(CliError::Failed(
@@ -308,9 +310,19 @@ impl VaultDir {
                     .into(),
             ));
         }
-        let vault = hexvault::Vault::builder()
+        let mut vault = hexvault::Vault::builder()
             .audit_file(log)
+            .keep_opened_records()
             .from_seed(seed, resolver)?;
+        // The log was read and verified once, as the vault opened it under its lock: the
+        // topology and sessions are read from those records, not from a second read.
+        let records = vault.take_opened_records().ok_or_else(|| {
+            CliError::Failed(
+                "internal error: the vault opened its audit log without its records".into(),
+            )
+        })?;
+        let recorded = crate::topology::recorded(&records)?;
+        drop(records);
         if let Some(tail) = vault
             .opened_report()
             .and_then(|report| report.torn_tail.as_ref())
@@ -321,7 +333,7 @@ impl VaultDir {
                 tail.len
             ));
         }
-        Ok(vault)
+        Ok((vault, recorded))
     }
 
     /// Opens the assembled vault: [`VaultDir::open_facade`], then config.toml is read again
@@ -339,9 +351,8 @@ impl VaultDir {
         seed: &hexvault::mnemonic::Seed,
         resolver: impl hexvault::cells::TokenResolver + 'static,
     ) -> CliResult<OpenVault> {
-        let vault = self.open_facade(seed, resolver)?;
+        let (vault, recorded) = self.open_facade(seed, resolver)?;
         let fresh = Self::open(&self.root)?;
-        let recorded = crate::topology::recorded(&self.audit_file(), seed)?;
         // Refused before anything is appended: a refused command records nothing.
         crate::topology::check(&fresh.config, &recorded)?;
         for (cell, versions) in fresh.cells()? {

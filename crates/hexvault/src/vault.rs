@@ -169,6 +169,7 @@ pub struct VaultBuilder {
     durability: Durability,
     options: hexvault_cells::VaultOptions,
     reanchor: bool,
+    keep_opened_records: bool,
 }
 
 impl Default for VaultBuilder {
@@ -186,6 +187,7 @@ impl VaultBuilder {
             durability: Durability::EveryRecord,
             options: hexvault_cells::VaultOptions::default(),
             reanchor: false,
+            keep_opened_records: false,
         }
     }
 
@@ -236,6 +238,15 @@ impl VaultBuilder {
     /// ([`Error::AnchorMissing`](crate::Error::AnchorMissing)).
     pub const fn reanchor_missing_anchor(mut self) -> Self {
         self.reanchor = true;
+        self
+    }
+
+    /// Keeps the records of a reopened file log, as verified when the vault opened it, for
+    /// [`Vault::take_opened_records`] (a caller that reads the log's contents at start then
+    /// needs no second read and verification of the file). Off by default: a long-lived
+    /// vault would otherwise hold its whole log in memory. Ignored for the in-memory log.
+    pub const fn keep_opened_records(mut self) -> Self {
+        self.keep_opened_records = true;
         self
     }
 
@@ -346,30 +357,34 @@ impl VaultBuilder {
                     });
                 }
                 let existed = path.exists();
-                let (log, report) = FileLog::open_or_create(path, options)?;
-                let log = Arc::new(VaultFileLog::new(log, self.durability));
+                let opened = FileLog::open_or_create_with_records(path, options)?;
+                let log = Arc::new(VaultFileLog::new(opened.log, self.durability));
                 if existed && lost_anchor && self.reanchor {
                     // The opt-in: sign (or take) the checkpoint at the head and write it.
                     log.checkpoint_and_anchor()?;
                 }
-                (Log::File(log), Some((report, existed)))
+                (Log::File(log), Some((opened.report, opened.records)))
             }
-        };
-        let cells =
-            hexvault_cells::Vault::with_options(master, resolver, log.as_dyn(), self.options);
-        let opened = match (opened, &log) {
-            (Some((report, true)), Log::File(file)) => {
-                replay_versions(&cells, file, &chain_key, public_key)?;
-                Some(report)
-            }
-            (opened, _) => opened.map(|(report, _)| report),
         };
         drop(chain_key);
+        let cells =
+            hexvault_cells::Vault::with_options(master, resolver, log.as_dyn(), self.options);
+        let (opened, opened_records) = match opened {
+            Some((report, records)) => {
+                // The records `FileLog` verified as it opened the log (chain under the
+                // audit chain key, checkpoints under the audit public key, the anchor),
+                // decoded from the bytes it verified while holding the log's lock.
+                cells.replay_versions(&records)?;
+                (Some(report), self.keep_opened_records.then_some(records))
+            }
+            None => (None, None),
+        };
         Ok(Vault {
             cells,
             log,
             public_key,
             opened,
+            opened_records,
         })
     }
 }
@@ -382,32 +397,6 @@ fn has_entries(path: &Path) -> Result<bool> {
     Ok(!contents.entries.is_empty()
         || contents.torn_tail.is_some()
         || contents.unreadable.is_some())
-}
-
-/// Restores the key versions a reopened file log records. The bytes replayed are the bytes
-/// verified here (chain under `chain_key`, checkpoints under `public_key`, the anchor file
-/// if any), read while this vault's `FileLog` holds the log's lock.
-fn replay_versions(
-    cells: &hexvault_cells::Vault,
-    log: &VaultFileLog,
-    chain_key: &hexvault_audit::AuditKey,
-    public_key: VerifyingKey,
-) -> Result<()> {
-    let bytes = std::fs::read(log.path()).map_err(hexvault_audit::Error::from)?;
-    let mut verifier = Verifier::keyed(chain_key).with_public_key(public_key);
-    let anchor = Anchor::path_for(log.path());
-    if anchor.exists() {
-        verifier = verifier.with_anchor(Anchor::read(&anchor)?);
-    }
-    verifier.verify_bytes(&bytes)?.into_result()?;
-    let contents = LogContents::parse(&bytes)?;
-    let records = contents.entries.iter().filter_map(|entry| match entry {
-        LogEntry::Record { record, .. } => Some(record),
-        // Checkpoints (and any later kind of entry) carry no key versions.
-        _ => None,
-    });
-    cells.replay_versions(records)?;
-    Ok(())
 }
 
 /// A cells vault ([`hexvault_cells::Vault`]: partitions, cells, layers, routes) with its
@@ -424,6 +413,7 @@ pub struct Vault {
     log: Log,
     public_key: VerifyingKey,
     opened: Option<Report>,
+    opened_records: Option<Vec<AuditRecord>>,
 }
 
 impl Vault {
@@ -497,6 +487,15 @@ impl Vault {
     #[must_use]
     pub const fn opened_report(&self) -> Option<&Report> {
         self.opened.as_ref()
+    }
+
+    /// The records of the file log as the vault verified them when it opened the log,
+    /// handed over once: `Some` only for a vault built with
+    /// [`VaultBuilder::keep_opened_records`] on a file log, and only on the first call
+    /// (`None` after). They are what the key-version replay read: no second read and
+    /// verification of the file is needed to look at the log's contents as opened.
+    pub fn take_opened_records(&mut self) -> Option<Vec<AuditRecord>> {
+        self.opened_records.take()
     }
 
     /// Signs a checkpoint over the last record now (or takes the one the log already ends

@@ -14,7 +14,7 @@ use crate::input::{self, Stdin};
 use crate::large;
 use crate::output;
 use crate::tokens::{self, FileResolver};
-use crate::topology::{self, Declaration, Topology};
+use crate::topology::{Declaration, Topology};
 use crate::vaultdir::{
     self, CONFIG_FORMAT, CellRef, Config, EdgeConfig, OpenVault, Replace, VaultDir, blob_versions,
 };
@@ -514,8 +514,7 @@ fn report_config(report: &ConfigReport, json: bool) -> CliResult {
 pub(crate) fn config_adopt(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> CliResult {
     let (vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let seed = input::seed(&secrets.phrase, &secrets.passphrase, Stdin::Available)?;
-    let opened = vault.open_facade(&seed, NoAccessTokens)?;
-    let recorded = topology::recorded(&vault.audit_file(), &seed)?;
+    let (opened, recorded) = vault.open_facade(&seed, NoAccessTokens)?;
     let ours = Topology::of_config(&vault.config);
     let ours = match (recorded.audited, ours) {
         (false, Ok(ours)) => ours,
@@ -562,8 +561,7 @@ pub(crate) fn config_adopt(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> C
 pub(crate) fn config_sync(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> CliResult {
     let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let seed = input::seed(&secrets.phrase, &secrets.passphrase, Stdin::Available)?;
-    let opened = vault.open_facade(&seed, NoAccessTokens)?;
-    let recorded = topology::recorded(&vault.audit_file(), &seed)?;
+    let (opened, recorded) = vault.open_facade(&seed, NoAccessTokens)?;
     if !recorded.audited {
         return Err(CliError::Failed(
             "the audit log records no partition, cell or edge (a vault made by an older \
