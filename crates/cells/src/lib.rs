@@ -31,6 +31,9 @@
 //!   record per blob (traverse on success, denied with the error class on failure) and
 //!   returns a new blob only once its record is in the log (ADR 0053 and its amendment).
 //! * A denied open, seal or transfer is recorded in the audit log, not only returned.
+//! * Every record but a denial is made durable (`AuditLog::flush`) before the operation it
+//!   records returns, whatever durability the log was given: under group commit a crash
+//!   can lose only denial records, never the record of a result handed out.
 //!
 //! # What cannot be reached (compile-fail tests)
 //!

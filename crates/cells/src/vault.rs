@@ -848,8 +848,30 @@ impl Inner {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Appends a record and, unless it is a denial, makes it durable before returning
+    /// ([`AuditLog::flush`](hexvault_audit::AuditLog::flush)): every other record
+    /// accompanies a result about to be handed out (plaintext, blob, session, key version),
+    /// which must never outlive its record in a crash, whatever durability the log was
+    /// given. Denials are the one kind allowed to wait for a group-committed log's sync (a
+    /// record kind added later is synced: the allow-list names the waiting kind). Under
+    /// `Durability::EveryRecord` the flush finds nothing pending.
     fn append(&self, event: Event) -> Result<()> {
+        let may_wait = event.kind == EventKind::Denied;
         self.log.append(event)?;
+        if !may_wait {
+            self.log.flush()?;
+        }
+        Ok(())
+    }
+
+    /// As [`Inner::append`] for a batch, all or nothing: synced before returning when any
+    /// record of it is not a denial.
+    fn append_batch(&self, events: Vec<Event>) -> Result<()> {
+        let may_wait = events.iter().all(|event| event.kind == EventKind::Denied);
+        self.log.append_batch(events)?;
+        if !may_wait {
+            self.log.flush()?;
+        }
         Ok(())
     }
 

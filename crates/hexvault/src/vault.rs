@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hexvault_audit::{
-    Anchor, Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Durability, Event, EventKind,
-    FileLog, LogContents, LogEntry, LogId, LogOptions, MemoryLog, Report, Verifier, VerifyingKey,
+    Anchor, Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Durability, Event, FileLog,
+    LogContents, LogEntry, LogId, LogOptions, MemoryLog, Report, Verifier, VerifyingKey,
 };
 use hexvault_cells::{AccessToken, Backend, CellId, PartitionId, PolicyContext, TokenResolver};
 use hexvault_keys::{AuditSigner, Seed, VaultMasterKey};
@@ -58,38 +58,28 @@ impl Log {
     }
 }
 
-/// The vault's file log, as the cells vault appends to it:
-///
-/// - under [`Durability::GroupCommit`], every record but a denial is synced before the
-///   append returns: an open, traversal, rotation or session record accompanies a result
-///   handed out (plaintext, blob, key version, session), which must never outlive its
-///   record in a crash. Only denial records wait for the group's sync.
-/// - the first record of a log with no anchor file yet (a new log) is checkpointed and
-///   anchored at once ([`FileLog::checkpoint_and_anchor`]), so a log with records has an
-///   anchor from its first append on, and a crash before the first interval checkpoint
-///   does not leave a log that [`VaultBuilder`] refuses to reopen.
+/// The vault's file log, as the cells vault appends to it: the first record of a log with
+/// no anchor file yet (a new log) is checkpointed and anchored at once
+/// ([`FileLog::checkpoint_and_anchor`]), so a log with records has an anchor from its first
+/// append on, and a crash before the first interval checkpoint does not leave a log that
+/// [`VaultBuilder`] refuses to reopen. (Under group commit, the cells vault itself syncs
+/// every record but a denial before the operation it records returns.)
 struct VaultFileLog {
     file: FileLog,
-    group_commit: bool,
     anchored: AtomicBool,
 }
 
 impl VaultFileLog {
-    fn new(file: FileLog, durability: Durability) -> Self {
+    fn new(file: FileLog) -> Self {
         let anchored = Anchor::path_for(file.path()).exists();
         Self {
             file,
-            group_commit: !matches!(durability, Durability::EveryRecord),
             anchored: AtomicBool::new(anchored),
         }
     }
 
-    /// Makes the records just appended durable where the vault's guarantees need it, and
-    /// anchors a log that has none yet.
-    fn settle<'a>(&self, mut kinds: impl Iterator<Item = &'a EventKind>) -> AuditResult<()> {
-        if self.group_commit && kinds.any(|k| *k != EventKind::Denied) {
-            self.file.flush()?;
-        }
+    /// Anchors a log that has none yet, once it holds a record.
+    fn settle(&self) -> AuditResult<()> {
         if !self.anchored.load(Ordering::Acquire) {
             self.file.checkpoint_and_anchor()?;
             self.anchored.store(true, Ordering::Release);
@@ -113,17 +103,15 @@ impl VaultFileLog {
 
 impl AuditLog for VaultFileLog {
     fn append(&self, event: Event) -> AuditResult<Appended> {
-        let kind = event.kind;
         let appended = self.file.append(event)?;
-        self.settle(core::iter::once(&kind))?;
+        self.settle()?;
         Ok(appended)
     }
 
     fn append_batch(&self, events: Vec<Event>) -> AuditResult<Vec<Appended>> {
-        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
         let appended = self.file.append_batch(events)?;
         if !appended.is_empty() {
-            self.settle(kinds.iter())?;
+            self.settle()?;
         }
         Ok(appended)
     }
@@ -252,8 +240,8 @@ impl VaultBuilder {
 
     /// The durability of a file log's appends (ignored for the in-memory log).
     ///
-    /// Under [`Durability::GroupCommit`] the vault still syncs every record except a
-    /// denial before the operation it records returns: a gated open's record before its
+    /// Under [`Durability::GroupCommit`] the vault (its cells vault, on any audit log)
+    /// still syncs every record except a denial before the operation it records returns: a gated open's record before its
     /// plaintext, a traversal's before its blob, a rotation's, retirement's or session's
     /// before it takes effect, so no result outlives its record in a crash. Only denial
     /// records (`EventKind::Denied`) are group-committed: a crash may lose those appended
@@ -358,7 +346,7 @@ impl VaultBuilder {
                 }
                 let existed = path.exists();
                 let opened = FileLog::open_or_create_with_records(path, options)?;
-                let log = Arc::new(VaultFileLog::new(opened.log, self.durability));
+                let log = Arc::new(VaultFileLog::new(opened.log));
                 if existed && lost_anchor && self.reanchor {
                     // The opt-in: sign (or take) the checkpoint at the head and write it.
                     log.checkpoint_and_anchor()?;
@@ -454,7 +442,9 @@ impl Vault {
         &self.cells
     }
 
-    /// The audit log the cells vault appends to.
+    /// The audit log the cells vault appends to. Records appended to it directly follow
+    /// the log's durability (under group commit they wait for the group's sync); the
+    /// vault's own records are synced as [`VaultBuilder::durability`] says.
     #[must_use]
     pub fn audit_log(&self) -> Arc<dyn AuditLog> {
         self.log.as_dyn()

@@ -246,7 +246,7 @@ impl Vault {
                 .iter()
                 .map(|_| undeclared(&err, route_ctx.clone(), source))
                 .collect();
-            self.inner.log.append_batch(events)?;
+            self.inner.append_batch(events)?;
             return Err(err);
         };
         let mut results = Vec::with_capacity(items.len());
@@ -265,7 +265,7 @@ impl Vault {
             results.push(result);
             events.push(event);
         }
-        self.inner.log.append_batch(events)?;
+        self.inner.append_batch(events)?;
         Ok(results)
     }
 
