@@ -109,6 +109,20 @@ impl LogContents {
         })
     }
 
+    /// The records among the entries, in file order (checkpoints left out). As unverified
+    /// as the contents they come from.
+    #[must_use]
+    pub fn into_records(self) -> Vec<AuditRecord> {
+        self.entries
+            .into_iter()
+            .filter_map(|entry| match entry {
+                LogEntry::Record { record, .. } => Some(record),
+                // Checkpoints (and any later kind of entry) are not records.
+                LogEntry::Checkpoint(_) => None,
+            })
+            .collect()
+    }
+
     /// Reads and parses a log file (without locking it).
     ///
     /// # Errors

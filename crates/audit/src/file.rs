@@ -13,7 +13,7 @@ use crate::log::{ChainState, Prepared};
 use crate::verify::walk;
 use crate::{
     Anchor, Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Durability, Error, Event,
-    LogContents, LogEntry, LogId, LogOptions, Report, Result,
+    LogContents, LogId, LogOptions, Report, Result,
 };
 
 /// A file log as [`FileLog::open_with_records`] opened it: the log, the report of the
@@ -38,15 +38,7 @@ fn records_of(verified: &[u8]) -> Result<Vec<AuditRecord>> {
             "a verified log image did not parse to its end",
         ));
     }
-    Ok(contents
-        .entries
-        .into_iter()
-        .filter_map(|entry| match entry {
-            LogEntry::Record { record, .. } => Some(record),
-            // Checkpoints (and any later kind of entry) are not records.
-            _ => None,
-        })
-        .collect())
+    Ok(contents.into_records())
 }
 
 struct FileState {

@@ -7,9 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{event, frames, options};
-use hexvault_audit::{
-    Anchor, AuditLog, AuditRecord, Durability, Error, FileLog, LogContents, LogEntry,
-};
+use hexvault_audit::{Anchor, AuditLog, AuditRecord, Durability, Error, FileLog, LogContents};
 
 /// A signed log of `n` records with a checkpoint every 4, closed.
 fn build(dir: &Path, n: u64) -> PathBuf {
@@ -24,15 +22,7 @@ fn build(dir: &Path, n: u64) -> PathBuf {
 
 /// The records of a log image, read by the unverified reader.
 fn unverified_records(bytes: &[u8]) -> Vec<AuditRecord> {
-    LogContents::parse(bytes)
-        .unwrap()
-        .entries
-        .into_iter()
-        .filter_map(|entry| match entry {
-            LogEntry::Record { record, .. } => Some(record),
-            _ => None,
-        })
-        .collect()
+    LogContents::parse(bytes).unwrap().into_records()
 }
 
 #[test]

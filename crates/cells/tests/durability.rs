@@ -11,19 +11,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use hexvault_audit::{AuditKey, Durability, EventKind, FileLog, LogContents, LogEntry, LogOptions};
+use hexvault_audit::{AuditKey, Durability, EventKind, FileLog, LogContents, LogOptions};
 use hexvault_cells::*;
 
 /// The kinds of the records on disk now.
 fn on_disk(path: &Path) -> Vec<EventKind> {
     LogContents::read(path)
         .unwrap()
-        .entries
+        .into_records()
         .into_iter()
-        .filter_map(|entry| match entry {
-            LogEntry::Record { record, .. } => Some(record.event.kind),
-            _ => None,
-        })
+        .map(|record| record.event.kind)
         .collect()
 }
 

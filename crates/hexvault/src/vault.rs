@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use hexvault_audit::{
     Anchor, Appended, AuditLog, AuditRecord, ChainValue, Checkpoint, Durability, Event, FileLog,
-    LogContents, LogEntry, LogId, LogOptions, MemoryLog, Report, Verifier, VerifyingKey,
+    LogContents, LogId, LogOptions, MemoryLog, Report, Verifier, VerifyingKey,
 };
 use hexvault_cells::{AccessToken, Backend, CellId, PartitionId, PolicyContext, TokenResolver};
 use hexvault_keys::{AuditSigner, Seed, VaultMasterKey};
@@ -514,16 +514,7 @@ impl Vault {
             Log::Memory(log) => Ok(log.records()?),
             Log::File(log) => {
                 log.flush()?;
-                let contents = LogContents::read(log.path())?;
-                Ok(contents
-                    .entries
-                    .into_iter()
-                    .filter_map(|entry| match entry {
-                        LogEntry::Record { record, .. } => Some(record),
-                        // Checkpoints (and any later kind of entry) are not records.
-                        _ => None,
-                    })
-                    .collect())
+                Ok(LogContents::read(log.path())?.into_records())
             }
         }
     }

@@ -11,7 +11,7 @@ use crate::error::{CliError, CliResult};
 use crate::output;
 use hexvault::aead::EncryptedData;
 use hexvault::audit::{
-    Anchor, AuditLog, AuditRecord, ErrorClass, Event, EventKind, LogContents, LogEntry, LogOptions,
+    Anchor, AuditLog, AuditRecord, ErrorClass, Event, EventKind, LogContents, LogOptions,
     MemoryLog, Outcome, Verifier,
 };
 use hexvault::cells::{
@@ -233,15 +233,7 @@ fn pipeline(phrase: &str) -> Result<PipelineReport, CliError> {
         .with_anchor(anchor)
         .require_anchored_tail(true)
         .verify_file(&log_path)?;
-    let contents = LogContents::read(&log_path)?;
-    let records: Vec<&AuditRecord> = contents
-        .entries
-        .iter()
-        .filter_map(|entry| match entry {
-            LogEntry::Record { record, .. } => Some(record),
-            _ => None,
-        })
-        .collect();
+    let records = LogContents::read(&log_path)?.into_records();
     let kinds: Vec<EventKind> = records.iter().map(|r| r.event.kind).collect();
     if kinds != [EventKind::Traverse, EventKind::Open, EventKind::Denied]
         || report.records != records.len() as u64
@@ -261,7 +253,7 @@ fn pipeline(phrase: &str) -> Result<PipelineReport, CliError> {
         audit_records: report.records,
         audit_checkpoints: report.checkpoints,
         audit_verified: report.is_ok() && report.unanchored_records() == 0,
-        audit_events: records.into_iter().map(describe).collect(),
+        audit_events: records.iter().map(describe).collect(),
     })
 }
 
