@@ -16,19 +16,7 @@ use common::vault::Vault;
 
 /// A vault with partition `p` and the given cells of it (no `billing/inbox`).
 fn vault_with(cells: &[&str]) -> Vault {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("vault");
-    let vault = Vault {
-        temp,
-        dir,
-        env: Vec::new(),
-    };
-    vault.ok(&["init"], b"");
-    vault.ok(&["partition", "add", "p"], b"");
-    for cell in cells {
-        vault.ok(&["cell", "add", cell], b"");
-    }
-    vault
+    Vault::with(&["p"], cells, &[])
 }
 
 /// Review round 9: `edge add` recorded (durably, in the append-only audit log) an edge whose default
@@ -70,13 +58,11 @@ fn a_second_edge_with_a_colliding_route_name_is_refused_and_the_vault_keeps_open
 #[test]
 fn edges_named_like_a_reseal_route_or_too_long_are_refused_before_anything_is_recorded() {
     let long_cell = format!("p/{}", "c".repeat(120));
-    let vault = vault_with(&[]);
-    for partition in ["reseal@p", "q"] {
-        vault.ok(&["partition", "add", partition], b"");
-    }
-    for cell in ["reseal@p/c", "q/d", "p/c@q/d", &long_cell] {
-        vault.ok(&["cell", "add", cell], b"");
-    }
+    let vault = Vault::with(
+        &["p", "reseal@p", "q"],
+        &["reseal@p/c", "q/d", "p/c@q/d", &long_cell],
+        &[],
+    );
     let log = vault.dir.join("audit.log");
     let before = std::fs::read(&log).unwrap();
     // `reseal@p/c@q/d` is also the reseal route name of cell `p/c@q/d`.
