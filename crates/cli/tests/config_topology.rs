@@ -16,7 +16,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TREZOR_PHRASE, hexvault_bytes, json_of, stderr_of, stdout_of};
+use common::vault::init_vault;
+use common::{TREZOR_PHRASE, hexvault_in, json_of, stderr_of, stdout_of, succeeded};
 
 struct Vault {
     _temp: tempfile::TempDir,
@@ -33,14 +34,15 @@ impl Vault {
     /// Partition `p`, cells `p/a`, `p/b`, `p/c`, the edge `p/a -> p/b`, object `obj` in
     /// `p/a`.
     fn new() -> Self {
-        let vault = Self::empty();
-        vault.ok(&["init"], b"");
-        vault.ok(&["partition", "add", "p"], b"");
-        for cell in ["p/a", "p/b", "p/c"] {
-            vault.ok(&["cell", "add", cell], b"");
-        }
-        vault.ok(&["edge", "add", "p/a", "p/b"], b"");
+        let vault = Self::with_edge(("p/a", "p/b"));
         vault.ok(&["seal", "--cell", "p/a", "--id", "obj"], b"the secret");
+        vault
+    }
+
+    /// Partition `p`, cells `p/a`, `p/b`, `p/c` and the one edge `edge`.
+    fn with_edge(edge: (&str, &str)) -> Self {
+        let vault = Self::empty();
+        init_vault(&vault.dir, &["p"], &["p/a", "p/b", "p/c"], &[edge]);
         vault
     }
 
@@ -53,9 +55,7 @@ impl Vault {
     }
 
     fn run_with(&self, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--dir", self.path()]);
-        hexvault_bytes(&all, stdin, env)
+        hexvault_in(&self.dir, args, stdin, env)
     }
 
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
@@ -63,14 +63,7 @@ impl Vault {
     }
 
     fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let output = self.run(args, stdin);
-        assert!(
-            output.status.success(),
-            "{args:?}: exit {:?}, stderr: {}",
-            output.status.code(),
-            stderr_of(&output)
-        );
-        output
+        succeeded(args, self.run(args, stdin))
     }
 
     /// Every file of the vault with its bytes, sorted by path.
@@ -282,13 +275,7 @@ fn a_reordered_config_declares_the_same_routes() {
 fn another_vaults_config_is_refused() {
     let vault = Vault::new();
     // Another vault of the same mnemonic (so the same audit key) with the edge p/a -> p/c.
-    let other = Vault::empty();
-    other.ok(&["init"], b"");
-    other.ok(&["partition", "add", "p"], b"");
-    for cell in ["p/a", "p/b", "p/c"] {
-        other.ok(&["cell", "add", cell], b"");
-    }
-    other.ok(&["edge", "add", "p/a", "p/c"], b"");
+    let other = Vault::with_edge(("p/a", "p/c"));
     std::fs::copy(other.config(), vault.config()).unwrap();
     vault.refused(
         &TRAVERSE_TO_C,

@@ -11,25 +11,22 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Output;
 
-use common::{TREZOR_PHRASE, hexvault_bytes, stderr_of, stdout_of};
+use common::{TREZOR_PHRASE, hexvault_in, stderr_of, stdout_of, succeeded};
 
 fn run(dir: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--dir", dir]);
-    hexvault_bytes(&all, stdin, &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)])
+    hexvault_in(
+        Path::new(dir),
+        args,
+        stdin,
+        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)],
+    )
 }
 
 fn ok(dir: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let output = run(dir, args, stdin);
-    assert!(
-        output.status.success(),
-        "{args:?}: exit {:?}, stderr: {}",
-        output.status.code(),
-        stderr_of(&output)
-    );
-    output
+    succeeded(args, run(dir, args, stdin))
 }
 
 /// SECURITY.md ("known limits") says of the unauthenticated `config.toml` only that a
@@ -45,10 +42,8 @@ fn ok(dir: &str, args: &[&str], stdin: &[u8]) -> Output {
 fn an_edited_config_retires_a_cell_for_good_through_the_audit_log() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("vault");
+    common::vault::init_vault(&dir, &["billing"], &["billing/inbox"], &[]);
     let dir = dir.to_str().unwrap();
-    ok(dir, &["init"], b"");
-    ok(dir, &["partition", "add", "billing"], b"");
-    ok(dir, &["cell", "add", "billing/inbox"], b"");
     ok(
         dir,
         &["seal", "--cell", "billing/inbox", "--id", "invoice"],

@@ -15,7 +15,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TREZOR_PHRASE, hexvault_bytes, json_of, stderr_of};
+use common::vault::init_vault;
+use common::{TREZOR_PHRASE, hexvault_bytes, hexvault_in, json_of, stderr_of, succeeded};
 
 struct Fixture {
     temp: tempfile::TempDir,
@@ -27,34 +28,21 @@ impl Fixture {
     fn new() -> Self {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("vault");
-        let fixture = Self { temp, dir };
-        for args in [
-            &["init"][..],
-            &["partition", "add", "p"],
-            &["cell", "add", "p/a"],
-            &["cell", "add", "p/b"],
-            &["edge", "add", "p/a", "p/b"],
-        ] {
-            fixture.ok(args, b"");
-        }
-        fixture
+        init_vault(&dir, &["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
+        Self { temp, dir }
     }
 
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--dir", self.dir.to_str().unwrap()]);
-        hexvault_bytes(&all, stdin, &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)])
+        hexvault_in(
+            &self.dir,
+            args,
+            stdin,
+            &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)],
+        )
     }
 
     fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let output = self.run(args, stdin);
-        assert!(
-            output.status.success(),
-            "{args:?}: exit {:?}, stderr: {}",
-            output.status.code(),
-            stderr_of(&output)
-        );
-        output
+        succeeded(args, self.run(args, stdin))
     }
 
     fn file(&self, name: &str) -> PathBuf {

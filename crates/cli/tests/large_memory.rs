@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::fs::File;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -57,15 +59,7 @@ fn run(dir: &std::path::Path, args: &[&str]) -> u64 {
 fn a_64_mib_file_is_sealed_opened_traversed_and_resealed_in_under_64_mib() {
     let temp = tempfile::tempdir().unwrap();
     let vault = temp.path().join("vault");
-    for args in [
-        &["init"][..],
-        &["partition", "add", "p"],
-        &["cell", "add", "p/a"],
-        &["cell", "add", "p/b"],
-        &["edge", "add", "p/a", "p/b"],
-    ] {
-        run(&vault, args);
-    }
+    common::vault::init_vault(&vault, &["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
     let input = temp.path().join("in.bin");
     let mut file = File::create(&input).unwrap();
     let chunk: Vec<u8> = (0..1024 * 1024)

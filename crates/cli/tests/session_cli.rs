@@ -17,7 +17,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TREZOR_PHRASE, hexvault_bytes, json_of, stderr_of};
+use common::vault::init_vault;
+use common::{TREZOR_PHRASE, hexvault_in, json_of, stderr_of, succeeded};
 
 struct Fixture {
     temp: tempfile::TempDir,
@@ -39,25 +40,15 @@ impl Fixture {
         )
         .unwrap();
         std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let fixture = Self { temp, dir, tokens };
-        for args in [
-            &["init"][..],
-            &["partition", "add", "p"],
-            &["cell", "add", "p/a"],
-            &["cell", "add", "p/b"],
-            &["edge", "add", "p/a", "p/b"],
-        ] {
-            fixture.ok(args, b"");
-        }
-        fixture
+        init_vault(&dir, &["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
+        Self { temp, dir, tokens }
     }
 
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--dir", self.dir.to_str().unwrap()]);
         let runtime = self.temp.path().to_str().unwrap();
-        hexvault_bytes(
-            &all,
+        hexvault_in(
+            &self.dir,
+            args,
             stdin,
             &[
                 ("HEXVAULT_MNEMONIC", TREZOR_PHRASE),
@@ -69,14 +60,7 @@ impl Fixture {
     }
 
     fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let output = self.run(args, stdin);
-        assert!(
-            output.status.success(),
-            "{args:?}: exit {:?}, stderr: {}",
-            output.status.code(),
-            stderr_of(&output)
-        );
-        output
+        succeeded(args, self.run(args, stdin))
     }
 
     fn start(&self, ttl: &str, out: &str) -> PathBuf {

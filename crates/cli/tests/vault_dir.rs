@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{TREZOR_PHRASE, hexvault_bytes, json_of, stderr_of, stdout_of};
+use common::vault::init_vault;
+use common::{
+    TREZOR_PHRASE, hexvault_bytes, hexvault_in, json_of, stderr_of, stdout_of, succeeded,
+};
 use serde_json::Value;
 
 const OTHER_PHRASE: &str =
@@ -36,15 +39,13 @@ impl Fixture {
     fn new() -> Self {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("vault");
-        let fixture = Self { _temp: temp, dir };
-        fixture.ok(&["init"]);
-        fixture.ok(&["partition", "add", "billing"]);
-        fixture.ok(&["partition", "add", "reports"]);
-        fixture.ok(&["cell", "add", "billing/inbox"]);
-        fixture.ok(&["cell", "add", "reports/archive"]);
-        fixture.ok(&["cell", "add", "reports/other"]);
-        fixture.ok(&["edge", "add", "billing/inbox", "reports/archive"]);
-        fixture
+        init_vault(
+            &dir,
+            &["billing", "reports"],
+            &["billing/inbox", "reports/archive", "reports/other"],
+            &[("billing/inbox", "reports/archive")],
+        );
+        Self { _temp: temp, dir }
     }
 
     fn path(&self) -> &str {
@@ -53,11 +54,9 @@ impl Fixture {
 
     /// `hexvault ARGS --dir VAULT` with the vault's phrase in the environment.
     fn run_in(&self, args: &[&str], stdin: &[u8], extra: &[(&str, &str)]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--dir", self.path()]);
         let mut env = vec![("HEXVAULT_MNEMONIC", TREZOR_PHRASE)];
         env.extend_from_slice(extra);
-        hexvault_bytes(&all, stdin, &env)
+        hexvault_in(&self.dir, args, stdin, &env)
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -65,14 +64,7 @@ impl Fixture {
     }
 
     fn ok(&self, args: &[&str]) -> Output {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "{args:?}: exit {:?}, stderr: {}",
-            output.status.code(),
-            stderr_of(&output)
-        );
-        output
+        succeeded(args, self.run(args))
     }
 
     fn seal(&self, cell: &str, id: &str, plaintext: &[u8]) -> Output {
@@ -1019,10 +1011,11 @@ fn leftover_config_writes_are_removed_by_the_next_change() {
 /// lock, while the reseal runs (the window the PBKDF2 of the seed opens in any run).
 #[test]
 fn traverse_move_racing_a_reseal_never_loses_the_object() {
-    let v = common::vault::Vault::new();
-    v.ok(&["partition", "add", "reports"], b"");
-    v.ok(&["cell", "add", "reports/archive"], b"");
-    v.ok(&["edge", "add", "billing/inbox", "reports/archive"], b"");
+    let v = common::vault::Vault::with(
+        &["billing", "reports"],
+        &["billing/inbox", "reports/archive"],
+        &[("billing/inbox", "reports/archive")],
+    );
     let big: Vec<u8> = (0..(1024 * 1024 + 7)).map(|i| (i % 251) as u8).collect();
     v.ok(&["seal", "--cell", "billing/inbox", "--id", "big"], &big);
     v.ok(&["rotate", "--cell", "billing/inbox"], b"");

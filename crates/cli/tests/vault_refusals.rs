@@ -16,19 +16,7 @@ use common::vault::Vault;
 
 /// A vault with partition `p` and the given cells of it (no `billing/inbox`).
 fn vault_with(cells: &[&str]) -> Vault {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("vault");
-    let vault = Vault {
-        temp,
-        dir,
-        env: Vec::new(),
-    };
-    vault.ok(&["init"], b"");
-    vault.ok(&["partition", "add", "p"], b"");
-    for cell in cells {
-        vault.ok(&["cell", "add", cell], b"");
-    }
-    vault
+    Vault::with(&["p"], cells, &[])
 }
 
 /// Review round 9: `edge add` recorded (durably, in the append-only audit log) an edge whose default
@@ -62,6 +50,48 @@ fn a_second_edge_with_a_colliding_route_name_is_refused_and_the_vault_keeps_open
     vault.ok(&["config", "sync"], b"");
     let again = vault.run(&["seal", "--cell", "p/c", "--id", "x2"], b"data");
     assert!(again.status.success(), "{}", stderr_of(&again));
+}
+
+/// `edge add` refuses, before anything is recorded, an edge whose route name is the reseal
+/// route name of a declared cell (`reseal@P/C`, `hexvault_edges::reseal_route`) and an edge
+/// whose route name does not fit a route id (`hexvault_edges::Error::RouteName`).
+#[test]
+fn edges_named_like_a_reseal_route_or_too_long_are_refused_before_anything_is_recorded() {
+    let long_cell = format!("p/{}", "c".repeat(120));
+    let vault = Vault::with(
+        &["p", "reseal@p", "q"],
+        &["reseal@p/c", "q/d", "p/c@q/d", &long_cell],
+        &[],
+    );
+    let log = vault.dir.join("audit.log");
+    let before = std::fs::read(&log).unwrap();
+    // `reseal@p/c@q/d` is also the reseal route name of cell `p/c@q/d`.
+    let refused = vault.run(&["edge", "add", "reseal@p/c", "q/d"], b"");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr_of(&refused).contains("`reseal@p/c@q/d`, which `reseal` uses for that cell"),
+        "{}",
+        stderr_of(&refused)
+    );
+    // `p/ccc…@q/d` (2 + 120 + 1 + 3 = 126 bytes) fits; `p/ccc…@reseal@p/c` (133) does not.
+    vault.ok(&["edge", "add", &long_cell, "q/d"], b"");
+    let after_fitting = std::fs::read(&log).unwrap();
+    assert_ne!(after_fitting, before, "a declared edge is recorded");
+    let refused = vault.run(&["edge", "add", &long_cell, "reseal@p/c"], b"");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr_of(&refused).contains(&format!(
+            "the edge's route name `{long_cell}@reseal@p/c` is longer than 128 bytes"
+        )),
+        "{}",
+        stderr_of(&refused)
+    );
+    assert_eq!(
+        std::fs::read(&log).unwrap(),
+        after_fitting,
+        "a refused edge add wrote to the log"
+    );
+    assert_eq!(vault.json(&["ls"])["edges"].as_array().unwrap().len(), 1);
 }
 
 /// Review round 9: `ls` (no secret) verified the log with config.toml's public key and the anchor

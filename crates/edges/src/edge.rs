@@ -2,8 +2,9 @@
 
 use core::fmt;
 
-use hexvault_cells::{Cell, Credentials, Layer, MAX_ID_LEN, ObjectId, RouteId, RouteLayers, Vault};
+use hexvault_cells::{Cell, Credentials, Layer, ObjectId, RouteId, RouteLayers, Vault};
 
+use crate::route::{default_route, reseal_route};
 use crate::{Error, Result};
 
 /// How an edge is declared: its route name and the destination layers it allows.
@@ -51,8 +52,8 @@ impl EdgeRule {
 /// Declares edges in a [`Vault`]. Implemented for the cells crate's `Vault`.
 pub trait Connect {
     /// Declares a one-way edge from `from` to `to` with the default [`EdgeRule`] (route
-    /// named `partition/cell@partition/cell`, same layer only). Declare a second edge for
-    /// the way back.
+    /// named `partition/cell@partition/cell`, the id [`default_route`] returns; same layer
+    /// only). Declare a second edge for the way back.
     ///
     /// # Errors
     /// [`Error::RouteName`] if the default name is longer than 128 bytes;
@@ -69,7 +70,7 @@ pub trait Connect {
     fn connect_with(&self, from: &Cell, to: &Cell, rule: EdgeRule) -> Result<Edge>;
 
     /// Declares the reseal edge of `cell` (from the cell to itself, same layer, route named
-    /// `reseal@partition/cell`): traversing it re-encrypts a blob under the cell's current
+    /// `reseal@partition/cell`, the id [`reseal_route`] returns): traversing it re-encrypts a blob under the cell's current
     /// master and cell key versions, so blobs are re-encrypted lazily after a rotation.
     ///
     /// # Errors
@@ -81,13 +82,10 @@ impl Connect for Vault {
     fn connect_with(&self, from: &Cell, to: &Cell, rule: EdgeRule) -> Result<Edge> {
         let route = match rule.name {
             Some(name) => name,
-            None => default_name(format!(
-                "{}/{}@{}/{}",
-                from.partition_id(),
-                from.id(),
-                to.partition_id(),
-                to.id()
-            ))?,
+            None => default_route(
+                (from.partition_id(), from.id()),
+                (to.partition_id(), to.id()),
+            )?,
         };
         self.declare_route_with(route.clone(), from, to, rule.layers)?;
         Ok(Edge {
@@ -100,16 +98,9 @@ impl Connect for Vault {
     }
 
     fn reseal_edge(&self, cell: &Cell) -> Result<Edge> {
-        let name = default_name(format!("reseal@{}/{}", cell.partition_id(), cell.id()))?;
+        let name = reseal_route(cell.partition_id(), cell.id())?;
         self.connect_with(cell, cell, EdgeRule::new().named(name))
     }
-}
-
-fn default_name(name: String) -> Result<RouteId> {
-    if name.len() > MAX_ID_LEN {
-        return Err(Error::RouteName { name });
-    }
-    Ok(RouteId::new(&name)?)
 }
 
 /// A declared one-way edge between two cells of one vault (or a cell and itself).

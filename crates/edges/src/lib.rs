@@ -8,6 +8,9 @@
 //!   the vault and returning its [`Edge`].
 //! * [`Edge`]: `traverse` (same layer), `traverse_to` (another layer the rule allows),
 //!   `traverse_batch` / `traverse_batch_to` (many blobs, one audit group commit).
+//! * [`default_route`] and [`reseal_route`]: the route ids `connect` and `reseal_edge` give
+//!   the edges they name, computed over partition and cell ids (for a caller that holds ids,
+//!   not cells, and must refuse a name that collides or does not fit before declaring).
 //!
 //! The cryptographic work and the audit records are done by the cells crate
 //! ([`Vault::traverse`], [`Vault::traverse_batch`]); their re-encryption step is private
@@ -33,8 +36,12 @@
 
 mod edge;
 mod error;
+mod route;
 
 pub use edge::{Connect, Edge, EdgeRule};
 pub use error::{Error, Result};
+pub use route::{default_route, reseal_route};
 
-pub use hexvault_cells::{Cell, Credentials, Layer, ObjectId, RouteId, RouteLayers, Vault};
+pub use hexvault_cells::{
+    Cell, CellId, Credentials, Layer, ObjectId, PartitionId, RouteId, RouteLayers, Vault,
+};

@@ -12,7 +12,9 @@ mod common;
 use common::*;
 use hexvault_audit::{AuditLog, Binding, ContextId, ErrorClass, EventKind, Outcome};
 use hexvault_cells::Error as CellsError;
-use hexvault_edges::{Connect, Credentials, EdgeRule, Error, Layer, RouteId, RouteLayers};
+use hexvault_edges::{
+    Connect, Credentials, EdgeRule, Error, Layer, RouteId, RouteLayers, default_route, reseal_route,
+};
 
 fn cells_err(r: Result<Vec<u8>, Error>) -> CellsError {
     match r {
@@ -584,4 +586,83 @@ fn colliding_default_route_names_are_refused_not_merged() {
             .expose_secret(),
         b"data"
     );
+}
+
+/// The route `connect` declares and records is the id `default_route` returns for the same
+/// ids, and the reseal edge's is `reseal_route`'s: a caller holding ids (the command line)
+/// predicts the names from the one rule.
+#[test]
+fn connect_and_reseal_edge_record_the_routes_the_naming_functions_return() {
+    let (vault, log) = vault();
+    let (a, b) = (cell(&vault, "x", "y@z/w"), cell(&vault, "q", "r"));
+    let predicted = default_route((a.partition_id(), a.id()), (b.partition_id(), b.id())).unwrap();
+    let reseal_predicted = reseal_route(a.partition_id(), a.id()).unwrap();
+    let edge = vault.connect(&a, &b).unwrap();
+    let reseal = vault.reseal_edge(&a).unwrap();
+    assert_eq!(edge.route(), &predicted);
+    assert_eq!(reseal.route(), &reseal_predicted);
+    let none = Credentials::none();
+    let blob = a.seal(&oid("o"), b"data", Layer::Rest, &none).unwrap();
+    edge.traverse(&oid("o"), &blob, &none, &none).unwrap();
+    reseal.traverse(&oid("o"), &blob, &none, &none).unwrap();
+    let routes: Vec<_> = log
+        .records()
+        .iter()
+        .map(|r| r.event.context.as_ref().unwrap().route.clone())
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            Some(ContextId::new(predicted.as_str()).unwrap()),
+            Some(ContextId::new(reseal_predicted.as_str()).unwrap()),
+        ]
+    );
+    // The ids the functions return are the ones declared: the other pair of cells whose
+    // default name is the same is refused, as is a second declaration of either name.
+    let (c, d) = (cell(&vault, "x", "y"), cell(&vault, "z/w@q", "r"));
+    assert_eq!(
+        default_route((c.partition_id(), c.id()), (d.partition_id(), d.id())).unwrap(),
+        predicted
+    );
+    assert!(vault.connect(&c, &d).is_err());
+    assert!(vault.reseal_edge(&a).is_err());
+}
+
+/// A pair of cells whose default route name does not fit: `default_route` and `connect`
+/// both give `Error::RouteName` with the same text; likewise `reseal_route` and
+/// `reseal_edge` for a cell whose reseal name does not fit.
+#[test]
+fn an_over_long_pair_gives_a_route_name_error_from_the_function_and_from_connect() {
+    let (vault, _) = vault();
+    let (c, d) = (
+        cell(&vault, &"p".repeat(63), "c"),
+        cell(&vault, "q", &"d".repeat(60)),
+    );
+    // 63 + 1 + 1 + 1 + 1 + 1 + 60 = 128: fits.
+    assert_eq!(
+        default_route((c.partition_id(), c.id()), (d.partition_id(), d.id()))
+            .unwrap()
+            .as_str()
+            .len(),
+        128
+    );
+    let e = cell(&vault, "q", &"d".repeat(61));
+    let name = match default_route((c.partition_id(), c.id()), (e.partition_id(), e.id())) {
+        Err(Error::RouteName { name }) => name,
+        other => panic!("expected Error::RouteName, got {other:?}"),
+    };
+    assert_eq!(name.len(), 129);
+    match vault.connect(&c, &e) {
+        Err(Error::RouteName { name: refused }) => assert_eq!(refused, name),
+        other => panic!("expected Error::RouteName, got {other:?}"),
+    }
+    let long = cell(&vault, "p", &"c".repeat(120));
+    assert!(matches!(
+        reseal_route(long.partition_id(), long.id()),
+        Err(Error::RouteName { .. })
+    ));
+    assert!(matches!(
+        vault.reseal_edge(&long),
+        Err(Error::RouteName { .. })
+    ));
 }

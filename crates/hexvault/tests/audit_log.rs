@@ -3,11 +3,15 @@
 //! verifications racing appends, and which operations leave a record.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::path::Path;
 use std::time::Duration;
 
+use common::crash_copy;
 use hexvault::audit::{Anchor, Durability, EventKind, LogContents, LogEntry};
 use hexvault::cells::{
-    AccessToken, CellId, Credentials, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
+    AccessToken, Cell, CellId, Credentials, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
     PolicySecret, TokenResolver,
 };
 use hexvault::{Vault, VaultBuilder};
@@ -27,6 +31,32 @@ impl TokenResolver for Resolver {
             )
         })
     }
+}
+
+/// The vault over the audit file `path`, with what `builder` sets besides (durability,
+/// checkpoint interval), from [`PHRASE`] with [`Resolver`].
+fn file_vault(path: &Path, builder: VaultBuilder) -> Vault {
+    builder
+        .audit_file(path)
+        .from_mnemonic(PHRASE, "", Resolver)
+        .unwrap()
+}
+
+/// The cell `p/c` of `vault`, the token `reader`, the object id `o`, and `plaintext` sealed
+/// as `o` at layer 1 with that token (a seal appends no record).
+fn sealed_for_reader(vault: &Vault, plaintext: &[u8]) -> (Cell, AccessToken, ObjectId, Vec<u8>) {
+    let cell = common::cell(vault);
+    let token = AccessToken::new(b"reader".to_vec());
+    let object = ObjectId::new("o").unwrap();
+    let blob = cell
+        .seal(
+            &object,
+            plaintext,
+            Layer::Access,
+            &Credentials::none().token(&token),
+        )
+        .unwrap();
+    (cell, token, object, blob)
 }
 
 fn kinds_on_disk(path: &std::path::Path) -> Vec<EventKind> {
@@ -50,23 +80,15 @@ fn kinds_on_disk(path: &std::path::Path) -> Vec<EventKind> {
 fn with_group_commit_the_record_of_a_returned_plaintext_survives_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let vault = VaultBuilder::new()
-        .audit_file(&path)
-        .durability(Durability::GroupCommit {
+    let vault = file_vault(
+        &path,
+        VaultBuilder::new().durability(Durability::GroupCommit {
             max_records: 1000,
             max_delay: Duration::ZERO,
-        })
-        .from_mnemonic(PHRASE, "", Resolver)
-        .unwrap();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
-    let token = AccessToken::new(b"reader".to_vec());
+        }),
+    );
+    let (cell, token, object, blob) = sealed_for_reader(&vault, b"secret");
     let creds = Credentials::none().token(&token);
-    let object = ObjectId::new("o").unwrap();
-    let blob = cell
-        .seal(&object, b"secret", Layer::Access, &creds)
-        .unwrap();
     let plaintext = cell.open(&object, &blob, &creds).unwrap();
     assert_eq!(plaintext.expose_secret(), b"secret");
     let plaintext = cell.open(&object, &blob, &creds).unwrap();
@@ -89,23 +111,13 @@ fn with_group_commit_the_record_of_a_returned_plaintext_survives_a_crash() {
 fn a_crash_before_the_first_interval_checkpoint_leaves_a_vault_that_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let vault = VaultBuilder::new()
-        .audit_file(&path)
-        .from_mnemonic(PHRASE, "", Resolver)
-        .unwrap();
+    let vault = file_vault(&path, VaultBuilder::new());
     assert!(
         !Anchor::path_for(&path).exists(),
         "an empty log has no anchor"
     );
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
-    let token = AccessToken::new(b"reader".to_vec());
+    let (cell, token, object, blob) = sealed_for_reader(&vault, b"secret");
     let creds = Credentials::none().token(&token);
-    let object = ObjectId::new("o").unwrap();
-    let blob = cell
-        .seal(&object, b"secret", Layer::Access, &creds)
-        .unwrap();
     // Two fsync'd records (Durability::EveryRecord, the default): the opens.
     cell.open(&object, &blob, &creds).unwrap();
     cell.open(&object, &blob, &creds).unwrap();
@@ -124,12 +136,8 @@ fn a_crash_before_the_first_interval_checkpoint_leaves_a_vault_that_reopens() {
     // this test process: reopen a copy of the directory (log and anchor) instead.
     let copy = tempfile::tempdir().unwrap();
     let copied = copy.path().join("audit.log");
-    std::fs::copy(&path, &copied).unwrap();
-    std::fs::copy(Anchor::path_for(&path), Anchor::path_for(&copied)).unwrap();
-    let reopened = VaultBuilder::new()
-        .audit_file(&copied)
-        .from_mnemonic(PHRASE, "", Resolver)
-        .unwrap();
+    assert!(crash_copy(&path, &copied), "the anchor is copied too");
+    let reopened = file_vault(&copied, VaultBuilder::new());
     assert_eq!(reopened.opened_report().unwrap().records, 2);
     let report = reopened.verify_audit().unwrap();
     assert_eq!(report.records, 2);
@@ -143,9 +151,7 @@ fn a_crash_before_the_first_interval_checkpoint_leaves_a_vault_that_reopens() {
 #[test]
 fn gated_opens_and_refusals_are_recorded_seals_and_layer_0_opens_are_not() {
     let vault = Vault::from_mnemonic(PHRASE, "", Resolver).unwrap();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = common::cell(&vault);
     let token = AccessToken::new(b"reader".to_vec());
     let gated = Credentials::none().token(&token);
     let object = ObjectId::new("o").unwrap();
@@ -177,24 +183,8 @@ fn gated_opens_and_refusals_are_recorded_seals_and_layer_0_opens_are_not() {
 fn a_checkpoint_racing_with_appends_and_checkpoints_never_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let vault = VaultBuilder::new()
-        .audit_file(&path)
-        .checkpoint_every(1)
-        .from_mnemonic(PHRASE, "", Resolver)
-        .unwrap();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
-    let token = AccessToken::new(b"reader".to_vec());
-    let object = ObjectId::new("o").unwrap();
-    let blob = cell
-        .seal(
-            &object,
-            b"x",
-            Layer::Access,
-            &Credentials::none().token(&token),
-        )
-        .unwrap();
+    let vault = file_vault(&path, VaultBuilder::new().checkpoint_every(1));
+    let (cell, token, object, blob) = sealed_for_reader(&vault, b"x");
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     let (opens, checkpoints, second) = std::thread::scope(|s| {
         let opener = s.spawn(|| {
@@ -242,23 +232,8 @@ fn a_checkpoint_racing_with_appends_and_checkpoints_never_fails() {
 #[test]
 fn verify_audit_accepts_an_honest_concurrent_append() {
     let dir = tempfile::tempdir().unwrap();
-    let vault = VaultBuilder::new()
-        .audit_file(dir.path().join("audit.log"))
-        .from_mnemonic(PHRASE, "", Resolver)
-        .unwrap();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
-    let token = AccessToken::new(b"reader".to_vec());
-    let object = ObjectId::new("o").unwrap();
-    let blob = cell
-        .seal(
-            &object,
-            b"x",
-            Layer::Access,
-            &Credentials::none().token(&token),
-        )
-        .unwrap();
+    let vault = file_vault(&dir.path().join("audit.log"), VaultBuilder::new());
+    let (cell, token, object, blob) = sealed_for_reader(&vault, b"x");
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     let stop = AtomicBool::new(false);
     // At most three opens per verification started: every verification has appends racing

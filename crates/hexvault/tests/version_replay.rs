@@ -7,11 +7,11 @@
     clippy::panic
 )]
 
-use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId};
-use hexvault::{NoAccessTokens, VaultBuilder};
+mod common;
 
-/// A published BIP-39 vector (never a real root).
-const PHRASE: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+use common::{crash_copy, open};
+use hexvault::VaultBuilder;
+use hexvault::cells::{Credentials, Layer, ObjectId};
 
 /// `VaultBuilder::audit_file` promises that after a reopen "a retired version stays
 /// retired", and SECURITY.md (at-rest row, `reopen.rs`) repeats it. The replay trusts every
@@ -29,13 +29,8 @@ fn a_retirement_after_the_last_checkpoint_is_undone_by_a_crash_and_a_tail_cut() 
     let object = ObjectId::new("o").unwrap();
     let none = Credentials::none();
 
-    let vault = VaultBuilder::new()
-        .audit_file(&live)
-        .from_mnemonic(PHRASE, "", NoAccessTokens)
-        .unwrap();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let vault = open(&live, VaultBuilder::new()).unwrap();
+    let cell = common::cell(&vault);
     let old = cell.seal(&object, b"old", Layer::Rest, &none).unwrap();
     // Some earlier recorded activity (a refused layer-1 seal), then an anchor, as after
     // any earlier checkpoint.
@@ -56,32 +51,16 @@ fn a_retirement_after_the_last_checkpoint_is_undone_by_a_crash_and_a_tail_cut() 
     let crashed = dir.path().join("crashed");
     std::fs::create_dir(&crashed).unwrap();
     let log = crashed.join("audit.log");
-    std::fs::copy(&live, &log).unwrap();
-    std::fs::copy(
-        hexvault::audit::Anchor::path_for(&live),
-        hexvault::audit::Anchor::path_for(&log),
-    )
-    .unwrap();
+    assert!(crash_copy(&live, &log), "the checkpoint wrote an anchor");
     drop(cell);
     drop(vault);
 
     // Sanity: without the attacker, the reopened vault keeps the retirement.
     {
         let copy = crashed.join("copy.log");
-        std::fs::copy(&log, &copy).unwrap();
-        std::fs::copy(
-            hexvault::audit::Anchor::path_for(&log),
-            hexvault::audit::Anchor::path_for(&copy),
-        )
-        .unwrap();
-        let vault = VaultBuilder::new()
-            .audit_file(&copy)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-            .unwrap();
-        let cell = vault
-            .partition(PartitionId::new("p").unwrap())
-            .cell(CellId::new("c").unwrap());
-        assert_eq!(cell.key_versions(), (2, 2));
+        assert!(crash_copy(&log, &copy));
+        let vault = open(&copy, VaultBuilder::new()).unwrap();
+        assert_eq!(common::cell(&vault).key_versions(), (2, 2));
     }
 
     // The attacker cuts the unanchored tail (the rotation and the retirement records).
@@ -89,15 +68,10 @@ fn a_retirement_after_the_last_checkpoint_is_undone_by_a_crash_and_a_tail_cut() 
     file.set_len(anchored_len).unwrap();
     drop(file);
 
-    let reopened = VaultBuilder::new()
-        .audit_file(&log)
-        .from_mnemonic(PHRASE, "", NoAccessTokens);
-    let Ok(vault) = reopened else {
+    let Ok(vault) = open(&log, VaultBuilder::new()) else {
         return; // refused: the promise holds
     };
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = common::cell(&vault);
     let opened = cell.open(&object, &old, &none);
     assert!(
         opened.is_err(),
@@ -130,19 +104,12 @@ fn other_master() -> hexvault::keys::VaultMasterKey {
 fn a_master_retirement_after_load_master_is_replayed_as_a_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-            .unwrap()
-    };
+    let build = || open(&path, VaultBuilder::new()).unwrap();
     let object = ObjectId::new("o").unwrap();
     let none = Credentials::none();
 
     let vault = build();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = common::cell(&vault);
     let old = cell.seal(&object, b"old", Layer::Rest, &none).unwrap();
     vault.load_master(2, other_master()).unwrap();
     vault.retire_masters_below(2).unwrap();
@@ -155,9 +122,7 @@ fn a_master_retirement_after_load_master_is_replayed_as_a_rotation() {
     vault.close().unwrap();
 
     let vault = build();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = common::cell(&vault);
     let reopened = cell.open(&object, &old, &none);
     assert!(
         reopened.is_err(),
@@ -185,14 +150,8 @@ fn with_group_commit_a_crash_loses_rotations_and_retirements_already_in_use() {
         max_records: 1000,
         max_delay: std::time::Duration::ZERO,
     };
-    let vault = VaultBuilder::new()
-        .audit_file(&live)
-        .durability(durability)
-        .from_mnemonic(PHRASE, "", NoAccessTokens)
-        .unwrap();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let vault = open(&live, VaultBuilder::new().durability(durability)).unwrap();
+    let cell = common::cell(&vault);
     let old = cell.seal(&object, b"old", Layer::Rest, &none).unwrap();
     cell.rotate().unwrap();
     cell.retire_below(2).unwrap();
@@ -202,22 +161,12 @@ fn with_group_commit_a_crash_loses_rotations_and_retirements_already_in_use() {
     let crashed = dir.path().join("crashed");
     std::fs::create_dir(&crashed).unwrap();
     let log = crashed.join("audit.log");
-    std::fs::copy(&live, &log).unwrap();
-    let anchor = hexvault::audit::Anchor::path_for(&live);
-    if anchor.exists() {
-        std::fs::copy(&anchor, hexvault::audit::Anchor::path_for(&log)).unwrap();
-    }
+    crash_copy(&live, &log);
     drop(cell);
     drop(vault);
 
-    let vault = VaultBuilder::new()
-        .audit_file(&log)
-        .durability(durability)
-        .from_mnemonic(PHRASE, "", NoAccessTokens)
-        .unwrap();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let vault = open(&log, VaultBuilder::new().durability(durability)).unwrap();
+    let cell = common::cell(&vault);
     let reopened = cell.open(&object, &old, &none);
     let current = cell.open(&object, &new, &none);
     assert!(

@@ -20,7 +20,8 @@ use crate::vaultdir::{
 };
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::audit::{BlobRef, Endpoint, Event, EventKind};
-use hexvault::cells::{AccessToken, Credentials, Layer, ObjectId};
+use hexvault::cells::{AccessToken, Credentials, Layer, ObjectId, RouteId};
+use hexvault::edges;
 use hexvault::mnemonic::{Language, Mnemonic, WordCount};
 use hexvault::{NoAccessTokens, Vault};
 
@@ -436,52 +437,69 @@ pub(crate) fn edge_add(
                     edge.from, edge.to
                 )));
             }
-            // The route name the edges crate gives it (`P/C@P/C`) must name no other route:
-            // ids may hold `@` and cell ids `/`, so two edges can share one, and a vault
-            // whose log declares both could never connect its edges again (review round 9).
-            let route = format!("{}@{}", edge.from, edge.to);
-            if let Some(other) = vault
-                .config
-                .edges
-                .iter()
-                .find(|other| format!("{}@{}", other.from, other.to) == route)
-            {
-                return Err(CliError::Failed(format!(
-                    "the edge {} -> {} would have the route name `{route}` of the declared \
-                     edge {} -> {}; ids holding `@` or `/` can collide: declare it between \
-                     cells with other ids",
-                    edge.from, edge.to, other.from, other.to
-                )));
-            }
-            let resealed = match route.strip_prefix("reseal@") {
-                Some(cell) => vault
-                    .cells()?
-                    .iter()
-                    .any(|(declared, _)| declared.name() == cell),
-                None => false,
+            // The route name the edges crate gives it (`P/C@P/C`, `edges::default_route`)
+            // must fit and name no other route: ids may hold `@` and cell ids `/`, so two
+            // edges can share one, and a vault whose log declares both could never connect
+            // its edges again (review round 9).
+            let route = match edges::default_route(
+                (&from.partition, &from.cell),
+                (&to.partition, &to.cell),
+            ) {
+                Ok(route) => route,
+                Err(edges::Error::RouteName { name }) => {
+                    return Err(CliError::Failed(format!(
+                        "the edge's route name `{name}` is longer than {} bytes; use shorter \
+                         partition and cell ids",
+                        hexvault::cells::MAX_ID_LEN
+                    )));
+                }
+                Err(other) => return Err(other.into()),
             };
-            if resealed {
-                return Err(CliError::Failed(format!(
-                    "the edge {} -> {} would have the route name `{route}`, which `reseal` \
-                     uses for that cell; declare it between cells with other ids",
-                    edge.from, edge.to
-                )));
+            for other in &vault.config.edges {
+                let (other_from, other_to) = (
+                    CellRef::parse(&other.from, "config.toml")?,
+                    CellRef::parse(&other.to, "config.toml")?,
+                );
+                let other_route = edges::default_route(
+                    (&other_from.partition, &other_from.cell),
+                    (&other_to.partition, &other_to.cell),
+                );
+                if names(other_route, &route)? {
+                    return Err(CliError::Failed(format!(
+                        "the edge {} -> {} would have the route name `{route}` of the declared \
+                         edge {} -> {}; ids holding `@` or `/` can collide: declare it between \
+                         cells with other ids",
+                        edge.from, edge.to, other.from, other.to
+                    )));
+                }
             }
-            // ... and fit (two names of up to 128 bytes do not).
-            if edge.from.len() + edge.to.len() + 1 > hexvault::cells::MAX_ID_LEN {
-                return Err(CliError::Failed(format!(
-                    "the edge's route name `{}@{}` is longer than {} bytes; use shorter \
-                     partition and cell ids",
-                    edge.from,
-                    edge.to,
-                    hexvault::cells::MAX_ID_LEN
-                )));
+            for (declared, _) in vault.cells()? {
+                if names(
+                    edges::reseal_route(&declared.partition, &declared.cell),
+                    &route,
+                )? {
+                    return Err(CliError::Failed(format!(
+                        "the edge {} -> {} would have the route name `{route}`, which `reseal` \
+                         uses for that cell; declare it between cells with other ids",
+                        edge.from, edge.to
+                    )));
+                }
             }
             Ok(())
         },
         |config| config.edges.push(edge.clone()),
     )?;
     report_added("edge", name, json)
+}
+
+/// `true` if `candidate` (a route name of the edges crate) is `route`. A name too long to be a
+/// route id (`Error::RouteName`) names no route, so it is not `route`, which fits.
+fn names(candidate: edges::Result<RouteId>, route: &RouteId) -> CliResult<bool> {
+    match candidate {
+        Ok(candidate) => Ok(&candidate == route),
+        Err(edges::Error::RouteName { .. }) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Serialize)]

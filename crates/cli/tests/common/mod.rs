@@ -13,6 +13,7 @@
 pub(crate) mod vault;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -46,6 +47,26 @@ pub(crate) fn hexvault_bytes(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) 
         assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
     }
     child.wait_with_output().unwrap()
+}
+
+/// Runs `hexvault ARGS --dir DIR` as [`hexvault_bytes`] does (`env` added to a clean
+/// environment).
+pub(crate) fn hexvault_in(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--dir", dir.to_str().unwrap()]);
+    hexvault_bytes(&all, stdin, env)
+}
+
+/// `output` (of `hexvault ARGS`), after asserting that the command succeeded; the panic names
+/// the arguments, the exit code and standard error.
+pub(crate) fn succeeded(args: &[&str], output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "{args:?}: exit {:?}, stderr: {}",
+        output.status.code(),
+        stderr_of(&output)
+    );
+    output
 }
 
 /// The JSON report of a command that succeeded.

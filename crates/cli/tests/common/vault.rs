@@ -1,7 +1,8 @@
 //! A small vault directory for end-to-end tests: `billing/inbox` declared, the Trezor
-//! phrase in the environment, extra environment variables per fixture.
+//! phrase in the environment, extra environment variables per fixture; and
+//! [`init_vault`], which every test file's fixture uses to make its vault directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -12,20 +13,42 @@ pub(crate) struct Vault {
     pub(crate) env: Vec<(String, String)>,
 }
 
+/// Makes the vault directory `dir` with the Trezor phrase: `init`, then `partition add` of
+/// each of `partitions`, `cell add` of each of `cells` (`P/C`) and `edge add` of each of
+/// `edges` (`(FROM, TO)`), in that order; panics (naming the command) if one fails.
+pub(crate) fn init_vault(dir: &Path, partitions: &[&str], cells: &[&str], edges: &[(&str, &str)]) {
+    let mut commands = vec![vec!["init"]];
+    commands.extend(partitions.iter().map(|p| vec!["partition", "add", p]));
+    commands.extend(cells.iter().map(|c| vec!["cell", "add", c]));
+    commands.extend(edges.iter().map(|(from, to)| vec!["edge", "add", from, to]));
+    for args in commands {
+        let output = super::hexvault_in(
+            dir,
+            &args,
+            b"",
+            &[("HEXVAULT_MNEMONIC", super::TREZOR_PHRASE)],
+        );
+        super::succeeded(&args, output);
+    }
+}
+
 impl Vault {
     /// A vault with the cell `billing/inbox`.
     pub(crate) fn new() -> Self {
+        Self::with(&["billing"], &["billing/inbox"], &[])
+    }
+
+    /// A vault (in a new temporary directory) with `partitions`, `cells` and `edges`
+    /// declared, as [`init_vault`] makes it.
+    pub(crate) fn with(partitions: &[&str], cells: &[&str], edges: &[(&str, &str)]) -> Self {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("vault");
-        let vault = Self {
+        init_vault(&dir, partitions, cells, edges);
+        Self {
             temp,
             dir,
             env: Vec::new(),
-        };
-        vault.ok(&["init"], b"");
-        vault.ok(&["partition", "add", "billing"], b"");
-        vault.ok(&["cell", "add", "billing/inbox"], b"");
-        vault
+        }
     }
 
     pub(crate) fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
@@ -48,14 +71,7 @@ impl Vault {
     }
 
     pub(crate) fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let output = self.run(args, stdin);
-        assert!(
-            output.status.success(),
-            "{args:?}: exit {:?}: {}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        super::succeeded(args, self.run(args, stdin))
     }
 
     pub(crate) fn json(&self, args: &[&str]) -> Value {

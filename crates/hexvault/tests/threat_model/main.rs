@@ -9,6 +9,9 @@
 )]
 
 mod common;
+/// The restart fixtures this suite shares with `version_replay.rs` and `audit_log.rs`.
+#[path = "../common/mod.rs"]
+mod shared;
 
 mod at_rest;
 mod blast_radius;

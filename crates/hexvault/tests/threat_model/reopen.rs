@@ -2,17 +2,14 @@
 //! reopen refuses (a lost anchor, another checkpoint interval), and the anchor file
 //! `checkpoint()` keeps beside the log. Attacker tests of review round 4.
 
-use hexvault::cells::{CellId, Credentials, Layer, ObjectId, PartitionId};
-use hexvault::{NoAccessTokens, Vault, VaultBuilder};
+use hexvault::cells::{Credentials, Layer, ObjectId};
+use hexvault::{Vault, VaultBuilder};
 
-/// A published BIP-39 vector (never a real root).
-const PHRASE: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+use crate::shared::{self, open};
 
 /// Appends `n` denied records (layer-1 seals without a token are refused and recorded).
 fn denied_records(vault: &Vault, n: usize) {
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = shared::cell(vault);
     for i in 0..n {
         let object = ObjectId::new(&format!("o{i}")).unwrap();
         assert!(
@@ -30,12 +27,7 @@ fn denied_records(vault: &Vault, n: usize) {
 fn an_existing_file_log_must_be_reopened_with_its_interval() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = |every| {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .checkpoint_every(every)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-    };
+    let build = |every| open(&path, VaultBuilder::new().checkpoint_every(every));
     let vault = build(64).unwrap();
     denied_records(&vault, 3);
     vault.close().unwrap();
@@ -64,12 +56,7 @@ fn an_existing_file_log_must_be_reopened_with_its_interval() {
 fn a_cut_log_with_its_anchor_deleted_is_not_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .checkpoint_every(4)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-    };
+    let build = || open(&path, VaultBuilder::new().checkpoint_every(4));
     let vault = build().unwrap();
     denied_records(&vault, 4);
     vault.checkpoint().unwrap();
@@ -112,11 +99,7 @@ fn a_cut_log_with_its_anchor_deleted_is_not_accepted() {
 fn checkpoint_rewrites_the_anchor_file_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-    };
+    let build = || open(&path, VaultBuilder::new());
     let vault = build().unwrap();
     denied_records(&vault, 2);
     vault.close().unwrap();
@@ -146,18 +129,11 @@ fn checkpoint_rewrites_the_anchor_file_it_returns() {
 fn a_restarted_vault_does_not_forget_rotations_and_retirements() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-            .unwrap()
-    };
+    let build = || open(&path, VaultBuilder::new()).unwrap();
     let object = ObjectId::new("o").unwrap();
     let none = Credentials::none();
     let vault = build();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = shared::cell(&vault);
     let old = cell.seal(&object, b"old", Layer::Rest, &none).unwrap();
     cell.rotate().unwrap();
     cell.retire_below(2).unwrap();
@@ -167,9 +143,7 @@ fn a_restarted_vault_does_not_forget_rotations_and_retirements() {
     vault.close().unwrap();
 
     let vault = build();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = shared::cell(&vault);
     let reopened = cell.open(&object, &old, &none);
     let current = cell.open(&object, &new, &none);
     assert!(
@@ -189,12 +163,7 @@ fn a_restarted_vault_does_not_forget_rotations_and_retirements() {
 fn a_log_cut_before_its_first_checkpoint_with_its_anchor_deleted_is_not_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .checkpoint_every(4)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-    };
+    let build = || open(&path, VaultBuilder::new().checkpoint_every(4));
     let vault = build().unwrap();
     denied_records(&vault, 2);
     vault.audit_log().flush().unwrap();
@@ -217,13 +186,13 @@ fn the_reanchor_opt_in_opens_a_log_whose_anchor_is_lost_and_anchors_it_again() {
     let path = dir.path().join("audit.log");
     let anchor = hexvault::audit::Anchor::path_for(&path);
     let build = |reanchor: bool| {
-        let builder = VaultBuilder::new().audit_file(&path).checkpoint_every(4);
+        let builder = VaultBuilder::new().checkpoint_every(4);
         let builder = if reanchor {
             builder.reanchor_missing_anchor()
         } else {
             builder
         };
-        builder.from_mnemonic(PHRASE, "", NoAccessTokens)
+        open(&path, builder)
     };
     let vault = build(false).unwrap();
     denied_records(&vault, 5);
@@ -269,19 +238,12 @@ fn the_reanchor_opt_in_opens_a_log_whose_anchor_is_lost_and_anchors_it_again() {
 fn a_restarted_vault_keeps_master_rotations_and_retirements() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-            .unwrap()
-    };
+    let build = || open(&path, VaultBuilder::new()).unwrap();
     let object = ObjectId::new("o").unwrap();
     let none = Credentials::none();
     let kms = [0x42u8; 32];
     let vault = build();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = shared::cell(&vault);
     let under_root = cell.seal(&object, b"root", Layer::Rest, &none).unwrap();
     vault
         .rotate_master(hexvault::keys::VaultMasterKey::from_kms_bytes(
@@ -295,9 +257,7 @@ fn a_restarted_vault_keeps_master_rotations_and_retirements() {
 
     let vault = build();
     assert_eq!(vault.master_versions(), (2, 2));
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = shared::cell(&vault);
     assert!(cell.open(&object, &under_root, &none).is_err());
     assert!(cell.seal(&object, b"x", Layer::Rest, &none).is_err());
     vault
@@ -320,23 +280,14 @@ fn a_restarted_vault_keeps_master_rotations_and_retirements() {
 fn restored_versions_survive_a_restart_through_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-            .unwrap()
-    };
+    let build = || open(&path, VaultBuilder::new()).unwrap();
     let vault = build();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = shared::cell(&vault);
     cell.restore_versions(5, 3).unwrap();
     drop(cell);
     vault.close().unwrap();
     let vault = build();
-    let cell = vault
-        .partition(PartitionId::new("p").unwrap())
-        .cell(CellId::new("c").unwrap());
+    let cell = shared::cell(&vault);
     assert_eq!(cell.key_versions(), (5, 3));
     assert!(cell.restore_versions(5, 2).is_err(), "never lowered");
 }
@@ -348,11 +299,7 @@ fn restored_versions_survive_a_restart_through_the_log() {
 fn a_log_cut_into_its_first_record_with_its_anchor_deleted_is_not_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let build = || {
-        VaultBuilder::new()
-            .audit_file(&path)
-            .from_mnemonic(PHRASE, "", NoAccessTokens)
-    };
+    let build = || open(&path, VaultBuilder::new());
     let empty_len = {
         let vault = build().unwrap();
         vault.audit_log().flush().unwrap();
