@@ -69,7 +69,9 @@ fn edges_named_like_a_reseal_route_or_too_long_are_refused_before_anything_is_re
     let refused = vault.run(&["edge", "add", "reseal@p/c", "q/d"], b"");
     assert_eq!(refused.status.code(), Some(1));
     assert!(
-        stderr_of(&refused).contains("`reseal@p/c@q/d`, which `reseal` uses for that cell"),
+        stderr_of(&refused).contains(
+            "`reseal@p/c@q/d`, which the edges library reserves for the reseal edge of cell p/c@q/d"
+        ),
         "{}",
         stderr_of(&refused)
     );

@@ -479,9 +479,12 @@ pub(crate) fn edge_add(
                     &route,
                 )? {
                     return Err(CliError::Failed(format!(
-                        "the edge {} -> {} would have the route name `{route}`, which `reseal` \
-                         uses for that cell; declare it between cells with other ids",
-                        edge.from, edge.to
+                        "the edge {} -> {} would have the route name `{route}`, which the \
+                         edges library reserves for the reseal edge of cell {} \
+                         (`Connect::reseal_edge`); declare it between cells with other ids",
+                        edge.from,
+                        edge.to,
+                        declared.name()
                     )));
                 }
             }
