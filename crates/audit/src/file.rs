@@ -308,7 +308,11 @@ impl FileLog {
         if path.exists() {
             Self::open_with_records(path, options)
         } else {
-            let (log, report) = Self::open_or_create(path, options)?;
+            // `create` itself, never `open_or_create`: a log another process creates
+            // between the check and here is refused (`AlreadyExists`), not opened without
+            // its records.
+            let log = Self::create(path, options)?;
+            let report = log.verify()?;
             Ok(OpenedFileLog {
                 log,
                 report,
