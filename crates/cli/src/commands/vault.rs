@@ -1407,8 +1407,9 @@ pub(crate) fn rotate(args: &CellKeyArgs, json: bool) -> CliResult {
         })
     } else {
         output::line(&format!(
-            "cell {} now seals under key v{next}; {stale} objects to reseal (`hexvault reseal --cell {}`)",
+            "cell {} now seals under key v{next}; {stale} {} to reseal (`hexvault reseal --cell {}`)",
             cell.name(),
+            if stale == 1 { "object" } else { "objects" },
             cell.name()
         ))
     }
