@@ -96,6 +96,25 @@ fn edges_named_like_a_reseal_route_or_too_long_are_refused_before_anything_is_re
     assert_eq!(vault.json(&["ls"])["edges"].as_array().unwrap().len(), 1);
 }
 
+/// `edge add P/C P/C` recorded a self-edge that `traverse` (which refuses --from and --to
+/// the same cell) could never use, for good, in the append-only log. Refused as a usage
+/// error before the vault is opened; nothing is recorded.
+#[test]
+fn an_edge_from_a_cell_to_itself_is_refused_before_anything_is_recorded() {
+    let vault = vault_with(&["p/a"]);
+    let log = vault.dir.join("audit.log");
+    let before = std::fs::read(&log).unwrap();
+    let refused = vault.run(&["edge", "add", "p/a", "p/a"], b"");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr_of(&refused).contains("an edge from cell p/a to itself is never traversed"),
+        "{}",
+        stderr_of(&refused)
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before, "nothing recorded");
+    assert!(vault.json(&["ls"])["edges"].as_array().unwrap().is_empty());
+}
+
 /// Review round 9: `ls` (no secret) verified the log with config.toml's public key and the anchor
 /// only "if there is one" (`VaultDir::log_versions`, crates/cli/src/vaultdir.rs), so a
 /// log cut back to an earlier checkpoint whose anchor file was deleted passes: `ls`

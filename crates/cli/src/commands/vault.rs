@@ -418,6 +418,16 @@ pub(crate) fn edge_add(
 ) -> CliResult {
     let from = CellRef::parse(from, "edge add FROM")?;
     let to = CellRef::parse(to, "edge add TO")?;
+    if from == to {
+        // `traverse` refuses --from and --to the same cell: such an edge could never be
+        // used, and its `declare` record would stay in the log for good.
+        return Err(CliError::Usage(format!(
+            "an edge from cell {} to itself is never traversed; use `hexvault reseal --cell {}` \
+             to re-encrypt a cell's objects in place",
+            from.name(),
+            from.name()
+        )));
+    }
     let (mut vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let edge = EdgeConfig {
         from: from.name(),
