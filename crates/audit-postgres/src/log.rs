@@ -6,8 +6,8 @@ use std::thread::{Thread, ThreadId};
 use std::time::{Duration, Instant};
 
 use hexvault_audit::{
-    Anchor, Appended, AuditLog, ChainHead, ChainValue, ChainWriter, Checkpoint, Event, LogId,
-    LogOptions, Report, Verifier,
+    Anchor, Appended, AuditLog, ChainHead, ChainValue, ChainWriter, Checkpoint, Damage, Event,
+    LogId, LogOptions, Report, Sequence, Verifier,
 };
 use postgres::{Client, GenericClient, Statement};
 
@@ -60,6 +60,9 @@ struct Inner {
     /// `synchronous_commit` is `off` for this session now (only on a pipelined handle,
     /// while it defers flushes to the flush connection).
     session_async: bool,
+    /// The last head this handle authenticated ([`authenticate`]) or chained itself onto
+    /// an authenticated one: no checkpoint is signed over a head that is not.
+    authentic: Option<ChainHead>,
 }
 
 /// An audit log in a PostgreSQL database, shared by any number of writers in any number
@@ -360,7 +363,10 @@ impl PgLog {
                 &genesis.public_chain.as_bytes().as_slice(),
             ],
         )?;
-        Self::with_writer(client, writer)
+        let mut log = Self::with_writer(client, writer)?;
+        let inner = log.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        inner.authentic = Some(genesis);
+        Ok(log)
     }
 
     /// Opens the existing log `log_id` for appending, migrating the schema if needed. The
@@ -428,6 +434,7 @@ impl PgLog {
                 contended: false,
                 pipelined: false,
                 session_async: false,
+                authentic: None,
             }),
             log_id,
             flusher: None,
@@ -650,7 +657,12 @@ impl PgLog {
         let committed = |defer: bool, batch: &Batch| {
             (defer && !batch.appended.is_empty()).then(|| batch.end.next.saturating_sub(1))
         };
-        if !inner.contended {
+        let events: u64 = group.iter().map(|r| r.events.len() as u64).sum();
+        // A group that signs an interval checkpoint chains onto an authenticated head only:
+        // one this handle authenticated or produced, else the locked path authenticates.
+        let signs_unverified =
+            inner.writer.checkpoint_due_within(events) && inner.authentic != Some(expected);
+        if !inner.contended && !signs_unverified {
             // First try: the head this handle last saw, one statement in its own
             // transaction (committed without waiting for the flush when it is deferred).
             let prepared = prepare_group(&mut inner.writer, group, &mut inner.scratch);
@@ -667,6 +679,9 @@ impl PgLog {
             );
             match written {
                 Ok(rows) if rows == prepared.batch.appended.len() as u64 => {
+                    if inner.authentic == Some(expected) {
+                        inner.authentic = Some(prepared.batch.end);
+                    }
                     let last = committed(defer, &prepared.batch);
                     return (prepared.into_outcomes(Ok(())), last);
                 }
@@ -698,6 +713,12 @@ impl PgLog {
             // Found where this handle left it: no other writer; try without the lock next.
             inner.contended = head != expected;
             inner.writer.seek(head);
+            if inner.writer.checkpoint_due_within(events) {
+                // Under the head row's lock: no writer moves it while the records are read.
+                authenticate(&mut inner.client, &inner.writer, head, inner.authentic)?;
+                inner.authentic = Some(head);
+            }
+            let base_authentic = inner.authentic == Some(head);
             let g = prepared.insert(prepare_group(&mut inner.writer, group, &mut inner.scratch));
             let records = g.batch.appended.len();
             if records == 0 {
@@ -721,6 +742,9 @@ impl PgLog {
                 });
             }
             inner.client.batch_execute("COMMIT")?;
+            if base_authentic {
+                inner.authentic = Some(g.batch.end);
+            }
             if !defer {
                 // Durability: a synchronous commit that wrote WAL (a row lock on this
                 // batch's last record, which no other writer touches) returns once the WAL
@@ -789,10 +813,25 @@ impl PgLog {
                 "SELECT checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq = $2",
                 &[&id, &db_i64(last)?],
             )?;
+            // The head row's `last_checkpoint` column is not trusted: the row it names is
+            // returned only if it is this log's checkpoint, signed under its key, over the
+            // last record and the head's values (review round 10).
             let cp = Checkpoint::decode(row.try_get(0)?)?;
+            if !covers(&cp, &inner.writer, stored.head) {
+                return Err(Error::InconsistentHead {
+                    log_id,
+                    what: format!(
+                        "its last_checkpoint column names the checkpoint row at {last}, which \
+                         is not a checkpoint of this log signed over its last record"
+                    ),
+                });
+            }
             tx.commit()?;
+            inner.authentic = Some(stored.head);
             return Ok(Some(cp));
         }
+        authenticate(&mut tx, &inner.writer, stored.head, inner.authentic)?;
+        inner.authentic = Some(stored.head);
         let Some(cp) = inner.writer.sign_checkpoint()? else {
             return Ok(None);
         };
@@ -851,6 +890,114 @@ fn flush_waited(log_id: LogId, last: u64, locked: u64) -> Result<()> {
              the record was removed, or the flush connection is to another database"
         ),
     })
+}
+
+/// `true` if `cp` is a checkpoint of `writer`'s log, in its chain mode, signed under its
+/// key, over the last record of `head` with `head`'s chain values.
+fn covers(cp: &Checkpoint, writer: &ChainWriter, head: ChainHead) -> bool {
+    let Some(key) = writer.verifying_key() else {
+        return false;
+    };
+    cp.log_id == writer.log_id()
+        && cp.mode == writer.mode()
+        && head.next.checked_sub(1) == Some(cp.sequence.get())
+        && cp.chain == head.chain
+        && cp.public_chain == Some(head.public_chain)
+        && cp.verify(&key).is_ok()
+}
+
+/// Authenticates `head` (read from the head row, which the database lets anyone change)
+/// before this handle signs a checkpoint over records chained after it: the records from
+/// the latest authentic point up to `head` must follow under the writer's keys
+/// ([`ChainWriter::follow`]) and end exactly at `head`. The latest authentic point is the
+/// later of `known` (a head this handle authenticated or produced) and the latest
+/// checkpoint row before `head`, which must be this log's, signed under its key (the
+/// genesis when there is neither). So a signature never covers records chained by
+/// someone with database access but without the audit key (review round 10). The writer
+/// stands at `head` (its format gives the genesis).
+///
+/// # Errors
+/// [`Error::Audit`] with [`hexvault_audit::Error::Damaged`] (the sequence of the first
+/// record that does not follow, or of a checkpoint row that does not verify);
+/// [`Error::InconsistentHead`] for missing record rows or a head that does not end the
+/// records; [`Error::Database`].
+fn authenticate(
+    client: &mut impl GenericClient,
+    writer: &ChainWriter,
+    head: ChainHead,
+    known: Option<ChainHead>,
+) -> Result<()> {
+    if known == Some(head) {
+        return Ok(());
+    }
+    let log_id = writer.log_id();
+    let id: &[u8] = log_id.as_bytes();
+    let damaged = |sequence: u64, reason| {
+        Error::Audit(hexvault_audit::Error::Damaged {
+            sequence: Sequence::new(sequence),
+            reason,
+        })
+    };
+    let mut from = writer.genesis();
+    if let Some(row) = client.query_opt(
+        "SELECT seq, checkpoint FROM hexvault_audit_checkpoints \
+          WHERE log_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
+        &[&id, &db_i64(head.next)?],
+    )? {
+        let seq = u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0);
+        let cp = Checkpoint::decode(row.try_get(1)?).map_err(|_| damaged(seq, Damage::Encoding))?;
+        let at = ChainHead {
+            format_version: head.format_version,
+            next: seq.saturating_add(1),
+            chain: cp.chain,
+            public_chain: cp.public_chain.unwrap_or(cp.chain),
+        };
+        if cp.sequence.get() != seq || !covers(&cp, writer, at) {
+            return Err(damaged(seq, Damage::CheckpointSignature));
+        }
+        from = at;
+    }
+    if let Some(known) = known.filter(|k| {
+        k.next > from.next && k.next <= head.next && k.format_version == head.format_version
+    }) {
+        from = known;
+    }
+    let rows = client.query(
+        "SELECT seq, record, chain FROM hexvault_audit_records \
+          WHERE log_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq",
+        &[&id, &db_i64(from.next)?, &db_i64(head.next)?],
+    )?;
+    let mut stored = Vec::with_capacity(rows.len());
+    for (expected, row) in (from.next..).zip(&rows) {
+        if row.try_get::<_, i64>(0)? != db_i64(expected)? {
+            return Err(Error::InconsistentHead {
+                log_id,
+                what: format!("record row {expected} is missing below the head"),
+            });
+        }
+        let record: &[u8] = row.try_get(1)?;
+        let chain = <[u8; 32]>::try_from(row.try_get::<_, &[u8]>(2)?)
+            .map_err(|_| damaged(expected, Damage::Encoding))?;
+        stored.push((record, ChainValue::from_bytes(chain)));
+    }
+    if stored.len() as u64 != head.next.saturating_sub(from.next) {
+        return Err(Error::InconsistentHead {
+            log_id,
+            what: format!(
+                "it names {} records, the table holds {} record rows",
+                head.next,
+                from.next.saturating_add(stored.len() as u64)
+            ),
+        });
+    }
+    let followed = writer.follow(from, stored.iter().map(|(record, chain)| (*record, chain)))?;
+    if followed != head {
+        return Err(Error::InconsistentHead {
+            log_id,
+            what: "its chain values are not those its records end with".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// A batch chained onto one head; the writer stands after its last record.

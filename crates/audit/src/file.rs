@@ -266,8 +266,9 @@ impl FileLog {
     /// torn final frame: its bytes are saved to `<log>.torn-<offset>` (synced) before the
     /// log is cut back to its last complete frame. If the interval checkpoint after the
     /// last record is missing (a crash between the two frames), it is signed and written
-    /// now. The checkpoint interval recorded in the file's header applies, whatever the
-    /// options say. Returns the log and the verification report ([`Report::torn_tail`],
+    /// now. The options must name the checkpoint interval recorded in the file's header
+    /// (else [`Error::CheckpointIntervalMismatch`]: the writer never takes it from the
+    /// file). Returns the log and the verification report ([`Report::torn_tail`],
     /// [`Report::torn_tail_saved_to`]).
     ///
     /// # Errors
@@ -350,7 +351,7 @@ impl FileLog {
             .map_or(0, core::num::NonZeroU64::get);
         let mut chain = ChainState::new(header.log_id, options);
         chain.set_format(header.version);
-        let mut verifier = chain.own_verifier();
+        let mut verifier = chain.stored_verifier();
         if let Some(ap) = anchor_path.as_ref().filter(|p| p.exists()) {
             verifier = verifier.with_anchor(Anchor::read(ap)?);
         }
@@ -738,7 +739,7 @@ impl AuditLog for FileLog {
     fn verify(&self) -> Result<Report> {
         let mut st = self.shared.lock();
         st.flush()?;
-        let mut verifier = st.chain.own_verifier();
+        let mut verifier = st.chain.stored_verifier();
         if let Some(ap) = st.anchor_path.as_ref().filter(|p| p.exists()) {
             verifier = verifier.with_anchor(Anchor::read(ap)?);
         }

@@ -453,4 +453,13 @@ impl ChainState {
             None => v,
         }
     }
+
+    /// [`ChainState::own_verifier`] that also expects the options' checkpoint interval,
+    /// never the stored header's (which anyone who can write the file or the database can
+    /// change together with the checkpoints it governs): for logs kept outside this
+    /// process's memory.
+    pub(crate) fn stored_verifier(&self) -> crate::Verifier {
+        self.own_verifier()
+            .expect_checkpoint_every(self.checkpoint_every.map_or(0, NonZeroU64::get))
+    }
 }

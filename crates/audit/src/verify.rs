@@ -208,7 +208,9 @@ pub(crate) struct ChainCheck {
     /// Stored chain value of the record the last valid checkpoint covers.
     checkpoint_head: Option<ChainValue>,
     checkpoint_every: u64,
-    /// The header records a checkpoint key: interval checkpoints are mandatory.
+    /// The header records a checkpoint key, or the caller trusts one: interval
+    /// checkpoints are mandatory (a header, or head row, that drops its key does not
+    /// make them optional).
     signed: bool,
     anchor: Option<Checkpoint>,
     anchor_matched: bool,
@@ -244,7 +246,7 @@ impl ChainCheck {
             last_checkpoint: None,
             checkpoint_head: None,
             checkpoint_every: u64::from(header.checkpoint_every),
-            signed: header.public_key.is_some(),
+            signed: header.public_key.is_some() || public_key.is_some(),
             anchor,
             anchor_matched: false,
         }
@@ -553,6 +555,7 @@ pub struct Verifier {
     require_anchored: bool,
     anchor: Option<Anchor>,
     min_sequence: Option<Sequence>,
+    checkpoint_every: Option<u64>,
 }
 
 impl fmt::Debug for Verifier {
@@ -568,6 +571,7 @@ impl fmt::Debug for Verifier {
             .field("require_anchored", &self.require_anchored)
             .field("anchor", &self.anchor.as_ref().map(Anchor::sequence))
             .field("min_sequence", &self.min_sequence)
+            .field("checkpoint_every", &self.checkpoint_every)
             .finish_non_exhaustive()
     }
 }
@@ -580,6 +584,7 @@ impl Verifier {
             require_anchored: false,
             anchor: None,
             min_sequence: None,
+            checkpoint_every: None,
         }
     }
 
@@ -631,6 +636,19 @@ impl Verifier {
         self
     }
 
+    /// The checkpoint interval the log was created with (0: on demand only), from a source
+    /// the caller trusts (the writer's own options): a header, or a database head row,
+    /// naming another interval is refused ([`Error::CheckpointIntervalMismatch`]). Without
+    /// it the interval is the one the header names, which only a public checksum protects
+    /// (a database row: nothing), so an interval checkpoint removed together with an edit
+    /// of that interval to 0 is not seen (the records themselves are still verified, and
+    /// an anchor still catches a cut). A log's own verifier (`AuditLog::verify`) sets it.
+    #[must_use]
+    pub const fn expect_checkpoint_every(mut self, n: u64) -> Self {
+        self.checkpoint_every = Some(n);
+        self
+    }
+
     /// Requires the log to hold the record with sequence number `sequence` (else
     /// [`Damage::Truncated`] with the number of records missing).
     #[must_use]
@@ -673,6 +691,14 @@ impl Verifier {
                 return Err(Error::UntrustedHeaderKey);
             }
             _ => {}
+        }
+        if let Some(expected) = self.checkpoint_every
+            && expected != u64::from(header.checkpoint_every)
+        {
+            return Err(Error::CheckpointIntervalMismatch {
+                header: u64::from(header.checkpoint_every),
+                options: expected,
+            });
         }
         let anchor = match &self.anchor {
             None => None,

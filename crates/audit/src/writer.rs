@@ -61,9 +61,12 @@ impl From<PreparedRecord> for crate::Appended {
 /// A storage shared by many writers reads the head under its own lock (a database row
 /// lock), [`ChainWriter::seek`]s to it, prepares the records, stores the encodings with
 /// their chain values and checkpoints, stores the new head, and [`ChainWriter::commit`]s
-/// only after the storage committed. The head comes from the storage and is not
-/// authenticated here: if someone changed it, the next records chain onto a wrong value
-/// and the verifier reports that sequence.
+/// only after the storage committed. [`ChainWriter::seek`] does not authenticate the head
+/// it is given: records chained onto a head someone changed are reported by a keyed
+/// verifier at that sequence, but a checkpoint signed over them would vouch for them to a
+/// public-key-only verifier. So before signing over a head read from storage, authenticate
+/// the records that lead to it with [`ChainWriter::follow`] (from the genesis, a head this
+/// writer produced, or a checkpoint whose signature verifies).
 pub struct ChainWriter {
     state: ChainState,
 }
@@ -247,11 +250,77 @@ impl ChainWriter {
         }))
     }
 
+    /// `true` if preparing `records` more records from the current head would sign an
+    /// interval checkpoint (a signing key is set and the interval ends within them).
+    #[must_use]
+    pub fn checkpoint_due_within(&self, records: u64) -> bool {
+        let (Some(every), Some(_)) = (self.state.checkpoint_every, &self.state.signing_key) else {
+            return false;
+        };
+        let every = every.get();
+        // The record at sequence `s` is followed by a checkpoint when `(s + 1) % every == 0`:
+        // the first such `s + 1` at or after `next + 1` is within `records` records.
+        let first = self.state.next.saturating_add(1);
+        let to_boundary = (every - first % every) % every;
+        records > 0 && to_boundary < records
+    }
+
+    /// Authenticates the records a storage holds after `from`, an authentic head (the
+    /// genesis, a head this writer produced, or the values of a checkpoint whose signature
+    /// verified): each encoding with the chain value stored beside it, in sequence order.
+    /// Recomputes the public chain and this writer's chain over them and returns the head
+    /// they end at; a record whose stored chain value differs from the recomputed one (or
+    /// that follows one that did) is refused with its sequence. In keyed mode only holders
+    /// of the audit key can produce records that pass, so a writer that chains on the
+    /// returned head (and signs a checkpoint over it) never vouches for records forged by
+    /// someone without the key. In unkeyed mode the chain is public: this checks only that
+    /// the records link.
+    ///
+    /// # Errors
+    /// [`Error::Damaged`] with the sequence of the first record that does not follow;
+    /// [`Error::UnsupportedVersion`] for a head of another format than 2 or 3;
+    /// [`Error::SequenceExhausted`].
+    pub fn follow<'a>(
+        &self,
+        from: ChainHead,
+        records: impl IntoIterator<Item = (&'a [u8], &'a ChainValue)>,
+    ) -> Result<ChainHead> {
+        if !matches!(
+            from.format_version,
+            crate::FILE_VERSION_V2 | crate::FILE_VERSION
+        ) {
+            return Err(Error::UnsupportedVersion(from.format_version));
+        }
+        let construction = crate::chain::Construction::of(from.format_version);
+        let mut head = from;
+        for (encoded, stored) in records {
+            let public = crate::chain::public_step(construction, &head.public_chain, encoded)?;
+            let chain = self
+                .state
+                .chainer
+                .link(construction, &head.chain, &public, encoded);
+            if chain != *stored {
+                return Err(Error::Damaged {
+                    sequence: Sequence::new(head.next),
+                    reason: crate::Damage::ChainMismatch,
+                });
+            }
+            head = ChainHead {
+                format_version: head.format_version,
+                next: head.next.checked_add(1).ok_or(Error::SequenceExhausted)?,
+                chain,
+                public_chain: public,
+            };
+        }
+        Ok(head)
+    }
+
     /// A verifier with this writer's own keys (the audit key, or unkeyed, and the
-    /// checkpoint public key if a signing key is set).
+    /// checkpoint public key if a signing key is set) that expects its checkpoint interval
+    /// ([`Verifier::expect_checkpoint_every`]): a stored header naming another is refused.
     #[must_use]
     pub fn verifier(&self) -> Verifier {
-        self.state.own_verifier()
+        self.state.stored_verifier()
     }
 }
 
@@ -358,5 +427,120 @@ mod tests {
             unsigned.sign_checkpoint(),
             Err(Error::NoSigningKey)
         ));
+    }
+
+    /// Ten records written by one writer, as a storage keeps them.
+    fn stored_records(options: LogOptions) -> (ChainWriter, Vec<(Vec<u8>, ChainValue)>) {
+        let mut writer = ChainWriter::new(options).unwrap();
+        let mut stored = Vec::new();
+        for _ in 0..10 {
+            let mut out = Vec::new();
+            let p = writer
+                .prepare(&Event::new(EventKind::Seal), &mut out)
+                .unwrap();
+            writer.commit(&p).unwrap();
+            stored.push((out, p.chain));
+        }
+        (writer, stored)
+    }
+
+    fn refs(stored: &[(Vec<u8>, ChainValue)]) -> impl Iterator<Item = (&[u8], &ChainValue)> {
+        stored.iter().map(|(enc, chain)| (enc.as_slice(), chain))
+    }
+
+    #[test]
+    fn follow_authenticates_stored_records_from_the_genesis_or_a_checkpoint() {
+        let (writer, stored) = stored_records(options());
+        let reader = ChainWriter::new(options()).unwrap();
+        assert_eq!(
+            reader.follow(reader.genesis(), refs(&stored)).unwrap(),
+            writer.head()
+        );
+        // From the values a checkpoint signs (after record 2): the head is the same.
+        let cp = writer.state.last_checkpoint.clone().unwrap();
+        let from = ChainHead {
+            format_version: writer.head().format_version,
+            next: cp.sequence.get() + 1,
+            chain: cp.chain,
+            public_chain: cp.public_chain.unwrap(),
+        };
+        let after = usize::try_from(from.next).unwrap();
+        assert_eq!(
+            reader.follow(from, refs(&stored[after..])).unwrap(),
+            writer.head()
+        );
+    }
+
+    /// What review round 10 found a PostgreSQL writer signing: records chained by someone
+    /// without the audit key (the public chain needs none), an edited record, a stored
+    /// chain value copied from elsewhere. Each is refused at its sequence.
+    #[test]
+    fn follow_refuses_forged_edited_and_moved_records_at_their_sequence() {
+        let (writer, stored) = stored_records(options());
+        let reader = ChainWriter::new(options()).unwrap();
+        let damaged_at = |records: &[(Vec<u8>, ChainValue)]| match reader
+            .follow(reader.genesis(), refs(records))
+        {
+            Err(Error::Damaged { sequence, reason }) => {
+                assert_eq!(reason, crate::Damage::ChainMismatch);
+                sequence.get()
+            }
+            other => panic!("not refused: {other:?}"),
+        };
+        // A forger with another key continues from the honest head after record 5.
+        let mut forger = ChainWriter::with_log_id(
+            writer.log_id(),
+            LogOptions::keyed(&AuditKey::from_bytes([0x66; 32])),
+        );
+        let mut honest = ChainWriter::new(options()).unwrap();
+        let head5 = honest.follow(honest.genesis(), refs(&stored[..6])).unwrap();
+        honest.seek(head5);
+        forger.seek(head5);
+        let mut forged = stored[..6].to_vec();
+        let mut out = Vec::new();
+        let p = forger
+            .prepare(&Event::new(EventKind::Rotate), &mut out)
+            .unwrap();
+        forged.push((out, p.chain));
+        assert_eq!(damaged_at(&forged), 6);
+        // One byte of record 3 edited.
+        let mut edited = stored.clone();
+        let last = edited[3].0.len() - 1;
+        edited[3].0[last] ^= 1;
+        assert_eq!(damaged_at(&edited), 3);
+        // Record 7 (with its own chain value) moved to position 4.
+        let mut moved = stored.clone();
+        moved.swap(4, 7);
+        assert_eq!(damaged_at(&moved), 4);
+    }
+
+    #[test]
+    fn checkpoint_due_within_counts_to_the_next_interval_boundary() {
+        // Interval 3: checkpoints follow records 2, 5, 8, ...
+        let mut writer = ChainWriter::new(options()).unwrap();
+        assert!(!writer.checkpoint_due_within(0));
+        assert!(!writer.checkpoint_due_within(2));
+        assert!(writer.checkpoint_due_within(3));
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let p = writer
+                .prepare(&Event::new(EventKind::Seal), &mut out)
+                .unwrap();
+            writer.commit(&p).unwrap();
+        }
+        // Next is record 3: its checkpoint follows record 5, the third from here.
+        assert!(!writer.checkpoint_due_within(2));
+        assert!(writer.checkpoint_due_within(3));
+        assert!(writer.checkpoint_due_within(100));
+        // No signing key or no interval: never.
+        let unsigned =
+            ChainWriter::new(LogOptions::keyed(&AuditKey::from_bytes([5; 32])).checkpoint_every(3))
+                .unwrap();
+        assert!(!unsigned.checkpoint_due_within(100));
+        let on_demand = ChainWriter::new(
+            LogOptions::keyed(&AuditKey::from_bytes([5; 32])).signing_seed([6; 32]),
+        )
+        .unwrap();
+        assert!(!on_demand.checkpoint_due_within(100));
     }
 }
