@@ -147,13 +147,16 @@ impl LogSource {
     }
 }
 
-/// Reads a log from PostgreSQL (a consistent snapshot).
-fn read_postgres(config: &Config, log_id: LogId, name: &str) -> CliResult<StoredLog> {
-    // No TLS: connect over a Unix socket or a tunnel (docs/cli.md).
-    let mut client: Client = config
+/// Connects to PostgreSQL. No TLS: connect over a Unix socket or a tunnel (docs/cli.md).
+fn connect_postgres(config: &Config) -> CliResult<Client> {
+    config
         .connect(NoTls)
-        .map_err(|error| CliError::Failed(format!("connecting to PostgreSQL: {error}")))?;
-    StoredLog::read(&mut client, log_id)
+        .map_err(|error| CliError::Failed(format!("connecting to PostgreSQL: {error}")))
+}
+
+/// Reads a whole log from PostgreSQL into memory (a consistent snapshot).
+fn read_postgres(config: &Config, log_id: LogId, name: &str) -> CliResult<StoredLog> {
+    StoredLog::read(&mut connect_postgres(config)?, log_id)
         .map_err(|error| CliError::Failed(format!("{name}: {error}")))
 }
 
@@ -280,9 +283,13 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         Source::File(file) => verifier
             .verify_file(file)
             .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
-        Source::Postgres { config, log_id } => read_postgres(config, *log_id, &name)?
-            .verify(&verifier)
-            .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
+        Source::Postgres { config, log_id } => hexvault_audit_postgres::verify_paged(
+            &mut connect_postgres(config)?,
+            *log_id,
+            &verifier,
+            hexvault_audit_postgres::DEFAULT_PAGE_ROWS,
+        )
+        .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
     };
     let incomplete = if args.forensic {
         None
