@@ -579,6 +579,34 @@ pub fn verify_paged(
     verifier: &Verifier,
     page_rows: NonZeroU16,
 ) -> Result<Report> {
+    verify_in_snapshot(client, log_id, verifier, page_rows).map(|(report, _)| report)
+}
+
+/// [`verify_paged`], and the last checkpoint the verifier accepted (its signature checked
+/// under the verifier's trusted key, its chain values against the records before it) as an
+/// anchor to keep outside the database. When the report has no failure it is the log's
+/// latest checkpoint in the snapshot verified; with a failure, do not keep it. `None` if no
+/// checkpoint was accepted.
+///
+/// # Errors
+/// As [`verify_paged`].
+pub fn verify_and_anchor(
+    client: &mut impl GenericClient,
+    log_id: LogId,
+    verifier: &Verifier,
+    page_rows: NonZeroU16,
+) -> Result<(Report, Option<Anchor>)> {
+    let (report, accepted) = verify_in_snapshot(client, log_id, verifier, page_rows)?;
+    Ok((report, accepted.map(Anchor::new).transpose()?))
+}
+
+/// [`verify_paged`] and the last checkpoint the verifier accepted.
+fn verify_in_snapshot(
+    client: &mut impl GenericClient,
+    log_id: LogId,
+    verifier: &Verifier,
+    page_rows: NonZeroU16,
+) -> Result<(Report, Option<Checkpoint>)> {
     let (mut tx, head) = snapshot(client, log_id)?;
     let id: &[u8] = log_id.as_bytes();
     let (bad_record, readable) = record_rows(&mut tx, id)?;
@@ -595,6 +623,7 @@ pub fn verify_paged(
     };
     let end = record_limit.min(readable);
     let mut position = 0u64;
+    let mut accepted = None;
     'records: while position < end {
         let row = records
             .next(&mut tx)?
@@ -613,6 +642,7 @@ pub fn verify_paged(
             if !checker.push(EntryRef::Checkpoint(&cp)) {
                 break 'records;
             }
+            accepted = Some(cp);
         }
         position = position.saturating_add(1);
     }
@@ -620,13 +650,18 @@ pub fn verify_paged(
         while !checker.failed()
             && let Some(cp) = checkpoints.next_if(&mut tx, |_| true)?
         {
-            checker.push(EntryRef::Checkpoint(&cp));
+            if checker.push(EntryRef::Checkpoint(&cp)) {
+                accepted = Some(cp);
+            }
         }
     }
     let report = checker.finish();
     drop((records, checkpoints));
     tx.commit()?;
-    judge(report, unreadable, &head.header, head.head)
+    Ok((
+        judge(report, unreadable, &head.header, head.head)?,
+        accepted,
+    ))
 }
 
 /// The checkpoint row with the greatest `seq` of `log_id` as an anchor (UNVERIFIED), or

@@ -766,6 +766,30 @@ fn a_long_log_verifies_the_same_with_any_page_size() {
     assert_eq!(report.records, 3050);
     assert_eq!(report.checkpoints, 30);
     assert_eq!(report.unanchored_records(), 50);
+    // The anchor of the verified snapshot is the latest checkpoint, as the one-row read
+    // and the whole-log read give it.
+    let latest = log.anchor().unwrap().unwrap();
+    assert_eq!(latest.sequence().get(), 2999);
+    assert_eq!(
+        log.read()
+            .unwrap()
+            .latest_anchor()
+            .unwrap()
+            .unwrap()
+            .encode(),
+        latest.encode()
+    );
+    for page in [1, 7, DEFAULT_PAGE_ROWS.get()] {
+        let (paged, anchor) = hexvault_audit_postgres::verify_and_anchor(
+            &mut client(),
+            log.log_id(),
+            &verifier(),
+            NonZeroU16::new(page).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(paged, report);
+        assert_eq!(anchor.unwrap().encode(), latest.encode());
+    }
     let id = log.log_id().as_bytes().to_vec();
     sql(
         "UPDATE hexvault_audit_records SET record = overlay(record placing '\\xff'::bytea from 10 for 1) WHERE log_id = $1 AND seq = 1777",

@@ -674,10 +674,13 @@ pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResu
     if let Some(previous) = previous {
         verifier = verifier.with_anchor(previous);
     }
-    let stored = read_postgres(config, *log_id, &name)?;
-    let report = stored
-        .verify(&verifier)
-        .map_err(|error| CliError::Failed(format!("{name}: {error}; no anchor exported")))?;
+    let (report, latest) = hexvault_audit_postgres::verify_and_anchor(
+        &mut connect_postgres(config)?,
+        *log_id,
+        &verifier,
+        hexvault_audit_postgres::DEFAULT_PAGE_ROWS,
+    )
+    .map_err(|error| CliError::Failed(format!("{name}: {error}; no anchor exported")))?;
     if let Some(failure) = &report.failure {
         return Err(CliError::Failed(format!(
             "{name}: the log does not verify (at sequence {}: {}); no anchor exported: keep \
@@ -685,14 +688,11 @@ pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResu
             failure.sequence, failure.reason
         )));
     }
-    let anchor = stored
-        .latest_anchor()
-        .map_err(|error| CliError::Failed(format!("{name}: {error}")))?
-        .ok_or_else(|| {
-            CliError::Failed(format!(
-                "{name}: the log has no checkpoint yet; sign one (AuditLog::checkpoint) first"
-            ))
-        })?;
+    let anchor = latest.ok_or_else(|| {
+        CliError::Failed(format!(
+            "{name}: the log has no checkpoint yet; sign one (AuditLog::checkpoint) first"
+        ))
+    })?;
     if anchor.log_id() != *log_id {
         return Err(CliError::Failed(format!(
             "{name}: its latest checkpoint names another log; no anchor exported"
