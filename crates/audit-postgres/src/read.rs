@@ -1,6 +1,7 @@
-//! Reading a log back from the database (head row, records, checkpoints) for verification,
-//! `hexvault audit show` and the anchor export. The database is not trusted: every row is
-//! checked by the verifier, and a row that cannot even be read is damage at its sequence.
+//! Reading a log back from the database (head row, records, checkpoints): page by page for
+//! verification and the anchor export ([`verify_paged`], [`verify_and_anchor`]), whole for
+//! `hexvault audit show` ([`StoredLog`]). The database is not trusted: every row is checked
+//! by the verifier, and a row that cannot even be read is damage at its sequence.
 
 use core::num::NonZeroU16;
 use hexvault_audit::{
@@ -275,7 +276,9 @@ impl core::fmt::Debug for StoredLog {
 
 impl StoredLog {
     /// Reads the head row, every record and every checkpoint of `log_id` in one
-    /// repeatable-read, read-only transaction (a consistent snapshot while writers append).
+    /// repeatable-read, read-only transaction (a consistent snapshot while writers append),
+    /// holding the whole log in memory; [`verify_paged`] verifies in memory bounded by a
+    /// page.
     ///
     /// # Errors
     /// [`Error::NoSchema`] / [`Error::SchemaTooNew`], [`Error::UnknownLog`],
