@@ -443,9 +443,8 @@ impl StoredLog {
     }
 }
 
-/// Rows fetched per round trip by [`crate::PgLog::verify_with`], [`crate::PgLog::verify`]
-/// and `hexvault audit verify` on a PostgreSQL log: a page of records is about
-/// 1024 × 250 bytes.
+/// Rows fetched per round trip by [`crate::PgLog::verify_with`], `PgLog::verify`,
+/// `hexvault audit verify` and `hexvault audit export-anchor` on a PostgreSQL log (1,024).
 pub const DEFAULT_PAGE_ROWS: NonZeroU16 = NonZeroU16::MIN.saturating_add(1023);
 
 fn vanished(what: &'static str) -> Error {
