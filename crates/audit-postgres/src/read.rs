@@ -4,11 +4,11 @@
 //! by the verifier, and a row that cannot even be read is damage at its sequence.
 
 use core::num::NonZeroU16;
+
 use hexvault_audit::{
     Anchor, AuditRecord, ChainHead, ChainMode, ChainValue, Checkpoint, Damage, EntryRef, Failure,
     LogEntry, LogId, Report, Sequence, StoredHeader, Verifier, VerifyingKey,
 };
-
 use postgres::{GenericClient, Transaction};
 
 use crate::{Error, Result};
@@ -189,10 +189,12 @@ const CHECKPOINTS_SQL: &str =
 fn read_checkpoint(
     row: &postgres::Row,
 ) -> Result<core::result::Result<(u64, Checkpoint), BadCheckpoint>> {
-    let Ok(seq) = u64::try_from(row.try_get::<_, i64>(0)?) else {
+    let seq = row.try_get::<_, i64>(0)?;
+    let bytes: &[u8] = row.try_get(1)?;
+    let Ok(seq) = u64::try_from(seq) else {
         return Ok(Err(BadCheckpoint::NegativeSeq));
     };
-    Ok(Checkpoint::decode(row.try_get(1)?)
+    Ok(Checkpoint::decode(bytes)
         .map(|cp| (seq, cp))
         .map_err(|_| BadCheckpoint::Encoding(seq)))
 }
@@ -447,6 +449,9 @@ impl StoredLog {
 /// `hexvault audit verify` and `hexvault audit export-anchor` on a PostgreSQL log (1,024).
 pub const DEFAULT_PAGE_ROWS: NonZeroU16 = NonZeroU16::MIN.saturating_add(1023);
 
+/// A table holds fewer rows than counted in the same snapshot.
+const FEWER_ROWS: &str = "a table read in one snapshot held fewer rows than counted in it";
+
 fn vanished(what: &'static str) -> Error {
     Error::Audit(hexvault_audit::Error::Internal(what))
 }
@@ -537,6 +542,8 @@ struct CheckpointFeed {
     left: u64,
     limit: u64,
     peeked: Option<Checkpoint>,
+    /// A row that read in the first pass and not in this one (see [`CheckpointFeed::next_if`]).
+    bad: Option<BadCheckpoint>,
 }
 
 impl CheckpointFeed {
@@ -547,14 +554,19 @@ impl CheckpointFeed {
         take: impl FnOnce(&Checkpoint) -> bool,
     ) -> Result<Option<Checkpoint>> {
         while self.peeked.is_none() && self.left > 0 {
-            let row = self
-                .pages
-                .next(tx)?
-                .ok_or_else(|| vanished("a checkpoint row counted in the snapshot is gone"))?;
+            let row = self.pages.next(tx)?.ok_or_else(|| vanished(FEWER_ROWS))?;
             self.left = self.left.saturating_sub(1);
-            let (_, cp) = read_checkpoint(&row)?.map_err(|_| {
-                vanished("a checkpoint row read in the snapshot does not read again")
-            })?;
+            let cp = match read_checkpoint(&row)? {
+                Ok((_, cp)) => cp,
+                // Read in the first pass: only rows sharing a `seq` (the primary key
+                // dropped) can come in another order now. This one is the first that
+                // cannot be read.
+                Err(bad) => {
+                    self.bad = Some(bad);
+                    self.left = 0;
+                    break;
+                }
+            };
             if cp.sequence.get() < self.limit {
                 self.peeked = Some(cp);
             }
@@ -613,7 +625,7 @@ fn verify_in_snapshot(
     let id: &[u8] = log_id.as_bytes();
     let (bad_record, readable) = record_rows(&mut tx, id)?;
     let (good_checkpoints, bad_checkpoint) = checkpoint_rows(&mut tx, id, page_rows)?;
-    let unreadable = Unreadable::charge(bad_record, readable, bad_checkpoint);
+    let mut unreadable = Unreadable::charge(bad_record, readable, bad_checkpoint);
     let (record_limit, checkpoint_limit) = Unreadable::limits(unreadable);
     let mut checker = verifier.start(&head.header)?;
     let mut records = Pages::bind(&mut tx, RECORDS_SQL, id, page_rows)?;
@@ -622,18 +634,21 @@ fn verify_in_snapshot(
         left: good_checkpoints,
         limit: checkpoint_limit,
         peeked: None,
+        bad: None,
     };
     let end = record_limit.min(readable);
     let mut position = 0u64;
     let mut accepted = None;
     'records: while position < end {
-        let row = records
-            .next(&mut tx)?
-            .ok_or_else(|| vanished("a record row counted in the snapshot is gone"))?;
+        let row = records.next(&mut tx)?.ok_or_else(|| vanished(FEWER_ROWS))?;
         let encoded: &[u8] = row.try_get(0)?;
-        let chain = <[u8; 32]>::try_from(row.try_get::<_, &[u8]>(1)?)
-            .map(ChainValue::from_bytes)
-            .map_err(|_| vanished("a record row read in the snapshot does not read again"))?;
+        let Ok(chain) = <[u8; 32]>::try_from(row.try_get::<_, &[u8]>(1)?) else {
+            // Only rows sharing a `seq` (the primary key dropped) can come in another order
+            // than the count saw: this row is the first that cannot be read.
+            unreadable = Some(Unreadable::Record(Sequence::new(position)));
+            break;
+        };
+        let chain = ChainValue::from_bytes(chain);
         if !checker.push(EntryRef::Record {
             encoded,
             chain: &chain,
@@ -656,6 +671,14 @@ fn verify_in_snapshot(
                 accepted = Some(cp);
             }
         }
+    }
+    if let Some(bad) = checkpoints.bad {
+        // The earlier of the two unreadable rows.
+        let late = Unreadable::charge(bad_record, readable, Some(bad));
+        unreadable = match (unreadable, late) {
+            (Some(found), Some(other)) if found.sequence() <= other.sequence() => Some(found),
+            (found, other) => other.or(found),
+        };
     }
     let report = checker.finish();
     drop((records, checkpoints));
