@@ -743,6 +743,7 @@ fn sql_tampering_is_detected_with_its_sequence() {
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_long_log_verifies_the_same_with_any_page_size() {
     let log = PgLog::create(client(), options(100)).unwrap();
+    assert!(log.anchor().unwrap().is_none());
     for chunk in 0..30u64 {
         log.append_batch((chunk * 100..chunk * 100 + 100).map(event).collect())
             .unwrap();
@@ -797,6 +798,15 @@ fn a_long_log_verifies_the_same_with_any_page_size() {
     );
     let report = check(false);
     assert_eq!(report.failure.unwrap().sequence, Sequence::new(1777));
+    // The latest checkpoint row cut short: no anchor from it.
+    sql(
+        "UPDATE hexvault_audit_checkpoints SET checkpoint = substring(checkpoint from 1 for 50) WHERE log_id = $1 AND seq = 2999",
+        &id,
+    );
+    assert!(matches!(
+        log.anchor(),
+        Err(Error::Audit(hexvault_audit::Error::Malformed(_)))
+    ));
 }
 
 fn restore_constraints(admin: &mut Client) {
