@@ -27,5 +27,5 @@ mod schema;
 pub use error::{Error, Result};
 pub use log::PgLog;
 pub use postgres;
-pub use read::StoredLog;
+pub use read::{DEFAULT_PAGE_ROWS, StoredLog, verify_and_anchor, verify_paged};
 pub use schema::{SCHEMA_VERSION, check as check_schema, migrate};

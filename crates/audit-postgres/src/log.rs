@@ -1,5 +1,6 @@
 //! `PgLog`: the [`AuditLog`] on PostgreSQL.
 
+use core::num::NonZeroU16;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{Thread, ThreadId};
@@ -11,7 +12,7 @@ use hexvault_audit::{
 };
 use postgres::{Client, GenericClient, Statement};
 
-use crate::read::{HEAD_COLUMNS, HeadRow, StoredLog};
+use crate::read::{DEFAULT_PAGE_ROWS, HEAD_COLUMNS, HeadRow, StoredLog};
 use crate::{Error, Result};
 
 /// Moves the head and inserts the batch's records and checkpoints in one statement, only
@@ -847,7 +848,8 @@ impl PgLog {
         Ok(Some(cp))
     }
 
-    /// Reads the whole log back (see [`StoredLog::read`]).
+    /// Reads the whole log back into memory (see [`StoredLog::read`]; to verify, use
+    /// [`PgLog::verify_with`], which reads a page at a time).
     ///
     /// # Errors
     /// As [`StoredLog::read`].
@@ -858,21 +860,39 @@ impl PgLog {
     }
 
     /// Verifies the log in the database with an explicit verifier (for example with an
-    /// anchor, or public-key only).
+    /// anchor, or public-key only), [`DEFAULT_PAGE_ROWS`] rows at a time (see
+    /// [`crate::verify_paged`]: memory bounded by a page, not by the log's length).
     ///
     /// # Errors
-    /// As [`StoredLog::read`] and [`StoredLog::verify`].
+    /// As [`crate::verify_paged`].
     pub fn verify_with(&self, verifier: &Verifier) -> Result<Report> {
-        self.read()?.verify(verifier)
+        self.verify_paged(verifier, DEFAULT_PAGE_ROWS)
     }
 
-    /// The latest checkpoint in the database as an [`Anchor`] to keep outside it (write
-    /// [`Anchor::encode`] to a file, `hexvault audit verify --anchor` reads it).
+    /// [`PgLog::verify_with`], `page_rows` rows per round trip.
     ///
     /// # Errors
-    /// As [`StoredLog::read`] and [`StoredLog::latest_anchor`].
+    /// As [`crate::verify_paged`].
+    pub fn verify_paged(&self, verifier: &Verifier, page_rows: NonZeroU16) -> Result<Report> {
+        let mut inner = self.lock();
+        let log_id = inner.writer.log_id();
+        crate::read::verify_paged(&mut inner.client, log_id, verifier, page_rows)
+    }
+
+    /// The latest checkpoint in the database (the checkpoint row with the greatest
+    /// sequence number; only that row is read) as an [`Anchor`] to keep outside it (write
+    /// [`Anchor::encode`] to a file, `hexvault audit verify --anchor` reads it).
+    /// UNVERIFIED: verify the log first (a verifier checks the anchor's signature against
+    /// the trusted key). `None` if the log has no checkpoint.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; [`Error::Audit`] for a row that is not a checkpoint
+    /// ([`hexvault_audit::Error::Malformed`]) or a format-1 checkpoint
+    /// ([`hexvault_audit::Error::BadAnchor`]).
     pub fn anchor(&self) -> Result<Option<Anchor>> {
-        self.read()?.latest_anchor()
+        let mut inner = self.lock();
+        let log_id = inner.writer.log_id();
+        crate::read::latest_anchor(&mut inner.client, log_id)
     }
 }
 

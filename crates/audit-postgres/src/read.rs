@@ -1,12 +1,15 @@
-//! Reading a log back from the database (head row, records, checkpoints) for verification,
-//! `hexvault audit show` and the anchor export. The database is not trusted: every row is
-//! checked by the verifier, and a row that cannot even be read is damage at its sequence.
+//! Reading a log back from the database (head row, records, checkpoints): page by page for
+//! verification and the anchor export ([`verify_paged`], [`verify_and_anchor`]), whole for
+//! `hexvault audit show` ([`StoredLog`]). The database is not trusted: every row is checked
+//! by the verifier, and a row that cannot even be read is damage at its sequence.
+
+use core::num::NonZeroU16;
 
 use hexvault_audit::{
     Anchor, AuditRecord, ChainHead, ChainMode, ChainValue, Checkpoint, Damage, EntryRef, Failure,
     LogEntry, LogId, Report, Sequence, StoredHeader, Verifier, VerifyingKey,
 };
-use postgres::GenericClient;
+use postgres::{GenericClient, Transaction};
 
 use crate::{Error, Result};
 
@@ -126,6 +129,141 @@ impl Unreadable {
             Self::Record(s) | Self::Checkpoint(s) => s,
         }
     }
+
+    /// The first unreadable row, from the position of the first record row that cannot
+    /// be read (if any), the number of record rows before it (all of them if none), and
+    /// the first checkpoint row that cannot be read. A checkpoint row with a negative
+    /// `seq` is charged to the start; one that does not decode to the record it claims to
+    /// follow (at most the first record not read), unless an unreadable record comes
+    /// first.
+    fn charge(
+        bad_record: Option<u64>,
+        readable: u64,
+        bad_checkpoint: Option<BadCheckpoint>,
+    ) -> Option<Self> {
+        match bad_checkpoint {
+            Some(BadCheckpoint::NegativeSeq) => Some(Self::Checkpoint(Sequence::new(0))),
+            Some(BadCheckpoint::Encoding(seq)) => {
+                let at = seq.min(readable);
+                Some(match bad_record {
+                    Some(r) if r <= at => Self::Record(Sequence::new(r)),
+                    _ => Self::Checkpoint(Sequence::new(at)),
+                })
+            }
+            None => bad_record.map(|r| Self::Record(Sequence::new(r))),
+        }
+    }
+
+    /// `(record limit, checkpoint limit)`: with an unreadable row, the verifier is given
+    /// only the records before the limit and the checkpoints naming a record before the
+    /// checkpoint limit (records before an unreadable record, records up to the one an
+    /// unreadable checkpoint follows, and checkpoints before either).
+    const fn limits(unreadable: Option<Self>) -> (u64, u64) {
+        match unreadable {
+            None => (u64::MAX, u64::MAX),
+            Some(Self::Record(at)) => (at.get(), at.get()),
+            Some(Self::Checkpoint(at)) => (at.get().saturating_add(1), at.get()),
+        }
+    }
+}
+
+/// A checkpoint row that cannot be read as a checkpoint.
+#[derive(Debug, Clone, Copy)]
+enum BadCheckpoint {
+    /// Its `seq` column is negative (the table's CHECK dropped).
+    NegativeSeq,
+    /// Its bytes do not decode; its `seq` column.
+    Encoding(u64),
+}
+
+/// Records of a log in storage order (both readers use this one query).
+const RECORDS_SQL: &str =
+    "SELECT record, chain FROM hexvault_audit_records WHERE log_id = $1 ORDER BY seq";
+
+/// Checkpoints of a log in storage order (both readers use this one query).
+const CHECKPOINTS_SQL: &str =
+    "SELECT seq, checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 ORDER BY seq";
+
+/// A row of [`CHECKPOINTS_SQL`]: its `seq` column and checkpoint, or why it cannot be
+/// read. A NULL column is a database error (as for every reader of the row).
+fn read_checkpoint(
+    row: &postgres::Row,
+) -> Result<core::result::Result<(u64, Checkpoint), BadCheckpoint>> {
+    let seq = row.try_get::<_, i64>(0)?;
+    let bytes: &[u8] = row.try_get(1)?;
+    let Ok(seq) = u64::try_from(seq) else {
+        return Ok(Err(BadCheckpoint::NegativeSeq));
+    };
+    Ok(Checkpoint::decode(bytes)
+        .map(|cp| (seq, cp))
+        .map_err(|_| BadCheckpoint::Encoding(seq)))
+}
+
+/// Opens the repeatable-read, read-only transaction every reader works in (one consistent
+/// snapshot while writers append) and reads the log's head row in it.
+fn snapshot<C: GenericClient>(client: &mut C, log_id: LogId) -> Result<(Transaction<'_>, HeadRow)> {
+    let schema = crate::schema::check(client)?;
+    let columns = if schema >= 2 {
+        HEAD_COLUMNS
+    } else {
+        HEAD_COLUMNS_SCHEMA_1
+    };
+    let mut tx = client.transaction()?;
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    let id: &[u8] = log_id.as_bytes();
+    let head_row = tx
+        .query_opt(
+            &format!("SELECT {columns} FROM hexvault_audit_logs WHERE log_id = $1"),
+            &[&id],
+        )?
+        .ok_or(Error::UnknownLog(log_id))?;
+    let head = HeadRow::parse(log_id, &head_row)?;
+    Ok((tx, head))
+}
+
+/// The verifier's report on the readable entries, judged against the unreadable row and
+/// the head row: damage the verifier found comes first; then the unreadable row
+/// ([`Damage::Encoding`] at its sequence); then a head row that counts more records than
+/// verified ([`Damage::Truncated`]); a head row that counts fewer or names another chain
+/// value is [`Error::InconsistentHead`].
+fn judge(
+    mut report: Report,
+    unreadable: Option<Unreadable>,
+    header: &StoredHeader,
+    head: ChainHead,
+) -> Result<Report> {
+    let undamaged = matches!(
+        report.failure,
+        None | Some(Failure {
+            reason: Damage::UnanchoredTail,
+            ..
+        })
+    );
+    if !undamaged {
+        return Ok(report);
+    }
+    if let Some(at) = unreadable {
+        report.failure = Some(Failure {
+            sequence: at.sequence(),
+            reason: Damage::Encoding,
+        });
+    } else if report.records < head.next {
+        report.failure = Some(Failure {
+            sequence: Sequence::new(report.records),
+            reason: Damage::Truncated {
+                missing: head.next.saturating_sub(report.records),
+            },
+        });
+    } else if report.records > head.next || report.head.is_some_and(|h| h != head.chain) {
+        return Err(Error::InconsistentHead {
+            log_id: header.log_id,
+            what: format!(
+                "it names {} records, the verified records are {}, or its chain value differs",
+                head.next, report.records
+            ),
+        });
+    }
+    Ok(report)
 }
 
 impl core::fmt::Debug for StoredLog {
@@ -140,40 +278,25 @@ impl core::fmt::Debug for StoredLog {
 
 impl StoredLog {
     /// Reads the head row, every record and every checkpoint of `log_id` in one
-    /// repeatable-read, read-only transaction (a consistent snapshot while writers append).
+    /// repeatable-read, read-only transaction (a consistent snapshot while writers append),
+    /// holding the whole log in memory; [`verify_paged`] verifies in memory bounded by a
+    /// page.
     ///
     /// # Errors
     /// [`Error::NoSchema`] / [`Error::SchemaTooNew`], [`Error::UnknownLog`],
     /// [`Error::InconsistentHead`] for a head row that cannot be parsed, [`Error::Database`].
     pub fn read(client: &mut impl GenericClient, log_id: LogId) -> Result<Self> {
-        let schema = crate::schema::check(client)?;
-        let columns = if schema >= 2 {
-            HEAD_COLUMNS
-        } else {
-            HEAD_COLUMNS_SCHEMA_1
-        };
-        let mut tx = client.transaction()?;
-        tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        let (mut tx, head) = snapshot(client, log_id)?;
         let id: &[u8] = log_id.as_bytes();
-        let head_row = tx
-            .query_opt(
-                &format!("SELECT {columns} FROM hexvault_audit_logs WHERE log_id = $1"),
-                &[&id],
-            )?
-            .ok_or(Error::UnknownLog(log_id))?;
-        let head = HeadRow::parse(log_id, &head_row)?;
         let mut arena = Vec::new();
         let mut records = Vec::new();
-        let mut unreadable = None;
-        let rows = tx.query(
-            "SELECT record, chain FROM hexvault_audit_records WHERE log_id = $1 ORDER BY seq",
-            &[&id],
-        )?;
+        let mut bad_record = None;
+        let rows = tx.query(RECORDS_SQL, &[&id])?;
         for (position, row) in (0u64..).zip(&rows) {
             let record: &[u8] = row.try_get(0)?;
             let chain: &[u8] = row.try_get(1)?;
             let Ok(chain) = <[u8; 32]>::try_from(chain) else {
-                unreadable = Some(Unreadable::Record(Sequence::new(position)));
+                bad_record = Some(position);
                 break;
             };
             let start = arena.len();
@@ -182,25 +305,12 @@ impl StoredLog {
         }
         drop(rows);
         let mut checkpoints = Vec::new();
-        for row in tx.query(
-            "SELECT seq, checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 ORDER BY seq",
-            &[&id],
-        )? {
-            let seq = u64::try_from(row.try_get::<_, i64>(0)?);
-            match (seq, Checkpoint::decode(row.try_get(1)?)) {
-                (Ok(seq), Ok(cp)) => checkpoints.push((seq, cp)),
-                // A negative seq column (the table's CHECK dropped) is charged to the start.
-                (Err(_), _) => {
-                    unreadable = Some(Unreadable::Checkpoint(Sequence::new(0)));
-                    break;
-                }
-                (Ok(seq), Err(_)) => {
-                    // Charged to the record it claims to follow (as a file's bad frame).
-                    let at = Sequence::new(seq.min(records.len() as u64));
-                    let earlier = unreadable.is_some_and(|u: Unreadable| u.sequence() <= at);
-                    if !earlier {
-                        unreadable = Some(Unreadable::Checkpoint(at));
-                    }
+        let mut bad_checkpoint = None;
+        for row in tx.query(CHECKPOINTS_SQL, &[&id])? {
+            match read_checkpoint(&row)? {
+                Ok((seq, cp)) => checkpoints.push((seq, cp)),
+                Err(bad) => {
+                    bad_checkpoint = Some(bad);
                     break;
                 }
             }
@@ -209,10 +319,10 @@ impl StoredLog {
         Ok(Self {
             header: head.header,
             head: head.head,
+            unreadable: Unreadable::charge(bad_record, records.len() as u64, bad_checkpoint),
             arena,
             records,
             checkpoints,
-            unreadable,
         })
     }
 
@@ -255,11 +365,7 @@ impl StoredLog {
     /// only the entries before it: records before an unreadable record, records up to the
     /// one an unreadable checkpoint follows, and checkpoints before either.
     fn entries(&self) -> Result<Vec<EntryRef<'_>>> {
-        let (record_limit, checkpoint_limit) = match self.unreadable {
-            None => (u64::MAX, u64::MAX),
-            Some(Unreadable::Record(at)) => (at.get(), at.get()),
-            Some(Unreadable::Checkpoint(at)) => (at.get().saturating_add(1), at.get()),
-        };
+        let (record_limit, checkpoint_limit) = Unreadable::limits(self.unreadable);
         let mut cps = self
             .checkpoints
             .iter()
@@ -291,41 +397,8 @@ impl StoredLog {
     /// [`Error::Audit`]; [`Error::InconsistentHead`] if the records verify but the head
     /// row names fewer records or another chain value than they end with.
     pub fn verify(&self, verifier: &Verifier) -> Result<Report> {
-        let mut report = verifier.verify_entries(&self.header, self.entries()?)?;
-        let undamaged = matches!(
-            report.failure,
-            None | Some(Failure {
-                reason: Damage::UnanchoredTail,
-                ..
-            })
-        );
-        if !undamaged {
-            return Ok(report);
-        }
-        if let Some(at) = self.unreadable {
-            report.failure = Some(Failure {
-                sequence: at.sequence(),
-                reason: Damage::Encoding,
-            });
-        } else if report.records < self.head.next {
-            report.failure = Some(Failure {
-                sequence: Sequence::new(report.records),
-                reason: Damage::Truncated {
-                    missing: self.head.next.saturating_sub(report.records),
-                },
-            });
-        } else if report.records > self.head.next
-            || report.head.is_some_and(|h| h != self.head.chain)
-        {
-            return Err(Error::InconsistentHead {
-                log_id: self.header.log_id,
-                what: format!(
-                    "it names {} records, the verified records are {}, or its chain value differs",
-                    self.head.next, report.records
-                ),
-            });
-        }
-        Ok(report)
+        let report = verifier.verify_entries(&self.header, self.entries()?)?;
+        judge(report, self.unreadable, &self.header, self.head)
     }
 
     /// Every readable entry decoded, UNVERIFIED, in order (for display), and the sequence
@@ -370,4 +443,267 @@ impl StoredLog {
             .map(|cp| Anchor::new(cp.clone()).map_err(Error::from))
             .transpose()
     }
+}
+
+/// Rows fetched per round trip by [`crate::PgLog::verify_with`], `PgLog::verify`,
+/// `hexvault audit verify` and `hexvault audit export-anchor` on a PostgreSQL log (1,024).
+pub const DEFAULT_PAGE_ROWS: NonZeroU16 = NonZeroU16::MIN.saturating_add(1023);
+
+/// A table holds fewer rows than counted in the same snapshot.
+const FEWER_ROWS: &str = "a table read in one snapshot held fewer rows than counted in it";
+
+fn vanished(what: &'static str) -> Error {
+    Error::Audit(hexvault_audit::Error::Internal(what))
+}
+
+/// The rows of one query, fetched a page at a time through a portal of the reading
+/// transaction (the query runs once, in the transaction's snapshot).
+struct Pages {
+    portal: postgres::Portal,
+    page: NonZeroU16,
+    rows: std::vec::IntoIter<postgres::Row>,
+    exhausted: bool,
+}
+
+impl Pages {
+    fn bind(tx: &mut Transaction<'_>, query: &str, id: &[u8], page: NonZeroU16) -> Result<Self> {
+        Ok(Self {
+            portal: tx.bind(query, &[&id])?,
+            page,
+            rows: Vec::new().into_iter(),
+            exhausted: false,
+        })
+    }
+
+    fn next(&mut self, tx: &mut Transaction<'_>) -> Result<Option<postgres::Row>> {
+        if let Some(row) = self.rows.next() {
+            return Ok(Some(row));
+        }
+        if self.exhausted {
+            return Ok(None);
+        }
+        let rows = tx.query_portal(&self.portal, i32::from(self.page.get()))?;
+        // A short page is the last one.
+        self.exhausted = rows.len() < usize::from(self.page.get());
+        self.rows = rows.into_iter();
+        Ok(self.rows.next())
+    }
+}
+
+/// The record rows: `(position of the first one that cannot be read, number of rows
+/// before it, or of all rows if none)`, counted by the server in the snapshot. A NULL
+/// column in the first row that is not a record fails as it fails every reader.
+fn record_rows(tx: &mut Transaction<'_>, id: &[u8]) -> Result<(Option<u64>, u64)> {
+    let summary = tx.query_one(
+        "SELECT count(*), min(seq) FILTER (WHERE record IS NULL OR chain IS NULL \
+         OR octet_length(chain) <> 32) FROM hexvault_audit_records WHERE log_id = $1",
+        &[&id],
+    )?;
+    let total = u64::try_from(summary.try_get::<_, i64>(0)?)
+        .map_err(|_| vanished("a negative row count"))?;
+    let Some(first_bad) = summary.try_get::<_, Option<i64>>(1)? else {
+        return Ok((None, total));
+    };
+    let row = tx.query_one(
+        "SELECT record, chain, (SELECT count(*) FROM hexvault_audit_records \
+         WHERE log_id = $1 AND seq < $2) FROM hexvault_audit_records \
+         WHERE log_id = $1 AND seq = $2",
+        &[&id, &first_bad],
+    )?;
+    row.try_get::<_, &[u8]>(0)?;
+    row.try_get::<_, &[u8]>(1)?;
+    let position =
+        u64::try_from(row.try_get::<_, i64>(2)?).map_err(|_| vanished("a negative row count"))?;
+    Ok((Some(position), position))
+}
+
+/// The checkpoint rows read before the first one that cannot be read, and that one.
+fn checkpoint_rows(
+    tx: &mut Transaction<'_>,
+    id: &[u8],
+    page: NonZeroU16,
+) -> Result<(u64, Option<BadCheckpoint>)> {
+    let mut pages = Pages::bind(tx, CHECKPOINTS_SQL, id, page)?;
+    let mut good = 0u64;
+    while let Some(row) = pages.next(tx)? {
+        if let Err(bad) = read_checkpoint(&row)? {
+            return Ok((good, Some(bad)));
+        }
+        good = good.saturating_add(1);
+    }
+    Ok((good, None))
+}
+
+/// The checkpoints given to the verifier, read a page at a time: the readable rows in
+/// `seq` order, without those naming a record at or past `limit`.
+struct CheckpointFeed {
+    pages: Pages,
+    /// Readable rows not read yet.
+    left: u64,
+    limit: u64,
+    peeked: Option<Checkpoint>,
+    /// A row that read in the first pass and not in this one (see [`CheckpointFeed::next_if`]).
+    bad: Option<BadCheckpoint>,
+}
+
+impl CheckpointFeed {
+    /// The next checkpoint if `take` accepts it (else it stays next).
+    fn next_if(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        take: impl FnOnce(&Checkpoint) -> bool,
+    ) -> Result<Option<Checkpoint>> {
+        while self.peeked.is_none() && self.left > 0 {
+            let row = self.pages.next(tx)?.ok_or_else(|| vanished(FEWER_ROWS))?;
+            self.left = self.left.saturating_sub(1);
+            let cp = match read_checkpoint(&row)? {
+                Ok((_, cp)) => cp,
+                // Read in the first pass: only rows sharing a `seq` (the primary key
+                // dropped) can come in another order now. This one is the first that
+                // cannot be read.
+                Err(bad) => {
+                    self.bad = Some(bad);
+                    self.left = 0;
+                    break;
+                }
+            };
+            if cp.sequence.get() < self.limit {
+                self.peeked = Some(cp);
+            }
+        }
+        Ok(self.peeked.take_if(|cp| take(cp)))
+    }
+}
+
+/// Verifies the log `log_id` page by page: memory bounded by `page_rows` rows (records
+/// and checkpoints), not by the log's length. Same snapshot, entries, rules and outcome as
+/// [`StoredLog::read`] followed by [`StoredLog::verify`]: the head row, the records and
+/// the checkpoints are read in one repeatable-read, read-only transaction; each record is
+/// followed by the checkpoints that name it, checkpoints past the last record come at the
+/// end (the verifier rejects them), and a row that cannot be read is damage at its
+/// sequence. The server counts the record rows and finds the first one that cannot be read
+/// first (one scan of the log's rows), and the checkpoint rows are read twice (to find the
+/// first one that cannot be read, then for the verifier), all in the same snapshot.
+///
+/// # Errors
+/// As [`StoredLog::read`] and [`StoredLog::verify`].
+pub fn verify_paged(
+    client: &mut impl GenericClient,
+    log_id: LogId,
+    verifier: &Verifier,
+    page_rows: NonZeroU16,
+) -> Result<Report> {
+    verify_in_snapshot(client, log_id, verifier, page_rows).map(|(report, _)| report)
+}
+
+/// [`verify_paged`], and the last checkpoint the verifier accepted (its signature checked
+/// under the verifier's trusted key, its chain values against the records before it) as an
+/// anchor to keep outside the database. When the report has no failure it is the log's
+/// latest checkpoint in the snapshot verified; with a failure, do not keep it. `None` if no
+/// checkpoint was accepted.
+///
+/// # Errors
+/// As [`verify_paged`].
+pub fn verify_and_anchor(
+    client: &mut impl GenericClient,
+    log_id: LogId,
+    verifier: &Verifier,
+    page_rows: NonZeroU16,
+) -> Result<(Report, Option<Anchor>)> {
+    let (report, accepted) = verify_in_snapshot(client, log_id, verifier, page_rows)?;
+    Ok((report, accepted.map(Anchor::new).transpose()?))
+}
+
+/// [`verify_paged`] and the last checkpoint the verifier accepted.
+fn verify_in_snapshot(
+    client: &mut impl GenericClient,
+    log_id: LogId,
+    verifier: &Verifier,
+    page_rows: NonZeroU16,
+) -> Result<(Report, Option<Checkpoint>)> {
+    let (mut tx, head) = snapshot(client, log_id)?;
+    let id: &[u8] = log_id.as_bytes();
+    let (bad_record, readable) = record_rows(&mut tx, id)?;
+    let (good_checkpoints, bad_checkpoint) = checkpoint_rows(&mut tx, id, page_rows)?;
+    let mut unreadable = Unreadable::charge(bad_record, readable, bad_checkpoint);
+    let (record_limit, checkpoint_limit) = Unreadable::limits(unreadable);
+    let mut checker = verifier.start(&head.header)?;
+    let mut records = Pages::bind(&mut tx, RECORDS_SQL, id, page_rows)?;
+    let mut checkpoints = CheckpointFeed {
+        pages: Pages::bind(&mut tx, CHECKPOINTS_SQL, id, page_rows)?,
+        left: good_checkpoints,
+        limit: checkpoint_limit,
+        peeked: None,
+        bad: None,
+    };
+    let end = record_limit.min(readable);
+    let mut position = 0u64;
+    let mut accepted = None;
+    'records: while position < end {
+        let row = records.next(&mut tx)?.ok_or_else(|| vanished(FEWER_ROWS))?;
+        let encoded: &[u8] = row.try_get(0)?;
+        let Ok(chain) = <[u8; 32]>::try_from(row.try_get::<_, &[u8]>(1)?) else {
+            // Only rows sharing a `seq` (the primary key dropped) can come in another order
+            // than the count saw: this row is the first that cannot be read.
+            unreadable = Some(Unreadable::Record(Sequence::new(position)));
+            break;
+        };
+        let chain = ChainValue::from_bytes(chain);
+        if !checker.push(EntryRef::Record {
+            encoded,
+            chain: &chain,
+        }) {
+            break;
+        }
+        while let Some(cp) = checkpoints.next_if(&mut tx, |c| c.sequence.get() <= position)? {
+            if !checker.push(EntryRef::Checkpoint(&cp)) {
+                break 'records;
+            }
+            accepted = Some(cp);
+        }
+        position = position.saturating_add(1);
+    }
+    if unreadable.is_none() {
+        while !checker.failed()
+            && let Some(cp) = checkpoints.next_if(&mut tx, |_| true)?
+        {
+            if checker.push(EntryRef::Checkpoint(&cp)) {
+                accepted = Some(cp);
+            }
+        }
+    }
+    if let Some(bad) = checkpoints.bad {
+        // The earlier of the two unreadable rows.
+        let late = Unreadable::charge(bad_record, readable, Some(bad));
+        unreadable = match (unreadable, late) {
+            (Some(found), Some(other)) if found.sequence() <= other.sequence() => Some(found),
+            (found, other) => other.or(found),
+        };
+    }
+    let report = checker.finish();
+    drop((records, checkpoints));
+    tx.commit()?;
+    Ok((
+        judge(report, unreadable, &head.header, head.head)?,
+        accepted,
+    ))
+}
+
+/// The checkpoint row with the greatest `seq` of `log_id` as an anchor (UNVERIFIED), or
+/// `None` if the log has no checkpoint row; reads that one row.
+pub(crate) fn latest_anchor(
+    client: &mut impl GenericClient,
+    log_id: LogId,
+) -> Result<Option<Anchor>> {
+    let id: &[u8] = log_id.as_bytes();
+    let Some(row) = client.query_opt(
+        "SELECT checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 \
+         ORDER BY seq DESC LIMIT 1",
+        &[&id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let cp = Checkpoint::decode(row.try_get(0)?)?;
+    Ok(Some(Anchor::new(cp)?))
 }

@@ -15,12 +15,14 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use core::num::NonZeroU16;
+
 use hexvault_audit::{
     Anchor, AuditKey, AuditLog, ChainValue, Damage, Event, EventKind, FileLog, LogId, LogOptions,
-    MemoryLog, Sequence, Verifier,
+    MemoryLog, Report, Sequence, Verifier,
 };
 use hexvault_audit_postgres::postgres::{Client, NoTls};
-use hexvault_audit_postgres::{Error, PgLog, SCHEMA_VERSION, StoredLog};
+use hexvault_audit_postgres::{DEFAULT_PAGE_ROWS, Error, PgLog, SCHEMA_VERSION, StoredLog};
 
 const URL_VAR: &str = "HEXVAULT_TEST_POSTGRES_URL";
 /// Set in a child process: `<log id hex> <appends> <batch size>`.
@@ -535,8 +537,28 @@ fn tamper_target() -> (PgLog, Vec<u8>) {
     (log, id)
 }
 
+/// Verifies `log` page by page with every page size from 1 to 42 (so a damaged row of the
+/// 40-record tamper target is the first and the last row of a page) and the default, and
+/// reads it whole ([`StoredLog::read`] then [`StoredLog::verify`]): every outcome must be
+/// the same (report or error). Returns it.
+fn verified(log: &PgLog, verifier: &Verifier) -> Result<Report, Error> {
+    let whole = log.read().and_then(|stored| stored.verify(verifier));
+    let pages = (1..=42).chain([DEFAULT_PAGE_ROWS.get()]);
+    for page in pages {
+        let paged = log.verify_paged(verifier, NonZeroU16::new(page).unwrap());
+        assert_eq!(
+            format!("{paged:?}"),
+            format!("{whole:?}"),
+            "page of {page} rows"
+        );
+    }
+    let default = log.verify_with(verifier);
+    assert_eq!(format!("{default:?}"), format!("{whole:?}"));
+    whole
+}
+
 fn failure_of(log: &PgLog, verifier: &Verifier) -> (u64, Damage) {
-    let report = log.verify_with(verifier).unwrap();
+    let report = verified(log, verifier).unwrap();
     let failure = report
         .failure
         .unwrap_or_else(|| panic!("undetected: {report}"));
@@ -612,6 +634,8 @@ fn sql_tampering_is_detected_with_its_sequence() {
     // The CHECK constraints stop some edits (a chain value of another length); an
     // attacker with database access drops them first, so the reader must cope.
     let mut admin = client();
+    // The tables exist even when this test runs alone.
+    hexvault_audit_postgres::migrate(&mut admin).unwrap();
     admin
         .batch_execute(
             "ALTER TABLE hexvault_audit_records DROP CONSTRAINT IF EXISTS hexvault_audit_records_seq_check",
@@ -638,7 +662,151 @@ fn sql_tampering_is_detected_with_its_sequence() {
         &id,
     );
     assert_eq!(failure_of(&log, &verifier()), (31, Damage::Encoding));
+    // Unreadable rows together, and checkpoint rows out of place: the entries given to the
+    // verifier (and so the outcome) depend on the first unreadable row of either table,
+    // wherever it is; the paged reader finds it first, as the whole-log reader does.
+    admin
+        .batch_execute(
+            "ALTER TABLE hexvault_audit_checkpoints DROP CONSTRAINT IF EXISTS hexvault_audit_checkpoints_seq_check",
+        )
+        .unwrap();
+    let short_chain = |seq: u64| {
+        format!(
+            "UPDATE hexvault_audit_records SET chain = substring(chain from 1 for 31) WHERE log_id = $1 AND seq = {seq}"
+        )
+    };
+    let short_checkpoint = |seq: u64| {
+        format!(
+            "UPDATE hexvault_audit_checkpoints SET checkpoint = substring(checkpoint from 1 for 50) WHERE log_id = $1 AND seq = {seq}"
+        )
+    };
+    // The checkpoint of 39 copied into a row at seq 4 (before the checkpoint of 9).
+    let early_copy = "INSERT INTO hexvault_audit_checkpoints (log_id, seq, checkpoint) \
+         SELECT log_id, 4, checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq = 39";
+    let unreadable: Vec<(&str, Vec<String>, (u64, Damage))> = vec![
+        (
+            "a checkpoint row with a negative seq (charged to the start)",
+            vec!["UPDATE hexvault_audit_checkpoints SET seq = -5 WHERE log_id = $1 AND seq = 19".to_owned()],
+            (0, Damage::Encoding),
+        ),
+        ("the last record's chain value cut short", vec![short_chain(39)], (39, Damage::Encoding)),
+        ("the first record's chain value cut short", vec![short_chain(0)], (0, Damage::Encoding)),
+        (
+            "a record unreadable before an unreadable checkpoint",
+            vec![short_chain(15), short_checkpoint(29)],
+            (15, Damage::Encoding),
+        ),
+        (
+            "a checkpoint unreadable before an unreadable record",
+            vec![short_checkpoint(9), short_chain(31)],
+            (9, Damage::Encoding),
+        ),
+        (
+            "an unreadable checkpoint row past the last record",
+            vec![
+                "INSERT INTO hexvault_audit_checkpoints (log_id, seq, checkpoint) VALUES ($1, 45, '\\x01'::bytea)"
+                    .to_owned(),
+            ],
+            (40, Damage::Encoding),
+        ),
+        (
+            "a checkpoint row out of place (it holds up the checkpoints after it)",
+            vec![early_copy.to_owned()],
+            (9, Damage::MissingCheckpoint),
+        ),
+        (
+            "a checkpoint row out of place naming a record past an unreadable one (left out)",
+            vec![early_copy.to_owned(), short_chain(31)],
+            (31, Damage::Encoding),
+        ),
+    ];
+    for (what, statements, expected) in unreadable {
+        let (log, id) = tamper_target();
+        for statement in &statements {
+            sql(statement, &id);
+        }
+        assert_eq!(failure_of(&log, &verifier()), expected, "{what}");
+        eprintln!("{what}: detected at sequence {}", expected.0);
+    }
     restore_constraints(&mut admin);
+    admin
+        .batch_execute(
+            "ALTER TABLE hexvault_audit_checkpoints ADD CONSTRAINT hexvault_audit_checkpoints_seq_check CHECK (seq >= 0) NOT VALID;",
+        )
+        .unwrap();
+}
+
+/// A log of a few thousand records verifies page by page with pages of 1, 7 and the
+/// default number of rows, with the same report as read whole; with a record changed in
+/// the middle, the same failure.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_long_log_verifies_the_same_with_any_page_size() {
+    let log = PgLog::create(client(), options(100)).unwrap();
+    assert!(log.anchor().unwrap().is_none());
+    for chunk in 0..30u64 {
+        log.append_batch((chunk * 100..chunk * 100 + 100).map(event).collect())
+            .unwrap();
+    }
+    for n in 3000..3050 {
+        log.append(event(n)).unwrap();
+    }
+    let check = |expect_ok: bool| {
+        let verifier = verifier();
+        let whole = log.read().unwrap().verify(&verifier).unwrap();
+        assert_eq!(whole.is_ok(), expect_ok, "{whole}");
+        for page in [1, 7, DEFAULT_PAGE_ROWS.get()] {
+            let paged = log
+                .verify_paged(&verifier, NonZeroU16::new(page).unwrap())
+                .unwrap();
+            assert_eq!(paged, whole, "page of {page} rows");
+        }
+        whole
+    };
+    let report = check(true);
+    assert_eq!(report.records, 3050);
+    assert_eq!(report.checkpoints, 30);
+    assert_eq!(report.unanchored_records(), 50);
+    // The anchor of the verified snapshot is the latest checkpoint, as the one-row read
+    // and the whole-log read give it.
+    let latest = log.anchor().unwrap().unwrap();
+    assert_eq!(latest.sequence().get(), 2999);
+    assert_eq!(
+        log.read()
+            .unwrap()
+            .latest_anchor()
+            .unwrap()
+            .unwrap()
+            .encode(),
+        latest.encode()
+    );
+    for page in [1, 7, DEFAULT_PAGE_ROWS.get()] {
+        let (paged, anchor) = hexvault_audit_postgres::verify_and_anchor(
+            &mut client(),
+            log.log_id(),
+            &verifier(),
+            NonZeroU16::new(page).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(paged, report);
+        assert_eq!(anchor.unwrap().encode(), latest.encode());
+    }
+    let id = log.log_id().as_bytes().to_vec();
+    sql(
+        "UPDATE hexvault_audit_records SET record = overlay(record placing '\\xff'::bytea from 10 for 1) WHERE log_id = $1 AND seq = 1777",
+        &id,
+    );
+    let report = check(false);
+    assert_eq!(report.failure.unwrap().sequence, Sequence::new(1777));
+    // The latest checkpoint row cut short: no anchor from it.
+    sql(
+        "UPDATE hexvault_audit_checkpoints SET checkpoint = substring(checkpoint from 1 for 50) WHERE log_id = $1 AND seq = 2999",
+        &id,
+    );
+    assert!(matches!(
+        log.anchor(),
+        Err(Error::Audit(hexvault_audit::Error::Malformed(_)))
+    ));
 }
 
 fn restore_constraints(admin: &mut Client) {
@@ -704,7 +872,7 @@ fn tail_cut_with_head_row_is_caught_by_the_anchor() {
     )
     .unwrap();
     // Without the anchor the cut is invisible: the log ends at a checkpoint.
-    assert!(log.verify_with(&verifier()).unwrap().is_ok());
+    assert!(verified(&log, &verifier()).unwrap().is_ok());
     // With it: cut short, 10 records missing from sequence 30.
     let (sequence, reason) = failure_of(&log, &verifier().with_anchor(anchor));
     assert_eq!((sequence, reason), (30, Damage::Truncated { missing: 10 }));
@@ -720,7 +888,7 @@ fn head_row_changed_is_reported() {
         &id,
     );
     assert!(matches!(
-        log.verify_with(&verifier()),
+        verified(&log, &verifier()),
         Err(Error::InconsistentHead { .. })
     ));
     sql(
@@ -728,7 +896,7 @@ fn head_row_changed_is_reported() {
         &id,
     );
     assert!(matches!(
-        log.verify_with(&verifier()),
+        verified(&log, &verifier()),
         Err(Error::InconsistentHead { .. })
     ));
 }
@@ -741,7 +909,7 @@ fn public_key_only_verification() {
     let (log, id) = tamper_target();
     let public =
         Verifier::public_key(hexvault_audit::SigningKey::from_bytes(&SIGNING_SEED).verifying_key());
-    let report = log.verify_with(&public).unwrap();
+    let report = verified(&log, &public).unwrap();
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.level, hexvault_audit::VerifyLevel::PublicKeyOnly);
     // Change a record and recompute nothing: the public chain at checkpoint 29 fails,
@@ -750,7 +918,7 @@ fn public_key_only_verification() {
         "UPDATE hexvault_audit_records SET record = overlay(record placing '\\x02'::bytea from 12 for 1) WHERE log_id = $1 AND seq = 24",
         &id,
     );
-    let report = log.verify_with(&public).unwrap();
+    let report = verified(&log, &public).unwrap();
     assert_eq!(report.failure.unwrap().sequence, Sequence::new(20));
 }
 

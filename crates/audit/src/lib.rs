@@ -66,5 +66,7 @@ pub use record::{
     RECORD_VERSION_V1, RECORD_VERSION_V3, Sequence, Timestamp,
 };
 pub use signing::SigningKey;
-pub use verify::{Failure, Report, StoredHeader, TornTail, Verifier, VerifyLevel, verify_bytes};
+pub use verify::{
+    EntryChecker, Failure, Report, StoredHeader, TornTail, Verifier, VerifyLevel, verify_bytes,
+};
 pub use writer::{ChainHead, ChainWriter, PreparedRecord};

@@ -788,6 +788,23 @@ impl Verifier {
         header: &StoredHeader,
         entries: impl IntoIterator<Item = crate::log::EntryRef<'a>>,
     ) -> Result<Report> {
+        let mut checker = self.start(header)?;
+        for entry in entries {
+            if !checker.push(entry) {
+                break;
+            }
+        }
+        Ok(checker.finish())
+    }
+
+    /// Starts verifying a log kept outside a file, fed one entry at a time
+    /// ([`EntryChecker::push`]) in storage order, for a reader that holds only a page of
+    /// entries at a time. The rules, the header's part and the errors are those of
+    /// [`Verifier::verify_entries`], which is this checker fed from an iterator.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify_entries`].
+    pub fn start(&self, header: &StoredHeader) -> Result<EntryChecker<'_>> {
         if !matches!(
             header.format_version,
             format::FILE_VERSION_V2 | format::FILE_VERSION
@@ -802,19 +819,71 @@ impl Verifier {
             public_key: header.public_key,
             checkpoint_every: header.checkpoint_every,
         };
-        let mut check = self.checker(&header)?;
-        let mut failure = None;
-        for e in entries {
-            let step = match e {
-                crate::log::EntryRef::Record { encoded, chain } => check.record(encoded, *chain),
-                crate::log::EntryRef::Checkpoint(cp) => check.checkpoint(cp),
-            };
-            if let Err(f) = step {
-                failure = Some(f);
-                break;
+        Ok(EntryChecker {
+            verifier: self,
+            check: self.checker(&header)?,
+            failure: None,
+        })
+    }
+}
+
+/// A verification of a log kept outside a file in progress ([`Verifier::start`]): holds
+/// the chain state (a few chain values and counters), never the entries pushed.
+pub struct EntryChecker<'v> {
+    verifier: &'v Verifier,
+    check: ChainCheck,
+    failure: Option<Failure>,
+}
+
+impl fmt::Debug for EntryChecker<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EntryChecker")
+            .field("log_id", &self.check.log_id)
+            .field("records", &self.check.next())
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EntryChecker<'_> {
+    /// Checks the next entry (each record followed by the checkpoints that name it).
+    /// Returns `true` while everything pushed verifies; `false` once an entry failed: the
+    /// first failure is kept for the report and every later entry is ignored (as
+    /// [`Verifier::verify_entries`] stops at the first failure).
+    pub fn push(&mut self, entry: crate::log::EntryRef<'_>) -> bool {
+        if self.failure.is_some() {
+            return false;
+        }
+        let step = match entry {
+            crate::log::EntryRef::Record { encoded, chain } => self.check.record(encoded, *chain),
+            crate::log::EntryRef::Checkpoint(cp) => self.check.checkpoint(cp),
+        };
+        match step {
+            Ok(()) => true,
+            Err(f) => {
+                self.failure = Some(f);
+                false
             }
         }
-        Ok(self.finish(check.report(None, failure)))
+    }
+
+    /// `true` once an entry failed (further pushes are ignored).
+    #[must_use]
+    pub const fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
+
+    /// Number of records that verified so far.
+    #[must_use]
+    pub const fn records(&self) -> u64 {
+        self.check.next()
+    }
+
+    /// The report on everything pushed, with the verifier's end-of-log checks (anchor,
+    /// minimum sequence, anchored tail) as [`Verifier::verify_entries`] makes them.
+    #[must_use]
+    pub fn finish(self) -> Report {
+        self.verifier.finish(self.check.report(None, self.failure))
     }
 }
 

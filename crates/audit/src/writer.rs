@@ -398,11 +398,45 @@ mod tests {
             .filter(|e| !matches!(e, EntryRef::Checkpoint(c) if c.sequence.get() == 5))
             .collect();
         let report = verifier
-            .verify_entries(&writer.header().unwrap(), without)
+            .verify_entries(&writer.header().unwrap(), without.iter().copied())
             .unwrap();
         let failure = report.failure.unwrap();
         assert_eq!(failure.sequence.get(), 5);
         assert_eq!(failure.reason, crate::Damage::MissingCheckpoint);
+        // Fed one entry at a time: the same reports; once failed, later entries change
+        // nothing.
+        let header = writer.header().unwrap();
+        let mut checker = verifier.start(&header).unwrap();
+        for (n, e) in entries.iter().enumerate() {
+            assert!(checker.push(*e), "entry {n}");
+        }
+        assert!(!checker.failed());
+        assert_eq!(checker.records(), 10);
+        assert_eq!(
+            checker.finish(),
+            verifier
+                .verify_entries(&header, entries.iter().copied())
+                .unwrap()
+        );
+        let mut checker = verifier.start(&header).unwrap();
+        let pushed: Vec<bool> = without.iter().map(|e| checker.push(*e)).collect();
+        assert!(checker.failed());
+        let first_false = pushed.iter().position(|ok| !ok).unwrap();
+        assert!(pushed[first_false..].iter().all(|ok| !ok));
+        assert_eq!(checker.records(), 6);
+        assert_eq!(checker.finish(), report);
+        // The checker refuses what verify_entries refuses.
+        let other = LogOptions::keyed(&AuditKey::from_bytes([1; 32]))
+            .signing_seed([6; 32])
+            .fixed_log_id(LogId::from_bytes([8; 16]));
+        let wrong = ChainWriter::new(other).unwrap().verifier();
+        assert!(matches!(wrong.start(&header), Err(crate::Error::WrongKey)));
+        let mut old = header;
+        old.format_version = 1;
+        assert!(matches!(
+            verifier.start(&old),
+            Err(crate::Error::UnsupportedVersion(1))
+        ));
     }
 
     #[test]

@@ -147,13 +147,16 @@ impl LogSource {
     }
 }
 
-/// Reads a log from PostgreSQL (a consistent snapshot).
-fn read_postgres(config: &Config, log_id: LogId, name: &str) -> CliResult<StoredLog> {
-    // No TLS: connect over a Unix socket or a tunnel (docs/cli.md).
-    let mut client: Client = config
+/// Connects to PostgreSQL. No TLS: connect over a Unix socket or a tunnel (docs/cli.md).
+fn connect_postgres(config: &Config) -> CliResult<Client> {
+    config
         .connect(NoTls)
-        .map_err(|error| CliError::Failed(format!("connecting to PostgreSQL: {error}")))?;
-    StoredLog::read(&mut client, log_id)
+        .map_err(|error| CliError::Failed(format!("connecting to PostgreSQL: {error}")))
+}
+
+/// Reads a whole log from PostgreSQL into memory (a consistent snapshot).
+fn read_postgres(config: &Config, log_id: LogId, name: &str) -> CliResult<StoredLog> {
+    StoredLog::read(&mut connect_postgres(config)?, log_id)
         .map_err(|error| CliError::Failed(format!("{name}: {error}")))
 }
 
@@ -280,9 +283,13 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         Source::File(file) => verifier
             .verify_file(file)
             .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
-        Source::Postgres { config, log_id } => read_postgres(config, *log_id, &name)?
-            .verify(&verifier)
-            .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
+        Source::Postgres { config, log_id } => hexvault_audit_postgres::verify_paged(
+            &mut connect_postgres(config)?,
+            *log_id,
+            &verifier,
+            hexvault_audit_postgres::DEFAULT_PAGE_ROWS,
+        )
+        .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
     };
     let incomplete = if args.forensic {
         None
@@ -667,10 +674,13 @@ pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResu
     if let Some(previous) = previous {
         verifier = verifier.with_anchor(previous);
     }
-    let stored = read_postgres(config, *log_id, &name)?;
-    let report = stored
-        .verify(&verifier)
-        .map_err(|error| CliError::Failed(format!("{name}: {error}; no anchor exported")))?;
+    let (report, latest) = hexvault_audit_postgres::verify_and_anchor(
+        &mut connect_postgres(config)?,
+        *log_id,
+        &verifier,
+        hexvault_audit_postgres::DEFAULT_PAGE_ROWS,
+    )
+    .map_err(|error| CliError::Failed(format!("{name}: {error}; no anchor exported")))?;
     if let Some(failure) = &report.failure {
         return Err(CliError::Failed(format!(
             "{name}: the log does not verify (at sequence {}: {}); no anchor exported: keep \
@@ -678,14 +688,11 @@ pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResu
             failure.sequence, failure.reason
         )));
     }
-    let anchor = stored
-        .latest_anchor()
-        .map_err(|error| CliError::Failed(format!("{name}: {error}")))?
-        .ok_or_else(|| {
-            CliError::Failed(format!(
-                "{name}: the log has no checkpoint yet; sign one (AuditLog::checkpoint) first"
-            ))
-        })?;
+    let anchor = latest.ok_or_else(|| {
+        CliError::Failed(format!(
+            "{name}: the log has no checkpoint yet; sign one (AuditLog::checkpoint) first"
+        ))
+    })?;
     if anchor.log_id() != *log_id {
         return Err(CliError::Failed(format!(
             "{name}: its latest checkpoint names another log; no anchor exported"
