@@ -642,7 +642,10 @@ impl Verifier {
     /// it the interval is the one the header names, which only a public checksum protects
     /// (a database row: nothing), so an interval checkpoint removed together with an edit
     /// of that interval to 0 is not seen (the records themselves are still verified, and
-    /// an anchor still catches a cut). A log's own verifier (`AuditLog::verify`) sets it.
+    /// an anchor still catches a cut). The own verifiers of stored logs set it
+    /// (`FileLog`'s `verify` and open, [`crate::ChainWriter::verifier`], which
+    /// `hexvault-audit-postgres` uses); a [`crate::MemoryLog`], whose records never leave
+    /// the process, checks its checkpoints without an interval.
     #[must_use]
     pub const fn expect_checkpoint_every(mut self, n: u64) -> Self {
         self.checkpoint_every = Some(n);
