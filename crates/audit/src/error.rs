@@ -112,13 +112,14 @@ pub enum Error {
     )]
     SigningKeyMismatch,
 
-    /// The checkpoint interval in the log's header differs from the one in the options: the
-    /// header was edited (it is protected only by a public checksum), or the log is being
-    /// opened with other options than it was created with.
+    /// The checkpoint interval in the log's header (or a database's head row) differs from
+    /// the one the caller trusts (the writer's options, `Verifier::expect_checkpoint_every`):
+    /// the header was edited (it is protected only by a public checksum), or the log is
+    /// opened or verified with another interval than it was created with.
     #[error(
-        "the log header says a checkpoint every {header} records but the options say {options} \
-         (0: none); open the log with the interval it was created with, or treat the header as \
-         tampered with"
+        "the log header says a checkpoint every {header} records but the trusted interval is \
+         {options} (0: none); use the interval the log was created with, or treat the header \
+         as tampered with"
     )]
     CheckpointIntervalMismatch {
         /// The interval recorded in the header (0: none).

@@ -460,3 +460,51 @@ fn export_anchor_refuses_forged_rows_and_foreign_anchors() {
     );
     assert_eq!(std::fs::read(&anchor).unwrap(), kept);
 }
+
+/// Review round 10: an interval checkpoint row deleted together with the head row's interval
+/// set to 0 verified clean, since the verifier took the interval from the row. With
+/// `--checkpoint-every`, the interval the writer was given, the edited row is refused (exit
+/// 1, naming both intervals); the same log verifies with the right interval before the edit.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn checkpoint_every_refuses_a_head_row_that_names_another_interval() {
+    let log = trezor_pg_log();
+    let id = log.log_id().to_string();
+    let env = keyed_env();
+    let verify = |every: &str| {
+        run(
+            &[
+                "audit",
+                "verify",
+                "--postgres-url-env",
+                "AUDIT_DB",
+                "--log-id",
+                &id,
+                "--passphrase-env",
+                "PASS",
+                "--checkpoint-every",
+                every,
+            ],
+            &env,
+        )
+    };
+    assert!(verify("4").status.success(), "{}", stderr_of(&verify("4")));
+    let wrong = verify("5");
+    assert_eq!(wrong.status.code(), Some(1));
+    let idb = log.log_id().as_bytes().to_vec();
+    let mut db = Client::connect(&url(), NoTls).unwrap();
+    db.execute(
+        "DELETE FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq = 3",
+        &[&idb],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE hexvault_audit_logs SET checkpoint_every = 0 WHERE log_id = $1",
+        &[&idb],
+    )
+    .unwrap();
+    let refused = verify("4");
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr_of(&refused));
+    let err = stderr_of(&refused);
+    assert!(err.contains("interval") && err.contains('4'), "{err}");
+}

@@ -180,6 +180,12 @@ pub(crate) struct AuditVerifyArgs {
     /// records you know were written, minus one).
     #[arg(long, value_name = "N")]
     min_sequence: Option<u64>,
+    /// The checkpoint interval the log was created with (what its writer was given; 0: on
+    /// demand only). A log whose header or head row names another is refused: whoever can
+    /// write the log can delete an interval checkpoint and edit the interval it names.
+    /// Without it, the interval is the one the log names.
+    #[arg(long, value_name = "N")]
+    checkpoint_every: Option<u64>,
     /// Forensic reading: report a cut, a torn final frame and records after the last
     /// checkpoint without failing. Damage (an edited, forged or reordered record, a bad
     /// checkpoint) still exits 1.
@@ -278,6 +284,9 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     }
     if let Some(n) = args.min_sequence {
         verifier = verifier.min_sequence(Sequence::new(n));
+    }
+    if let Some(n) = args.checkpoint_every {
+        verifier = verifier.expect_checkpoint_every(n);
     }
     let report = match &source {
         Source::File(file) => verifier
