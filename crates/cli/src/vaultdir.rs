@@ -27,6 +27,59 @@ pub(crate) struct VaultDir {
 }
 
 /// The error of a missing vault. The directory is not repeated: it may have been typed.
+/// `path` made absolute and resolved through its deepest existing ancestor (symbolic links
+/// followed there), the components below it appended as given. A path whose missing part
+/// cannot be taken apart (`..` below a directory that does not exist) is an error.
+fn resolved(path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let mut existing = absolute.as_path();
+    let mut below = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(mut found) => {
+                for part in below.iter().rev() {
+                    found.push(part);
+                }
+                return Ok(found);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                match (existing.parent(), existing.file_name()) {
+                    (Some(parent), Some(name)) => {
+                        below.push(name.to_os_string());
+                        existing = parent;
+                    }
+                    _ => return Err(error),
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Refuses an `--out` path inside the vault directory `vault` (which may not exist yet):
+/// the directory holds no secret (docs/formats.md), and a backup or a commit of it would
+/// carry whatever `--out` writes. `what` says what the file would hold.
+///
+/// # Errors
+/// [`CliError::Usage`] for a path inside the vault; an I/O error if a path cannot be
+/// resolved.
+pub(crate) fn refuse_out_inside(out: &Path, vault: &Path, what: &str) -> CliResult {
+    let out = resolved(out).map_err(|error| CliError::io("resolving the path of --out", error))?;
+    let vault =
+        resolved(vault).map_err(|error| CliError::io("resolving the vault directory", error))?;
+    if out.starts_with(&vault) {
+        return Err(CliError::usage(format!(
+            "--out is inside the vault directory, which holds no secret: {what} must not travel \
+             with the vault (backups, version control); choose a path outside it"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn missing_vault() -> CliError {
     CliError::Failed(format!(
         "no vault in the directory given (--dir, ${DIR_ENV} or ./{DEFAULT_DIR}; not repeated \

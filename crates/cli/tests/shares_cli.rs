@@ -317,3 +317,53 @@ fn out_of_range_share_options_are_usage_errors() {
         );
     }
 }
+
+/// Review round 11: a mistyped share word makes `shares combine` print the word it
+/// suggests ("did you mean \"velvet\"?"), which is the share's real word (here a word of
+/// the share value), when the shares come from a pipe or a file, whose errors end up in
+/// logs. SECURITY.md (shares row):
+/// "typed words echoed into logs (never in errors; the service drops even the
+/// suggestion)", and the command line's own rule for the same hint of a mnemonic
+/// (crates/cli/src/input.rs, `mnemonic`): "it is shown only to the person who typed the
+/// phrase at the terminal prompt, never when the phrase came from a file, the environment
+/// or a pipe, whose errors end up in logs". Both the text error and the `--json` report
+/// carry the share word.
+#[test]
+fn shares_combine_from_a_pipe_does_not_print_a_share_word() {
+    let split = common::hexvault(
+        &["shares", "split", "--threshold", "2", "--shares", "3"],
+        "",
+        &[("HEXVAULT_MNEMONIC", common::TREZOR_PHRASE)],
+    );
+    assert!(split.status.success(), "{}", stderr_of(&split));
+    let text = String::from_utf8(split.stdout).unwrap();
+    let share = text
+        .lines()
+        .find(|line| !line.trim().is_empty() && !line.starts_with("share"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    // Word 8 carries the share value (words 1 to 4 are the identifier and the indices):
+    // one typo there (an extra letter), the rest of the share as written.
+    let mut words: Vec<String> = share.split_whitespace().map(str::to_owned).collect();
+    let first = words[7].clone();
+    words[7] = format!("{first}x");
+    let typo = words.join(" ");
+    for json in [false, true] {
+        let mut args = vec!["shares", "combine"];
+        if json {
+            args.push("--json");
+        }
+        let combined = common::hexvault(&args, &format!("{typo}\n"), &[]);
+        assert_eq!(combined.status.code(), Some(1), "{}", stderr_of(&combined));
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&combined.stdout),
+            stderr_of(&combined)
+        );
+        assert!(
+            !printed.contains(&format!("\"{first}\"")),
+            "a word of the share (\"{first}\") was printed for piped input: {printed}"
+        );
+    }
+}

@@ -190,3 +190,133 @@ fn ids_too_long_for_a_file_name_are_refused_before_anything_is_recorded() {
     let opened = vault.ok(&["open", "--cell", &cell, "--id", &"o".repeat(125)], b"");
     assert_eq!(opened.stdout, b"data");
 }
+
+/// Review round 11: `hexvault audit verify` without FILE verifies the vault directory's log
+/// "with the audit public key of its config.toml ... and its anchor" (its --help) and is
+/// strict (SECURITY.md: "`hexvault audit verify` fails on a cut, torn or unanchored tail
+/// unless `--forensic`"). The attack of review round 9 on `ls` (cut the log back to the
+/// checkpoint before a rotation, delete `audit.log.anchor`) is refused by `ls` and by every
+/// keyed command ("a log cut back with its anchor deleted, which the log alone cannot show",
+/// docs/cli.md), but `audit verify` of the same directory reports `ok: true`, exit 0, with
+/// only a note on standard error: the operator's verification tool accepts the rolled-back
+/// log the vault itself refuses.
+#[test]
+fn audit_verify_of_the_vault_refuses_a_cut_log_whose_anchor_was_deleted() {
+    let vault = Vault::with(&["p"], &["p/a"], &[]);
+    vault.ok(&["seal", "--cell", "p/a", "--id", "o1"], b"data");
+    let log = vault.dir.join("audit.log");
+    let before_rotation = std::fs::metadata(&log).unwrap().len();
+    vault.ok(&["rotate", "--cell", "p/a"], b"");
+    // The attacker (can write the vault directory): cut the rotation off at the checkpoint
+    // before it, delete the anchor.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(before_rotation)
+        .unwrap();
+    std::fs::remove_file(vault.dir.join("audit.log.anchor")).unwrap();
+    // The vault's own commands refuse the directory.
+    assert!(!vault.run(&["ls"], b"").status.success());
+    assert!(
+        !vault
+            .run(&["seal", "--cell", "p/a", "--id", "o2"], b"data")
+            .status
+            .success()
+    );
+    // The strict verifier of the vault directory must not call it OK.
+    let verify = vault.run(&["audit", "verify", "--json"], b"");
+    assert!(
+        !verify.status.success(),
+        "audit verify accepted a cut vault log whose anchor was deleted: {} / {}",
+        String::from_utf8_lossy(&verify.stdout),
+        stderr_of(&verify)
+    );
+    assert!(
+        stderr_of(&verify).contains("anchor file") && stderr_of(&verify).contains("--forensic"),
+        "{}",
+        stderr_of(&verify)
+    );
+    // Read anyway on purpose: --forensic reports instead of refusing.
+    assert!(
+        vault
+            .run(&["audit", "verify", "--forensic"], b"")
+            .status
+            .success()
+    );
+}
+
+/// Review round 11: docs/formats.md ("Vault directory": "It holds no secret") and the README
+/// ("no secret in it") promise a vault directory without secrets, and `session start`
+/// refuses a session file inside it ("a backup or a commit of the vault would carry the
+/// credential with it"). `init --generate --out FILE` writes the vault's new mnemonic, the
+/// root of every key, wherever FILE is, also inside the vault directory it creates: exit 0,
+/// and the directory then holds the phrase that opens everything in it.
+#[test]
+fn init_does_not_write_the_new_mnemonic_into_the_vault_directory() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("vault");
+    std::fs::create_dir(&dir).unwrap();
+    let phrase = dir.join("phrase.txt");
+    let output = common::hexvault(
+        &[
+            "init",
+            "--generate",
+            "--out",
+            phrase.to_str().unwrap(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+        "",
+        &[],
+    );
+    assert!(
+        !phrase.exists(),
+        "the vault directory holds its own mnemonic (init exit {:?}): {}",
+        output.status.code(),
+        stderr_of(&output)
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        !dir.join("config.toml").exists(),
+        "refused before the vault was made"
+    );
+}
+
+/// Review round 11: `open --out` wrote plaintext wherever it was told, also inside the vault
+/// directory, which "holds no secret". Refused (exit 2) before anything is decrypted.
+#[test]
+fn open_does_not_write_plaintext_into_the_vault_directory() {
+    let vault = Vault::with(&["p"], &["p/a"], &[]);
+    vault.ok(&["seal", "--cell", "p/a", "--id", "o1"], b"secret data");
+    let inside = vault.dir.join("plain.txt");
+    let refused = vault.run(
+        &[
+            "open",
+            "--cell",
+            "p/a",
+            "--id",
+            "o1",
+            "--out",
+            inside.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr_of(&refused));
+    assert!(stderr_of(&refused).contains("inside the vault directory"));
+    assert!(!inside.exists());
+    let outside = vault.dir.parent().unwrap().join("plain.txt");
+    vault.ok(
+        &[
+            "open",
+            "--cell",
+            "p/a",
+            "--id",
+            "o1",
+            "--out",
+            outside.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(std::fs::read(&outside).unwrap(), b"secret data");
+}

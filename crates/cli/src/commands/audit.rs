@@ -239,11 +239,33 @@ fn incompleteness(report: &Report) -> Option<String> {
     (!why.is_empty()).then(|| why.join("; "))
 }
 
+/// The rule of `ls` and of every command that opens the vault (the facade's
+/// `AnchorMissing`), for `audit verify` of the vault's own log: a log with anything past its
+/// header and no anchor file beside it may have been cut back with its anchor deleted,
+/// which no verification of the log alone can see. Refused unless a kept anchor is given
+/// (`--anchor`) or the log is read `--forensic`.
+fn refuse_lost_anchor(log: &Path) -> CliResult {
+    let contents = LogContents::read(log)
+        .map_err(|error| CliError::Failed(format!("{}: {error}", log.display())))?;
+    if contents.entries.is_empty() && contents.torn_tail.is_none() && contents.unreadable.is_none()
+    {
+        return Ok(());
+    }
+    Err(CliError::Failed(format!(
+        "the vault's audit log has records but its anchor file {} is missing: the log may \
+         have been cut back and the anchor deleted; restore the anchor file from a backup, \
+         check the log against a kept anchor with --anchor FILE, or read it anyway with \
+         --forensic",
+        Anchor::path_for(log).display()
+    )))
+}
+
 /// Verifies the log with the operator's keys or with `--public-key` alone. Strict: exits
 /// 1 when the log is damaged (naming the first bad sequence number), cut (with the number
 /// of records missing), torn or has records after its last checkpoint, unless `--forensic`.
 pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     let (source, vault_key) = args.source.resolve_with_vault_key()?;
+    let vault_dir = vault_key.is_some();
     let mnemonic_given = args.phrase.mnemonic_file.is_some()
         || args.passphrase.passphrase_env.is_some()
         || args.passphrase.passphrase_prompt;
@@ -276,6 +298,11 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         (None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
         (None, Source::Postgres { .. }) => None,
     };
+    if let (true, None, false, Source::File(file)) =
+        (vault_dir, &anchor_path, args.forensic, &source)
+    {
+        refuse_lost_anchor(file)?;
+    }
     let mut verifier = verifier.require_anchored_tail(!args.forensic);
     if let Some(path) = &anchor_path {
         let anchor = Anchor::read(path)

@@ -148,34 +148,12 @@ fn default_path(id: &[u8]) -> PathBuf {
     dir.join(format!("hexvault-session-{}.toml", hex::encode(id)))
 }
 
-/// Refuses a session file inside the vault directory (a backup or a commit of the vault
-/// would carry the layer-2 credential with it).
-fn outside_vault(path: &Path, vault: &Path) -> CliResult {
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let parent = parent
-        .canonicalize()
-        .map_err(|error| CliError::io("resolving the directory of --out", error))?;
-    let vault = vault
-        .canonicalize()
-        .map_err(|error| CliError::io("resolving the vault directory", error))?;
-    if parent.starts_with(&vault) {
-        return Err(CliError::usage(
-            "--out is inside the vault directory: the session file is a credential and must \
-             not travel with the vault (backups, version control); choose a path outside it",
-        ));
-    }
-    Ok(())
-}
-
 /// `session start`: starts a layer-2 session (recorded in the audit log) and writes its
 /// session file.
 pub(crate) fn start(args: &StartArgs, json: bool) -> CliResult {
     let dir = VaultDir::open(&args.dir.dir)?;
     if let Some(out) = &args.out {
-        outside_vault(out, &dir.root)?;
+        crate::vaultdir::refuse_out_inside(out, &dir.root, "the session file is a credential and")?;
     }
     let seed = input::seed(&args.phrase, &args.passphrase, Stdin::Available)?;
     let opened = dir.assemble(&seed, NoAccessTokens)?;
@@ -189,7 +167,11 @@ pub(crate) fn start(args: &StartArgs, json: bool) -> CliResult {
     };
     let path = args.out.clone().unwrap_or_else(|| default_path(file.id()));
     if args.out.is_none() {
-        outside_vault(&path, &dir.root)?;
+        crate::vaultdir::refuse_out_inside(
+            &path,
+            &dir.root,
+            "the session file is a credential and",
+        )?;
     }
     record(&opened.vault, EventKind::SessionStart, file.id())?;
     let written = file

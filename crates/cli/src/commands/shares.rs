@@ -3,6 +3,7 @@
 //! `split` splits the phrase's BIP-39 entropy (SLIP-0039 passphrase ""), so `combine` gives
 //! the phrase back; the phrase's own BIP-39 passphrase is untouched and still needed.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -262,6 +263,24 @@ fn read_shares(files: &[PathBuf]) -> CliResult<Vec<SourcedShare>> {
     Ok(out)
 }
 
+/// The same error without the suggested word of an unknown share word.
+fn without_hint(error: SharesError) -> SharesError {
+    match error {
+        SharesError::UnknownWord {
+            position,
+            suggestion: Some(_),
+        } => SharesError::UnknownWord {
+            position,
+            suggestion: None,
+        },
+        SharesError::InShare { share, source } => SharesError::InShare {
+            share,
+            source: Box::new(without_hint(*source)),
+        },
+        other => other,
+    }
+}
+
 /// The number of the share an error is about, if it names one.
 fn share_of(error: &SharesError) -> Option<usize> {
     match error {
@@ -281,9 +300,14 @@ pub(crate) fn combine(args: &CombineArgs, json: bool) -> CliResult {
         passphrase_prompt: false,
     })?;
     let texts: Vec<&str> = sourced.iter().map(|s| s.text.as_str()).collect();
+    // Typed at the terminal: the suggestion of a mistyped word is for the person who typed
+    // it. From a file or a pipe, errors end up in logs, and the suggested word is very
+    // likely a word of the share: left out (the rule of the mnemonic's hint, `input.rs`).
+    let typed = args.files.is_empty() && std::io::stdin().is_terminal();
     let secret = match shares::combine_mnemonics(&texts, &passphrase) {
         Ok(secret) => secret,
         Err(error) => {
+            let error = if typed { error } else { without_hint(error) };
             let share = share_of(&error);
             let source = share
                 .and_then(|n| sourced.get(n.saturating_sub(1)))

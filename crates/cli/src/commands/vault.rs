@@ -193,6 +193,9 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
                 .into(),
         ));
     }
+    if let (true, Some(out)) = (args.generate, &args.out) {
+        vaultdir::refuse_out_inside(out, root, "the new mnemonic, the root of every key,")?;
+    }
     let (mnemonic, shown) = if args.generate {
         let mnemonic = Mnemonic::generate(WordCount::Words24, Language::English)?;
         if args.out.is_none() {
@@ -1092,6 +1095,7 @@ pub(crate) fn open(args: &OpenArgs, json: bool) -> CliResult {
     if let Some(path) = &args.output {
         // Before anything is decrypted: a link or a device is never written through.
         output::check_out_path(path)?;
+        vaultdir::refuse_out_inside(path, &args.dir.dir, "the plaintext")?;
     }
     let dir = VaultDir::open(&args.dir.dir)?;
     let cell = CellRef::parse(&args.cell, "--cell")?;
