@@ -320,3 +320,43 @@ fn open_does_not_write_plaintext_into_the_vault_directory() {
     );
     assert_eq!(std::fs::read(&outside).unwrap(), b"secret data");
 }
+
+/// Review round 11 (low): `init --generate` without `--out` printed the new phrase only after
+/// the vault existed; when standard output failed then, it exited 1 and left a vault whose
+/// phrase nobody saw. Now the vault is removed again (stdout is /dev/full: every write
+/// fails with ENOSPC).
+#[test]
+fn init_generate_leaves_no_vault_when_the_phrase_cannot_be_printed() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("vault");
+    for json in [false, true] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hexvault"));
+        command.args(["init", "--generate", "--dir", dir.to_str().unwrap()]);
+        if json {
+            command.arg("--json");
+        }
+        let output = command
+            .env_remove("HEXVAULT_MNEMONIC")
+            .env_remove("HEXVAULT_DIR")
+            .stdin(std::process::Stdio::null())
+            .stdout(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+        assert!(
+            stderr_of(&output).contains("no vault was made"),
+            "{}",
+            stderr_of(&output)
+        );
+        assert!(
+            !dir.exists(),
+            "a vault whose phrase was never shown is left"
+        );
+    }
+}

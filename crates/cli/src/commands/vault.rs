@@ -219,8 +219,8 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
     let created = !root.exists();
     create_dir_private(root)?;
     let made = create_vault(root, &seed);
-    if made.is_err() {
-        // Nothing half-made survives: remove what this command wrote.
+    // Nothing half-made survives: removes what this command wrote.
+    let unmake = || {
         let log = root.join(vaultdir::AUDIT_FILE);
         for path in [
             root.join(vaultdir::CONFIG_FILE),
@@ -232,20 +232,37 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
         if created {
             let _ = std::fs::remove_dir(root);
         }
+    };
+    if made.is_err() {
+        unmake();
     }
     let dir = made?;
     let printed =
         (shown && args.out.is_none()).then(|| Zeroizing::new(mnemonic.phrase().to_string()));
+    let to_print = printed.is_some();
+    // A vault whose new phrase was never shown is useless: if printing it fails, the vault
+    // is removed again, as when --out fails.
+    let unshown = |error: CliError| {
+        unmake();
+        CliError::Failed(format!(
+            "the new mnemonic could not be printed ({error}); no vault was made: run `hexvault \
+             init` again"
+        ))
+    };
     if json {
-        output::json(&InitReport {
+        let reported = output::json(&InitReport {
             dir: root.display().to_string(),
             audit_public_key: dir.config.audit_public_key.clone(),
             mnemonic_file: args.out.as_ref().map(|p| p.display().to_string()),
             mnemonic: printed,
-        })
+        });
+        match reported {
+            Err(error) if to_print => Err(unshown(error)),
+            other => other,
+        }
     } else {
         if let Some(phrase) = &printed {
-            output::line(phrase)?;
+            output::line(phrase).map_err(unshown)?;
             output::note(
                 "the line above is the vault's new mnemonic: it is shown once; write it down",
             );
