@@ -23,10 +23,13 @@ const SESSION_CACHE: usize = 256;
 /// Started by [`Vault::start_session`](crate::Vault::start_session) with a lifetime. A session
 /// is not tied to the vault that started it: in every vault it is used in, its layer-2 keys are
 /// derived from that vault's cell key and the session key (the key tree of docs/formats.md),
-/// and each is cached under the cell key it came from. Once it expires or [`end`](Self::end)s
-/// (also on drop), its key and every layer-2 key derived from it are dropped and the key bytes
-/// wiped, so data sealed at layer 2 in it can no longer be opened by anyone. `Send + Sync`; not
-/// `Clone`.
+/// and each is cached under the cell key it came from. When it [`end`](Self::end)s (also on
+/// drop), its key and every layer-2 key derived from it are dropped and the key bytes wiped,
+/// so data sealed at layer 2 in it can no longer be opened by anyone. Past its expiry it
+/// refuses every use, and the first call that touches it then ([`is_live`](Self::is_live),
+/// `Debug`, an export, a seal or open at layer 2) wipes it as `end` does: no timer runs, so
+/// a session nobody touches after it expires keeps its key until that call, `end` or drop.
+/// `Send + Sync`; not `Clone`.
 pub struct Session {
     id: [u8; SESSION_ID_LEN],
     expires: Instant,
@@ -72,10 +75,10 @@ impl Session {
     /// # Errors
     /// [`Error::SessionEnded`] once the session expired or ended.
     pub fn export(&self) -> Result<SessionExport> {
-        let state = self.lock();
-        let key = match state.key.as_ref() {
-            Some(key) if Instant::now() < self.expires => key,
-            _ => return Err(Error::SessionEnded),
+        let mut state = self.lock();
+        wipe_if_expired(&mut state, self.expires);
+        let Some(key) = state.key.as_ref() else {
+            return Err(Error::SessionEnded);
         };
         Ok(SessionExport {
             id: self.id,
@@ -123,10 +126,13 @@ impl Session {
         &self.id
     }
 
-    /// `true` until the session expires or ends.
+    /// `true` until the session expires or ends. Past its expiry, wipes it (as
+    /// [`end`](Self::end)).
     #[must_use]
     pub fn is_live(&self) -> bool {
-        Instant::now() < self.expires && self.lock().key.is_some()
+        let mut state = self.lock();
+        wipe_if_expired(&mut state, self.expires);
+        state.key.is_some()
     }
 
     /// Ends the session now: its key and layer-2 keys are dropped and wiped. Idempotent.
@@ -158,10 +164,7 @@ impl Session {
         }
         let mut guard = self.lock();
         let state = &mut *guard;
-        if Instant::now() >= self.expires {
-            state.key = None;
-            state.cache.clear();
-        }
+        wipe_if_expired(state, self.expires);
         let Some(key) = state.key.as_ref() else {
             return Err(Error::SessionEnded);
         };
@@ -176,6 +179,14 @@ impl Session {
     /// The id as hex, for audit records and error messages.
     pub(crate) fn id_hex(&self) -> String {
         self.id.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Drops (and so wipes) the session key and its layer-2 keys once `expires` has passed.
+fn wipe_if_expired(state: &mut State, expires: Instant) {
+    if Instant::now() >= expires {
+        state.key = None;
+        state.cache.clear();
     }
 }
 

@@ -303,8 +303,9 @@ impl VaultBuilder {
     }
 
     /// A vault rooted at the unlocked seed of the key-vault service, through its typed
-    /// capabilities: the vault master key and the audit signer (the seed never leaves the
-    /// service thread); the audit chain key is derived from that master, as
+    /// capabilities: the vault master key and the audit signer, taken from one seed in one
+    /// request (`VaultServiceHandle::vault_keys`; the seed never leaves the service thread);
+    /// the audit chain key is derived from that master, as
     /// [`from_seed`](Self::from_seed) does. The same phrase gives the same vault either way.
     ///
     /// # Errors
@@ -316,8 +317,9 @@ impl VaultBuilder {
         service: &hexvault_service::VaultServiceHandle,
         resolver: impl TokenResolver + 'static,
     ) -> Result<Vault> {
-        let master = service.vault_master_key()?;
-        let signer = service.audit_signer()?;
+        // One request: two could straddle another handle's lock and unlock of another
+        // phrase and mix two roots (review round 12).
+        let (master, signer) = service.vault_keys()?;
         self.assemble(master, signer, resolver)
     }
 

@@ -51,6 +51,10 @@ fn capabilities_equal_the_keys_crate_derivation_of_the_seed() {
     let reference = hexvault_keys::audit_signer(&seed).unwrap();
     assert_eq!(signer, reference);
     assert_eq!(signer.verifying_key(), reference.verifying_key());
+    // Both in one request: the same keys as the separate capabilities.
+    let (both_master, both_signer) = v.vault_keys().unwrap();
+    assert_eq!(both_master, master);
+    assert_eq!(both_signer, reference);
     // Another passphrase, another master.
     let other = Mnemonic::parse(common::PHRASE).unwrap().to_seed("other");
     assert_ne!(master, hexvault_keys::vault_master_key(&other).unwrap());
@@ -67,6 +71,7 @@ fn capabilities_are_refused_while_locked_and_after_stop() {
     assert_eq!(v.vault_master_key().map(drop), Err(Error::Locked));
     assert_eq!(v.audit_chain_key().map(drop), Err(Error::Locked));
     assert_eq!(v.audit_signer().map(drop), Err(Error::Locked));
+    assert_eq!(v.vault_keys().map(drop), Err(Error::Locked));
     v.unlock(&phrase, &passphrase).unwrap();
     v.vault_master_key().unwrap();
     v.lock().unwrap();
