@@ -387,9 +387,9 @@ fn ratios() {
 
 /// Prints (`-- --floors`) where the time of a layer-0 seal and open of 100 B goes, in one
 /// interleaved run: bare ring with the associated-data lengths a cell blob format could
-/// choose (the bench blob's whole header, as format 1 authenticates it; the header without
-/// the commitment and nonce; the fixed part and the object id; one GHASH block) and our
-/// seal/open, each against bare ring with the 6 bytes of the criterion groups. ring hashes
+/// choose (the header without the commitment and nonce, as format 2 authenticates it; the
+/// bench blob's whole header, as format 1 did; the fixed part and the object id; one GHASH
+/// block) and our seal/open, each against bare ring with the 6 bytes of the criterion groups. ring hashes
 /// associated data one 16-byte block per call, so the rows show what each length costs.
 fn floors() {
     let pt = filler(100);
@@ -406,7 +406,7 @@ fn floors() {
         ("ring, 16 B AAD (one block)", 16),
         ("ring, fixed part + object id", fixed_and_object),
         (
-            "ring, header without commitment and nonce",
+            "ring, header without commitment and nonce (format 2)",
             header - 32 - 12,
         ),
         ("ring, whole header (format 1)", header),
@@ -432,8 +432,13 @@ fn floors() {
         ring_seal(&pt, b"header"),
     );
     println!(
-        "| hexvault-cells | {header} | {:.2} ({:.2}) | {:.2} ({:.2}) |",
-        open.0, open.1, seal.0, seal.1
+        "| hexvault-cells (format {}) | {} | {:.2} ({:.2}) | {:.2} ({:.2}) |",
+        hexvault_cells::FORMAT_VERSION,
+        header - 32 - 12,
+        open.0,
+        open.1,
+        seal.0,
+        seal.1
     );
 }
 

@@ -1,7 +1,9 @@
-//! The cell blob format (docs/formats.md, "Cell blob"): one header, authenticated as a whole
-//! by every layer, then the cascaded ciphertext.
+//! The cell blob format (docs/formats.md, "Cell blob"): one header, then the cascaded
+//! ciphertext. Every byte of the header is authenticated by every layer: the names and
+//! numbers as associated data, each layer's key commitment by the constant-time comparison
+//! with the key that opens it, each nonce by AES-GCM itself (ADR 0090).
 //!
-//! `magic "HXVC" || version 01 || top layer || flags || u32be master version ||
+//! `magic "HXVC" || version 02 || top layer || flags || u32be master version ||
 //! u32be cell version ||
 //! id(partition) || id(cell) || id(object) || [id(policy) if top ≥ 1] ||
 //! [session id (16) if top = 2] || (commitment (32) || nonce (12)) for layers 0..=top ||
@@ -14,8 +16,14 @@ use crate::{Error, Layer, MAX_ID_LEN, Result};
 
 /// The four bytes every cell blob starts with.
 pub const MAGIC: [u8; 4] = *b"HXVC";
-/// The cell blob format version this build writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// The cell blob format version this build writes: its layers take as associated data the
+/// header without the layer parameters (ADR 0090).
+pub const FORMAT_VERSION: u8 = 2;
+/// The first cell blob format, still read: its layers took the whole header as associated
+/// data. Never written.
+pub(crate) const FORMAT_VERSION_1: u8 = 1;
+/// Every cell blob format version this build reads (it writes [`FORMAT_VERSION`] only).
+pub const READ_FORMAT_VERSIONS: [u8; 2] = [FORMAT_VERSION_1, FORMAT_VERSION];
 /// AES-GCM nonce length.
 pub(crate) const NONCE_LEN: usize = hexvault_aead::NONCE_LEN;
 /// AES-GCM tag length.
@@ -24,6 +32,9 @@ pub(crate) const TAG_LEN: usize = hexvault_aead::TAG_LEN;
 pub(crate) const FLAG_COMPRESSED: u8 = 0x01;
 /// Bytes of the fixed part: magic, version, top layer, flags, master and cell versions.
 pub(crate) const FIXED_LEN: usize = 4 + 1 + 1 + 1 + 4 + 4;
+
+/// Bytes of one layer's parameters in the header: key commitment and nonce.
+pub(crate) const PARAMS_LEN: usize = COMMIT_LEN + NONCE_LEN;
 
 /// One layer's public parameters in the header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -45,8 +56,21 @@ pub(crate) struct Header<'a> {
     pub(crate) policy: Option<&'a [u8]>,
     pub(crate) session: Option<[u8; SESSION_ID_LEN]>,
     pub(crate) layers: [LayerParams; 3],
-    /// Length of the header in bytes (the associated data of every layer).
+    /// Length of the header in bytes.
     pub(crate) len: usize,
+    /// Length of the header's first bytes that every layer takes as associated data: all
+    /// but the layer parameters in format 2 ([`authenticated_len`]), the whole header in
+    /// format 1.
+    pub(crate) aad_len: usize,
+}
+
+/// The bytes of a format-2 header of `len` bytes with top layer `top` that every layer
+/// authenticates as associated data: everything before the layer parameters. The
+/// parameters are authenticated without being associated data: a layer opens only after
+/// its key commitment compared equal to the key's own (a changed commitment fails there),
+/// and AES-GCM authenticates its nonce (a changed nonce fails the tag).
+pub(crate) fn authenticated_len(top: Layer, len: usize) -> usize {
+    len.saturating_sub((usize::from(top.number()) + 1) * PARAMS_LEN)
 }
 
 /// The length of a header with these fields.
@@ -69,7 +93,7 @@ pub(crate) fn header_len(
         } else {
             0
         }
-        + layers * (COMMIT_LEN + NONCE_LEN)
+        + layers * PARAMS_LEN
 }
 
 fn push_id(out: &mut Vec<u8>, id: &[u8]) -> Result<()> {
@@ -236,7 +260,8 @@ impl<'a> Header<'a> {
                 what: "not a cell blob (unknown magic)",
             });
         }
-        if r.array::<1>("truncated version")? != [FORMAT_VERSION] {
+        let [version] = r.array::<1>("truncated version")?;
+        if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
             return Err(Error::Malformed {
                 what: "unsupported cell blob format version",
             });
@@ -275,6 +300,11 @@ impl<'a> Header<'a> {
             params.nonce = r.array("truncated nonce")?;
         }
         let len = r.pos;
+        let aad_len = if version == FORMAT_VERSION_1 {
+            len
+        } else {
+            authenticated_len(top, len)
+        };
         let tags = (usize::from(top.number()) + 1) * TAG_LEN;
         if blob.len().saturating_sub(len) < tags {
             return Err(Error::Malformed {
@@ -293,6 +323,7 @@ impl<'a> Header<'a> {
             session,
             layers,
             len,
+            aad_len,
         })
     }
 }
@@ -312,6 +343,13 @@ mod tests {
         for l in layers.iter_mut().skip(usize::from(top.number()) + 1) {
             *l = LayerParams::default();
         }
+        let len = header_len(
+            top,
+            b"tenant",
+            b"inbox",
+            b"msg-1",
+            (top >= Layer::Access).then_some(&b"pol"[..]),
+        );
         Header {
             top,
             flags: 0,
@@ -323,13 +361,8 @@ mod tests {
             policy: (top >= Layer::Access).then_some(&b"pol"[..]),
             session: (top == Layer::Session).then_some([5; 16]),
             layers,
-            len: header_len(
-                top,
-                b"tenant",
-                b"inbox",
-                b"msg-1",
-                (top >= Layer::Access).then_some(&b"pol"[..]),
-            ),
+            len,
+            aad_len: authenticated_len(top, len),
         }
     }
 
@@ -373,6 +406,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn format_1_headers_are_read_with_the_whole_header_as_associated_data() {
+        for top in [Layer::Rest, Layer::Access, Layer::Session] {
+            let h = header(top);
+            let mut out = Vec::new();
+            write_header(&mut out, &h).unwrap();
+            assert_eq!(out[4], FORMAT_VERSION);
+            out.extend_from_slice(&vec![0u8; (usize::from(top.number()) + 1) * TAG_LEN]);
+            assert_eq!(
+                Header::parse(&out).unwrap().aad_len,
+                h.len - (usize::from(top.number()) + 1) * PARAMS_LEN
+            );
+            out[4] = FORMAT_VERSION_1;
+            let old = Header::parse(&out).unwrap();
+            assert_eq!((old.len, old.aad_len), (h.len, h.len));
+            for unknown in [0u8, 3, 0xff] {
+                out[4] = unknown;
+                assert!(matches!(
+                    Header::parse(&out),
+                    Err(Error::Malformed {
+                        what: "unsupported cell blob format version"
+                    })
+                ));
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
@@ -398,6 +458,8 @@ mod tests {
             write_header(&mut again, &parsed).unwrap();
             prop_assert_eq!(&again[..], &out[..hl]);
             prop_assert_eq!(parsed.len, hl);
+            // Format 2: everything but the layer parameters is associated data.
+            prop_assert_eq!(parsed.aad_len, hl - (usize::from(top.number()) + 1) * 44);
         }
     }
 }

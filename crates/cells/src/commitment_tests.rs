@@ -10,7 +10,7 @@ use aes_gcm::aes::cipher::{BlockCipherEncrypt, KeyInit};
 use hexvault_aead::{Backend, DetachedKey, Key, KeyVersion};
 use hexvault_audit::{AuditKey, AuditLog, EventKind, LogOptions, MemoryLog};
 
-use crate::blob::{Header, LayerParams, header_len, write_header};
+use crate::blob::{Header, LayerParams, authenticated_len, header_len, write_header};
 use crate::keys::{self, commit};
 use crate::*;
 
@@ -143,7 +143,7 @@ fn a_blob_valid_under_two_keys_opens_under_neither_other_key() {
         nonce,
     };
     let policy_bytes = Some(policy.as_str().as_bytes());
-    let header = Header {
+    let mut header = Header {
         top: Layer::Access,
         flags: 0,
         master_version: 1,
@@ -161,10 +161,13 @@ fn a_blob_valid_under_two_keys_opens_under_neither_other_key() {
             o.as_str().as_bytes(),
             policy_bytes,
         ),
+        aad_len: 0,
     };
+    header.aad_len = authenticated_len(Layer::Access, header.len);
     let mut blob = Vec::new();
     write_header(&mut blob, &header).unwrap();
-    let aad = blob.clone();
+    // Format 2: every layer authenticates the header up to the layer parameters.
+    let aad = blob[..header.aad_len].to_vec();
     let (ct, tag) = collide(&ka, &kb, nonce, &aad, vec![0x5a; 48]);
 
     // Without the commitment, AES-GCM accepts the layer under both keys.

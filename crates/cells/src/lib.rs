@@ -10,7 +10,9 @@
 //!   [`Session`]. Layer keys and their key schedules are cached per (partition, cell, layer,
 //!   versions, policy) in a bounded cache.
 //! * The cell blob format (docs/formats.md, "Cell blob"): one header, authenticated whole by
-//!   every layer, with a 32-byte key commitment per layer checked before decryption.
+//!   every layer (its names and numbers as associated data, its commitments and nonces by
+//!   the commitment check and GCM: ADR 0090), with a 32-byte key commitment per layer
+//!   checked before decryption. Format 1 blobs are still read.
 //! * [`Cell::seal`] and [`Cell::open`], rotation and [`Cell::reseal`], declared routes and
 //!   [`Vault::transfer`], and the audit records of opens at layers 1 and 2, denials,
 //!   rotations, sessions and transfers.
@@ -82,6 +84,8 @@ mod blob;
 #[cfg(test)]
 mod commitment_tests;
 mod error;
+#[cfg(test)]
+mod format_tests;
 mod ids;
 mod keys;
 mod policy;
@@ -89,7 +93,7 @@ mod replay;
 mod session;
 mod vault;
 
-pub use blob::{FORMAT_VERSION, MAGIC};
+pub use blob::{FORMAT_VERSION, MAGIC, READ_FORMAT_VERSIONS};
 pub use error::{Error, Result};
 pub use ids::{ActorId, CellId, Layer, MAX_ID_LEN, ObjectId, PartitionId, PolicyId, RouteId};
 pub use policy::{AccessToken, Credentials, PolicyContext, PolicySecret, TokenResolver};

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::blob::{
     FIXED_LEN, FLAG_COMPRESSED, FORMAT_VERSION, Header, LayerParams, MAGIC, NONCE_LEN, TAG_LEN,
-    header_len, write_header, write_rest_header,
+    authenticated_len, header_len, write_header, write_rest_header,
 };
 use crate::keys::COMMIT_LEN;
 use crate::keys::{self, KeyCache, KeyMemo, LayerKey, Slot};
@@ -474,7 +474,7 @@ impl Partition {
 
 impl Cell {
     /// Seals `plaintext` as object `object` at `layer`: layers 0 to `layer` are applied in
-    /// turn, each under its own key, all authenticating the whole header. Layer 1 needs an
+    /// turn, each under its own key, all authenticating the whole header (ADR 0090). Layer 1 needs an
     /// access token in `credentials`, layer 2 also a live session.
     ///
     /// # Errors
@@ -1149,6 +1149,13 @@ impl Inner {
             .map(|p| p.policy.as_str().as_bytes());
         let content = compress_if(plaintext, compress)?;
         let plaintext: &[u8] = content.as_ref().map_or(plaintext, |c| &c[..]);
+        let len = header_len(
+            top,
+            partition.as_str().as_bytes(),
+            cell.as_str().as_bytes(),
+            object.as_str().as_bytes(),
+            policy,
+        );
         let header = Header {
             top,
             flags: if compress { FLAG_COMPRESSED } else { 0 },
@@ -1160,13 +1167,8 @@ impl Inner {
             policy,
             session: resolved.session.map(|s| *s.id()),
             layers: params,
-            len: header_len(
-                top,
-                partition.as_str().as_bytes(),
-                cell.as_str().as_bytes(),
-                object.as_str().as_bytes(),
-                policy,
-            ),
+            len,
+            aad_len: authenticated_len(top, len),
         };
         let layers = usize::from(top.number()) + 1;
         let total = header
@@ -1184,7 +1186,10 @@ impl Inner {
         }
         out.0.extend_from_slice(plaintext);
         out.0.resize(total, 0);
-        let (aad, body) = out.0.split_at_mut(header.len);
+        let (head, body) = out.0.split_at_mut(header.len);
+        let aad = head
+            .get(..header.aad_len)
+            .ok_or_else(|| internal("associated data longer than the header"))?;
         let mut len = plaintext.len();
         for (key, nonce) in keys.iter().zip(nonces) {
             let (Some(key), Some(nonce)) = (key, nonce) else {
@@ -1311,7 +1316,7 @@ impl Inner {
             memo,
         )?;
         let aad = blob
-            .get(..header.len)
+            .get(..header.aad_len)
             .ok_or_else(|| internal("header longer than the parsed blob"))?;
         let body = blob
             .get(header.len..)
@@ -1423,9 +1428,10 @@ impl Inner {
             }
             rest = tail;
         }
+        // Format 2: the layer parameters that follow are not associated data.
+        let (aad, _) = blob.split_at_checked(blob.len().checked_sub(rest.len())?)?;
         let (commitment, tail) = rest.split_first_chunk::<COMMIT_LEN>()?;
         let (nonce, body) = tail.split_first_chunk::<NONCE_LEN>()?;
-        let (aad, _) = blob.split_at_checked(blob.len().checked_sub(body.len())?)?;
         let (ct, tag) = body.split_last_chunk::<TAG_LEN>()?;
         // Versions 0 never reach a memo: it holds only current versions, which start at 1.
         let (_, _, key) = memo.get(self.generation.load(Ordering::Acquire), Some(versions))?;
@@ -1459,9 +1465,12 @@ impl Inner {
             cell,
             Some((header.master_version, header.cell_version)),
         )?;
-        let (aad, body) = blob
+        let (head, body) = blob
             .split_at_checked(header.len)
             .ok_or_else(|| internal("header longer than the parsed blob"))?;
+        let aad = head
+            .get(..header.aad_len)
+            .ok_or_else(|| internal("associated data longer than the header"))?;
         let ct_len = body
             .len()
             .checked_sub(TAG_LEN)
@@ -1521,7 +1530,10 @@ fn seal_rest(
         ));
     }
     out.0.extend_from_slice(content);
-    let (aad, body) = out.0.split_at_mut(header_len);
+    let (head, body) = out.0.split_at_mut(header_len);
+    let aad = head
+        .get(..authenticated_len(Layer::Rest, header_len))
+        .ok_or_else(|| internal("associated data longer than the header"))?;
     let tag = key.aead().seal_detached(nonce, aad, body)?;
     out.0.extend_from_slice(&tag);
     Ok(out.release())

@@ -28,7 +28,7 @@ fn layer_0_blob_layout_and_key_commitment_match_the_independent_computation() {
     // path), which must write and read the same bytes.
     for _ in 0..2 {
         let blob = c.seal(&oid("o"), b"golden", Layer::Rest, &none).unwrap();
-        let mut prefix = b"HXVC\x01\x00\x00".to_vec();
+        let mut prefix = b"HXVC\x02\x00\x00".to_vec();
         prefix.extend_from_slice(&1u32.to_be_bytes());
         prefix.extend_from_slice(&1u32.to_be_bytes());
         prefix.extend_from_slice(b"\x06tenant\x05inbox\x01o");
@@ -50,7 +50,7 @@ fn layer_1_blob_layout_and_key_commitments_match_the_independent_computation() {
     let reader = token("reader");
     let creds = Credentials::none().token(&reader);
     let blob = c.seal(&oid("o"), b"golden", Layer::Access, &creds).unwrap();
-    let mut prefix = b"HXVC\x01\x01\x00".to_vec();
+    let mut prefix = b"HXVC\x02\x01\x00".to_vec();
     prefix.extend_from_slice(&1u32.to_be_bytes());
     prefix.extend_from_slice(&1u32.to_be_bytes());
     prefix.extend_from_slice(b"\x06tenant\x05inbox\x01o\x07readers");

@@ -181,11 +181,13 @@ pub fn object_id(text: &str) -> CliResult<ObjectId> {
 }
 
 /// The key versions of a blob, read from its public header (docs/formats.md, "Cell blob":
-/// magic `HXVC`, version 1, top layer, flags, the master key version, then the cell key
+/// magic `HXVC`, version 1 or 2, top layer, flags, the master key version, then the cell key
 /// version as u32 big-endian). `None` for a file that does not start like a cell blob.
 pub fn blob_versions(blob: &[u8]) -> Option<BlobInfo> {
     let magic = blob.get(..4)?;
-    if magic != hexvault::cells::MAGIC || *blob.get(4)? != hexvault::cells::FORMAT_VERSION {
+    if magic != hexvault::cells::MAGIC
+        || !hexvault::cells::READ_FORMAT_VERSIONS.contains(blob.get(4)?)
+    {
         return None;
     }
     let layer = *blob.get(5)?;
@@ -308,7 +310,7 @@ mod tests {
     fn blob_versions_reads_the_documented_header() {
         // The start of the cell blob vector of docs/formats.md (top layer 1, versions 1/1),
         // with the cell key version changed to 7 and the master version to 3.
-        let mut head = hex::decode("485856430101000000000300000007067465").unwrap_or_default();
+        let mut head = hex::decode("485856430201000000000300000007067465").unwrap_or_default();
         let info = blob_versions(&head);
         assert!(matches!(
             info,
@@ -321,10 +323,13 @@ mod tests {
         for len in 0..15 {
             assert!(blob_versions(head.get(..len).unwrap_or_default()).is_none());
         }
-        if let Some(byte) = head.get_mut(4) {
-            *byte = 2;
+        // Format 1 blobs are still read; versions never written are not blobs.
+        for (version, read) in [(1u8, true), (0, false), (3, false), (0xff, false)] {
+            if let Some(byte) = head.get_mut(4) {
+                *byte = version;
+            }
+            assert_eq!(blob_versions(&head).is_some(), read, "version {version}");
         }
-        assert!(blob_versions(&head).is_none());
         if let Some(byte) = head.get_mut(0) {
             *byte = b'X';
         }

@@ -59,7 +59,7 @@ use super::{
     Cell, LayerKeys, Resolved, Route, Scratch, Vault, blob_ref, class, context, lossy, mismatch,
     sealed_ref, too_long,
 };
-use crate::blob::{Header, LayerParams, TAG_LEN, header_len, write_header};
+use crate::blob::{Header, LayerParams, TAG_LEN, authenticated_len, header_len, write_header};
 use crate::error::internal;
 use crate::keys::KeyMemo;
 use crate::{Credentials, Error, Layer, ObjectId, Result, RouteId};
@@ -484,7 +484,7 @@ impl Vault {
             to_c.as_str().as_bytes(),
             object.as_str().as_bytes(),
         );
-        let new = Header {
+        let mut new = Header {
             top: to_layer,
             flags: header.flags,
             master_version: dst.master_version,
@@ -496,9 +496,11 @@ impl Vault {
             session: dst.resolved.session.map(|s| *s.id()),
             layers: params,
             len: header_len(to_layer, to_pb, to_cb, ob, policy),
+            aad_len: 0,
         };
+        new.aad_len = authenticated_len(to_layer, new.len);
         let aad_in = blob
-            .get(..header.len)
+            .get(..header.aad_len)
             .ok_or_else(|| internal("header longer than the parsed blob"))?;
         let body_in = blob
             .get(header.len..)
@@ -539,7 +541,10 @@ impl Vault {
         }
         // Past the plaintext only source ciphertext and tags remain; the new tags go there.
         out.0.resize(total, 0);
-        let (aad, body) = out.0.split_at_mut(new.len);
+        let (head, body) = out.0.split_at_mut(new.len);
+        let aad = head
+            .get(..new.aad_len)
+            .ok_or_else(|| internal("associated data longer than the header"))?;
         let mut len = plain_len;
         for (key, nonce) in dst.keys.iter().zip(nonces) {
             let (Some(key), Some(nonce)) = (key, nonce) else {
