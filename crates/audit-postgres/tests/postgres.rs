@@ -24,36 +24,12 @@ use hexvault_audit::{
 use hexvault_audit_postgres::postgres::{Client, NoTls};
 use hexvault_audit_postgres::{DEFAULT_PAGE_ROWS, Error, PgLog, SCHEMA_VERSION, StoredLog};
 
-const URL_VAR: &str = "HEXVAULT_TEST_POSTGRES_URL";
+mod common;
+
+use common::{AUDIT_KEY, SIGNING_SEED, client, options, url, verifier};
+
 /// Set in a child process: `<log id hex> <appends> <batch size>`.
 const CHILD_VAR: &str = "HEXVAULT_TEST_PG_WRITER";
-
-fn url() -> String {
-    std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{URL_VAR} is not set: these tests need a PostgreSQL server; run them with \
-             `cargo xtask postgres`, which starts a throwaway cluster and sets it"
-        )
-    })
-}
-
-fn client() -> Client {
-    Client::connect(&url(), NoTls).unwrap()
-}
-
-const AUDIT_KEY: [u8; 32] = [7; 32];
-const SIGNING_SEED: [u8; 32] = [9; 32];
-
-fn options(every: u64) -> LogOptions {
-    LogOptions::keyed(&AuditKey::from_bytes(AUDIT_KEY))
-        .signing_seed(SIGNING_SEED)
-        .checkpoint_every(every)
-}
-
-fn verifier() -> Verifier {
-    Verifier::keyed(&AuditKey::from_bytes(AUDIT_KEY))
-        .with_public_key(hexvault_audit::SigningKey::from_bytes(&SIGNING_SEED).verifying_key())
-}
 
 fn event(n: u64) -> Event {
     Event::new(match n % 4 {

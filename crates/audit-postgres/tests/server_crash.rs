@@ -15,9 +15,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use hexvault_audit::{AuditKey, AuditLog, Event, EventKind, LogEntry, LogOptions};
+use hexvault_audit::{AuditLog, Event, EventKind, LogEntry};
 use hexvault_audit_postgres::PgLog;
-use hexvault_audit_postgres::postgres::{Client, NoTls};
+
+mod common;
+
+use common::{client, options};
+
+/// The interval checkpoint of the crashed log.
+const CHECKPOINT_EVERY: u64 = 25;
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -26,16 +32,6 @@ fn var(name: &str) -> String {
              `cargo xtask postgres`"
         )
     })
-}
-
-fn client() -> Client {
-    Client::connect(&var("HEXVAULT_TEST_POSTGRES_URL"), NoTls).unwrap()
-}
-
-fn options() -> LogOptions {
-    LogOptions::keyed(&AuditKey::from_bytes([7; 32]))
-        .signing_seed([9; 32])
-        .checkpoint_every(25)
 }
 
 /// Stops the server as a crash would and starts it again.
@@ -84,16 +80,18 @@ fn appenders(
 #[test]
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_server_crash_loses_no_acknowledged_record() {
-    let id = PgLog::create(client(), options()).unwrap().log_id();
+    let id = PgLog::create(client(), options(CHECKPOINT_EVERY))
+        .unwrap()
+        .log_id();
     let acked = Arc::new(Mutex::new(Vec::new()));
     for round in 1..=2 {
         let pipelined = Arc::new(
-            PgLog::open(client(), id, options())
+            PgLog::open(client(), id, options(CHECKPOINT_EVERY))
                 .unwrap()
                 .with_flush_connection(client())
                 .unwrap(),
         );
-        let single = Arc::new(PgLog::open(client(), id, options()).unwrap());
+        let single = Arc::new(PgLog::open(client(), id, options(CHECKPOINT_EVERY)).unwrap());
         let before = acked.lock().unwrap().len();
         let mut threads = appenders(&pipelined, 6, &acked);
         threads.extend(appenders(&single, 3, &acked));
@@ -109,7 +107,7 @@ fn a_server_crash_loses_no_acknowledged_record() {
         for t in threads {
             t.join().unwrap();
         }
-        let log = PgLog::open(client(), id, options()).unwrap();
+        let log = PgLog::open(client(), id, options(CHECKPOINT_EVERY)).unwrap();
         let report = log.verify().unwrap();
         assert!(report.is_ok(), "round {round}: {report}");
         let acked = acked.lock().unwrap();

@@ -12,36 +12,13 @@
 )]
 
 use hexvault_audit::{
-    AuditKey, AuditLog, ChainWriter, Damage, Event, EventKind, LogOptions, Sequence, SigningKey,
-    Verifier,
+    AuditKey, AuditLog, ChainWriter, Damage, Event, EventKind, LogOptions, Sequence, Verifier,
 };
 use hexvault_audit_postgres::PgLog;
-use hexvault_audit_postgres::postgres::{Client, NoTls};
 
-const URL_VAR: &str = "HEXVAULT_TEST_POSTGRES_URL";
+mod common;
 
-fn client() -> Client {
-    let url = std::env::var(URL_VAR)
-        .unwrap_or_else(|_| panic!("{URL_VAR} is not set: run through scripts/pg-test-cluster.sh"));
-    Client::connect(&url, NoTls).unwrap()
-}
-
-const AUDIT_KEY: [u8; 32] = [7; 32];
-const SIGNING_SEED: [u8; 32] = [9; 32];
-
-fn options(every: u64) -> LogOptions {
-    LogOptions::keyed(&AuditKey::from_bytes(AUDIT_KEY))
-        .signing_seed(SIGNING_SEED)
-        .checkpoint_every(every)
-}
-
-fn public_key() -> hexvault_audit::VerifyingKey {
-    SigningKey::from_bytes(&SIGNING_SEED).verifying_key()
-}
-
-fn keyed() -> Verifier {
-    Verifier::keyed(&AuditKey::from_bytes(AUDIT_KEY)).with_public_key(public_key())
-}
+use common::{client, options, public_key, verifier};
 
 /// SECURITY.md (audit row, inherited by the PostgreSQL row): forging records is detected
 /// "also with only the public key up to the last checkpoint". `ChainWriter` (writer.rs):
@@ -101,7 +78,7 @@ fn forged_records_under_a_forged_head_row_are_not_signed_by_the_next_writer() {
     .unwrap();
 
     // The keyed verifier sees the forgery at sequence 4.
-    let keyed_report = log.verify_with(&keyed()).unwrap();
+    let keyed_report = log.verify_with(&verifier()).unwrap();
     assert_eq!(
         keyed_report.failure.map(|f| f.sequence),
         Some(Sequence::new(4)),
@@ -156,7 +133,7 @@ fn a_deleted_checkpoint_row_is_reported_whatever_the_head_row_says_of_the_interv
     };
     // The row drops the key: a verifier that trusts one still requires the checkpoint.
     let log = deleted("UPDATE hexvault_audit_logs SET public_key = NULL WHERE log_id = $1");
-    let report = log.verify_with(&keyed()).unwrap();
+    let report = log.verify_with(&verifier()).unwrap();
     assert_eq!(
         report.failure.map(|f| (f.sequence, f.reason)),
         Some((Sequence::new(29), Damage::MissingCheckpoint)),
@@ -167,7 +144,7 @@ fn a_deleted_checkpoint_row_is_reported_whatever_the_head_row_says_of_the_interv
     let log = deleted("UPDATE hexvault_audit_logs SET checkpoint_every = 0 WHERE log_id = $1");
     for refused in [
         log.verify().map_err(hexvault_audit_postgres::Error::Audit),
-        log.verify_with(&keyed().expect_checkpoint_every(10)),
+        log.verify_with(&verifier().expect_checkpoint_every(10)),
     ] {
         match refused {
             Err(hexvault_audit_postgres::Error::Audit(

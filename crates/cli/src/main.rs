@@ -22,7 +22,6 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hexvault::derivation::DerivationPath;
 use hexvault::mnemonic::Language;
-use hexvault::shares::GroupSpec;
 
 use commands::audit::{AuditExportAnchorArgs, AuditShowArgs, AuditVerifyArgs};
 use commands::vault::{
@@ -254,14 +253,16 @@ struct SplitArgs {
     #[arg(long, value_name = "N")]
     shares: Option<u8>,
     /// Several groups instead: THRESHOLD/COUNT per group, such as 2/3,1/1,3/5.
+    // Kept as text and parsed by `shares split`: clap's value errors quote the value, and
+    // the command's own errors name the group's position instead (the value may hold a
+    // phrase typed there by mistake).
     #[arg(
         long,
         value_name = "T/N,...",
         value_delimiter = ',',
-        value_parser = commands::shares::parse_group,
         conflicts_with_all = ["threshold", "shares"]
     )]
-    groups: Vec<GroupSpec>,
+    groups: Vec<String>,
     /// Groups needed to recover, with --groups (default 1).
     #[arg(long, value_name = "G")]
     group_threshold: Option<u8>,

@@ -459,6 +459,21 @@ pub(crate) struct CoveredVersions {
 }
 
 impl VaultDir {
+    /// The anchor file the audit log lacks: its path when `contents` (the parsed
+    /// [`Self::audit_file`]) holds anything past the header (records, a torn tail or
+    /// unreadable bytes) and no anchor file stands beside the log, else `None`. Such a log
+    /// may have been cut back with its anchor deleted, which no verification of the log
+    /// alone can see: the facade refuses it (`Error::AnchorMissing`), and `ls`
+    /// ([`Self::log_versions`]) and `audit verify` of the vault directory refuse it
+    /// through this one method, so the two cannot disagree.
+    pub(crate) fn lost_anchor(&self, contents: &hexvault::audit::LogContents) -> Option<PathBuf> {
+        let past_header = !contents.entries.is_empty()
+            || contents.torn_tail.is_some()
+            || contents.unreadable.is_some();
+        let anchor = hexvault::audit::Anchor::path_for(&self.audit_file());
+        (past_header && !anchor.exists()).then_some(anchor)
+    }
+
     /// The cells' key versions the audit log records, for a command that holds no secret
     /// (`ls`): the log is verified with the config's audit public key (its checkpoints and
     /// anchor; the keyed chain needs the mnemonic, which the commands that seal and open
@@ -484,17 +499,9 @@ impl VaultDir {
         let log = self.audit_file();
         let bytes = fs::read(&log).map_err(|error| CliError::io("reading the audit log", error))?;
         let mut verifier = Verifier::public_key(key);
-        let anchor = Anchor::path_for(&log);
         let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
-        if anchor.exists() {
-            verifier = verifier.with_anchor(Anchor::read(&anchor).map_err(|_| damaged())?);
-        } else if !contents.entries.is_empty()
-            || contents.torn_tail.is_some()
-            || contents.unreadable.is_some()
-        {
-            // The facade's rule (`Error::AnchorMissing`): a log with anything past its
-            // header and no anchor may have been cut back with its anchor deleted, which
-            // no verification of the log alone can see (review round 9).
+        // The facade's rule (`Error::AnchorMissing`, review round 9).
+        if let Some(anchor) = self.lost_anchor(&contents) {
             return Err(CliError::Failed(format!(
                 "the vault's audit log has records but its anchor file {} is missing: the log \
                  may have been cut back and the anchor deleted; restore the anchor file from \
@@ -502,6 +509,10 @@ impl VaultDir {
                  verify --dir ... --anchor FILE`",
                 anchor.display()
             )));
+        }
+        let anchor = Anchor::path_for(&log);
+        if anchor.exists() {
+            verifier = verifier.with_anchor(Anchor::read(&anchor).map_err(|_| damaged())?);
         }
         let report = verifier
             .verify_bytes(&bytes)

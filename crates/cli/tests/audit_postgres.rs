@@ -65,28 +65,33 @@ fn run(args: &[&str], env: &[(&'static str, String)]) -> std::process::Output {
     hexvault(args, "", &env)
 }
 
+/// The connection string from the variable `AUDIT_DB` of [`keyed_env`].
+const FROM_ENV: [&str; 2] = ["--postgres-url-env", "AUDIT_DB"];
+
+/// `hexvault audit verify` of log `id` in the database that `source` (a connection option
+/// and its value) names, under the keys of the Trezor phrase (passphrase from `PASS`, as
+/// [`keyed_env`] sets it), with `extra` options.
+fn keyed_verify(
+    source: [&str; 2],
+    id: &str,
+    extra: &[&str],
+    env: &[(&'static str, String)],
+) -> std::process::Output {
+    let mut args = vec!["audit", "verify"];
+    args.extend_from_slice(&source);
+    args.extend_from_slice(&["--log-id", id, "--passphrase-env", "PASS"]);
+    args.extend_from_slice(extra);
+    run(&args, env)
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn verify_and_show_a_log_in_postgres() {
     let log = trezor_pg_log();
     let id = log.log_id().to_string();
     let env = keyed_env();
-    let verify = |extra: &[&str]| {
-        let mut args = vec![
-            "audit",
-            "verify",
-            "--postgres-url-env",
-            "AUDIT_DB",
-            "--log-id",
-            &id,
-            "--passphrase-env",
-            "PASS",
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        run(&args, &env)
-    };
-    let report = json_of(&verify(&[]));
+    let verify = || keyed_verify(FROM_ENV, &id, &["--json"], &env);
+    let report = json_of(&verify());
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["mode"], "keyed");
     assert_eq!(report["records"], 10);
@@ -97,36 +102,15 @@ fn verify_and_show_a_log_in_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let url_file = dir.path().join("url");
     std::fs::write(&url_file, format!("{}\n", url())).unwrap();
-    let from_file = run(
-        &[
-            "audit",
-            "verify",
-            "--postgres-url-file",
-            url_file.to_str().unwrap(),
-            "--log-id",
-            &id,
-            "--passphrase-env",
-            "PASS",
-            "--json",
-        ],
+    let from_file = keyed_verify(
+        ["--postgres-url-file", url_file.to_str().unwrap()],
+        &id,
+        &["--json"],
         &env,
     );
     assert_eq!(json_of(&from_file)["ok"], true);
     let url = url();
-    let as_argument = run(
-        &[
-            "audit",
-            "verify",
-            "--postgres",
-            &url,
-            "--log-id",
-            &id,
-            "--passphrase-env",
-            "PASS",
-            "--json",
-        ],
-        &env,
-    );
+    let as_argument = keyed_verify(["--postgres", &url], &id, &["--json"], &env);
     assert_eq!(json_of(&as_argument)["ok"], true);
 
     // show: 10 records and 3 checkpoints, one JSON object per line.
@@ -179,7 +163,7 @@ fn verify_and_show_a_log_in_postgres() {
             &[&log.log_id().as_bytes().as_slice()],
         )
         .unwrap();
-    let damaged = verify(&[]);
+    let damaged = verify();
     assert_eq!(damaged.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&damaged.stdout).unwrap();
     assert_eq!(report["failure_sequence"], 6);
@@ -333,22 +317,7 @@ fn exported_anchor_catches_a_cut() {
             &[&raw, &chain6.as_bytes().as_slice()],
         )
         .unwrap();
-    let verify = run(
-        &[
-            "audit",
-            "verify",
-            "--postgres-url-env",
-            "AUDIT_DB",
-            "--log-id",
-            &id,
-            "--passphrase-env",
-            "PASS",
-            "--anchor",
-            anchor_arg,
-            "--json",
-        ],
-        &env,
-    );
+    let verify = keyed_verify(FROM_ENV, &id, &["--anchor", anchor_arg, "--json"], &env);
     assert_eq!(verify.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert_eq!(report["missing_records"], 3, "{report}");
@@ -471,23 +440,7 @@ fn checkpoint_every_refuses_a_head_row_that_names_another_interval() {
     let log = trezor_pg_log();
     let id = log.log_id().to_string();
     let env = keyed_env();
-    let verify = |every: &str| {
-        run(
-            &[
-                "audit",
-                "verify",
-                "--postgres-url-env",
-                "AUDIT_DB",
-                "--log-id",
-                &id,
-                "--passphrase-env",
-                "PASS",
-                "--checkpoint-every",
-                every,
-            ],
-            &env,
-        )
-    };
+    let verify = |every: &str| keyed_verify(FROM_ENV, &id, &["--checkpoint-every", every], &env);
     assert!(verify("4").status.success(), "{}", stderr_of(&verify("4")));
     let wrong = verify("5");
     assert_eq!(wrong.status.code(), Some(1));

@@ -367,3 +367,48 @@ fn shares_combine_from_a_pipe_does_not_print_a_share_word() {
         );
     }
 }
+
+/// A `--groups` value may hold what was typed there by mistake (a phrase): a bad group is a
+/// usage error (exit 2) that names the problem and the group's position, and no part of the
+/// value comes back on standard output or standard error, in text or JSON, whichever way the
+/// value was given.
+#[test]
+fn a_bad_group_is_refused_without_repeating_the_value() {
+    const MARKER: &str = "quokka";
+    let cases = [
+        ("quokka", "group 1 is not THRESHOLD/COUNT"),
+        ("2/3,quokka", "group 2 is not THRESHOLD/COUNT"),
+        ("2/3, quokka lantern ", "group 2 is not THRESHOLD/COUNT"),
+        ("quokka/3", "the threshold of group 1"),
+        ("2/quokka", "the count of group 1"),
+        ("2/3,1/1,3/quokka", "the count of group 3"),
+        ("2/3/quokka", "the count of group 1"),
+        ("1/1,quokka-2/3", "the threshold of group 2"),
+        ("2/3,,quokka", "group 2 is empty"),
+    ];
+    for (spec, problem) in cases {
+        let joined = format!("--groups={spec}");
+        for args in [
+            vec!["shares", "split", "--groups", spec],
+            vec!["shares", "split", joined.as_str()],
+            vec!["--json", "shares", "split", "--groups", spec],
+        ] {
+            let out = hexvault(&args, LEGAL, &[]);
+            let (stdout, stderr) = (stdout_of(&out), stderr_of(&out));
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(stderr.contains(problem), "{args:?}: {stderr}");
+            assert!(stderr.contains("--groups"), "{args:?}: {stderr}");
+            for text in [&stdout, &stderr] {
+                assert!(
+                    !text.to_lowercase().contains(MARKER),
+                    "{args:?} repeats the value: {text}"
+                );
+                assert!(!text.contains("legal"), "{args:?}: {text}");
+            }
+            if args[0] == "--json" {
+                let error: Value = serde_json::from_str(&stderr).unwrap();
+                assert_eq!(error["kind"], "usage", "{stderr}");
+            }
+        }
+    }
+}

@@ -19,6 +19,19 @@ fn vault_with(cells: &[&str]) -> Vault {
     Vault::with(&["p"], cells, &[])
 }
 
+/// The attack of review round 9: cut `audit.log` back to its first `len` bytes (the
+/// checkpoint before a rotation) and delete `audit.log.anchor`, which the log alone cannot
+/// show.
+fn cut_the_log_and_delete_the_anchor(vault: &Vault, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(vault.dir.join("audit.log"))
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+    std::fs::remove_file(vault.dir.join("audit.log.anchor")).unwrap();
+}
+
 /// Review round 9: `edge add` recorded (durably, in the append-only audit log) an edge whose default
 /// route name `P/C@P/C` equals the name of an edge already declared: ids may hold `@`
 /// (and cell ids `/`), so `p/a -> p/b@p/c` and `p/a@p/b -> p/c` are both named
@@ -134,13 +147,7 @@ fn ls_refuses_a_cut_log_whose_anchor_was_deleted() {
     let honest = vault.json(&["ls"]);
     assert_eq!(honest["cells"][0]["key_version"], 2);
     // The attacker: cut the rotation off (at the checkpoint before it), delete the anchor.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(before_rotation)
-        .unwrap();
-    std::fs::remove_file(vault.dir.join("audit.log.anchor")).unwrap();
+    cut_the_log_and_delete_the_anchor(&vault, before_rotation);
     // A keyed command refuses the directory ...
     let seal = vault.run(&["seal", "--cell", "p/a", "--id", "o2"], b"data");
     assert!(!seal.status.success());
@@ -209,13 +216,7 @@ fn audit_verify_of_the_vault_refuses_a_cut_log_whose_anchor_was_deleted() {
     vault.ok(&["rotate", "--cell", "p/a"], b"");
     // The attacker (can write the vault directory): cut the rotation off at the checkpoint
     // before it, delete the anchor.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(before_rotation)
-        .unwrap();
-    std::fs::remove_file(vault.dir.join("audit.log.anchor")).unwrap();
+    cut_the_log_and_delete_the_anchor(&vault, before_rotation);
     // The vault's own commands refuse the directory.
     assert!(!vault.run(&["ls"], b"").status.success());
     assert!(

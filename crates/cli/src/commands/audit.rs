@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::error::{CliError, CliResult};
 use crate::input::{self, Stdin};
 use crate::output;
+use crate::vaultdir::VaultDir;
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::audit::{
     Anchor, AuditRecord, Binding, BlobRef, Checkpoint, Damage, Endpoint, LogContents, LogEntry,
@@ -79,12 +80,13 @@ impl Source {
 
 impl LogSource {
     fn resolve(&self) -> CliResult<Source> {
-        self.resolve_with_vault_key().map(|(source, _)| source)
+        self.resolve_with_vault().map(|(source, _)| source)
     }
 
-    /// The log, and the vault's trusted audit public key (hex) when the log is the vault
-    /// directory's (neither a FILE nor a PostgreSQL log was named).
-    fn resolve_with_vault_key(&self) -> CliResult<(Source, Option<String>)> {
+    /// The log, and the vault directory (holding the trusted audit public key in its
+    /// config) when the log is the vault directory's (neither a FILE nor a PostgreSQL log
+    /// was named).
+    fn resolve_with_vault(&self) -> CliResult<(Source, Option<VaultDir>)> {
         if let Some(path) = &self.file {
             return Ok((Source::File(path.clone()), None));
         }
@@ -92,11 +94,8 @@ impl LogSource {
             || self.postgres_url_file.is_some()
             || self.postgres.is_some();
         if !postgres_named {
-            let vault = crate::vaultdir::VaultDir::open(&self.dir.dir)?;
-            return Ok((
-                Source::File(vault.audit_file()),
-                Some(vault.config.audit_public_key.clone()),
-            ));
+            let vault = VaultDir::open(&self.dir.dir)?;
+            return Ok((Source::File(vault.audit_file()), Some(vault)));
         }
         self.resolve_postgres().map(|source| (source, None))
     }
@@ -240,32 +239,35 @@ fn incompleteness(report: &Report) -> Option<String> {
 }
 
 /// The rule of `ls` and of every command that opens the vault (the facade's
-/// `AnchorMissing`), for `audit verify` of the vault's own log: a log with anything past its
-/// header and no anchor file beside it may have been cut back with its anchor deleted,
-/// which no verification of the log alone can see. Refused unless a kept anchor is given
-/// (`--anchor`) or the log is read `--forensic`.
-fn refuse_lost_anchor(log: &Path) -> CliResult {
-    let contents = LogContents::read(log)
+/// `AnchorMissing`), for `audit verify` of the vault's own log, through the one method `ls`
+/// uses ([`VaultDir::lost_anchor`]): a log with anything past its header and no anchor file
+/// beside it may have been cut back with its anchor deleted, which no verification of the
+/// log alone can see. Refused unless a kept anchor is given (`--anchor`) or the log is read
+/// `--forensic`.
+fn refuse_lost_anchor(vault: &VaultDir) -> CliResult {
+    let log = vault.audit_file();
+    let contents = LogContents::read(&log)
         .map_err(|error| CliError::Failed(format!("{}: {error}", log.display())))?;
-    if contents.entries.is_empty() && contents.torn_tail.is_none() && contents.unreadable.is_none()
-    {
-        return Ok(());
+    match vault.lost_anchor(&contents) {
+        None => Ok(()),
+        Some(anchor) => Err(CliError::Failed(format!(
+            "the vault's audit log has records but its anchor file {} is missing: the log may \
+             have been cut back and the anchor deleted; restore the anchor file from a backup, \
+             check the log against a kept anchor with --anchor FILE, or read it anyway with \
+             --forensic",
+            anchor.display()
+        ))),
     }
-    Err(CliError::Failed(format!(
-        "the vault's audit log has records but its anchor file {} is missing: the log may \
-         have been cut back and the anchor deleted; restore the anchor file from a backup, \
-         check the log against a kept anchor with --anchor FILE, or read it anyway with \
-         --forensic",
-        Anchor::path_for(log).display()
-    )))
 }
 
 /// Verifies the log with the operator's keys or with `--public-key` alone. Strict: exits
 /// 1 when the log is damaged (naming the first bad sequence number), cut (with the number
 /// of records missing), torn or has records after its last checkpoint, unless `--forensic`.
 pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
-    let (source, vault_key) = args.source.resolve_with_vault_key()?;
-    let vault_dir = vault_key.is_some();
+    let (source, vault) = args.source.resolve_with_vault()?;
+    let vault_key = vault
+        .as_ref()
+        .map(|vault| vault.config.audit_public_key.as_str());
     let mnemonic_given = args.phrase.mnemonic_file.is_some()
         || args.passphrase.passphrase_env.is_some()
         || args.passphrase.passphrase_prompt;
@@ -275,7 +277,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
             "public-key",
         ),
         (None, Some(hex_key)) if !mnemonic_given => (
-            Verifier::public_key(parse_public_key(&hex_key).map_err(|_| {
+            Verifier::public_key(parse_public_key(hex_key).map_err(|_| {
                 CliError::Failed(
                     "the vault's config.toml holds no valid audit_public_key; restore it from a \
                      backup or pass --public-key"
@@ -298,10 +300,8 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         (None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
         (None, Source::Postgres { .. }) => None,
     };
-    if let (true, None, false, Source::File(file)) =
-        (vault_dir, &anchor_path, args.forensic, &source)
-    {
-        refuse_lost_anchor(file)?;
+    if let (Some(vault), None, false) = (&vault, &anchor_path, args.forensic) {
+        refuse_lost_anchor(vault)?;
     }
     let mut verifier = verifier.require_anchored_tail(!args.forensic);
     if let Some(path) = &anchor_path {

@@ -58,31 +58,55 @@ struct CombineReport<'a> {
     master_secret: Option<&'a str>,
 }
 
-/// Parses one group of `--groups 2/3,1/1,3/5`: THRESHOLD/COUNT.
-pub(crate) fn parse_group(text: &str) -> Result<GroupSpec, String> {
-    let (threshold, count) = text
-        .trim()
-        .split_once('/')
-        .ok_or_else(|| format!("a group is THRESHOLD/COUNT such as 2/3, not {text:?}"))?;
-    let number = |s: &str| {
-        s.trim()
-            .parse::<u8>()
-            .map_err(|_| format!("{s:?} is not a number from 1 to 16"))
+/// Parses the groups of `--groups 2/3,1/1,3/5` (clap has split the value at the commas):
+/// THRESHOLD/COUNT each. An error names the problem and the group's position but never
+/// repeats any part of the value, which may hold a phrase typed there by mistake.
+fn parse_groups(texts: &[String]) -> CliResult<Vec<GroupSpec>> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| parse_group(index.saturating_add(1), text))
+        .collect()
+}
+
+/// Group `position` (from 1) of `--groups`: THRESHOLD/COUNT.
+fn parse_group(position: usize, text: &str) -> CliResult<GroupSpec> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(CliError::usage(format!(
+            "--groups: group {position} is empty; give THRESHOLD/COUNT for every group, \
+             such as 2/3,1/1,3/5"
+        )));
+    }
+    let (threshold, count) = text.split_once('/').ok_or_else(|| {
+        CliError::usage(format!(
+            "--groups: group {position} is not THRESHOLD/COUNT (a '/' between two numbers, \
+             such as 2/3)"
+        ))
+    })?;
+    let number = |part: &str, name: &str| {
+        part.trim().parse::<u8>().map_err(|_| {
+            CliError::usage(format!(
+                "--groups: the {name} of group {position} is not a number from 1 to 16 \
+                 (write THRESHOLD/COUNT, such as 2/3)"
+            ))
+        })
     };
     Ok(GroupSpec {
-        threshold: number(threshold)?,
-        count: number(count)?,
+        threshold: number(threshold, "threshold")?,
+        count: number(count, "count")?,
     })
 }
 
 /// `shares split`: the phrase's entropy as SLIP-0039 shares, each printed on its own (or
 /// written to its own 0600 file with `--out-dir`).
 pub(crate) fn split(args: &SplitArgs, json: bool) -> CliResult {
-    let groups = (!args.groups.is_empty()).then_some(&args.groups);
+    let groups = parse_groups(&args.groups)?;
+    let groups = (!groups.is_empty()).then_some(groups);
     let config = match (groups, args.threshold, args.shares) {
         (Some(groups), None, None) => {
             let group_threshold = args.group_threshold.unwrap_or(1);
-            SplitConfig::groups(group_threshold, groups.clone())
+            SplitConfig::groups(group_threshold, groups)
         }
         (None, Some(threshold), Some(count)) => {
             if args.group_threshold.is_some() {

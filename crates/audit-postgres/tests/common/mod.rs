@@ -1,0 +1,47 @@
+//! Helpers shared by the tests against a real PostgreSQL server: the connection to the
+//! throwaway cluster (`cargo xtask postgres` sets its URL) and the keys every log is made
+//! with.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
+
+use hexvault_audit::{AuditKey, LogOptions, SigningKey, Verifier, VerifyingKey};
+use hexvault_audit_postgres::postgres::{Client, NoTls};
+
+/// The variable holding the throwaway cluster's connection URL.
+pub const URL_VAR: &str = "HEXVAULT_TEST_POSTGRES_URL";
+
+/// The audit key of every log made through [`options`].
+pub const AUDIT_KEY: [u8; 32] = [7; 32];
+/// The signing seed of every log made through [`options`].
+pub const SIGNING_SEED: [u8; 32] = [9; 32];
+
+/// The throwaway cluster's connection URL; fails (never skips) when it is not set.
+pub fn url() -> String {
+    std::env::var(URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{URL_VAR} is not set: these tests need a PostgreSQL server; run them with \
+             `cargo xtask postgres`, which starts a throwaway cluster and sets it"
+        )
+    })
+}
+
+/// A new connection to the throwaway cluster.
+pub fn client() -> Client {
+    Client::connect(&url(), NoTls).unwrap()
+}
+
+/// Keyed and signed log options with an interval checkpoint every `every` records.
+pub fn options(every: u64) -> LogOptions {
+    LogOptions::keyed(&AuditKey::from_bytes(AUDIT_KEY))
+        .signing_seed(SIGNING_SEED)
+        .checkpoint_every(every)
+}
+
+/// The public key of [`SIGNING_SEED`].
+pub fn public_key() -> VerifyingKey {
+    SigningKey::from_bytes(&SIGNING_SEED).verifying_key()
+}
+
+/// A verifier with the audit key and the public key of [`options`].
+pub fn verifier() -> Verifier {
+    Verifier::keyed(&AuditKey::from_bytes(AUDIT_KEY)).with_public_key(public_key())
+}
