@@ -164,6 +164,12 @@ enum ConfigCommand {
         dir: DirArgs,
         #[command(flatten)]
         secrets: SecretArgs,
+        /// Accept an audit log that holds no record and has no anchor file: a vault made
+        /// before hexvault recorded its topology that never recorded anything. A log erased
+        /// to its header with its anchor deleted looks the same, so give this only for a
+        /// vault you know never recorded anything (check against a backup first).
+        #[arg(long)]
+        empty_log: bool,
     },
     /// Rewrite config.toml's partitions, cells (with their key versions) and edges from the
     /// verified audit log: after an interrupted `partition|cell|edge add`, or to undo an
@@ -523,9 +529,11 @@ fn main() -> ExitCode {
             to,
             secrets,
         }) => commands::vault::edge_add(&dir, &secrets, &from, &to, json),
-        Command::Config(ConfigCommand::Adopt { dir, secrets }) => {
-            commands::vault::config_adopt(&dir, &secrets, json)
-        }
+        Command::Config(ConfigCommand::Adopt {
+            dir,
+            secrets,
+            empty_log,
+        }) => commands::vault::config_adopt(&dir, &secrets, empty_log, json),
         Command::Config(ConfigCommand::Sync { dir, secrets }) => {
             commands::vault::config_sync(&dir, &secrets, json)
         }

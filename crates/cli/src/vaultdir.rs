@@ -346,6 +346,19 @@ impl VaultDir {
         seed: &hexvault::mnemonic::Seed,
         resolver: impl hexvault::cells::TokenResolver + 'static,
     ) -> CliResult<(hexvault::Vault, crate::topology::Recorded)> {
+        self.open_facade_with(seed, resolver, EmptyLog::Refuse)
+    }
+
+    /// [`VaultDir::open_facade`], with `empty_log` saying whether a log that holds no
+    /// record and has no anchor file is accepted: only `config adopt --empty-log` accepts
+    /// one (a vault made before ADR 0087 that never recorded anything looks exactly like a
+    /// log erased to its header with its anchor deleted, so the operator must say which).
+    pub(crate) fn open_facade_with(
+        &self,
+        seed: &hexvault::mnemonic::Seed,
+        resolver: impl hexvault::cells::TokenResolver + 'static,
+        empty_log: EmptyLog,
+    ) -> CliResult<(hexvault::Vault, crate::topology::Recorded)> {
         let public = hexvault::keys::audit_signer(seed)?.verifying_key();
         if hex::encode(public.to_bytes()) != self.config.audit_public_key {
             return Err(CliError::Failed(
@@ -362,6 +375,23 @@ impl VaultDir {
                  backup; the vault refuses to start a new log silently"
                     .into(),
             ));
+        }
+        // Also for a log with no record past its header, which the facade would take for a
+        // new log and anchor afresh: in a vault directory that is a log erased with its
+        // anchor (review round 13) unless the operator says it is an old vault that never
+        // recorded anything.
+        if let Some(anchor) = self.lost_anchor() {
+            let contents = hexvault::audit::LogContents::read(&log)
+                .map_err(|error| CliError::Failed(format!("{}: {error}", log.display())))?;
+            let header_only = contents.entries.is_empty()
+                && contents.torn_tail.is_none()
+                && contents.unreadable.is_none();
+            if !(header_only && empty_log == EmptyLog::Accept) {
+                return Err(lost_anchor_error(
+                    &anchor,
+                    "`hexvault audit verify --dir ... --anchor FILE`",
+                ));
+            }
         }
         let mut vault = hexvault::Vault::builder()
             .audit_file(log)
@@ -459,19 +489,9 @@ pub(crate) struct CoveredVersions {
 }
 
 impl VaultDir {
-    /// The anchor file the audit log lacks: its path when `contents` (the parsed
-    /// [`Self::audit_file`]) holds anything past the header (records, a torn tail or
-    /// unreadable bytes) and no anchor file stands beside the log, else `None`. Such a log
-    /// may have been cut back with its anchor deleted, which no verification of the log
-    /// alone can see: the facade refuses it (`Error::AnchorMissing`), and `ls`
-    /// ([`Self::log_versions`]) and `audit verify` of the vault directory refuse it
-    /// through this one method, so the two cannot disagree.
-    pub(crate) fn lost_anchor(&self, contents: &hexvault::audit::LogContents) -> Option<PathBuf> {
-        let past_header = !contents.entries.is_empty()
-            || contents.torn_tail.is_some()
-            || contents.unreadable.is_some();
-        let anchor = hexvault::audit::Anchor::path_for(&self.audit_file());
-        (past_header && !anchor.exists()).then_some(anchor)
+    /// The anchor file the audit log lacks: [`missing_anchor`] of this directory's log.
+    pub(crate) fn lost_anchor(&self) -> Option<PathBuf> {
+        missing_anchor(&self.audit_file())
     }
 
     /// The cells' key versions the audit log records, for a command that holds no secret
@@ -501,14 +521,11 @@ impl VaultDir {
         let mut verifier = Verifier::public_key(key);
         let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
         // The facade's rule (`Error::AnchorMissing`, review round 9).
-        if let Some(anchor) = self.lost_anchor(&contents) {
-            return Err(CliError::Failed(format!(
-                "the vault's audit log has records but its anchor file {} is missing: the log \
-                 may have been cut back and the anchor deleted; restore the anchor file from \
-                 a backup, or check the log against a kept anchor with `hexvault audit \
-                 verify --dir ... --anchor FILE`",
-                anchor.display()
-            )));
+        if let Some(anchor) = self.lost_anchor() {
+            return Err(lost_anchor_error(
+                &anchor,
+                "`hexvault audit verify --dir ... --anchor FILE`",
+            ));
         }
         let anchor = Anchor::path_for(&log);
         if anchor.exists() {
@@ -610,4 +627,48 @@ impl VaultDir {
         }
         Ok(())
     }
+}
+
+/// The anchor file beside the audit log `log` of a vault directory, when it is missing.
+/// `init` writes the log's first record and its anchor before config.toml exists, so every
+/// vault directory's log has an anchor beside it: a missing one means the log may have been
+/// cut back (or erased to its header) and the anchor deleted, which no verification of the
+/// log alone can see. `ls`, `audit verify` of the vault's log (by directory or named as
+/// FILE) and every command that opens the vault refuse it through this one function.
+pub(crate) fn missing_anchor(log: &Path) -> Option<PathBuf> {
+    let anchor = hexvault::audit::Anchor::path_for(log);
+    (!anchor.exists()).then_some(anchor)
+}
+
+/// The refusal of a vault log whose anchor file is missing; `check` names the command that
+/// checks the log against a kept anchor.
+pub(crate) fn lost_anchor_error(anchor: &Path, check: &str) -> CliError {
+    CliError::Failed(format!(
+        "the vault's audit log has no anchor file {} beside it (every vault directory gets \
+         one at init): the log may have been cut back or erased and the anchor deleted; \
+         restore the anchor file from a backup, or check the log against a kept anchor with \
+         {check} (only a vault made before hexvault recorded its topology, whose log holds \
+         no record, has none either: if you know this vault never recorded anything, \
+         `hexvault config adopt --empty-log` accepts its empty history and anchors the log)",
+        anchor.display()
+    ))
+}
+
+/// Whether [`VaultDir::open_facade_with`] accepts a log that holds no record and has no
+/// anchor file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EmptyLog {
+    /// Refused, as every command but `config adopt --empty-log` does.
+    Refuse,
+    /// Accepted: the operator said the vault never recorded anything.
+    Accept,
+}
+
+/// `file` as the audit log of a vault directory: its canonical path when it is the
+/// `audit.log` of a directory that holds a `config.toml` (through symbolic links), else
+/// `None`. `audit verify FILE` applies the vault's anchor rule to such a file.
+pub(crate) fn vault_log_of(file: &Path) -> Option<PathBuf> {
+    let canonical = fs::canonicalize(file).ok()?;
+    let dir = canonical.parent()?;
+    (canonical.file_name()? == AUDIT_FILE && dir.join(CONFIG_FILE).is_file()).then_some(canonical)
 }

@@ -349,15 +349,20 @@ fn old_vault() -> Vault {
 #[test]
 fn an_old_vault_is_refused_until_adopted_once() {
     let vault = old_vault();
+    // Its log holds no record and has no anchor, like a log erased with its anchor deleted:
+    // every command refuses it and names the way out.
     vault.refused(
         &["seal", "--cell", "p/a", "--id", "obj"],
-        &["records none of the partitions", "hexvault config adopt"],
+        &["no anchor file", "hexvault config adopt --empty-log"],
     );
     vault.refused(&["config", "sync"], &["hexvault config adopt"]);
-    // Adopting needs the mnemonic.
-    let output = vault.run_with(&["config", "adopt"], b"", &[]);
+    vault.refused(&["ls"], &["no anchor file", "--empty-log"]);
+    vault.refused(&["audit", "verify"], &["no anchor file", "--empty-log"]);
+    // Adopting needs the mnemonic, and the operator's word that the log never held records.
+    let output = vault.run_with(&["config", "adopt", "--empty-log"], b"", &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
-    let adopted = json_of(&vault.ok(&["--json", "config", "adopt"], b""));
+    vault.refused(&["config", "adopt"], &["no anchor file", "--empty-log"]);
+    let adopted = json_of(&vault.ok(&["--json", "config", "adopt", "--empty-log"], b""));
     assert_eq!(adopted["action"], "adopt");
     assert_eq!(
         (&adopted["partitions"], &adopted["cells"], &adopted["edges"]),
@@ -394,11 +399,19 @@ fn an_old_vault_is_refused_until_adopted_once() {
 }
 
 #[test]
-fn an_old_vault_that_declares_nothing_needs_no_adoption() {
+fn an_old_vault_that_declares_nothing_is_adopted_with_its_empty_log_once() {
     let vault = old_vault();
     let text = std::fs::read_to_string(vault.config()).unwrap();
     let header: String = text.lines().take(2).collect::<Vec<_>>().join("\n");
     std::fs::write(vault.config(), format!("{header}\n")).unwrap();
+    // Nothing is declared, but the log has no anchor: refused until the operator says the
+    // vault never recorded anything.
+    vault.refused(
+        &["partition", "add", "p"],
+        &["no anchor file", "--empty-log"],
+    );
+    let adopted = json_of(&vault.ok(&["--json", "config", "adopt", "--empty-log"], b""));
+    assert_eq!(adopted["partitions"], 0);
     vault.ok(&["partition", "add", "p"], b"");
     vault.ok(&["cell", "add", "p/a"], b"");
     vault.ok(&["seal", "--cell", "p/a", "--id", "obj"], b"the secret");

@@ -238,25 +238,19 @@ fn incompleteness(report: &Report) -> Option<String> {
     (!why.is_empty()).then(|| why.join("; "))
 }
 
-/// The rule of `ls` and of every command that opens the vault (the facade's
-/// `AnchorMissing`), for `audit verify` of the vault's own log, through the one method `ls`
-/// uses ([`VaultDir::lost_anchor`]): a log with anything past its header and no anchor file
-/// beside it may have been cut back with its anchor deleted, which no verification of the
-/// log alone can see. Refused unless a kept anchor is given (`--anchor`) or the log is read
-/// `--forensic`.
-fn refuse_lost_anchor(vault: &VaultDir) -> CliResult {
-    let log = vault.audit_file();
-    let contents = LogContents::read(&log)
-        .map_err(|error| CliError::Failed(format!("{}: {error}", log.display())))?;
-    match vault.lost_anchor(&contents) {
+/// The rule of `ls` and of every command that opens the vault, for `audit verify` of the
+/// vault's own log (its directory, or its `audit.log` named as FILE), through the one
+/// function they use ([`crate::vaultdir::missing_anchor`]): a vault log with no anchor file
+/// beside it, whatever it holds, may have been cut back or erased with its anchor deleted,
+/// which no verification of the log alone can see. Refused unless a kept anchor is given
+/// (`--anchor`) or the log is read `--forensic`.
+fn refuse_lost_anchor(log: &Path) -> CliResult {
+    match crate::vaultdir::missing_anchor(log) {
         None => Ok(()),
-        Some(anchor) => Err(CliError::Failed(format!(
-            "the vault's audit log has records but its anchor file {} is missing: the log may \
-             have been cut back and the anchor deleted; restore the anchor file from a backup, \
-             check the log against a kept anchor with --anchor FILE, or read it anyway with \
-             --forensic",
-            anchor.display()
-        ))),
+        Some(anchor) => Err(crate::vaultdir::lost_anchor_error(
+            &anchor,
+            "--anchor FILE, or read it anyway with --forensic",
+        )),
     }
 }
 
@@ -300,8 +294,14 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         (None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
         (None, Source::Postgres { .. }) => None,
     };
-    if let (Some(vault), None, false) = (&vault, &anchor_path, args.forensic) {
-        refuse_lost_anchor(vault)?;
+    // The vault's own log, given as its directory or named as FILE.
+    let vault_log = match (&vault, &source) {
+        (Some(vault), _) => Some(vault.audit_file()),
+        (None, Source::File(file)) => crate::vaultdir::vault_log_of(file),
+        (None, Source::Postgres { .. }) => None,
+    };
+    if let (Some(log), None, false) = (&vault_log, &anchor_path, args.forensic) {
+        refuse_lost_anchor(log)?;
     }
     let mut verifier = verifier.require_anchored_tail(!args.forensic);
     if let Some(path) = &anchor_path {

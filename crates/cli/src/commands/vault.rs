@@ -562,10 +562,20 @@ fn report_config(report: &ConfigReport, json: bool) -> CliResult {
 
 /// `config adopt`: records config.toml's partitions, cells and edges in the audit log of a
 /// vault made before ADR 0087 (whose log records none); refused once the log records any.
-pub(crate) fn config_adopt(dir: &DirArgs, secrets: &SecretArgs, json: bool) -> CliResult {
+pub(crate) fn config_adopt(
+    dir: &DirArgs,
+    secrets: &SecretArgs,
+    empty_log: bool,
+    json: bool,
+) -> CliResult {
     let (vault, _lock) = VaultDir::open_for_change(&dir.dir)?;
     let seed = input::seed(&secrets.phrase, &secrets.passphrase, Stdin::Available)?;
-    let (opened, recorded) = vault.open_facade(&seed, NoAccessTokens)?;
+    let accept = if empty_log {
+        vaultdir::EmptyLog::Accept
+    } else {
+        vaultdir::EmptyLog::Refuse
+    };
+    let (opened, recorded) = vault.open_facade_with(&seed, NoAccessTokens, accept)?;
     let ours = Topology::of_config(&vault.config);
     let ours = match (recorded.audited, ours) {
         (false, Ok(ours)) => ours,
