@@ -1,6 +1,7 @@
-//! What the vault directory refuses that review round 9 found accepted: an edge whose route
-//! name another edge already has (it bricked the vault), and `ls` over a cut log whose
-//! anchor file was deleted.
+//! What the vault directory refuses that reviews found accepted: an edge whose route name
+//! another edge already has (it bricked the vault; round 9), `ls` over a cut log whose
+//! anchor file was deleted (round 9), and `audit verify` of the vault's log named as FILE,
+//! or cut back to its bare header, with its anchor deleted (round 13).
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -360,4 +361,126 @@ fn init_generate_leaves_no_vault_when_the_phrase_cannot_be_printed() {
             "a vault whose phrase was never shown is left"
         );
     }
+}
+
+/// The length of an audit log file's header (docs/formats.md, "Header (88 bytes)").
+const LOG_HEADER_LEN: u64 = 88;
+
+/// A vault with cell `p/a`, one object sealed under key v1, then rotated to v2; returns the
+/// vault and the log's length before the rotation (a checkpoint ends it).
+fn rotated_vault() -> (Vault, u64) {
+    let vault = Vault::with(&["p"], &["p/a"], &[]);
+    vault.ok(&["seal", "--cell", "p/a", "--id", "o1"], b"data");
+    let log = vault.dir.join("audit.log");
+    let before_rotation = std::fs::metadata(&log).unwrap().len();
+    vault.ok(&["rotate", "--cell", "p/a"], b"");
+    (vault, before_rotation)
+}
+
+/// Review round 13: SECURITY.md (audit) says `audit verify` refuses the vault directory's
+/// own log when its anchor file is missing, unless a kept anchor is given with `--anchor`.
+/// The refusal ran only when no FILE was named: the same log named as FILE (how the docs
+/// tell operators to check it with `--public-key`) was accepted, exit 0, `ok: true`, with a
+/// key version rolled back (the rotation cut off). Also through a symbolic link to it.
+#[test]
+fn audit_verify_refuses_the_vaults_own_log_named_as_file_when_its_anchor_was_deleted() {
+    let (vault, before_rotation) = rotated_vault();
+    let key = vault.json(&["ls"])["audit_public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cut_the_log_and_delete_the_anchor(&vault, before_rotation);
+    // The vault directory form refuses it (the round-11 fix) ...
+    assert!(!vault.run(&["audit", "verify"], b"").status.success());
+    let file = vault.dir.join("audit.log");
+    let file = file.to_str().unwrap();
+    // ... the same file named as FILE, keyed (the mnemonic is in the environment) ...
+    let keyed = vault.run(&["audit", "verify", file, "--json"], b"");
+    assert!(
+        !keyed.status.success(),
+        "audit verify FILE (the vault's own audit.log) accepted the cut log whose anchor was \
+         deleted: {} / {}",
+        String::from_utf8_lossy(&keyed.stdout),
+        stderr_of(&keyed)
+    );
+    // ... and with the audit public key, as the operator is told to keep and use it.
+    let public = vault.run(
+        &["audit", "verify", file, "--public-key", &key, "--json"],
+        b"",
+    );
+    assert!(
+        !public.status.success(),
+        "audit verify FILE --public-key accepted the vault's cut log whose anchor was \
+         deleted: {} / {}",
+        String::from_utf8_lossy(&public.stdout),
+        stderr_of(&public)
+    );
+    // A symbolic link to the vault's log, from outside the vault directory: the same log.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let link = elsewhere.path().join("copy-of-the-log");
+    std::os::unix::fs::symlink(vault.dir.join("audit.log"), &link).unwrap();
+    let linked = vault.run(&["audit", "verify", link.to_str().unwrap(), "--json"], b"");
+    assert!(
+        !linked.status.success() && stderr_of(&linked).contains("no anchor file"),
+        "audit verify of a link to the vault's log accepted it: {}",
+        stderr_of(&linked)
+    );
+    // Read anyway with --forensic: not refused for the missing anchor.
+    let forensic = vault.run(&["audit", "verify", file, "--forensic", "--json"], b"");
+    assert!(
+        !stderr_of(&forensic).contains("no anchor file"),
+        "{}",
+        stderr_of(&forensic)
+    );
+}
+
+/// Review round 13: a log cut back to its bare header with the anchor deleted (the whole
+/// audit trail erased) was let through by `audit verify` (`ok: true`, 0 records, exit 0) and
+/// adopted by `config adopt`. A vault directory never has such a log (`init` writes its
+/// first record and its anchor before config.toml exists); only an old vault that never
+/// recorded anything looks the same, and `config adopt --empty-log` is the operator's word
+/// for that (`config_topology.rs`).
+#[test]
+fn audit_verify_refuses_a_vault_log_cut_back_to_its_header_with_its_anchor_deleted() {
+    let (vault, _) = rotated_vault();
+    cut_the_log_and_delete_the_anchor(&vault, LOG_HEADER_LEN);
+    // Keyed commands refuse the directory (the topology the log records is gone) ...
+    assert!(
+        !vault
+            .run(&["seal", "--cell", "p/a", "--id", "o2"], b"data")
+            .status
+            .success()
+    );
+    // ... the strict verifier of the vault directory must not call it OK.
+    let verify = vault.run(&["audit", "verify", "--json"], b"");
+    assert!(
+        !verify.status.success(),
+        "audit verify accepted the vault's log cut back to its header, anchor deleted: {} / {}",
+        String::from_utf8_lossy(&verify.stdout),
+        stderr_of(&verify)
+    );
+    // `seal` above pointed to `config adopt`, which must not adopt the erased log either.
+    let adopt = vault.run(&["config", "adopt"], b"");
+    assert!(
+        !adopt.status.success() && stderr_of(&adopt).contains("anchor"),
+        "config adopt accepted the vault's log cut back to its header, anchor deleted: {}",
+        stderr_of(&adopt)
+    );
+}
+
+/// Review round 13, the same in `ls` (docs/cli.md: `ls` "fails if the log does not verify"):
+/// over a log cut back to its header with the anchor deleted, `ls` exited 0 and showed cell
+/// `p/a` at key v1 although it was rotated to v2 (the round-9 rollback, through the
+/// header-only case).
+#[test]
+fn ls_refuses_a_vault_log_cut_back_to_its_header_with_its_anchor_deleted() {
+    let (vault, _) = rotated_vault();
+    assert_eq!(vault.json(&["ls"])["cells"][0]["key_version"], 2);
+    cut_the_log_and_delete_the_anchor(&vault, LOG_HEADER_LEN);
+    let ls = vault.run(&["ls", "--json"], b"");
+    assert!(
+        !ls.status.success(),
+        "ls accepted the vault's log cut back to its header, anchor deleted: {}",
+        String::from_utf8_lossy(&ls.stdout)
+    );
 }
