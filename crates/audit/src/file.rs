@@ -935,8 +935,8 @@ impl AuditLog for FileLog {
     /// Concurrent calls are group-committed (ADR 0089): each writes what is buffered under
     /// the log's lock, then waits without the lock for one `fdatasync` that covers its
     /// write, its own or another thread's, so N threads flushing at once pay fewer than N
-    /// syncs and appends do not wait behind a sync. A pending checkpoint is written,
-    /// synced and anchored under the lock.
+    /// syncs and the log's lock is held only for the write. A checkpoint whose anchor is
+    /// due is written, synced and anchored under the lock.
     ///
     /// # Errors
     /// [`Error::Failed`] after an earlier failure, including a failed sync of another
