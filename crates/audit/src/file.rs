@@ -30,11 +30,11 @@ pub struct OpenedFileLog {
     pub records: Vec<AuditRecord>,
 }
 
-/// The log's sync mutex, held ([`FileLog::hold_syncs`]); released on drop. Test support
+/// The log's sync turn, held ([`FileLog::hold_syncs`]); released on drop. Test support
 /// only (feature `test-support`, not for production use).
 #[cfg(any(test, feature = "test-support"))]
 pub struct SyncHold<'a> {
-    _guard: MutexGuard<'a, File>,
+    _turn: Turn<'a>,
 }
 
 #[cfg(any(test, feature = "test-support"))]
@@ -56,22 +56,29 @@ fn records_of(verified: &[u8]) -> Result<Vec<AuditRecord>> {
     Ok(contents.into_records())
 }
 
-/// The group-commit side of a file log (ADR 0089): the write generations and the one
-/// mutex every `fdatasync` of the log runs under.
+/// The group-commit side of a file log (ADR 0089): the write generations and the turn
+/// every `fdatasync` of the log takes.
 ///
 /// Every write of buffered bytes to the file happens under the state lock and gets the next
-/// write generation (`written`). Every sync runs under `file`'s mutex: it notes the newest
-/// written generation first, then `fdatasync`s, and on success marks the log synced up to
-/// that generation (`synced`), so one sync covers every write that completed before it
-/// began, including writes of other threads. A failed sync sets `failed` before the mutex is
-/// released: no later sync can then report success over pages the kernel may have dropped.
-/// Lock order: the state lock, then this mutex; never the other way round.
+/// write generation (`written`). At most one sync runs at a time (`syncing`, a turn taken
+/// under a small mutex that is not held during the sync): it notes the newest written
+/// generation first, then `fdatasync`s, and on success marks the log synced up to that
+/// generation (`synced`), so one sync covers every write that completed before it began,
+/// including writes of other threads. Threads that need a sync while one runs wait on
+/// `done` and are woken together when it ends; those it did not cover take the next turn.
+/// A failed sync sets `failed` before its turn ends: no later sync can then report success
+/// over pages the kernel may have dropped. Lock order: the state lock, then `syncing`;
+/// never the other way round.
 struct Syncer {
     /// A clone of the log's descriptor (`File::try_clone`), synced without the state lock.
-    file: Mutex<File>,
+    file: File,
+    /// `true` while a sync runs (one turn at a time).
+    syncing: Mutex<bool>,
+    /// Signalled when a turn ends.
+    done: Condvar,
     /// Generation of the newest completed write (stored under the state lock).
     written: AtomicU64,
-    /// Every write up to this generation is durable (stored under `file`'s mutex).
+    /// Every write up to this generation is durable (stored during a turn).
     synced: AtomicU64,
     /// The log is poisoned: a write or sync failed (or the anchor of a durable checkpoint
     /// could not be written by the locked flush).
@@ -85,10 +92,22 @@ struct Syncer {
     fail_next_sync: AtomicBool,
 }
 
+/// The sync turn, held; ending it (on drop) wakes every waiter.
+struct Turn<'a>(&'a Syncer);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.lock_syncing() = false;
+        self.0.done.notify_all();
+    }
+}
+
 impl Syncer {
     fn new(file: &File) -> Result<Self> {
         Ok(Self {
-            file: Mutex::new(file.try_clone()?),
+            file: file.try_clone()?,
+            syncing: Mutex::new(false),
+            done: Condvar::new(),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             failed: AtomicBool::new(false),
@@ -107,8 +126,12 @@ impl Syncer {
         self.failed.store(true, Ordering::Release);
     }
 
-    fn lock_file(&self) -> MutexGuard<'_, File> {
-        self.file.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock_syncing(&self) -> MutexGuard<'_, bool> {
+        self.syncing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_synced_through(&self, target: u64) -> bool {
+        self.synced.load(Ordering::Acquire) >= target
     }
 
     /// Notes a completed write of buffered bytes: returns its generation. Called under the
@@ -123,44 +146,64 @@ impl Syncer {
         Ok(generation)
     }
 
+    /// Waits until no sync runs, then takes the turn. `Err` if the log is poisoned, `Ok(None)`
+    /// if a sync covered generation `target` meanwhile (`0`: never).
+    fn take_turn(&self, target: u64) -> Result<Option<Turn<'_>>> {
+        let mut syncing = self.lock_syncing();
+        loop {
+            if self.is_failed() {
+                return Err(Error::Failed);
+            }
+            if target > 0 && self.is_synced_through(target) {
+                return Ok(None);
+            }
+            if !*syncing {
+                break;
+            }
+            syncing = self
+                .done
+                .wait(syncing)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *syncing = true;
+        Ok(Some(Turn(self)))
+    }
+
     /// Returns once every write up to generation `target` is durable: at once if an
-    /// earlier sync covered it, else after one `fdatasync` (this thread's, or another
-    /// thread's that held the sync mutex first and covered it). A failed sync poisons the
+    /// earlier sync covered it, else after one `fdatasync` that began after that write
+    /// (this thread's, or another thread's that covered it). A failed sync poisons the
     /// log; after that only a sync that completed before the failure counts.
     fn sync_through(&self, target: u64) -> Result<()> {
-        if self.synced.load(Ordering::Acquire) >= target {
+        if self.is_synced_through(target) {
             return Ok(());
         }
-        let file = self.lock_file();
-        if self.is_failed() {
-            return Err(Error::Failed);
-        }
-        if self.synced.load(Ordering::Acquire) >= target {
+        let Some(turn) = self.take_turn(target)? else {
             return Ok(());
-        }
+        };
         // Every write up to `newest` completed before this load: the sync below covers it.
         let newest = self.written.load(Ordering::Acquire);
-        if let Err(e) = self.sync_data(&file) {
-            self.poison();
-            return Err(Error::Io(e));
+        let res = self.sync_data();
+        match res {
+            Ok(()) => self.synced.store(newest, Ordering::Release),
+            Err(_) => self.poison(),
         }
-        self.synced.store(newest, Ordering::Release);
-        Ok(())
+        drop(turn);
+        res.map_err(Error::Io)
     }
 
     #[cfg(not(any(test, feature = "test-support")))]
-    fn sync_data(&self, file: &File) -> std::io::Result<()> {
-        file.sync_data()
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.file.sync_data()
     }
 
     #[cfg(any(test, feature = "test-support"))]
-    fn sync_data(&self, file: &File) -> std::io::Result<()> {
+    fn sync_data(&self) -> std::io::Result<()> {
         if self.fail_next_sync.swap(false, Ordering::AcqRel) {
             return Err(std::io::Error::other(
                 "injected sync failure (test support)",
             ));
         }
-        let res = file.sync_data();
+        let res = self.file.sync_data();
         // Counted once the call returned: a count read after a flush returns includes
         // every sync that flush waited for.
         self.syncs.fetch_add(1, Ordering::AcqRel);
@@ -175,7 +218,7 @@ struct FileState {
     pending_records: u32,
     oldest_pending: Option<Instant>,
     durability: Durability,
-    /// Write generations, the sync mutex and the poison flag, shared with group flushes.
+    /// Write generations, the sync turn and the poison flag, shared with group flushes.
     syncer: Arc<Syncer>,
     /// Encoding of the record being appended (reused: no allocation per append).
     scratch: Vec<u8>,
@@ -264,16 +307,12 @@ impl Shared {
     /// sync that covers that generation (running it unless another thread's sync already
     /// did). Threads that write while one sync runs are covered together by the next one.
     /// A checkpoint whose anchor is due takes the locked path ([`FileState::flush`]), so
-    /// the anchor is never ahead of the durable log. `only_if` decides, under the state
-    /// lock, whether to flush at all (the background flusher's age check).
-    fn group_flush(&self, only_if: impl FnOnce(&FileState) -> bool) -> Result<()> {
+    /// the anchor is never ahead of the durable log.
+    fn group_flush(&self) -> Result<()> {
         let target = {
             let mut st = self.lock();
             if st.is_failed() {
                 return Err(Error::Failed);
-            }
-            if !only_if(&st) {
-                return Ok(());
             }
             if st.anchor_due.is_some() {
                 return st.flush();
@@ -668,16 +707,20 @@ impl FileLog {
             .store(true, Ordering::Release);
     }
 
-    /// Holds the log's sync mutex until the returned guard is dropped: flushes then write
-    /// their bytes and wait, so a test can force flushes to overlap one sync. Calling a
-    /// method of this log that syncs under the log's lock (an append that syncs, a
-    /// checkpoint, `verify`, `close`) from the thread holding the guard deadlocks. Test
-    /// support only (feature `test-support`, not for production use).
+    /// Takes the log's sync turn (waiting for a running sync to end) and holds it until
+    /// the returned guard is dropped, as if a sync were running: flushes then write their
+    /// bytes and wait, so a test can force flushes to overlap one sync. Calling a method
+    /// of this log that syncs (a flush, an append that syncs, a checkpoint, `verify`,
+    /// `close`) from the thread holding the guard deadlocks. Test support only (feature
+    /// `test-support`, not for production use).
+    ///
+    /// # Errors
+    /// [`Error::Failed`] if the log is poisoned.
     #[cfg(any(test, feature = "test-support"))]
-    #[must_use]
-    pub fn hold_syncs(&self) -> SyncHold<'_> {
-        SyncHold {
-            _guard: self.shared.syncer.lock_file(),
+    pub fn hold_syncs(&self) -> Result<SyncHold<'_>> {
+        match self.shared.syncer.take_turn(0)? {
+            Some(turn) => Ok(SyncHold { _turn: turn }),
+            None => Err(Error::Internal("a sync turn for generation 0 was refused")),
         }
     }
 
@@ -768,9 +811,15 @@ fn flusher(shared: &Shared, delay: Duration) {
             return;
         }
         drop(stop);
-        // A group flush, so appends do not wait behind the flusher's sync. A failure
-        // poisons the log; the next append or flush reports it.
-        let _ = shared.group_flush(|st| st.oldest_pending.is_some_and(|t| t.elapsed() >= delay));
+        {
+            // Under the state lock, as an append that fills the buffer: appends wait, so the
+            // records not yet synced without a flush call stay below `max_records`
+            // (ADR 0089). A failure poisons the log; the next append or flush reports it.
+            let mut st = shared.lock();
+            if st.oldest_pending.is_some_and(|t| t.elapsed() >= delay) {
+                let _ = st.flush();
+            }
+        }
         stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
     }
 }
@@ -943,7 +992,7 @@ impl AuditLog for FileLog {
     /// thread that this call was waiting for; [`Error::Io`] for this call's own write or
     /// sync failure (which poisons the log).
     fn flush(&self) -> Result<()> {
-        self.shared.group_flush(|_| true)
+        self.shared.group_flush()
     }
 
     fn verify(&self) -> Result<Report> {

@@ -34,12 +34,14 @@ pub enum Durability {
     /// its oldest record is `max_delay` old (by a background flusher thread, checked every
     /// `max_delay`), on [`AuditLog::flush`], on an on-demand checkpoint and on close/drop.
     /// Flushes from many threads at once share syncs: each writes the buffer under the
-    /// log's lock and waits, without it, for one `fdatasync` that began after its write
-    /// (the flusher thread does the same), so a flush holds the lock only to write. An
-    /// append that syncs itself (at `max_records` or at an interval checkpoint), an
-    /// on-demand checkpoint and close still sync under the lock.
+    /// log's lock and waits, without it, for one `fdatasync` that began after its write,
+    /// so a flush holds the lock only to write. An append that syncs itself (at
+    /// `max_records` or at an interval checkpoint), the flusher thread, an on-demand
+    /// checkpoint and close still sync under the lock.
     /// A crash loses at most the records appended since the last completed sync: at most
-    /// `max_records - 1` records and about `2 × max_delay` of appends (plus sync time).
+    /// `max_records - 1` records besides those written by [`AuditLog::flush`] calls that
+    /// had not returned (their sync was running or waiting for another), and about
+    /// `2 × max_delay` of appends (plus sync time).
     /// It never loses a record from the middle: the chain stays verifiable.
     GroupCommit {
         /// Records per sync (1 behaves like `EveryRecord`).

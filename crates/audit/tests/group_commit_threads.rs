@@ -43,7 +43,7 @@ fn records_on_disk(path: &Path) -> BTreeSet<u64> {
 }
 
 /// Waits until the file holds `n` complete records (written by flushes that now wait for
-/// the held sync mutex). Polls; the bound only turns a bug into a failure instead of a hang.
+/// the held sync turn). Polls; the bound only turns a bug into a failure instead of a hang.
 fn wait_for_records_on_disk(path: &Path, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while records_on_disk(path).len() < n {
@@ -169,9 +169,9 @@ fn a_flush_returns_only_once_every_earlier_append_is_in_the_file() {
     }
 }
 
-/// (b) Thread A's flush has written A's record and waits for the sync mutex; thread B's
+/// (b) Thread A's flush has written A's record and waits for the sync turn; thread B's
 /// flush, which has nothing left to write, must not return before a sync that began after
-/// A's write has returned. The sync mutex is held by the test, so no sync runs until it is
+/// A's write has returned. The sync turn is held by the test, so no sync runs until it is
 /// released: no timing is involved.
 #[test]
 fn a_flush_waits_for_a_sync_that_covers_another_threads_write() {
@@ -179,7 +179,7 @@ fn a_flush_waits_for_a_sync_that_covers_another_threads_write() {
     let path = dir.path().join("w.log");
     let log = Arc::new(FileLog::create(&path, options(0, FLUSH_ONLY)).unwrap());
     log.append(event(0)).unwrap();
-    let hold = log.hold_syncs();
+    let hold = log.hold_syncs().unwrap();
     let a = {
         let log = Arc::clone(&log);
         std::thread::spawn(move || log.flush())
@@ -203,7 +203,7 @@ fn a_flush_waits_for_a_sync_that_covers_another_threads_write() {
     );
 }
 
-/// (d) Eight threads append and flush while the sync mutex is held: once it is released,
+/// (d) Eight threads append and flush while the sync turn is held: once it is released,
 /// exactly one sync covers all eight flushes (those that wrote and waited, and those that
 /// found their record already written and synced).
 #[test]
@@ -211,7 +211,7 @@ fn overlapping_flushes_share_one_sync() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("o.log");
     let log = Arc::new(FileLog::create(&path, options(0, FLUSH_ONLY)).unwrap());
-    let hold = log.hold_syncs();
+    let hold = log.hold_syncs().unwrap();
     let handles: Vec<_> = (0..8u64)
         .map(|t| {
             let log = Arc::clone(&log);
@@ -244,7 +244,7 @@ fn a_failed_group_sync_poisons_the_log_and_every_waiter() {
     let path = dir.path().join("f.log");
     let log = Arc::new(FileLog::create(&path, options(0, FLUSH_ONLY)).unwrap());
     log.fail_next_sync();
-    let hold = log.hold_syncs();
+    let hold = log.hold_syncs().unwrap();
     let flushers: Vec<_> = (0..2u64)
         .map(|t| {
             let log = Arc::clone(&log);
