@@ -151,11 +151,12 @@ impl Syncer {
     fn take_turn(&self, target: u64) -> Result<Option<Turn<'_>>> {
         let mut syncing = self.lock_syncing();
         loop {
-            if self.is_failed() {
-                return Err(Error::Failed);
-            }
+            // A write that a completed sync covered is durable, whatever failed since.
             if target > 0 && self.is_synced_through(target) {
                 return Ok(None);
+            }
+            if self.is_failed() {
+                return Err(Error::Failed);
             }
             if !*syncing {
                 break;
