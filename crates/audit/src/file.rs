@@ -984,8 +984,8 @@ impl AuditLog for FileLog {
     /// (written and `fdatasync`ed), with every checkpoint among them and its anchor file.
     /// Concurrent calls are group-committed (ADR 0089): each writes what is buffered under
     /// the log's lock, then waits without the lock for one `fdatasync` that covers its
-    /// write, its own or another thread's, so N threads flushing at once pay fewer than N
-    /// syncs and the log's lock is held only for the write. A checkpoint whose anchor is
+    /// write, its own or another thread's, so threads flushing at once share syncs (at most
+    /// one per call) and the log's lock is held only for the write. A checkpoint whose anchor is
     /// due is written, synced and anchored under the lock.
     ///
     /// # Errors
