@@ -3,7 +3,9 @@
 //! vs a bare HMAC-SHA256 of the same encoded record, vs the bare work of format 3 (one
 //! SHA-256 over the record, one HMAC over 55 bytes) and vs the bare pair HMAC-SHA256 +
 //! SHA-256 over the record that format 2 computed (same run), and file appends in
-//! records/s with group commit N = 1, 64, 1024 and with fsync per record.
+//! records/s with group commit N = 1, 64, 1024 and with fsync per record; and 1, 2, 4 and
+//! 8 threads each doing append+flush on one group-committed file log (ADR 0089) beside the
+//! floor of the old behaviour, one locked `write` + `fdatasync` of the same frame per append.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,7 +13,11 @@
     missing_docs
 )]
 
+use std::fs::{File, OpenOptions};
 use std::hint::black_box;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -253,5 +259,181 @@ fn file(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, memory, file);
+/// Group commit without a count or a timer: only `flush` syncs.
+const FLUSH_ONLY: Durability = Durability::GroupCommit {
+    max_records: u32::MAX,
+    max_delay: Duration::ZERO,
+};
+
+/// The frame of one typical record exactly as a file log writes it.
+fn record_frame() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("frame.log");
+    let log = FileLog::create(&path, LogOptions::keyed(&AuditKey::from_bytes(KEY))).unwrap();
+    log.append(event()).unwrap();
+    log.close().unwrap();
+    std::fs::read(&path).unwrap()[hexvault_audit::HEADER_LEN..].to_vec()
+}
+
+/// `threads` threads each append and flush `per_thread` records on one group-committed file
+/// log; returns the wall time from the start barrier until the last thread is done.
+fn group_flush_run(dir: &Path, k: usize, threads: usize, per_thread: u64) -> Duration {
+    let path = dir.join(format!("g{k}.log"));
+    let opts = LogOptions::keyed(&AuditKey::from_bytes(KEY)).durability(FLUSH_ONLY);
+    let log = Arc::new(FileLog::create(&path, opts).unwrap());
+    let start = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (log, start) = (Arc::clone(&log), Arc::clone(&start));
+            let events: Vec<Event> = (0..per_thread).map(|_| event()).collect();
+            std::thread::spawn(move || {
+                start.wait();
+                for e in events {
+                    black_box(log.append(e).unwrap());
+                    log.flush().unwrap();
+                }
+            })
+        })
+        .collect();
+    start.wait();
+    let t = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let elapsed = t.elapsed();
+    drop(log);
+    std::fs::remove_file(&path).unwrap();
+    elapsed
+}
+
+/// The old behaviour's floor: the same threads each write the same frame and `fdatasync`
+/// under one mutex per append (what `flush` did under the log's lock), without any chain
+/// work.
+fn fsync_per_append_run(
+    dir: &Path,
+    k: usize,
+    threads: usize,
+    per_thread: u64,
+    frame: &Arc<Vec<u8>>,
+) -> Duration {
+    let path = dir.join(format!("f{k}.log"));
+    let file: Arc<Mutex<File>> = Arc::new(Mutex::new(
+        OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap(),
+    ));
+    let start = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (file, start, frame) = (Arc::clone(&file), Arc::clone(&start), Arc::clone(frame));
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..per_thread {
+                    let mut f = file.lock().unwrap();
+                    f.write_all(black_box(&frame)).unwrap();
+                    f.sync_data().unwrap();
+                }
+            })
+        })
+        .collect();
+    start.wait();
+    let t = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let elapsed = t.elapsed();
+    drop(file);
+    std::fs::remove_file(&path).unwrap();
+    elapsed
+}
+
+/// Times `iters` appends split over `threads` threads, a fresh file every `CHUNK` appends,
+/// scaled to exactly `iters` appends.
+fn threaded_iters(
+    iters: u64,
+    threads: usize,
+    mut run: impl FnMut(&Path, usize, usize, u64) -> Duration,
+) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let per_chunk = (CHUNK / threads as u64).max(1);
+    let mut per_thread_left = iters.div_ceil(threads as u64).max(1);
+    let done = per_thread_left * threads as u64;
+    let mut total = Duration::ZERO;
+    let mut k = 0;
+    while per_thread_left > 0 {
+        let n = per_thread_left.min(per_chunk);
+        total += run(dir.path(), k, threads, n);
+        per_thread_left -= n;
+        k += 1;
+    }
+    total.mul_f64(iters as f64 / done as f64)
+}
+
+fn file_flush_threads(c: &mut Criterion) {
+    let frame = Arc::new(record_frame());
+    eprintln!("record frame: {} bytes", frame.len());
+    let mut g = c.benchmark_group("file_log_flush_threads");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(10);
+    for threads in [1usize, 2, 4, 8] {
+        g.bench_function(format!("group_commit_append_flush/{threads}"), |b| {
+            b.iter_custom(|iters| threaded_iters(iters, threads, group_flush_run));
+        });
+        g.bench_function(format!("fsync_per_append_floor/{threads}"), |b| {
+            b.iter_custom(|iters| {
+                threaded_iters(iters, threads, |d, k, t, n| {
+                    fsync_per_append_run(d, k, t, n, &frame)
+                })
+            });
+        });
+    }
+    g.finish();
+    // `cargo bench -- --test` runs each function once: skip the paired measurement there,
+    // and when a filter names other benchmarks only (numbers are option values).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args
+        .iter()
+        .filter(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
+        .collect();
+    let wanted = filters.is_empty()
+        || filters.iter().any(|f| {
+            "file_log_flush_threads".contains(f.as_str()) || f.contains("file_log_flush_threads")
+        });
+    if wanted && !args.iter().any(|a| a == "--test") {
+        paired_flush_ratio(&frame);
+    }
+}
+
+/// Interleaves blocks of ours and of the floor (64 appends per thread each), 7 rounds per
+/// thread count, and prints appends/s of each and the median per-round ratio.
+fn paired_flush_ratio(frame: &Arc<Vec<u8>>) {
+    const PER_THREAD: u64 = 64;
+    let dir = tempfile::tempdir().unwrap();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for threads in [1usize, 2, 4, 8] {
+        let appends = (PER_THREAD * threads as u64) as f64;
+        let (mut ours, mut floor, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..7 {
+            let g = group_flush_run(dir.path(), round, threads, PER_THREAD).as_secs_f64();
+            let f =
+                fsync_per_append_run(dir.path(), round, threads, PER_THREAD, frame).as_secs_f64();
+            ours.push(appends / g);
+            floor.push(appends / f);
+            ratio.push(f / g);
+        }
+        eprintln!(
+            "file_log_flush_threads paired (median of 7 interleaved rounds, {threads} thread(s) x {PER_THREAD}): group commit {:.0} appends/s, fsync per append floor {:.0} appends/s, ratio {:.2}x",
+            median(ours),
+            median(floor),
+            median(ratio),
+        );
+    }
+}
+
+criterion_group!(benches, memory, file, file_flush_threads);
 criterion_main!(benches);

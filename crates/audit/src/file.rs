@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,6 +30,20 @@ pub struct OpenedFileLog {
     pub records: Vec<AuditRecord>,
 }
 
+/// The log's sync turn, held ([`FileLog::hold_syncs`]); released on drop. Test support
+/// only (feature `test-support`, not for production use).
+#[cfg(any(test, feature = "test-support"))]
+pub struct SyncHold<'a> {
+    _turn: Turn<'a>,
+}
+
+#[cfg(any(test, feature = "test-support"))]
+impl core::fmt::Debug for SyncHold<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SyncHold").finish_non_exhaustive()
+    }
+}
+
 /// The records of a log image that has just verified in full (no torn or unreadable frame
 /// is left in it: a verified prefix ends at a frame boundary).
 fn records_of(verified: &[u8]) -> Result<Vec<AuditRecord>> {
@@ -41,6 +56,162 @@ fn records_of(verified: &[u8]) -> Result<Vec<AuditRecord>> {
     Ok(contents.into_records())
 }
 
+/// The group-commit side of a file log (ADR 0089): the write generations and the turn
+/// every `fdatasync` of the log takes.
+///
+/// Every write of buffered bytes to the file happens under the state lock and gets the next
+/// write generation (`written`). At most one sync runs at a time (`syncing`, a turn taken
+/// under a small mutex that is not held during the sync): it notes the newest written
+/// generation first, then `fdatasync`s, and on success marks the log synced up to that
+/// generation (`synced`), so one sync covers every write that completed before it began,
+/// including writes of other threads. Threads that need a sync while one runs wait on
+/// `done` and are woken together when it ends; those it did not cover take the next turn.
+/// A failed sync sets `failed` before its turn ends: no later sync can then report success
+/// over pages the kernel may have dropped. Lock order: the state lock, then `syncing`;
+/// never the other way round.
+struct Syncer {
+    /// A clone of the log's descriptor (`File::try_clone`), synced without the state lock.
+    file: File,
+    /// `true` while a sync runs (one turn at a time).
+    syncing: Mutex<bool>,
+    /// Signalled when a turn ends.
+    done: Condvar,
+    /// Generation of the newest completed write (stored under the state lock).
+    written: AtomicU64,
+    /// Every write up to this generation is durable (stored during a turn).
+    synced: AtomicU64,
+    /// The log is poisoned: a write or sync failed (or the anchor of a durable checkpoint
+    /// could not be written by the locked flush).
+    failed: AtomicBool,
+    /// Test support: `fdatasync` calls made through this syncer that have returned.
+    #[cfg(any(test, feature = "test-support"))]
+    syncs: AtomicU64,
+    /// Test support: the next sync fails with an injected error instead of calling
+    /// `fdatasync`.
+    #[cfg(any(test, feature = "test-support"))]
+    fail_next_sync: AtomicBool,
+}
+
+/// The sync turn, held; ending it (on drop) wakes every waiter.
+struct Turn<'a>(&'a Syncer);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.lock_syncing() = false;
+        self.0.done.notify_all();
+    }
+}
+
+impl Syncer {
+    fn new(file: &File) -> Result<Self> {
+        Ok(Self {
+            file: file.try_clone()?,
+            syncing: Mutex::new(false),
+            done: Condvar::new(),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+            #[cfg(any(test, feature = "test-support"))]
+            syncs: AtomicU64::new(0),
+            #[cfg(any(test, feature = "test-support"))]
+            fail_next_sync: AtomicBool::new(false),
+        })
+    }
+
+    fn is_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    fn poison(&self) {
+        self.failed.store(true, Ordering::Release);
+    }
+
+    fn lock_syncing(&self) -> MutexGuard<'_, bool> {
+        self.syncing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_synced_through(&self, target: u64) -> bool {
+        self.synced.load(Ordering::Acquire) >= target
+    }
+
+    /// Notes a completed write of buffered bytes: returns its generation. Called under the
+    /// state lock only (the one writer of `written`).
+    fn note_write(&self) -> Result<u64> {
+        let generation = self
+            .written
+            .load(Ordering::Acquire)
+            .checked_add(1)
+            .ok_or(Error::Internal("write generation exhausted"))?;
+        self.written.store(generation, Ordering::Release);
+        Ok(generation)
+    }
+
+    /// Waits until no sync runs, then takes the turn. `Err` if the log is poisoned, `Ok(None)`
+    /// if a sync covered generation `target` meanwhile (`0`: never).
+    fn take_turn(&self, target: u64) -> Result<Option<Turn<'_>>> {
+        let mut syncing = self.lock_syncing();
+        loop {
+            // A write that a completed sync covered is durable, whatever failed since.
+            if target > 0 && self.is_synced_through(target) {
+                return Ok(None);
+            }
+            if self.is_failed() {
+                return Err(Error::Failed);
+            }
+            if !*syncing {
+                break;
+            }
+            syncing = self
+                .done
+                .wait(syncing)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *syncing = true;
+        Ok(Some(Turn(self)))
+    }
+
+    /// Returns once every write up to generation `target` is durable: at once if an
+    /// earlier sync covered it, else after one `fdatasync` that began after that write
+    /// (this thread's, or another thread's that covered it). A failed sync poisons the
+    /// log; after that only a sync that completed before the failure counts.
+    fn sync_through(&self, target: u64) -> Result<()> {
+        if self.is_synced_through(target) {
+            return Ok(());
+        }
+        let Some(turn) = self.take_turn(target)? else {
+            return Ok(());
+        };
+        // Every write up to `newest` completed before this load: the sync below covers it.
+        let newest = self.written.load(Ordering::Acquire);
+        let res = self.sync_data();
+        match res {
+            Ok(()) => self.synced.store(newest, Ordering::Release),
+            Err(_) => self.poison(),
+        }
+        drop(turn);
+        res.map_err(Error::Io)
+    }
+
+    #[cfg(not(any(test, feature = "test-support")))]
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+
+    #[cfg(any(test, feature = "test-support"))]
+    fn sync_data(&self) -> std::io::Result<()> {
+        if self.fail_next_sync.swap(false, Ordering::AcqRel) {
+            return Err(std::io::Error::other(
+                "injected sync failure (test support)",
+            ));
+        }
+        let res = self.file.sync_data();
+        // Counted once the call returned: a count read after a flush returns includes
+        // every sync that flush waited for.
+        self.syncs.fetch_add(1, Ordering::AcqRel);
+        res
+    }
+}
+
 struct FileState {
     chain: ChainState,
     file: File,
@@ -48,7 +219,8 @@ struct FileState {
     pending_records: u32,
     oldest_pending: Option<Instant>,
     durability: Durability,
-    failed: bool,
+    /// Write generations, the sync turn and the poison flag, shared with group flushes.
+    syncer: Arc<Syncer>,
     /// Encoding of the record being appended (reused: no allocation per append).
     scratch: Vec<u8>,
     /// `<log>.anchor`, kept when the log signs checkpoints.
@@ -58,32 +230,42 @@ struct FileState {
 }
 
 impl FileState {
-    /// Writes and syncs the write buffer, then (if a checkpoint was in it) replaces the
-    /// anchor file, so the anchor is never ahead of the durable log. Any failure poisons
-    /// the log: the file tail is then unknown and only a reopen (which verifies and
-    /// repairs) may continue.
-    fn flush(&mut self) -> Result<()> {
-        if self.failed {
-            return Err(Error::Failed);
-        }
+    fn is_failed(&self) -> bool {
+        self.syncer.is_failed()
+    }
+
+    /// Writes the write buffer to the file (no sync) and returns the generation of that
+    /// write, or of the newest earlier write if the buffer is empty. A failed write poisons
+    /// the log.
+    fn write_pending(&mut self) -> Result<u64> {
         if self.pending.is_empty() {
-            return Ok(());
+            return Ok(self.syncer.written.load(Ordering::Acquire));
         }
-        let res = self
-            .file
-            .write_all(&self.pending)
-            .and_then(|()| self.file.sync_data());
-        if let Err(e) = res {
-            self.failed = true;
+        if let Err(e) = self.file.write_all(&self.pending) {
+            self.syncer.poison();
             return Err(Error::Io(e));
         }
         self.pending.clear();
         self.pending_records = 0;
         self.oldest_pending = None;
+        self.syncer.note_write()
+    }
+
+    /// Writes and syncs the write buffer (and syncs any bytes an unfinished group flush
+    /// wrote), then (if a checkpoint was in it) replaces the anchor file, so the anchor is
+    /// never ahead of the durable log. All of it under the state lock. Any failure poisons
+    /// the log: the file tail is then unknown and only a reopen (which verifies and
+    /// repairs) may continue.
+    fn flush(&mut self) -> Result<()> {
+        if self.is_failed() {
+            return Err(Error::Failed);
+        }
+        let generation = self.write_pending()?;
+        self.syncer.sync_through(generation)?;
         if let (Some(cp), Some(path)) = (self.anchor_due.take(), &self.anchor_path) {
             let written = Anchor::new(cp).and_then(|a| a.write_atomic(path));
             if let Err(e) = written {
-                self.failed = true;
+                self.syncer.poison();
                 return Err(e);
             }
         }
@@ -110,6 +292,8 @@ impl FileState {
 
 struct Shared {
     state: Mutex<FileState>,
+    /// The same syncer as the state's, reachable without the state lock.
+    syncer: Arc<Syncer>,
     stop: Mutex<bool>,
     wake: Condvar,
 }
@@ -117,6 +301,26 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, FileState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Group commit (ADR 0089): under the state lock, writes the write buffer (in chain
+    /// order) and notes its write generation; then, without the state lock, waits for one
+    /// sync that covers that generation (running it unless another thread's sync already
+    /// did). Threads that write while one sync runs are covered together by the next one.
+    /// A checkpoint whose anchor is due takes the locked path ([`FileState::flush`]), so
+    /// the anchor is never ahead of the durable log.
+    fn group_flush(&self) -> Result<()> {
+        let target = {
+            let mut st = self.lock();
+            if st.is_failed() {
+                return Err(Error::Failed);
+            }
+            if st.anchor_due.is_some() {
+                return st.flush();
+            }
+            st.write_pending()?
+        };
+        self.syncer.sync_through(target)
     }
 }
 
@@ -243,6 +447,7 @@ impl FileLog {
         };
         let durability = options.durability;
         let anchor_path = options.signing_key.as_ref().map(|_| Anchor::path_for(path));
+        let syncer = Arc::new(Syncer::new(&file)?);
         let mut state = FileState {
             chain: ChainState::new(log_id, options),
             file,
@@ -250,7 +455,7 @@ impl FileLog {
             pending_records: 0,
             oldest_pending: None,
             durability,
-            failed: false,
+            syncer,
             scratch: Vec::new(),
             anchor_path,
             anchor_due: None,
@@ -399,6 +604,7 @@ impl FileLog {
         }
         chain.public_head = w.check.public_head();
         chain.last_checkpoint = w.last_checkpoint;
+        let syncer = Arc::new(Syncer::new(&file)?);
         let mut state = FileState {
             chain,
             file,
@@ -406,7 +612,7 @@ impl FileLog {
             pending_records: 0,
             oldest_pending: None,
             durability,
-            failed: false,
+            syncer,
             scratch: Vec::new(),
             anchor_path,
             anchor_due: None,
@@ -449,6 +655,7 @@ impl FileLog {
             _ => None,
         };
         let shared = Arc::new(Shared {
+            syncer: Arc::clone(&state.syncer),
             state: Mutex::new(state),
             stop: Mutex::new(false),
             wake: Condvar::new(),
@@ -479,6 +686,45 @@ impl FileLog {
         &self.path
     }
 
+    /// Number of `fdatasync` calls of this log's write path (appends, flushes, checkpoints,
+    /// the background flusher, close) that have returned since it was created or opened;
+    /// the `sync_all` of creation and of a torn-tail repair are not counted, nor is an
+    /// injected failure ([`FileLog::fail_next_sync`]). Test support only (feature
+    /// `test-support`, not for production use).
+    #[cfg(any(test, feature = "test-support"))]
+    #[must_use]
+    pub fn sync_count(&self) -> u64 {
+        self.shared.syncer.syncs.load(Ordering::Acquire)
+    }
+
+    /// Makes the next sync of this log fail with an injected I/O error instead of calling
+    /// `fdatasync` (the error handling after a failed sync runs as for a real one). Test
+    /// support only (feature `test-support`, not for production use).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn fail_next_sync(&self) {
+        self.shared
+            .syncer
+            .fail_next_sync
+            .store(true, Ordering::Release);
+    }
+
+    /// Takes the log's sync turn (waiting for a running sync to end) and holds it until
+    /// the returned guard is dropped, as if a sync were running: flushes then write their
+    /// bytes and wait, so a test can force flushes to overlap one sync. Calling a method
+    /// of this log that syncs (a flush, an append that syncs, a checkpoint, `verify`,
+    /// `close`) from the thread holding the guard deadlocks. Test support only (feature
+    /// `test-support`, not for production use).
+    ///
+    /// # Errors
+    /// [`Error::Failed`] if the log is poisoned.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn hold_syncs(&self) -> Result<SyncHold<'_>> {
+        match self.shared.syncer.take_turn(0)? {
+            Some(turn) => Ok(SyncHold { _turn: turn }),
+            None => Err(Error::Internal("a sync turn for generation 0 was refused")),
+        }
+    }
+
     /// Signs a checkpoint over the last record (or takes the one the log already ends
     /// with), makes it durable and writes it to `<log>.anchor`, all under the log's lock:
     /// the log is the one writer of its anchor file, so a caller that wants an anchor to
@@ -493,7 +739,7 @@ impl FileLog {
     /// failures.
     pub fn checkpoint_and_anchor(&self) -> Result<Option<Anchor>> {
         let mut st = self.shared.lock();
-        if st.failed {
+        if st.is_failed() {
             return Err(Error::Failed);
         }
         let fresh = st.chain.new_checkpoint()?;
@@ -567,9 +813,11 @@ fn flusher(shared: &Shared, delay: Duration) {
         }
         drop(stop);
         {
+            // Under the state lock, as an append that fills the buffer: appends wait, so the
+            // records not yet synced without a flush call stay below `max_records`
+            // (ADR 0089). A failure poisons the log; the next append or flush reports it.
             let mut st = shared.lock();
             if st.oldest_pending.is_some_and(|t| t.elapsed() >= delay) {
-                // A failure poisons the log; the next append or flush reports it.
                 let _ = st.flush();
             }
         }
@@ -581,7 +829,7 @@ impl Drop for FileLog {
     fn drop(&mut self) {
         self.stop_flusher();
         let mut st = self.shared.lock();
-        if !st.failed {
+        if !st.is_failed() {
             let _ = st.close();
         }
     }
@@ -640,7 +888,7 @@ impl FileState {
 impl AuditLog for FileLog {
     fn append(&self, event: Event) -> Result<Appended> {
         let mut st = self.shared.lock();
-        if st.failed {
+        if st.is_failed() {
             return Err(Error::Failed);
         }
         let p = st.stage(&event)?;
@@ -667,7 +915,7 @@ impl AuditLog for FileLog {
         }
         let count = u32::try_from(events.len()).map_err(|_| Error::Internal("batch too large"))?;
         let mut st = self.shared.lock();
-        if st.failed {
+        if st.is_failed() {
             return Err(Error::Failed);
         }
         let saved = st.chain.position();
@@ -711,7 +959,7 @@ impl AuditLog for FileLog {
 
     fn checkpoint(&self) -> Result<Option<Checkpoint>> {
         let mut st = self.shared.lock();
-        if st.failed {
+        if st.is_failed() {
             return Err(Error::Failed);
         }
         match st.chain.new_checkpoint()? {
@@ -732,8 +980,20 @@ impl AuditLog for FileLog {
         }
     }
 
+    /// Returns `Ok` only when every record appended before the call began is durable
+    /// (written and `fdatasync`ed), with every checkpoint among them and its anchor file.
+    /// Concurrent calls are group-committed (ADR 0089): each writes what is buffered under
+    /// the log's lock, then waits without the lock for one `fdatasync` that covers its
+    /// write, its own or another thread's, so threads flushing at once share syncs (at most
+    /// one per call) and the log's lock is held only for the write. A checkpoint whose anchor is
+    /// due is written, synced and anchored under the lock.
+    ///
+    /// # Errors
+    /// [`Error::Failed`] after an earlier failure, including a failed sync of another
+    /// thread that this call was waiting for; [`Error::Io`] for this call's own write or
+    /// sync failure (which poisons the log).
     fn flush(&self) -> Result<()> {
-        self.shared.lock().flush()
+        self.shared.group_flush()
     }
 
     fn verify(&self) -> Result<Report> {
@@ -808,7 +1068,7 @@ mod tests {
     fn failed_log_refuses_appends() {
         let dir = tempfile::tempdir().unwrap();
         let log = FileLog::create(dir.path().join("f.log"), LogOptions::unkeyed()).unwrap();
-        log.shared.lock().failed = true;
+        log.shared.syncer.poison();
         assert!(matches!(
             log.append(Event::new(EventKind::Seal)),
             Err(Error::Failed)

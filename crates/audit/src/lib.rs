@@ -51,6 +51,8 @@ pub use checkpoint::{
 pub use contents::{LogContents, LogEntry};
 pub use ed25519_dalek::VerifyingKey;
 pub use error::{Damage, Error, Result};
+#[cfg(any(test, feature = "test-support"))]
+pub use file::SyncHold;
 pub use file::{FileLog, OpenedFileLog};
 #[cfg(any(test, feature = "test-support"))]
 pub use format::write_frame;

@@ -33,8 +33,15 @@ pub enum Durability {
     /// most one checkpoint interval of records), when
     /// its oldest record is `max_delay` old (by a background flusher thread, checked every
     /// `max_delay`), on [`AuditLog::flush`], on an on-demand checkpoint and on close/drop.
+    /// Flushes from many threads at once share syncs: each writes the buffer under the
+    /// log's lock and waits, without it, for one `fdatasync` that began after its write,
+    /// so a flush holds the lock only to write. An append that syncs itself (at
+    /// `max_records` or at an interval checkpoint), the flusher thread, an on-demand
+    /// checkpoint and close still sync under the lock.
     /// A crash loses at most the records appended since the last completed sync: at most
-    /// `max_records - 1` records and about `2 × max_delay` of appends (plus sync time).
+    /// `max_records - 1` records besides those written by [`AuditLog::flush`] calls that
+    /// had not returned (their sync was running or waiting for another), and about
+    /// `2 × max_delay` of appends (plus sync time).
     /// It never loses a record from the middle: the chain stays verifiable.
     GroupCommit {
         /// Records per sync (1 behaves like `EveryRecord`).
@@ -96,10 +103,14 @@ pub trait AuditLog: Send + Sync {
     /// [`Error::NoSigningKey`] and write failures.
     fn checkpoint(&self) -> Result<Option<Checkpoint>>;
 
-    /// Makes every appended record durable (no-op where already durable).
+    /// Returns `Ok` only when every record appended before the call began is durable (a
+    /// no-op where records are durable when appended, and for a memory log, which has no
+    /// durability). A file log group-commits concurrent calls: one `fdatasync` covers the
+    /// writes of every thread that flushed before it began (ADR 0089).
     ///
     /// # Errors
-    /// Write or sync failures.
+    /// Write or sync failures; a file log returns [`Error::Failed`] once a write or sync
+    /// failed, also to a call that was waiting for the sync that failed.
     fn flush(&self) -> Result<()>;
 
     /// Verifies the whole log with its own keys.

@@ -245,10 +245,12 @@ impl VaultBuilder {
     /// plaintext, a traversal's before its blob, a rotation's, retirement's or session's
     /// before it takes effect, so no result outlives its record in a crash. Only denial
     /// records (`EventKind::Denied`) are group-committed: a crash may lose those appended
-    /// since the last sync (at most `max_records - 1` of them, about `2 × max_delay` of
-    /// appends). Group commit therefore saves syncs only on refusals; a vault whose
-    /// records are mostly opens and traversals syncs about as often as under
-    /// [`Durability::EveryRecord`].
+    /// since the last sync (at most `max_records - 1` of them besides those another
+    /// operation's flush had written and not yet synced, about `2 × max_delay` of
+    /// appends). Group commit therefore saves syncs on refusals, and when operations run
+    /// at once from several threads their flushes share syncs (ADR 0089); a vault used
+    /// from one thread whose records are mostly opens and traversals syncs about as often
+    /// as under [`Durability::EveryRecord`].
     pub const fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
