@@ -57,7 +57,7 @@ fn a_blob_opens_only_in_its_own_cell_partition_object_and_vault() {
 }
 
 /// Rewriting the header to name another cell (same length) is caught by authentication:
-/// the whole header is associated data of every layer.
+/// every name in the header is associated data of every layer (ADR 0090).
 #[test]
 fn a_header_rewritten_to_another_cell_fails_authentication() {
     let (vault, _log) = vault();

@@ -664,11 +664,26 @@ pub(crate) enum EmptyLog {
     Accept,
 }
 
-/// `file` as the audit log of a vault directory: its canonical path when it is the
-/// `audit.log` of a directory that holds a `config.toml` (through symbolic links), else
-/// `None`. `audit verify FILE` applies the vault's anchor rule to such a file.
+/// `file` as the audit log of a vault directory: the vault's `audit.log` path when `file`
+/// is the `audit.log` of a directory that holds a `config.toml`, either as named (its
+/// directory resolved, the name kept: a vault's `audit.log` replaced by a symbolic link to
+/// another name in it is still the vault's log, review round 14) or with every symbolic link
+/// resolved (a link from elsewhere to a vault's log), else `None`. `audit verify FILE`
+/// applies the vault's anchor rule to such a file.
 pub(crate) fn vault_log_of(file: &Path) -> Option<PathBuf> {
-    let canonical = fs::canonicalize(file).ok()?;
-    let dir = canonical.parent()?;
-    (canonical.file_name()? == AUDIT_FILE && dir.join(CONFIG_FILE).is_file()).then_some(canonical)
+    let in_vault = |dir: &Path, name: &std::ffi::OsStr| {
+        (name == AUDIT_FILE && dir.join(CONFIG_FILE).is_file()).then(|| dir.join(AUDIT_FILE))
+    };
+    let name = file.file_name()?;
+    let parent = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let as_named = fs::canonicalize(parent)
+        .ok()
+        .and_then(|dir| in_vault(&dir, name));
+    as_named.or_else(|| {
+        let resolved = fs::canonicalize(file).ok()?;
+        in_vault(resolved.parent()?, resolved.file_name()?)
+    })
 }

@@ -484,3 +484,63 @@ fn ls_refuses_a_vault_log_cut_back_to_its_header_with_its_anchor_deleted() {
         String::from_utf8_lossy(&ls.stdout)
     );
 }
+
+/// Review round 14: the attacker who cut the log and deleted its anchor also renamed the log
+/// and left a symbolic link `audit.log -> audit.data` in its place. Every vault command
+/// refused the directory, but `audit verify DIR/audit.log` resolved the link, saw a file
+/// named `audit.data`, applied no vault rule and accepted the cut log (exit 0, `ok: true`,
+/// the rotation gone). The vault's `audit.log` is the vault's log whatever it points to.
+#[test]
+fn audit_verify_file_refuses_a_symlinked_vault_log_whose_anchor_was_deleted() {
+    let (vault, before_rotation) = rotated_vault();
+    let key = vault.json(&["ls"])["audit_public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cut_the_log_and_delete_the_anchor(&vault, before_rotation);
+    let log = vault.dir.join("audit.log");
+    std::fs::rename(&log, vault.dir.join("audit.data")).unwrap();
+    std::os::unix::fs::symlink("audit.data", &log).unwrap();
+    assert!(!vault.run(&["ls"], b"").status.success());
+    assert!(!vault.run(&["audit", "verify"], b"").status.success());
+    let file = log.to_str().unwrap();
+    for extra in [vec!["--public-key", key.as_str()], vec![]] {
+        let mut args = vec!["audit", "verify", file, "--json"];
+        args.extend(extra.iter().copied());
+        let out = vault.run(&args, b"");
+        assert!(
+            !out.status.success() && stderr_of(&out).contains("no anchor file"),
+            "audit verify {args:?} accepted the vault's cut log behind a symbolic link: {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr_of(&out)
+        );
+    }
+}
+
+/// A link from outside the vault to its log is checked against the vault's own anchor file
+/// (the one `ls` and the facade use), not an anchor beside the link: a cut log is found
+/// even though the anchor is still there and the link has none of its own.
+#[test]
+fn audit_verify_of_a_link_to_the_vault_log_uses_the_vaults_anchor() {
+    let (vault, before_rotation) = rotated_vault();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let link = elsewhere.path().join("the-log");
+    std::os::unix::fs::symlink(vault.dir.join("audit.log"), &link).unwrap();
+    let link = link.to_str().unwrap();
+    // Untouched: verifies.
+    vault.ok(&["audit", "verify", link], b"");
+    // Cut back behind the anchor (the anchor kept): refused through the link too.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(vault.dir.join("audit.log"))
+        .unwrap()
+        .set_len(before_rotation)
+        .unwrap();
+    let out = vault.run(&["audit", "verify", link, "--json"], b"");
+    assert!(
+        !out.status.success(),
+        "a cut vault log passed through a link: {} / {}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr_of(&out)
+    );
+}

@@ -289,16 +289,19 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         }
     };
     let name = source.name();
-    let anchor_path = match (&args.anchor, &source) {
-        (Some(path), _) => Some(path.clone()),
-        (None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
-        (None, Source::Postgres { .. }) => None,
-    };
-    // The vault's own log, given as its directory or named as FILE.
+    // The vault's own log, given as its directory or named as FILE (also through links).
     let vault_log = match (&vault, &source) {
         (Some(vault), _) => Some(vault.audit_file()),
         (None, Source::File(file)) => crate::vaultdir::vault_log_of(file),
         (None, Source::Postgres { .. }) => None,
+    };
+    // The anchor: as given; else, for a vault's log, the vault's anchor file (the one the
+    // facade and `ls` use, whatever path named the log); else the file's own.
+    let anchor_path = match (&args.anchor, &vault_log, &source) {
+        (Some(path), _, _) => Some(path.clone()),
+        (None, Some(log), _) => Some(Anchor::path_for(log)).filter(|p| p.exists()),
+        (None, None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
+        (None, None, Source::Postgres { .. }) => None,
     };
     if let (Some(log), None, false) = (&vault_log, &anchor_path, args.forensic) {
         refuse_lost_anchor(log)?;
