@@ -75,6 +75,9 @@ fn setup(log: Arc<dyn AuditLog>, size: usize) -> (Edge, ObjectId, Vec<u8>) {
     (edge, object, blob)
 }
 
+/// Threads of the concurrent file-log row.
+const THREADS: u64 = 4;
+
 fn memory_log() -> Arc<dyn AuditLog> {
     Arc::new(MemoryLog::new(LogOptions::keyed(&AuditKey::from_bytes([1; 32]))).unwrap())
 }
@@ -165,8 +168,10 @@ fn traverse(c: &mut Criterion) {
         g.bench_function("hexvault_memory_log", |b| {
             b.iter_custom(|iters| timed_traversals(iters, memory_log(), size));
         });
-        // Group commit: one write + fdatasync per 1024 records (and at the end of the
-        // sample); a sync costs about 1.5 ms on this machine's disk.
+        // Group commit, one thread: the cells vault flushes every traversal's record before
+        // the new blob is returned (no blob without its durable record, ADR 0060), so each
+        // traversal pays one write + fdatasync; group commit shares syncs only between
+        // threads (next row) and within a batch (the batch row).
         g.bench_function("hexvault_file_log_group_commit_1024", |b| {
             b.iter_custom(|iters| {
                 let dir = tempfile::tempdir().unwrap();
@@ -181,6 +186,39 @@ fn traverse(c: &mut Criterion) {
             });
         });
         if size <= 64 * 1024 {
+            // Four threads traversing at once on one group-committed file log: their
+            // flushes share fdatasyncs (ADR 0089). Time per traversal, all threads counted.
+            g.bench_function("hexvault_4_threads_file_log_group_commit_1024", |b| {
+                b.iter_custom(|iters| {
+                    let dir = tempfile::tempdir().unwrap();
+                    let log = file_log(
+                        &dir,
+                        Durability::GroupCommit {
+                            max_records: 1024,
+                            max_delay: Duration::ZERO,
+                        },
+                    );
+                    let (edge, object, blob) = setup(log, size);
+                    let per_thread = iters.div_ceil(THREADS);
+                    let start = Instant::now();
+                    std::thread::scope(|scope| {
+                        for _ in 0..THREADS {
+                            scope.spawn(|| {
+                                let none = Credentials::none();
+                                for _ in 0..per_thread {
+                                    black_box(
+                                        edge.traverse(&object, black_box(&blob), &none, &none)
+                                            .unwrap(),
+                                    );
+                                }
+                            });
+                        }
+                    });
+                    start
+                        .elapsed()
+                        .mul_f64(iters as f64 / (per_thread * THREADS) as f64)
+                });
+            });
             g.bench_function("hexvault_batch64_file_log_one_sync_per_batch", |b| {
                 b.iter_custom(|iters| {
                     let dir = tempfile::tempdir().unwrap();
