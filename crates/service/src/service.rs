@@ -599,7 +599,10 @@ impl Actor {
                         self.expire_shares();
                         last_sweep = Instant::now();
                     }
-                    match rx.recv_timeout(wait) {
+                    // Wait only until the next sweep is due, not a whole interval after
+                    // the last message (an expired key then stayed up to 2x the interval;
+                    // review round 13, LOW).
+                    match rx.recv_timeout(wait.saturating_sub(last_sweep.elapsed())) {
                         Ok(e) => e,
                         Err(RecvTimeoutError::Timeout) => {
                             self.sweep();
