@@ -281,17 +281,34 @@ fn group_flush_run(dir: &Path, k: usize, threads: usize, per_thread: u64) -> Dur
     let path = dir.join(format!("g{k}.log"));
     let opts = LogOptions::keyed(&AuditKey::from_bytes(KEY)).durability(FLUSH_ONLY);
     let log = Arc::new(FileLog::create(&path, opts).unwrap());
+    let elapsed = time_threads(threads, |_| {
+        let log = Arc::clone(&log);
+        let events: Vec<Event> = (0..per_thread).map(|_| event()).collect();
+        move || {
+            for e in events {
+                black_box(log.append(e).unwrap());
+                log.flush().unwrap();
+            }
+        }
+    });
+    drop(log);
+    std::fs::remove_file(&path).unwrap();
+    elapsed
+}
+
+/// Runs `threads` workers made by `worker` (setup outside the timing), released together
+/// behind a barrier; the time from their release until the last one ends.
+fn time_threads<W: FnOnce() + Send + 'static>(
+    threads: usize,
+    mut worker: impl FnMut(usize) -> W,
+) -> Duration {
     let start = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (log, start) = (Arc::clone(&log), Arc::clone(&start));
-            let events: Vec<Event> = (0..per_thread).map(|_| event()).collect();
+        .map(|i| {
+            let (start, work) = (Arc::clone(&start), worker(i));
             std::thread::spawn(move || {
                 start.wait();
-                for e in events {
-                    black_box(log.append(e).unwrap());
-                    log.flush().unwrap();
-                }
+                work();
             })
         })
         .collect();
@@ -300,10 +317,7 @@ fn group_flush_run(dir: &Path, k: usize, threads: usize, per_thread: u64) -> Dur
     for h in handles {
         h.join().unwrap();
     }
-    let elapsed = t.elapsed();
-    drop(log);
-    std::fs::remove_file(&path).unwrap();
-    elapsed
+    t.elapsed()
 }
 
 /// The old behaviour's floor: the same threads each write the same frame and `fdatasync`
@@ -324,26 +338,16 @@ fn fsync_per_append_run(
             .open(&path)
             .unwrap(),
     ));
-    let start = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (file, start, frame) = (Arc::clone(&file), Arc::clone(&start), Arc::clone(frame));
-            std::thread::spawn(move || {
-                start.wait();
-                for _ in 0..per_thread {
-                    let mut f = file.lock().unwrap();
-                    f.write_all(black_box(&frame)).unwrap();
-                    f.sync_data().unwrap();
-                }
-            })
-        })
-        .collect();
-    start.wait();
-    let t = Instant::now();
-    for h in handles {
-        h.join().unwrap();
-    }
-    let elapsed = t.elapsed();
+    let elapsed = time_threads(threads, |_| {
+        let (file, frame) = (Arc::clone(&file), Arc::clone(frame));
+        move || {
+            for _ in 0..per_thread {
+                let mut f = file.lock().unwrap();
+                f.write_all(black_box(&frame)).unwrap();
+                f.sync_data().unwrap();
+            }
+        }
+    });
     drop(file);
     std::fs::remove_file(&path).unwrap();
     elapsed

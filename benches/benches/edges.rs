@@ -87,6 +87,17 @@ fn file_log(dir: &tempfile::TempDir, durability: Durability) -> Arc<FileLog> {
     Arc::new(FileLog::create(dir.path().join("audit.log"), opts).unwrap())
 }
 
+/// A file log that syncs every 1024 records (or when flushed), with no timer.
+fn group_commit_log(dir: &tempfile::TempDir) -> Arc<FileLog> {
+    file_log(
+        dir,
+        Durability::GroupCommit {
+            max_records: 1024,
+            max_delay: Duration::ZERO,
+        },
+    )
+}
+
 /// Times `iters` single traversals on a fresh vault and log (a fresh log per sample keeps
 /// the memory log from growing across samples).
 fn timed_traversals(iters: u64, log: Arc<dyn AuditLog>, size: usize) -> Duration {
@@ -175,14 +186,7 @@ fn traverse(c: &mut Criterion) {
         g.bench_function("hexvault_file_log_group_commit_1024", |b| {
             b.iter_custom(|iters| {
                 let dir = tempfile::tempdir().unwrap();
-                let log = file_log(
-                    &dir,
-                    Durability::GroupCommit {
-                        max_records: 1024,
-                        max_delay: Duration::ZERO,
-                    },
-                );
-                timed_traversals(iters, log, size)
+                timed_traversals(iters, group_commit_log(&dir), size)
             });
         });
         if size <= 64 * 1024 {
@@ -191,14 +195,7 @@ fn traverse(c: &mut Criterion) {
             g.bench_function("hexvault_4_threads_file_log_group_commit_1024", |b| {
                 b.iter_custom(|iters| {
                     let dir = tempfile::tempdir().unwrap();
-                    let log = file_log(
-                        &dir,
-                        Durability::GroupCommit {
-                            max_records: 1024,
-                            max_delay: Duration::ZERO,
-                        },
-                    );
-                    let (edge, object, blob) = setup(log, size);
+                    let (edge, object, blob) = setup(group_commit_log(&dir), size);
                     let per_thread = iters.div_ceil(THREADS);
                     let start = Instant::now();
                     std::thread::scope(|scope| {

@@ -203,6 +203,23 @@ fn a_flush_waits_for_a_sync_that_covers_another_threads_write() {
     );
 }
 
+/// `threads` threads that each append one event (ids 0..threads) and then flush; each
+/// handle gives back its flush's result.
+fn append_and_flush_in_threads(
+    log: &Arc<FileLog>,
+    threads: u64,
+) -> Vec<std::thread::JoinHandle<hexvault_audit::Result<()>>> {
+    (0..threads)
+        .map(|t| {
+            let log = Arc::clone(log);
+            std::thread::spawn(move || {
+                log.append(event(t)).unwrap();
+                log.flush()
+            })
+        })
+        .collect()
+}
+
 /// (d) Eight threads append and flush while the sync turn is held: once it is released,
 /// exactly one sync covers all eight flushes (those that wrote and waited, and those that
 /// found their record already written and synced).
@@ -212,15 +229,7 @@ fn overlapping_flushes_share_one_sync() {
     let path = dir.path().join("o.log");
     let log = Arc::new(FileLog::create(&path, options(0, FLUSH_ONLY)).unwrap());
     let hold = log.hold_syncs().unwrap();
-    let handles: Vec<_> = (0..8u64)
-        .map(|t| {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                log.append(event(t)).unwrap();
-                log.flush()
-            })
-        })
-        .collect();
+    let handles = append_and_flush_in_threads(&log, 8);
     wait_for_records_on_disk(&path, 8);
     let syncs_before = log.sync_count();
     drop(hold);
@@ -245,15 +254,7 @@ fn a_failed_group_sync_poisons_the_log_and_every_waiter() {
     let log = Arc::new(FileLog::create(&path, options(0, FLUSH_ONLY)).unwrap());
     log.fail_next_sync();
     let hold = log.hold_syncs().unwrap();
-    let flushers: Vec<_> = (0..2u64)
-        .map(|t| {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                log.append(event(t)).unwrap();
-                log.flush()
-            })
-        })
-        .collect();
+    let flushers = append_and_flush_in_threads(&log, 2);
     wait_for_records_on_disk(&path, 2);
     drop(hold);
     let results: Vec<_> = flushers.into_iter().map(|h| h.join().unwrap()).collect();

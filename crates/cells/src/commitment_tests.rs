@@ -143,7 +143,14 @@ fn a_blob_valid_under_two_keys_opens_under_neither_other_key() {
         nonce,
     };
     let policy_bytes = Some(policy.as_str().as_bytes());
-    let mut header = Header {
+    let len = header_len(
+        Layer::Access,
+        p.as_str().as_bytes(),
+        c.as_str().as_bytes(),
+        o.as_str().as_bytes(),
+        policy_bytes,
+    );
+    let header = Header {
         top: Layer::Access,
         flags: 0,
         master_version: 1,
@@ -154,16 +161,9 @@ fn a_blob_valid_under_two_keys_opens_under_neither_other_key() {
         policy: policy_bytes,
         session: None,
         layers,
-        len: header_len(
-            Layer::Access,
-            p.as_str().as_bytes(),
-            c.as_str().as_bytes(),
-            o.as_str().as_bytes(),
-            policy_bytes,
-        ),
-        aad_len: 0,
+        len,
+        aad_len: authenticated_len(Layer::Access, len),
     };
-    header.aad_len = authenticated_len(Layer::Access, header.len);
     let mut blob = Vec::new();
     write_header(&mut blob, &header).unwrap();
     // Format 2: every layer authenticates the header up to the layer parameters.

@@ -380,18 +380,8 @@ impl VaultDir {
         // new log and anchor afresh: in a vault directory that is a log erased with its
         // anchor (review round 13) unless the operator says it is an old vault that never
         // recorded anything.
-        if let Some(anchor) = self.lost_anchor() {
-            let contents = hexvault::audit::LogContents::read(&log)
-                .map_err(|error| CliError::Failed(format!("{}: {error}", log.display())))?;
-            let header_only = contents.entries.is_empty()
-                && contents.torn_tail.is_none()
-                && contents.unreadable.is_none();
-            if !(header_only && empty_log == EmptyLog::Accept) {
-                return Err(lost_anchor_error(
-                    &anchor,
-                    "`hexvault audit verify --dir ... --anchor FILE`",
-                ));
-            }
+        if empty_log == EmptyLog::Refuse || !holds_no_record(&log)? {
+            refuse_missing_anchor(&log, CHECK_AGAINST_KEPT_ANCHOR)?;
         }
         let mut vault = hexvault::Vault::builder()
             .audit_file(log)
@@ -489,11 +479,6 @@ pub(crate) struct CoveredVersions {
 }
 
 impl VaultDir {
-    /// The anchor file the audit log lacks: [`missing_anchor`] of this directory's log.
-    pub(crate) fn lost_anchor(&self) -> Option<PathBuf> {
-        missing_anchor(&self.audit_file())
-    }
-
     /// The cells' key versions the audit log records, for a command that holds no secret
     /// (`ls`): the log is verified with the config's audit public key (its checkpoints and
     /// anchor; the keyed chain needs the mnemonic, which the commands that seal and open
@@ -521,12 +506,7 @@ impl VaultDir {
         let mut verifier = Verifier::public_key(key);
         let contents = LogContents::parse(&bytes).map_err(|_| damaged())?;
         // The facade's rule (`Error::AnchorMissing`, review round 9).
-        if let Some(anchor) = self.lost_anchor() {
-            return Err(lost_anchor_error(
-                &anchor,
-                "`hexvault audit verify --dir ... --anchor FILE`",
-            ));
-        }
+        refuse_missing_anchor(&log, CHECK_AGAINST_KEPT_ANCHOR)?;
         let anchor = Anchor::path_for(&log);
         if anchor.exists() {
             verifier = verifier.with_anchor(Anchor::read(&anchor).map_err(|_| damaged())?);
@@ -629,21 +609,22 @@ impl VaultDir {
     }
 }
 
-/// The anchor file beside the audit log `log` of a vault directory, when it is missing.
-/// `init` writes the log's first record and its anchor before config.toml exists, so every
-/// vault directory's log has an anchor beside it: a missing one means the log may have been
-/// cut back (or erased to its header) and the anchor deleted, which no verification of the
-/// log alone can see. `ls`, `audit verify` of the vault's log (by directory or named as
-/// FILE) and every command that opens the vault refuse it through this one function.
-pub(crate) fn missing_anchor(log: &Path) -> Option<PathBuf> {
-    let anchor = hexvault::audit::Anchor::path_for(log);
-    (!anchor.exists()).then_some(anchor)
-}
+/// How the keyed commands and `ls` tell the operator to check a log against a kept anchor.
+const CHECK_AGAINST_KEPT_ANCHOR: &str = "`hexvault audit verify --dir ... --anchor FILE`";
 
-/// The refusal of a vault log whose anchor file is missing; `check` names the command that
-/// checks the log against a kept anchor.
-pub(crate) fn lost_anchor_error(anchor: &Path, check: &str) -> CliError {
-    CliError::Failed(format!(
+/// Refuses the audit log `log` of a vault directory when its anchor file is missing,
+/// whatever the log holds. `init` writes the log's first record and its anchor before
+/// config.toml exists, so every vault directory's log has an anchor beside it: a missing one
+/// means the log may have been cut back (or erased to its header) and the anchor deleted,
+/// which no verification of the log alone can see. `ls`, `audit verify` of the vault's log
+/// (by directory or named as FILE) and every command that opens the vault refuse it through
+/// this one function; `check` names the way to check the log against a kept anchor.
+pub(crate) fn refuse_missing_anchor(log: &Path, check: &str) -> CliResult {
+    let anchor = hexvault::audit::Anchor::path_for(log);
+    if anchor.exists() {
+        return Ok(());
+    }
+    Err(CliError::Failed(format!(
         "the vault's audit log has no anchor file {} beside it (every vault directory gets \
          one at init): the log may have been cut back or erased and the anchor deleted; \
          restore the anchor file from a backup, or check the log against a kept anchor with \
@@ -651,7 +632,19 @@ pub(crate) fn lost_anchor_error(anchor: &Path, check: &str) -> CliError {
          no record, has none either: if you know this vault never recorded anything, \
          `hexvault config adopt --empty-log` accepts its empty history and anchors the log)",
         anchor.display()
-    ))
+    )))
+}
+
+/// Whether the audit log `log` holds nothing past its header (no record, no torn or
+/// unreadable bytes).
+fn holds_no_record(log: &Path) -> CliResult<bool> {
+    let contents = hexvault::audit::LogContents::read(log)
+        .map_err(|error| CliError::Failed(format!("{}: {error}", log.display())))?;
+    Ok(
+        contents.entries.is_empty()
+            && contents.torn_tail.is_none()
+            && contents.unreadable.is_none(),
+    )
 }
 
 /// Whether [`VaultDir::open_facade_with`] accepts a log that holds no record and has no

@@ -220,20 +220,7 @@ fn audit_verify_of_the_vault_refuses_a_cut_log_whose_anchor_was_deleted() {
     cut_the_log_and_delete_the_anchor(&vault, before_rotation);
     // The vault's own commands refuse the directory.
     assert!(!vault.run(&["ls"], b"").status.success());
-    assert!(
-        !vault
-            .run(&["seal", "--cell", "p/a", "--id", "o2"], b"data")
-            .status
-            .success()
-    );
-    // The strict verifier of the vault directory must not call it OK.
-    let verify = vault.run(&["audit", "verify", "--json"], b"");
-    assert!(
-        !verify.status.success(),
-        "audit verify accepted a cut vault log whose anchor was deleted: {} / {}",
-        String::from_utf8_lossy(&verify.stdout),
-        stderr_of(&verify)
-    );
+    let verify = seal_and_verify_refused(&vault, "a cut vault log whose anchor was deleted");
     assert!(
         stderr_of(&verify).contains("anchor file") && stderr_of(&verify).contains("--forensic"),
         "{}",
@@ -363,6 +350,26 @@ fn init_generate_leaves_no_vault_when_the_phrase_cannot_be_printed() {
     }
 }
 
+/// A keyed command (`seal`) refuses the vault directory and the strict verifier of the
+/// directory (`audit verify --json`) does not call it OK; returns the verifier's output.
+fn seal_and_verify_refused(vault: &Vault, what: &str) -> std::process::Output {
+    assert!(
+        !vault
+            .run(&["seal", "--cell", "p/a", "--id", "o2"], b"data")
+            .status
+            .success(),
+        "seal accepted {what}"
+    );
+    let verify = vault.run(&["audit", "verify", "--json"], b"");
+    assert!(
+        !verify.status.success(),
+        "audit verify accepted {what}: {} / {}",
+        String::from_utf8_lossy(&verify.stdout),
+        stderr_of(&verify)
+    );
+    verify
+}
+
 /// The length of an audit log file's header (docs/formats.md, "Header (88 bytes)").
 const LOG_HEADER_LEN: u64 = 88;
 
@@ -444,20 +451,9 @@ fn audit_verify_refuses_the_vaults_own_log_named_as_file_when_its_anchor_was_del
 fn audit_verify_refuses_a_vault_log_cut_back_to_its_header_with_its_anchor_deleted() {
     let (vault, _) = rotated_vault();
     cut_the_log_and_delete_the_anchor(&vault, LOG_HEADER_LEN);
-    // Keyed commands refuse the directory (the topology the log records is gone) ...
-    assert!(
-        !vault
-            .run(&["seal", "--cell", "p/a", "--id", "o2"], b"data")
-            .status
-            .success()
-    );
-    // ... the strict verifier of the vault directory must not call it OK.
-    let verify = vault.run(&["audit", "verify", "--json"], b"");
-    assert!(
-        !verify.status.success(),
-        "audit verify accepted the vault's log cut back to its header, anchor deleted: {} / {}",
-        String::from_utf8_lossy(&verify.stdout),
-        stderr_of(&verify)
+    seal_and_verify_refused(
+        &vault,
+        "the vault's log cut back to its header, anchor deleted",
     );
     // `seal` above pointed to `config adopt`, which must not adopt the erased log either.
     let adopt = vault.run(&["config", "adopt"], b"");
@@ -543,4 +539,19 @@ fn audit_verify_of_a_link_to_the_vault_log_uses_the_vaults_anchor() {
         String::from_utf8_lossy(&out.stdout),
         stderr_of(&out)
     );
+}
+
+/// `config adopt --empty-log` accepts only a log that holds no record: a log cut back (its
+/// records still there) with its anchor deleted stays refused, also with the flag.
+#[test]
+fn config_adopt_empty_log_does_not_accept_a_cut_log_with_records() {
+    let (vault, before_rotation) = rotated_vault();
+    cut_the_log_and_delete_the_anchor(&vault, before_rotation);
+    let adopt = vault.run(&["config", "adopt", "--empty-log"], b"");
+    assert!(
+        !adopt.status.success() && stderr_of(&adopt).contains("no anchor file"),
+        "config adopt --empty-log accepted a cut log with records: {}",
+        stderr_of(&adopt)
+    );
+    assert!(!vault.dir.join("audit.log.anchor").exists());
 }

@@ -484,7 +484,8 @@ impl Vault {
             to_c.as_str().as_bytes(),
             object.as_str().as_bytes(),
         );
-        let mut new = Header {
+        let new_len = header_len(to_layer, to_pb, to_cb, ob, policy);
+        let new = Header {
             top: to_layer,
             flags: header.flags,
             master_version: dst.master_version,
@@ -495,10 +496,9 @@ impl Vault {
             policy,
             session: dst.resolved.session.map(|s| *s.id()),
             layers: params,
-            len: header_len(to_layer, to_pb, to_cb, ob, policy),
-            aad_len: 0,
+            len: new_len,
+            aad_len: authenticated_len(to_layer, new_len),
         };
-        new.aad_len = authenticated_len(to_layer, new.len);
         let aad_in = blob
             .get(..header.aad_len)
             .ok_or_else(|| internal("header longer than the parsed blob"))?;

@@ -238,22 +238,6 @@ fn incompleteness(report: &Report) -> Option<String> {
     (!why.is_empty()).then(|| why.join("; "))
 }
 
-/// The rule of `ls` and of every command that opens the vault, for `audit verify` of the
-/// vault's own log (its directory, or its `audit.log` named as FILE), through the one
-/// function they use ([`crate::vaultdir::missing_anchor`]): a vault log with no anchor file
-/// beside it, whatever it holds, may have been cut back or erased with its anchor deleted,
-/// which no verification of the log alone can see. Refused unless a kept anchor is given
-/// (`--anchor`) or the log is read `--forensic`.
-fn refuse_lost_anchor(log: &Path) -> CliResult {
-    match crate::vaultdir::missing_anchor(log) {
-        None => Ok(()),
-        Some(anchor) => Err(crate::vaultdir::lost_anchor_error(
-            &anchor,
-            "--anchor FILE, or read it anyway with --forensic",
-        )),
-    }
-}
-
 /// Verifies the log with the operator's keys or with `--public-key` alone. Strict: exits
 /// 1 when the log is damaged (naming the first bad sequence number), cut (with the number
 /// of records missing), torn or has records after its last checkpoint, unless `--forensic`.
@@ -304,7 +288,12 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         (None, None, Source::Postgres { .. }) => None,
     };
     if let (Some(log), None, false) = (&vault_log, &anchor_path, args.forensic) {
-        refuse_lost_anchor(log)?;
+        // The rule of `ls` and of every command that opens the vault (a vault log with no
+        // anchor file, whatever it holds), unless a kept anchor is given or --forensic.
+        crate::vaultdir::refuse_missing_anchor(
+            log,
+            "--anchor FILE, or read it anyway with --forensic",
+        )?;
     }
     let mut verifier = verifier.require_anchored_tail(!args.forensic);
     if let Some(path) = &anchor_path {
