@@ -1423,7 +1423,7 @@ impl Inner {
         for name in [partition.as_str(), cell.as_str(), object.as_str()] {
             let (len, tail) = rest.split_first()?;
             let (id, tail) = tail.split_at_checked(usize::from(*len))?;
-            if id != name.as_bytes() {
+            if !same_name(id, name.as_bytes()) {
                 return None;
             }
             rest = tail;
@@ -1541,6 +1541,26 @@ fn seal_rest(
 
 /// The partition, cell and object a header names, against those of the caller: a
 /// difference is reported by name.
+/// Whether two identifiers are the same bytes, compared inline 8 bytes at a time: an open or
+/// a traversal compares three short names per call, and a call into `bcmp` for each costs more
+/// than the comparison (identifiers are public, so this need not be constant time).
+#[inline]
+pub(super) fn same_name(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, a_tail) = a.as_chunks::<8>();
+    let (b_words, b_tail) = b.as_chunks::<8>();
+    let words = a_words.iter().zip(b_words).fold(0u64, |diff, (x, y)| {
+        diff | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y))
+    });
+    let tail = a_tail
+        .iter()
+        .zip(b_tail)
+        .fold(0u8, |diff, (x, y)| diff | (x ^ y));
+    words == 0 && tail == 0
+}
+
 fn check_names(
     partition: &PartitionId,
     cell: &CellId,
@@ -1552,7 +1572,7 @@ fn check_names(
         ("cell", cell.as_str(), header.cell),
         ("object", object.as_str(), header.object),
     ] {
-        if expected.as_bytes() != found {
+        if !same_name(expected.as_bytes(), found) {
             return Err(mismatch(field, expected, found));
         }
     }
@@ -1790,5 +1810,36 @@ impl fmt::Debug for Cell {
             .field("partition", &self.partition)
             .field("cell", &self.cell)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod same_name_tests {
+    use proptest::prelude::*;
+
+    use super::same_name;
+
+    proptest! {
+        /// The inline comparison agrees with slice equality, for lengths around each 8-byte
+        /// word boundary and for names that differ in one byte only.
+        #[test]
+        fn same_name_is_slice_equality(a in proptest::collection::vec(any::<u8>(), 0..40),
+                                       flip in any::<prop::sample::Index>(),
+                                       bit in 0u8..8,
+                                       cut in any::<prop::sample::Index>()) {
+            prop_assert!(same_name(&a, &a));
+            let mut b = a.clone();
+            if !b.is_empty() {
+                let at = flip.index(b.len());
+                if let Some(byte) = b.get_mut(at) {
+                    *byte ^= 1 << bit;
+                }
+                prop_assert!(!same_name(&a, &b));
+                prop_assert!(!same_name(&b, &a));
+                let shorter = a.get(..cut.index(a.len())).unwrap_or_default();
+                prop_assert_eq!(same_name(&a, shorter), a.as_slice() == shorter);
+            }
+            prop_assert_eq!(same_name(&a, &b), a == b);
+        }
     }
 }

@@ -57,7 +57,7 @@ fn at(
 
 use super::{
     Cell, LayerKeys, Resolved, Route, Scratch, Vault, blob_ref, class, context, lossy, mismatch,
-    sealed_ref, too_long,
+    same_name, sealed_ref, too_long,
 };
 use crate::blob::{Header, LayerParams, TAG_LEN, authenticated_len, header_len, write_header};
 use crate::error::internal;
@@ -362,8 +362,8 @@ impl Vault {
     ) -> Result<(Vec<u8>, u32, BlobRef)> {
         let (from_p, from_c) = &route.from;
         let (to_p, to_c) = &route.to;
-        if header.partition != from_p.as_str().as_bytes()
-            || header.cell != from_c.as_str().as_bytes()
+        if !same_name(header.partition, from_p.as_str().as_bytes())
+            || !same_name(header.cell, from_c.as_str().as_bytes())
         {
             return Err(Error::RouteMismatch {
                 route: route.id.to_string(),
@@ -371,7 +371,7 @@ impl Vault {
                 given: format!("{}/{}", lossy(header.partition), lossy(header.cell)),
             });
         }
-        if header.object != object.as_str().as_bytes() {
+        if !same_name(header.object, object.as_str().as_bytes()) {
             return Err(mismatch("object", object.as_str(), header.object));
         }
         if !route.layers.allows(header.top, to_layer) {
