@@ -292,7 +292,9 @@ impl EncryptedData {
         let mut buf = Plaintext::new(ct.to_vec());
         let prefix = aad_prefix(self.key_version, &self.salt)?;
         with_joined_aad(&prefix, aad, |full| {
-            schedule.get().open_in_place(nonce, full, &mut buf, &tag)
+            schedule
+                .get()
+                .open_in_place(nonce, full, buf.expose_secret_mut(), &tag)
         })?;
         Ok(buf)
     }

@@ -314,7 +314,7 @@ impl SealingKey {
         let mut buf = Plaintext::new(ct.to_vec());
         with_joined_aad(header_bytes, aad, |full| {
             self.schedule
-                .open_in_place(header.nonce, full, &mut buf, tag)
+                .open_in_place(header.nonce, full, buf.expose_secret_mut(), tag)
         })?;
         Ok(buf)
     }

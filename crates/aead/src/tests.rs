@@ -76,8 +76,14 @@ fn backends_produce_identical_ciphertexts_and_open_each_other() {
         let a = ring.seal(&pt, aad.as_bytes()).unwrap();
         let b = rc.seal(&pt, aad.as_bytes()).unwrap();
         assert_eq!(a, b, "len {len}: backends differ");
-        assert_eq!(&rc.open(&a, aad.as_bytes()).unwrap()[..], &pt[..]);
-        assert_eq!(&ring.open(&b, aad.as_bytes()).unwrap()[..], &pt[..]);
+        assert_eq!(
+            rc.open(&a, aad.as_bytes()).unwrap().expose_secret(),
+            &pt[..]
+        );
+        assert_eq!(
+            ring.open(&b, aad.as_bytes()).unwrap().expose_secret(),
+            &pt[..]
+        );
     }
 }
 
@@ -187,7 +193,7 @@ fn refuses_at_2_pow_32_and_never_wraps() {
     ));
     assert_eq!(key.usage().sealed(), SEAL_LIMIT);
     // Opening still works after exhaustion.
-    assert_eq!(&key.open(&last, b"").unwrap()[..], b"last");
+    assert_eq!(key.open(&last, b"").unwrap().expose_secret(), b"last");
 }
 
 #[test]
@@ -316,5 +322,8 @@ fn exhausted_encryption_key_refuses_credentials_and_still_opens() {
         ));
     }
     assert_eq!(k.usage().sealed(), SEAL_LIMIT);
-    assert_eq!(&last.decrypt(&k, b"ctx").unwrap()[..], b"last one");
+    assert_eq!(
+        last.decrypt(&k, b"ctx").unwrap().expose_secret(),
+        b"last one"
+    );
 }

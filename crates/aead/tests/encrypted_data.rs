@@ -38,7 +38,7 @@ fn json_round_trip_and_shape() {
     let back = EncryptedData::from_json(&json).unwrap();
     assert_eq!(back, ed);
     assert_eq!(
-        &back.decrypt(&k, b"credential/db").unwrap()[..],
+        back.decrypt(&k, b"credential/db").unwrap().expose_secret(),
         b"db password"
     );
 }
@@ -58,7 +58,7 @@ fn postcard_round_trip_and_layout() {
     assert_eq!(&bytes[48..], ed.data());
     let back = EncryptedData::from_bytes(&bytes).unwrap();
     assert_eq!(back, ed);
-    assert_eq!(&back.decrypt(&k, b"").unwrap()[..], b"abc");
+    assert_eq!(back.decrypt(&k, b"").unwrap().expose_secret(), b"abc");
     let mut trailing = bytes.clone();
     trailing.push(0);
     assert!(matches!(
@@ -103,7 +103,7 @@ fn later_key_versions_round_trip_and_are_named_on_mismatch() {
     assert_eq!(v3.key_version(), 3);
     let ed = EncryptedData::encrypt(&v3, b"rotated", b"ctx").unwrap();
     assert_eq!(ed.key_version(), 3);
-    assert_eq!(&ed.decrypt(&v3, b"ctx").unwrap()[..], b"rotated");
+    assert_eq!(ed.decrypt(&v3, b"ctx").unwrap().expose_secret(), b"rotated");
     match ed.decrypt(&v2, b"ctx") {
         Err(Error::WrongKeyVersion { expected, found }) => {
             assert_eq!(expected, KeyVersion::new(2).unwrap());
@@ -215,7 +215,7 @@ fn edited_swapped_or_stripped_salt_fails_authentication() {
             Err(Error::Authentication)
         ));
     }
-    assert_eq!(&a.decrypt(&k, b"ctx").unwrap()[..], b"secret a");
+    assert_eq!(a.decrypt(&k, b"ctx").unwrap().expose_secret(), b"secret a");
 }
 
 /// Regression (issue 9, item 4): salts other than 0 or 32 bytes are refused before any
@@ -252,8 +252,14 @@ fn fresh_instances_of_one_node_key_seal_under_different_subkeys() {
     assert_ne!(a.data(), b.data());
     // Each opens with either instance (the subkey comes from the salt, not the instance).
     for k in [&first, &second] {
-        assert_eq!(&a.decrypt(k, b"ctx").unwrap()[..], b"same plaintext");
-        assert_eq!(&b.decrypt(k, b"ctx").unwrap()[..], b"same plaintext");
+        assert_eq!(
+            a.decrypt(k, b"ctx").unwrap().expose_secret(),
+            b"same plaintext"
+        );
+        assert_eq!(
+            b.decrypt(k, b"ctx").unwrap().expose_secret(),
+            b"same plaintext"
+        );
     }
 }
 
@@ -298,7 +304,9 @@ fn empty_salt_credentials_still_open() {
     .unwrap();
     assert!(ed.salt().is_empty());
     assert_eq!(
-        &ed.decrypt(&key(), b"credential/db").unwrap()[..],
+        ed.decrypt(&key(), b"credential/db")
+            .unwrap()
+            .expose_secret(),
         b"db password"
     );
 }
@@ -311,9 +319,12 @@ fn rustcrypto_backend_reads_ring_credentials() {
     let rc =
         EncryptionKey::from_node_private_key_with_backend(&[7u8; 32], Backend::RustCrypto).unwrap();
     let ed = EncryptedData::encrypt(&ring, b"both ways", b"a").unwrap();
-    assert_eq!(&ed.decrypt(&rc, b"a").unwrap()[..], b"both ways");
+    assert_eq!(ed.decrypt(&rc, b"a").unwrap().expose_secret(), b"both ways");
     let ed2 = EncryptedData::encrypt(&rc, b"both ways", b"a").unwrap();
-    assert_eq!(&ed2.decrypt(&ring, b"a").unwrap()[..], b"both ways");
+    assert_eq!(
+        ed2.decrypt(&ring, b"a").unwrap().expose_secret(),
+        b"both ways"
+    );
 }
 
 proptest! {
@@ -330,7 +341,8 @@ proptest! {
         let from_js = EncryptedData::from_json(&ed.to_json().unwrap()).unwrap();
         prop_assert_eq!(&from_pc, &ed);
         prop_assert_eq!(&from_js, &ed);
-        prop_assert_eq!(&from_pc.decrypt(&k, &aad).unwrap()[..], &pt[..]);
+        let opened = from_pc.decrypt(&k, &aad).unwrap();
+        prop_assert_eq!(opened.expose_secret(), &pt[..]);
     }
 
     #[test]
@@ -367,7 +379,10 @@ fn committed_vectors_from_an_independent_implementation() {
         assert_eq!(from_json.salt(), &salt[..]);
         assert_eq!(from_json.to_json().unwrap(), json);
         assert_eq!(from_pc.to_bytes().unwrap(), postcard);
-        assert_eq!(&from_json.decrypt(&k, &aad).unwrap()[..], &pt[..]);
+        assert_eq!(
+            from_json.decrypt(&k, &aad).unwrap().expose_secret(),
+            &pt[..]
+        );
         assert!(matches!(
             from_json.decrypt(&k, b"other"),
             Err(Error::Authentication)

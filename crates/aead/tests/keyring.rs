@@ -21,8 +21,8 @@ fn rotation_keeps_old_data_readable_and_seals_under_new_primary() {
     assert_eq!(ring.versions(), vec![v(1), v(2)]);
     let new = ring.seal(b"new", b"a").unwrap();
     assert_eq!(Header::decode(&new).unwrap().key_version(), v(2));
-    assert_eq!(&ring.open(&old, b"a").unwrap()[..], b"old");
-    assert_eq!(&ring.open(&new, b"a").unwrap()[..], b"new");
+    assert_eq!(ring.open(&old, b"a").unwrap().expose_secret(), b"old");
+    assert_eq!(ring.open(&new, b"a").unwrap().expose_secret(), b"new");
     assert!(ring.needs_rewrap(&old).unwrap());
     assert!(!ring.needs_rewrap(&new).unwrap());
 }
@@ -34,7 +34,7 @@ fn rewrap_preserves_plaintext_and_changes_version() {
     ring.rotate(k(2)).unwrap();
     let new = ring.rewrap(&old, b"ctx").unwrap();
     assert_eq!(Header::decode(&new).unwrap().key_version(), v(2));
-    assert_eq!(&ring.open(&new, b"ctx").unwrap()[..], b"payload");
+    assert_eq!(ring.open(&new, b"ctx").unwrap().expose_secret(), b"payload");
     assert_eq!(new.len(), old.len());
     // Wrong context: rewrap refuses, nothing produced.
     assert!(matches!(
@@ -69,7 +69,7 @@ fn add_key_cannot_bring_back_a_retired_version() {
     // Before any retirement, loading older versions at start-up still works.
     let mut fresh = KeyRing::new(v(3), k(3)).unwrap();
     fresh.add_key(v(1), k(1)).unwrap();
-    assert_eq!(&fresh.open(&old, b"").unwrap()[..], b"old");
+    assert_eq!(fresh.open(&old, b"").unwrap().expose_secret(), b"old");
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn add_key_and_rotate_to_validate_versions() {
     assert!(ring.rotate_to(v(5), k(9)).is_err());
     let mut old_ring = KeyRing::new(v(3), k(3)).unwrap();
     let blob = old_ring.seal(b"three", b"").unwrap();
-    assert_eq!(&ring.open(&blob, b"").unwrap()[..], b"three");
+    assert_eq!(ring.open(&blob, b"").unwrap().expose_secret(), b"three");
     old_ring.rotate(k(4)).unwrap();
     assert!(KeyVersion::new(0).is_err());
     assert_eq!("12".parse::<KeyVersion>().unwrap(), v(12));
@@ -145,6 +145,7 @@ proptest! {
             prop_assert_eq!(after, ring.primary_version());
         }
         ring.retire_below(ring.primary_version()).unwrap();
-        prop_assert_eq!(&ring.open(&blob, &aad).unwrap()[..], &pt[..]);
+        let opened = ring.open(&blob, &aad).unwrap();
+        prop_assert_eq!(opened.expose_secret(), &pt[..]);
     }
 }

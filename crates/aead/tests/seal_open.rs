@@ -55,7 +55,7 @@ fn every_bit_flip_of_a_sealed_64_byte_message_is_rejected() {
         }
     }
     assert_eq!(rejected, (64 + OVERHEAD) * 8);
-    assert_eq!(&k.open(&blob, b"context").unwrap()[..], &pt[..]);
+    assert_eq!(k.open(&blob, b"context").unwrap().expose_secret(), &pt[..]);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn seal_in_place_and_open_in_place_round_trip() {
     let mut buf = vec![0u8; sealed_len(pt.len())];
     buf[HEADER_LEN..HEADER_LEN + pt.len()].copy_from_slice(pt);
     k.seal_in_place(b"a", &mut buf).unwrap();
-    assert_eq!(&k.open(&buf, b"a").unwrap()[..], pt);
+    assert_eq!(k.open(&buf, b"a").unwrap().expose_secret(), pt);
     let opened = k.open_in_place(b"a", &mut buf).unwrap();
     assert_eq!(opened, pt);
     assert!(matches!(
@@ -166,7 +166,8 @@ proptest! {
         let pt: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
         let blob = k.seal(&pt, &aad).unwrap();
         prop_assert_eq!(blob.len(), sealed_len(len));
-        prop_assert_eq!(&k.open(&blob, &aad).unwrap()[..], &pt[..]);
+        let opened = k.open(&blob, &aad).unwrap();
+        prop_assert_eq!(opened.expose_secret(), &pt[..]);
         let mut other_aad = aad.clone();
         other_aad.push(1);
         prop_assert!(matches!(k.open(&blob, &other_aad), Err(Error::Authentication)));
@@ -192,7 +193,10 @@ fn committed_blobs_from_an_independent_implementation() {
         let k = SealingKey::new(Key::from_slice(&h("key")).unwrap(), version).unwrap();
         let blob = h("blob");
         assert_eq!(Header::decode(&blob).unwrap().key_version(), version);
-        assert_eq!(&k.open(&blob, &h("aad")).unwrap()[..], &h("plaintext")[..]);
+        assert_eq!(
+            k.open(&blob, &h("aad")).unwrap().expose_secret(),
+            &h("plaintext")[..]
+        );
         let mut tampered = blob.clone();
         *tampered.last_mut().unwrap() ^= 0x80;
         assert!(matches!(

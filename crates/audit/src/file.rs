@@ -103,12 +103,26 @@ impl Drop for Turn<'_> {
 }
 
 impl Syncer {
+    /// A syncer for `file`, all of whose bytes are durable: a log just created (its header
+    /// synced) or just repaired (synced after the cut).
     fn new(file: &File) -> Result<Self> {
+        Self::starting_at(file, 0)
+    }
+
+    /// A syncer for a log found on disk: its bytes count as one write (generation 1) that
+    /// no sync of this process has covered. A writer killed between `write` and `fdatasync`
+    /// leaves frames in the page cache only; the first flush, checkpoint or anchor of the
+    /// next process must sync them before it reports them durable (review round 16).
+    fn for_found_bytes(file: &File) -> Result<Self> {
+        Self::starting_at(file, 1)
+    }
+
+    fn starting_at(file: &File, written: u64) -> Result<Self> {
         Ok(Self {
             file: file.try_clone()?,
             syncing: Mutex::new(false),
             done: Condvar::new(),
-            written: AtomicU64::new(0),
+            written: AtomicU64::new(written),
             synced: AtomicU64::new(0),
             failed: AtomicBool::new(false),
             #[cfg(any(test, feature = "test-support"))]
@@ -604,7 +618,12 @@ impl FileLog {
         }
         chain.public_head = w.check.public_head();
         chain.last_checkpoint = w.last_checkpoint;
-        let syncer = Arc::new(Syncer::new(&file)?);
+        let syncer = Arc::new(if report.torn_tail.is_some() {
+            // Cut back and synced above.
+            Syncer::new(&file)?
+        } else {
+            Syncer::for_found_bytes(&file)?
+        });
         let mut state = FileState {
             chain,
             file,

@@ -325,6 +325,16 @@ impl ChainCheck {
         if let Some(a) = &self.anchor
             && a.sequence == at
         {
+            // Without the audit key the records since the last checkpoint are not checked one
+            // by one: a public chain that does not reach the anchor's is a change somewhere in
+            // them, charged as a checkpoint's would be (review round 16).
+            if self.chainer.is_none() && a.public_chain.is_some() && a.public_chain != Some(public)
+            {
+                return Err(Failure {
+                    sequence: self.segment_start(),
+                    reason: Damage::PublicChainMismatch { through: at },
+                });
+            }
             if a.chain != stored || a.public_chain != Some(public) {
                 return Err(fail(Damage::AnchorMismatch));
             }
@@ -535,7 +545,7 @@ pub struct StoredHeader {
 /// |---|---|
 /// | [`Verifier::keyed`] | any changed, removed, reordered, duplicated or forged record, anywhere; bad checkpoints |
 /// | [`Verifier::unkeyed`] | the same for accidental damage; a rewrite that recomputes the SHA-256 chain only at checkpoints |
-/// | [`Verifier::public_key`] (formats 2 and 3) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint; forged or altered checkpoints |
+/// | [`Verifier::public_key`] (formats 2 and 3) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint, also when it is the anchor that the public chain fails to reach; forged or altered checkpoints |
 /// | [`Verifier::public_key`] (format 1) | forged or altered checkpoints, gaps and reordering, a broken link right after each checkpoint; NOT a record changed with its stored chain value kept ([`VerifyLevel::PublicKeyOnlyV1`]) |
 ///
 /// A log whose header records a checkpoint key can only be verified with a trusted key

@@ -524,3 +524,55 @@ fn contents_lists_records_and_checkpoints() {
     let torn = hexvault_audit::LogContents::parse(&bytes[..bytes.len() - 3]).unwrap();
     assert!(torn.torn_tail.is_some() && torn.entries.len() == c.entries.len() - 1);
 }
+
+/// Review round 16: with the public key only, the records since the last checkpoint are not
+/// checked one by one, so an edit among them is charged to the first record after the
+/// previous checkpoint and none of them counts as passed; an anchor (what `hexvault audit
+/// verify` uses on a vault's log) must not change that by reporting its own sequence with
+/// every record before it counted as passed.
+#[test]
+fn public_key_verify_with_an_anchor_charges_an_edit_to_the_first_unchecked_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.log");
+    let log = FileLog::create(&path, options(0, Durability::EveryRecord)).unwrap();
+    for i in 0..10 {
+        log.append(event(i)).unwrap();
+    }
+    let anchor = log.checkpoint_and_anchor().unwrap().unwrap();
+    log.close().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let f = frames(&bytes);
+    let fr = *f.iter().find(|x| !x.is_checkpoint && x.seq == 3).unwrap();
+    bytes[fr.start + 9 + 9] ^= 0x01; // record 3's timestamp
+    reseal_frame(&mut bytes, &fr);
+    let plain = Verifier::public_key(public_key())
+        .verify_bytes(&bytes)
+        .unwrap();
+    let f0 = plain.failure.unwrap();
+    assert_eq!((f0.sequence.get(), plain.records), (0, 0), "{f0}");
+    let anchored = Verifier::public_key(public_key())
+        .with_anchor(anchor.clone())
+        .verify_bytes(&bytes)
+        .unwrap();
+    let fa = anchored.failure.unwrap();
+    assert_eq!(
+        (fa.sequence.get(), anchored.records),
+        (0, 0),
+        "with an anchor: charged to sequence {} ({}), {} records counted as passed",
+        fa.sequence,
+        fa.reason,
+        anchored.records
+    );
+    assert!(
+        matches!(fa.reason, Damage::PublicChainMismatch { .. }),
+        "{fa}"
+    );
+    // Keyed, the edited record itself is named, anchor or not.
+    let keyed = Verifier::keyed(&AuditKey::from_bytes(common::KEY))
+        .with_public_key(public_key())
+        .with_anchor(anchor)
+        .verify_bytes(&bytes)
+        .unwrap();
+    let fk = keyed.failure.unwrap();
+    assert_eq!((fk.sequence.get(), keyed.records), (3, 3), "{fk}");
+}

@@ -78,7 +78,7 @@ impl Plaintext {
     /// The plaintext bytes.
     #[must_use]
     pub fn expose_secret(&self) -> &[u8] {
-        &self.0
+        self.0.expose_secret()
     }
 
     /// Its length in bytes.
@@ -864,7 +864,8 @@ impl Inner {
         Ok(())
     }
 
-    /// As [`Inner::append`] for a batch, all or nothing: synced before returning when any
+    /// As [`Inner::append`] for a batch (one `append_batch`: a refused batch leaves no
+    /// record, a failed write or sync may leave a prefix): synced before returning when any
     /// record of it is not a denial.
     fn append_batch(&self, events: Vec<Event>) -> Result<()> {
         let may_wait = events.iter().all(|event| event.kind == EventKind::Denied);
@@ -1324,10 +1325,10 @@ impl Inner {
         // Decrypted in place inside an aead `Plaintext`: wiped in one pass when dropped, also
         // when authentication fails half-way through the layers.
         let mut buf = hexvault_aead::Plaintext::new(body.to_vec());
-        let len = peel_layers(&keys, &header.layers, aad, &mut buf)?;
+        let len = peel_layers(&keys, &header.layers, aad, buf.expose_secret_mut())?;
         buf.truncate(len);
         if header.flags & FLAG_COMPRESSED != 0 {
-            return decompress_content(&buf).map(|mut content| {
+            return decompress_content(buf.expose_secret()).map(|mut content| {
                 Plaintext(hexvault_aead::Plaintext::new(core::mem::take(
                     &mut *content,
                 )))
@@ -1440,7 +1441,9 @@ impl Inner {
             return None;
         }
         let mut buf = hexvault_aead::Plaintext::new(ct.to_vec());
-        key.aead().open_detached(nonce, aad, &mut buf, tag).ok()?;
+        key.aead()
+            .open_detached(nonce, aad, buf.expose_secret_mut(), tag)
+            .ok()?;
         Some(Plaintext(buf))
     }
 
@@ -1482,9 +1485,9 @@ impl Inner {
             return Err(Error::Authentication);
         }
         let mut buf = hexvault_aead::Plaintext::new(ct.to_vec());
-        open_layer(&key, params, aad, &mut buf, tag)?;
+        open_layer(&key, params, aad, buf.expose_secret_mut(), tag)?;
         if header.flags & FLAG_COMPRESSED != 0 {
-            return decompress_content(&buf).map(|mut content| {
+            return decompress_content(buf.expose_secret()).map(|mut content| {
                 Plaintext(hexvault_aead::Plaintext::new(core::mem::take(
                     &mut *content,
                 )))

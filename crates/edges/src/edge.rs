@@ -168,7 +168,11 @@ impl Edge {
     ///
     /// # Errors
     /// [`Error::Cells`] for the whole batch: its `Audit` variant if the records cannot be
-    /// appended (no blob is returned and no record of the batch is in the log).
+    /// appended and made durable. No blob of the batch is returned then; a log that failed
+    /// while writing or syncing may keep a prefix of the batch's records, as
+    /// [`AuditLog::append_batch`](hexvault_audit::AuditLog::append_batch) says (a record
+    /// says a traversal was performed, not that its blob was delivered; a delivered blob
+    /// always has its record).
     pub fn traverse_batch(
         &self,
         items: &[(&ObjectId, &[u8])],

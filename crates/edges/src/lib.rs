@@ -25,8 +25,10 @@
 //!   cells, layers and cell key versions, input and output blob references, route, source
 //!   policy, actor and session) or a denied record with the error class. It is in the log
 //!   before the new blob is returned; if it cannot be appended, no blob is returned.
-//! * A batch appends its records with one [`AuditLog::append_batch`] (all or nothing): the
-//!   guarantees above hold for each blob of it.
+//! * A batch appends its records with one [`AuditLog::append_batch`]: the guarantees above
+//!   hold for each blob of it. If the append or its sync fails, no blob of the batch is
+//!   returned; a file log may keep a durable prefix of the batch's records (records of
+//!   traversals whose blobs were not handed out), never a blob without its record.
 //! * The plaintext exists only in the traversal's own buffer inside the call (decrypted and
 //!   re-encrypted in place, wiped if the traversal fails) and is never returned.
 //! * A traversal seals under the destination cell's current master and cell key versions

@@ -1,5 +1,6 @@
 //! Batch traversal: one group commit (one `append_batch` call, no single appends), one
-//! record per blob in order, per-blob failures, all or nothing on append failure.
+//! record per blob in order, per-blob failures, no blob from a batch whose append failed (a
+//! refused batch leaves no record; a file log that failed after writing keeps a prefix).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 mod common;
@@ -69,7 +70,7 @@ fn a_batch_is_one_group_commit_with_one_record_per_blob() {
 }
 
 #[test]
-fn a_failed_group_commit_returns_no_blob_and_leaves_no_record() {
+fn a_refused_group_commit_returns_no_blob_and_leaves_no_record() {
     let (vault, log) = vault();
     let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
     let edge = vault.connect(&a, &b).unwrap();
@@ -229,4 +230,57 @@ fn a_session_ended_mid_batch_stops_the_rest_of_the_batch() {
     for (i, r) in results.iter().enumerate().skip(1) {
         assert!(r.is_err(), "item {i} was traversed after the session ended");
     }
+}
+
+/// Review round 15: a file log that fails after writing a batch (here the anchor file cannot
+/// be written after the interval checkpoint inside the batch was synced) returns
+/// `Error::Audit` and no blob; the records it wrote stay, durable and verifying, and say the
+/// traversals were performed. What must never happen is the other way round (a blob handed
+/// out without its record), and the documents say a record is not proof of delivery.
+#[test]
+fn a_failed_file_log_batch_returns_no_blob_and_its_records_say_performed_not_delivered() {
+    use hexvault_audit::{AuditKey, FileLog, LogContents, LogOptions, SigningKey};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let key = AuditKey::from_bytes([3; 32]);
+    let options = || {
+        LogOptions::keyed(&key)
+            .signing_key(SigningKey::from_bytes(&[9; 32]))
+            .checkpoint_every(4)
+    };
+    let log = Arc::new(FileLog::create(&path, options()).unwrap());
+    let vault = hexvault_cells::Vault::from_kms_bytes(&mut MASTER.clone(), Resolver, log.clone());
+    let (a, b) = (cell(&vault, "p", "a"), cell(&vault, "p", "b"));
+    let edge = vault.connect(&a, &b).unwrap();
+    let none = Credentials::none();
+    let o = oid("o");
+    let blob = a.seal(&o, b"x", Layer::Rest, &none).unwrap();
+    assert_eq!(log.len(), 0, "nothing recorded before the batch");
+    // The anchor file cannot be written: a non-empty directory stands at its path.
+    let anchor = hexvault_audit::Anchor::path_for(&path);
+    std::fs::create_dir(&anchor).unwrap();
+    std::fs::write(anchor.join("keep"), b"x").unwrap();
+
+    let items = [(&o, &blob[..]); 5];
+    let result = edge.traverse_batch(&items, &none, &none);
+    assert!(
+        matches!(result, Err(Error::Cells(CellsError::Audit(_)))),
+        "the batch fails with an audit error and returns no blob: {result:?}"
+    );
+    // The log is poisoned: nothing more goes through it until it is reopened.
+    assert!(edge.traverse(&o, &blob, &none, &none).is_err());
+
+    drop((edge, a, b, vault, log));
+    std::fs::remove_dir_all(&anchor).unwrap();
+    let (reopened, report) = FileLog::open(&path, options()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    drop(reopened);
+    let kinds: Vec<EventKind> = LogContents::read(&path)
+        .unwrap()
+        .into_records()
+        .into_iter()
+        .map(|r| r.event.kind)
+        .collect();
+    // A gapless prefix of the batch, here all of it (synced before the anchor failed).
+    assert_eq!(kinds, vec![EventKind::Traverse; 5]);
 }

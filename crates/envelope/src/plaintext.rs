@@ -3,7 +3,6 @@
 //! depends on no other hexvault crate).
 
 use core::fmt;
-use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{Ordering, compiler_fence};
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -52,9 +51,10 @@ fn wipe_allocation(v: &mut Vec<u8>) {
 ///
 /// It owns one heap buffer and wipes all of it (plaintext and spare capacity) when it is
 /// dropped or [`zeroize`](Zeroize::zeroize)d, with one [`wipe`] pass at memory speed.
-/// It dereferences to `[u8]` (so `&plaintext[..]`, `.len()` and `.to_vec()` work as on
-/// the `Vec<u8>` it replaces); [`Plaintext::expose_secret`] is the named
-/// accessor. It compares with `==` in constant time (in its contents) against another
+/// Its bytes are reachable only through [`Plaintext::expose_secret`] (and
+/// [`Plaintext::expose_secret_mut`]): it does not dereference to `[u8]`, so a copy of the
+/// plaintext is always a visible call; [`Plaintext::len`] and [`Plaintext::is_empty`] need
+/// no access. It compares with `==` in constant time (in its contents) against another
 /// plaintext, a byte slice, a byte array or a `Vec<u8>`. It is not `Clone`, and `Debug` prints only its
 /// length.
 pub struct Plaintext {
@@ -69,30 +69,29 @@ impl Plaintext {
         Self { bytes }
     }
 
-    /// The plaintext bytes.
+    /// The plaintext bytes: the one way to read them.
     #[must_use]
     pub fn expose_secret(&self) -> &[u8] {
         &self.bytes
     }
-}
 
-impl Deref for Plaintext {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
-impl DerefMut for Plaintext {
-    fn deref_mut(&mut self) -> &mut [u8] {
+    /// The plaintext bytes, writable in place (for decrypting or editing without a copy
+    /// that would escape the wipe).
+    #[must_use]
+    pub fn expose_secret_mut(&mut self) -> &mut [u8] {
         &mut self.bytes
     }
-}
 
-impl AsRef<[u8]> for Plaintext {
-    fn as_ref(&self) -> &[u8] {
-        &self.bytes
+    /// Its length in bytes (not secret: a ciphertext shows it).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// `true` for an empty plaintext.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 }
 
@@ -170,6 +169,50 @@ impl fmt::Debug for Plaintext {
 mod tests {
     use super::*;
 
+    /// What a type offers besides its named accessor, found by method resolution: an
+    /// inherent method whose bounds hold wins over the trait's fallback, so for a concrete
+    /// type each probe answers whether the impl exists.
+    struct Probe<T>(core::marker::PhantomData<T>);
+
+    trait Fallback {
+        fn derefs_to_bytes(&self) -> bool {
+            false
+        }
+        fn as_ref_bytes(&self) -> bool {
+            false
+        }
+    }
+
+    impl<T> Fallback for Probe<T> {}
+
+    impl<T: core::ops::Deref<Target = [u8]>> Probe<T> {
+        fn derefs_to_bytes(&self) -> bool {
+            true
+        }
+    }
+
+    impl<T: AsRef<[u8]>> Probe<T> {
+        fn as_ref_bytes(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn the_bytes_are_reachable_only_through_expose_secret() {
+        let plaintext = Probe::<Plaintext>(core::marker::PhantomData);
+        assert!(
+            !plaintext.derefs_to_bytes(),
+            "Plaintext dereferences to its bytes"
+        );
+        assert!(
+            !plaintext.as_ref_bytes(),
+            "Plaintext lends its bytes through AsRef"
+        );
+        // The probes do see the impls where they exist.
+        let boxed = Probe::<Box<[u8]>>(core::marker::PhantomData);
+        assert!(boxed.derefs_to_bytes() && boxed.as_ref_bytes());
+    }
+
     #[test]
     fn wipe_zeroes_every_byte() {
         let mut buf = vec![0xA5u8; 65_537];
@@ -204,10 +247,9 @@ mod tests {
     }
 
     #[test]
-    fn deref_and_as_ref_see_the_bytes() {
+    fn expose_secret_and_len_see_the_bytes() {
         let p = Plaintext::new(b"content".to_vec());
-        assert_eq!(&p[..], b"content");
-        assert_eq!(p.as_ref(), b"content");
+        assert_eq!(p.expose_secret(), b"content");
         assert_eq!(p.len(), 7);
     }
 

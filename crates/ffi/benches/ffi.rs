@@ -38,8 +38,7 @@ fn round_trip(c: &mut Criterion) {
             b.iter(|| {
                 let sealed = rust.seal(black_box(&plaintext), AAD).unwrap();
                 let opened = rust.open(&sealed, AAD).unwrap();
-                let opened: &[u8] = &opened;
-                black_box(opened.len())
+                black_box(opened.expose_secret().len())
             });
         });
 

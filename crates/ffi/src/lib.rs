@@ -274,7 +274,7 @@ pub unsafe extern "C" fn hexvault_envelope_retrieve(
         let options = unsafe { options.as_ref() };
         let storage = ByteStorage::new(Options::default().with_limits(limits_from(options)?));
         let data = storage.retrieve(envelope)?;
-        *out = raw::hand_out_copy(&data)?;
+        *out = raw::hand_out_copy(data.expose_secret())?;
         Ok(())
     })
 }
@@ -475,8 +475,8 @@ pub unsafe extern "C" fn hexvault_encryptor_open(
         // overlap neither input.
         let out = unsafe { raw::output(out, out_capacity, "out") }?;
         let opened = encryptor.key().open(ciphertext, aad)?;
-        // Deref to a byte slice: the plaintext type zeroizes itself when it drops here.
-        let plain: &[u8] = &opened;
+        // The plaintext type wipes itself when it drops here, after the copy into `out`.
+        let plain: &[u8] = opened.expose_secret();
         out.get_mut(..plain.len())
             .ok_or(Error::BufferTooSmall {
                 required: plain.len(),

@@ -99,7 +99,10 @@ fn seal_open_round_trip_and_rust_interop() {
     assert_eq!(open(handle, &blob, b"ctx").unwrap(), b"credential");
     // The Rust API opens what C sealed, and the reverse.
     let rust = SealingKey::new(Key::from_bytes(KEY), KeyVersion::new(3).unwrap()).unwrap();
-    assert_eq!(&rust.open(&blob, b"ctx").unwrap()[..], b"credential");
+    assert_eq!(
+        rust.open(&blob, b"ctx").unwrap().expose_secret(),
+        b"credential"
+    );
     let from_rust = rust.seal(b"from rust", b"").unwrap();
     assert_eq!(open(handle, &from_rust, b"").unwrap(), b"from rust");
     assert_eq!(status_of(handle).encryptions, 1);

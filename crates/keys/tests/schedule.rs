@@ -64,7 +64,10 @@ fn derivations_equal_the_old_facade_outputs() {
         let sealed = EncryptedData::encrypt(&encryption_key(&seed).unwrap(), b"x", b"ctx").unwrap();
         let reference =
             hexvault_aead::EncryptionKey::from_node_private_key(node.expose_secret()).unwrap();
-        assert_eq!(&sealed.decrypt(&reference, b"ctx").unwrap()[..], b"x");
+        assert_eq!(
+            sealed.decrypt(&reference, b"ctx").unwrap().expose_secret(),
+            b"x"
+        );
 
         // The vault master has no byte accessor: pin it through HKDF outputs, which equal
         // HKDF of the golden master bytes only if the master equals them.
@@ -105,7 +108,10 @@ fn the_golden_credential_still_opens_with_the_credential_key() {
         EncryptedData::from_json(include_str!("data/credential-v2-trezor0.json").trim()).unwrap();
     let key = encryption_key(&seed("TREZOR")).unwrap();
     assert_eq!(
-        &credential.decrypt(&key, b"hexvault/tests/golden").unwrap()[..],
+        credential
+            .decrypt(&key, b"hexvault/tests/golden")
+            .unwrap()
+            .expose_secret(),
         b"hexvault golden credential: keep decrypting forever"
     );
     assert!(credential.decrypt(&key, b"hexvault/tests/other").is_err());

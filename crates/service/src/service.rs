@@ -751,7 +751,7 @@ impl Actor {
                 // The response owns a zeroizing copy (the protocol's type); the aead's
                 // `Plaintext` is wiped when it drops here.
                 .map(|plaintext| Response::Decrypted {
-                    plaintext: Zeroizing::new(plaintext.to_vec()),
+                    plaintext: Zeroizing::new(plaintext.expose_secret().to_vec()),
                 }),
             Request::Rotate {
                 data,
@@ -904,7 +904,7 @@ impl Actor {
         }
         encryption_path(to_version)?;
         let plaintext = self.decrypt(data, aad)?;
-        self.encrypt(to_version, &plaintext, aad)
+        self.encrypt(to_version, plaintext.expose_secret(), aad)
     }
 }
 

@@ -223,8 +223,11 @@ impl Vault {
     ///
     /// # Errors
     /// [`Error::UndeclaredRoute`] for the whole batch (one denied record per item);
-    /// [`Error::Audit`] if the batch of records cannot be appended: no blob is returned
-    /// and, the batch being all or nothing, no record of it is in the log.
+    /// [`Error::Audit`] if the batch of records cannot be appended and made durable: no
+    /// blob is returned. A log refusing the batch keeps none of it; one that failed while
+    /// writing or syncing may keep a prefix of it
+    /// ([`AuditLog::append_batch`](hexvault_audit::AuditLog::append_batch)), records of
+    /// traversals whose blobs were never handed out.
     pub fn traverse_batch(
         &self,
         route: &RouteId,
