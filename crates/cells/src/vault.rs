@@ -1542,8 +1542,6 @@ fn seal_rest(
     Ok(out.release())
 }
 
-/// The partition, cell and object a header names, against those of the caller: a
-/// difference is reported by name.
 /// Whether two identifiers are the same bytes, compared inline 8 bytes at a time: an open or
 /// a traversal compares three short names per call, and a call into `bcmp` for each costs more
 /// than the comparison (identifiers are public, so this need not be constant time).
@@ -1564,6 +1562,8 @@ pub(super) fn same_name(a: &[u8], b: &[u8]) -> bool {
     words == 0 && tail == 0
 }
 
+/// The partition, cell and object a header names, against those of the caller: a
+/// difference is reported by name.
 fn check_names(
     partition: &PartitionId,
     cell: &CellId,

@@ -51,6 +51,17 @@ fn read_secret_file(path: &Path, what: &str) -> CliResult<Zeroizing<String>> {
     read_secret_text(file, what)
 }
 
+/// Reads the secret text of a file the caller already opened (`path` only names it in the
+/// warning), with the same limit and the same warning on loose permissions.
+pub(crate) fn secret_text_of_open_file(
+    file: &File,
+    path: &Path,
+    what: &str,
+) -> CliResult<Zeroizing<String>> {
+    warn_if_shared(file, path, what);
+    read_secret_text(file, what)
+}
+
 /// Warns (on standard error) when a file holding a secret can be read by its group or by
 /// others, as ssh does for private keys; the operator decides, so it is not an error.
 fn warn_if_shared(file: &File, path: &Path, what: &str) {

@@ -2,6 +2,7 @@
 //! 0074): layer 2 from the shell. The session file holds the session key: it is the
 //! credential of layer 2 until it expires or `session end` destroys it.
 
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -206,18 +207,61 @@ pub(crate) fn start(args: &StartArgs, json: bool) -> CliResult {
     }
 }
 
-/// Overwrites `path` with zeros of its length, fsyncs it, removes it and fsyncs its
-/// directory.
-fn destroy(path: &Path) -> CliResult {
-    let len = std::fs::metadata(path)
+/// Opens the session file `session end` destroys, once, for reading and overwriting: never
+/// through a symbolic link (`O_NOFOLLOW` on the last component) and only a regular file.
+/// The same descriptor is read, parsed and overwritten, so a name swapped while the command
+/// runs (it reads the phrase in between) cannot redirect the overwrite to another file.
+fn open_session_file(path: &Path) -> CliResult<File> {
+    use rustix::fs::{CWD, Mode, OFlags};
+    let fd = rustix::fs::openat(
+        CWD,
+        path,
+        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(|errno| {
+        if errno == rustix::io::Errno::LOOP {
+            CliError::Failed(
+                "the session file given to `session end` is a symbolic link: give the session \
+                 file's own path (ending overwrites the file, never through a link); nothing \
+                 was recorded"
+                    .into(),
+            )
+        } else {
+            CliError::io("opening the session file", errno.into())
+        }
+    })?;
+    let file = File::from(fd);
+    let is_file = file
+        .metadata()
         .map_err(|error| CliError::io("reading the session file", error))?
-        .len();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|error| CliError::io("opening the session file", error))?;
+        .file_type()
+        .is_file();
+    if !is_file {
+        return Err(CliError::Failed(
+            "the path given to `session end` is not a regular file, so it is not a session \
+             file; nothing was recorded"
+                .into(),
+        ));
+    }
+    Ok(file)
+}
+
+/// Overwrites the open session file with zeros of its length and fsyncs it; then removes its
+/// name `path`, if that name still is this file (same device and inode, the name itself not
+/// followed), and fsyncs the directory. A name that now points elsewhere (the file was moved
+/// or replaced while the command ran) is left alone and reported: the file that was read is
+/// overwritten either way.
+fn destroy(mut file: File, path: &Path) -> CliResult {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::MetadataExt;
+    let opened = file
+        .metadata()
+        .map_err(|error| CliError::io("reading the session file", error))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|error| CliError::io("overwriting the session file", error))?;
     let zeros = [0_u8; 4096];
-    let mut left = len;
+    let mut left = opened.len();
     while left > 0 {
         let now = usize::try_from(left.min(4096)).unwrap_or(4096);
         file.write_all(zeros.get(..now).unwrap_or(&zeros))
@@ -227,6 +271,16 @@ fn destroy(path: &Path) -> CliResult {
     file.sync_all()
         .map_err(|error| CliError::io("overwriting the session file", error))?;
     drop(file);
+    let named = std::fs::symlink_metadata(path)
+        .map_err(|error| CliError::io("checking the session file's name", error))?;
+    if (named.dev(), named.ino()) != (opened.dev(), opened.ino()) {
+        return Err(CliError::Failed(
+            "the session file was overwritten, but its name no longer points to it (the file \
+             was moved or replaced while the command ran): the name was left as it is; check \
+             what it points to"
+                .into(),
+        ));
+    }
     std::fs::remove_file(path).map_err(|error| CliError::io("removing the session file", error))?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -243,7 +297,8 @@ fn destroy(path: &Path) -> CliResult {
 /// (a format-1 file, usable nowhere, is destroyed whatever the vault).
 pub(crate) fn end(args: &EndArgs, json: bool) -> CliResult {
     let dir = VaultDir::open(&args.dir.dir)?;
-    let text = input::secret_file_text(&args.file, "session file")?;
+    let handle = open_session_file(&args.file)?;
+    let text = input::secret_text_of_open_file(&handle, &args.file, "session file")?;
     // Any known format, altered or not: ending destroys the file whatever it says.
     let file = session_file::parse(&text)?;
     drop(text);
@@ -264,7 +319,7 @@ pub(crate) fn end(args: &EndArgs, json: bool) -> CliResult {
     record(&opened.vault, EventKind::SessionEnd, file.id())?;
     opened.vault.checkpoint()?;
     opened.vault.close()?;
-    destroy(&args.file).map_err(|error| {
+    destroy(handle, &args.file).map_err(|error| {
         CliError::Failed(format!(
             "session {} is ended (recorded in the audit log: the file and any copy of it are \
              refused), but destroying the file failed ({error}): delete it yourself, or run \
