@@ -214,9 +214,13 @@ pub enum Damage {
         /// The last record of the range (the checkpoint's sequence).
         through: Sequence,
     },
-    /// A signed log with a checkpoint interval has no checkpoint after this record, where
-    /// the interval puts one (a checkpoint frame was removed).
-    #[error("the interval checkpoint after this record is missing")]
+    /// A signed log with a checkpoint interval has no checkpoint where the interval puts one
+    /// (a checkpoint frame was removed). Charged to the record it was due after when every
+    /// record is checked (keyed or unkeyed verification); with the public key only, to the
+    /// first record after the previous checkpoint, since the missing one alone covered them.
+    #[error(
+        "an interval checkpoint is missing (charged to the first record it would cover without the audit key)"
+    )]
     MissingCheckpoint,
     /// The log ends before the record its anchor (or the caller's minimum sequence)
     /// names: `missing` records were cut off.

@@ -299,8 +299,16 @@ impl ChainCheck {
         // where one is due means it was removed (at the end of the file it may be a cut,
         // reported as an unanchored tail instead).
         if self.signed && self.checkpoint_missing() {
+            // Without the audit key nothing but that checkpoint covered the records since the
+            // previous one: an edit among them is charged, as a checkpoint's mismatch would
+            // be, to the first of them (review round 18).
+            let sequence = if self.chainer.is_none() {
+                self.segment_start()
+            } else {
+                self.last_record()
+            };
             return Err(Failure {
-                sequence: self.last_record(),
+                sequence,
                 reason: Damage::MissingCheckpoint,
             });
         }
@@ -401,6 +409,16 @@ impl ChainCheck {
             }) => (sequence.get(), self.checkpoint_head),
             _ => (self.next, if self.next == 0 { None } else { self.head }),
         };
+        // Without the audit key a record passes only under a verified checkpoint: when
+        // verification stops on damage, the records after the last one are not counted
+        // (they may hold the change; review round 18).
+        let unchecked_from = self.segment_start().get();
+        let (records, head) =
+            if self.chainer.is_none() && failure.is_some() && records > unchecked_from {
+                (unchecked_from, self.checkpoint_head)
+            } else {
+                (records, head)
+            };
         let anchored = self
             .anchor
             .as_ref()
@@ -545,7 +563,7 @@ pub struct StoredHeader {
 /// |---|---|
 /// | [`Verifier::keyed`] | any changed, removed, reordered, duplicated or forged record, anywhere; bad checkpoints |
 /// | [`Verifier::unkeyed`] | the same for accidental damage; a rewrite that recomputes the SHA-256 chain only at checkpoints |
-/// | [`Verifier::public_key`] (formats 2 and 3) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint, also when it is the anchor that the public chain fails to reach; forged or altered checkpoints |
+/// | [`Verifier::public_key`] (formats 2 and 3) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint, also when it is the anchor that the public chain fails to reach or the checkpoint that covered them is missing; on any damage, no record after the last verified checkpoint counts as passed; forged or altered checkpoints |
 /// | [`Verifier::public_key`] (format 1) | forged or altered checkpoints, gaps and reordering, a broken link right after each checkpoint; NOT a record changed with its stored chain value kept ([`VerifyLevel::PublicKeyOnlyV1`]) |
 ///
 /// A log whose header records a checkpoint key can only be verified with a trusted key

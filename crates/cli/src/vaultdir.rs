@@ -93,6 +93,24 @@ pub(crate) fn missing_vault() -> CliError {
 #[derive(Debug)]
 pub(crate) struct ConfigLock(File);
 
+impl ConfigLock {
+    /// Waits for the exclusive lock on the directory `root` (also before a vault exists in
+    /// it: `init` takes it to make the vault).
+    pub(crate) fn wait_for(root: &Path) -> CliResult<Self> {
+        let directory = File::open(root).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                missing_vault()
+            } else {
+                CliError::io("opening the vault directory", error)
+            }
+        })?;
+        directory
+            .lock()
+            .map_err(|error| CliError::io("locking the vault directory", error))?;
+        Ok(Self(directory))
+    }
+}
+
 impl Drop for ConfigLock {
     fn drop(&mut self) {
         // Closing the descriptor releases the lock too; unlocking first says so explicitly,
@@ -105,17 +123,7 @@ impl VaultDir {
     /// Reads the vault at `root` for a change of its config: waits for the directory's lock
     /// first, so the config read is the one the change is written over.
     pub(crate) fn open_for_change(root: &Path) -> CliResult<(Self, ConfigLock)> {
-        let directory = File::open(root).map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound {
-                missing_vault()
-            } else {
-                CliError::io("opening the vault directory", error)
-            }
-        })?;
-        directory
-            .lock()
-            .map_err(|error| CliError::io("locking the vault directory", error))?;
-        let lock = ConfigLock(directory);
+        let lock = ConfigLock::wait_for(root)?;
         let dir = Self::open(root)?;
         // Under the lock no other change is mid-write: a `.tmp-*` config is a leftover.
         remove_temporaries(root)?;

@@ -185,8 +185,7 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
             "a vault already exists in the directory given; use it, or choose another --dir".into(),
         ));
     }
-    let nonempty = std::fs::read_dir(root).is_ok_and(|mut entries| entries.next().is_some());
-    if nonempty {
+    if holds_entries(root) {
         return Err(CliError::Failed(
             "the directory given is not empty; `hexvault init` creates a vault only in a new \
              or empty directory"
@@ -207,17 +206,35 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
     };
     let passphrase = input::passphrase(&args.passphrase)?;
     let seed = mnemonic.to_seed(&passphrase);
-    // The phrase is saved before anything else exists: a vault whose phrase was lost is
+    let created = !root.exists();
+    create_dir_private(root)?;
+    // The phrase was read after the check above (perhaps from a pipe, for as long as its
+    // writer took): another `init` may have made a vault here meanwhile. The directory's
+    // lock makes `init`s take turns, and the check is made again under it, so a late `init`
+    // neither writes into nor cleans up what another one made (review round 18).
+    let _lock = vaultdir::ConfigLock::wait_for(root)?;
+    if holds_entries(root) {
+        return Err(CliError::Failed(
+            "the directory given is no longer empty: another command made files in it while \
+             this one read the phrase; nothing was written. Use the vault there, or choose \
+             another --dir"
+                .into(),
+        ));
+    }
+    // The phrase is saved before the vault exists: a vault whose phrase was lost is
     // useless, so a failed --out leaves no vault behind.
     if shown && let Some(path) = &args.out {
         let phrase = mnemonic.phrase();
         let mut text = Zeroizing::new(String::with_capacity(phrase.len() + 1));
         text.push_str(&phrase);
         text.push('\n');
-        output::write_new_secret_file(path, text.as_bytes())?;
+        if let Err(error) = output::write_new_secret_file(path, text.as_bytes()) {
+            if created {
+                let _ = std::fs::remove_dir(root);
+            }
+            return Err(error);
+        }
     }
-    let created = !root.exists();
-    create_dir_private(root)?;
     let made = create_vault(root, &seed);
     // Nothing half-made survives: removes what this command wrote.
     let unmake = || {
@@ -276,6 +293,12 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
         );
         Ok(())
     }
+}
+
+/// Whether the directory `root` has any entry (a directory that cannot be read counts as
+/// empty here: creating the vault in it then fails with the reason).
+fn holds_entries(root: &Path) -> bool {
+    std::fs::read_dir(root).is_ok_and(|mut entries| entries.next().is_some())
 }
 
 /// Writes the audit log and config.toml of a new vault in `root` (empty).

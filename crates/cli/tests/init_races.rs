@@ -1,0 +1,135 @@
+//! `init` racing another `init` on one directory (review round 18): the phrase is read after
+//! the directory was found empty, perhaps from a pipe for as long as its writer takes; the
+//! late `init` must neither delete nor take over the vault made meanwhile.
+#![cfg(feature = "cli")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+use common::{TREZOR_PHRASE, hexvault_in, stderr_of};
+
+/// Another BIP-39 test vector phrase (entropy 7f..7f).
+const OTHER_PHRASE: &str =
+    "legal winner thank year wave sausage worth useful legal winner thank yellow";
+
+/// `init` promises "Nothing half-made survives: removes what this command wrote". It checks
+/// that the directory is empty, then reads the phrase (here from a FIFO), then creates the
+/// vault; if another `init` made a vault in the directory in between, the creation fails and
+/// the clean-up deletes the OTHER vault's config.toml, audit log and anchor, none of which
+/// this command wrote.
+#[test]
+fn a_failed_init_never_deletes_a_vault_it_did_not_write() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("vault");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let fifo = temp.path().join("phrase.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let slow = Command::new(env!("CARGO_BIN_EXE_hexvault"))
+        .args([
+            "init",
+            "--mnemonic-file",
+            fifo.to_str().unwrap(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Returns once `slow` opened the FIFO: it has checked that the directory is empty.
+    let mut phrase = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    // Meanwhile another init (another phrase) makes its vault in the directory.
+    let other = hexvault_in(&dir, &["init"], b"", &[("HEXVAULT_MNEMONIC", OTHER_PHRASE)]);
+    assert!(other.status.success(), "{}", stderr_of(&other));
+    let log = dir.join("audit.log");
+    let anchor = dir.join("audit.log.anchor");
+    let config = dir.join("config.toml");
+    assert!(log.exists() && config.exists());
+    let anchor_before = anchor.exists();
+    phrase.write_all(TREZOR_PHRASE.as_bytes()).unwrap();
+    drop(phrase);
+    let output = slow.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("no longer empty"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(
+        log.exists() && config.exists() && anchor.exists() == anchor_before,
+        "the failed `init` deleted the other vault's files (audit.log: {}, config.toml: {}, \
+         anchor: {} (was {anchor_before})); stderr: {}",
+        log.exists(),
+        config.exists(),
+        anchor.exists(),
+        stderr_of(&output)
+    );
+}
+
+/// The same race with the same phrase: `init` promises a vault "only in a new or empty
+/// directory", but the late `init` opens the vault another `init` made meanwhile (same key:
+/// the log opens), appends to its log and replaces its config.toml with an empty topology,
+/// and reports success; the vault's declared cell is gone from its config.
+#[test]
+fn a_late_init_never_takes_over_a_vault_made_meanwhile() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("vault");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let fifo = temp.path().join("phrase.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let slow = Command::new(env!("CARGO_BIN_EXE_hexvault"))
+        .args([
+            "init",
+            "--mnemonic-file",
+            fifo.to_str().unwrap(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut phrase = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    common::vault::init_vault(&dir, &["p"], &["p/a"], &[]);
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    phrase.write_all(TREZOR_PHRASE.as_bytes()).unwrap();
+    drop(phrase);
+    let output = slow.wait_with_output().unwrap();
+    let after = std::fs::read_to_string(dir.join("config.toml")).unwrap_or_default();
+    assert!(
+        output.status.code() != Some(0) && after == config,
+        "the late `init` (exit {:?}) over the vault made meanwhile changed its config.toml \
+         from\n{config}\nto\n{after}\nstderr: {}",
+        output.status.code(),
+        stderr_of(&output)
+    );
+}
