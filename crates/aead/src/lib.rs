@@ -32,7 +32,8 @@
 //!   [`FreshNonce`]s; opening reads the nonce from the blob).
 //! * [`Key`] bytes and the `EncryptedData` subkey parent are zeroized on drop, and no key
 //!   is printed by `Debug`. Expanded AES key schedules are wiped on drop only with the
-//!   RustCrypto backend: ring offers no way to wipe its `LessSafeKey` (ADR 0021). The
+//!   RustCrypto backend (the schedule the key object owns; copies a move left on the stack
+//!   are not reachable): ring offers no way to wipe its `LessSafeKey` (ADR 0021). The
 //!   SHA-256/HMAC states inside HKDF are wiped on drop (sha2's `zeroize` feature).
 #![doc = include_str!("../README.md")]
 

@@ -98,6 +98,9 @@ pub struct Report {
     pub torn_tail_saved_to: Option<PathBuf>,
     /// The first failure; `None` if everything read verified.
     pub failure: Option<Failure>,
+    /// Without the audit key: the records under a verified checkpoint or the matched anchor,
+    /// and the chain value after them (what passes once damage is found afterwards).
+    pub(crate) verified: (u64, Option<ChainValue>),
 }
 
 impl Report {
@@ -191,6 +194,21 @@ impl fmt::Display for Report {
 }
 
 /// The streaming chain checker shared by file open, file verification and memory logs.
+/// Without the audit key, once a cut is found against the anchor (or a minimum sequence) only
+/// the records under a verified checkpoint (or the matched anchor) count as passed, as for
+/// damage found while reading (round 19).
+fn only_verified_on_damage(mut report: Report) -> Report {
+    let public_only = matches!(
+        report.level,
+        VerifyLevel::PublicKeyOnly | VerifyLevel::PublicKeyOnlyV1
+    );
+    if public_only && report.failure.is_some() && report.records > report.verified.0 {
+        report.records = report.verified.0;
+        report.head = report.verified.1;
+    }
+    report
+}
+
 pub(crate) struct ChainCheck {
     log_id: LogId,
     mode: ChainMode,
@@ -207,6 +225,9 @@ pub(crate) struct ChainCheck {
     last_checkpoint: Option<Sequence>,
     /// Stored chain value of the record the last valid checkpoint covers.
     checkpoint_head: Option<ChainValue>,
+    /// The last record a verified checkpoint or the matched anchor covers, and the chain
+    /// value there: without the audit key, the records up to it are the ones that passed.
+    verified: Option<(Sequence, Option<ChainValue>)>,
     checkpoint_every: u64,
     /// The header records a checkpoint key, or the caller trusts one: interval
     /// checkpoints are mandatory (a header, or head row, that drops its key does not
@@ -245,6 +266,7 @@ impl ChainCheck {
             checkpoints: 0,
             last_checkpoint: None,
             checkpoint_head: None,
+            verified: None,
             checkpoint_every: u64::from(header.checkpoint_every),
             signed: header.public_key.is_some() || public_key.is_some(),
             anchor,
@@ -289,6 +311,13 @@ impl ChainCheck {
         )
     }
 
+    /// The first record neither a verified checkpoint nor the matched anchor covers, and the
+    /// chain value before it: what a public-key-only verification counts as passed.
+    fn verified_prefix(&self) -> (u64, Option<ChainValue>) {
+        self.verified
+            .map_or((0, None), |(s, head)| (s.get().saturating_add(1), head))
+    }
+
     pub(crate) fn record(&mut self, encoded: &[u8], stored: ChainValue) -> Result<(), Failure> {
         let at = self.here();
         let fail = |reason| Failure {
@@ -302,8 +331,9 @@ impl ChainCheck {
             // Without the audit key nothing but that checkpoint covered the records since the
             // previous one: an edit among them is charged, as a checkpoint's mismatch would
             // be, to the first of them (review round 18).
+            // A matched anchor that covers them all leaves it charged as with the key.
             let sequence = if self.chainer.is_none() {
-                self.segment_start()
+                Sequence::new(self.verified_prefix().0.min(self.last_record().get()))
             } else {
                 self.last_record()
             };
@@ -347,6 +377,9 @@ impl ChainCheck {
                 return Err(fail(Damage::AnchorMismatch));
             }
             self.anchor_matched = true;
+            if self.verified.is_none_or(|(s, _)| s < at) {
+                self.verified = Some((at, Some(stored)));
+            }
         }
         self.head = Some(stored);
         self.public_head = public;
@@ -397,6 +430,9 @@ impl ChainCheck {
         self.checkpoints = self.checkpoints.saturating_add(1);
         self.last_checkpoint = Some(at);
         self.checkpoint_head = self.head;
+        if self.verified.is_none_or(|(s, _)| s < at) {
+            self.verified = Some((at, self.head));
+        }
         Ok(())
     }
 
@@ -412,10 +448,10 @@ impl ChainCheck {
         // Without the audit key a record passes only under a verified checkpoint: when
         // verification stops on damage, the records after the last one are not counted
         // (they may hold the change; review round 18).
-        let unchecked_from = self.segment_start().get();
+        let (unchecked_from, verified_head) = self.verified_prefix();
         let (records, head) =
             if self.chainer.is_none() && failure.is_some() && records > unchecked_from {
-                (unchecked_from, self.checkpoint_head)
+                (unchecked_from, verified_head)
             } else {
                 (records, head)
             };
@@ -436,6 +472,7 @@ impl ChainCheck {
             torn_tail,
             torn_tail_saved_to: None,
             failure,
+            verified: self.verified_prefix(),
         }
     }
 
@@ -563,7 +600,7 @@ pub struct StoredHeader {
 /// |---|---|
 /// | [`Verifier::keyed`] | any changed, removed, reordered, duplicated or forged record, anywhere; bad checkpoints |
 /// | [`Verifier::unkeyed`] | the same for accidental damage; a rewrite that recomputes the SHA-256 chain only at checkpoints |
-/// | [`Verifier::public_key`] (formats 2 and 3) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint, also when it is the anchor that the public chain fails to reach or the checkpoint that covered them is missing; on any damage, no record after the last verified checkpoint counts as passed; forged or altered checkpoints |
+/// | [`Verifier::public_key`] (formats 2 and 3) | any changed, removed, reordered, duplicated or forged record up to the last checkpoint (the checkpoints sign the public SHA-256 chain of every record encoding); a change is charged to the first record after the previous checkpoint (a matched anchor counts as one), also when it is the anchor that the public chain fails to reach or the checkpoint that covered them is missing; on damage in the records or a cut against the anchor, no record after the last verified checkpoint or matched anchor counts as passed (a strict unanchored tail stays counted, see `Report::unanchored_records`); forged or altered checkpoints |
 /// | [`Verifier::public_key`] (format 1) | forged or altered checkpoints, gaps and reordering, a broken link right after each checkpoint; NOT a record changed with its stored chain value kept ([`VerifyLevel::PublicKeyOnlyV1`]) |
 ///
 /// A log whose header records a checkpoint key can only be verified with a trusted key
@@ -768,11 +805,13 @@ impl Verifier {
                     missing: req.get().saturating_add(1).saturating_sub(report.records),
                 },
             });
-            return report;
+            return only_verified_on_damage(report);
         }
         if self.require_anchored
             && let Some(first) = report.first_unanchored()
         {
+            // Not damage in the records: the tail stays counted, and
+            // `Report::unanchored_records` says how many no checkpoint covers.
             report.failure = Some(Failure {
                 sequence: first,
                 reason: Damage::UnanchoredTail,

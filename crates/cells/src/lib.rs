@@ -18,8 +18,9 @@
 //!   rotations, sessions and transfers.
 //! * Feature `compression`: `Cell::seal_compressed` (LZ4 through the envelope crate,
 //!   opt-in per call; the blob length then depends on the content, see its docs).
-//! * Feature `rustcrypto`: the pure-Rust AES-GCM backend, whose key schedules are wiped when
-//!   a cached key is evicted ([`VaultOptions::backend`]).
+//! * Feature `rustcrypto`: the pure-Rust AES-GCM backend, whose key objects wipe the
+//!   schedule they own when dropped, e.g. when a cached key is evicted
+//!   ([`VaultOptions::backend`]); copies a move of a key left behind are not reachable.
 //!
 //! # Invariants
 //!

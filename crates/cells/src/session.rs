@@ -24,8 +24,11 @@ const SESSION_CACHE: usize = 256;
 /// is not tied to the vault that started it: in every vault it is used in, its layer-2 keys are
 /// derived from that vault's cell key and the session key (the key tree of docs/formats.md),
 /// and each is cached under the cell key it came from. When it [`end`](Self::end)s (also on
-/// drop), its key and every layer-2 key derived from it are dropped and the key bytes wiped,
-/// so data sealed at layer 2 in it can no longer be opened by anyone. Past its expiry it
+/// drop), its key and every layer-2 key derived from it are dropped and their raw bytes
+/// wiped, so data sealed at layer 2 in it can no longer be opened through any call. The
+/// memory of the running process is out of scope: the default ring backend frees the AES
+/// key schedules built from those keys without wiping them, and neither backend can wipe
+/// copies that moving a key left on the stack (SECURITY.md, "Not covered"). Past its expiry it
 /// refuses every use, and the first call that touches it then ([`is_live`](Self::is_live),
 /// `Debug`, an export, a seal or open at layer 2) wipes it as `end` does: no timer runs, so
 /// a session nobody touches after it expires keeps its key until that call, `end` or drop.
@@ -135,7 +138,8 @@ impl Session {
         state.key.is_some()
     }
 
-    /// Ends the session now: its key and layer-2 keys are dropped and wiped. Idempotent.
+    /// Ends the session now: its key and layer-2 keys are dropped and their raw bytes wiped
+    /// (ring's key schedules are freed unwiped: see the type's docs). Idempotent.
     pub fn end(&self) {
         let mut state = self.lock();
         state.key = None;

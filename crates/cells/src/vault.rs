@@ -276,7 +276,8 @@ impl Vault {
         Ok(session)
     }
 
-    /// Ends `session` (its keys are wiped) and records the end.
+    /// Ends `session` (its keys are dropped and their raw bytes wiped, see
+    /// [`Session`]) and records the end.
     ///
     /// # Errors
     /// [`Error::Audit`] if the end cannot be recorded (the session has ended all the same).
