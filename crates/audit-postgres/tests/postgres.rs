@@ -554,7 +554,7 @@ fn sql_tampering_is_detected_with_its_sequence() {
         (
             "a record field updated",
             &[
-                "UPDATE hexvault_audit_records SET record = overlay(record placing '\\xff'::bytea from 10 for 1) WHERE log_id = $1 AND seq = 17",
+                "UPDATE hexvault_audit_records SET record = set_byte(record, 9, get_byte(record, 9) # 255) WHERE log_id = $1 AND seq = 17",
             ],
             17,
         ),
@@ -582,7 +582,7 @@ fn sql_tampering_is_detected_with_its_sequence() {
         (
             "a checkpoint signature forged",
             &[
-                "UPDATE hexvault_audit_checkpoints SET checkpoint = overlay(checkpoint placing '\\x00'::bytea from 100 for 1) WHERE log_id = $1 AND seq = 19",
+                "UPDATE hexvault_audit_checkpoints SET checkpoint = set_byte(checkpoint, 99, get_byte(checkpoint, 99) # 255) WHERE log_id = $1 AND seq = 19",
             ],
             19,
         ),
@@ -769,7 +769,7 @@ fn a_long_log_verifies_the_same_with_any_page_size() {
     }
     let id = log.log_id().as_bytes().to_vec();
     sql(
-        "UPDATE hexvault_audit_records SET record = overlay(record placing '\\xff'::bytea from 10 for 1) WHERE log_id = $1 AND seq = 1777",
+        "UPDATE hexvault_audit_records SET record = set_byte(record, 9, get_byte(record, 9) # 255) WHERE log_id = $1 AND seq = 1777",
         &id,
     );
     let report = check(false);
@@ -891,7 +891,7 @@ fn public_key_only_verification() {
     // Change a record and recompute nothing: the public chain at checkpoint 29 fails,
     // charged to the first record after checkpoint 19.
     sql(
-        "UPDATE hexvault_audit_records SET record = overlay(record placing '\\x02'::bytea from 12 for 1) WHERE log_id = $1 AND seq = 24",
+        "UPDATE hexvault_audit_records SET record = set_byte(record, 11, get_byte(record, 11) # 255) WHERE log_id = $1 AND seq = 24",
         &id,
     );
     let report = verified(&log, &public).unwrap();

@@ -73,7 +73,7 @@ fn an_edit_hidden_by_a_deleted_checkpoint_is_charged_to_the_first_unchecked_reco
         let anchor = Anchor::decode(&log.anchor().unwrap().unwrap().encode()).unwrap();
         let id = log.log_id().as_bytes().to_vec();
         sql(
-            "UPDATE hexvault_audit_records SET record = overlay(record placing '\\x02'::bytea from 12 for 1) WHERE log_id = $1 AND seq = 24",
+            "UPDATE hexvault_audit_records SET record = set_byte(record, 11, get_byte(record, 11) # 255) WHERE log_id = $1 AND seq = 24",
             &id,
         );
         sql(

@@ -158,7 +158,7 @@ fn verify_and_show_a_log_in_postgres() {
     let mut client = Client::connect(&url, NoTls).unwrap();
     client
         .execute(
-            "UPDATE hexvault_audit_records SET record = overlay(record placing '\\xee'::bytea from 12 for 1) \
+            "UPDATE hexvault_audit_records SET record = set_byte(record, 11, get_byte(record, 11) # 255) \
              WHERE log_id = $1 AND seq = 6",
             &[&log.log_id().as_bytes().as_slice()],
         )
