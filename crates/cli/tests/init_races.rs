@@ -133,3 +133,40 @@ fn a_late_init_never_takes_over_a_vault_made_meanwhile() {
         stderr_of(&output)
     );
 }
+
+/// `init` makes a vault only in a new or empty directory, and a directory it cannot list is
+/// neither: before session 9 an unlistable directory (a regular file named by `--dir`, or a
+/// directory of mode 0300 for a user other than root) counted as empty and `init` went on
+/// to read the phrase. Now it stops first, with the reason, reading no phrase and writing
+/// nothing.
+#[test]
+fn init_refuses_a_directory_it_cannot_list_before_reading_the_phrase() {
+    let temp = tempfile::tempdir().unwrap();
+    let file = temp.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    // The phrase is on standard input: a command that went on would read and accept it.
+    let output = hexvault_in(&file, &["init"], TREZOR_PHRASE.as_bytes(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("listing the directory given"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+
+    // Write and search permission without read: files could be made in it, but its
+    // entries cannot be listed. Root lists it anyway; the check is then moot.
+    let hidden = temp.path().join("unlistable");
+    std::fs::create_dir(&hidden).unwrap();
+    std::fs::write(hidden.join("someone-elses-file"), b"x").unwrap();
+    std::fs::set_permissions(&hidden, std::fs::Permissions::from_mode(0o300)).unwrap();
+    if std::fs::read_dir(&hidden).is_err() {
+        let output = hexvault_in(&hidden, &["init"], TREZOR_PHRASE.as_bytes(), &[]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+        assert!(stderr_of(&output).contains("listing the directory given"));
+    } else {
+        eprintln!("running as root: a mode-0300 directory is listable, its case is moot");
+    }
+    std::fs::set_permissions(&hidden, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(!hidden.join("config.toml").exists());
+}

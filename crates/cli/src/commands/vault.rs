@@ -185,7 +185,7 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
             "a vault already exists in the directory given; use it, or choose another --dir".into(),
         ));
     }
-    if holds_entries(root) {
+    if holds_entries(root)? {
         return Err(CliError::Failed(
             "the directory given is not empty; `hexvault init` creates a vault only in a new \
              or empty directory"
@@ -213,7 +213,7 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
     // lock makes `init`s take turns, and the check is made again under it, so a late `init`
     // neither writes into nor cleans up what another one made (review round 18).
     let _lock = vaultdir::ConfigLock::wait_for(root)?;
-    if holds_entries(root) {
+    if holds_entries(root)? {
         return Err(CliError::Failed(
             "the directory given is no longer empty: another command made files in it while \
              this one read the phrase; nothing was written. Use the vault there, or choose \
@@ -295,10 +295,20 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
     }
 }
 
-/// Whether the directory `root` has any entry (a directory that cannot be read counts as
-/// empty here: creating the vault in it then fails with the reason).
-fn holds_entries(root: &Path) -> bool {
-    std::fs::read_dir(root).is_ok_and(|mut entries| entries.next().is_some())
+/// Whether the directory `root` has any entry; `false` when it does not exist (`init`
+/// makes it). A directory that cannot be listed is an error, never taken for empty: a
+/// vault is made only where nothing else can be.
+fn holds_entries(root: &Path) -> CliResult<bool> {
+    let listing = |error| CliError::io("listing the directory given", error);
+    match std::fs::read_dir(root) {
+        Ok(mut entries) => match entries.next() {
+            None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(error)) => Err(listing(error)),
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(listing(error)),
+    }
 }
 
 /// Writes the audit log and config.toml of a new vault in `root` (empty).
