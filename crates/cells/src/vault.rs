@@ -12,7 +12,6 @@ use hexvault_audit::{
     AuditLog, BlobRef, Context, ContextId, Endpoint, ErrorClass, Event, EventKind, Outcome,
 };
 use hexvault_keys::{Seed, VaultMasterKey};
-use zeroize::Zeroizing;
 
 use crate::blob::{
     FIXED_LEN, FLAG_COMPRESSED, FORMAT_VERSION, Header, LayerParams, MAGIC, NONCE_LEN, TAG_LEN,
@@ -1096,7 +1095,7 @@ impl Inner {
                     cell.as_str().as_bytes(),
                     object.as_str().as_bytes(),
                 ],
-                content.as_ref().map_or(plaintext, |c| &c[..]),
+                content.as_ref().map_or(plaintext, |c| c.expose_secret()),
             );
         }
         // Every failure of a gated seal is recorded (a refused credential, an ended session,
@@ -1150,7 +1149,7 @@ impl Inner {
             .as_ref()
             .map(|p| p.policy.as_str().as_bytes());
         let content = compress_if(plaintext, compress)?;
-        let plaintext: &[u8] = content.as_ref().map_or(plaintext, |c| &c[..]);
+        let plaintext: &[u8] = content.as_ref().map_or(plaintext, |c| c.expose_secret());
         let len = header_len(
             top,
             partition.as_str().as_bytes(),
@@ -1329,11 +1328,7 @@ impl Inner {
         let len = peel_layers(&keys, &header.layers, aad, buf.expose_secret_mut())?;
         buf.truncate(len);
         if header.flags & FLAG_COMPRESSED != 0 {
-            return decompress_content(buf.expose_secret()).map(|mut content| {
-                Plaintext(hexvault_aead::Plaintext::new(core::mem::take(
-                    &mut *content,
-                )))
-            });
+            return decompress_content(buf.expose_secret()).map(Plaintext);
         }
         Ok(Plaintext(buf))
     }
@@ -1488,11 +1483,7 @@ impl Inner {
         let mut buf = hexvault_aead::Plaintext::new(ct.to_vec());
         open_layer(&key, params, aad, buf.expose_secret_mut(), tag)?;
         if header.flags & FLAG_COMPRESSED != 0 {
-            return decompress_content(buf.expose_secret()).map(|mut content| {
-                Plaintext(hexvault_aead::Plaintext::new(core::mem::take(
-                    &mut *content,
-                )))
-            });
+            return decompress_content(buf.expose_secret()).map(Plaintext);
         }
         Ok(Plaintext(buf))
     }
@@ -1585,7 +1576,7 @@ fn check_names(
 
 /// `plaintext` framed as an LZ4 envelope when `compress` is set, else `None` (seal it as is).
 #[cfg(feature = "compression")]
-fn compress_if(plaintext: &[u8], compress: bool) -> Result<Option<Zeroizing<Vec<u8>>>> {
+fn compress_if(plaintext: &[u8], compress: bool) -> Result<Option<hexvault_aead::Plaintext>> {
     if compress {
         compress_content(plaintext).map(Some)
     } else {
@@ -1594,7 +1585,7 @@ fn compress_if(plaintext: &[u8], compress: bool) -> Result<Option<Zeroizing<Vec<
 }
 
 #[cfg(not(feature = "compression"))]
-fn compress_if(_plaintext: &[u8], compress: bool) -> Result<Option<Zeroizing<Vec<u8>>>> {
+fn compress_if(_plaintext: &[u8], compress: bool) -> Result<Option<hexvault_aead::Plaintext>> {
     if compress {
         return Err(Error::Internal {
             what: "compression asked for in a build without the compression feature",
@@ -1603,40 +1594,43 @@ fn compress_if(_plaintext: &[u8], compress: bool) -> Result<Option<Zeroizing<Vec
     Ok(None)
 }
 
-/// Frames `plaintext` as an LZ4 envelope (compressed only if that is shorter).
+/// Frames `plaintext` as an LZ4 envelope (compressed only if that is shorter), in a buffer
+/// wiped in one pass when dropped (the aead's `Plaintext`; a large compressed plaintext is
+/// not wiped byte by byte). On error the envelope crate has wiped and emptied `out`.
 #[cfg(feature = "compression")]
-fn compress_content(plaintext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn compress_content(plaintext: &[u8]) -> Result<hexvault_aead::Plaintext> {
     use hexvault_envelope::{ByteStorage, Compression, Options};
     let storage = ByteStorage::new(Options::default());
-    let mut out = Zeroizing::new(Vec::new());
+    let mut out = Vec::new();
     storage
         .store_into_with(plaintext, Compression::Auto, &mut out)
         .map_err(|e| Error::Compression {
             reason: e.to_string(),
         })?;
-    Ok(out)
+    Ok(hexvault_aead::Plaintext::new(out))
 }
 
-/// Reads the envelope of a compressed blob into a zeroizing buffer reserved up front (no
-/// reallocation leaves an unwiped copy behind).
+/// Reads the envelope of a compressed blob into a buffer reserved up front (no reallocation
+/// leaves an unwiped copy behind), handed out as the aead's `Plaintext` (wiped in one pass
+/// when dropped). On error the envelope crate has wiped and emptied `out`.
 #[cfg(feature = "compression")]
-fn decompress_content(envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn decompress_content(envelope: &[u8]) -> Result<hexvault_aead::Plaintext> {
     use hexvault_envelope::{ByteStorage, Options};
     let storage = ByteStorage::new(Options::default());
     let reason = |e: hexvault_envelope::Error| Error::Compression {
         reason: e.to_string(),
     };
     let declared = storage.check(envelope).map_err(reason)?.original_len();
-    let mut out = Zeroizing::new(Vec::new());
+    let mut out = Vec::new();
     out.reserve_exact(usize::try_from(declared).map_err(|_| Error::Compression {
         reason: "declared length exceeds this platform's memory".to_owned(),
     })?);
     storage.retrieve_into(envelope, &mut out).map_err(reason)?;
-    Ok(out)
+    Ok(hexvault_aead::Plaintext::new(out))
 }
 
 #[cfg(not(feature = "compression"))]
-fn decompress_content(_envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn decompress_content(_envelope: &[u8]) -> Result<hexvault_aead::Plaintext> {
     Err(Error::Compression {
         reason: "the blob was sealed compressed; build hexvault-cells with the `compression` \
                  feature to open it"

@@ -62,7 +62,7 @@ pub use service::{MAX_ENCRYPTION_KEYS, VaultService, VaultServiceBuilder, VaultS
 pub use shares::{GroupProgress, ShareProgress, ShareSeed, SharesConfig};
 
 // Re-exported so callers can name what the API takes and returns.
-pub use hexvault_aead::{EncryptedData, KeyVersion};
+pub use hexvault_aead::{EncryptedData, KeyVersion, Plaintext};
 pub use hexvault_derivation::{DerivationPath, PATHS};
 pub use hexvault_keys::{AuditKey, AuditSigner, VaultMasterKey};
 pub use hexvault_mnemonic::WordCount;

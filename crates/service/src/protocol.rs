@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-use hexvault_aead::EncryptedData;
+use hexvault_aead::{EncryptedData, Plaintext};
 use hexvault_derivation::DerivationPath;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -153,9 +153,9 @@ pub enum Response {
     Encrypted(EncryptedData),
     /// The answer to `Decrypt`.
     Decrypted {
-        /// The plaintext.
-        #[serde(with = "hexvault_aead::serde_bytes::redacted")]
-        plaintext: Zeroizing<Vec<u8>>,
+        /// The plaintext, wiped at memory speed when dropped (the aead's `Plaintext`).
+        #[serde(with = "plaintext_field")]
+        plaintext: Plaintext,
     },
     /// The answer to `Rotate`.
     Rotated(EncryptedData),
@@ -335,5 +335,23 @@ impl fmt::Debug for Response {
             Self::Error(e) => f.debug_tuple("Error").field(e).finish(),
             Self::ShareProgress(p) => f.debug_tuple("ShareProgress").field(p).finish(),
         }
+    }
+}
+
+/// The `Decrypted` response's plaintext on the wire: as [`hexvault_aead::serde_bytes::redacted`]
+/// (bytes in postcard frames, `[REDACTED]` in JSON and never read back from it), read into an
+/// aead [`Plaintext`] without a copy, so the caller's plaintext is wiped in one pass.
+mod plaintext_field {
+    use hexvault_aead::Plaintext;
+    use hexvault_aead::serde_bytes::redacted;
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(plaintext: &Plaintext, s: S) -> Result<S::Ok, S::Error> {
+        redacted::serialize(plaintext.expose_secret(), s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Plaintext, D::Error> {
+        let mut bytes = redacted::deserialize(d)?;
+        Ok(Plaintext::new(core::mem::take(&mut *bytes)))
     }
 }

@@ -476,7 +476,7 @@ impl VaultServiceHandle {
     /// [`Error::Locked`], [`Error::LegacyKeyVersion`] (key_version 1: migrate it),
     /// [`Error::UnsupportedKeyVersion`], [`Error::Authentication`], [`Error::Encryption`]
     /// (malformed fields), [`Error::Stopped`].
-    pub fn decrypt(&self, data: &EncryptedData, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn decrypt(&self, data: &EncryptedData, aad: &[u8]) -> Result<Plaintext> {
         let request = Request::Decrypt {
             data: data.clone(),
             aad: aad.to_vec(),
@@ -748,11 +748,7 @@ impl Actor {
                 .map(Response::Encrypted),
             Request::Decrypt { data, aad } => self
                 .decrypt(&data, &aad)
-                // The response owns a zeroizing copy (the protocol's type); the aead's
-                // `Plaintext` is wiped when it drops here.
-                .map(|plaintext| Response::Decrypted {
-                    plaintext: Zeroizing::new(plaintext.expose_secret().to_vec()),
-                }),
+                .map(|plaintext| Response::Decrypted { plaintext }),
             Request::Rotate {
                 data,
                 aad,

@@ -139,10 +139,13 @@ fn failed_decrypts_keep_no_key_and_kept_keys_are_bounded() {
         MAX_ENCRYPTION_KEYS as u64
     );
     for d in &data {
-        assert_eq!(&v.decrypt(d, b"ctx").unwrap()[..], b"secret");
+        assert_eq!(v.decrypt(d, b"ctx").unwrap().expose_secret(), b"secret");
         assert!(v.status().unwrap().encryption_keys <= MAX_ENCRYPTION_KEYS as u64);
     }
-    assert_eq!(&v.decrypt(&sealed, b"ctx").unwrap()[..], b"secret");
+    assert_eq!(
+        v.decrypt(&sealed, b"ctx").unwrap().expose_secret(),
+        b"secret"
+    );
 }
 
 /// A handle's audit signer is a capability to sign, not a key to read: converted into the

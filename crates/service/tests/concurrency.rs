@@ -64,10 +64,10 @@ fn eight_handles_ten_thousand_mixed_requests_with_a_lock_in_the_middle() {
                     7 => h
                         .encrypt(&i.to_le_bytes(), b"ctx")
                         .and_then(|d| h.decrypt(&d, b"ctx"))
-                        .map(|p| assert_eq!(p.as_slice(), &i.to_le_bytes())),
+                        .map(|p| assert_eq!(p.expose_secret(), &i.to_le_bytes())),
                     8 => h
                         .decrypt(&sealed, b"ctx")
-                        .map(|p| assert_eq!(p.as_slice(), b"shared credential")),
+                        .map(|p| assert_eq!(p.expose_secret(), b"shared credential")),
                     _ => h.status().map(drop),
                 };
                 match r {

@@ -43,7 +43,7 @@ fn round_trip_and_aad_binding() {
         assert_eq!(d.iv().len(), 12);
         assert_eq!(d.data().len(), len + 16);
         assert_eq!(
-            v.decrypt(&d, b"credential/db").unwrap().as_slice(),
+            v.decrypt(&d, b"credential/db").unwrap().expose_secret(),
             &plaintext[..]
         );
         assert_eq!(
@@ -70,7 +70,10 @@ fn the_key_is_the_v2_key_at_paths_encryption() {
     let key = EncryptionKey::from_node_private_key(node.expose_secret()).unwrap();
     assert_eq!(d.decrypt(&key, b"aad").unwrap().expose_secret(), b"interop");
     let back = EncryptedData::encrypt(&key, b"other way", b"aad").unwrap();
-    assert_eq!(v.decrypt(&back, b"aad").unwrap().as_slice(), b"other way");
+    assert_eq!(
+        v.decrypt(&back, b"aad").unwrap().expose_secret(),
+        b"other way"
+    );
 }
 
 #[test]
@@ -153,7 +156,10 @@ fn rotation_moves_data_to_the_key_of_its_own_path() {
     let d = v.encrypt(b"rotate me", b"ctx").unwrap();
     let r3 = v.rotate(&d, b"ctx", KeyVersion::new(3).unwrap()).unwrap();
     assert_eq!(r3.key_version(), 3);
-    assert_eq!(v.decrypt(&r3, b"ctx").unwrap().as_slice(), b"rotate me");
+    assert_eq!(
+        v.decrypt(&r3, b"ctx").unwrap().expose_secret(),
+        b"rotate me"
+    );
     assert_eq!(v.decrypt(&r3, b"other"), Err(Error::Authentication));
     // v3 is sealed under the key of the node at m/74'/2'/0'/1', not the v2 key.
     let seed = hexvault_mnemonic::Mnemonic::parse(PHRASE)
@@ -181,15 +187,21 @@ fn rotation_moves_data_to_the_key_of_its_own_path() {
     // Onwards to v4; never backwards.
     let r4 = v.rotate(&r3, b"ctx", KeyVersion::new(4).unwrap()).unwrap();
     assert_eq!(r4.key_version(), 4);
-    assert_eq!(v.decrypt(&r4, b"ctx").unwrap().as_slice(), b"rotate me");
+    assert_eq!(
+        v.decrypt(&r4, b"ctx").unwrap().expose_secret(),
+        b"rotate me"
+    );
     assert_eq!(
         v.rotate(&r4, b"ctx", KeyVersion::new(3).unwrap()),
         Err(Error::InvalidRotation { from: 4, to: 3 })
     );
     // Straight from v2 to a far version works too; the original still opens (dual-key period).
     let r9 = v.rotate(&d, b"ctx", KeyVersion::new(9).unwrap()).unwrap();
-    assert_eq!(v.decrypt(&r9, b"ctx").unwrap().as_slice(), b"rotate me");
-    assert_eq!(v.decrypt(&d, b"ctx").unwrap().as_slice(), b"rotate me");
+    assert_eq!(
+        v.decrypt(&r9, b"ctx").unwrap().expose_secret(),
+        b"rotate me"
+    );
+    assert_eq!(v.decrypt(&d, b"ctx").unwrap().expose_secret(), b"rotate me");
     // A v3 blob relabelled as v2 does not open (other key, and the version is in the AAD).
     assert_eq!(
         v.decrypt(&with_version(2, &r3), b"ctx"),
@@ -200,7 +212,7 @@ fn rotation_moves_data_to_the_key_of_its_own_path() {
         .encrypt_with_version(b"fresh", b"ctx", KeyVersion::new(5).unwrap())
         .unwrap();
     assert_eq!(w5.key_version(), 5);
-    assert_eq!(v.decrypt(&w5, b"ctx").unwrap().as_slice(), b"fresh");
+    assert_eq!(v.decrypt(&w5, b"ctx").unwrap().expose_secret(), b"fresh");
     assert_eq!(v.status().unwrap().encryption_keys, 5, "v2, v3, v4, v9, v5");
     v.lock().unwrap();
     assert_eq!(v.status().unwrap().encryption_keys, 0);

@@ -11,7 +11,7 @@
 mod common;
 
 use common::PHRASE;
-use hexvault_aead::EncryptedData;
+use hexvault_aead::{EncryptedData, Plaintext};
 use hexvault_service::{
     CacheConfig, DerivationPath, DerivedKey, Error, KeyType, PATHS, PROTOCOL_VERSION, REDACTED,
     Request, Response, VaultService, VaultServiceHandle,
@@ -87,7 +87,7 @@ fn all_responses(v: &VaultServiceHandle) -> Vec<Response> {
         ),
         Response::Encrypted(sample_data(v)),
         Response::Decrypted {
-            plaintext: Zeroizing::new(b"plain".to_vec()),
+            plaintext: Plaintext::new(b"plain".to_vec()),
         },
         Response::Rotated(sample_data(v)),
         Response::Stopping,
@@ -306,7 +306,7 @@ fn derived_key_debug_shows_no_secret_and_equality_is_by_key() {
     let resp = format!(
         "{:?}",
         Response::Decrypted {
-            plaintext: Zeroizing::new(b"topsecret".to_vec())
+            plaintext: Plaintext::new(b"topsecret".to_vec())
         }
     );
     assert!(
@@ -463,7 +463,7 @@ fn json_of_requests_and_responses_redacts_every_secret() {
             phrase: Zeroizing::new(PHRASE.to_owned()),
         },
         Response::Decrypted {
-            plaintext: Zeroizing::new(b"TOP-SECRET".to_vec()),
+            plaintext: Plaintext::new(b"TOP-SECRET".to_vec()),
         },
     ] {
         let json = serde_json::to_string(&response).unwrap();

@@ -77,11 +77,11 @@ pub(crate) fn decrypt(args: &DecryptArgs, json: bool) -> CliResult {
         Ok(vault.decrypt(&credential, args.key.aad.as_bytes())?)
     })?;
     if !json {
-        return output::write_bytes(args.output.as_deref(), &plaintext);
+        return output::write_bytes(args.output.as_deref(), plaintext.expose_secret());
     }
     match &args.output {
         Some(path) => {
-            output::write_bytes(Some(path), &plaintext)?;
+            output::write_bytes(Some(path), plaintext.expose_secret())?;
             output::json(&DecryptReport {
                 bytes: plaintext.len(),
                 out: Some(path.display().to_string()),
@@ -89,7 +89,7 @@ pub(crate) fn decrypt(args: &DecryptArgs, json: bool) -> CliResult {
             })
         }
         None => {
-            let text = std::str::from_utf8(&plaintext).map_err(|_| {
+            let text = std::str::from_utf8(plaintext.expose_secret()).map_err(|_| {
                 CliError::usage(
                     "the plaintext is not UTF-8, so it cannot go into JSON: use --out FILE",
                 )
