@@ -11,11 +11,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 
-use common::{TREZOR_PHRASE, hexvault_in, stderr_of};
+use common::{PhraseFifo, TREZOR_PHRASE, hexvault_in, stderr_of};
 
 /// Another BIP-39 test vector phrase (entropy 7f..7f).
 const OTHER_PHRASE: &str =
@@ -32,31 +30,12 @@ fn a_failed_init_never_deletes_a_vault_it_did_not_write() {
     let dir = temp.path().join("vault");
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let fifo = temp.path().join("phrase.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let slow = Command::new(env!("CARGO_BIN_EXE_hexvault"))
-        .args([
-            "init",
-            "--mnemonic-file",
-            fifo.to_str().unwrap(),
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .env_remove("HEXVAULT_MNEMONIC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Returns once `slow` opened the FIFO: it has checked that the directory is empty.
-    let mut phrase = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let slow = PhraseFifo::spawn(
+        &temp.path().join("phrase.fifo"),
+        &["init", "--dir", dir.to_str().unwrap()],
+        &[],
+    );
     // Meanwhile another init (another phrase) makes its vault in the directory.
     let other = hexvault_in(&dir, &["init"], b"", &[("HEXVAULT_MNEMONIC", OTHER_PHRASE)]);
     assert!(other.status.success(), "{}", stderr_of(&other));
@@ -65,9 +44,7 @@ fn a_failed_init_never_deletes_a_vault_it_did_not_write() {
     let config = dir.join("config.toml");
     assert!(log.exists() && config.exists());
     let anchor_before = anchor.exists();
-    phrase.write_all(TREZOR_PHRASE.as_bytes()).unwrap();
-    drop(phrase);
-    let output = slow.wait_with_output().unwrap();
+    let output = slow.finish(TREZOR_PHRASE);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     assert!(
         stderr_of(&output).contains("no longer empty"),
@@ -95,35 +72,14 @@ fn a_late_init_never_takes_over_a_vault_made_meanwhile() {
     let dir = temp.path().join("vault");
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let fifo = temp.path().join("phrase.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
+    let slow = PhraseFifo::spawn(
+        &temp.path().join("phrase.fifo"),
+        &["init", "--dir", dir.to_str().unwrap()],
+        &[],
     );
-    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let slow = Command::new(env!("CARGO_BIN_EXE_hexvault"))
-        .args([
-            "init",
-            "--mnemonic-file",
-            fifo.to_str().unwrap(),
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .env_remove("HEXVAULT_MNEMONIC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut phrase = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
     common::vault::init_vault(&dir, &["p"], &["p/a"], &[]);
     let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
-    phrase.write_all(TREZOR_PHRASE.as_bytes()).unwrap();
-    drop(phrase);
-    let output = slow.wait_with_output().unwrap();
+    let output = slow.finish(TREZOR_PHRASE);
     let after = std::fs::read_to_string(dir.join("config.toml")).unwrap_or_default();
     assert!(
         output.status.code() != Some(0) && after == config,

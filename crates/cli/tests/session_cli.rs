@@ -532,36 +532,27 @@ fn after_session_end_a_copy_of_the_session_file_opens_nothing() {
 /// name no longer points to the file read (which is overwritten, its name left: round 17).
 #[test]
 fn a_session_end_that_fails_to_destroy_the_file_still_records_the_end() {
-    use std::io::Write;
     let v = Fixture::new();
     let session = v.start("1h", "s.toml");
     assert!(v.seal2("x", &session, b"layer two").status.success());
     let copy = v.temp.path().join("copy.toml");
     std::fs::copy(&session, &copy).unwrap();
-    let fifo = v.temp.path().join("phrase.fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hexvault"))
-        .args(["session", "end", session.to_str().unwrap()])
-        .args(["--mnemonic-file", fifo.to_str().unwrap()])
-        .args(["--dir", v.dir.to_str().unwrap()])
-        .env_remove("HEXVAULT_MNEMONIC")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     // Returns once the command opened the FIFO for the phrase: the session file is read.
-    let mut phrase = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let child = common::PhraseFifo::spawn(
+        &v.temp.path().join("phrase.fifo"),
+        &[
+            "session",
+            "end",
+            session.to_str().unwrap(),
+            "--dir",
+            v.dir.to_str().unwrap(),
+        ],
+        &[],
+    );
     let moved = v.temp.path().join("moved.toml");
     std::fs::rename(&session, &moved).unwrap();
     std::fs::create_dir(&session).unwrap();
-    phrase.write_all(TREZOR_PHRASE.as_bytes()).unwrap();
-    drop(phrase);
-    let ended = child.wait_with_output().unwrap();
+    let ended = child.finish(TREZOR_PHRASE);
     assert_eq!(ended.status.code(), Some(1), "{}", stderr_of(&ended));
     let said = stderr_of(&ended);
     assert!(

@@ -11,12 +11,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 
 use common::vault::init_vault;
-use common::{TREZOR_PHRASE, hexvault_in, json_of, stderr_of};
+use common::{PhraseFifo, TREZOR_PHRASE, hexvault_in, json_of, stderr_of};
 
 /// `session end FILE` reads FILE, then reads the phrase, records the end, and only then
 /// destroys FILE by its path again (`destroy`: `metadata` and `OpenOptions::open` both follow
@@ -60,39 +58,21 @@ fn session_end_never_overwrites_through_a_symlink_swapped_in_for_the_session_fil
     std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
     // The phrase comes through a FIFO: opening it for writing returns only once the command
     // opened it for reading, i.e. after it read and parsed the session file.
-    let fifo = temp.path().join("phrase.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hexvault"))
-        .args([
+    let child = PhraseFifo::spawn(
+        &temp.path().join("phrase.fifo"),
+        &[
             "session",
             "end",
             session.to_str().unwrap(),
-            "--mnemonic-file",
-            fifo.to_str().unwrap(),
             "--dir",
             dir.to_str().unwrap(),
-        ])
-        .env_remove("HEXVAULT_MNEMONIC")
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut phrase = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        ],
+        &[("XDG_RUNTIME_DIR", &runtime)],
+    );
     // The swap: the session file is replaced by a link to the operator's file.
     std::fs::rename(&session, shared.join("moved-away")).unwrap();
     std::os::unix::fs::symlink(&victim, &session).unwrap();
-    phrase.write_all(TREZOR_PHRASE.as_bytes()).unwrap();
-    drop(phrase);
-    let output = child.wait_with_output().unwrap();
+    let output = child.finish(TREZOR_PHRASE);
     let after = std::fs::read(&victim).unwrap();
     // The session file that was read is overwritten through the descriptor opened at the
     // start (moved, it keeps its inode); the name, now a link, is left and reported.

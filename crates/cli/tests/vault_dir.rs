@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use common::vault::init_vault;
 use common::{
-    TREZOR_PHRASE, hexvault_bytes, hexvault_in, json_of, stderr_of, stdout_of, succeeded,
+    PhraseFifo, TREZOR_PHRASE, hexvault_bytes, hexvault_in, json_of, stderr_of, stdout_of,
+    succeeded,
 };
 use serde_json::Value;
 
@@ -1020,16 +1021,11 @@ fn traverse_move_racing_a_reseal_never_loses_the_object() {
     v.ok(&["seal", "--cell", "billing/inbox", "--id", "big"], &big);
     v.ok(&["rotate", "--cell", "billing/inbox"], b"");
 
-    let fifo = v.temp.path().join("phrase.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let traverse = Command::new(env!("CARGO_BIN_EXE_hexvault"))
-        .args([
+    // Returns once traverse opened the FIFO to read the phrase: it has read the source blob
+    // and not yet opened the vault.
+    let traverse = PhraseFifo::spawn(
+        &v.temp.path().join("phrase.fifo"),
+        &[
             "traverse",
             "--from",
             "billing/inbox",
@@ -1038,26 +1034,13 @@ fn traverse_move_racing_a_reseal_never_loses_the_object() {
             "--id",
             "big",
             "--move",
-            "--mnemonic-file",
-        ])
-        .arg(&fifo)
-        .arg("--dir")
-        .arg(&v.dir)
-        .env_remove("HEXVAULT_MNEMONIC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Opening the FIFO for writing returns once traverse opened it to read the phrase: it
-    // has read the source blob and not yet opened the vault.
-    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            "--dir",
+            v.dir.to_str().unwrap(),
+        ],
+        &[],
+    );
     v.ok(&["reseal", "--cell", "billing/inbox"], b"");
-    writer
-        .write_all(b"abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about\n")
-        .unwrap();
-    drop(writer);
-    let traversed = traverse.wait_with_output().unwrap();
+    let traversed = traverse.finish(TREZOR_PHRASE);
 
     let from = v.run(&["open", "--cell", "billing/inbox", "--id", "big"], b"");
     let to = v.run(&["open", "--cell", "reports/archive", "--id", "big"], b"");
@@ -1086,34 +1069,23 @@ fn a_seal_racing_another_seal_of_the_same_id_never_overwrites_it() {
     let second: Vec<u8> = (0..(1024 * 1024 + 9)).map(|i| (i % 233) as u8).collect();
     let input = v.temp.path().join("second.bin");
     std::fs::write(&input, &second).unwrap();
-    let fifo = v.temp.path().join("phrase.fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
+    let racing = PhraseFifo::spawn(
+        &v.temp.path().join("phrase.fifo"),
+        &[
+            "seal",
+            "--cell",
+            "billing/inbox",
+            "--id",
+            "x",
+            "--in",
+            input.to_str().unwrap(),
+            "--dir",
+            v.dir.to_str().unwrap(),
+        ],
+        &[],
     );
-    let racing = Command::new(env!("CARGO_BIN_EXE_hexvault"))
-        .args(["seal", "--cell", "billing/inbox", "--id", "x", "--in"])
-        .arg(&input)
-        .arg("--mnemonic-file")
-        .arg(&fifo)
-        .arg("--dir")
-        .arg(&v.dir)
-        .env_remove("HEXVAULT_MNEMONIC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
     v.ok(&["seal", "--cell", "billing/inbox", "--id", "x"], &first);
-    writer
-        .write_all(format!("{TREZOR_PHRASE}\n").as_bytes())
-        .unwrap();
-    drop(writer);
-    let raced = racing.wait_with_output().unwrap();
+    let raced = racing.finish(TREZOR_PHRASE);
     assert_eq!(raced.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&raced.stderr).contains("seal never overwrites"),

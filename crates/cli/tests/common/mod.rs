@@ -89,3 +89,49 @@ pub(crate) fn stdout_of(output: &Output) -> String {
 pub(crate) fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A `hexvault ARGS --mnemonic-file FIFO` run whose phrase the test writes when it chooses:
+/// the race tests use it to act between what a command does before it reads the phrase and
+/// what it does after.
+pub(crate) struct PhraseFifo {
+    /// The running command (standard input closed, its output piped).
+    pub(crate) child: std::process::Child,
+    writer: std::fs::File,
+}
+
+impl PhraseFifo {
+    /// Makes a FIFO (mode 0600) at `fifo`, starts `hexvault ARGS --mnemonic-file FIFO` with
+    /// `env` added to a clean environment, and returns once the command has opened the FIFO
+    /// for reading, i.e. has done everything that comes before reading its phrase.
+    pub(crate) fn spawn(fifo: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let made = Command::new("mkfifo").arg(fifo).status().unwrap();
+        assert!(made.success(), "mkfifo {}", fifo.display());
+        std::fs::set_permissions(fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hexvault"));
+        command
+            .args(args)
+            .arg("--mnemonic-file")
+            .arg(fifo)
+            .env_remove("HEXVAULT_MNEMONIC")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().unwrap();
+        // Opening a FIFO for writing blocks until its reader opens it.
+        let writer = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        Self { child, writer }
+    }
+
+    /// Writes `phrase` (and a newline) to the command, closes the FIFO and waits for it.
+    pub(crate) fn finish(mut self, phrase: &str) -> Output {
+        self.writer
+            .write_all(format!("{phrase}\n").as_bytes())
+            .unwrap();
+        drop(self.writer);
+        self.child.wait_with_output().unwrap()
+    }
+}
