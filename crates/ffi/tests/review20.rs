@@ -62,12 +62,14 @@ fn index_of(word: &str) -> u16 {
 
 /// A share whose checksum fails because one word is wrong (a typo, the case the error
 /// locator exists for) leaves its words, the share's secret value among them, in freed heap
-/// memory: `rs1024::locate_single_error` works on `let mut scratch = words.to_vec()`, a plain
-/// `Vec<u16>` that is dropped unwiped (and that holds the corrected, valid share while a
-/// candidate verifies).
+/// memory: `rs1024::locate_single_error` (crates/shares/src/rs1024.rs:73) works on
+/// `let mut scratch = words.to_vec()`, a plain `Vec<u16>` that is dropped unwiped (and that
+/// holds the corrected, valid share while a candidate verifies).
 ///
-/// Broken claims: docs/adr/0065-slip39-shares-crate.md:35-36 "Share bytes are secret ...
-/// `Share`, `MasterSecret` and `Recovery` zeroize on drop"; crates/shares/src/share.rs:37-40
+/// Broken claims: crates/shares/src/lib.rs:23-25 "[`MasterSecret`], [`Share`] and
+/// [`Recovery`] are zeroized on drop ... every intermediate secret buffer is a `Zeroizing`
+/// one"; docs/adr/0065-slip39-shares-crate.md:35-37 "Share bytes are secret ... `Share`,
+/// `MasterSecret` and `Recovery` zeroize on drop"; crates/shares/src/share.rs:38-39
 /// "The value is secret (a share of the master secret): it is zeroized on drop"; the house
 /// rule "zeroize on drop" (the same parse keeps its own word indices in a `Zeroizing` buffer,
 /// share.rs:94, and `wordlist::suggestion` wipes a mistyped word, wordlist.rs). The service
