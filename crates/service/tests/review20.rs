@@ -10,7 +10,11 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use hexvault_service::{SharesConfig, VaultService};
+use hexvault_mnemonic::{Language, Mnemonic, WordCount};
+use hexvault_service::{
+    CacheConfig, DerivationPath, KeyType, ShareSeed, SharesConfig, VaultService,
+    VaultServiceHandle,
+};
 use hexvault_shares::{MasterSecret, SplitConfig, split};
 
 const WORDS: &str = include_str!("../../shares/src/wordlist.txt");
@@ -109,5 +113,61 @@ fn a_forged_one_of_one_share_does_not_block_the_service_for_minutes() {
         answer.is_ok(),
         "no answer to one forged share after 10 s: the service thread runs the share's \
          2^15-exponent PBKDF2 work before any digest check (there is none for 1-of-1)"
+    );
+}
+
+fn device_key(vault: &VaultServiceHandle) -> Vec<u8> {
+    let path: DerivationPath = "m/74'/2'/3'/0'".parse().unwrap();
+    vault
+        .derive(KeyType::Ed25519, &path)
+        .unwrap()
+        .expose_secret()
+        .to_vec()
+}
+
+/// Shares of a non-English phrase unlock another vault than the phrase: `ShareSeed::
+/// Bip39Entropy` rebuilds the phrase from the entropy in English (crates/service/src/
+/// shares.rs:217, `.to_mnemonic(Language::English)`), and a BIP-39 seed is PBKDF2 of the
+/// phrase's words, so an Italian (Spanish, Japanese, ...) phrase gives a different seed. The
+/// service's `unlock(phrase)` and `hexvault shares split` both take phrases of every BIP-39
+/// language (`Mnemonic::parse` detects it); nothing records or asks for the language, and the
+/// service keeps no verifier, so it reports `unlocked` with keys that open none of the
+/// vault's data.
+///
+/// Broken claims: crates/service/src/shares.rs:23-26 (`ShareSeed::Bip39Entropy`) "the seed is
+/// that phrase's BIP-39 seed under the passphrase given with the completing share, so the
+/// vault unlocks exactly as `unlock(phrase, passphrase)` would"; docs/adr/0066-master-secret-
+/// readings.md:23-24 "so the vault unlocks exactly as `unlock(phrase, passphrase)`", and its
+/// context (lines 8-9) "An operator who splits their phrase must get the same vault back
+/// from the shares".
+#[test]
+#[ignore = "review20 finding"]
+fn shares_of_a_non_english_phrase_unlock_as_the_phrase_does() {
+    let mnemonic = Mnemonic::generate(WordCount::try_from(24_usize).unwrap(), Language::Italian)
+        .unwrap();
+    let phrase = mnemonic.phrase();
+    let (_s1, by_phrase) =
+        VaultService::spawn(CacheConfig::new(16, Duration::from_secs(60))).unwrap();
+    by_phrase.unlock(&phrase, "extra").unwrap();
+
+    // What `hexvault shares split` does with the phrase: its entropy, passphrase "".
+    let ms = MasterSecret::from_mnemonic(&mnemonic).unwrap();
+    let groups = split(&ms, "", &SplitConfig::single(2, 3).iteration_exponent(0)).unwrap();
+    let (_s2, by_shares) = VaultService::builder()
+        .shares(SharesConfig::new(
+            ShareSeed::Bip39Entropy,
+            Duration::from_secs(60),
+        ))
+        .spawn()
+        .unwrap();
+    by_shares.submit_share(&groups[0][0].to_words()).unwrap();
+    let progress = by_shares
+        .submit_share_with_passphrase(&groups[0][2].to_words(), "extra")
+        .unwrap();
+    assert!(progress.unlocked);
+    // Compared without printing the keys.
+    assert!(
+        device_key(&by_shares) == device_key(&by_phrase),
+        "the shares of an Italian phrase unlocked another vault than the phrase"
     );
 }
