@@ -79,8 +79,8 @@ fn forged_share_with_exponent_15() -> String {
         .join(" ")
 }
 
-/// One forged share ties up the vault service for a minute or more (about 70 s on the review
-/// machine; exponent 8 takes 0.5 s and answers `unlocked`): a 1-of-1 share carries no digest,
+/// One forged share ties up the vault service for a minute or more (about 70 s estimated on the review
+/// machine: exponent 8 takes 0.5 s, 2^7 times less, and answers `unlocked`): a 1-of-1 share carries no digest,
 /// so the first share "completes" the set and the service thread runs 10000 × 2^15 PBKDF2
 /// iterations (about 327 million) before it answers any other request. Repeated, it keeps
 /// the service unavailable.
