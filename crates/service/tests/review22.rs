@@ -12,10 +12,10 @@ mod common;
 use hexvault_derivation::DerivationPath;
 use hexvault_service::{CacheConfig, Error, KeyType, VaultService};
 
-/// docs/adr/0015-derivation-paths.md:30-33: "Version 1 was the legacy PBKDF2 scheme, which
+/// docs/adr/0015-derivation-paths.md:31-34: "Version 1 was the legacy PBKDF2 scheme, which
 /// had no HD path, so branches `0'` and `1'` stay unused (reserved). A future layout takes a
 /// new branch (`3'`) instead of changing the meaning of a path that data is already sealed
-/// under." and ADR 0046:45 "A new role in the branch is closed until it is added to the
+/// under." and docs/adr/0046-service-key-policy-and-capabilities.md:43 "A new role in the branch is closed until it is added to the
 /// allow-list on purpose."
 ///
 /// `paths::is_served` (crates/service/src/paths.rs:36) serves every path under hexvault's
