@@ -40,7 +40,7 @@ impl Write for FailsOnce {
 /// "After any error the opener is failed for good ... so a caller that ignores an error
 /// cannot mistake the stream for complete."
 ///
-/// `StreamOpener::copy_to` (stream.rs:543-551) returns a write failure with the opener still
+/// `StreamOpener::copy_to` (stream.rs:542-551) returns a write failure with the opener still
 /// in `Reading`: the segment it could not write is consumed, and a second `copy_to` (or
 /// `next_segment`) carries on and reports the stream complete (`Ok`) although the output
 /// lacks a whole segment in the middle, the "dropped segment" the format promises to catch.

@@ -54,3 +54,61 @@ fn reserved_and_future_application_branches_are_refused() {
         served.join("\n")
     );
 }
+
+/// A panicking `Clock` reached from the service loop's own wait computation
+/// (`Actor::wait` → `PartialShares::until_expiry` → `clock.now()`, crates/service/src/
+/// service.rs:574-575, outside any `catch_unwind`) ends the service thread by unwinding:
+/// `run` never reaches `self.lock()`, the shared cache is never cleared, and the handles go
+/// on serving warm keys of a service that is gone.
+///
+/// Broken claims: crates/service/src/lib.rs:17-18 "`lock`, `shutdown` and dropping the last
+/// handle zeroize the seed and every cached key"; lib.rs:23-24 "Only the service thread
+/// inserts into that cache, and it empties it before dropping the seed"; lib.rs:36 "No
+/// request can take the service down"; docs/adr/0048-service-warm-derive-without-hand-off.md:50-51
+/// (Consequences) "emptied (each key zeroized) on lock, shutdown, after a caught panic and
+/// when the service stops; a handle that outlives the service holds an empty cache." The
+/// service treats a panicking custom `Clock` as a case to contain (ADR 0048, and
+/// `expire_shares`: "a panic in the clock is contained").
+#[test]
+#[ignore = "review22 finding"]
+fn a_clock_panic_in_the_service_loop_leaves_no_warm_key_behind() {
+    use std::time::Duration;
+
+    use hexvault_service::SharesConfig;
+    use hexvault_shares::{MasterSecret, SplitConfig, split};
+
+    let clock = common::ManualClock::new();
+    let (service, vault) = VaultService::builder()
+        .cache(CacheConfig::new(16, Duration::from_secs(300)))
+        .clock(clock.clone())
+        .shares(SharesConfig::default())
+        .spawn()
+        .unwrap();
+    // A partial set of shares is pending (one of two), so the loop asks the clock how long
+    // it may wait.
+    let ms = MasterSecret::from_bytes(&[0x42; 16]).unwrap();
+    let groups = split(&ms, "", &SplitConfig::single(2, 3).iteration_exponent(0)).unwrap();
+    let first = groups[0][0].to_words();
+    assert!(!vault.submit_share(&first).unwrap().unlocked);
+    vault.unlock(common::PHRASE, "").unwrap();
+    let device: DerivationPath = "m/74'/2'/3'/0'".parse().unwrap();
+    vault.derive(KeyType::Ed25519, &device).unwrap(); // now cached
+
+    // The next clock read panics; a capability request does not read the clock, so the
+    // read that panics is the loop's `wait()` after it.
+    clock.panic_once();
+    let _ = vault.vault_master_key();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        service.is_finished(),
+        "precondition: the service thread ended on the clock panic"
+    );
+    assert!(matches!(vault.status(), Err(Error::Stopped)));
+
+    let warm = vault.derive(KeyType::Ed25519, &device);
+    assert!(
+        warm.is_err(),
+        "a stopped service's handle still serves a cached key: {:?}",
+        warm.as_ref().map(|k| k.path().to_string())
+    );
+}
