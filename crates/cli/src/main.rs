@@ -244,6 +244,8 @@ enum SharesCommand {
     ///
     /// The phrase's BIP-39 entropy is split with SLIP-0039 passphrase "", so `shares combine`
     /// gives the phrase back; its BIP-39 passphrase is still needed to use it (ADR 0066).
+    /// Only English phrases are split: the shares keep the entropy, not the word list, and
+    /// are read back as an English phrase.
     Split(SplitArgs),
     /// Check shares (one per line, from FILES or standard input) and say which is wrong; print
     /// the recovered phrase only with --show-secret.
@@ -272,7 +274,8 @@ struct SplitArgs {
     /// Groups needed to recover, with --groups (default 1).
     #[arg(long, value_name = "G")]
     group_threshold: Option<u8>,
-    /// PBKDF2 work: 10000 x 2^E iterations at every recovery (0 to 15).
+    /// PBKDF2 work: 10000 x 2^E iterations at every recovery (0 to 15). The service's
+    /// share unlock reads shares up to exponent 5 unless configured for more.
     #[arg(long, value_name = "E", default_value_t = hexvault::shares::DEFAULT_ITERATION_EXPONENT)]
     iteration_exponent: u8,
     /// Mark the backup extendable (newer SLIP-0039 readers only).
@@ -305,7 +308,9 @@ struct CombineArgs {
     /// The recovered secret as a phrase (default) or as hex.
     #[arg(long, value_enum, default_value = "phrase")]
     format: SecretFormat,
-    /// Word list of the recovered phrase.
+    /// Word list of the recovered phrase. `shares split` splits English phrases only: for
+    /// its shares, another word list gives the phrase of another BIP-39 seed (the option is
+    /// for shares another tool made from a phrase in that word list).
     #[arg(long, default_value = "english", value_parser = parse_language)]
     language: Language,
     /// Read the SLIP-0039 passphrase from this environment variable (shares of

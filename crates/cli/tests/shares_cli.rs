@@ -412,3 +412,41 @@ fn a_bad_group_is_refused_without_repeating_the_value() {
         }
     }
 }
+
+/// Review round 20: `shares split` of a phrase in another word list is refused (its shares
+/// would be read back as the English phrase of the same entropy, another vault), with the
+/// reason, exit 1, nothing printed on standard output and no word of the phrase echoed.
+#[test]
+fn shares_split_refuses_a_phrase_in_another_word_list() {
+    let italian = json_of(&hexvault(
+        &[
+            "--json",
+            "mnemonic",
+            "from-entropy",
+            "--language",
+            "italian",
+        ],
+        "7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f",
+        &[],
+    ));
+    let phrase = italian["mnemonic"].as_str().unwrap().to_owned();
+    let out = hexvault(
+        &["shares", "split", "--threshold", "2", "--shares", "3"],
+        &phrase,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let said = stderr_of(&out);
+    assert!(
+        said.contains("Italian") || said.contains("italian"),
+        "{said}"
+    );
+    assert!(said.contains("only English phrases are split"), "{said}");
+    assert!(stdout_of(&out).is_empty());
+    for word in phrase.split(' ') {
+        assert!(
+            !said.contains(word),
+            "a word of the phrase was echoed: {said}"
+        );
+    }
+}

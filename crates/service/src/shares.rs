@@ -20,10 +20,13 @@ pub enum ShareSeed {
     /// wallets are of this kind.
     #[default]
     Slip39,
-    /// The master secret is the entropy of a BIP-39 phrase (what `hexvault shares split`
-    /// makes, with SLIP-0039 passphrase ""); the seed is that phrase's BIP-39 seed under the
-    /// passphrase given with the completing share, so the vault unlocks exactly as
-    /// `unlock(phrase, passphrase)` would.
+    /// The master secret is the entropy of an English BIP-39 phrase (what `hexvault shares
+    /// split` makes, with SLIP-0039 passphrase ""; it splits only English phrases, and
+    /// `hexvault_shares::MasterSecret::from_mnemonic` refuses others); the seed is that
+    /// English phrase's BIP-39 seed under the passphrase given with the completing share, so
+    /// the vault unlocks exactly as `unlock(phrase, passphrase)` would. The shares do not
+    /// record a word list: shares another tool made from the entropy of a phrase in another
+    /// language give the English phrase's seed, another vault.
     Bip39Entropy,
 }
 
@@ -33,15 +36,43 @@ pub enum ShareSeed {
 pub struct SharesConfig {
     seed: ShareSeed,
     timeout: Duration,
+    max_iteration_exponent: u8,
 }
 
 impl SharesConfig {
     /// The longest a partial set is held by default: ten minutes from its first share.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
-    /// Shares read as `seed`, a partial set dropped `timeout` after its first share.
+    /// The largest iteration exponent read by default: 10000 x 2^5 PBKDF2 iterations, tens
+    /// of milliseconds of the service thread. `hexvault shares split` writes exponent 1
+    /// unless told otherwise.
+    pub const DEFAULT_MAX_ITERATION_EXPONENT: u8 = 5;
+
+    /// Shares read as `seed`, a partial set dropped `timeout` after its first share, shares
+    /// of an iteration exponent up to [`SharesConfig::DEFAULT_MAX_ITERATION_EXPONENT`].
     pub const fn new(seed: ShareSeed, timeout: Duration) -> Self {
-        Self { seed, timeout }
+        Self {
+            seed,
+            timeout,
+            max_iteration_exponent: Self::DEFAULT_MAX_ITERATION_EXPONENT,
+        }
+    }
+
+    /// Reads shares of an iteration exponent up to `exponent` (0 to 15), refusing larger
+    /// ones when they are handed in. The decryption of a completed set runs 10000 x 2^e
+    /// PBKDF2 iterations on the service thread, which answers no other request meanwhile,
+    /// and a 1-of-1 share has no digest (SLIP-0039): anyone can write one that completes a
+    /// set on its own and declares exponent 15 (about a minute of work). Raise the bound
+    /// only for backups made with a larger exponent.
+    pub const fn with_max_iteration_exponent(mut self, exponent: u8) -> Self {
+        self.max_iteration_exponent = exponent;
+        self
+    }
+
+    /// The largest iteration exponent read.
+    #[must_use]
+    pub const fn max_iteration_exponent(&self) -> u8 {
+        self.max_iteration_exponent
     }
 
     /// How the master secret becomes the seed.
@@ -202,7 +233,20 @@ impl PartialShares {
         text: &str,
         passphrase: &str,
     ) -> Result<(ShareProgress, Option<Seed>)> {
-        let progress = self.recovery.add_text(text)?;
+        let share = hexvault_shares::Share::parse(text)?;
+        let exponent = share.iteration_exponent();
+        if exponent > self.config.max_iteration_exponent {
+            return Err(Error::InvalidShare {
+                reason: format!(
+                    "the share asks for 10000 x 2^{exponent} PBKDF2 iterations (iteration \
+                     exponent {exponent}); this service reads shares up to exponent {} \
+                     (SharesConfig::with_max_iteration_exponent), since the work runs on the \
+                     service thread",
+                    self.config.max_iteration_exponent
+                ),
+            });
+        }
+        let progress = self.recovery.add(share)?;
         if self.started.is_none() {
             self.started = Some(self.clock.now());
         }

@@ -219,6 +219,16 @@ pub enum Error {
     #[error(transparent)]
     Mnemonic(#[from] hexvault_mnemonic::Error),
 
+    /// A phrase of another word list than English was given to split: its shares would be
+    /// read back as the English phrase of the same entropy, another BIP-39 seed.
+    #[error(
+        "the phrase is in {language}: shares keep only its entropy and are read back as an English phrase, which is another BIP-39 seed; only English phrases are split"
+    )]
+    NonEnglishPhrase {
+        /// The phrase's word list.
+        language: hexvault_mnemonic::Language,
+    },
+
     /// The operating system's random number generator failed.
     #[error(
         "the operating system's random number generator failed: no share was generated; retry, and check the system's entropy source"

@@ -35,6 +35,12 @@
 //!   (a 1-of-1 backup, or a 1-of-1 group in a scheme that needs one group) is the share the
 //!   encrypted secret itself with no digest: then the checksum catches typing errors, not
 //!   such an edit, and another secret comes out (`tests/forged_shares.rs`).
+//! - The digest covers the encrypted master secret, not the share header: the identifier
+//!   (part of the decryption's salt unless the backup is extendable) and the iteration
+//!   exponent, edited the same way in every share of a set with the checksums recomputed,
+//!   pass every check and decrypt to another secret without an error, as a wrong
+//!   passphrase does (SLIP-0039 authenticates neither; `tests/forged_shares.rs`). An edit
+//!   in some shares only is caught as a mismatch across the set.
 #![doc = include_str!("../README.md")]
 
 mod cipher;

@@ -70,7 +70,9 @@ pub(crate) fn locate_single_error(
     words: &[u16],
 ) -> Option<usize> {
     let mut found = None;
-    let mut scratch = words.to_vec();
+    // The share's words (its secret value), and at the end the corrected share: wiped on
+    // drop like every other copy of a share.
+    let mut scratch = zeroize::Zeroizing::new(words.to_vec());
     for i in 0..words.len() {
         let original = *words.get(i)?;
         for candidate in 0..1024_u16 {

@@ -61,18 +61,32 @@ impl MasterSecret {
         Ok(Self(bytes))
     }
 
-    /// The entropy of a BIP-39 phrase as a master secret (16, 20, 24, 28 or 32 bytes for
-    /// 12 to 24 words).
+    /// The entropy of an English BIP-39 phrase as a master secret (16, 20, 24, 28 or 32
+    /// bytes for 12 to 24 words).
+    ///
+    /// Shares keep the entropy, not the word list, and a BIP-39 seed is PBKDF2 of the words:
+    /// the same entropy written in Italian is another seed. Whoever reads the shares back
+    /// (`hexvault shares combine`, the unlock of `hexvault_service::ShareSeed::Bip39Entropy`)
+    /// writes the phrase in English, so a phrase in another word list is refused here rather
+    /// than split into shares that would open another vault.
     ///
     /// # Errors
     ///
-    /// None in practice (every BIP-39 entropy length is valid here); the type says
-    /// [`Error::BadSecretLength`] for completeness.
+    /// [`Error::NonEnglishPhrase`] for a phrase of another BIP-39 word list;
+    /// [`Error::BadSecretLength`] never in practice (every BIP-39 entropy length is valid).
     pub fn from_mnemonic(mnemonic: &Mnemonic) -> Result<Self> {
+        if mnemonic.language() != Language::English {
+            return Err(Error::NonEnglishPhrase {
+                language: mnemonic.language(),
+            });
+        }
         Self::from_zeroizing(mnemonic.entropy())
     }
 
-    /// The BIP-39 phrase whose entropy this master secret is (see the type's docs).
+    /// The BIP-39 phrase whose entropy this master secret is (see the type's docs). Shares
+    /// made by [`MasterSecret::from_mnemonic`] are of an English phrase: `language` other
+    /// than [`Language::English`] gives a phrase of another BIP-39 seed (for shares another
+    /// tool made from a phrase in that word list).
     ///
     /// # Errors
     ///

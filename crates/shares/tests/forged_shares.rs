@@ -2,8 +2,9 @@
 //! (a public code, no key). A digest share at every level of sharing whose threshold is 2 or
 //! more catches the wrong secret; when both the member and the group threshold are 1 the
 //! share is the (encrypted) secret itself with no digest (SLIP-0039), and such an edit
-//! recovers another secret: the documented scope of the integrity claim (SECURITY.md, the
-//! crate docs). Review rounds 6 and 8.
+//! recovers another secret; the header (identifier, iteration exponent) is under no digest,
+//! so the same edit in every share of a set recovers another secret too: the documented
+//! scope of the integrity claim (SECURITY.md, the crate docs). Review rounds 6, 8 and 20.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -52,8 +53,8 @@ fn rs1024_checksum(data: &[u16]) -> [u16; 3] {
     ]
 }
 
-/// `share` with word 9 (a word of the share value) changed and the checksum recomputed.
-fn forge(share: &Share) -> Share {
+/// `share` with `edit` applied to its word indices and the checksum recomputed.
+fn edited(share: &Share, edit: impl Fn(&mut [u16])) -> Share {
     let words: Vec<&str> = WORDS.lines().collect();
     let text = share.to_words();
     let mut indices: Vec<u16> = text
@@ -61,11 +62,49 @@ fn forge(share: &Share) -> Share {
         .map(|w| u16::try_from(words.iter().position(|l| *l == w).unwrap()).unwrap())
         .collect();
     let n = indices.len();
-    indices[8] ^= 0x155;
+    edit(&mut indices);
     let check = rs1024_checksum(&indices[..n - 3]);
     indices[n - 3..].copy_from_slice(&check);
     let forged: Vec<&str> = indices.iter().map(|&i| words[usize::from(i)]).collect();
     Share::parse(&forged.join(" ")).expect("the checksum is the standard's")
+}
+
+/// `share` with word 9 (a word of the share value) changed and the checksum recomputed.
+fn forge(share: &Share) -> Share {
+    edited(share, |indices| indices[8] ^= 0x155)
+}
+
+/// The second limit, as documented (review round 20): the digest share covers the encrypted
+/// master secret, not the header. The identifier (part of every Feistel round's salt when the
+/// backup is not extendable) and the iteration exponent (the PBKDF2 count), edited the same
+/// way in every share of a 2-of-3 set with the checksums recomputed, pass every check (the
+/// set agrees, the digest is valid) and decrypt to another secret without an error, as a
+/// wrong passphrase does. If this ever fails, update SECURITY.md's shares row and the crate
+/// docs.
+#[test]
+fn the_same_header_edit_in_every_share_of_a_set_recovers_another_secret_as_documented() {
+    let secret = MasterSecret::from_bytes(&[0x24; 16]).unwrap();
+    let groups = split(
+        &secret,
+        "",
+        &SplitConfig::single(2, 3).iteration_exponent(0),
+    )
+    .unwrap();
+    let genuine = [again(&groups[0][0]), again(&groups[0][1])];
+    assert!(combine(&genuine, "").unwrap() == secret);
+    // The identifier's top 10 bits are word 1; the iteration exponent is the low 4 bits of
+    // word 2 (0 -> 1).
+    for (what, edit) in [
+        (
+            "identifier",
+            (|w: &mut [u16]| w[0] ^= 0x001) as fn(&mut [u16]),
+        ),
+        ("iteration exponent", |w: &mut [u16]| w[1] ^= 0x001),
+    ] {
+        let set = [edited(&genuine[0], edit), edited(&genuine[1], edit)];
+        let recovered = combine(&set, "").expect("no check covers the header");
+        assert!(recovered != secret, "{what}");
+    }
 }
 
 #[test]

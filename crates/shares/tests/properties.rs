@@ -269,3 +269,23 @@ fn a_bip39_phrase_round_trips_through_shares() {
         "{debug}"
     );
 }
+
+/// Review round 20: shares keep the entropy, not the word list, and are read back as an
+/// English phrase (`shares combine`, the service's `ShareSeed::Bip39Entropy`); a BIP-39 seed
+/// is PBKDF2 of the words, so the shares of an Italian phrase opened another vault. A phrase
+/// in another word list is refused, naming the word list, never echoing a word.
+#[test]
+fn a_phrase_in_another_word_list_is_not_split() {
+    use hexvault_mnemonic::{Language, Mnemonic};
+    let english = Mnemonic::from_entropy(&[0x7f; 16], Language::English).unwrap();
+    assert!(MasterSecret::from_mnemonic(&english).is_ok());
+    for language in [Language::Italian, Language::Spanish, Language::Japanese] {
+        let phrase = Mnemonic::from_entropy(&[0x7f; 16], language).unwrap();
+        let error = MasterSecret::from_mnemonic(&phrase).unwrap_err();
+        assert_eq!(error, hexvault_shares::Error::NonEnglishPhrase { language });
+        let text = error.to_string();
+        assert!(text.contains(language.name()), "{text}");
+        let first_word = phrase.phrase().split(' ').next().unwrap().to_owned();
+        assert!(!text.contains(&first_word), "{text}");
+    }
+}

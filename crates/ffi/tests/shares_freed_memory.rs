@@ -1,5 +1,5 @@
-//! Review round 20: findings in the threshold shares (`hexvault-shares`) that need a probe of
-//! freed memory. The probe is a global allocator that scans every block freed while it is
+//! Threshold shares (`hexvault-shares`) leave no copy of a share in freed memory (review
+//! round 20), checked with a probe of freed memory. The probe is a global allocator that scans every block freed while it is
 //! armed, which takes `unsafe`: the workspace forbids it everywhere but in this crate
 //! (`unsafe_code = "deny"` here), so the test lives here and reaches the shares crate through
 //! the facade (`facade::shares`, the same crate).
@@ -76,10 +76,14 @@ fn index_of(word: &str) -> u16 {
 /// parses shares handed in over its protocol with the same code (ADR 0067), so a typo leaves
 /// an operator's share in the service process.
 #[test]
-#[ignore = "review20 finding"]
 fn a_share_with_one_wrong_word_leaves_no_unwiped_copy_of_its_words() {
     let secret = MasterSecret::from_bytes(&[0x5a; 16]).unwrap();
-    let groups = split(&secret, "", &SplitConfig::single(2, 3).iteration_exponent(0)).unwrap();
+    let groups = split(
+        &secret,
+        "",
+        &SplitConfig::single(2, 3).iteration_exponent(0),
+    )
+    .unwrap();
     let words = groups[0][0].to_words();
     let mut list: Vec<&str> = words.split(' ').collect();
     assert_eq!(list.len(), 20);
