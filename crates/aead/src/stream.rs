@@ -535,17 +535,26 @@ impl<R: Read> StreamOpener<R> {
     }
 
     /// Opens the whole stream into `writer`, returning the plaintext length. On an error,
-    /// what was already written is incomplete: discard it.
+    /// what was already written is incomplete: discard it. A write or flush failure leaves
+    /// the opener failed, like any other error: the segment that could not be written is
+    /// consumed, so the stream can never again be reported complete.
     ///
     /// # Errors
     /// As [`StreamOpener::next_segment`], plus write failures as [`Error::Io`].
     pub fn copy_to(&mut self, writer: &mut impl Write) -> Result<u64> {
         let mut total = 0u64;
         while let Some(segment) = self.next_segment()? {
-            writer.write_all(segment).map_err(Error::io)?;
-            total = total.saturating_add(segment.len() as u64);
+            let len = segment.len() as u64;
+            if let Err(error) = writer.write_all(segment) {
+                self.state = OpenerState::Failed;
+                return Err(Error::io(error));
+            }
+            total = total.saturating_add(len);
         }
-        writer.flush().map_err(Error::io)?;
+        if let Err(error) = writer.flush() {
+            self.state = OpenerState::Failed;
+            return Err(Error::io(error));
+        }
         Ok(total)
     }
 }

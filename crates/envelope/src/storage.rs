@@ -259,7 +259,17 @@ impl ByteStorage {
         let try_lz4 = compression == Compression::Auto
             && data.len() >= self.options.min_compress_len()
             && cfg!(feature = "compression");
-        let compressed = try_lz4 && compress_payload(data, header_len, out)?;
+        let mut compressed = try_lz4 && compress_payload(data, header_len, out)?;
+        if compressed {
+            // A block that compresses past the ratio limit would be refused by this same
+            // storage's `retrieve` (`ImpossibleRatio`): the content is stored raw instead, so
+            // `store` never writes what the storage cannot read back (review round 22).
+            let payload_len = out.len().saturating_sub(header_len) as u64;
+            if original_len > limits.max_declared_for_payload(payload_len) {
+                wipe_vec(out);
+                compressed = false;
+            }
+        }
 
         #[cfg(feature = "checksum")]
         let checksum = Some(format::content_checksum(data));

@@ -1,4 +1,5 @@
-//! Review round 22: aead findings.
+//! A sealed stream's opener stays failed after its writer fails (review round 22): a segment
+//! that could not be written is consumed, so the stream must never be reported complete.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,11 +13,13 @@ use std::io::{self, Write};
 use hexvault_aead::{Key, MIN_SEGMENT_LEN, StreamOpener, StreamOptions, StreamSealer};
 
 /// A writer that refuses its `fail_at`-th write (counting from 0) once, then accepts again
-/// (a full disk freed, a pipe reader that recovered, a non-blocking socket).
+/// (a full disk freed, a pipe reader that recovered, a non-blocking socket); with
+/// `fail_flush`, it refuses its first flush instead.
 struct FailsOnce {
     out: Vec<u8>,
     writes: usize,
     fail_at: usize,
+    fail_flush: bool,
 }
 
 impl Write for FailsOnce {
@@ -31,6 +34,9 @@ impl Write for FailsOnce {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if core::mem::take(&mut self.fail_flush) {
+            return Err(io::Error::other("transient flush failure"));
+        }
         Ok(())
     }
 }
@@ -45,26 +51,14 @@ impl Write for FailsOnce {
 /// `next_segment`) carries on and reports the stream complete (`Ok`) although the output
 /// lacks a whole segment in the middle, the "dropped segment" the format promises to catch.
 #[test]
-#[ignore = "review22 finding"]
 fn a_write_failure_in_copy_to_leaves_the_opener_failed() {
-    let key = Key::from_bytes([5; 32]);
-    let seg = MIN_SEGMENT_LEN as usize;
-    let plaintext: Vec<u8> = (0..3 * seg).map(|i| (i % 251) as u8).collect();
-    let mut sealer = StreamSealer::with_options(
-        &key,
-        b"aad",
-        Vec::new(),
-        StreamOptions::default().segment_len(MIN_SEGMENT_LEN),
-    )
-    .unwrap();
-    sealer.write_all(&plaintext).unwrap();
-    let stream = sealer.finish().unwrap();
-
+    let (key, plaintext, stream) = sealed();
     let mut opener = StreamOpener::new(&key, b"aad", &stream[..]).unwrap();
     let mut out = FailsOnce {
         out: Vec::new(),
         writes: 0,
         fail_at: 1,
+        fail_flush: false,
     };
     assert!(
         opener.copy_to(&mut out).is_err(),
@@ -80,4 +74,41 @@ fn a_write_failure_in_copy_to_leaves_the_opener_failed() {
         out.out.len(),
         plaintext.len()
     );
+}
+
+/// The same after the last segment: a flush that fails leaves the opener failed, and a second
+/// `copy_to` does not report the stream complete.
+#[test]
+fn a_flush_failure_in_copy_to_leaves_the_opener_failed() {
+    let (key, plaintext, stream) = sealed();
+    let mut opener = StreamOpener::new(&key, b"aad", &stream[..]).unwrap();
+    let mut out = FailsOnce {
+        out: Vec::new(),
+        writes: 0,
+        fail_at: usize::MAX,
+        fail_flush: true,
+    };
+    assert!(opener.copy_to(&mut out).is_err());
+    assert_eq!(
+        out.out, plaintext,
+        "every segment was written before the flush"
+    );
+    assert!(opener.copy_to(&mut out).is_err());
+    assert!(opener.next_segment().is_err());
+}
+
+/// Three minimum-length segments sealed under a test key, with their plaintext.
+fn sealed() -> (Key, Vec<u8>, Vec<u8>) {
+    let key = Key::from_bytes([5; 32]);
+    let seg = MIN_SEGMENT_LEN as usize;
+    let plaintext: Vec<u8> = (0..3 * seg).map(|i| (i % 251) as u8).collect();
+    let mut sealer = StreamSealer::with_options(
+        &key,
+        b"aad",
+        Vec::new(),
+        StreamOptions::default().segment_len(MIN_SEGMENT_LEN),
+    )
+    .unwrap();
+    sealer.write_all(&plaintext).unwrap();
+    (key, plaintext, sealer.finish().unwrap())
 }
