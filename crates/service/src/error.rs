@@ -37,13 +37,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// The path is the application branch `m/74'/2'`, one of its ancestors, or inside it but
-    /// outside the device subtree `m/74'/2'/3'` (ADR 0046): its keys never leave the service.
+    /// The path is `m` or inside hexvault's purpose `m/74'` but outside the device subtree
+    /// `m/74'/2'/3'` (ADR 0046): its keys never leave the service.
     #[error(
         "{path} is reserved: derive serves only the device subtree m/74'/2'/3'/... and paths \
-         outside m/74'/2' (and not its ancestors m, m/74'); credentials go through \
-         encrypt/decrypt, the vault master and audit keys through vault_master_key(), \
-         audit_chain_key() and audit_signer()"
+         outside m/74' (and not m); credentials go through encrypt/decrypt, the vault master \
+         and audit keys through vault_master_key(), audit_chain_key() and audit_signer()"
     )]
     ReservedPath {
         /// The requested path.

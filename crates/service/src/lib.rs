@@ -25,8 +25,9 @@
 //! * The cache is keyed by (key type, path): a key is only ever handed out as the type it
 //!   was derived for. An expired entry is never returned.
 //! * `derive` serves an allow-list (ADR 0046): the device subtree `m/74'/2'/3'/…` and paths
-//!   outside the application branch `m/74'/2'` that are not its ancestors; everything else
-//!   in or above `m/74'/2'` is [`Error::ReservedPath`]. The `EncryptedData` keys
+//!   outside hexvault's purpose `m/74'`; `m` and everything else in `m/74'` (the
+//!   application branch `m/74'/2'`, the reserved and future branches) is
+//!   [`Error::ReservedPath`]. The `EncryptedData` keys
 //!   (`m/74'/2'/0'`) are used only inside, by `encrypt`, `decrypt` and `rotate`; the vault
 //!   master and audit keys leave only as typed capabilities without a byte accessor
 //!   ([`VaultMasterKey`], [`AuditSigner`], [`AuditKey`]), over an in-process channel that is

@@ -27,24 +27,29 @@ pub fn encryption_path(key_version: u32) -> Result<DerivationPath> {
 
 /// Whether `derive` may hand out a key at `path` (the allow-list of ADR 0046).
 ///
-/// Served: the device subtree `m/74'/2'/3'` and everything below it, and every path that is
-/// neither inside the application branch `m/74'/2'` ([`PATHS::ROOT`]) nor one of its
-/// ancestors. Refused: `m`, `m/74'`, `m/74'/2'` itself and every other path inside it (the
-/// `EncryptedData` keys `0'`, the vault master `1'`, the audit signer `2'`, and roles not
-/// assigned yet). A path is compared step by step, hardened bit included: `m/74/2/1` (normal
-/// steps) is outside the branch.
+/// Inside hexvault's purpose `m/74'` only the device subtree `m/74'/2'/3'` and everything
+/// below it is served; `m/74'` itself and every other path under it are refused: the
+/// application branch `m/74'/2'` ([`PATHS::ROOT`]) with its `EncryptedData` keys `0'`, vault
+/// master `1'`, audit signer `2'` and roles not assigned yet, the reserved branches `0'` and
+/// `1'`, and the branches a future layout will take (`3'` and up, ADR 0015). Outside
+/// `m/74'`, every path but `m` is served (other purposes, such as BIP-44's `m/44'`). A path
+/// is compared step by step, hardened bit included: `m/74/2/1` (normal steps) is outside
+/// the purpose.
 pub(crate) fn is_served(path: &DerivationPath) -> bool {
     let root = PATHS::ROOT;
     let root = root.as_slice();
     let steps = path.as_slice();
-    if root.starts_with(steps) {
-        // `m`, `m/74'` and `m/74'/2'`: the branch or one of its ancestors.
+    let (Some(purpose), Some(first)) = (root.first(), steps.first()) else {
+        // `m` (or a root layout without a purpose, which this build does not have).
         return false;
+    };
+    if first != purpose {
+        return true;
     }
     match steps.strip_prefix(root) {
         Some([role, ..]) => *role == DEVICE_ROLE,
-        // Not inside the branch (the empty remainder is the branch itself, handled above).
-        Some([]) | None => true,
+        // `m/74'/2'` itself, or another branch of `m/74'`.
+        Some([]) | None => false,
     }
 }
 
@@ -92,6 +97,13 @@ mod tests {
             "m/74'/2'",
             "m/74'",
             "m",
+            // The reserved branches and the next layout's (review round 22).
+            "m/74'/0'/0'/0'",
+            "m/74'/1'/1'/0'",
+            "m/74'/3'",
+            "m/74'/3'/1'/0'",
+            "m/74'/2",
+            "m/74'/0",
         ] {
             assert!(!is_served(&p(s)), "{s} must be refused");
         }
@@ -106,10 +118,7 @@ mod tests {
             "m/74'/2'/3'",
             "m/74'/2'/3'/0'",
             "m/74'/2'/3'/7'/1'",
-            "m/74'/1'/1'/0'",
-            "m/74'/3'",
             "m/74/2/1/0",
-            "m/74'/2",
             "m/44'/0'/0'",
             "m/0'/1",
             "m/75'",
@@ -148,16 +157,28 @@ mod tests {
             prop_assert_eq!(is_served(&path), role == DEVICE_ROLE, "{}", path);
         }
 
-        /// Outside `m/74'/2'` (and not one of its ancestors): always served.
+        /// Outside the purpose `m/74'`: always served (but `m`).
         #[test]
-        fn outside_the_branch_everything_is_served(
+        fn outside_the_purpose_everything_is_served(
             steps in proptest::collection::vec(child(), 1..6),
         ) {
             let path = path_from(steps);
-            let root = PATHS::ROOT;
-            prop_assume!(!path.as_slice().starts_with(root.as_slice()));
-            prop_assume!(!root.as_slice().starts_with(path.as_slice()));
+            prop_assume!(path.as_slice().first() != PATHS::ROOT.as_slice().first());
             prop_assert!(is_served(&path), "{}", path);
+        }
+
+        /// Inside the purpose `m/74'` but outside the device subtree: always refused.
+        #[test]
+        fn inside_the_purpose_only_the_device_subtree_is_served(
+            branch in child(),
+            rest in proptest::collection::vec(child(), 0..4),
+        ) {
+            let mut steps = vec![PATHS::ROOT.as_slice()[0], branch];
+            steps.extend(rest);
+            let path = path_from(steps);
+            let devices: Vec<ChildNumber> =
+                PATHS::ROOT.as_slice().iter().copied().chain([DEVICE_ROLE]).collect();
+            prop_assert_eq!(is_served(&path), path.as_slice().starts_with(&devices), "{}", path);
         }
 
         /// Every ancestor of the branch, and the branch itself, is refused.

@@ -417,10 +417,10 @@ impl VaultServiceHandle {
     /// policy is checked first, the TTL as on every lookup, and the call counts as a
     /// request and a cache hit); anything else is one [`Request::Derive`] to the service.
     ///
-    /// Served: the device subtree `m/74'/2'/3'/…` and every path outside the application
-    /// branch `m/74'/2'` that is not one of its ancestors (ADR 0046). The rest of `m/74'/2'`
-    /// (credential keys, vault master, audit signer) and `m`, `m/74'`, `m/74'/2'` are
-    /// refused, locked or not.
+    /// Served: the device subtree `m/74'/2'/3'/…` and every path outside hexvault's
+    /// purpose `m/74'` (ADR 0046). `m` and the rest of `m/74'` (the application branch
+    /// `m/74'/2'` with its credential keys, vault master and audit signer; the reserved
+    /// branches `0'`, `1'` and the branches of future layouts) are refused, locked or not.
     ///
     /// # Errors
     /// [`Error::ReservedPath`] (see above), [`Error::Locked`], [`Error::Derivation`] (e.g. a
@@ -571,8 +571,20 @@ impl Actor {
 
     /// How long the service thread may wait for a message: until the next cache sweep or
     /// the expiry of the partial set of shares, whichever comes first.
-    fn wait(&self) -> Option<core::time::Duration> {
-        let expiry = self.shares.as_ref().and_then(PartialShares::until_expiry);
+    fn wait(&mut self) -> Option<core::time::Duration> {
+        // The expiry reads the clock: a panic there is contained like every other, and a
+        // partial set whose age cannot be read is dropped (review round 22: it unwound out
+        // of `run`, past the wipe at its end).
+        let expiry = match self.shares.as_mut() {
+            Some(shares) => match catch_unwind(AssertUnwindSafe(|| shares.until_expiry())) {
+                Ok(expiry) => expiry,
+                Err(_) => {
+                    shares.clear();
+                    None
+                }
+            },
+            None => None,
+        };
         match (self.cache.sweep_interval(), expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -901,6 +913,15 @@ impl Actor {
         encryption_path(to_version)?;
         let plaintext = self.decrypt(data, aad)?;
         self.encrypt(to_version, plaintext.expose_secret(), aad)
+    }
+}
+
+/// Whatever ends the service thread, its end wipes: `run` locks before it returns, and an
+/// unwind out of `run` (a panic no request caught) drops the actor here, which empties the
+/// shared cache the handles read and drops the seed and every key with it (review round 22).
+impl Drop for Actor {
+    fn drop(&mut self) {
+        self.lock();
     }
 }
 

@@ -190,6 +190,7 @@ fn root_of_trust_paths_and_their_ancestors_are_refused_for_every_key_type() {
             "m/74'/2'/1'",
             "m/74'/2'/2'/0'/1'",
             "m/74'/2'/9'",
+            "m/74'/1'",
         ] {
             let path: DerivationPath = p.parse().unwrap();
             for t in all_key_types() {
@@ -207,7 +208,7 @@ fn root_of_trust_paths_and_their_ancestors_are_refused_for_every_key_type() {
             .to_string()
             .contains("m/74'/2'/3'")
     );
-    for p in ["m/74'/2'/3'/0'", "m/74'/2'/3'", "m/44'/0'/0'", "m/74'/1'"] {
+    for p in ["m/74'/2'/3'/0'", "m/74'/2'/3'", "m/44'/0'/0'", "m/75'/1'"] {
         let path: DerivationPath = p.parse().unwrap();
         v.derive(KeyType::Ed25519, &path).unwrap();
         v.derive(KeyType::Aes256Gcm, &path).unwrap();

@@ -1,4 +1,5 @@
-//! Review round 22: service findings.
+//! The service refuses hexvault's reserved and future branches, and a clock panic in its loop
+//! leaves no warm key behind (review round 22).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,7 +25,6 @@ use hexvault_service::{CacheConfig, Error, KeyType, VaultService};
 /// `m/74'/3'/1'/0'` (the vault-master node of the next layout, by ADR 0015's scheme) leaves
 /// the service now, so the root of trust of a future layout is already in callers' hands.
 #[test]
-#[ignore = "review22 finding"]
 fn reserved_and_future_application_branches_are_refused() {
     let (_service, vault) = VaultService::spawn(CacheConfig::default()).unwrap();
     vault.unlock(common::PHRASE, "").unwrap();
@@ -55,23 +55,17 @@ fn reserved_and_future_application_branches_are_refused() {
     );
 }
 
-/// A panicking `Clock` reached from the service loop's own wait computation
-/// (`Actor::wait` → `PartialShares::until_expiry` → `clock.now()`, crates/service/src/
-/// service.rs:574-575, outside any `catch_unwind`) ends the service thread by unwinding:
-/// `run` never reaches `self.lock()`, the shared cache is never cleared, and the handles go
-/// on serving warm keys of a service that is gone.
+/// A clock that panics while the service loop reads it (the expiry of a pending partial set
+/// of shares) used to unwind out of the loop, past the wipe at its end: the thread ended and
+/// the handles went on serving warm keys from the shared cache. The read is now contained
+/// like every other clock read: the service keeps serving, and the partial set whose age
+/// could not be read is dropped.
 ///
-/// Broken claims: crates/service/src/lib.rs:17-18 "`lock`, `shutdown` and dropping the last
-/// handle zeroize the seed and every cached key"; lib.rs:23-24 "Only the service thread
-/// inserts into that cache, and it empties it before dropping the seed"; lib.rs:36 "No
-/// request can take the service down"; docs/adr/0048-service-warm-derive-without-hand-off.md:50-51
-/// (Consequences) "emptied (each key zeroized) on lock, shutdown, after a caught panic and
-/// when the service stops; a handle that outlives the service holds an empty cache." The
-/// service treats a panicking custom `Clock` as a case to contain (ADR 0048, and
-/// `expire_shares`: "a panic in the clock is contained").
+/// Claims: crates/service/src/lib.rs "No request can take the service down"; "`lock`,
+/// `shutdown` and dropping the last handle zeroize the seed and every cached key"; ADR 0048
+/// "a handle that outlives the service holds an empty cache".
 #[test]
-#[ignore = "review22 finding"]
-fn a_clock_panic_in_the_service_loop_leaves_no_warm_key_behind() {
+fn a_clock_panic_in_the_service_loop_is_contained() {
     use std::time::Duration;
 
     use hexvault_service::SharesConfig;
@@ -88,11 +82,15 @@ fn a_clock_panic_in_the_service_loop_leaves_no_warm_key_behind() {
     // it may wait.
     let ms = MasterSecret::from_bytes(&[0x42; 16]).unwrap();
     let groups = split(&ms, "", &SplitConfig::single(2, 3).iteration_exponent(0)).unwrap();
-    let first = groups[0][0].to_words();
-    assert!(!vault.submit_share(&first).unwrap().unlocked);
+    assert!(
+        !vault
+            .submit_share(&groups[0][0].to_words())
+            .unwrap()
+            .unlocked
+    );
     vault.unlock(common::PHRASE, "").unwrap();
     let device: DerivationPath = "m/74'/2'/3'/0'".parse().unwrap();
-    vault.derive(KeyType::Ed25519, &device).unwrap(); // now cached
+    let before = vault.derive(KeyType::Ed25519, &device).unwrap(); // now cached
 
     // The next clock read panics; a capability request does not read the clock, so the
     // read that panics is the loop's `wait()` after it.
@@ -100,15 +98,24 @@ fn a_clock_panic_in_the_service_loop_leaves_no_warm_key_behind() {
     let _ = vault.vault_master_key();
     std::thread::sleep(Duration::from_millis(200));
     assert!(
-        service.is_finished(),
-        "precondition: the service thread ended on the clock panic"
+        !service.is_finished(),
+        "the clock panic ended the service thread"
     );
-    assert!(matches!(vault.status(), Err(Error::Stopped)));
+    vault.status().unwrap();
+    assert_eq!(vault.derive(KeyType::Ed25519, &device).unwrap(), before);
+    // The partial set was dropped: the second share alone is one of two again.
+    vault.lock().unwrap();
+    let progress = vault.submit_share(&groups[0][1].to_words()).unwrap();
+    assert!(!progress.unlocked && progress.have == 1, "{progress:?}");
 
-    let warm = vault.derive(KeyType::Ed25519, &device);
-    assert!(
-        warm.is_err(),
-        "a stopped service's handle still serves a cached key: {:?}",
-        warm.as_ref().map(|k| k.path().to_string())
-    );
+    // Stopping empties the shared cache: a handle that outlives the service is served no
+    // warm key.
+    vault.unlock(common::PHRASE, "").unwrap();
+    vault.derive(KeyType::Ed25519, &device).unwrap();
+    vault.shutdown().unwrap();
+    service.join().unwrap();
+    assert!(matches!(
+        vault.derive(KeyType::Ed25519, &device),
+        Err(Error::Stopped)
+    ));
 }
