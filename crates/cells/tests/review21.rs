@@ -49,12 +49,12 @@ fn cell(vault: &Vault, c: &str) -> Cell {
         .cell(CellId::new(c).unwrap())
 }
 
-/// `Cell::retire_below` (crates/cells/src/vault.rs:630-631): "Retires this cell's key
+/// `Cell::retire_below` (crates/cells/src/vault.rs:663-664): "Retires this cell's key
 /// versions below `minimum`: their blobs no longer open and their cached keys are dropped."
 /// SECURITY.md (edges row) lists "data left under retired key versions" as defended.
 ///
 /// A batch traversal keeps the source side (resolved credentials and layer keys) of its
-/// first item in its private `Memo` (traverse.rs:395-420) and reuses it for every later item
+/// first item in its private `Memo` (crates/cells/src/vault/traverse.rs:387-436) and reuses it for every later item
 /// of the same layer and key versions, without checking the versions again. A retirement
 /// that completes while the batch runs (another thread) therefore does not stop the batch:
 /// later items sealed under the retired version are still opened and moved, with the key
@@ -99,7 +99,7 @@ fn a_cell_version_retired_mid_batch_opens_no_later_item() {
     }
 }
 
-/// `Vault::retire_masters_below` (crates/cells/src/vault.rs:338-340): "Retires every master
+/// `Vault::retire_masters_below` (crates/cells/src/vault.rs:343-345): "Retires every master
 /// key version below `minimum`: their keys are dropped and wiped, and blobs sealed under
 /// them no longer open." The batch memo of a traversal keeps the retired master version's
 /// layer key alive and keeps using it for later items (same cause as above).
@@ -139,7 +139,7 @@ fn a_master_version_retired_mid_batch_opens_no_later_item() {
 }
 
 /// `Vault::traverse_batch` / ADR 0056: "a traversal always seals under the destination's
-/// current master and cell key versions" (docs/adr/0056, "Lazy re-encryption"; edges
+/// current master and cell key versions" (docs/adr/0056-edges-declared-routes-and-traversal.md:36; edges
 /// lib.rs invariants). The batch memo keeps the destination side of its first item for
 /// every later item of the same destination layer, so a destination rotated and retired
 /// while the batch runs receives later items sealed under its retired version: the batch
@@ -229,15 +229,15 @@ impl hexvault_audit::AuditLog for CheckpointFailsOnce {
     }
 }
 
-/// `Vault::replay_versions` (crates/cells/src/vault.rs:361-364) restores "the master's and
+/// `Vault::replay_versions` (crates/cells/src/vault.rs:365-366) restores "the master's and
 /// every cell's key versions from the rotation and retirement records of an audit log";
-/// the facade (crates/hexvault/src/vault.rs, `VaultBuilder::audit_file`) promises that "every
+/// the facade (crates/hexvault/src/vault.rs:196-197, `VaultBuilder::audit_file`) promises that "every
 /// cell and the master resume at the current and retired-minimum versions they had".
 ///
 /// A rotation and a retirement write the same record (a `rotate` record naming a version);
 /// the replay tells them apart only by comparing with the versions replayed so far. When a
 /// rotation's record is appended but the checkpoint that must follow it fails
-/// (`record_version_change`, vault.rs:763-770), `Cell::rotate` returns the error and the
+/// (`record_version_change`, vault.rs:885-892), `Cell::rotate` returns the error and the
 /// vault stays at the old version, while the record stays in the log. The next `rotate`
 /// records the same version again, and a replay reads that second record as a retirement:
 /// after a restart the cell's minimum is 2, and every blob sealed under version 1 (also

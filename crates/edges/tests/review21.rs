@@ -10,7 +10,7 @@ use common::*;
 use hexvault_audit::{AuditKey, FileLog, LogContents, LogOptions, SigningKey};
 use hexvault_edges::{Connect, Credentials, Layer};
 
-/// docs/adr/0053-cell-transfer-without-bypass.md:47-48 (amendment, the current decision):
+/// docs/adr/0053-cell-transfer-without-bypass.md:59 (amendment, the current decision):
 /// "A batch appends its records with one `AuditLog::append_batch` (all or nothing); a blob
 /// that fails fails alone". A file log that fails after writing part of a batch keeps the
 /// records it wrote (the code's own docs and SECURITY.md say "may keep a prefix"), so the
