@@ -84,6 +84,14 @@ pub enum Error {
         minimum: u32,
     },
 
+    /// An earlier key-version change was appended to the audit log but could not be made
+    /// durable, so it did not take effect in this vault; the log may name versions the vault
+    /// does not hold. Replay the log first.
+    #[error(
+        "an earlier key-version change is in the audit log but did not take effect (its checkpoint or flush failed): replay the log into the vault (Vault::replay_versions, or restart from the log) before changing key versions again"
+    )]
+    VersionsUnsettled,
+
     /// A version number that cannot be used (0, not above the current one, or exhausted).
     #[error("invalid key version {version}: {reason}")]
     InvalidKeyVersion {

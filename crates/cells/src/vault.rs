@@ -120,6 +120,13 @@ struct State {
     cells: HashMap<(PartitionId, CellId), Versions>,
     cache: KeyCache,
     routes: HashMap<RouteId, Arc<Route>>,
+    /// A key-version change was appended to the log but could not be made durable (its
+    /// checkpoint or flush failed), so it did not take effect here: the log may now name a
+    /// version this vault does not hold. Further changes are refused until the log is
+    /// replayed ([`Vault::replay_versions`]); a replay reads records by comparing them with
+    /// the versions before them, so a second change written over the first would be read
+    /// wrongly (review round 21: a rotation recorded twice replayed as a retirement).
+    versions_unsettled: bool,
 }
 
 impl State {
@@ -210,6 +217,7 @@ impl Vault {
                     cells: HashMap::new(),
                     cache: KeyCache::new(options.cache_capacity),
                     routes: HashMap::new(),
+                    versions_unsettled: false,
                 }),
                 resolver: Box::new(resolver),
                 log,
@@ -295,6 +303,8 @@ impl Vault {
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
+    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
+    /// log but could not be made durable (replay the log first).
     pub fn rotate_master(&self, master: VaultMasterKey) -> Result<u32> {
         let mut state = self.inner.lock();
         let next = state
@@ -305,7 +315,8 @@ impl Vault {
                 version: state.master.current,
                 reason: "no master key version after u32::MAX",
             })?;
-        self.inner.record_version_change(rotation(None, next)?)?;
+        self.inner
+            .record_version_change(&mut state, rotation(None, next)?)?;
         state.masters.insert(next, master);
         state.master.current = next;
         self.inner.bump();
@@ -320,6 +331,8 @@ impl Vault {
     /// # Errors
     /// [`Error::InvalidKeyVersion`] for 0, a version below the retired minimum, or one
     /// already loaded; [`Error::Audit`] if the record cannot be appended.
+    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
+    /// log but could not be made durable (replay the log first).
     pub fn load_master(&self, version: u32, master: VaultMasterKey) -> Result<()> {
         let mut state = self.inner.lock();
         if version == 0 || version < state.master.minimum || state.masters.contains_key(&version) {
@@ -331,7 +344,8 @@ impl Vault {
         if version > state.master.current {
             // A load that raises the sealing version is a rotation: recorded, or a replay of
             // the log would read a later retirement naming this version as a rotation.
-            self.inner.record_version_change(rotation(None, version)?)?;
+            self.inner
+                .record_version_change(&mut state, rotation(None, version)?)?;
             state.master.current = version;
         }
         state.masters.insert(version, master);
@@ -345,6 +359,8 @@ impl Vault {
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] if `minimum` is above the current version; [`Error::Audit`].
+    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
+    /// log but could not be made durable (replay the log first).
     pub fn retire_masters_below(&self, minimum: u32) -> Result<()> {
         let mut state = self.inner.lock();
         if minimum > state.master.current || minimum == 0 {
@@ -353,7 +369,8 @@ impl Vault {
                 reason: "the minimum must be between 1 and the current master version",
             });
         }
-        self.inner.record_version_change(rotation(None, minimum)?)?;
+        self.inner
+            .record_version_change(&mut state, rotation(None, minimum)?)?;
         state.masters.retain(|v, _| *v >= minimum);
         state.master.minimum = state.master.minimum.max(minimum);
         state.cache.evict(|slot| slot.master_version < minimum);
@@ -378,7 +395,10 @@ impl Vault {
     /// version the log rotated to needs its key from [`Vault::load_master`] before
     /// anything seals (until then a seal fails with [`Error::UnknownKeyVersion`]). Nothing
     /// is recorded (the records are in the log already). The records must be the whole
-    /// log from its first record: the replay starts from version 1, as the log did.
+    /// log from its first record: the replay starts from version 1, as the log did. A
+    /// replay also settles a vault that refuses key-version changes with
+    /// [`Error::VersionsUnsettled`]: a change whose record reached the log is then in force
+    /// (a rotated master version needs [`Vault::load_master`], as above).
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] for a rotation record naming version 0 or a layer
@@ -411,6 +431,9 @@ impl Vault {
             });
             state.cells.insert(key.clone(), raised);
         }
+        // The vault now holds at least what the log records: a change left unsettled is
+        // either in the log (and now in force) or lost with it.
+        state.versions_unsettled = false;
         self.inner.bump();
         Ok(())
     }
@@ -637,6 +660,8 @@ impl Cell {
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
+    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
+    /// log but could not be made durable (replay the log first).
     pub fn rotate(&self) -> Result<u32> {
         let mut state = self.inner.lock();
         let mut versions = state.cell_versions(&self.partition, &self.cell);
@@ -647,10 +672,13 @@ impl Cell {
                 version: versions.current,
                 reason: "no cell key version after u32::MAX",
             })?;
-        self.inner.record_version_change(rotation(
-            Some(endpoint(&self.partition, &self.cell, Layer::Rest, next)?),
-            next,
-        )?)?;
+        self.inner.record_version_change(
+            &mut state,
+            rotation(
+                Some(endpoint(&self.partition, &self.cell, Layer::Rest, next)?),
+                next,
+            )?,
+        )?;
         versions.current = next;
         state
             .cells
@@ -666,6 +694,8 @@ impl Cell {
     /// # Errors
     /// [`Error::InvalidKeyVersion`] if `minimum` is 0 or above the current version;
     /// [`Error::Audit`].
+    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
+    /// log but could not be made durable (replay the log first).
     pub fn retire_below(&self, minimum: u32) -> Result<()> {
         let mut state = self.inner.lock();
         let mut versions = state.cell_versions(&self.partition, &self.cell);
@@ -675,10 +705,13 @@ impl Cell {
                 reason: "the minimum must be between 1 and the current cell key version",
             });
         }
-        self.inner.record_version_change(rotation(
-            Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
-            minimum,
-        )?)?;
+        self.inner.record_version_change(
+            &mut state,
+            rotation(
+                Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
+                minimum,
+            )?,
+        )?;
         versions.minimum = versions.minimum.max(minimum);
         state
             .cells
@@ -704,6 +737,8 @@ impl Cell {
     /// [`Error::InvalidKeyVersion`] unless `1 <= minimum <= current`, or if `current` or
     /// `minimum` is below the cell's current or minimum version ([`key_versions`](Self::key_versions));
     /// [`Error::Audit`] if a record cannot be appended (the raises recorded before it hold).
+    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
+    /// log but could not be made durable (replay the log first).
     pub fn restore_versions(&self, current: u32, minimum: u32) -> Result<()> {
         if minimum == 0 || minimum > current {
             return Err(Error::InvalidKeyVersion {
@@ -731,19 +766,25 @@ impl Cell {
         }
         let key = (self.partition.clone(), self.cell.clone());
         if current > versions.current {
-            self.inner.record_version_change(rotation(
-                Some(endpoint(&self.partition, &self.cell, Layer::Rest, current)?),
-                current,
-            )?)?;
+            self.inner.record_version_change(
+                &mut state,
+                rotation(
+                    Some(endpoint(&self.partition, &self.cell, Layer::Rest, current)?),
+                    current,
+                )?,
+            )?;
             versions.current = current;
             state.cells.insert(key.clone(), versions);
             self.inner.bump();
         }
         if minimum > versions.minimum {
-            self.inner.record_version_change(rotation(
-                Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
-                minimum,
-            )?)?;
+            self.inner.record_version_change(
+                &mut state,
+                rotation(
+                    Some(endpoint(&self.partition, &self.cell, Layer::Rest, minimum)?),
+                    minimum,
+                )?,
+            )?;
             versions.minimum = minimum;
             state.cells.insert(key, versions);
             let (p, c) = (&self.partition, &self.cell);
@@ -881,13 +922,24 @@ impl Inner {
     /// over it (a file log writes its anchor then), or, for a log without a signing key
     /// (no checkpoints exist there), a flush. Under group commit a crash could otherwise
     /// lose a retirement already in force, and a cut back to the last anchor undo it.
-    fn record_version_change(&self, event: Event) -> Result<()> {
-        self.log.append(event)?;
-        match self.log.checkpoint() {
-            Ok(_) => Ok(()),
-            Err(hexvault_audit::Error::NoSigningKey) => Ok(self.log.flush()?),
-            Err(err) => Err(err.into()),
+    ///
+    /// Refused while an earlier change is unsettled (see `State::versions_unsettled`); a
+    /// change whose record was appended but not made durable leaves the vault unsettled.
+    fn record_version_change(&self, state: &mut State, event: Event) -> Result<()> {
+        if state.versions_unsettled {
+            return Err(Error::VersionsUnsettled);
         }
+        self.log.append(event)?;
+        let durable = match self.log.checkpoint() {
+            Ok(_) => Ok(()),
+            Err(hexvault_audit::Error::NoSigningKey) => self.log.flush(),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = durable {
+            state.versions_unsettled = true;
+            return Err(err.into());
+        }
+        Ok(())
     }
 
     /// Records a refused operation. The error that refused it is returned by the caller.

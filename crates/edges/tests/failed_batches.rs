@@ -35,10 +35,17 @@ fn a_failed_batch_returns_no_blob_and_keeps_at_most_a_prefix_of_its_records() {
     std::fs::create_dir(&anchor).unwrap();
     std::fs::write(anchor.join("keep"), b"x").unwrap();
     let items = [(&o, &blob[..]); 5];
-    assert!(edge.traverse_batch(&items, &none, &none).is_err(), "the batch failed");
+    assert!(
+        edge.traverse_batch(&items, &none, &none).is_err(),
+        "the batch failed"
+    );
     drop((edge, a, b, vault, log));
     let records = LogContents::read(&path).unwrap().into_records();
-    assert!(records.len() <= items.len(), "{} records kept", records.len());
+    assert!(
+        records.len() <= items.len(),
+        "{} records kept",
+        records.len()
+    );
     for (n, record) in records.iter().enumerate() {
         assert_eq!(record.sequence.get(), n as u64);
         assert_eq!(record.event.kind, hexvault_audit::EventKind::Traverse);

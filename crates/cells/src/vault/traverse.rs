@@ -4,6 +4,7 @@
 //! per traversal appended before the new blob is returned (ADR 0053 and its amendment).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use hexvault_aead::FreshNonce;
 use hexvault_audit::{BlobRef, Context, ContextId, Event, EventKind, Outcome};
@@ -110,8 +111,11 @@ struct Side<'a> {
 /// versions (a batch resolves credentials and looks keys up once, not once per blob).
 #[derive(Default)]
 struct Memo<'a> {
-    source: Option<((Layer, u32, u32), Side<'a>)>,
-    destination: Option<(Layer, Side<'a>)>,
+    /// The source side of the last item: its layer and versions, and the vault generation
+    /// it was resolved under.
+    source: Option<((Layer, u32, u32), u64, Side<'a>)>,
+    /// The destination side of the last item: its layer and the generation.
+    destination: Option<(Layer, u64, Side<'a>)>,
 }
 
 impl Vault {
@@ -314,7 +318,7 @@ impl Vault {
             memo,
         ) {
             Ok((sealed, cell_version, output)) => {
-                let src = memo.source.as_ref().map(|(_, side)| side);
+                let src = memo.source.as_ref().map(|(_, _, side)| side);
                 let mut ctx = context(
                     src.and_then(|s| s.resolved.policy.as_ref()),
                     src.and_then(|s| s.resolved.session),
@@ -333,8 +337,8 @@ impl Vault {
                 let to_version = memo
                     .destination
                     .as_ref()
-                    .filter(|(layer, _)| *layer == to_layer)
-                    .map_or(0, |(_, side)| side.cell_version);
+                    .filter(|(layer, _, _)| *layer == to_layer)
+                    .map_or(0, |(_, _, side)| side.cell_version);
                 let event = denied(
                     &err,
                     from_at,
@@ -385,10 +389,19 @@ impl Vault {
             });
         }
         let source_key = (header.top, header.master_version, header.cell_version);
+        // A rotation, retirement or load in the middle of a batch bumps the generation: a
+        // side resolved under another generation is resolved again, so a version retired
+        // meanwhile opens no later item and the destination seals under the versions current
+        // now (review round 21). Loaded before resolving: a bump during the resolution makes
+        // the next item resolve again.
+        let generation = self.inner.generation.load(Ordering::Acquire);
         // A session can end or expire in the middle of a batch: layer-2 sides are resolved
         // (and the session checked) for every item, never reused from the memo.
         if header.top == Layer::Session
-            || memo.source.as_ref().is_none_or(|(k, _)| *k != source_key)
+            || memo
+                .source
+                .as_ref()
+                .is_none_or(|(k, g, _)| *k != source_key || *g != generation)
         {
             memo.source = None;
             let resolved = self.inner.resolve(from_p, from_c, header.top, source)?;
@@ -402,6 +415,7 @@ impl Vault {
             )?;
             memo.source = Some((
                 source_key,
+                generation,
                 Side {
                     resolved,
                     master_version,
@@ -410,11 +424,14 @@ impl Vault {
                 },
             ));
         }
+        // Loaded again: resolving the source (a token resolver, a session) may take long
+        // enough for a rotation to land meanwhile.
+        let generation = self.inner.generation.load(Ordering::Acquire);
         if to_layer == Layer::Session
             || memo
                 .destination
                 .as_ref()
-                .is_none_or(|(l, _)| *l != to_layer)
+                .is_none_or(|(l, g, _)| *l != to_layer || *g != generation)
         {
             memo.destination = None;
             let resolved = self.inner.resolve(to_p, to_c, to_layer, destination)?;
@@ -428,6 +445,7 @@ impl Vault {
             )?;
             memo.destination = Some((
                 to_layer,
+                generation,
                 Side {
                     resolved,
                     master_version,
@@ -436,7 +454,7 @@ impl Vault {
                 },
             ));
         }
-        let (Some((_, src)), Some((_, dst))) = (&memo.source, &memo.destination) else {
+        let (Some((_, _, src)), Some((_, _, dst))) = (&memo.source, &memo.destination) else {
             return Err(Error::Internal {
                 what: "traversal sides not resolved",
             });

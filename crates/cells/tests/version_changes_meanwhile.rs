@@ -1,5 +1,6 @@
-//! Review round 21 findings (cells): each test fails on the code it was written against and
-//! passes once the finding is fixed.
+//! Key-version changes that meet a traversal batch or a failed checkpoint (review round 21): a
+//! version retired mid-batch opens no later item and receives no blob; a rotation whose
+//! checkpoint failed is never replayed as a retirement.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -61,7 +62,7 @@ fn cell(vault: &Vault, c: &str) -> Cell {
 /// the retirement said it dropped. (The batch already re-resolves layer-2 sides per item for
 /// exactly this reason, a session ending mid-batch; a retirement is not covered.)
 #[test]
-#[ignore = "review21 finding"]
+
 fn a_cell_version_retired_mid_batch_opens_no_later_item() {
     let (vault, hook) = hooked_vault();
     let (a, b) = (cell(&vault, "a"), cell(&vault, "b"));
@@ -87,7 +88,14 @@ fn a_cell_version_retired_mid_batch_opens_no_later_item() {
     assert_eq!(a.key_versions(), (2, 2), "the retirement took effect");
     // Alone, the same blob is refused now.
     assert!(matches!(
-        vault.traverse(&route, &ids[1], &blobs[1], &none, Some(Layer::Session), &dest),
+        vault.traverse(
+            &route,
+            &ids[1],
+            &blobs[1],
+            &none,
+            Some(Layer::Session),
+            &dest
+        ),
         Err(Error::KeyVersionRetired { .. })
     ));
     for (i, r) in results.iter().enumerate().skip(1) {
@@ -104,7 +112,7 @@ fn a_cell_version_retired_mid_batch_opens_no_later_item() {
 /// them no longer open." The batch memo of a traversal keeps the retired master version's
 /// layer key alive and keeps using it for later items (same cause as above).
 #[test]
-#[ignore = "review21 finding"]
+
 fn a_master_version_retired_mid_batch_opens_no_later_item() {
     let (vault, hook) = hooked_vault();
     let (a, b) = (cell(&vault, "a"), cell(&vault, "b"));
@@ -128,7 +136,11 @@ fn a_master_version_retired_mid_batch_opens_no_later_item() {
     let results = vault
         .traverse_batch(&route, &items, &none, Some(Layer::Session), &dest)
         .unwrap();
-    assert_eq!(vault.master_versions(), (2, 2), "the retirement took effect");
+    assert_eq!(
+        vault.master_versions(),
+        (2, 2),
+        "the retirement took effect"
+    );
     for (i, r) in results.iter().enumerate().skip(1) {
         assert!(
             matches!(r, Err(Error::KeyVersionRetired { .. })),
@@ -146,7 +158,7 @@ fn a_master_version_retired_mid_batch_opens_no_later_item() {
 /// hands out blobs (each with a `traverse` record naming the retired version) that no longer
 /// open anywhere.
 #[test]
-#[ignore = "review21 finding"]
+
 fn a_destination_retired_mid_batch_gets_no_blob_under_its_retired_version() {
     let (vault, hook) = hooked_vault();
     let (a, b) = (cell(&vault, "a"), cell(&vault, "b"));
@@ -178,7 +190,11 @@ fn a_destination_retired_mid_batch_gets_no_blob_under_its_retired_version() {
     let results = vault
         .traverse_batch(&route, &items, &creds, Some(Layer::Rest), &none)
         .unwrap();
-    assert_eq!(b.key_versions(), (2, 2), "the destination rotated and retired");
+    assert_eq!(
+        b.key_versions(),
+        (2, 2),
+        "the destination rotated and retired"
+    );
     for (i, r) in results.iter().enumerate().skip(1) {
         let Ok(blob) = r else { continue };
         assert!(
@@ -197,7 +213,10 @@ struct CheckpointFailsOnce {
 }
 
 impl hexvault_audit::AuditLog for CheckpointFailsOnce {
-    fn append(&self, event: hexvault_audit::Event) -> hexvault_audit::Result<hexvault_audit::Appended> {
+    fn append(
+        &self,
+        event: hexvault_audit::Event,
+    ) -> hexvault_audit::Result<hexvault_audit::Appended> {
         self.inner.append(event)
     }
     fn append_batch(
@@ -207,7 +226,10 @@ impl hexvault_audit::AuditLog for CheckpointFailsOnce {
         self.inner.append_batch(events)
     }
     fn checkpoint(&self) -> hexvault_audit::Result<Option<hexvault_audit::Checkpoint>> {
-        if self.fail_checkpoint.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .fail_checkpoint
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
             return Err(hexvault_audit::Error::Failed);
         }
         self.inner.checkpoint()
@@ -236,15 +258,13 @@ impl hexvault_audit::AuditLog for CheckpointFailsOnce {
 ///
 /// A rotation and a retirement write the same record (a `rotate` record naming a version);
 /// the replay tells them apart only by comparing with the versions replayed so far. When a
-/// rotation's record is appended but the checkpoint that must follow it fails
-/// (`record_version_change`, vault.rs:885-892), `Cell::rotate` returns the error and the
-/// vault stays at the old version, while the record stays in the log. The next `rotate`
-/// records the same version again, and a replay reads that second record as a retirement:
-/// after a restart the cell's minimum is 2, and every blob sealed under version 1 (also
-/// those sealed after the failed rotation, which the vault said was current) is refused as
-/// retired, though nobody retired it.
+/// rotation's record is appended but the checkpoint that must follow it fails,
+/// `Cell::rotate` returns the error and the vault stays at the old version, while the record
+/// stays in the log. The next `rotate` recorded the same version again, and a replay read
+/// that second record as a retirement (review round 21). Now the vault refuses key-version
+/// changes (`Error::VersionsUnsettled`) until the log is replayed into it.
 #[test]
-#[ignore = "review21 finding"]
+
 fn a_rotation_whose_checkpoint_failed_is_not_replayed_as_a_retirement() {
     let log = Arc::new(CheckpointFailsOnce {
         inner: memory_log(),
@@ -257,9 +277,30 @@ fn a_rotation_whose_checkpoint_failed_is_not_replayed_as_a_retirement() {
         .store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(a.rotate().is_err(), "the rotation's checkpoint failed");
     assert_eq!(a.key_versions(), (1, 1), "the vault stays at version 1");
-    let blob = a.seal(&oid("o"), b"sealed under v1", Layer::Rest, &none).unwrap();
-    assert_eq!(a.rotate().unwrap(), 2);
-    assert_eq!(a.key_versions(), (2, 1), "version 1 is not retired");
+    let blob = a
+        .seal(&oid("o"), b"sealed under v1", Layer::Rest, &none)
+        .unwrap();
+    // The log names version 2, the vault holds 1: no second change is written over the
+    // first (the replay would read it as a retirement) until the log is replayed.
+    assert!(matches!(a.rotate(), Err(Error::VersionsUnsettled)));
+    assert!(matches!(a.retire_below(1), Err(Error::VersionsUnsettled)));
+    assert!(matches!(
+        vault.rotate_master(hexvault_cells::VaultMasterKey::from_kms_bytes(&mut [7; 32])),
+        Err(Error::VersionsUnsettled)
+    ));
+    assert!(
+        a.open(&oid("o"), &blob, &none).is_ok(),
+        "data keeps working"
+    );
+    vault
+        .replay_versions(&log.inner.records().unwrap())
+        .unwrap();
+    assert_eq!(
+        a.key_versions(),
+        (2, 1),
+        "the recorded rotation is in force"
+    );
+    assert_eq!(a.rotate().unwrap(), 3);
     assert!(a.open(&oid("o"), &blob, &none).is_ok());
 
     // A restart: a new vault under the same master replays the log.
@@ -269,8 +310,8 @@ fn a_rotation_whose_checkpoint_failed_is_not_replayed_as_a_retirement() {
     let a2 = cell(&again, "a");
     assert_eq!(
         a2.key_versions(),
-        (2, 1),
-        "the replay invented a retirement of version 1"
+        (3, 1),
+        "the replay reaches the vault's versions and invents no retirement"
     );
     assert!(a2.open(&oid("o"), &blob, &none).is_ok());
 }
