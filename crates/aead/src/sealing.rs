@@ -320,8 +320,10 @@ impl SealingKey {
     }
 
     /// Opens a sealed blob in place and returns the plaintext, a sub-slice of `blob`.
-    /// On any failure the ciphertext region of `blob` is zeroed, so no plaintext (nor
-    /// partial decryption) is ever left in it.
+    /// When decryption fails (authentication), the ciphertext region of `blob` is zeroed,
+    /// so no plaintext (nor partial decryption) is ever left in it; a blob refused on its
+    /// header (magic, version, key version, length) is left as it was: nothing was
+    /// decrypted.
     ///
     /// # Errors
     /// As [`SealingKey::open`].

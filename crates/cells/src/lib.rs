@@ -51,30 +51,25 @@
 //! let c = hexvault_cells::CellId::new("c").unwrap();
 //! let _ = hexvault_cells::keys::cell_key(&master, &p, &c, 1);
 //! ```
-//! A cell's raw seal and open (one layer, no credential check, no audit) are private:
-//! ```compile_fail
-//! fn peel(cell: &hexvault_cells::Cell, o: &hexvault_cells::ObjectId, blob: &[u8]) {
-//!     let _ = cell.inner.open(cell.partition_id(), cell.id(), o, blob,
-//!         &hexvault_cells::Credentials::none(), false);
+//! A cell's raw seal and open (one layer, no credential check, no audit) live behind a
+//! private field. Each example below only names the item, so that it fails for privacy
+//! alone (of the item, or of the private types its signature takes: `reencrypt` and
+//! `cross` could not be named from outside even if they were `pub`), never for its
+//! arguments; stable rustdoc does not check the error code given:
+//! ```compile_fail,E0616
+//! fn peel(cell: &hexvault_cells::Cell) {
+//!     let _ = &cell.inner;
 //! }
 //! ```
 //! The re-encryption step of a transfer cannot be called without its route check and audit
 //! record:
-//! ```compile_fail
-//! fn skip(vault: &hexvault_cells::Vault, route: &hexvault_cells::RouteId,
-//!         o: &hexvault_cells::ObjectId, blob: &[u8]) {
-//!     let c = hexvault_cells::Credentials::none();
-//!     let _ = vault.reencrypt(route, o, blob, &c, hexvault_cells::Layer::Rest, &c);
-//! }
+//! ```compile_fail,E0624
+//! let _ = hexvault_cells::Vault::reencrypt;
 //! ```
 //! Nor can one crossing of a traversal, which returns the new blob beside its unappended
 //! record:
-//! ```compile_fail
-//! fn skip(vault: &hexvault_cells::Vault, o: &hexvault_cells::ObjectId, blob: &[u8]) {
-//!     let c = hexvault_cells::Credentials::none();
-//!     let _ = vault.cross(&(), &hexvault_audit::Context::new(), o, blob, &c, None, &c,
-//!         &mut Default::default());
-//! }
+//! ```compile_fail,E0624
+//! let _ = hexvault_cells::Vault::cross;
 //! ```
 //! A [`Plaintext`]'s buffer is reachable only through `expose_secret`:
 //! ```compile_fail

@@ -26,7 +26,9 @@ pub const DEFAULT_CHECKPOINT_EVERY: u64 = 64;
 
 /// A [`TokenResolver`] that refuses every token: a vault built with it opens and seals at
 /// layer 0 ([`Layer::Rest`](hexvault_cells::Layer::Rest)) only, and every attempt at layers 1
-/// and 2 is refused ([`hexvault_cells::Error::Denied`]) and recorded as denied.
+/// and 2 is refused and recorded as denied: with a token, as
+/// [`hexvault_cells::Error::Denied`]; without one, as
+/// [`hexvault_cells::Error::MissingCredential`] (the token is asked for before the resolver).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoAccessTokens;
 

@@ -798,7 +798,16 @@ impl Actor {
         }
         let mnemonic = Mnemonic::parse(phrase)?;
         self.seed = Some(Box::new(mnemonic.to_seed(passphrase)));
+        self.drop_partial_shares();
         Ok(())
+    }
+
+    /// An unlock by phrase ends a share unlock in progress: its partial set is wiped now,
+    /// not when its timeout passes (a share handed in later is refused as `AlreadyUnlocked`).
+    fn drop_partial_shares(&mut self) {
+        if let Some(shares) = self.shares.as_mut() {
+            shares.clear();
+        }
     }
 
     fn unlock_new(&mut self, words: u8, passphrase: &str) -> Result<Zeroizing<String>> {
@@ -808,6 +817,7 @@ impl Actor {
         let words = WordCount::try_from(usize::from(words))?;
         let mnemonic = Mnemonic::generate(words, Language::English)?;
         self.seed = Some(Box::new(mnemonic.to_seed(passphrase)));
+        self.drop_partial_shares();
         Ok(mnemonic.phrase())
     }
 
