@@ -409,8 +409,10 @@ pub unsafe extern "C" fn hexvault_encryptor_seal(
                 name: "plaintext_len",
                 reason: "too large to seal".to_owned(),
             })?;
-        check_capacity(required, out_capacity, out_len)?;
+        // The handle first, as `open` does: a size query on a freed handle is an invalid
+        // handle, not a buffer too small.
         let encryptor = raw::lookup(handle)?;
+        check_capacity(required, out_capacity, out_len)?;
         // SAFETY: the caller guarantees both inputs hold their lengths in readable bytes.
         let plaintext = unsafe { raw::input(plaintext, plaintext_len, "plaintext") }?;
         // SAFETY: as above.

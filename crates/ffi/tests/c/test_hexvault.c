@@ -215,6 +215,9 @@ static void test_handles_and_buffers(void) {
     uint8_t out[64];
     size_t len = 0;
     EXPECT(seal(h, "x", "", out, sizeof out, &len), HEXVAULT_STATUS_INVALID_HANDLE);
+    /* A size query (no room) on a freed handle names the handle first, as open does. */
+    EXPECT(seal(h, "x", "", NULL, 0, &len), HEXVAULT_STATUS_INVALID_HANDLE);
+    EXPECT(open_(h, out, sizeof out, "", NULL, 0, &len), HEXVAULT_STATUS_INVALID_HANDLE);
     EXPECT(seal(0, "x", "", out, sizeof out, &len), HEXVAULT_STATUS_INVALID_HANDLE);
     EXPECT(seal((HexvaultEncryptor)0xdeadbeefcafef00dULL, "x", "", out, sizeof out, &len),
            HEXVAULT_STATUS_INVALID_HANDLE); /* garbage handle */
