@@ -84,6 +84,26 @@ fn derive(c: &mut Criterion) {
                 .public_key()
         });
     });
+    // The floor of one hand-off that carries the work: a bare echo thread that derives the
+    // node and its public key before it replies. Unlike the bare echo below, the caller
+    // waits long enough here to park, as a cold derive's caller does.
+    let (tx, rx) = mpsc::channel::<mpsc::SyncSender<[u8; 32]>>();
+    let echo_seed = seed.clone();
+    let echo_path = path.clone();
+    std::thread::spawn(move || {
+        for reply in rx {
+            let node =
+                ed25519::ExtendedPrivateKey::derive_from_seed(&echo_seed, &echo_path).unwrap();
+            let _ = reply.send(node.public_key());
+        }
+    });
+    g.bench_function("bare_mpsc_round_trip_deriving_on_the_other_thread", |b| {
+        b.iter(|| {
+            let (rtx, rrx) = mpsc::sync_channel(1);
+            tx.send(rtx).unwrap();
+            rrx.recv().unwrap()
+        });
+    });
     g.finish();
 }
 
