@@ -154,11 +154,53 @@ fn a_replay_that_stops_before_the_unsettled_change_does_not_settle_the_vault() {
     log.fail_checkpoint.store(true, Ordering::SeqCst);
     assert!(a.rotate().is_err());
     assert!(matches!(a.rotate(), Err(Error::VersionsUnsettled)));
-    // A replay of records read before the change (or of none at all).
-    vault.replay_versions(&before).unwrap();
+    // A replay of records read before the change (or of none at all). A replay that
+    // refuses such records (they stop short of the log's length) is a fix too.
+    if vault.replay_versions(&before).is_err() {
+        return;
+    }
     assert!(
         matches!(a.rotate(), Err(Error::VersionsUnsettled)),
         "a replay of records that do not hold the unsettled change settled the vault"
     );
     let _ = blob;
+}
+
+/// As `a_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirement`, for the
+/// master (`Vault::rotate_master`, crates/cells/src/vault.rs:302-324): the second rotation
+/// records the same master version again, and a replay retires every older master version.
+#[test]
+#[ignore = "review23 finding"]
+fn a_master_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirement() {
+    let log = Arc::new(AppendAckLost {
+        inner: memory_log(),
+        lose_ack: AtomicBool::new(false),
+        fail_checkpoint: AtomicBool::new(false),
+    });
+    let vault = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, log.clone());
+    log.lose_ack.store(true, Ordering::SeqCst);
+    assert!(
+        vault
+            .rotate_master(VaultMasterKey::from_kms_bytes(&mut [7; 32]))
+            .is_err()
+    );
+    match vault.rotate_master(VaultMasterKey::from_kms_bytes(&mut [7; 32])) {
+        Err(Error::VersionsUnsettled) => {
+            vault
+                .replay_versions(&log.inner.records().unwrap())
+                .unwrap();
+        }
+        other => {
+            other.unwrap();
+        }
+    }
+    let again = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, Arc::new(memory_log()));
+    again
+        .replay_versions(&log.inner.records().unwrap())
+        .unwrap();
+    assert_eq!(
+        again.master_versions(),
+        vault.master_versions(),
+        "the replayed vault has the master versions the live vault had"
+    );
 }
