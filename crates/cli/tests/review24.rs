@@ -192,3 +192,50 @@ fn a_large_object_with_an_object_id_the_docs_allow_is_sealed_or_refused_up_front
         stderr_of(&output)
     );
 }
+
+/// docs/formats.md:982-986 ("Vault directory"): "It holds no secret: ... and no command
+/// writes a secret into it: `init --generate --out`, `open --out` and `session start --out`
+/// refuse a path inside the vault directory (exit 2 ...)"; docs/cli.md:20-21 (the vault
+/// directory is `--dir PATH`, else `$HEXVAULT_DIR`, else `./.hexvault`).
+///
+/// The other commands that write a fresh secret to a named file do not look: with
+/// `$HEXVAULT_DIR` naming the vault, `mnemonic new --out VAULT/phrase.txt` writes the root
+/// phrase into the vault directory, and `shares split --out-dir VAULT/shares` writes a
+/// threshold of shares (the phrase again) there; both exit 0. A backup or a commit of the
+/// directory, which the documentation says holds no secret, then carries the phrase.
+#[test]
+#[ignore = "review24 finding"]
+fn no_command_writes_a_fresh_secret_into_the_vault_directory() {
+    let temp = tempfile::tempdir().unwrap();
+    let vault = temp.path().join("vault");
+    init_vault(&vault, &[], &[], &[]);
+    let env = [
+        ("HEXVAULT_MNEMONIC", TREZOR_PHRASE),
+        ("HEXVAULT_DIR", vault.to_str().unwrap()),
+    ];
+    let phrase = vault.join("phrase.txt");
+    let new = common::hexvault(&["mnemonic", "new", "--out", phrase.to_str().unwrap()], "", &env);
+    let shares = vault.join("shares");
+    let split = common::hexvault(
+        &[
+            "shares", "split", "--threshold", "2", "--shares", "3", "--out-dir",
+            shares.to_str().unwrap(),
+        ],
+        "",
+        &env,
+    );
+    let written: Vec<&str> = [
+        (phrase.exists(), "mnemonic new --out"),
+        (shares.exists(), "shares split --out-dir"),
+    ]
+    .iter()
+    .filter(|(exists, _)| *exists)
+    .map(|(_, what)| *what)
+    .collect();
+    assert!(
+        written.is_empty(),
+        "secrets written inside the vault directory by: {written:?} (exit {:?} and {:?})",
+        new.status.code(),
+        split.status.code()
+    );
+}
