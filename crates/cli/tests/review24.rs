@@ -239,3 +239,31 @@ fn no_command_writes_a_fresh_secret_into_the_vault_directory() {
         split.status.code()
     );
 }
+
+/// crates/cli/src/main.rs:3-7 ("Secrets never travel as arguments ... Secret output ... is
+/// printed only with `--show-secret`") and the rule the command line keeps for every parser
+/// that may be handed a secret by mistake (crates/cli/src/tokens.rs:87-88: "The parser's
+/// message is never repeated: it may quote a value"; main.rs:596-599: a phrase typed as
+/// arguments "must not be printed back to the terminal, its scrollback or a CI log").
+///
+/// `decrypt` repeats serde_json's message, which quotes the input: a secret piped to
+/// `decrypt` instead of `encrypt` as a JSON string (what `jq .password secrets.json`
+/// prints) comes back whole on standard error: `malformed EncryptedData: invalid type:
+/// string "hunter2-db-password", expected struct EncryptedData`.
+#[test]
+#[ignore = "review24 finding"]
+fn decrypt_never_echoes_its_input_in_an_error() {
+    let secret = "hunter2-db-password";
+    for input in [
+        format!("\"{secret}\""),
+        format!("{{\"key_version\": \"{secret}\"}}"),
+    ] {
+        let output = common::hexvault(&["decrypt"], &input, &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = stderr_of(&output);
+        assert!(
+            !stderr.contains(secret),
+            "the input was echoed: {stderr}"
+        );
+    }
+}
