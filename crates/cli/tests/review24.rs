@@ -93,7 +93,7 @@ fn seal2(f: &Fixture, id: &str, session: &Path) {
 
 /// crates/cli/src/main.rs:103-104: "Re-encrypt every object of a cell under its current key
 /// version (resumable: objects already current are skipped)", and
-/// crates/cli/src/commands/vault.rs:1548-1549 (the error): "the objects before it are
+/// crates/cli/src/commands/vault.rs:1528-1529 and 1567-1568 (the error): "the objects before it are
 /// resealed, run reseal again once it is fixed".
 ///
 /// An object sealed at layer 2 under a session that has since ended (or expired) can never be
@@ -124,10 +124,10 @@ fn reseal_is_not_blocked_for_good_by_an_object_of_an_ended_session() {
     );
 }
 
-/// crates/cli/src/main.rs:281-282 (`shares split --out-dir`): "Write each share to
+/// crates/cli/src/main.rs:284-285 (`shares split --out-dir`): "Write each share to
 /// DIR/share-GROUP-MEMBER.txt (new files, mode 0600 ...)", and the house rule that a failed
-/// command leaves nothing half-written (docs/cli.md:14-16: a secret is printed or written only
-/// as the command's result).
+/// command leaves nothing half-written (docs/cli.md:11-15: a secret appears only as the command's
+/// result).
 ///
 /// When one target file already exists (here `share-1-3.txt`, left by an earlier split),
 /// `split` writes `share-1-1.txt` and `share-1-2.txt` of a fresh split first and only then
@@ -168,12 +168,12 @@ fn a_failed_shares_split_out_dir_leaves_no_fresh_share_behind() {
     );
 }
 
-/// docs/formats.md:999-1003 ("Vault directory"): "a file name holds at most 255 bytes, so
+/// docs/formats.md:997-1003 ("Vault directory"): "a file name holds at most 255 bytes, so
 /// partition and cell ids here have at most 127 bytes and object ids at most 125 (longer ones
 /// are refused as usage errors, before anything is recorded)".
 ///
 /// The limit is computed for `HEX(O).blob` only. A large object's stream file is
-/// `HEX(O).HASH16.stream` (docs/formats.md:1093), 2n + 24 bytes, which exceeds 255 for an
+/// `HEX(O).HASH16.stream` (docs/formats.md:1004, 1082), 2n + 24 bytes, which exceeds 255 for an
 /// object id of 116 to 125 bytes: `seal` accepts the id, reads and encrypts the whole input,
 /// then fails with exit 1 "writing a stream file: File name too long (os error 36)", a
 /// message that does not say what to do. Either the id must work, or it must be refused up
@@ -242,8 +242,8 @@ fn no_command_writes_a_fresh_secret_into_the_vault_directory() {
 
 /// crates/cli/src/main.rs:3-7 ("Secrets never travel as arguments ... Secret output ... is
 /// printed only with `--show-secret`") and the rule the command line keeps for every parser
-/// that may be handed a secret by mistake (crates/cli/src/tokens.rs:87-88: "The parser's
-/// message is never repeated: it may quote a value"; main.rs:596-599: a phrase typed as
+/// that may be handed a secret by mistake (crates/cli/src/tokens.rs:91-92: "The parser's
+/// message is never repeated: it may quote a value"; main.rs:566-569: a phrase typed as
 /// arguments "must not be printed back to the terminal, its scrollback or a CI log").
 ///
 /// `decrypt` repeats serde_json's message, which quotes the input: a secret piped to
