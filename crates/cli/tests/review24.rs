@@ -63,7 +63,14 @@ impl Fixture {
     fn start(&self, out: &str) -> PathBuf {
         let path = self.temp.path().join(out);
         self.ok(
-            &["session", "start", "--ttl", "1h", "--out", path.to_str().unwrap()],
+            &[
+                "session",
+                "start",
+                "--ttl",
+                "1h",
+                "--out",
+                path.to_str().unwrap(),
+            ],
             b"",
         );
         path
@@ -75,7 +82,13 @@ impl Fixture {
             .as_array()
             .unwrap()
             .iter()
-            .find(|c| format!("{}/{}", c["partition"].as_str().unwrap(), c["cell"].as_str().unwrap()) == cell)
+            .find(|c| {
+                format!(
+                    "{}/{}",
+                    c["partition"].as_str().unwrap(),
+                    c["cell"].as_str().unwrap()
+                ) == cell
+            })
             .unwrap()
             .clone()
     }
@@ -84,8 +97,17 @@ impl Fixture {
 fn seal2(f: &Fixture, id: &str, session: &Path) {
     f.ok(
         &[
-            "seal", "--cell", "p/a", "--id", id, "--layer", "2", "--token-env", "TOK",
-            "--session", session.to_str().unwrap(),
+            "seal",
+            "--cell",
+            "p/a",
+            "--id",
+            id,
+            "--layer",
+            "2",
+            "--token-env",
+            "TOK",
+            "--session",
+            session.to_str().unwrap(),
         ],
         b"layer two",
     );
@@ -116,7 +138,8 @@ fn reseal_is_not_blocked_for_good_by_an_object_of_an_ended_session() {
     let second = f.run(&["reseal", "--cell", "p/a", "--token-env", "TOK"], b"");
     let cell = f.ls_cell("p/a");
     assert_eq!(
-        cell["stale_objects"], 1,
+        cell["stale_objects"],
+        1,
         "only the dead layer-2 object may stay stale; `b-plain` (layer 0) must be resealed \
          (ls: {cell}; first run: {}; second run: {})",
         stderr_of(&first),
@@ -214,11 +237,21 @@ fn no_command_writes_a_fresh_secret_into_the_vault_directory() {
         ("HEXVAULT_DIR", vault.to_str().unwrap()),
     ];
     let phrase = vault.join("phrase.txt");
-    let new = common::hexvault(&["mnemonic", "new", "--out", phrase.to_str().unwrap()], "", &env);
+    let new = common::hexvault(
+        &["mnemonic", "new", "--out", phrase.to_str().unwrap()],
+        "",
+        &env,
+    );
     let shares = vault.join("shares");
     let split = common::hexvault(
         &[
-            "shares", "split", "--threshold", "2", "--shares", "3", "--out-dir",
+            "shares",
+            "split",
+            "--threshold",
+            "2",
+            "--shares",
+            "3",
+            "--out-dir",
             shares.to_str().unwrap(),
         ],
         "",
@@ -258,12 +291,13 @@ fn decrypt_never_echoes_its_input_in_an_error() {
         format!("\"{secret}\""),
         format!("{{\"key_version\": \"{secret}\"}}"),
     ] {
-        let output = common::hexvault(&["decrypt"], &input, &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)]);
+        let output = common::hexvault(
+            &["decrypt"],
+            &input,
+            &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)],
+        );
         assert_eq!(output.status.code(), Some(1));
         let stderr = stderr_of(&output);
-        assert!(
-            !stderr.contains(secret),
-            "the input was echoed: {stderr}"
-        );
+        assert!(!stderr.contains(secret), "the input was echoed: {stderr}");
     }
 }
