@@ -84,11 +84,11 @@ pub enum Error {
         minimum: u32,
     },
 
-    /// An earlier key-version change was appended to the audit log but could not be made
-    /// durable, so it did not take effect in this vault; the log may name versions the vault
-    /// does not hold. Replay the log first.
+    /// An earlier key-version change may be in the audit log without having taken effect in
+    /// this vault (its append reported an error, or its checkpoint or flush failed); the log
+    /// may name versions the vault does not hold. Replay the whole log first.
     #[error(
-        "an earlier key-version change is in the audit log but did not take effect (its checkpoint or flush failed): replay the log into the vault (Vault::replay_versions, or restart from the log) before changing key versions again"
+        "an earlier key-version change may be in the audit log without having taken effect (its append, checkpoint or flush failed): replay the whole log into the vault (Vault::replay_versions, or restart from the log) before changing key versions again"
     )]
     VersionsUnsettled,
 

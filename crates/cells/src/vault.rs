@@ -120,9 +120,9 @@ struct State {
     cells: HashMap<(PartitionId, CellId), Versions>,
     cache: KeyCache,
     routes: HashMap<RouteId, Arc<Route>>,
-    /// A key-version change was appended to the log but could not be made durable (its
-    /// checkpoint or flush failed), so it did not take effect here: the log may now name a
-    /// version this vault does not hold. Further changes are refused until the log is
+    /// A key-version change may be in the log without having taken effect here (its
+    /// append reported an error, or its checkpoint or flush failed): the log may now name
+    /// a version this vault does not hold. Further changes are refused until the log is
     /// replayed ([`Vault::replay_versions`]); a replay reads records by comparing them with
     /// the versions before them, so a second change written over the first would be read
     /// wrongly (review round 21: a rotation recorded twice replayed as a retirement).
@@ -303,8 +303,8 @@ impl Vault {
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
-    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
-    /// log but could not be made durable (replay the log first).
+    /// [`Error::VersionsUnsettled`] after an earlier key-version change whose append or
+    /// checkpoint failed (its record may be in the log; replay the log first).
     pub fn rotate_master(&self, master: VaultMasterKey) -> Result<u32> {
         let mut state = self.inner.lock();
         let next = state
@@ -331,8 +331,9 @@ impl Vault {
     /// # Errors
     /// [`Error::InvalidKeyVersion`] for 0, a version below the retired minimum, or one
     /// already loaded; [`Error::Audit`] if the record cannot be appended.
-    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
-    /// log but could not be made durable (replay the log first).
+    /// [`Error::VersionsUnsettled`] for a load that raises the version after an earlier
+    /// key-version change whose append or checkpoint failed (replay the log first; a load
+    /// that records nothing is accepted).
     pub fn load_master(&self, version: u32, master: VaultMasterKey) -> Result<()> {
         let mut state = self.inner.lock();
         if version == 0 || version < state.master.minimum || state.masters.contains_key(&version) {
@@ -359,8 +360,8 @@ impl Vault {
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] if `minimum` is above the current version; [`Error::Audit`].
-    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
-    /// log but could not be made durable (replay the log first).
+    /// [`Error::VersionsUnsettled`] after an earlier key-version change whose append or
+    /// checkpoint failed (its record may be in the log; replay the log first).
     pub fn retire_masters_below(&self, minimum: u32) -> Result<()> {
         let mut state = self.inner.lock();
         if minimum > state.master.current || minimum == 0 {
@@ -396,9 +397,10 @@ impl Vault {
     /// anything seals (until then a seal fails with [`Error::UnknownKeyVersion`]). Nothing
     /// is recorded (the records are in the log already). The records must be the whole
     /// log from its first record: the replay starts from version 1, as the log did. A
-    /// replay also settles a vault that refuses key-version changes with
-    /// [`Error::VersionsUnsettled`]: a change whose record reached the log is then in force
-    /// (a rotated master version needs [`Vault::load_master`], as above).
+    /// replay whose records reach the end of the vault's own log also settles a vault that
+    /// refuses key-version changes with [`Error::VersionsUnsettled`]: a change whose record
+    /// reached the log is then in force (a rotated master version needs
+    /// [`Vault::load_master`], as above); a shorter replay leaves it unsettled.
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] for a rotation record naming version 0 or a layer
@@ -411,7 +413,13 @@ impl Vault {
     ) -> Result<()> {
         // The log's history starts where a new vault starts (every version at 1): replay
         // from there, then raise the vault's versions to the result.
-        let recorded = RecordedVersions::from_records(records)?;
+        let records: Vec<&hexvault_audit::AuditRecord> = records.into_iter().collect();
+        let recorded = RecordedVersions::from_records(records.iter().copied())?;
+        // Up to where the records go: an unsettled change is settled only by records that
+        // reach the end of this vault's log, where its record is if it was stored.
+        let reach = records
+            .last()
+            .map_or(0, |record| record.sequence.get().saturating_add(1));
         let master = recorded.master_versions();
         let mut state = self.inner.lock();
         state.master.current = state.master.current.max(master.current);
@@ -432,8 +440,11 @@ impl Vault {
             state.cells.insert(key.clone(), raised);
         }
         // The vault now holds at least what the log records: a change left unsettled is
-        // either in the log (and now in force) or lost with it.
-        state.versions_unsettled = false;
+        // either in the log (and now in force) or lost with it. A replay that stops short
+        // of the log's end (a stale copy) settles nothing (review round 23).
+        if reach >= self.inner.log.len() {
+            state.versions_unsettled = false;
+        }
         self.inner.bump();
         Ok(())
     }
@@ -660,8 +671,8 @@ impl Cell {
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] when the version space is spent; [`Error::Audit`].
-    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
-    /// log but could not be made durable (replay the log first).
+    /// [`Error::VersionsUnsettled`] after an earlier key-version change whose append or
+    /// checkpoint failed (its record may be in the log; replay the log first).
     pub fn rotate(&self) -> Result<u32> {
         let mut state = self.inner.lock();
         let mut versions = state.cell_versions(&self.partition, &self.cell);
@@ -694,8 +705,8 @@ impl Cell {
     /// # Errors
     /// [`Error::InvalidKeyVersion`] if `minimum` is 0 or above the current version;
     /// [`Error::Audit`].
-    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
-    /// log but could not be made durable (replay the log first).
+    /// [`Error::VersionsUnsettled`] after an earlier key-version change whose append or
+    /// checkpoint failed (its record may be in the log; replay the log first).
     pub fn retire_below(&self, minimum: u32) -> Result<()> {
         let mut state = self.inner.lock();
         let mut versions = state.cell_versions(&self.partition, &self.cell);
@@ -737,8 +748,8 @@ impl Cell {
     /// [`Error::InvalidKeyVersion`] unless `1 <= minimum <= current`, or if `current` or
     /// `minimum` is below the cell's current or minimum version ([`key_versions`](Self::key_versions));
     /// [`Error::Audit`] if a record cannot be appended (the raises recorded before it hold).
-    /// [`Error::VersionsUnsettled`] while an earlier key-version change's record is in the
-    /// log but could not be made durable (replay the log first).
+    /// [`Error::VersionsUnsettled`] after an earlier key-version change whose append or
+    /// checkpoint failed (its record may be in the log; replay the log first).
     pub fn restore_versions(&self, current: u32, minimum: u32) -> Result<()> {
         if minimum == 0 || minimum > current {
             return Err(Error::InvalidKeyVersion {
@@ -929,12 +940,17 @@ impl Inner {
         if state.versions_unsettled {
             return Err(Error::VersionsUnsettled);
         }
-        self.log.append(event)?;
-        let durable = match self.log.checkpoint() {
-            Ok(_) => Ok(()),
-            Err(hexvault_audit::Error::NoSigningKey) => self.log.flush(),
-            Err(err) => Err(err),
-        };
+        // An append that reports an error may still have stored the record (a database
+        // whose commit was not acknowledged, review round 23): its outcome is unknown, so
+        // it leaves the vault unsettled as a failed checkpoint does.
+        let durable = self
+            .log
+            .append(event)
+            .and_then(|_| match self.log.checkpoint() {
+                Ok(_) => Ok(()),
+                Err(hexvault_audit::Error::NoSigningKey) => self.log.flush(),
+                Err(err) => Err(err),
+            });
         if let Err(err) = durable {
             state.versions_unsettled = true;
             return Err(err.into());

@@ -82,20 +82,33 @@ fn a_clock_panic_in_the_service_loop_is_contained() {
     // it may wait.
     let ms = MasterSecret::from_bytes(&[0x42; 16]).unwrap();
     let groups = split(&ms, "", &SplitConfig::single(2, 3).iteration_exponent(0)).unwrap();
-    assert!(!vault.submit_share(&groups[0][0].to_words()).unwrap().unlocked);
+    assert!(
+        !vault
+            .submit_share(&groups[0][0].to_words())
+            .unwrap()
+            .unlocked
+    );
 
     // The next clock read panics; a capability request does not read the clock (and fails:
     // the vault is locked), so the read that panics is the loop's `wait()` after it.
     clock.panic_once();
     assert!(vault.vault_master_key().is_err());
     std::thread::sleep(Duration::from_millis(200));
-    assert!(!service.is_finished(), "the clock panic ended the service thread");
+    assert!(
+        !service.is_finished(),
+        "the clock panic ended the service thread"
+    );
     vault.status().unwrap();
     // The partial set was dropped: the second share alone is one of two again.
     let progress = vault.submit_share(&groups[0][1].to_words()).unwrap();
     assert!(!progress.unlocked && progress.have == 1, "{progress:?}");
     // The service still unlocks and serves.
-    assert!(vault.submit_share(&groups[0][2].to_words()).unwrap().unlocked);
+    assert!(
+        vault
+            .submit_share(&groups[0][2].to_words())
+            .unwrap()
+            .unlocked
+    );
     let device: DerivationPath = "m/74'/2'/3'/0'".parse().unwrap();
     vault.derive(KeyType::Ed25519, &device).unwrap();
 

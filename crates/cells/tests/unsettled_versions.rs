@@ -1,4 +1,6 @@
-//! Review round 23: findings against the session-9 fixes of the cells crate.
+//! Key-version changes whose record may be in the log without having taken effect (review
+//! rounds 21 and 23): the vault refuses further changes until a replay of the whole log, so
+//! a replay never reads a change recorded twice as a retirement.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -24,6 +26,16 @@ struct AppendAckLost {
     inner: hexvault_audit::MemoryLog,
     lose_ack: AtomicBool,
     fail_checkpoint: AtomicBool,
+}
+
+impl AppendAckLost {
+    fn new() -> Self {
+        Self {
+            inner: memory_log(),
+            lose_ack: AtomicBool::new(false),
+            fail_checkpoint: AtomicBool::new(false),
+        }
+    }
 }
 
 impl hexvault_audit::AuditLog for AppendAckLost {
@@ -80,13 +92,9 @@ impl hexvault_audit::AuditLog for AppendAckLost {
 /// replay of the log reads it as a retirement: blobs sealed under version 1, which the live
 /// vault still opens, no longer open after a restart.
 #[test]
-#[ignore = "review23 finding"]
+
 fn a_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirement() {
-    let log = Arc::new(AppendAckLost {
-        inner: memory_log(),
-        lose_ack: AtomicBool::new(false),
-        fail_checkpoint: AtomicBool::new(false),
-    });
+    let log = Arc::new(AppendAckLost::new());
     let vault = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, log.clone());
     let a = cell(&vault, "a");
     let none = Credentials::none();
@@ -95,7 +103,10 @@ fn a_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirement() {
         .unwrap();
 
     log.lose_ack.store(true, Ordering::SeqCst);
-    assert!(a.rotate().is_err(), "the rotation's append reported an error");
+    assert!(
+        a.rotate().is_err(),
+        "the rotation's append reported an error"
+    );
     assert_eq!(a.key_versions(), (1, 1), "the vault stays at version 1");
 
     // The caller retries. With the fix, the vault refuses until the log is replayed.
@@ -109,7 +120,10 @@ fn a_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirement() {
             other.unwrap();
         }
     }
-    assert!(a.open(&oid("o"), &blob, &none).is_ok(), "the live vault opens v1");
+    assert!(
+        a.open(&oid("o"), &blob, &none).is_ok(),
+        "the live vault opens v1"
+    );
 
     // A restart: a new vault under the same master replays the log.
     let records = log.inner.records().unwrap();
@@ -138,13 +152,9 @@ fn a_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirement() {
 /// change, which records the same version again, replayed as a retirement. The vault knows
 /// its log (`log.len()`) and could settle only when the records reach the unsettled one.
 #[test]
-#[ignore = "review23 finding"]
+
 fn a_replay_that_stops_before_the_unsettled_change_does_not_settle_the_vault() {
-    let log = Arc::new(AppendAckLost {
-        inner: memory_log(),
-        lose_ack: AtomicBool::new(false),
-        fail_checkpoint: AtomicBool::new(false),
-    });
+    let log = Arc::new(AppendAckLost::new());
     let vault = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, log.clone());
     let a = cell(&vault, "a");
     let none = Credentials::none();
@@ -170,13 +180,9 @@ fn a_replay_that_stops_before_the_unsettled_change_does_not_settle_the_vault() {
 /// master (`Vault::rotate_master`, crates/cells/src/vault.rs:302-324): the second rotation
 /// records the same master version again, and a replay retires every older master version.
 #[test]
-#[ignore = "review23 finding"]
+
 fn a_master_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirement() {
-    let log = Arc::new(AppendAckLost {
-        inner: memory_log(),
-        lose_ack: AtomicBool::new(false),
-        fail_checkpoint: AtomicBool::new(false),
-    });
+    let log = Arc::new(AppendAckLost::new());
     let vault = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, log.clone());
     log.lose_ack.store(true, Ordering::SeqCst);
     assert!(
@@ -203,4 +209,65 @@ fn a_master_rotation_whose_append_reported_an_error_is_not_replayed_as_a_retirem
         vault.master_versions(),
         "the replayed vault has the master versions the live vault had"
     );
+}
+
+/// `Vault::replay_versions` (crates/cells/src/vault.rs:365-366) restores "the master's and
+/// every cell's key versions from the rotation and retirement records of an audit log";
+/// the facade (crates/hexvault/src/vault.rs:196-197, `VaultBuilder::audit_file`) promises that "every
+/// cell and the master resume at the current and retired-minimum versions they had".
+///
+/// A rotation and a retirement write the same record (a `rotate` record naming a version);
+/// the replay tells them apart only by comparing with the versions replayed so far. When a
+/// rotation's record is appended but the checkpoint that must follow it fails,
+/// `Cell::rotate` returns the error and the vault stays at the old version, while the record
+/// stays in the log. The next `rotate` recorded the same version again, and a replay read
+/// that second record as a retirement (review round 21). Now the vault refuses key-version
+/// changes (`Error::VersionsUnsettled`) until the log is replayed into it.
+#[test]
+
+fn a_rotation_whose_checkpoint_failed_is_not_replayed_as_a_retirement() {
+    let log = Arc::new(AppendAckLost::new());
+    let vault = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, log.clone());
+    let a = cell(&vault, "a");
+    let none = Credentials::none();
+    log.fail_checkpoint.store(true, Ordering::SeqCst);
+    assert!(a.rotate().is_err(), "the rotation's checkpoint failed");
+    assert_eq!(a.key_versions(), (1, 1), "the vault stays at version 1");
+    let blob = a
+        .seal(&oid("o"), b"sealed under v1", Layer::Rest, &none)
+        .unwrap();
+    // The log names version 2, the vault holds 1: no second change is written over the
+    // first (the replay would read it as a retirement) until the log is replayed.
+    assert!(matches!(a.rotate(), Err(Error::VersionsUnsettled)));
+    assert!(matches!(a.retire_below(1), Err(Error::VersionsUnsettled)));
+    assert!(matches!(
+        vault.rotate_master(hexvault_cells::VaultMasterKey::from_kms_bytes(&mut [7; 32])),
+        Err(Error::VersionsUnsettled)
+    ));
+    assert!(
+        a.open(&oid("o"), &blob, &none).is_ok(),
+        "data keeps working"
+    );
+    vault
+        .replay_versions(&log.inner.records().unwrap())
+        .unwrap();
+    assert_eq!(
+        a.key_versions(),
+        (2, 1),
+        "the recorded rotation is in force"
+    );
+    assert_eq!(a.rotate().unwrap(), 3);
+    assert!(a.open(&oid("o"), &blob, &none).is_ok());
+
+    // A restart: a new vault under the same master replays the log.
+    let records = log.inner.records().unwrap();
+    let again = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, Arc::new(memory_log()));
+    again.replay_versions(&records).unwrap();
+    let a2 = cell(&again, "a");
+    assert_eq!(
+        a2.key_versions(),
+        (3, 1),
+        "the replay reaches the vault's versions and invents no retirement"
+    );
+    assert!(a2.open(&oid("o"), &blob, &none).is_ok());
 }
