@@ -368,9 +368,30 @@ impl EncryptedData {
     /// [`Error::MalformedEncryptedData`] for invalid JSON, base64 or fields.
     pub fn from_json(json: &str) -> Result<Self> {
         serde_json::from_str(json).map_err(|e| Error::MalformedEncryptedData {
-            reason: e.to_string(),
+            reason: json_error_reason(&e),
         })
     }
+}
+
+/// What is wrong with JSON that is not an `EncryptedData`, by kind and position only.
+/// serde_json's own message quotes the input (`invalid type: string "..."`), and the text
+/// given where a credential was expected may be a secret (a password piped to the wrong
+/// command: review round 24), so it is never repeated.
+fn json_error_reason(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Io => "the JSON could not be read",
+        Category::Syntax => "not JSON",
+        Category::Data => {
+            "JSON that is not an EncryptedData object (a field missing, unknown or of the wrong type)"
+        }
+        Category::Eof => "the JSON ends early",
+    };
+    format!(
+        "{what} (line {}, column {}); the input is not repeated here",
+        error.line(),
+        error.column()
+    )
 }
 
 /// `label || u32be(key_version) || u32be(len(salt)) || salt`; the caller's AAD follows.

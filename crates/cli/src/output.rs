@@ -159,6 +159,9 @@ fn out_dir(path: &std::path::Path) -> &std::path::Path {
 /// such a name would replace the link with a file of plaintext, or send plaintext where
 /// the command's own checks (the terminal refusal) do not look. Fails closed.
 pub(crate) fn check_out_path(path: &std::path::Path) -> CliResult {
+    // What `--out` writes (a plaintext, a phrase, shares) never goes into the vault
+    // directory the environment names, whichever command writes it (review round 24).
+    crate::vaultdir::refuse_out_inside_default_vault(path)?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_file() => Ok(()),
         Ok(_) => Err(CliError::usage(
@@ -182,36 +185,13 @@ pub(crate) fn write_out<T>(
     path: &std::path::Path,
     write: impl FnOnce(&std::fs::File) -> CliResult<T>,
 ) -> CliResult<T> {
-    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
-    use rustix::io::Errno;
     check_out_path(path)?;
     let dir = out_dir(path);
-    let fd = rustix::fs::openat(
-        CWD,
-        dir,
-        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
-        Mode::RUSR | Mode::WUSR,
-    )
-    .map_err(|errno| match errno {
-        Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL => CliError::Failed(
-            "the filesystem of --out's directory has no unnamed temporary files (O_TMPFILE), \
-             which --out needs so that an interruption leaves no partial file: write to a \
-             directory on ext4, xfs, btrfs or tmpfs, or to a pipe"
-                .into(),
-        ),
-        other => CliError::io("creating a file beside --out", other.into()),
-    })?;
-    let file = std::fs::File::from(fd);
+    let file = unnamed_file_in(dir)?;
     let value = write(&file)?;
     file.sync_all()
         .map_err(|error| CliError::io("writing --out", error))?;
-    // The unnamed file gets its name through its /proc link (linkat with AT_EMPTY_PATH
-    // needs CAP_DAC_READ_SEARCH).
-    let source = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
-    let link = |to: &std::path::Path| {
-        rustix::fs::linkat(CWD, source.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW)
-            .map_err(io::Error::from)
-    };
+    let link = |to: &std::path::Path| link_unnamed(&file, to);
     match link(path) {
         Ok(()) => {}
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
@@ -233,28 +213,60 @@ pub(crate) fn write_out<T>(
     Ok(value)
 }
 
-/// Writes a secret to a new file `path`, atomically (a temporary file in the same
-/// directory, mode 0600, synced, then linked into place) and never over an existing file:
-/// a fresh secret must not replace one that may still be needed.
+/// An unnamed file (O_TMPFILE, mode 0600) in `dir`: the kernel frees it with its last
+/// descriptor, so an interrupted command (kill -9 included) leaves nothing behind. A
+/// filesystem without O_TMPFILE is refused, never written through a named temporary file.
+fn unnamed_file_in(dir: &std::path::Path) -> CliResult<std::fs::File> {
+    use rustix::fs::{CWD, Mode, OFlags};
+    use rustix::io::Errno;
+    let fd = rustix::fs::openat(
+        CWD,
+        dir,
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::RUSR | Mode::WUSR,
+    )
+    .map_err(|errno| match errno {
+        Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL => CliError::Failed(
+            "the filesystem of the output's directory has no unnamed temporary files \
+             (O_TMPFILE), which hexvault needs so that an interruption leaves no partial file: \
+             write to a directory on ext4, xfs, btrfs or tmpfs, or to a pipe"
+                .into(),
+        ),
+        other => CliError::io("creating a file beside the output", other.into()),
+    })?;
+    Ok(std::fs::File::from(fd))
+}
+
+/// Gives the unnamed `file` the name `to`; fails with `AlreadyExists` if `to` exists. The
+/// name is made through the file's /proc link (linkat with AT_EMPTY_PATH needs
+/// CAP_DAC_READ_SEARCH).
+fn link_unnamed(file: &std::fs::File, to: &std::path::Path) -> io::Result<()> {
+    use rustix::fs::{AtFlags, CWD};
+    let source = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(file));
+    rustix::fs::linkat(CWD, source.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW)
+        .map_err(io::Error::from)
+}
+
+/// Writes a secret to a new file `path`, atomically (an unnamed file in the same directory,
+/// mode 0600, synced, then linked into place: an interruption leaves no file) and never over
+/// an existing file: a fresh secret must not replace one that may still be needed. A path
+/// inside the vault directory the environment names is refused.
 pub(crate) fn write_new_secret_file(path: &std::path::Path, bytes: &[u8]) -> CliResult {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => std::path::Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|error| CliError::io(format!("creating a file in {}", dir.display()), error))?;
+    crate::vaultdir::refuse_out_inside_default_vault(path)?;
+    let dir = out_dir(path);
+    let mut file = unnamed_file_in(dir)?;
     file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
+        .and_then(|()| file.sync_all())
         .map_err(|error| CliError::io(format!("writing {}", path.display()), error))?;
-    file.persist_noclobber(path).map_err(|error| {
-        if error.error.kind() == io::ErrorKind::AlreadyExists {
+    link_unnamed(&file, path).map_err(|error| {
+        if error.kind() == io::ErrorKind::AlreadyExists {
             CliError::Failed(format!(
                 "{} exists; refusing to overwrite it (it may hold a phrase still in use): \
                  choose another path or move the file away first",
                 path.display()
             ))
         } else {
-            CliError::io(format!("writing {}", path.display()), error.error)
+            CliError::io(format!("writing {}", path.display()), error)
         }
     })?;
     // The directory entry must be durable too, or a crash could lose the new file.

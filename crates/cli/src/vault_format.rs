@@ -123,6 +123,10 @@ pub const MAX_FOLDER_ID_LEN: usize = 127;
 /// The longest object id a vault directory holds: its blob file is `hex(id).blob`.
 pub const MAX_OBJECT_ID_LEN: usize = 125;
 
+/// The longest object id of a large object (ADR 0073): its stream file is
+/// `hex(id).HASH16.stream`, 2n + 24 bytes of a 255-byte file name.
+pub const MAX_LARGE_OBJECT_ID_LEN: usize = 115;
+
 /// Refuses an id whose file name in the vault directory would pass 255 bytes.
 fn fits_a_file_name(text: &str, max: usize, what: &str) -> CliResult<()> {
     if text.len() > max {

@@ -80,6 +80,25 @@ pub(crate) fn refuse_out_inside(out: &Path, vault: &Path, what: &str) -> CliResu
     Ok(())
 }
 
+/// For a command that writes a file the vault must never hold (a plaintext, a phrase,
+/// shares, a session) wherever it writes it: refuses `out` inside the vault directory the
+/// environment names (`$HEXVAULT_DIR`, else `./.hexvault`) when a vault is there. Vault
+/// commands also check against their own `--dir`.
+///
+/// # Errors
+/// As [`refuse_out_inside`].
+pub(crate) fn refuse_out_inside_default_vault(out: &Path) -> CliResult {
+    let root = std::env::var_os(DIR_ENV).map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
+    if !root.join(CONFIG_FILE).is_file() {
+        return Ok(());
+    }
+    refuse_out_inside(
+        out,
+        &root,
+        "what this command writes (a plaintext, a phrase, shares or a session)",
+    )
+}
+
 pub(crate) fn missing_vault() -> CliError {
     CliError::Failed(format!(
         "no vault in the directory given (--dir, ${DIR_ENV} or ./{DEFAULT_DIR}; not repeated \

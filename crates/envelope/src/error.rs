@@ -24,10 +24,11 @@ pub enum Error {
 
     /// The first four bytes are not `HXEV`.
     #[error(
-        "bad magic {found:02x?}: this is not a hexvault envelope (expected the bytes \"HXEV\")"
+        "bad magic: this is not a hexvault envelope (it does not start with the bytes \"HXEV\"; the bytes found are not repeated, they may be data)"
     )]
     BadMagic {
-        /// The four bytes found where the magic belongs.
+        /// The four bytes found where the magic belongs (not in the message: the input may
+        /// be a secret given to the wrong command).
         found: [u8; 4],
     },
 

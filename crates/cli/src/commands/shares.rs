@@ -204,7 +204,9 @@ fn split_text(groups: &[Vec<Share>], words: &[Vec<Zeroizing<String>>]) -> Zeroiz
 }
 
 /// Writes each share to `DIR/share-G-M.txt` (new files, mode 0600; `DIR` is made, mode
-/// 0700, when missing) and prints the names.
+/// 0700, when missing) and prints the names. All or nothing: every name is checked before
+/// the first file is written, and a failure part-way removes the shares already written
+/// (a threshold of them is the phrase).
 fn save(
     dir: &Path,
     groups: &[Vec<Share>],
@@ -212,25 +214,51 @@ fn save(
     json: bool,
 ) -> CliResult {
     use std::os::unix::fs::DirBuilderExt;
+    // Before the directory is made: shares never go into the vault directory.
+    crate::vaultdir::refuse_out_inside_default_vault(dir)?;
+    let planned: Vec<(&Share, &Zeroizing<String>, PathBuf)> = groups
+        .iter()
+        .zip(words)
+        .flat_map(|(group, texts)| group.iter().zip(texts))
+        .map(|(share, words)| {
+            let name = format!("share-{}-{}.txt", share.group(), share.member());
+            (share, words, dir.join(name))
+        })
+        .collect();
+    if let Some((_, _, taken)) = planned
+        .iter()
+        .find(|(_, _, path)| std::fs::symlink_metadata(path).is_ok())
+    {
+        return Err(CliError::Failed(format!(
+            "{} already exists: shares are written only as new files, and nothing was written; \
+             choose an empty --out-dir",
+            taken.display()
+        )));
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(|error| CliError::io(format!("creating {}", dir.display()), error))?;
     let mut saved = Vec::new();
-    for (group, texts) in groups.iter().zip(words) {
-        for (share, words) in group.iter().zip(texts) {
-            let path: PathBuf = dir.join(format!("share-{}-{}.txt", share.group(), share.member()));
-            let mut text = Zeroizing::new(String::with_capacity(words.len() + 1));
-            text.push_str(words);
-            text.push('\n');
-            output::write_new_secret_file(&path, text.as_bytes())?;
-            saved.push(SavedShare {
-                group: share.group(),
-                member: share.member(),
-                file: path.display().to_string(),
-            });
+    let mut written: Vec<&Path> = Vec::new();
+    for (share, words, path) in &planned {
+        let mut text = Zeroizing::new(String::with_capacity(words.len() + 1));
+        text.push_str(words);
+        text.push('\n');
+        if let Err(error) = output::write_new_secret_file(path, text.as_bytes()) {
+            // Nothing half-done: the shares of this split already written go too.
+            for done in written {
+                let _ = std::fs::remove_file(done);
+            }
+            return Err(error);
         }
+        written.push(path);
+        saved.push(SavedShare {
+            group: share.group(),
+            member: share.member(),
+            file: path.display().to_string(),
+        });
     }
     if json {
         return output::json(&saved);

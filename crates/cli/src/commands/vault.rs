@@ -1031,6 +1031,17 @@ pub(crate) fn seal(args: &SealArgs, json: bool) -> CliResult {
     let mut source = input::SecretSource::open(args.input.as_deref(), "plaintext")?;
     let head = source.head(large::THRESHOLD + 1, "plaintext")?;
     let is_large = large::is_large(&head);
+    // Before the vault is opened, so nothing is recorded (review round 24: the stream
+    // file's name passed 255 bytes after the whole input was encrypted).
+    if is_large && object.as_str().len() > hexvault_cli::vault_format::MAX_LARGE_OBJECT_ID_LEN {
+        return Err(CliError::usage(format!(
+            "the --id is {} bytes long (not repeated here); a large object (more than 1 MiB) \
+             has an object id of at most {} bytes, as its stream file is named by the id in \
+             hex: choose a shorter --id",
+            object.as_str().len(),
+            hexvault_cli::vault_format::MAX_LARGE_OBJECT_ID_LEN
+        )));
+    }
     let opened = open_vault(&dir, &args.keys, stdin)?;
     refuse_unusable_session(&opened, session.as_ref())?;
     // Checked again under the audit log's lock (the blob's rename refuses to replace one
@@ -1496,6 +1507,25 @@ struct ResealReport {
     objects: usize,
     resealed: usize,
     already_current: usize,
+    /// Objects left under their old versions because they could not be opened with the
+    /// credentials given (or not parsed), with the reason.
+    failed: Vec<ResealFailure>,
+}
+
+#[derive(Serialize)]
+struct ResealFailure {
+    id: String,
+    error: String,
+}
+
+/// Whether a cells error while resealing one object is that object's alone (its
+/// credentials, its blob), so the run goes on with the next object, rather than the
+/// vault's (the audit log), which stops the run.
+fn object_failure(error: &hexvault::cells::Error) -> bool {
+    !matches!(
+        error,
+        hexvault::cells::Error::Audit(_) | hexvault::cells::Error::Internal { .. }
+    )
 }
 
 /// `reseal`: every object whose blob is under an older key version is resealed, one at a
@@ -1518,18 +1548,24 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     let objects = dir.objects(&cell)?;
     let log = opened.vault.audit_log();
     let mut resealed = 0;
+    // An object that cannot be opened with the credentials given (sealed under a session
+    // that ended, at layer 1 without its token, or damaged) is reported and skipped: one of
+    // them must not keep every object after it under the old versions (review round 24).
+    let mut failed = Vec::new();
     for (object, path) in &objects {
         let blob = std::fs::read(path).map_err(|error| CliError::io("reading a blob", error))?;
         let stale = match handle.needs_reseal(&blob) {
             Ok(stale) => stale,
+            Err(error) if object_failure(&error) => {
+                failed.push(ResealFailure {
+                    id: object.to_string(),
+                    error: cells_error(error).to_string(),
+                });
+                continue;
+            }
             Err(error) => {
                 opened.vault.close()?;
-                return Err(CliError::Failed(format!(
-                    "object {object} in cell {}: {}; the objects before it are resealed, run \
-                     reseal again once it is fixed",
-                    cell.name(),
-                    cells_error(error)
-                )));
+                return Err(stopped_at(object, &cell, &cells_error(error)));
             }
         };
         if !stale {
@@ -1549,26 +1585,33 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
                 &credentials,
                 json,
             ) {
+                if let CliError::Cells(cells) = &error
+                    && object_failure(cells)
+                {
+                    failed.push(ResealFailure {
+                        id: object.to_string(),
+                        error: error.to_string(),
+                    });
+                    continue;
+                }
                 opened.vault.close()?;
-                return Err(CliError::Failed(format!(
-                    "object {object} in cell {}: {error}; the objects before it are resealed, \
-                     run reseal again once it is fixed",
-                    cell.name(),
-                )));
+                return Err(stopped_at(object, &cell, &error));
             }
             resealed += 1;
             continue;
         }
         let sealed = match handle.reseal(object, &blob, &credentials) {
             Ok(sealed) => sealed,
+            Err(error) if object_failure(&error) => {
+                failed.push(ResealFailure {
+                    id: object.to_string(),
+                    error: cells_error(error).to_string(),
+                });
+                continue;
+            }
             Err(error) => {
                 opened.vault.close()?;
-                return Err(CliError::Failed(format!(
-                    "object {object} in cell {}: {}; the objects before it are resealed, run \
-                     reseal again once it is fixed",
-                    cell.name(),
-                    cells_error(error)
-                )));
+                return Err(stopped_at(object, &cell, &cells_error(error)));
             }
         };
         log.flush()?;
@@ -1583,16 +1626,44 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
         key_version,
         objects: objects.len(),
         resealed,
-        already_current: objects.len() - resealed,
+        already_current: objects.len() - resealed - failed.len(),
+        failed,
     };
     if json {
-        output::json(&report)
+        output::json(&report)?;
     } else {
         output::line(&format!(
             "cell {}: {} resealed under key v{}, {} already current",
             report.cell, report.resealed, report.key_version, report.already_current
-        ))
+        ))?;
+        for failure in &report.failed {
+            output::note(&format!(
+                "not resealed: object {}: {}",
+                failure.id, failure.error
+            ));
+        }
     }
+    if report.failed.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Failed(format!(
+        "{} object(s) of cell {} could not be opened and stay under their old key versions \
+         (listed above); the others are resealed. An object sealed at layer 2 under a session \
+         that has ended can never be opened again: delete it once you are sure. Otherwise give \
+         the credentials it needs (--token-env, --session) and run reseal again",
+        report.failed.len(),
+        report.cell
+    )))
+}
+
+/// The error that stops a reseal at `object` (the audit log or the disk failed): what is
+/// done is kept, and a new run goes on where this one stopped.
+fn stopped_at(object: &ObjectId, cell: &CellRef, error: &dyn std::fmt::Display) -> CliError {
+    CliError::Failed(format!(
+        "object {object} in cell {}: {error}; the objects before it are resealed, run reseal \
+         again once it is fixed",
+        cell.name()
+    ))
 }
 
 /// Reseals a large object under a fresh data key (ADR 0073): opens the old data key, seals a

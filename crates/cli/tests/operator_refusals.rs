@@ -1,5 +1,7 @@
-//! Review round 24 findings (the `hexvault` command line as an operator's daily tool). Each
-//! test fails on the code it was written against and passes once the finding is fixed.
+//! What the command line does for an operator where review round 24 found it wanting: a
+//! reseal is not stopped for good by one object it cannot open, a failed `shares split
+//! --out-dir` leaves no share, a large object's id is checked before its input is read, no
+//! command writes a secret into the vault directory, and `decrypt` never echoes its input.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -125,7 +127,7 @@ fn seal2(f: &Fixture, id: &str, session: &Path) {
 /// credential at all) is never resealed because `a-dead` (layer 2, ended session) sorts
 /// before it.
 #[test]
-#[ignore = "review24 finding"]
+
 fn reseal_is_not_blocked_for_good_by_an_object_of_an_ended_session() {
     let f = Fixture::new();
     let session = f.start("s.toml");
@@ -158,7 +160,7 @@ fn reseal_is_not_blocked_for_good_by_an_object_of_an_ended_session() {
 /// the whole phrase, after a command that reported failure and whose message ("refusing to
 /// overwrite it") says nothing of the files it did write.
 #[test]
-#[ignore = "review24 finding"]
+
 fn a_failed_shares_split_out_dir_leaves_no_fresh_share_behind() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("shares");
@@ -202,7 +204,7 @@ fn a_failed_shares_split_out_dir_leaves_no_fresh_share_behind() {
 /// message that does not say what to do. Either the id must work, or it must be refused up
 /// front (exit 2) as the documentation promises for ids the directory cannot name.
 #[test]
-#[ignore = "review24 finding"]
+
 fn a_large_object_with_an_object_id_the_docs_allow_is_sealed_or_refused_up_front() {
     let f = Fixture::new();
     let id = "o".repeat(120);
@@ -227,7 +229,7 @@ fn a_large_object_with_an_object_id_the_docs_allow_is_sealed_or_refused_up_front
 /// threshold of shares (the phrase again) there; both exit 0. A backup or a commit of the
 /// directory, which the documentation says holds no secret, then carries the phrase.
 #[test]
-#[ignore = "review24 finding"]
+
 fn no_command_writes_a_fresh_secret_into_the_vault_directory() {
     let temp = tempfile::tempdir().unwrap();
     let vault = temp.path().join("vault");
@@ -284,7 +286,7 @@ fn no_command_writes_a_fresh_secret_into_the_vault_directory() {
 /// prints) comes back whole on standard error: `malformed EncryptedData: invalid type:
 /// string "hunter2-db-password", expected struct EncryptedData`.
 #[test]
-#[ignore = "review24 finding"]
+
 fn decrypt_never_echoes_its_input_in_an_error() {
     let secret = "hunter2-db-password";
     for input in [
