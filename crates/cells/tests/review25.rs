@@ -99,14 +99,23 @@ fn a_stale_replay_does_not_settle_a_vault_whose_log_len_is_the_last_seen_length(
         .cell(CellId::new("a").unwrap());
     let none = Credentials::none();
     assert_eq!(a.rotate().unwrap(), 2);
-    let blob = a.seal(&oid("o"), b"sealed under v2", Layer::Rest, &none).unwrap();
+    let blob = a
+        .seal(&oid("o"), b"sealed under v2", Layer::Rest, &none)
+        .unwrap();
     // Records read now: a copy that will be stale.
     let stale = log.inner.records().unwrap();
 
     log.lose_ack.store(true, Ordering::SeqCst);
-    assert!(a.rotate().is_err(), "the rotation's COMMIT acknowledgement was lost");
+    assert!(
+        a.rotate().is_err(),
+        "the rotation's COMMIT acknowledgement was lost"
+    );
     assert!(matches!(a.rotate(), Err(Error::VersionsUnsettled)));
-    assert_eq!(log.inner.len(), stale.len() as u64 + 1, "the record is in the log");
+    assert_eq!(
+        log.inner.len(),
+        stale.len() as u64 + 1,
+        "the record is in the log"
+    );
 
     if vault.replay_versions(&stale).is_err() {
         return; // refusing a stale replay is a fix too
@@ -114,7 +123,9 @@ fn a_stale_replay_does_not_settle_a_vault_whose_log_len_is_the_last_seen_length(
     let settled = !matches!(a.rotate(), Err(Error::VersionsUnsettled));
     // What follows from settling: a restart replays a retirement of version 2.
     let again = Vault::from_kms_bytes(&mut [0x42; 32], common::Resolver, Arc::new(memory_log()));
-    again.replay_versions(&log.inner.records().unwrap()).unwrap();
+    again
+        .replay_versions(&log.inner.records().unwrap())
+        .unwrap();
     let a2 = again
         .partition(PartitionId::new("p").unwrap())
         .cell(CellId::new("a").unwrap());
