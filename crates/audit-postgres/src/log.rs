@@ -1245,6 +1245,11 @@ impl AuditLog for PgLog {
         self.lock().writer.head().next
     }
 
+    /// The committed length, read from the head row ([`PgLog::refresh`]).
+    fn stored_len(&self) -> hexvault_audit::Result<u64> {
+        Ok(self.refresh()?.next)
+    }
+
     /// The head this handle last saw (see [`PgLog`]).
     fn head(&self) -> ChainValue {
         self.lock().writer.head().chain

@@ -130,6 +130,18 @@ pub trait AuditLog: Send + Sync {
         self.len() == 0
     }
 
+    /// Number of records the log's store holds now. [`AuditLog::len`] for a log this handle
+    /// alone appends to (the default); a log other writers append to as well, or whose
+    /// append may have stored a record it reported as failed (a database whose commit was
+    /// not acknowledged), reads it from the store. For a caller that must know whether what
+    /// it read reaches the end of the log (the cells crate's replay of key versions).
+    ///
+    /// # Errors
+    /// Read failures of the store.
+    fn stored_len(&self) -> Result<u64> {
+        Ok(self.len())
+    }
+
     /// Chain value of the last record (the genesis value for an empty log).
     fn head(&self) -> ChainValue;
 }

@@ -442,7 +442,15 @@ impl Vault {
         // The vault now holds at least what the log records: a change left unsettled is
         // either in the log (and now in force) or lost with it. A replay that stops short
         // of the log's end (a stale copy) settles nothing (review round 23).
-        if reach >= self.inner.log.len() {
+        // The store's length, not the handle's last view: a database log's handle may not
+        // have seen the record whose commit it reported as failed (review round 25). A
+        // length that cannot be read settles nothing.
+        if self
+            .inner
+            .log
+            .stored_len()
+            .is_ok_and(|stored| reach >= stored)
+        {
             state.versions_unsettled = false;
         }
         self.inner.bump();

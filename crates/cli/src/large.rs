@@ -289,6 +289,17 @@ pub(crate) fn open_stream(
 }
 
 /// A stream error in the command line's words.
+/// Whether `error`, from opening or re-encrypting a stream file, says the file is missing or
+/// damaged (a failure of that object), not that reading or writing failed.
+pub(crate) fn is_damaged_stream(error: &CliError) -> bool {
+    match error {
+        CliError::Failed(_) => true,
+        CliError::Aead(hexvault::aead::Error::Io { .. }) => false,
+        CliError::Aead(_) => true,
+        _ => false,
+    }
+}
+
 pub(crate) fn stream_error(error: hexvault::aead::Error) -> CliError {
     use hexvault::aead::Error;
     match error {

@@ -88,7 +88,11 @@ pub(crate) fn refuse_out_inside(out: &Path, vault: &Path, what: &str) -> CliResu
 /// # Errors
 /// As [`refuse_out_inside`].
 pub(crate) fn refuse_out_inside_default_vault(out: &Path) -> CliResult {
-    let root = std::env::var_os(DIR_ENV).map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
+    // An empty `$HEXVAULT_DIR` is no directory (it would name the working directory):
+    // taken as unset, as for `--dir` (review round 25).
+    let root = std::env::var_os(DIR_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
     if !root.join(CONFIG_FILE).is_file() {
         return Ok(());
     }

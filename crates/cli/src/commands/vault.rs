@@ -1585,17 +1585,19 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
                 &credentials,
                 json,
             ) {
-                if let CliError::Cells(cells) = &error
-                    && object_failure(cells)
-                {
-                    failed.push(ResealFailure {
-                        id: object.to_string(),
-                        error: error.to_string(),
-                    });
-                    continue;
+                match error {
+                    ResealLargeError::Object(error) => {
+                        failed.push(ResealFailure {
+                            id: object.to_string(),
+                            error: error.to_string(),
+                        });
+                        continue;
+                    }
+                    ResealLargeError::Stop(error) => {
+                        opened.vault.close()?;
+                        return Err(stopped_at(object, &cell, &error));
+                    }
                 }
-                opened.vault.close()?;
-                return Err(stopped_at(object, &cell, &error));
             }
             resealed += 1;
             continue;
@@ -1683,38 +1685,47 @@ fn reseal_large(
     log: &dyn hexvault::audit::AuditLog,
     credentials: &Credentials<'_>,
     json: bool,
-) -> CliResult {
+) -> Result<(), ResealLargeError> {
+    use ResealLargeError::{Object, Stop};
+    let cells = |error: hexvault::cells::Error| {
+        if object_failure(&error) {
+            Object(cells_error(error))
+        } else {
+            Stop(cells_error(error))
+        }
+    };
     let old = blob_versions(blob).ok_or_else(|| {
-        CliError::Failed("the blob is malformed (not a cell blob): restore it from a backup".into())
+        Object(CliError::Failed(
+            "the blob is malformed (not a cell blob): restore it from a backup".into(),
+        ))
     })?;
-    let layer = Layer::from_number(old.layer)?;
+    let layer = Layer::from_number(old.layer).map_err(|error| Object(error.into()))?;
     let old_key = large::data_key(
         handle
             .open(object, blob, credentials)
-            .map_err(cells_error)?
+            .map_err(cells)?
             .expose_secret(),
-    )?
+    )
+    .map_err(Object)?
     .ok_or_else(|| {
-        CliError::Failed(
+        Object(CliError::Failed(
             "the object has a .stream file but its blob holds no data key: restore the \
                  object's .blob and .stream files together from a backup"
                 .into(),
-        )
+        ))
     })?;
-    let new_key = hexvault::aead::Key::generate()?;
+    let new_key = hexvault::aead::Key::generate().map_err(|error| Stop(error.into()))?;
     let sealed = handle
         .seal(object, &large::key_record(&new_key), layer, credentials)
-        .map_err(cells_error)?;
-    let new = blob_versions(&sealed)
-        .ok_or_else(|| CliError::Failed("internal error: a sealed blob has no header".into()))?;
-    log.append(
-        Event::new(EventKind::Rotate)
-            .source(endpoint(cell, old.layer, old.cell_version)?)
-            .destination(endpoint(cell, new.layer, new.cell_version)?)
-            .input(BlobRef::bind(&[], &[], &[])?.with_payload_digest(blob))
-            .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&sealed)),
-    )?;
-    log.flush()?;
+        .map_err(cells)?;
+    let new = blob_versions(&sealed).ok_or_else(|| {
+        Stop(CliError::Failed(
+            "internal error: a sealed blob has no header".into(),
+        ))
+    })?;
+    // The stream is re-encrypted into an unnamed pending file first: a stream that does not
+    // authenticate (damaged) is this object's failure, found before anything is recorded
+    // (review round 25). The record then comes before any new file gets a name.
     let total = std::fs::metadata(old_stream).ok().map(|m| m.len());
     let bar = large::progress(large::progress_shown(json), total, "resealing");
     let pending = large::PendingStream::reencrypt(
@@ -1727,10 +1738,38 @@ fn reseal_large(
         &bar,
     );
     bar.finish_and_clear();
+    let (pending, _) = pending.map_err(|error| {
+        if large::is_damaged_stream(&error) {
+            Object(error)
+        } else {
+            Stop(error)
+        }
+    })?;
+    let stop = |error: CliError| Stop(error);
+    let record = || -> CliResult {
+        log.append(
+            Event::new(EventKind::Rotate)
+                .source(endpoint(cell, old.layer, old.cell_version)?)
+                .destination(endpoint(cell, new.layer, new.cell_version)?)
+                .input(BlobRef::bind(&[], &[], &[])?.with_payload_digest(blob))
+                .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&sealed)),
+        )?;
+        log.flush()?;
+        Ok(())
+    };
+    record().map_err(stop)?;
     let new_stream = large::stream_path(dir, cell, object, &sealed);
-    pending?.0.persist(&new_stream)?;
-    vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(()))?;
+    pending.persist(&new_stream).map_err(stop)?;
+    vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(())).map_err(stop)?;
     std::fs::remove_file(old_stream)
-        .map_err(|error| CliError::io("removing the old stream file", error))?;
-    vaultdir::sync_dir(&dir.cell_dir(cell))
+        .map_err(|error| Stop(CliError::io("removing the old stream file", error)))?;
+    vaultdir::sync_dir(&dir.cell_dir(cell)).map_err(stop)
+}
+
+/// How resealing one large object failed: the object's own failure (it cannot be opened
+/// with the credentials given, or it is damaged: reported, the run goes on), or the
+/// vault's or the disk's (the run stops).
+enum ResealLargeError {
+    Object(CliError),
+    Stop(CliError),
 }
