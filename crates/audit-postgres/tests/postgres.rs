@@ -877,6 +877,22 @@ fn head_row_changed_is_reported() {
     ));
 }
 
+/// `stored_len` reads the committed length from the head row, while `len` is what the handle
+/// last saw: another writer's appends show in the first only (the cells crate's replay asks
+/// the store whether it reached the end, review round 25).
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn stored_len_reads_the_head_row() {
+    let a = PgLog::create(client(), options(0)).unwrap();
+    let b = PgLog::open(client(), a.log_id(), options(0)).unwrap();
+    a.append(event(0)).unwrap();
+    b.append(event(1)).unwrap();
+    b.append(event(2)).unwrap();
+    assert_eq!(a.len(), 1, "a saw its own append only");
+    assert_eq!(a.stored_len().unwrap(), 3);
+    assert_eq!(b.stored_len().unwrap(), 3);
+}
+
 /// Public-key-only verification reads the same rows and catches an edited record up to
 /// the last checkpoint.
 #[test]
