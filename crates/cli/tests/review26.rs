@@ -94,3 +94,61 @@ fn a_refused_open_of_a_tampered_large_object_is_recorded() {
         "a refused open of a tampered large object left no record in the audit log"
     );
 }
+
+/// A second Trezor BIP-39 vector (entropy 7f..7f): another root.
+const OTHER_PHRASE: &str =
+    "legal winner thank year wave sausage worth useful legal winner thank yellow";
+
+/// SECURITY.md:24 (audit row): "recomputed or re-signed logs (verifiers use only the
+/// caller's trusted key, never the key in the file)"; SECURITY.md:100: "The vault
+/// directory's `config.toml` is not authenticated, so it is never trusted alone";
+/// README.md:188: "hexvault audit verify     # the vault's log, its public key and anchor".
+/// Without `--public-key` or a mnemonic, `audit verify` of a vault directory takes the key
+/// from config.toml alone: an attacker who writes the directory replaces the log, its
+/// anchor and config.toml's `audit_public_key` with those of a root of their own, and the
+/// command prints "OK" (exit 0) with no warning that the key came from an unauthenticated
+/// file.
+#[test]
+#[ignore = "review26 finding"]
+fn a_log_re_signed_under_another_root_with_its_key_in_config_toml_is_not_reported_ok() {
+    let ours = Vault::with(&["p"], &["p/c"], &[]);
+    // Another root's vault: its log, anchor and public key are what the attacker plants.
+    let temp = tempfile::tempdir().unwrap();
+    let theirs = temp.path().join("theirs");
+    let env = [("HEXVAULT_MNEMONIC", OTHER_PHRASE)];
+    for args in [&["init"][..], &["partition", "add", "p"], &["cell", "add", "p/c"]] {
+        let out = common::hexvault_in(&theirs, args, b"", &env);
+        assert!(out.status.success(), "{args:?}");
+    }
+    for name in ["audit.log", "audit.log.anchor"] {
+        std::fs::copy(theirs.join(name), ours.dir.join(name)).unwrap();
+    }
+    let their_config = std::fs::read_to_string(theirs.join("config.toml")).unwrap();
+    let their_key = their_config
+        .lines()
+        .find(|l| l.starts_with("audit_public_key"))
+        .unwrap()
+        .to_owned();
+    let our_config = std::fs::read_to_string(ours.dir.join("config.toml")).unwrap();
+    let forged: Vec<String> = our_config
+        .lines()
+        .map(|l| {
+            if l.starts_with("audit_public_key") {
+                their_key.clone()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(ours.dir.join("config.toml"), forged.join("\n") + "\n").unwrap();
+
+    // The operator's routine check, as README.md shows it (no mnemonic in the environment).
+    let out = common::hexvault_in(&ours.dir, &["audit", "verify"], b"", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() || stderr.contains("warning"),
+        "a log re-signed under another root verified OK with the key config.toml names, \
+         without a warning: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
