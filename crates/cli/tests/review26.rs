@@ -25,7 +25,11 @@ fn denied_records(v: &Vault) -> usize {
 
 /// The files of `billing/inbox` whose name ends with `suffix`.
 fn files_ending(v: &Vault, suffix: &str) -> Vec<PathBuf> {
-    let dir = v.dir.join("objects").join(hex("billing")).join(hex("inbox"));
+    let dir = v
+        .dir
+        .join("objects")
+        .join(hex("billing"))
+        .join(hex("inbox"));
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -56,7 +60,10 @@ fn flip(path: &PathBuf, at: usize) {
 fn a_refused_open_of_a_tampered_large_object_is_recorded() {
     let v = Vault::new();
     // Control: a small object, tampered, is refused and the refusal is recorded.
-    v.ok(&["seal", "--cell", "billing/inbox", "--id", "small"], b"hello");
+    v.ok(
+        &["seal", "--cell", "billing/inbox", "--id", "small"],
+        b"hello",
+    );
     let small = files_ending(&v, ".blob");
     assert_eq!(small.len(), 1);
     let len = std::fs::metadata(&small[0]).unwrap().len() as usize;
@@ -64,11 +71,18 @@ fn a_refused_open_of_a_tampered_large_object_is_recorded() {
     let before = denied_records(&v);
     let out = v.run(&["open", "--cell", "billing/inbox", "--id", "small"], b"");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(denied_records(&v), before + 1, "the small object's refusal is recorded");
+    assert_eq!(
+        denied_records(&v),
+        before + 1,
+        "the small object's refusal is recorded"
+    );
 
     // A large object (over 1 MiB), its stream tampered: refused as well ...
     let payload: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    v.ok(&["seal", "--cell", "billing/inbox", "--id", "big"], &payload);
+    v.ok(
+        &["seal", "--cell", "billing/inbox", "--id", "big"],
+        &payload,
+    );
     let streams = files_ending(&v, ".stream");
     assert_eq!(streams.len(), 1);
     flip(&streams[0], 2_000_000);
@@ -116,7 +130,11 @@ fn a_log_re_signed_under_another_root_with_its_key_in_config_toml_is_not_reporte
     let temp = tempfile::tempdir().unwrap();
     let theirs = temp.path().join("theirs");
     let env = [("HEXVAULT_MNEMONIC", OTHER_PHRASE)];
-    for args in [&["init"][..], &["partition", "add", "p"], &["cell", "add", "p/c"]] {
+    for args in [
+        &["init"][..],
+        &["partition", "add", "p"],
+        &["cell", "add", "p/c"],
+    ] {
         let out = common::hexvault_in(&theirs, args, b"", &env);
         assert!(out.status.success(), "{args:?}");
     }
