@@ -333,6 +333,16 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         ))?;
     } else {
         output::line(&report.to_string())?;
+        if mode == "vault-key" {
+            // The key came from the directory under test (review round 26): whoever can
+            // write the directory can replace the log, its anchor and this key together.
+            output::note(
+                "warning: the public key came from the vault's config.toml, which is not \
+                 authenticated: this result holds only if config.toml is the one `init` wrote. \
+                 For a check that trusts nothing in the directory, pass --public-key (the key \
+                 `init` printed, kept elsewhere) or give the mnemonic",
+            );
+        }
         if anchor_path.is_none() && args.min_sequence.is_none() {
             let absent = match &source {
                 Source::File(file) => format!("{}.anchor absent, no --anchor", file.display()),
