@@ -288,18 +288,19 @@ pub(crate) fn open_stream(
     StreamOpener::new(key, aad, reader).map_err(stream_error)
 }
 
-/// A stream error in the command line's words.
 /// Whether `error`, from opening or re-encrypting a stream file, says the file is missing or
-/// damaged (a failure of that object), not that reading or writing failed.
+/// damaged (a failure of that object), not that reading, writing or the random number
+/// generator failed.
 pub(crate) fn is_damaged_stream(error: &CliError) -> bool {
     match error {
         CliError::Failed(_) => true,
-        CliError::Aead(hexvault::aead::Error::Io { .. }) => false,
+        CliError::Aead(hexvault::aead::Error::Io { .. } | hexvault::aead::Error::Rng) => false,
         CliError::Aead(_) => true,
         _ => false,
     }
 }
 
+/// A stream error in the command line's words.
 pub(crate) fn stream_error(error: hexvault::aead::Error) -> CliError {
     use hexvault::aead::Error;
     match error {

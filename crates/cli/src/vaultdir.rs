@@ -89,7 +89,7 @@ pub(crate) fn refuse_out_inside(out: &Path, vault: &Path, what: &str) -> CliResu
 /// As [`refuse_out_inside`].
 pub(crate) fn refuse_out_inside_default_vault(out: &Path) -> CliResult {
     // An empty `$HEXVAULT_DIR` is no directory (it would name the working directory):
-    // taken as unset, as for `--dir` (review round 25).
+    // taken as unset here (review round 25); vault commands refuse it as an empty `--dir`.
     let root = std::env::var_os(DIR_ENV)
         .filter(|dir| !dir.is_empty())
         .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);

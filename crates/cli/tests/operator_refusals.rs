@@ -12,12 +12,11 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::vault::init_vault;
-use common::{TREZOR_PHRASE, hexvault_in, json_of, stderr_of, succeeded};
+use common::{TREZOR_PHRASE, files_ending, hexvault_in, json_of, stderr_of, succeeded};
 
 struct Fixture {
     temp: tempfile::TempDir,
@@ -29,16 +28,7 @@ impl Fixture {
     fn new() -> Self {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("vault");
-        let tokens = temp.path().join("tokens.toml");
-        std::fs::write(
-            &tokens,
-            format!(
-                "[[token]]\ntoken = \"tok\"\npolicy = \"pol\"\nsecret = \"{}\"\n",
-                "01".repeat(32)
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let tokens = common::token_file(temp.path());
         init_vault(&dir, &["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
         Self { temp, dir, tokens }
     }
@@ -302,19 +292,6 @@ fn decrypt_never_echoes_its_input_in_an_error() {
         let stderr = stderr_of(&output);
         assert!(!stderr.contains(secret), "the input was echoed: {stderr}");
     }
-}
-
-fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_ending(&path, suffix));
-        } else if path.to_str().unwrap().ends_with(suffix) {
-            found.push(path);
-        }
-    }
-    found
 }
 
 /// docs/cli.md:36 (`reseal`, added in round 24): "`failed` (array of `{id, error}`: objects

@@ -30,16 +30,7 @@ impl Fixture {
     fn new() -> Self {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("vault");
-        let tokens = temp.path().join("tokens.toml");
-        std::fs::write(
-            &tokens,
-            format!(
-                "[[token]]\ntoken = \"tok\"\npolicy = \"pol\"\nsecret = \"{}\"\n",
-                "01".repeat(32)
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let tokens = common::token_file(temp.path());
         init_vault(&dir, &["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
         Self { temp, dir, tokens }
     }

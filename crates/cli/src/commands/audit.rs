@@ -246,7 +246,11 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
     let vault_key = vault
         .as_ref()
         .map(|vault| vault.config.audit_public_key.as_str());
+    // Every way a vault command takes the mnemonic counts, the environment variable
+    // included (review round 27: a mnemonic in `$HEXVAULT_MNEMONIC` was ignored and the
+    // unauthenticated config.toml key used instead).
     let mnemonic_given = args.phrase.mnemonic_file.is_some()
+        || std::env::var_os(input::MNEMONIC_ENV).is_some_and(|value| !value.is_empty())
         || args.passphrase.passphrase_env.is_some()
         || args.passphrase.passphrase_prompt;
     let (verifier, mode) = match (&args.public_key, vault_key) {

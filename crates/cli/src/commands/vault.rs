@@ -1651,8 +1651,10 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
     Err(CliError::Failed(format!(
         "{} object(s) of cell {} could not be opened and stay under their old key versions \
          (listed above); the others are resealed. An object sealed at layer 2 under a session \
-         that has ended can never be opened again: delete it once you are sure. Otherwise give \
-         the credentials it needs (--token-env, --session) and run reseal again",
+         that has ended can never be opened again: delete it once you are sure. A damaged one \
+         (a blob or .stream file that does not authenticate) needs its files restored from a \
+         backup. Otherwise give the credentials it needs (--token-env, --session) and run \
+         reseal again",
         report.failed.len(),
         report.cell
     )))
@@ -1669,10 +1671,11 @@ fn stopped_at(object: &ObjectId, cell: &CellRef, error: &dyn std::fmt::Display) 
 }
 
 /// Reseals a large object under a fresh data key (ADR 0073): opens the old data key, seals a
-/// new one at the blob's layer under the current key versions, records the rotation (old and
-/// new blob), re-encrypts the stream into a new stream file, replaces the blob, and removes
-/// the old stream. An interruption leaves the old blob and stream, or the new ones; the
-/// stream file no blob names is removed by the next writer.
+/// new one at the blob's layer under the current key versions, re-encrypts the stream into
+/// a temporary file (`.tmp-*`; a damaged stream fails here, before anything is recorded),
+/// records the rotation (old and new blob), names the new stream file, replaces the blob, and
+/// removes the old stream. An interruption leaves the old blob and stream, or the new ones;
+/// temporary files and the stream file no blob names are removed by the next writer.
 #[allow(clippy::too_many_arguments)]
 fn reseal_large(
     dir: &VaultDir,
@@ -1723,9 +1726,9 @@ fn reseal_large(
             "internal error: a sealed blob has no header".into(),
         ))
     })?;
-    // The stream is re-encrypted into an unnamed pending file first: a stream that does not
-    // authenticate (damaged) is this object's failure, found before anything is recorded
-    // (review round 25). The record then comes before any new file gets a name.
+    // The stream is re-encrypted into a temporary file first: a stream that does not
+    // authenticate (damaged) is this object's failure, found before the rotation is
+    // recorded (review round 25). The record then comes before the new stream file is named.
     let total = std::fs::metadata(old_stream).ok().map(|m| m.len());
     let bar = large::progress(large::progress_shown(json), total, "resealing");
     let pending = large::PendingStream::reencrypt(

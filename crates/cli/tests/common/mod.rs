@@ -135,3 +135,35 @@ impl PhraseFifo {
         self.child.wait_with_output().unwrap()
     }
 }
+
+/// The files under `dir` (recursively) whose names end with `suffix`, sorted.
+pub(crate) fn files_ending(dir: &Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_ending(&path, suffix));
+        } else if path.to_str().unwrap().ends_with(suffix) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Writes `dir/tokens.toml`, a token resolver file (mode 0600) with one token `tok` of
+/// policy `pol` (secret 01 x 32), and returns its path.
+pub(crate) fn token_file(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let tokens = dir.join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "[[token]]\ntoken = \"tok\"\npolicy = \"pol\"\nsecret = \"{}\"\n",
+            "01".repeat(32)
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    tokens
+}
