@@ -18,7 +18,7 @@ fn unsigned(every: u64) -> LogOptions {
         .durability(Durability::EveryRecord)
 }
 
-/// `crates/audit/src/file.rs` (`FileLog::open` docs): "[`Error::NoSigningKey`] (the log has
+/// `crates/audit/src/file.rs:497-498` (`FileLog::open` docs): "[`Error::NoSigningKey`] (the log has
 /// checkpoints but no signing key was given)". A log created without a signing key but with a
 /// checkpoint interval (accepted by `create`, which then writes no checkpoint at all) cannot
 /// be reopened once its record count is a multiple of the interval: open tries to sign the
@@ -44,9 +44,9 @@ fn review28_unsigned_log_with_interval_reopens_at_a_multiple_of_it() {
 
 /// `crates/audit/src/lib.rs:21-24`: "the only truncation is of a torn final frame on open,
 /// after its bytes are saved to a quarantine file, and it is reported" and
-/// `crates/audit/README.md:36-37` ("a torn final frame is moved to `<log>.torn-<offset>`
+/// `crates/audit/README.md:34-37` ("a torn final frame is moved to `<log>.torn-<offset>`
 /// before it is cut off"); ADR 0036: a crash mid-write leaves a partial final frame that open
-/// repairs. `torn_is_damage` (`crates/audit/src/format.rs:172-177`) calls a torn region
+/// repairs. `torn_is_damage` (`crates/audit/src/format.rs:192-197`) calls a torn region
 /// damage when a complete, checksummed frame starts at any offset inside it, but a record's
 /// ids are opaque caller bytes (up to 256 each) and a complete frame is 18 bytes that anyone
 /// can compute: a record whose partition, cell or context id carries one, torn by a crash
