@@ -34,7 +34,7 @@ pub struct LogContents {
     pub log_id: LogId,
     /// The log's chain mode.
     pub mode: ChainMode,
-    /// The log file's format version (1 or 2).
+    /// The log file's format version (1, 2 or 3).
     pub format_version: u16,
     /// The checkpoint public key recorded in the header (information only, not a trust
     /// anchor: verifiers take the trusted key from the caller).
@@ -63,7 +63,15 @@ impl LogContents {
         let mut pos = format::HEADER_LEN;
         while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
             match format::read_frame(rest) {
-                FrameRead::Torn if format::torn_is_damage(rest) => {
+                FrameRead::Torn
+                    if format::torn_is_damage(rest, |kind, payload| {
+                        let next = entries
+                            .iter()
+                            .filter(|e| matches!(e, LogEntry::Record { .. }))
+                            .count() as u64;
+                        crate::verify::continues_log(kind, payload, next, header.log_id)
+                    }) =>
+                {
                     unreadable = Some((pos as u64, Damage::ForgedTornTail));
                     break;
                 }

@@ -642,7 +642,12 @@ impl FileLog {
             .chain
             .checkpoint_every
             .is_some_and(|n| state.chain.next != 0 && state.chain.next.is_multiple_of(n.get()));
-        if due && let Some(cp) = state.chain.new_checkpoint()? {
+        // Only a log that signs has interval checkpoints: an unsigned log created with an
+        // interval has none to add (review round 28: its reopen failed with NoSigningKey).
+        if due
+            && state.chain.signing_key.is_some()
+            && let Some(cp) = state.chain.new_checkpoint()?
+        {
             state.push_checkpoint(&cp)?;
             state.flush()?;
         }

@@ -187,22 +187,36 @@ pub(crate) fn write_frame_parts(out: &mut Vec<u8>, kind: u8, parts: &[&[u8]]) ->
 
 /// Whether the bytes `read_frame` called torn are damage rather than a crash's leftover:
 /// a torn final frame is shorter than one maximal frame and cannot contain a complete,
-/// checksummed frame. A forged head claiming a long length over complete records fails
-/// this (those records are still there, as valid frames).
-pub(crate) fn torn_is_damage(rest: &[u8]) -> bool {
+/// checksummed frame that continues the log (`continues(kind, payload)`: a record of a
+/// later sequence, a checkpoint of this log). A forged head claiming a long length over
+/// complete records fails this (those records are still there, as valid frames of later
+/// sequences). Frame-shaped bytes that continue nothing (inside a torn record's caller-chosen
+/// ids, review round 28) are a crash's leftover like the rest of the torn frame.
+pub(crate) fn torn_is_damage(rest: &[u8], continues: impl Fn(u8, &[u8]) -> bool) -> bool {
     if rest.len() >= MAX_FRAME_LEN {
         return true;
     }
-    (1..rest.len()).any(|i| rest.get(i..).is_some_and(is_complete_frame))
+    (1..rest.len()).any(|i| {
+        rest.get(i..)
+            .and_then(complete_frame)
+            .is_some_and(|(kind, payload)| continues(kind, payload))
+    })
 }
 
-/// A complete, checksummed frame starts at `r` (cheap when the head check fails).
-fn is_complete_frame(r: &[u8]) -> bool {
+/// The kind and payload of a complete, checksummed frame at the start of `r` (cheap when
+/// the head check fails).
+fn complete_frame(r: &[u8]) -> Option<(u8, &[u8])> {
     let head_ok = r
         .get(..FRAME_HEAD_LEN)
         .and_then(|head| head.split_at_checked(5))
         .is_some_and(|(fixed, check)| sha_prefix::<4>(&[FRAME_HEAD_DOMAIN, fixed]) == check);
-    head_ok && matches!(read_frame(r), FrameRead::Frame { .. })
+    if !head_ok {
+        return None;
+    }
+    match read_frame(r) {
+        FrameRead::Frame { kind, payload, .. } => Some((kind, payload)),
+        _ => None,
+    }
 }
 
 /// What lies at an offset of the frame area.
@@ -315,7 +329,7 @@ mod tests {
             );
         }
         assert!(matches!(read_frame(&[0; 40]), FrameRead::Torn));
-        assert!(!torn_is_damage(&[0; 40]));
+        assert!(!torn_is_damage(&[0; 40], |_, _| true));
         let too_long = vec![0u8; MAX_FRAME_PAYLOAD as usize + 1];
         let before = f.len();
         assert!(write_frame_parts(&mut f, FRAME_RECORD, &[&too_long]).is_err());
@@ -332,12 +346,15 @@ mod tests {
         forged.truncate(FRAME_HEAD_LEN + 3);
         forged.extend_from_slice(&tail);
         assert!(matches!(read_frame(&forged), FrameRead::Torn));
-        assert!(torn_is_damage(&forged));
+        assert!(torn_is_damage(&forged, |_, _| true));
+        // A hidden frame that continues nothing (frame-shaped bytes inside a torn record's
+        // ids) is a crash's leftover.
+        assert!(!torn_is_damage(&forged, |_, _| false));
         // A genuine torn frame (a prefix of one frame) is not.
         let mut genuine = Vec::new();
         write_frame_parts(&mut genuine, FRAME_RECORD, &[&[7u8; 1000]]).unwrap();
         genuine.truncate(500);
-        assert!(!torn_is_damage(&genuine));
-        assert!(torn_is_damage(&vec![0u8; MAX_FRAME_LEN]));
+        assert!(!torn_is_damage(&genuine, |_, _| true));
+        assert!(torn_is_damage(&vec![0u8; MAX_FRAME_LEN], |_, _| false));
     }
 }

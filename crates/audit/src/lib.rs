@@ -20,8 +20,9 @@
 //!   panic on any input.
 //! - A file log is only ever appended to; the only truncation is of a torn final frame on
 //!   open, after its bytes are saved to a quarantine file, and it is reported. A "torn"
-//!   region that hides a complete frame or exceeds one frame is damage. Nothing complete
-//!   is ever dropped.
+//!   region that hides a complete frame continuing the log (a record of a later sequence, a
+//!   checkpoint of this log) or exceeds one frame is damage. Nothing complete is ever
+//!   dropped.
 //! - Verification trusts only keys the caller gives, never the key in a file header.
 //! - An `append` returns only when its durability policy holds ([`Durability`]).
 //! - Key material ([`AuditKey`], signing keys) is zeroized on drop and never printed.

@@ -490,6 +490,19 @@ impl ChainCheck {
 }
 
 /// Splits a record frame's payload into the encoded record and its stored chain value.
+/// Whether a complete frame found inside a torn tail continues the log whose next record is
+/// `next`: a record of sequence `next` or later, or a checkpoint of `log_id`
+/// ([`format::torn_is_damage`]).
+pub(crate) fn continues_log(kind: u8, payload: &[u8], next: u64, log_id: LogId) -> bool {
+    if kind == format::FRAME_RECORD {
+        split_record_payload(payload)
+            .and_then(|(enc, _)| AuditRecord::decode(enc).ok())
+            .is_some_and(|record| record.sequence.get() >= next)
+    } else {
+        Checkpoint::decode(payload).is_ok_and(|cp| cp.log_id == log_id)
+    }
+}
+
 pub(crate) fn split_record_payload(payload: &[u8]) -> Option<(&[u8], ChainValue)> {
     let (enc, chain) = payload.split_at_checked(payload.len().checked_sub(32)?)?;
     Some((enc, ChainValue::from_bytes(chain.try_into().ok()?)))
@@ -512,7 +525,11 @@ pub(crate) fn walk(bytes: &[u8], mut check: ChainCheck) -> Walk {
     let mut last_cp = None;
     while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
         match format::read_frame(rest) {
-            FrameRead::Torn if format::torn_is_damage(rest) => {
+            FrameRead::Torn
+                if format::torn_is_damage(rest, |kind, payload| {
+                    continues_log(kind, payload, check.here().get(), check.log_id)
+                }) =>
+            {
                 failure = Some(Failure {
                     sequence: check.here(),
                     reason: Damage::ForgedTornTail,

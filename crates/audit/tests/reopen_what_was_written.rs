@@ -1,5 +1,6 @@
-//! Review round 28 findings (audit crate). Each test fails on the code it was written
-//! against and passes once the finding is fixed.
+//! A file log reopens what it wrote (review round 28): an unsigned log created with a
+//! checkpoint interval, and a log torn by a crash inside a record whose ids hold
+//! frame-shaped bytes (quarantined as a torn tail, not refused as forged).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -25,8 +26,8 @@ fn unsigned(every: u64) -> LogOptions {
 /// "missing" interval checkpoint and fails with `NoSigningKey`, although the log has no
 /// checkpoint and the options are exactly those it was created with.
 #[test]
-#[ignore = "review28 finding"]
-fn review28_unsigned_log_with_interval_reopens_at_a_multiple_of_it() {
+
+fn unsigned_log_with_interval_reopens_at_a_multiple_of_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("u.log");
     let log = FileLog::create(&path, unsigned(3)).unwrap();
@@ -53,8 +54,8 @@ fn review28_unsigned_log_with_interval_reopens_at_a_multiple_of_it() {
 /// after that id, makes `FileLog::open` refuse the honest log (`ForgedTornTail`) instead of
 /// quarantining the partial frame. Whoever names a cell or an actor can arm this.
 #[test]
-#[ignore = "review28 finding"]
-fn review28_a_torn_record_whose_id_embeds_a_frame_is_repaired_not_damage() {
+
+fn a_torn_record_whose_id_embeds_a_frame_is_repaired_not_damage() {
     use hexvault_audit::{CellId, Endpoint, Event, EventKind, KeyVersion, Layer, PartitionId};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.log");
