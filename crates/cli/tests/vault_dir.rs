@@ -97,7 +97,9 @@ impl Fixture {
         let (output, report) = self.verify_json(&[]);
         assert!(output.status.success(), "{}", stderr_of(&output));
         assert_eq!(report["ok"], true);
-        assert_eq!(report["mode"], "vault-key");
+        // The fixture gives the mnemonic in $HEXVAULT_MNEMONIC: the keyed check (review
+        // round 27), never config.toml's key alone.
+        assert_eq!(report["mode"], "keyed");
     }
 
     fn leftovers(&self) -> Vec<PathBuf> {
