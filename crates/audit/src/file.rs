@@ -426,6 +426,18 @@ impl FileLog {
                 )));
             }
         }
+        // Everything that can be refused without the file is decided first, so a refused
+        // creation leaves no empty file behind (review round 28, LOW).
+        let log_id = match options.fixed_log_id {
+            Some(id) => id,
+            None => LogId::random()?,
+        };
+        let checkpoint_every = match options.checkpoint_every {
+            None => 0,
+            Some(n) => u32::try_from(n.get()).map_err(|_| {
+                Error::InvalidOption("the checkpoint interval of a file log is at most 2^32 - 1")
+            })?,
+        };
         let file = match OpenOptions::new()
             .read(true)
             .append(true)
@@ -441,16 +453,6 @@ impl FileLog {
             Err(e) => return Err(Error::Io(e)),
         };
         lock_file(&file, path)?;
-        let log_id = match options.fixed_log_id {
-            Some(id) => id,
-            None => LogId::random()?,
-        };
-        let checkpoint_every = match options.checkpoint_every {
-            None => 0,
-            Some(n) => u32::try_from(n.get()).map_err(|_| {
-                Error::InvalidOption("the checkpoint interval of a file log is at most 2^32 - 1")
-            })?,
-        };
         let header = FileHeader {
             version: options.format,
             mode: options.chainer.mode(),

@@ -1,6 +1,7 @@
 //! A file log reopens what it wrote (review round 28): an unsigned log created with a
 //! checkpoint interval, and a log torn by a crash inside a record whose ids hold
-//! frame-shaped bytes (quarantined as a torn tail, not refused as forged).
+//! frame-shaped bytes (quarantined as a torn tail, not refused as forged); a refused
+//! creation leaves no file.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,7 +27,6 @@ fn unsigned(every: u64) -> LogOptions {
 /// "missing" interval checkpoint and fails with `NoSigningKey`, although the log has no
 /// checkpoint and the options are exactly those it was created with.
 #[test]
-
 fn unsigned_log_with_interval_reopens_at_a_multiple_of_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("u.log");
@@ -54,7 +54,6 @@ fn unsigned_log_with_interval_reopens_at_a_multiple_of_it() {
 /// after that id, makes `FileLog::open` refuse the honest log (`ForgedTornTail`) instead of
 /// quarantining the partial frame. Whoever names a cell or an actor can arm this.
 #[test]
-
 fn a_torn_record_whose_id_embeds_a_frame_is_repaired_not_damage() {
     use hexvault_audit::{CellId, Endpoint, Event, EventKind, KeyVersion, Layer, PartitionId};
     let dir = tempfile::tempdir().unwrap();
@@ -90,4 +89,21 @@ fn a_torn_record_whose_id_embeds_a_frame_is_repaired_not_damage() {
         }
         Err(e) => panic!("an honest torn final frame was refused: {e}"),
     }
+}
+
+/// A creation refused for its options (an interval a file log cannot store) leaves no file:
+/// the path stays free for a corrected `create` (review round 28, LOW: it left an empty file
+/// that `open` then called no audit log and `create` found existing).
+#[test]
+fn a_refused_creation_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let refused = FileLog::create(&path, unsigned(u64::from(u32::MAX) + 1));
+    assert!(
+        matches!(refused, Err(hexvault_audit::Error::InvalidOption(_))),
+        "{:?}",
+        refused.err()
+    );
+    assert!(!path.exists(), "a refused creation left a file");
+    FileLog::create(&path, unsigned(3)).unwrap();
 }
