@@ -39,8 +39,9 @@ const LIBRARY_CRATES: &[&str] = match LIBRARIES_AND_FACADE.split_last() {
     None => &[],
 };
 
-/// For each workspace package, the hexvault packages it may depend on (any dependency kind).
-/// Everything else named `hexvault*` is forbidden.
+/// For each workspace package, the hexvault packages it may depend on (any dependency kind
+/// unless [`DEV_ONLY_EDGES`] names the edge). Everything else named `hexvault*` is
+/// forbidden.
 const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("hexvault-mnemonic", &[]),
     ("hexvault-derivation", &["hexvault-mnemonic"]),
@@ -224,6 +225,11 @@ fn check_package_metadata(metadata: &Value, problems: &mut Vec<String>) {
     }
 }
 
+/// Edges of [`ALLOWED_EDGES`] allowed only as dev-dependencies (for tests), never as a
+/// normal or build dependency: a sideways runtime edge they must not become (review round
+/// 29: the kind was not checked).
+const DEV_ONLY_EDGES: &[(&str, &str)] = &[("hexvault-shares", "hexvault-derivation")];
+
 fn check_edges(metadata: &Value, problems: &mut Vec<String>) {
     for package in workspace_packages(metadata) {
         let name = package.get("name").and_then(Value::as_str).unwrap_or("?");
@@ -252,6 +258,15 @@ fn check_edges(metadata: &Value, problems: &mut Vec<String>) {
                 problems.push(format!(
                     "`{name}` depends on `{target}`, which the crate map forbids \
                      (crates depend only downward; see docs/architecture.md)"
+                ));
+            }
+            // `cargo metadata` gives the kind: null for a normal dependency, "dev", "build".
+            let kind = dependency.get("kind").and_then(Value::as_str);
+            if DEV_ONLY_EDGES.contains(&(name, target)) && kind != Some("dev") {
+                problems.push(format!(
+                    "`{name}` depends on `{target}` as a {} dependency; the crate map allows \
+                     it as a dev-dependency only (see docs/architecture.md)",
+                    kind.unwrap_or("normal")
                 ));
             }
         }
@@ -451,6 +466,27 @@ mod tests {
             check_edges(&metadata_with(package, &[dependency]), &mut problems);
             assert_eq!(problems.len(), 1, "{package} -> {dependency} passed");
             assert!(problems[0].contains(dependency));
+        }
+    }
+
+    /// Review round 29: an edge the crate map allows as a dev-dependency only fails as a
+    /// normal or build dependency (the kind was not checked).
+    #[test]
+    fn dev_only_edges_fail_as_other_kinds() {
+        let with_kind = |kind: Value| {
+            serde_json::json!({ "packages": [{ "name": "hexvault-shares", "dependencies": [
+                { "name": "hexvault-mnemonic", "kind": null },
+                { "name": "hexvault-derivation", "kind": kind },
+            ]}]})
+        };
+        let mut problems = Vec::new();
+        check_edges(&with_kind(Value::from("dev")), &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        for kind in [Value::Null, Value::from("build")] {
+            let mut problems = Vec::new();
+            check_edges(&with_kind(kind.clone()), &mut problems);
+            assert_eq!(problems.len(), 1, "{kind}: {problems:?}");
+            assert!(problems[0].contains("dev-dependency only"), "{problems:?}");
         }
     }
 
