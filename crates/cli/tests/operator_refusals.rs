@@ -15,78 +15,62 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::vault::init_vault;
-use common::{TREZOR_PHRASE, files_ending, hexvault_in, json_of, stderr_of, succeeded};
+use common::vault::{Vault, init_vault};
+use common::{TREZOR_PHRASE, files_ending, json_of, stderr_of};
 
-struct Fixture {
-    temp: tempfile::TempDir,
-    dir: PathBuf,
-    tokens: PathBuf,
+/// A vault with cells `p/a`, `p/b` and the edge between them, a token resolver file (token
+/// `tok` in `$TOK`) and a private runtime directory for session files.
+fn fixture() -> Vault {
+    let mut v = Vault::with(&["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
+    let tokens = common::token_file(v.temp.path());
+    let runtime = v.temp.path().to_str().unwrap().to_owned();
+    v.env.extend([
+        (
+            "HEXVAULT_TOKENS".to_owned(),
+            tokens.to_str().unwrap().to_owned(),
+        ),
+        ("TOK".to_owned(), "tok".to_owned()),
+        ("XDG_RUNTIME_DIR".to_owned(), runtime),
+    ]);
+    v
 }
 
-impl Fixture {
-    fn new() -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path().join("vault");
-        let tokens = common::token_file(temp.path());
-        init_vault(&dir, &["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
-        Self { temp, dir, tokens }
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let runtime = self.temp.path().to_str().unwrap();
-        hexvault_in(
-            &self.dir,
-            args,
-            stdin,
-            &[
-                ("HEXVAULT_MNEMONIC", TREZOR_PHRASE),
-                ("HEXVAULT_TOKENS", self.tokens.to_str().unwrap()),
-                ("TOK", "tok"),
-                ("XDG_RUNTIME_DIR", runtime),
-            ],
-        )
-    }
-
-    fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
-        succeeded(args, self.run(args, stdin))
-    }
-
-    fn start(&self, out: &str) -> PathBuf {
-        let path = self.temp.path().join(out);
-        self.ok(
-            &[
-                "session",
-                "start",
-                "--ttl",
-                "1h",
-                "--out",
-                path.to_str().unwrap(),
-            ],
-            b"",
-        );
-        path
-    }
-
-    fn ls_cell(&self, cell: &str) -> serde_json::Value {
-        let ls = json_of(&self.ok(&["--json", "ls"], b""));
-        ls["cells"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| {
-                format!(
-                    "{}/{}",
-                    c["partition"].as_str().unwrap(),
-                    c["cell"].as_str().unwrap()
-                ) == cell
-            })
-            .unwrap()
-            .clone()
-    }
+/// Starts a one-hour session written to `out` in the vault's temporary directory.
+fn start(f: &Vault, out: &str) -> PathBuf {
+    let path = f.temp.path().join(out);
+    f.ok(
+        &[
+            "session",
+            "start",
+            "--ttl",
+            "1h",
+            "--out",
+            path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    path
 }
 
-fn seal2(f: &Fixture, id: &str, session: &Path) {
+/// The `ls --json` entry of `cell` (`P/C`).
+fn ls_cell(f: &Vault, cell: &str) -> serde_json::Value {
+    let ls = json_of(&f.ok(&["--json", "ls"], b""));
+    ls["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            format!(
+                "{}/{}",
+                c["partition"].as_str().unwrap(),
+                c["cell"].as_str().unwrap()
+            ) == cell
+        })
+        .unwrap()
+        .clone()
+}
+
+fn seal2(f: &Vault, id: &str, session: &Path) {
     f.ok(
         &[
             "seal",
@@ -119,8 +103,8 @@ fn seal2(f: &Fixture, id: &str, session: &Path) {
 #[test]
 
 fn reseal_is_not_blocked_for_good_by_an_object_of_an_ended_session() {
-    let f = Fixture::new();
-    let session = f.start("s.toml");
+    let f = fixture();
+    let session = start(&f, "s.toml");
     seal2(&f, "a-dead", &session);
     f.ok(&["seal", "--cell", "p/a", "--id", "b-plain"], b"layer zero");
     f.ok(&["session", "end", session.to_str().unwrap()], b"");
@@ -128,7 +112,7 @@ fn reseal_is_not_blocked_for_good_by_an_object_of_an_ended_session() {
     // Any credentials the operator still has: the token; the session is gone for good.
     let first = f.run(&["reseal", "--cell", "p/a", "--token-env", "TOK"], b"");
     let second = f.run(&["reseal", "--cell", "p/a", "--token-env", "TOK"], b"");
-    let cell = f.ls_cell("p/a");
+    let cell = ls_cell(&f, "p/a");
     assert_eq!(
         cell["stale_objects"],
         1,
@@ -196,7 +180,7 @@ fn a_failed_shares_split_out_dir_leaves_no_fresh_share_behind() {
 #[test]
 
 fn a_large_object_with_an_object_id_the_docs_allow_is_sealed_or_refused_up_front() {
-    let f = Fixture::new();
+    let f = fixture();
     let id = "o".repeat(120);
     let payload = vec![0x5a_u8; 1024 * 1024 + 1];
     let output = f.run(&["seal", "--cell", "p/a", "--id", &id], &payload);
@@ -310,7 +294,7 @@ fn decrypt_never_echoes_its_input_in_an_error() {
 #[test]
 
 fn reseal_goes_on_past_a_damaged_large_object() {
-    let f = Fixture::new();
+    let f = fixture();
     let large = vec![0x5a_u8; (1 << 20) + 100];
     f.ok(&["seal", "--cell", "p/a", "--id", "a-large"], &large);
     f.ok(&["seal", "--cell", "p/a", "--id", "b-plain"], b"small");
@@ -324,7 +308,7 @@ fn reseal_goes_on_past_a_damaged_large_object() {
 
     let run = f.run(&["--json", "reseal", "--cell", "p/a"], b"");
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-    let stale = f.ls_cell("p/a")["stale_objects"].clone();
+    let stale = ls_cell(&f, "p/a")["stale_objects"].clone();
     assert!(
         stale == 1 && run.status.code() == Some(1) && stdout.contains("a-large"),
         "a damaged large object must be reported in `failed` and skipped, the others \
@@ -404,10 +388,10 @@ fn an_empty_hexvault_dir_neither_opens_the_guard_nor_refuses_outside_a_vault() {
 #[test]
 
 fn reseal_is_not_blocked_for_good_by_a_large_object_of_an_ended_session() {
-    let f = Fixture::new();
+    let f = fixture();
     let ok = |args: &[&str], stdin: &[u8]| f.ok(args, stdin);
     let run = |args: &[&str], stdin: &[u8]| f.run(args, stdin);
-    let session = f.start("s.toml");
+    let session = start(&f, "s.toml");
     let session = session.to_str().unwrap();
     let large = vec![0x5a_u8; (1 << 20) + 100];
     ok(
@@ -433,7 +417,7 @@ fn reseal_is_not_blocked_for_good_by_a_large_object_of_an_ended_session() {
         &["--json", "reseal", "--cell", "p/a", "--token-env", "TOK"],
         b"",
     );
-    let stale = f.ls_cell("p/a")["stale_objects"].clone();
+    let stale = ls_cell(&f, "p/a")["stale_objects"].clone();
     assert!(
         stale == 1 && first.status.code() == Some(1),
         "only the dead layer-2 large object may stay stale; `b-plain` must be resealed: \
