@@ -76,10 +76,20 @@ fn derive(c: &mut Criterion) {
     g.bench_function("derivation_derive_from_seed", |b| {
         b.iter(|| ed25519::ExtendedPrivateKey::derive_from_seed(black_box(&seed), &path).unwrap());
     });
-    // What the service computes for a DerivedKey: the node and its public key.
+    // The extended key and its public key (the extended key computes its parent's
+    // fingerprint, which a DerivedKey does not carry).
     g.bench_function("derivation_derive_from_seed+public_key", |b| {
         b.iter(|| {
             ed25519::ExtendedPrivateKey::derive_from_seed(black_box(&seed), &path)
+                .unwrap()
+                .public_key()
+        });
+    });
+    // What the service computes for a DerivedKey, the direct way: the node's private key
+    // (no parent fingerprint) and its public key. The target's floor.
+    g.bench_function("derivation_private_key+public_key", |b| {
+        b.iter(|| {
+            ed25519::PrivateKey::derive_from_seed(black_box(&seed), &path)
                 .unwrap()
                 .public_key()
         });
@@ -92,8 +102,7 @@ fn derive(c: &mut Criterion) {
     let echo_path = path.clone();
     std::thread::spawn(move || {
         for reply in rx {
-            let node =
-                ed25519::ExtendedPrivateKey::derive_from_seed(&echo_seed, &echo_path).unwrap();
+            let node = ed25519::PrivateKey::derive_from_seed(&echo_seed, &echo_path).unwrap();
             let _ = reply.send(node.public_key());
         }
     });

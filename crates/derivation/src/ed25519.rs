@@ -76,6 +76,33 @@ impl ExtendedPrivateKey {
     /// # Errors
     /// [`Error::HardenedOnly`] if any step is not hardened; [`Error::DepthOverflow`] past depth 255.
     pub fn derive_path(&self, path: &DerivationPath) -> Result<Self> {
+        self.check_path(path)?;
+        Ok(self.walk_unchecked(path, Self::fingerprint))
+    }
+
+    /// The key at `path` below this key, whose path the caller has checked (hardened steps,
+    /// depth). Intermediate keys are never returned, so their fingerprint is not computed;
+    /// the last step's parent fingerprint is `parent_fingerprint(parent)`.
+    fn walk_unchecked(
+        &self,
+        path: &DerivationPath,
+        parent_fingerprint: impl FnOnce(&Self) -> [u8; 4],
+    ) -> Self {
+        let Some((last, init)) = path.as_slice().split_last() else {
+            return self.duplicate();
+        };
+        let mut current: Option<Self> = None;
+        for step in init {
+            let parent = current.as_ref().unwrap_or(self);
+            current = Some(parent.child_unchecked(*step, [0; 4]));
+        }
+        let parent = current.as_ref().unwrap_or(self);
+        parent.child_unchecked(*last, parent_fingerprint(parent))
+    }
+
+    /// Checks that every step of `path` is hardened and that it stays within
+    /// [`MAX_DEPTH`] below this key.
+    fn check_path(&self, path: &DerivationPath) -> Result<()> {
         if let Some(step) = path.iter().find(|c| !c.is_hardened()) {
             return Err(Error::HardenedOnly {
                 index: step.index(),
@@ -84,17 +111,7 @@ impl ExtendedPrivateKey {
         if usize::from(self.meta.depth).saturating_add(path.len()) > MAX_DEPTH {
             return Err(Error::DepthOverflow);
         }
-        let Some((last, init)) = path.as_slice().split_last() else {
-            return Ok(self.duplicate());
-        };
-        let mut current: Option<Self> = None;
-        for step in init {
-            let parent = current.as_ref().unwrap_or(self);
-            // Intermediate keys are never returned, so their fingerprint is not computed.
-            current = Some(parent.child_unchecked(*step, [0; 4]));
-        }
-        let parent = current.as_ref().unwrap_or(self);
-        Ok(parent.child_unchecked(*last, parent.fingerprint()))
+        Ok(())
     }
 
     /// One hardened SLIP-0010 step; the caller has checked hardening and depth.
@@ -169,6 +186,59 @@ impl ExtendedPrivateKey {
     }
 }
 
+/// The SLIP-0010 ed25519 private key at a path, without the chain code and position of an
+/// [`ExtendedPrivateKey`]: what a signer or a key derivation needs.
+///
+/// The same key bytes as [`ExtendedPrivateKey::derive_from_seed`] at the same path (test
+/// `private_key_equals_the_extended_key`), one public key cheaper: an extended key carries
+/// its parent's fingerprint, which costs the parent's public key (about half of a
+/// derivation); this type has no fingerprint, so none is computed.
+///
+/// Secret: zeroized on drop, not `Clone`, `Debug` shows nothing of it; the key bytes are
+/// reachable through [`PrivateKey::expose_secret`] only.
+pub struct PrivateKey([u8; 32]);
+
+impl PrivateKey {
+    /// The private key at `path` below the master key of `seed`.
+    ///
+    /// # Errors
+    /// As [`ExtendedPrivateKey::derive_from_seed`]: [`Error::InvalidSeedLength`],
+    /// [`Error::HardenedOnly`], [`Error::DepthOverflow`].
+    pub fn derive_from_seed(seed: &[u8], path: &DerivationPath) -> Result<Self> {
+        let master = ExtendedPrivateKey::from_seed(seed)?;
+        master.check_path(path)?;
+        // The node's meta (with a zero parent fingerprint) is dropped here, wiped, unread.
+        let node = master.walk_unchecked(path, |_| [0; 4]);
+        Ok(Self(node.private_key))
+    }
+
+    /// The 32-byte ed25519 secret key (RFC 8032 "seed"): the one accessor to the key bytes.
+    #[must_use]
+    pub fn expose_secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The 32-byte ed25519 public key (computed on each call).
+    #[must_use]
+    pub fn public_key(&self) -> [u8; 32] {
+        SigningKey::from_bytes(&self.0).verifying_key().to_bytes()
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ed25519::PrivateKey(..)")
+    }
+}
+
+impl Drop for PrivateKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for PrivateKey {}
+
 impl fmt::Debug for ExtendedPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ed25519::ExtendedPrivateKey")
@@ -233,6 +303,26 @@ mod tests {
         assert_eq!(by_path.parent_fingerprint(), key.parent_fingerprint());
         assert_eq!(by_path.depth(), 4);
         assert_eq!(by_path.child_number(), ChildNumber::hardened(0).unwrap());
+    }
+
+    #[test]
+    fn private_key_equals_the_extended_key() {
+        for path in ["m", "m/0'", "m/74'/2'/0'/0'", "m/0'/1'/2'/2'/1000000000'"] {
+            let path: DerivationPath = path.parse().unwrap();
+            let extended = ExtendedPrivateKey::derive_from_seed(&SEED, &path).unwrap();
+            let key = PrivateKey::derive_from_seed(&SEED, &path).unwrap();
+            assert_eq!(key.expose_secret(), extended.expose_secret());
+            assert_eq!(key.public_key(), extended.public_key());
+        }
+        let normal: DerivationPath = "m/0'/1/2'".parse().unwrap();
+        assert_eq!(
+            PrivateKey::derive_from_seed(&SEED, &normal).unwrap_err(),
+            Error::HardenedOnly { index: 1 }
+        );
+        assert!(PrivateKey::derive_from_seed(&[0; 15], &DerivationPath::MASTER).is_err());
+        let key = PrivateKey::derive_from_seed(&SEED, &DerivationPath::MASTER).unwrap();
+        let shown = format!("{key:?}");
+        assert_eq!(shown, "ed25519::PrivateKey(..)");
     }
 
     #[test]

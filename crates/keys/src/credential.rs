@@ -1,7 +1,7 @@
 //! The `EncryptedData` credential keys: key version → derivation path → `EncryptionKey` (ADR 0040).
 
 use hexvault_aead::{Backend, EncryptionKey, HD_KEY_VERSION, LEGACY_KEY_VERSION};
-use hexvault_derivation::{ChildNumber, DerivationPath, PATHS, ed25519::ExtendedPrivateKey};
+use hexvault_derivation::{ChildNumber, DerivationPath, PATHS, ed25519::PrivateKey};
 use hexvault_mnemonic::Seed;
 
 use crate::{Error, Result};
@@ -58,7 +58,7 @@ pub fn encryption_key(seed: &Seed) -> Result<EncryptionKey> {
 /// [`Error::Derivation`] or [`Error::Aead`] if a derivation step fails.
 pub fn encryption_key_for_version(seed: &Seed, key_version: u32) -> Result<EncryptionKey> {
     let path = encryption_path(key_version)?;
-    let node = ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
+    let node = PrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
     Ok(EncryptionKey::for_key_version(
         node.expose_secret(),
         key_version,

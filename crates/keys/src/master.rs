@@ -4,7 +4,7 @@ use core::fmt;
 
 use hexvault_aead::Key;
 use hexvault_audit::AuditKey;
-use hexvault_derivation::{PATHS, ed25519::ExtendedPrivateKey};
+use hexvault_derivation::{PATHS, ed25519::PrivateKey};
 use hexvault_mnemonic::Seed;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -49,7 +49,7 @@ impl VaultMasterKey {
     /// [`Error::Derivation`] or [`Error::Aead`] if a derivation step fails.
     pub fn from_seed(seed: &Seed) -> Result<Self> {
         let node =
-            ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::VAULT_MASTER)?;
+            PrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::VAULT_MASTER)?;
         let node_key = Key::from_bytes(*node.expose_secret());
         Ok(Self(hexvault_aead::derive_key(
             &node_key,

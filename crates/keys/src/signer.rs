@@ -3,7 +3,7 @@
 use core::fmt;
 
 use hexvault_audit::{SigningKey, VerifyingKey};
-use hexvault_derivation::{PATHS, ed25519::ExtendedPrivateKey};
+use hexvault_derivation::{PATHS, ed25519::PrivateKey};
 use hexvault_mnemonic::Seed;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::ZeroizeOnDrop;
@@ -40,7 +40,7 @@ impl AuditSigner {
     /// [`crate::Error::Derivation`] if the derivation fails.
     pub fn from_seed(seed: &Seed) -> Result<Self> {
         let node =
-            ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
+            PrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
         // Through the one accessor into the audit crate's opaque key (`node` wipes its copy
         // on drop): from here on it cannot be read back.
         Ok(Self(SigningKey::from_bytes(node.expose_secret())))

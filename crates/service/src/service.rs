@@ -939,7 +939,7 @@ impl Drop for Actor {
 fn derive_uncached(seed: &Seed, key_type: KeyType, path: DerivationPath) -> Result<DerivedKey> {
     match key_type {
         KeyType::Ed25519 => {
-            let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
+            let node = ed25519::PrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
             DerivedKey::new(
                 key_type,
                 path,
@@ -950,7 +950,7 @@ fn derive_uncached(seed: &Seed, key_type: KeyType, path: DerivationPath) -> Resu
         KeyType::Aes256Gcm => {
             // ADR 0041 (amended): HKDF of the node's private key under the AES label, never
             // of the chain code.
-            let node = ed25519::ExtendedPrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
+            let node = ed25519::PrivateKey::derive_from_seed(seed.expose_secret(), &path)?;
             let private_key = Key::from_bytes(*node.expose_secret());
             let aes = hexvault_aead::derive_key(&private_key, AES_KEY_LABEL, &[])?;
             DerivedKey::new(key_type, path, None, aes.expose_secret())
