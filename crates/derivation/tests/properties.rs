@@ -47,6 +47,32 @@ proptest! {
         }
     }
 
+    /// `ed25519::PrivateKey` is the extended key's private key on every path, and fails
+    /// exactly where the extended key does (a normal step anywhere, a short or long seed).
+    #[test]
+    fn ed25519_private_key_equals_the_extended_key(
+        p in path(),
+        harden in any::<bool>(),
+        seed in proptest::collection::vec(any::<u8>(), 12..70),
+    ) {
+        use hexvault_derivation::ed25519::{ExtendedPrivateKey, PrivateKey};
+        // Half the cases on a hardened-only path (a random path rarely is one).
+        let p = if harden {
+            let steps = p.iter().map(|c| ChildNumber::hardened(c.index()).unwrap()).collect();
+            DerivationPath::from_children(steps).unwrap()
+        } else {
+            p
+        };
+        match (
+            ExtendedPrivateKey::derive_from_seed(&seed, &p),
+            PrivateKey::derive_from_seed(&seed, &p),
+        ) {
+            (Ok(extended), Ok(key)) => prop_assert_eq!(key.expose_secret(), extended.expose_secret()),
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (a, b) => prop_assert!(false, "extended {:?} but private key {:?}", a.is_ok(), b.is_ok()),
+        }
+    }
+
     #[test]
     fn child_number_round_trip(c in child()) {
         prop_assert_eq!(c.to_string().parse::<ChildNumber>().unwrap(), c);
