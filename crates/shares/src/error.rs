@@ -96,6 +96,17 @@ pub enum Error {
     )]
     GroupThresholdAboveCount,
 
+    /// The share's group index is not below its group count (no split writes such a share).
+    #[error(
+        "the share names group {group} of {count}: the share is corrupt or was not written by a SLIP-0039 implementation"
+    )]
+    GroupIndexAboveCount {
+        /// The share's group number, 1-based.
+        group: u8,
+        /// The group count the share declares.
+        count: u8,
+    },
+
     /// A share disagrees with the first share of the set on a value all must share.
     #[error(
         "share {share} has another {parameter} than share {first}: it belongs to another backup (or another group); remove it"

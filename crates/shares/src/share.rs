@@ -88,7 +88,7 @@ impl Share {
     /// [`Error::UnknownWord`] (with its 1-based position and a suggestion, never the typed
     /// word), [`Error::BadWordCount`], [`Error::InvalidChecksum`] (with the position of
     /// the wrong word when exactly one is wrong), [`Error::InvalidPadding`],
-    /// [`Error::GroupThresholdAboveCount`].
+    /// [`Error::GroupThresholdAboveCount`], [`Error::GroupIndexAboveCount`].
     pub fn parse(text: &str) -> Result<Self> {
         let mut indices: Zeroizing<Vec<u16>> = Zeroizing::new(Vec::with_capacity(MAX_WORDS));
         // Allocated once at the longest word's length: lowercasing keeps a word's length,
@@ -147,6 +147,14 @@ impl Share {
         };
         if header.group_threshold > header.group_count {
             return Err(Error::GroupThresholdAboveCount);
+        }
+        // A split numbers groups 0..count: a share naming a group past its own count is
+        // refused here rather than carried into a combination (fail closed).
+        if header.group_index >= header.group_count {
+            return Err(Error::GroupIndexAboveCount {
+                group: header.group_index.saturating_add(1),
+                count: header.group_count,
+            });
         }
         let value_slice = words
             .get(HEADER_WORDS..count - CHECKSUM_WORDS)

@@ -55,6 +55,12 @@ fn rs1024_checksum(data: &[u16]) -> [u16; 3] {
 
 /// `share` with `edit` applied to its word indices and the checksum recomputed.
 fn edited(share: &Share, edit: impl Fn(&mut [u16])) -> Share {
+    Share::parse(&edited_words(share, edit)).expect("the checksum is the standard's")
+}
+
+/// The words of `share` with `edit` applied to its word indices and the checksum
+/// recomputed: passes the checksum, whatever the edit declares.
+fn edited_words(share: &Share, edit: impl Fn(&mut [u16])) -> String {
     let words: Vec<&str> = WORDS.lines().collect();
     let text = share.to_words();
     let mut indices: Vec<u16> = text
@@ -66,7 +72,25 @@ fn edited(share: &Share, edit: impl Fn(&mut [u16])) -> Share {
     let check = rs1024_checksum(&indices[..n - 3]);
     indices[n - 3..].copy_from_slice(&check);
     let forged: Vec<&str> = indices.iter().map(|&i| words[usize::from(i)]).collect();
-    Share::parse(&forged.join(" ")).expect("the checksum is the standard's")
+    forged.join(" ")
+}
+
+/// A share naming a group past its own group count (no split writes one) is refused when it
+/// is read, with a correct checksum: the group index is the top 4 bits of word 3, here moved
+/// from group 1 of 1 to group 2 of 1.
+#[test]
+fn a_share_naming_a_group_past_its_count_is_refused() {
+    let secret = MasterSecret::from_bytes(&[0x24; 16]).unwrap();
+    let groups = split(&secret, "", &SplitConfig::single(1, 1).iteration_exponent(0)).unwrap();
+    let share = &groups[0][0];
+    assert_eq!(share.group_count(), 1);
+    let text = edited_words(share, |w| w[2] ^= 1 << 6);
+    assert_eq!(
+        Share::parse(&text).unwrap_err(),
+        Error::GroupIndexAboveCount { group: 2, count: 1 }
+    );
+    // The same word edited back parses: only the group index was the problem.
+    assert!(Share::parse(&edited_words(share, |w| w[2] ^= 0)).is_ok());
 }
 
 /// `share` with word 9 (a word of the share value) changed and the checksum recomputed.
