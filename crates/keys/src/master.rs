@@ -48,8 +48,7 @@ impl VaultMasterKey {
     /// # Errors
     /// [`Error::Derivation`] or [`Error::Aead`] if a derivation step fails.
     pub fn from_seed(seed: &Seed) -> Result<Self> {
-        let node =
-            PrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::VAULT_MASTER)?;
+        let node = PrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::VAULT_MASTER)?;
         let node_key = Key::from_bytes(*node.expose_secret());
         Ok(Self(hexvault_aead::derive_key(
             &node_key,

@@ -39,8 +39,7 @@ impl AuditSigner {
     /// # Errors
     /// [`crate::Error::Derivation`] if the derivation fails.
     pub fn from_seed(seed: &Seed) -> Result<Self> {
-        let node =
-            PrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
+        let node = PrivateKey::derive_from_seed(seed.expose_secret(), &PATHS::AUDIT_SIGNING)?;
         // Through the one accessor into the audit crate's opaque key (`node` wipes its copy
         // on drop): from here on it cannot be read back.
         Ok(Self(SigningKey::from_bytes(node.expose_secret())))

@@ -206,3 +206,47 @@ fn a_panicking_request_is_reported_and_the_service_keeps_serving() {
         b"x"
     );
 }
+
+/// A cold ed25519 `derive` (the service derives the node's private key without its
+/// parent's fingerprint, `ed25519::PrivateKey`) gives the key the protocol's `Derive` frame
+/// gives and the derivation crate's extended key holds, caches it, and serves the next call
+/// warm.
+#[test]
+fn a_cold_ed25519_derive_is_the_extended_keys_key_and_is_cached() {
+    use hexvault_service::{Request, Response};
+    let (_clock, _s, v) = spawn(8, Duration::from_secs(60));
+    let p = path(7);
+    let key = v.derive(KeyType::Ed25519, &p).unwrap();
+    let st = v.status().unwrap().cache;
+    assert_eq!((st.hits, st.misses, st.insertions, st.len), (0, 1, 1, 1));
+    let seed = hexvault_mnemonic::Mnemonic::parse(PHRASE)
+        .unwrap()
+        .to_seed("");
+    let direct = hexvault_derivation::ed25519::ExtendedPrivateKey::derive_from_seed(
+        seed.expose_secret(),
+        &p,
+    )
+    .unwrap();
+    assert_eq!(key.expose_secret(), direct.expose_secret());
+    assert_eq!(key.public_key(), Some(&direct.public_key()[..]));
+    // The frame path derives on the service thread alone: the same key.
+    v.lock().unwrap();
+    v.unlock(PHRASE, "").unwrap();
+    let framed = match v
+        .call(&Request::Derive {
+            key_type: KeyType::Ed25519,
+            path: p.clone(),
+        })
+        .unwrap()
+    {
+        Response::Derived(k) => k,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(framed, key);
+    assert_eq!(v.derive(KeyType::Ed25519, &p).unwrap(), key);
+    assert_eq!(v.status().unwrap().cache.hits, 1);
+    // Locked: refused, nothing served from before the lock.
+    v.lock().unwrap();
+    assert_eq!(v.derive(KeyType::Ed25519, &p).unwrap_err(), Error::Locked);
+    assert_eq!(v.status().unwrap().cache.len, 0);
+}

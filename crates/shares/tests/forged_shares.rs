@@ -81,7 +81,12 @@ fn edited_words(share: &Share, edit: impl Fn(&mut [u16])) -> String {
 #[test]
 fn a_share_naming_a_group_past_its_count_is_refused() {
     let secret = MasterSecret::from_bytes(&[0x24; 16]).unwrap();
-    let groups = split(&secret, "", &SplitConfig::single(1, 1).iteration_exponent(0)).unwrap();
+    let groups = split(
+        &secret,
+        "",
+        &SplitConfig::single(1, 1).iteration_exponent(0),
+    )
+    .unwrap();
     let share = &groups[0][0];
     assert_eq!(share.group_count(), 1);
     let text = edited_words(share, |w| w[2] ^= 1 << 6);
