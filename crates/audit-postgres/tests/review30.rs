@@ -65,3 +65,57 @@ fn a_database_error_after_commit_is_not_reported_as_rolled_back() {
          'the transaction was rolled back': {error}"
     );
 }
+
+/// SECURITY.md:25 (PostgreSQL row) and the house rule "every tampering (edit, truncate,
+/// ...) rejected"; `log.rs:79` (`PgLog`): "An append returns only after its records are
+/// committed and the server's WAL is flushed past them ... so a returned record survives".
+///
+/// Someone with database access cuts the tail (records 4 and 5, both appended AND
+/// acknowledged by this very handle) and moves the head row back onto record 3. The handle
+/// knows better: it committed and returned sequence 5 itself. Yet its next append finds the
+/// head row behind its own acknowledged head (`write_group`, locked path: `inner.writer.seek
+/// (head)`; `authenticate` even drops the known head with `k.next <= head.next`), silently
+/// chains onto the cut head and hands out sequence 4 a second time, for another event; the
+/// handle's own `verify()` then calls the log intact. The writer has first-hand evidence of
+/// the cut and launders it (its next checkpoint signs the rewritten history).
+#[test]
+#[ignore = "review30 finding"]
+fn a_head_row_moved_behind_acknowledged_records_is_refused_by_the_writer() {
+    let log = PgLog::create(client(), options(4)).unwrap();
+    for _ in 0..4 {
+        log.append(Event::new(EventKind::Seal)).unwrap();
+    }
+    let cut_to = log.read().unwrap().head();
+    assert_eq!(cut_to.next, 4);
+    let acknowledged = log.append(Event::new(EventKind::Seal)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    assert_eq!(acknowledged.sequence.get(), 4);
+
+    let id = log.log_id();
+    let idb: &[u8] = id.as_bytes();
+    let mut db = client();
+    db.execute(
+        "DELETE FROM hexvault_audit_records WHERE log_id = $1 AND seq >= 4",
+        &[&idb],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE hexvault_audit_logs SET next_seq = 4, head = $2, public_head = $3 \
+         WHERE log_id = $1",
+        &[
+            &idb,
+            &cut_to.chain.as_bytes().as_slice(),
+            &cut_to.public_chain.as_bytes().as_slice(),
+        ],
+    )
+    .unwrap();
+
+    let next = log.append(Event::new(EventKind::Open));
+    let report = log.verify().unwrap();
+    assert!(
+        next.is_err(),
+        "the writer acknowledged records 4 and 5, found the head row cut back to 4, and \
+         appended anyway at sequence {} (its own verify: {report})",
+        next.as_ref().map(|a| a.sequence.get()).unwrap_or(u64::MAX)
+    );
+}
