@@ -122,3 +122,44 @@ fn a_head_row_moved_behind_acknowledged_records_is_refused_by_the_writer() {
         signed.as_ref().map(|c| c.as_ref().map(|c| c.sequence.get()))
     );
 }
+
+/// SECURITY.md:25 (PostgreSQL row): "a checkpoint row forged, changed or deleted ...:
+/// reported with its sequence number by the file log's verifier"; docs/formats.md (PostgreSQL
+/// section): "With the trusted key and a checkpoint interval, a missing interval checkpoint
+/// is `MissingCheckpoint`".
+///
+/// In the database an interval checkpoint is inserted in the same statement and transaction
+/// as the record it follows (`WRITE_SQL`), so a log whose last record is due one and has
+/// none lost it to someone with database access. The verifier only notices a missing
+/// interval checkpoint when a later record arrives (`verify.rs`, `checkpoint_missing` at
+/// the next record push); `judge` (read.rs) does not ask at the end. Deleting the LAST
+/// interval checkpoint row therefore verifies OK with the log's own verifier (which knows
+/// the interval), keyed, paged or whole, and strips the public-key-verified prefix back
+/// to the previous checkpoint.
+#[test]
+#[ignore = "review30 finding"]
+fn a_deleted_final_interval_checkpoint_row_is_reported() {
+    let log = PgLog::create(client(), options(4)).unwrap();
+    for _ in 0..8 {
+        log.append(Event::new(EventKind::Seal)).unwrap();
+    }
+    let id = log.log_id();
+    let idb: &[u8] = id.as_bytes();
+    let deleted = client()
+        .execute(
+            "DELETE FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq = 7",
+            &[&idb],
+        )
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let own = log.verify().unwrap();
+    let trusted = common::verifier().expect_checkpoint_every(4);
+    let paged = log.verify_with(&trusted).unwrap();
+    let whole = log.read().unwrap().verify(&trusted).unwrap();
+    for report in [&own, &paged, &whole] {
+        assert!(
+            report.failure.is_some(),
+            "the interval checkpoint after record 7 was deleted, yet: {report}"
+        );
+    }
+}
