@@ -42,8 +42,7 @@ fn a_database_error_after_commit_is_not_reported_as_rolled_back() {
              GRANT SELECT ON hexvault_audit_schema TO review30_writer;",
         )
         .unwrap();
-    let writer_client =
-        Client::connect(&format!("{} user=review30_writer", url()), NoTls).unwrap();
+    let writer_client = Client::connect(&format!("{} user=review30_writer", url()), NoTls).unwrap();
     let writer = PgLog::open(writer_client, log.log_id(), options(0)).unwrap();
     // Another handle moves the head: the writer's next append takes the locked path.
     log.append(Event::new(EventKind::Seal)).unwrap();
@@ -119,7 +118,9 @@ fn a_head_row_moved_behind_acknowledged_records_is_refused_by_the_writer() {
         "the writer acknowledged records 4 and 5, found the head row cut back to 4, and \
          appended anyway at sequence {}, then signed {:?} over it (its own verify: {report})",
         next.as_ref().map(|a| a.sequence.get()).unwrap_or(u64::MAX),
-        signed.as_ref().map(|c| c.as_ref().map(|c| c.sequence.get()))
+        signed
+            .as_ref()
+            .map(|c| c.as_ref().map(|c| c.sequence.get()))
     );
 }
 
