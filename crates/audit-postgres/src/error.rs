@@ -12,11 +12,23 @@ use hexvault_audit::LogId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The connection or a statement failed; the transaction was rolled back.
+    /// The connection or a statement failed before the transaction's `COMMIT` was sent:
+    /// the transaction was rolled back (or never began). A failure once an append's
+    /// `COMMIT` was sent is [`Error::CommitUnconfirmed`].
     #[error(
         "PostgreSQL failed: {0}; check that the server runs, the connection string and the server log"
     )]
     Database(#[from] postgres::Error),
+
+    /// An append's `COMMIT` was sent (or its one-statement transaction was executing) and
+    /// then the connection, the `COMMIT` or the wait for the WAL flush failed: its records
+    /// may be in the log, committed and perhaps not yet durable, or not. Not acknowledged;
+    /// appending the same events again may log them twice: refresh or verify the log first
+    /// (review round 30).
+    #[error(
+        "PostgreSQL failed after this append's commit was sent: {0}; its records may be in the log: verify the log (or refresh the handle) before appending them again"
+    )]
+    CommitUnconfirmed(postgres::Error),
 
     /// The audit library refused (keys, encoding, clock, sequence numbers).
     #[error(transparent)]

@@ -2,6 +2,7 @@
 
 use core::num::NonZeroU16;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{Thread, ThreadId};
 use std::time::{Duration, Instant};
@@ -95,9 +96,12 @@ struct Inner {
 /// WAL does. A writer killed mid-append leaves its
 /// transaction whole or absent, never a gap or half a batch (a statement already sent may
 /// still commit on the server: that record was never acknowledged). When the connection
-/// fails during `COMMIT` or the flush wait, the append returns an error and the records
-/// may or may not be committed; the chain is whole either way, and the next append finds
-/// the head in the database.
+/// fails during `COMMIT` or the flush wait, the append returns
+/// [`Error::CommitUnconfirmed`] (inside [`Error::GroupCommit`] for a group of several
+/// calls) and the records may or may not be committed; the chain is whole either way, and
+/// the next append finds the head in the database. A head row that names fewer records than
+/// the handle has acknowledged (records removed in the database) is refused with
+/// [`Error::InconsistentHead`] by its appends, checkpoints and [`PgLog::refresh`].
 ///
 /// `len()` and `head()` of [`AuditLog`] are what this handle saw at its last append,
 /// checkpoint or [`PgLog::refresh`]: other writers may have appended since.
@@ -107,6 +111,10 @@ pub struct PgLog {
     /// The second connection that waits for WAL flushes, when the handle has one
     /// ([`PgLog::with_flush_connection`]).
     flusher: Option<Mutex<Flusher>>,
+    /// Records this handle has acknowledged: one past the highest sequence number it
+    /// returned from a successful append. A head row naming fewer records than this was cut
+    /// back in the database (review round 30): refused, never chained onto or signed over.
+    acknowledged: AtomicU64,
     /// Requests waiting for a group commit or its flush, and the outcomes of finished ones.
     /// A waiting caller parks its thread; it is unparked when its outcome is posted or when
     /// work it should take over is left (one thread, not all: on a busy machine waking
@@ -240,6 +248,7 @@ impl<'a> Leader<'a> {
                     queue.unflushed_last = queue.unflushed_last.max(last);
                 }
                 (outcome, _) => {
+                    self.log.note_acknowledged(&outcome);
                     queue.done.insert(*ticket, outcome);
                     queue.wake(*ticket);
                 }
@@ -273,6 +282,7 @@ impl<'a> Leader<'a> {
                 None => Ok(appended),
                 Some(shared) => Err(shared.next()),
             };
+            self.log.note_acknowledged(&outcome);
             queue.done.insert(ticket, outcome);
             queue.wake(ticket);
         }
@@ -439,6 +449,7 @@ impl PgLog {
             }),
             log_id,
             flusher: None,
+            acknowledged: AtomicU64::new(0),
             queue: Mutex::new(Queue::default()),
         })
     }
@@ -493,8 +504,38 @@ impl PgLog {
             )?
             .ok_or(Error::UnknownLog(log_id))?;
         let head = HeadRow::parse(log_id, &row)?.head;
+        self.check_not_cut(log_id, head)?;
         inner.writer.seek(head);
         Ok(head)
+    }
+
+    /// Counts the records of a successful outcome about to be returned as acknowledged.
+    fn note_acknowledged(&self, outcome: &Result<Vec<Appended>>) {
+        if let Ok(appended) = outcome
+            && let Some(last) = appended.iter().map(|a| a.sequence.get()).max()
+        {
+            self.acknowledged
+                .fetch_max(last.saturating_add(1), Ordering::AcqRel);
+        }
+    }
+
+    /// Refuses a head row that names fewer records than this handle has acknowledged:
+    /// records it returned were removed from the database and the head row moved back
+    /// over them. Chaining onto it would hand out their sequence numbers again, and a
+    /// checkpoint would sign the rewritten history (review round 30).
+    fn check_not_cut(&self, log_id: LogId, head: ChainHead) -> Result<()> {
+        let acknowledged = self.acknowledged.load(Ordering::Acquire);
+        if head.next < acknowledged {
+            return Err(Error::InconsistentHead {
+                log_id,
+                what: format!(
+                    "it names {} records, but this handle acknowledged appends up to sequence {}: records were removed",
+                    head.next,
+                    acknowledged.saturating_sub(1)
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Appends `events` as one request of a group commit: queues them, and either becomes
@@ -617,7 +658,8 @@ impl PgLog {
         let flusher = &mut *flusher;
         let locked = flusher
             .client
-            .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])?;
+            .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])
+            .map_err(Error::CommitUnconfirmed)?;
         flush_waited(self.log_id, last, locked)
     }
 
@@ -689,6 +731,12 @@ impl PgLog {
                 Ok(_) => inner.contended = true,
                 Err(e) => {
                     inner.writer.seek(expected);
+                    // The statement is its own transaction: with the connection gone its
+                    // commit may have happened, unseen.
+                    let e = match e {
+                        Error::Database(db) if db.is_closed() => Error::CommitUnconfirmed(db),
+                        other => other,
+                    };
                     return (prepared.into_outcomes(Err(e)), None);
                 }
             }
@@ -711,6 +759,7 @@ impl PgLog {
                 .query_opt(&inner.lock_head, &[&id])?
                 .ok_or(Error::UnknownLog(log_id))?;
             let head = HeadRow::parse(log_id, &row)?.head;
+            self.check_not_cut(log_id, head)?;
             // Found where this handle left it: no other writer; try without the lock next.
             inner.contended = head != expected;
             inner.writer.seek(head);
@@ -742,7 +791,10 @@ impl PgLog {
                     ),
                 });
             }
-            inner.client.batch_execute("COMMIT")?;
+            inner
+                .client
+                .batch_execute("COMMIT")
+                .map_err(Error::CommitUnconfirmed)?;
             if base_authentic {
                 inner.authentic = Some(g.batch.end);
             }
@@ -755,7 +807,8 @@ impl PgLog {
                 let last = g.batch.end.next.saturating_sub(1);
                 let locked = inner
                     .client
-                    .execute(&inner.flush_wait, &[&id, &db_i64(last)?])?;
+                    .execute(&inner.flush_wait, &[&id, &db_i64(last)?])
+                    .map_err(Error::CommitUnconfirmed)?;
                 flush_waited(log_id, last, locked)?;
             }
             Ok(())
@@ -805,6 +858,7 @@ impl PgLog {
             .query_opt(&inner.lock_head, &[&id])?
             .ok_or(Error::UnknownLog(log_id))?;
         let stored = HeadRow::parse(log_id, &row)?;
+        self.check_not_cut(log_id, stored.head)?;
         inner.writer.seek(stored.head);
         let Some(last) = stored.head.next.checked_sub(1) else {
             return Ok(None);

@@ -232,6 +232,20 @@ fn judge(
     header: &StoredHeader,
     head: ChainHead,
 ) -> Result<Report> {
+    // The entries stop before an unreadable row: a checkpoint the verifier found missing
+    // after the last entry it was given (`EntryChecker::finish`) is the unreadable row
+    // itself or lies past it, so the unreadable row is the damage reported.
+    if let (
+        Some(at),
+        Some(Failure {
+            reason: Damage::MissingCheckpoint,
+            ..
+        }),
+    ) = (unreadable, report.failure)
+        && at.sequence().get() <= report.records
+    {
+        report.failure = None;
+    }
     let undamaged = matches!(
         report.failure,
         None | Some(Failure {

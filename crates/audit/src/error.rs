@@ -159,11 +159,11 @@ pub enum Error {
     #[error("audit log sequence numbers exhausted; start a new log")]
     SequenceExhausted,
 
-    /// The storage of a log kept outside this crate (a database) failed; the append, read
-    /// or checkpoint did not happen (a database transaction was rolled back).
-    #[error(
-        "audit log storage failed: {0}; check the connection to the storage and its logs, then retry"
-    )]
+    /// The storage of a log kept outside this crate (a database) failed. The storage's
+    /// error says whether the append, read or checkpoint did not happen (a database
+    /// transaction rolled back) or may have happened (a commit sent, its outcome unknown:
+    /// verify before appending again).
+    #[error("audit log storage failed: {0}; check the connection to the storage and its logs")]
     Storage(Box<dyn std::error::Error + Send + Sync + 'static>),
 
     /// An earlier write or sync failed; the file tail is in an unknown state.

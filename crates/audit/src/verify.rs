@@ -294,6 +294,23 @@ impl ChainCheck {
             && self.last_checkpoint != Some(self.last_record())
     }
 
+    /// The failure of an interval checkpoint missing after the last record.
+    fn missing_checkpoint(&self) -> Failure {
+        // Without the audit key nothing but that checkpoint covered the records since the
+        // previous one: an edit among them is charged, as a checkpoint's mismatch would be,
+        // to the first of them (review round 18). A matched anchor that covers them all
+        // leaves it charged as with the key.
+        let sequence = if self.chainer.is_none() {
+            Sequence::new(self.verified_prefix().0.min(self.last_record().get()))
+        } else {
+            self.last_record()
+        };
+        Failure {
+            sequence,
+            reason: Damage::MissingCheckpoint,
+        }
+    }
+
     /// The sequence number a failure at the current position is charged to.
     pub(crate) fn here(&self) -> Sequence {
         Sequence::new(self.next)
@@ -328,19 +345,7 @@ impl ChainCheck {
         // where one is due means it was removed (at the end of the file it may be a cut,
         // reported as an unanchored tail instead).
         if self.signed && self.checkpoint_missing() {
-            // Without the audit key nothing but that checkpoint covered the records since the
-            // previous one: an edit among them is charged, as a checkpoint's mismatch would
-            // be, to the first of them (review round 18).
-            // A matched anchor that covers them all leaves it charged as with the key.
-            let sequence = if self.chainer.is_none() {
-                Sequence::new(self.verified_prefix().0.min(self.last_record().get()))
-            } else {
-                self.last_record()
-            };
-            return Err(Failure {
-                sequence,
-                reason: Damage::MissingCheckpoint,
-            });
+            return Err(self.missing_checkpoint());
         }
         let rec = AuditRecord::decode(encoded).map_err(|_| fail(Damage::Encoding))?;
         if rec.sequence != at {
@@ -863,8 +868,9 @@ impl Verifier {
     /// `header` plays the file header's part (as [`crate::ChainWriter::header`] gives it):
     /// its key check is compared with the verifier's key, its public key is information
     /// only (checkpoints are checked against the verifier's trusted key), and with a
-    /// public key and a checkpoint interval a missing interval checkpoint is damage. Stops
-    /// at the first failure, as for a file.
+    /// public key and a checkpoint interval a missing interval checkpoint is damage, also
+    /// after the last record (see [`EntryChecker::finish`]). Stops at the first failure, as
+    /// for a file.
     ///
     /// # Errors
     /// [`Error::UnsupportedVersion`] for a format other than 2 or 3,
@@ -968,8 +974,17 @@ impl EntryChecker<'_> {
 
     /// The report on everything pushed, with the verifier's end-of-log checks (anchor,
     /// minimum sequence, anchored tail) as [`Verifier::verify_entries`] makes them.
+    ///
+    /// Entries come from storage that commits a record together with the interval
+    /// checkpoint that follows it (a database transaction, a memory log's lock), so a
+    /// checkpoint due after the last record and absent was removed: damage
+    /// ([`Damage::MissingCheckpoint`], charged as for a missing checkpoint inside the log),
+    /// not the cut tail it may be at the end of a file (review round 30).
     #[must_use]
-    pub fn finish(self) -> Report {
+    pub fn finish(mut self) -> Report {
+        if self.failure.is_none() && self.check.signed && self.check.checkpoint_missing() {
+            self.failure = Some(self.check.missing_checkpoint());
+        }
         self.verifier.finish(self.check.report(None, self.failure))
     }
 }

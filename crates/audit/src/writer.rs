@@ -403,6 +403,26 @@ mod tests {
         let failure = report.failure.unwrap();
         assert_eq!(failure.sequence.get(), 5);
         assert_eq!(failure.reason, crate::Damage::MissingCheckpoint);
+        // The last record due a checkpoint and none after it (storage that commits the two
+        // together lost it): damage too, not a cut tail (review round 30).
+        let upto: Vec<_> = entries
+            .iter()
+            .copied()
+            .filter(|e| match e {
+                EntryRef::Checkpoint(c) => c.sequence.get() < 8,
+                EntryRef::Record { encoded, .. } => {
+                    crate::AuditRecord::decode(encoded).unwrap().sequence.get() <= 8
+                }
+            })
+            .collect();
+        let at_end = verifier
+            .verify_entries(&writer.header().unwrap(), upto.iter().copied())
+            .unwrap();
+        let failure = at_end.failure.unwrap();
+        assert_eq!(
+            (failure.sequence.get(), failure.reason),
+            (8, crate::Damage::MissingCheckpoint)
+        );
         // Fed one entry at a time: the same reports; once failed, later entries change
         // nothing.
         let header = writer.header().unwrap();

@@ -1,0 +1,156 @@
+//! What a writer says when its commit's outcome is unknown, a head row cut back behind
+//! records the writer acknowledged, and a deleted final interval checkpoint (review round
+//! 30; against a real PostgreSQL server: `cargo xtask postgres`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use hexvault_audit::{AuditLog, Event, EventKind};
+use hexvault_audit_postgres::postgres::{Client, NoTls};
+use hexvault_audit_postgres::{Error, PgLog};
+
+mod common;
+
+use common::{client, options, url};
+
+/// A failure after an append's `COMMIT` was sent (here the flush wait after the locked
+/// path's asynchronous commit: the writer's role may not lock record rows) is
+/// `Error::CommitUnconfirmed` ("its records may be in the log: verify ... before appending
+/// them again"), never `Error::Database`, which says the transaction was rolled back: here
+/// the record is committed, and a caller retrying on "rolled back" would log it twice.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_database_error_after_commit_is_not_reported_as_rolled_back() {
+    let mut admin = client();
+    let log = PgLog::create(client(), options(0)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    // A writer role that may insert records but not lock them (FOR KEY SHARE needs UPDATE).
+    admin
+        .batch_execute(
+            "CREATE ROLE writer_without_row_locks LOGIN;
+             GRANT SELECT, INSERT, UPDATE ON hexvault_audit_logs, hexvault_audit_checkpoints
+                TO writer_without_row_locks;
+             GRANT SELECT, INSERT ON hexvault_audit_records TO writer_without_row_locks;
+             GRANT SELECT ON hexvault_audit_schema TO writer_without_row_locks;",
+        )
+        .unwrap();
+    let writer_client =
+        Client::connect(&format!("{} user=writer_without_row_locks", url()), NoTls).unwrap();
+    let writer = PgLog::open(writer_client, log.log_id(), options(0)).unwrap();
+    // Another handle moves the head: the writer's next append takes the locked path.
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    let error = writer.append(Event::new(EventKind::Open)).unwrap_err();
+    let committed = log.refresh().unwrap().next == 3;
+    let unconfirmed = match &error {
+        hexvault_audit::Error::Storage(inner) => {
+            matches!(
+                inner.downcast_ref::<Error>(),
+                Some(Error::CommitUnconfirmed(_))
+            )
+        }
+        _ => false,
+    };
+    assert!(
+        committed,
+        "setup: the record was expected to be committed ({error})"
+    );
+    assert!(
+        unconfirmed,
+        "the append's record is committed: the error must say it may be ({error})"
+    );
+    assert!(error.to_string().contains("may be in the log"), "{error}");
+}
+
+/// Someone with database access cuts the tail (records 4 and 5, appended and acknowledged by
+/// this very handle) and moves the head row back onto record 3. The handle has first-hand
+/// evidence of the cut: its next append and its checkpoint are refused with
+/// `InconsistentHead` (before the fix the append handed out sequence 4 a second time and the
+/// checkpoint signed the rewritten history), and so is `refresh`.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_head_row_moved_behind_acknowledged_records_is_refused_by_the_writer() {
+    let log = PgLog::create(client(), options(4)).unwrap();
+    for _ in 0..4 {
+        log.append(Event::new(EventKind::Seal)).unwrap();
+    }
+    let cut_to = log.read().unwrap().head();
+    assert_eq!(cut_to.next, 4);
+    let acknowledged = log.append(Event::new(EventKind::Seal)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    assert_eq!(acknowledged.sequence.get(), 4);
+
+    let id = log.log_id();
+    let idb: &[u8] = id.as_bytes();
+    let mut db = client();
+    db.execute(
+        "DELETE FROM hexvault_audit_records WHERE log_id = $1 AND seq >= 4",
+        &[&idb],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE hexvault_audit_logs SET next_seq = 4, head = $2, public_head = $3 \
+         WHERE log_id = $1",
+        &[
+            &idb,
+            &cut_to.chain.as_bytes().as_slice(),
+            &cut_to.public_chain.as_bytes().as_slice(),
+        ],
+    )
+    .unwrap();
+
+    let cut = |e: &hexvault_audit::Error| match e {
+        hexvault_audit::Error::Storage(inner) => matches!(
+            inner.downcast_ref::<Error>(),
+            Some(Error::InconsistentHead { what, .. }) if what.contains("acknowledged")
+        ),
+        _ => false,
+    };
+    let next = log.append(Event::new(EventKind::Open)).unwrap_err();
+    assert!(cut(&next), "{next}");
+    let signed = log.checkpoint().unwrap_err();
+    assert!(cut(&signed), "{signed}");
+    assert!(matches!(log.refresh(), Err(Error::InconsistentHead { .. })));
+    // Nothing was written over the cut: the head row still names 4 records.
+    let head = log.read().unwrap().head();
+    assert_eq!(head.next, 4);
+}
+
+/// An interval checkpoint is inserted in the same statement and transaction as the record
+/// it follows, so a log whose last record is due one and has none lost it in the database:
+/// `MissingCheckpoint` (SECURITY.md, PostgreSQL row; docs/formats.md), from the log's own
+/// verifier, the paged one and the whole-log one alike. Before the fix the verifier noticed a
+/// missing interval checkpoint only when a later record arrived, so deleting the last one
+/// verified OK.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_deleted_final_interval_checkpoint_row_is_reported() {
+    let log = PgLog::create(client(), options(4)).unwrap();
+    for _ in 0..8 {
+        log.append(Event::new(EventKind::Seal)).unwrap();
+    }
+    let id = log.log_id();
+    let idb: &[u8] = id.as_bytes();
+    let deleted = client()
+        .execute(
+            "DELETE FROM hexvault_audit_checkpoints WHERE log_id = $1 AND seq = 7",
+            &[&idb],
+        )
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let own = log.verify().unwrap();
+    let trusted = common::verifier().expect_checkpoint_every(4);
+    let paged = log.verify_with(&trusted).unwrap();
+    let whole = log.read().unwrap().verify(&trusted).unwrap();
+    for report in [&own, &paged, &whole] {
+        let failure = report.failure.unwrap();
+        assert_eq!(
+            (failure.sequence.get(), failure.reason),
+            (7, hexvault_audit::Damage::MissingCheckpoint),
+            "{report}"
+        );
+    }
+}
