@@ -20,8 +20,9 @@ pub enum Error {
     )]
     Database(#[from] postgres::Error),
 
-    /// An append's `COMMIT` was sent (or its one-statement transaction was executing) and
-    /// then the connection, the `COMMIT` or the wait for the WAL flush failed: its records
+    /// An append's `COMMIT` was sent (or its one-statement transaction, which then failed
+    /// without an error answer from the server: a lost or reset connection) and then the
+    /// connection, the `COMMIT` or the wait for the WAL flush failed: its records
     /// may be in the log, committed and perhaps not yet durable, or not. Not acknowledged;
     /// appending the same events again may log them twice: refresh or verify the log first
     /// (review round 30).
@@ -87,7 +88,7 @@ pub enum Error {
     /// covered: committed, possibly in several groups, never acknowledged.
     #[error(
         "the group commit of {requests} appends that carried this one failed: {source}; \
-         the appends of one group are committed all or none: verify the log or append again"
+         the appends of one group are committed all or none: verify the log before appending them again"
     )]
     GroupCommit {
         /// How many appends (`append` or `append_batch` calls) the group carried.

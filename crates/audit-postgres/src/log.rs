@@ -731,10 +731,13 @@ impl PgLog {
                 Ok(_) => inner.contended = true,
                 Err(e) => {
                     inner.writer.seek(expected);
-                    // The statement is its own transaction: with the connection gone its
-                    // commit may have happened, unseen.
+                    // The statement is its own transaction: unless the server answered with
+                    // an error (it then rolled the statement back), its commit may have
+                    // happened unseen (a lost or reset connection, an I/O error).
                     let e = match e {
-                        Error::Database(db) if db.is_closed() => Error::CommitUnconfirmed(db),
+                        Error::Database(db) if db.as_db_error().is_none() => {
+                            Error::CommitUnconfirmed(db)
+                        }
                         other => other,
                     };
                     return (prepared.into_outcomes(Err(e)), None);
