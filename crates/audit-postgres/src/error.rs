@@ -16,7 +16,8 @@ pub enum Error {
     /// the transaction was rolled back (or never began). A failure once an append's
     /// `COMMIT` was sent is [`Error::CommitUnconfirmed`].
     #[error(
-        "PostgreSQL failed: {0}; check that the server runs, the connection string and the server log"
+        "PostgreSQL failed: {}; check that the server runs, the connection string and the server log",
+        describe(.0)
     )]
     Database(#[from] postgres::Error),
 
@@ -27,7 +28,8 @@ pub enum Error {
     /// appending the same events again may log them twice: refresh or verify the log first
     /// (review round 30).
     #[error(
-        "PostgreSQL failed after this append's commit was sent: {0}; its records may be in the log: verify the log (or refresh the handle) before appending them again"
+        "PostgreSQL failed after this append's commit was sent: {}; its records may be in the log: verify the log (or refresh the handle) before appending them again",
+        describe(.0)
     )]
     CommitUnconfirmed(postgres::Error),
 
@@ -96,6 +98,22 @@ pub enum Error {
         /// The failure, shared by every append of the group.
         source: Arc<Error>,
     },
+}
+
+/// `error` for a message: the server's own message and SQLSTATE when the server answered
+/// with an error (the client library's `Display` says only "db error"), else the client's
+/// description. Never the error's detail, hint or the statement's parameters, which may
+/// quote row values.
+fn describe(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!(
+            "{} (server said: {}, SQLSTATE {})",
+            error,
+            db.message(),
+            db.code().code()
+        ),
+        None => error.to_string(),
+    }
 }
 
 /// `Result` with this crate's [`Error`].

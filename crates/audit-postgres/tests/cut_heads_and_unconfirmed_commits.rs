@@ -63,6 +63,12 @@ fn a_database_error_after_commit_is_not_reported_as_rolled_back() {
         "the append's record is committed: the error must say it may be ({error})"
     );
     assert!(error.to_string().contains("may be in the log"), "{error}");
+    // The server's own reason, not just the client library's "db error".
+    assert!(
+        error.to_string().contains("permission denied")
+            && error.to_string().contains("SQLSTATE 42501"),
+        "{error}"
+    );
 }
 
 /// Someone with database access cuts the tail (records 4 and 5, appended and acknowledged by
