@@ -59,3 +59,16 @@ fn secp256k1_debug_is_redacted() {
     // The public key is not secret and is shown for the xpub.
     assert!(debug.contains(&hex::encode(public.public_key())), "{debug}");
 }
+
+/// `ed25519::PrivateKey` (a node's private key without its extended key): `Debug` shows no
+/// byte of it, and it is `ZeroizeOnDrop` (its `Drop` wipes the bytes; reading freed memory
+/// would need `unsafe`, which the workspace forbids, so the wipe itself is by construction).
+#[test]
+fn ed25519_private_key_debug_is_redacted() {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+    let key = ed25519::PrivateKey::derive_from_seed(&[0x11; 32], &PATHS::ENCRYPTION).unwrap();
+    wiped_on_drop(&key);
+    let debug = format!("{key:?}");
+    assert_redacted(&debug, key.expose_secret());
+    assert_eq!(debug, "ed25519::PrivateKey(..)");
+}
