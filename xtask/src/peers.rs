@@ -106,7 +106,7 @@ fn table(criterion: &Path) -> Result<String, Failure> {
     let direct = median(
         criterion,
         "service_derive_cold",
-        "derivation_derive_from_seed+public_key",
+        "derivation_private_key+public_key",
     )?;
     let channel = median(
         criterion,

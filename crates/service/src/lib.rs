@@ -46,6 +46,7 @@
 mod cache;
 mod clock;
 mod error;
+mod handoff;
 mod key;
 mod paths;
 mod protocol;

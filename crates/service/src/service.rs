@@ -15,6 +15,7 @@ use hexvault_mnemonic::{Language, Mnemonic, Seed, WordCount};
 use zeroize::Zeroizing;
 
 use crate::cache::SharedCache;
+use crate::handoff;
 use crate::key::AES_KEY_LABEL;
 use crate::paths::{encryption_path, is_served};
 use crate::protocol::{Request, Response, Status, VaultState};
@@ -192,6 +193,10 @@ impl VaultService {
 /// from the cache the service shares with its handles, with no hand-off to the service
 /// thread (ADR 0048); a miss is one request to the service, which derives from the seed
 /// (the seed never leaves the service thread) and fills the cache.
+///
+/// A caller waiting for its reply polls for it for up to 50 µs before it blocks, and so
+/// does the service thread for its next request after each answer (on a machine with more
+/// than one CPU; ADR 0091): a reply that comes within that time costs no thread wake-up.
 #[derive(Clone)]
 pub struct VaultServiceHandle {
     tx: Sender<Message>,
@@ -252,7 +257,7 @@ impl VaultServiceHandle {
         self.tx
             .send(Message::Frame(Envelope { frame, reply }))
             .map_err(|_| Error::Stopped)?;
-        response.recv().map_err(|_| Error::Stopped)?
+        handoff::recv(&response).map_err(|_| Error::Stopped)?
     }
 
     /// Sends a capability request over the in-process channel and waits for its typed reply.
@@ -264,7 +269,7 @@ impl VaultServiceHandle {
         self.tx
             .send(Message::Capability(request(reply)))
             .map_err(|_| Error::Stopped)?;
-        response.recv().map_err(|_| Error::Stopped)?
+        handoff::recv(&response).map_err(|_| Error::Stopped)?
     }
 
     /// The vault master key of the unlocked seed, as the typed capability that exposes no
@@ -614,7 +619,7 @@ impl Actor {
                     // Wait only until the next sweep is due, not a whole interval after
                     // the last message (an expired key then stayed up to 2x the interval;
                     // review round 13, LOW).
-                    match rx.recv_timeout(wait.saturating_sub(last_sweep.elapsed())) {
+                    match handoff::recv_timeout(&rx, wait.saturating_sub(last_sweep.elapsed())) {
                         Ok(e) => e,
                         Err(RecvTimeoutError::Timeout) => {
                             self.sweep();
@@ -625,7 +630,7 @@ impl Actor {
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
                 }
-                None => match rx.recv() {
+                None => match handoff::recv(&rx) {
                     Ok(e) => e,
                     Err(_) => break,
                 },
