@@ -28,7 +28,7 @@ use hexvault_aead::{HEADER_LEN, Key, KeyVersion, SealingKey, sealed_len};
 use hexvault_cells::{Credentials, Layer as CellLayer};
 use hexvault_envelope::{ByteStorage, Compression, Options};
 use hexvault_peer_benches::cells::{LAYERS, Ours, RingPair, Theirs};
-use hexvault_peer_benches::{filler, json_like};
+use hexvault_peer_benches::{copy_to_vec, filler, json_like};
 use hexvault_v1::stack::{self, Layer, LayerContext};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use xxhash_rust::xxh3::xxh3_64;
@@ -52,11 +52,10 @@ fn ring_round_trip(key: &LessSafeKey, counter: &mut u64, pt: &[u8]) -> Vec<u8> {
     *counter += 1;
     let mut n = [0u8; 12];
     n[4..].copy_from_slice(&counter.to_be_bytes());
-    let mut sealed = Vec::with_capacity(pt.len() + 16);
-    sealed.extend_from_slice(pt);
+    let mut sealed = copy_to_vec(pt, 16);
     key.seal_in_place_append_tag(Nonce::assume_unique_for_key(n), Aad::from(AAD), &mut sealed)
         .unwrap();
-    let mut opened = sealed.clone();
+    let mut opened = copy_to_vec(&sealed, 0);
     let len = key
         .open_in_place(Nonce::assume_unique_for_key(n), Aad::from(AAD), &mut opened)
         .unwrap()
@@ -148,8 +147,8 @@ fn raw_lz4_round_trip(data: &[u8]) -> usize {
 /// floor for incompressible bytes, which are stored as they are.
 fn raw_copy_round_trip(data: &[u8]) -> usize {
     let check = xxh3_64(data);
-    let stored = data.to_vec();
-    let out = stored.clone();
+    let stored = copy_to_vec(data, 0);
+    let out = copy_to_vec(&stored, 0);
     assert_eq!(xxh3_64(&out), check);
     out.len()
 }

@@ -24,7 +24,7 @@ use hexvault_aead::{HEADER_LEN, Key, KeyVersion, SealingKey, sealed_len};
 use hexvault_cells::{Credentials, Layer as CellLayer};
 use hexvault_envelope::{ByteStorage, Compression, Options};
 use hexvault_peer_benches::cells::{LAYERS, Ours, RingPair, Theirs};
-use hexvault_peer_benches::{filler, json_like};
+use hexvault_peer_benches::{copy_to_vec, filler, json_like};
 use hexvault_v1::stack::{self, Layer, LayerContext};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use xxhash_rust::xxh3::xxh3_64;
@@ -151,8 +151,7 @@ fn call<'a>(p: &'a Peers, name: &str, pt: &'a [u8]) -> Call<'a> {
             p.counter.set(p.counter.get() + 1);
             let mut n = [0u8; 12];
             n[4..].copy_from_slice(&p.counter.get().to_be_bytes());
-            let mut sealed = Vec::with_capacity(pt.len() + 16);
-            sealed.extend_from_slice(black_box(pt));
+            let mut sealed = copy_to_vec(black_box(pt), 16);
             p.ring_key
                 .seal_in_place_append_tag(
                     Nonce::assume_unique_for_key(n),
@@ -160,7 +159,7 @@ fn call<'a>(p: &'a Peers, name: &str, pt: &'a [u8]) -> Call<'a> {
                     &mut sealed,
                 )
                 .unwrap();
-            let mut opened = sealed.clone();
+            let mut opened = copy_to_vec(&sealed, 0);
             let len = p
                 .ring_key
                 .open_in_place(Nonce::assume_unique_for_key(n), Aad::from(AAD), &mut opened)
@@ -244,8 +243,8 @@ fn call<'a>(p: &'a Peers, name: &str, pt: &'a [u8]) -> Call<'a> {
         }),
         "raw_xxh3_copy" => Box::new(move || {
             let check = xxh3_64(black_box(pt));
-            let stored = pt.to_vec();
-            let out = stored.clone();
+            let stored = copy_to_vec(pt, 0);
+            let out = copy_to_vec(&stored, 0);
             assert_eq!(xxh3_64(&out), check);
             out.len()
         }),
@@ -262,7 +261,7 @@ type Row = (
     [Option<f64>; 4],
 );
 
-const ROWS: [Row; 12] = [
+const ROWS: [Row; 13] = [
     (
         "aead seal+open (Vec API) / bare ring, prebuilt key",
         filler,
@@ -270,13 +269,23 @@ const ROWS: [Row; 12] = [
         "ring_bare",
         [Some(1.3), Some(1.3), Some(1.1), Some(1.1)],
     ),
-    // At least 2.5x, 1.8x, 1.1x faster.
+    // At least 2.5x, 1.8x, 1.1x faster: what issue 10 expects the floor targets above to
+    // give, from its own measurement of the floor against cachekit-core. The next row
+    // measures that premise in the same run: where the floor itself is not that much faster
+    // than cachekit-core, no implementation at the floor can be.
     (
         "aead seal+open (Vec API) / cachekit-core",
         filler,
         "hexvault_vec",
         "cachekit",
         [Some(0.4), Some(0.556), Some(0.909), Some(0.909)],
+    ),
+    (
+        "bare ring, prebuilt key (the floor) / cachekit-core",
+        filler,
+        "ring_bare",
+        "cachekit",
+        [None; 4],
     ),
     (
         "aead seal_in_place+open_in_place / cachekit-core",
@@ -292,13 +301,15 @@ const ROWS: [Row; 12] = [
         "hexvault_1_1_2",
         [None; 4],
     ),
-    // At least 1.5x faster at 64 B; never slower from 64 KiB.
+    // At least 1.5x faster at 64 B. From 64 KiB, issue 10: "never slower than cachekit
+    // (JSON there is bound by LZ4 itself: show ours <= 1.05x raw)": the next row carries
+    // the JSON target from 64 KiB; the random-bytes row below keeps "never slower".
     (
         "envelope store+retrieve, JSON / cachekit-core",
         json_like,
         "envelope_hexvault",
         "envelope_cachekit",
-        [Some(0.667), None, Some(1.0), Some(1.0)],
+        [Some(0.667), None, None, None],
     ),
     (
         "envelope store+retrieve, JSON / raw lz4_flex + xxh3",
@@ -471,8 +482,7 @@ fn cells_call<'a>(name: &str, pt: &'a [u8]) -> Call<'a> {
                 counter += 1;
                 let mut n = [0u8; 12];
                 n[4..].copy_from_slice(&counter.to_be_bytes());
-                let mut out = Vec::with_capacity(pt.len() + 16);
-                out.extend_from_slice(black_box(pt));
+                let mut out = copy_to_vec(black_box(pt), 16);
                 key.seal_in_place_append_tag(
                     Nonce::assume_unique_for_key(n),
                     Aad::from(b"header"),
@@ -492,7 +502,7 @@ fn cells_call<'a>(name: &str, pt: &'a [u8]) -> Call<'a> {
             )
             .unwrap();
             Box::new(move || {
-                let mut buf = black_box(&sealed).clone();
+                let mut buf = copy_to_vec(black_box(&sealed), 0);
                 let len = key
                     .open_in_place(
                         Nonce::assume_unique_for_key([9; 12]),

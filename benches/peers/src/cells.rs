@@ -202,8 +202,7 @@ impl RingPair {
     /// If ring fails (a bench bug).
     #[allow(clippy::missing_panics_doc, clippy::unwrap_used)]
     pub fn run(&mut self) -> usize {
-        let mut buf = Vec::with_capacity(self.sealed.len());
-        buf.extend_from_slice(black_box(&self.sealed));
+        let mut buf = crate::copy_to_vec(black_box(&self.sealed), 0);
         let len = self
             .open
             .open_in_place(

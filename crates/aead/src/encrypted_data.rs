@@ -238,7 +238,7 @@ impl EncryptedData {
         let schedule = key.schedule_for(salt)?;
         let prefix = aad_prefix(key.key_version, salt)?;
         let mut data = Zeroizing::new(Vec::with_capacity(plaintext.len().saturating_add(TAG_LEN)));
-        data.extend_from_slice(plaintext);
+        crate::plaintext::extend_from_slice(&mut data, plaintext);
         let tag = with_joined_aad(&prefix, aad, |full| {
             schedule.get().seal_in_place(nonce, full, &mut data)
         })?;
@@ -289,7 +289,7 @@ impl EncryptedData {
             what: "the credential tag is not 16 bytes after the length check",
         })?;
         // Wiped on drop (one fast pass), also when authentication fails below.
-        let mut buf = Plaintext::new(ct.to_vec());
+        let mut buf = Plaintext::copy_of(ct);
         let prefix = aad_prefix(self.key_version, &self.salt)?;
         with_joined_aad(&prefix, aad, |full| {
             schedule

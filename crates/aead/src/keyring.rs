@@ -205,7 +205,8 @@ impl KeyRing {
         let primary = self.primary_key()?;
         // The sealed layout [header | plaintext | tag] is exactly what seal_in_place
         // expects, so the plaintext never leaves this zeroizing buffer.
-        let mut buf = Zeroizing::new(blob.to_vec());
+        let mut buf = Zeroizing::new(Vec::with_capacity(blob.len()));
+        crate::plaintext::extend_from_slice(&mut buf, blob);
         old.open_in_place(aad, &mut buf)?;
         primary.seal_in_place(aad, &mut buf)?;
         // `buf` now holds only ciphertext; take it out, the empty shell is zeroized.

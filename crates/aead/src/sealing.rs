@@ -4,7 +4,7 @@ use core::fmt;
 
 use crate::backend::{self, AeadBackend, Backend, NONCE_LEN, TAG_LEN};
 use crate::nonce::{KeyUsage, NonceSequence};
-use crate::plaintext::wipe_vec;
+use crate::plaintext::{extend_from_slice, wipe_vec};
 use crate::{Error, Key, KeyVersion, Plaintext, Result};
 
 /// The four bytes every hexvault AEAD ciphertext starts with.
@@ -243,7 +243,7 @@ impl SealingKey {
         // tag) without zero-filling it first.
         let mut out = Vec::with_capacity(sealed_len(plaintext.len()));
         out.extend_from_slice(&header);
-        out.extend_from_slice(plaintext);
+        extend_from_slice(&mut out, plaintext);
         let sealed = match out.get_mut(HEADER_LEN..) {
             Some(body) => with_joined_aad(&header, aad, |full| {
                 self.schedule.seal_in_place(nonce, full, body)
@@ -311,7 +311,7 @@ impl SealingKey {
         let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| internal())?;
         // Only the ciphertext is copied (the plaintext's exact length); wiped on drop (one
         // fast pass), also when authentication fails below.
-        let mut buf = Plaintext::new(ct.to_vec());
+        let mut buf = Plaintext::copy_of(ct);
         with_joined_aad(header_bytes, aad, |full| {
             self.schedule
                 .open_in_place(header.nonce, full, buf.expose_secret_mut(), tag)

@@ -1261,7 +1261,7 @@ impl Inner {
                 "written header length differs from the computed one",
             ));
         }
-        out.0.extend_from_slice(plaintext);
+        hexvault_aead::extend_from_slice(&mut out.0, plaintext);
         out.0.resize(total, 0);
         let (head, body) = out.0.split_at_mut(header.len);
         let aad = head
@@ -1400,7 +1400,7 @@ impl Inner {
             .ok_or_else(|| internal("header longer than the parsed blob"))?;
         // Decrypted in place inside an aead `Plaintext`: wiped in one pass when dropped, also
         // when authentication fails half-way through the layers.
-        let mut buf = hexvault_aead::Plaintext::new(body.to_vec());
+        let mut buf = hexvault_aead::Plaintext::copy_of(body);
         let len = peel_layers(&keys, &header.layers, aad, buf.expose_secret_mut())?;
         buf.truncate(len);
         if header.flags & FLAG_COMPRESSED != 0 {
@@ -1512,7 +1512,7 @@ impl Inner {
         if !key.commits_to(commitment) {
             return None;
         }
-        let mut buf = hexvault_aead::Plaintext::new(ct.to_vec());
+        let mut buf = hexvault_aead::Plaintext::copy_of(ct);
         key.aead()
             .open_detached(nonce, aad, buf.expose_secret_mut(), tag)
             .ok()?;
@@ -1556,7 +1556,7 @@ impl Inner {
         if !key.commits_to(&params.commitment) {
             return Err(Error::Authentication);
         }
-        let mut buf = hexvault_aead::Plaintext::new(ct.to_vec());
+        let mut buf = hexvault_aead::Plaintext::copy_of(ct);
         open_layer(&key, params, aad, buf.expose_secret_mut(), tag)?;
         if header.flags & FLAG_COMPRESSED != 0 {
             return decompress_content(buf.expose_secret()).map(Plaintext);
@@ -1600,7 +1600,7 @@ fn seal_rest(
             "written header length differs from the computed one",
         ));
     }
-    out.0.extend_from_slice(content);
+    hexvault_aead::extend_from_slice(&mut out.0, content);
     let (head, body) = out.0.split_at_mut(header_len);
     let aad = head
         .get(..authenticated_len(Layer::Rest, header_len))

@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::format::{self, Header};
-use crate::plaintext::{wipe, wipe_vec};
+use crate::plaintext::{extend_from_slice, wipe, wipe_vec};
 use crate::{Compression, ContentType, Error, Options, Plaintext, Result};
 
 /// An xxHash3-64 (seed 0) value; displays as 16 lowercase hex digits.
@@ -306,7 +306,7 @@ impl ByteStorage {
             out.extend_from_slice(header.get(..len).ok_or(Error::Internal {
                 what: "encoded header longer than its buffer",
             })?);
-            out.extend_from_slice(data);
+            extend_from_slice(out, data);
         }
         let envelope_len = out.len() as u64;
         if envelope_len > limits.max_envelope_len() {
@@ -401,7 +401,7 @@ impl ByteStorage {
             // `check` made sure that `payload.len() == declared`, within the limits.
             out.clear();
             make_room(out, payload.len())?;
-            out.extend_from_slice(payload);
+            extend_from_slice(out, payload);
         }
         verify_content(&header, out)?;
         Ok(Report {
@@ -526,7 +526,7 @@ fn into_exact(mut built: Vec<u8>) -> Result<Vec<u8>> {
         wipe_vec(&mut built);
         return Err(e);
     }
-    exact.extend_from_slice(&built);
+    extend_from_slice(&mut exact, &built);
     let dirty = built
         .len()
         .saturating_add(ENCODER_SLACK)

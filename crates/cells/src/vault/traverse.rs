@@ -547,7 +547,7 @@ impl Vault {
                 what: "written header length differs from the computed one",
             });
         }
-        out.0.extend_from_slice(body_in);
+        hexvault_aead::extend_from_slice(&mut out.0, body_in);
         {
             let body = out
                 .0
