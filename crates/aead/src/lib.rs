@@ -68,7 +68,7 @@ pub use kdf_mix::derive_key_mixed;
 pub use key::{KEY_LEN, Key, KeyVersion};
 pub use keyring::KeyRing;
 pub use nonce::{KeyUsage, SEAL_LIMIT, SEAL_WARNING_THRESHOLD, UsageState};
-pub use plaintext::{Plaintext, extend_from_slice, wipe};
+pub use plaintext::{Plaintext, copy_from_slice, extend_from_slice, wipe};
 pub use sealing::{FORMAT_VERSION, HEADER_LEN, Header, MAGIC, OVERHEAD, SealingKey, sealed_len};
 pub use stream::{
     DEFAULT_SEGMENT_LEN, MAX_SEGMENT_LEN, MIN_SEGMENT_LEN, STREAM_FORMAT_VERSION,

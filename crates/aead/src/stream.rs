@@ -243,7 +243,8 @@ impl<W: Write> StreamSealer<W> {
             }
             let room = self.segment_len.saturating_sub(self.buf.0.len());
             let (now, rest) = data.split_at(room.min(data.len()));
-            self.buf.0.extend_from_slice(now);
+            // Within the capacity reserved at construction: never reallocates (ADR 0092).
+            crate::plaintext::extend_from_slice(&mut self.buf.0, now);
             data = rest;
         }
         Ok(())

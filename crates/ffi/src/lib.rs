@@ -430,7 +430,12 @@ pub unsafe extern "C" fn hexvault_encryptor_seal(
                 "sealed buffer shorter than header plus tag",
             ))?;
         encryptor.reserve_seal()?;
-        body.copy_from_slice(plaintext);
+        if body.len() != plaintext.len() {
+            return Err(Error::Internal(
+                "sealed body length differs from the plaintext's",
+            ));
+        }
+        aead::copy_from_slice(body, plaintext);
         if let Err(error) = encryptor.key().seal_in_place(aad, sealed) {
             // Nothing unauthenticated or plain is left in the caller's buffer.
             sealed.fill(0);
@@ -479,12 +484,11 @@ pub unsafe extern "C" fn hexvault_encryptor_open(
         let opened = encryptor.key().open(ciphertext, aad)?;
         // The plaintext type wipes itself when it drops here, after the copy into `out`.
         let plain: &[u8] = opened.expose_secret();
-        out.get_mut(..plain.len())
-            .ok_or(Error::BufferTooSmall {
-                required: plain.len(),
-                capacity: out_capacity,
-            })?
-            .copy_from_slice(plain);
+        let dst = out.get_mut(..plain.len()).ok_or(Error::BufferTooSmall {
+            required: plain.len(),
+            capacity: out_capacity,
+        })?;
+        aead::copy_from_slice(dst, plain);
         *out_len = plain.len();
         Ok(())
     })
