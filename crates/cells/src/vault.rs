@@ -662,12 +662,24 @@ impl Cell {
     }
 
     /// `true` if `blob` was sealed under a master or cell key version older than the
-    /// current ones (reseal it before retiring them).
+    /// current ones (reseal it before retiring them). Only this cell's blobs have an
+    /// answer: another cell's versions say nothing about this one's.
     ///
     /// # Errors
-    /// [`Error::Malformed`].
+    /// [`Error::Malformed`]; [`Error::Mismatch`] when the blob's header names another
+    /// partition or cell.
     pub fn needs_reseal(&self, blob: &[u8]) -> Result<bool> {
         let header = Header::parse(blob)?;
+        if !same_name(header.partition, self.partition.as_str().as_bytes()) {
+            return Err(mismatch(
+                "partition",
+                self.partition.as_str(),
+                header.partition,
+            ));
+        }
+        if !same_name(header.cell, self.cell.as_str().as_bytes()) {
+            return Err(mismatch("cell", self.cell.as_str(), header.cell));
+        }
         let state = self.inner.lock();
         let cell = state.cell_versions(&self.partition, &self.cell);
         Ok(header.master_version < state.master.current || header.cell_version < cell.current)

@@ -216,7 +216,8 @@ impl Edge {
     /// the destination's current ones: traverse it along a reseal edge.
     ///
     /// # Errors
-    /// [`Error::Cells`] for a malformed blob.
+    /// [`Error::Cells`] for a malformed blob or a blob of another cell than the destination
+    /// (`Mismatch`).
     pub fn needs_reseal(&self, blob: &[u8]) -> Result<bool> {
         Ok(self.to.needs_reseal(blob)?)
     }

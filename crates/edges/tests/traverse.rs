@@ -524,6 +524,24 @@ fn a_reseal_edge_re_encrypts_under_the_current_versions() {
     let edge = vault.connect(&a, &b).unwrap();
     let moved = edge.traverse(&oid("o"), &new, &none, &none).unwrap();
     assert!(!b.needs_reseal(&moved).unwrap());
+    // Only the destination's own blobs have an answer: a stale blob of another cell (of
+    // another partition too) is refused, never reported as "no reseal needed".
+    let stale_a = a.seal(&oid("s"), b"old", Layer::Rest, &none).unwrap();
+    a.rotate().unwrap();
+    assert!(a.needs_reseal(&stale_a).unwrap());
+    assert!(matches!(
+        b.needs_reseal(&stale_a),
+        Err(CellsError::Mismatch { field: "cell", .. })
+    ));
+    assert!(edge.needs_reseal(&stale_a).is_err());
+    let q = cell(&vault, "q", "a");
+    assert!(matches!(
+        q.needs_reseal(&stale_a),
+        Err(CellsError::Mismatch {
+            field: "partition",
+            ..
+        })
+    ));
 }
 
 #[test]
