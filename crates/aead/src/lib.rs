@@ -14,9 +14,9 @@
 //!   payloads of any size in one segment of memory (docs/formats.md, "Sealed stream").
 //! * [`Plaintext`], what `open` and `decrypt` return: its whole allocation is wiped on drop
 //!   in one `memset`-speed pass ([`wipe`], ADR 0025).
-//! * [`extend_from_slice`] and [`copy_from_slice`]: the copies of caller-sized data in this
-//!   crate and above, in 1 KiB pieces so that they run at memory speed wherever the buffers
-//!   lie (ADR 0092).
+//! * [`extend_from_slice`] and [`copy_from_slice`]: copies in 1 KiB pieces, which run at
+//!   memory speed wherever the buffers lie; this crate's copies of caller-sized data and
+//!   those ADR 0092 lists above it use them.
 //!
 //! # Invariants
 //! * A nonce never repeats within one [`SealingKey`] instance: a random 96-bit base from
