@@ -320,7 +320,7 @@ fn copy_placement(c: &mut Criterion) {
                 let (head, tail) = arena.split_at_mut(dst_at);
                 let (src, dst) = (&head[page..page + LEN], &mut tail[..LEN]);
                 if pieces {
-                    hexvault_aead::copy_from_slice(dst, black_box(src));
+                    hexvault_aead::copy_from_slice(dst, black_box(src)).unwrap();
                 } else {
                     dst.copy_from_slice(black_box(src));
                 }

@@ -146,6 +146,16 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// [`copy_from_slice`](crate::copy_from_slice) was given slices of different lengths;
+    /// nothing was copied.
+    #[error("copy between buffers of different lengths ({destination} and {source_len} bytes)")]
+    CopyLengthMismatch {
+        /// Length of the destination.
+        destination: usize,
+        /// Length of the source.
+        source_len: usize,
+    },
+
     /// A sealed stream's header or segment layout is not one this crate writes.
     #[error("malformed sealed stream: {reason}")]
     MalformedStream {

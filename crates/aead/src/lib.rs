@@ -15,8 +15,9 @@
 //! * [`Plaintext`], what `open` and `decrypt` return: its whole allocation is wiped on drop
 //!   in one `memset`-speed pass ([`wipe`], ADR 0025).
 //! * [`extend_from_slice`] and [`copy_from_slice`]: copies in 1 KiB pieces, which run at
-//!   memory speed wherever the buffers lie; this crate's copies of caller-sized data and
-//!   those ADR 0092 lists above it use them.
+//!   memory speed wherever the buffers lie; the plaintext and ciphertext copies of seal,
+//!   open, `EncryptedData`, `KeyRing::rewrap` and `StreamSealer::write_all`, and those ADR
+//!   0092 lists above this crate, use them.
 //!
 //! # Invariants
 //! * A nonce never repeats within one [`SealingKey`] instance: a random 96-bit base from

@@ -50,16 +50,23 @@ pub fn extend_from_slice(out: &mut Vec<u8>, src: &[u8]) {
     }
 }
 
-/// Copies `src` into `dst` in pieces of at most 1 KiB, as [`extend_from_slice`] appends
-/// (memory speed wherever the buffers lie, ADR 0092). Meant for equal lengths; when they
-/// differ, the first `min(dst.len(), src.len())` bytes are copied and nothing panics.
-pub fn copy_from_slice(dst: &mut [u8], src: &[u8]) {
-    for (to, from) in dst.chunks_mut(COPY_PIECE).zip(src.chunks(COPY_PIECE)) {
-        let n = to.len().min(from.len());
-        if let (Some(to), Some(from)) = (to.get_mut(..n), from.get(..n)) {
-            to.copy_from_slice(from);
-        }
+/// Copies `src` into `dst` (of the same length) in pieces of at most 1 KiB, as
+/// [`extend_from_slice`] appends (memory speed wherever the buffers lie, ADR 0092).
+///
+/// # Errors
+/// [`Error::CopyLengthMismatch`](crate::Error::CopyLengthMismatch) when the lengths differ;
+/// `dst` is then left untouched (`<[u8]>::copy_from_slice` would panic).
+pub fn copy_from_slice(dst: &mut [u8], src: &[u8]) -> crate::Result<()> {
+    if dst.len() != src.len() {
+        return Err(crate::Error::CopyLengthMismatch {
+            destination: dst.len(),
+            source_len: src.len(),
+        });
     }
+    for (to, from) in dst.chunks_mut(COPY_PIECE).zip(src.chunks(COPY_PIECE)) {
+        to.copy_from_slice(from);
+    }
+    Ok(())
 }
 
 /// Zeroes a vector's whole allocation (its bytes and its spare capacity) with [`wipe`],
@@ -345,18 +352,26 @@ mod tests {
         }
 
         /// The piecewise slice copy is `<[u8]>::copy_from_slice` for equal lengths, and
-        /// copies the common prefix (no panic) when they differ.
+        /// refuses unequal ones with the destination untouched (no panic).
         #[test]
         fn copy_from_slice_equals_the_std_copy(
             src in proptest::collection::vec(proptest::num::u8::ANY, 0..(4 * COPY_PIECE + 7)),
-            dst_len in 0..(4 * COPY_PIECE + 7),
+            shorter_by in 0usize..3,
         ) {
-            let mut ours = vec![0xA5u8; dst_len];
-            copy_from_slice(&mut ours, &src);
-            let n = dst_len.min(src.len());
-            let mut expected = vec![0xA5u8; dst_len];
-            expected[..n].copy_from_slice(&src[..n]);
-            proptest::prop_assert_eq!(ours, expected);
+            let mut ours = vec![0xA5u8; src.len()];
+            copy_from_slice(&mut ours, &src).unwrap();
+            proptest::prop_assert_eq!(&ours, &src);
+            if shorter_by > 0 && src.len() >= shorter_by {
+                let mut short = vec![0xA5u8; src.len() - shorter_by];
+                let refused = copy_from_slice(&mut short, &src);
+                let refused_ok = matches!(
+                    refused,
+                    Err(crate::Error::CopyLengthMismatch { destination, source_len })
+                        if destination == src.len() - shorter_by && source_len == src.len()
+                );
+                proptest::prop_assert!(refused_ok);
+                proptest::prop_assert!(short.iter().all(|&b| b == 0xA5), "untouched");
+            }
         }
     }
 

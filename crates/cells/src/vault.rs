@@ -662,12 +662,15 @@ impl Cell {
     }
 
     /// `true` if `blob` was sealed under a master or cell key version older than the
-    /// current ones (reseal it before retiring them). Only this cell's blobs have an
-    /// answer: another cell's versions say nothing about this one's.
+    /// current ones (reseal it before retiring them). Only a blob this cell could open has
+    /// an answer: another cell's versions say nothing about this one's, and a header naming
+    /// a version this vault does not hold (a lie, or a vault behind the one that sealed it)
+    /// or has retired is refused as opening it would be (review round 33).
     ///
     /// # Errors
     /// [`Error::Malformed`]; [`Error::Mismatch`] when the blob's header names another
-    /// partition or cell.
+    /// partition or cell; [`Error::UnknownKeyVersion`] for a master version not held or a
+    /// cell version above the current one; [`Error::KeyVersionRetired`] below the minimum.
     pub fn needs_reseal(&self, blob: &[u8]) -> Result<bool> {
         let header = Header::parse(blob)?;
         if !same_name(header.partition, self.partition.as_str().as_bytes()) {
@@ -682,6 +685,11 @@ impl Cell {
         }
         let state = self.inner.lock();
         let cell = state.cell_versions(&self.partition, &self.cell);
+        // The checks an open makes before it derives a key.
+        check_version("master", header.master_version, state.master, |v| {
+            state.masters.contains_key(&v)
+        })?;
+        check_version("cell", header.cell_version, cell, |v| v <= cell.current)?;
         Ok(header.master_version < state.master.current || header.cell_version < cell.current)
     }
 

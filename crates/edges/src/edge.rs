@@ -216,8 +216,9 @@ impl Edge {
     /// the destination's current ones: traverse it along a reseal edge.
     ///
     /// # Errors
-    /// [`Error::Cells`] for a malformed blob or a blob of another cell than the destination
-    /// (`Mismatch`).
+    /// [`Error::Cells`] for a malformed blob, a blob of another cell than the destination
+    /// (`Mismatch`), or one whose key versions the destination does not hold or has retired
+    /// (`UnknownKeyVersion`, `KeyVersionRetired`).
     pub fn needs_reseal(&self, blob: &[u8]) -> Result<bool> {
         Ok(self.to.needs_reseal(blob)?)
     }

@@ -195,7 +195,10 @@ fn aead_status(error: &aead::Error) -> HexvaultStatus {
         // Streams are not reachable through the C ABI today; mapped like their neighbours
         // so that no known variant falls through to `Unknown`.
         E::MalformedStream { .. } => HexvaultStatus::MalformedInput,
-        E::Internal { .. } | E::Rng | E::Io { .. } => HexvaultStatus::Internal,
+        // The C ABI checks the lengths before it copies: a mismatch would be a bug here.
+        E::Internal { .. } | E::Rng | E::Io { .. } | E::CopyLengthMismatch { .. } => {
+            HexvaultStatus::Internal
+        }
         _ => HexvaultStatus::Unknown,
     }
 }

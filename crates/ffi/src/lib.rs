@@ -429,13 +429,14 @@ pub unsafe extern "C" fn hexvault_encryptor_seal(
             .ok_or(Error::Internal(
                 "sealed buffer shorter than header plus tag",
             ))?;
-        encryptor.reserve_seal()?;
+        // Checked before a seal is reserved, so that it never spends one.
         if body.len() != plaintext.len() {
             return Err(Error::Internal(
                 "sealed body length differs from the plaintext's",
             ));
         }
-        aead::copy_from_slice(body, plaintext);
+        encryptor.reserve_seal()?;
+        aead::copy_from_slice(body, plaintext)?;
         if let Err(error) = encryptor.key().seal_in_place(aad, sealed) {
             // Nothing unauthenticated or plain is left in the caller's buffer.
             sealed.fill(0);
@@ -488,7 +489,7 @@ pub unsafe extern "C" fn hexvault_encryptor_open(
             required: plain.len(),
             capacity: out_capacity,
         })?;
-        aead::copy_from_slice(dst, plain);
+        aead::copy_from_slice(dst, plain)?;
         *out_len = plain.len();
         Ok(())
     })
