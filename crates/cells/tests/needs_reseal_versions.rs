@@ -28,24 +28,7 @@ fn needs_reseal_refuses_a_cell_version_the_vault_does_not_hold() {
     let (behind, _log2) = vault();
     let rc = cell(&behind, "p", "c");
     assert_eq!(rc.key_versions().0, 1);
-    assert!(matches!(
-        rc.open(&oid("o"), &blob, &Credentials::none()),
-        Err(Error::UnknownKeyVersion {
-            which: "cell",
-            version: 2
-        })
-    ));
-    let answer = rc.needs_reseal(&blob);
-    assert!(
-        matches!(
-            answer,
-            Err(Error::UnknownKeyVersion {
-                which: "cell",
-                version: 2
-            })
-        ),
-        "needs_reseal answered {answer:?} for a blob of an unknown cell key version"
-    );
+    refused_like_open(&rc, &blob, "cell");
 }
 
 /// Same claim (crates/cells/src/vault.rs:664-665) for the master version: a blob under
@@ -62,24 +45,7 @@ fn needs_reseal_refuses_a_master_version_the_vault_does_not_hold() {
 
     let (behind, _log2) = vault();
     let rc = cell(&behind, "p", "c");
-    assert!(matches!(
-        rc.open(&oid("o"), &blob, &Credentials::none()),
-        Err(Error::UnknownKeyVersion {
-            which: "master",
-            version: 2
-        })
-    ));
-    let answer = rc.needs_reseal(&blob);
-    assert!(
-        matches!(
-            answer,
-            Err(Error::UnknownKeyVersion {
-                which: "master",
-                version: 2
-            })
-        ),
-        "needs_reseal answered {answer:?} for a blob of an unknown master version"
-    );
+    refused_like_open(&rc, &blob, "master");
 }
 
 /// Same claim (crates/cells/src/vault.rs:664-665), as tampering: a blob of this very cell
@@ -137,4 +103,20 @@ fn needs_reseal_refuses_a_retired_version_and_answers_for_held_ones() {
         .seal(&oid("o"), b"v3", Layer::Rest, &Credentials::none())
         .unwrap();
     assert!(!c.needs_reseal(&v3).unwrap());
+}
+
+/// `open` and `needs_reseal` both refuse `blob` for its unknown `which` key version 2.
+fn refused_like_open(rc: &Cell, blob: &[u8], which: &'static str) {
+    let unknown =
+        |r: &Error| matches!(r, Error::UnknownKeyVersion { which: w, version: 2 } if *w == which);
+    let opened = rc.open(&oid("o"), blob, &Credentials::none());
+    assert!(
+        opened.as_ref().err().is_some_and(unknown),
+        "open: {opened:?}"
+    );
+    let answer = rc.needs_reseal(blob);
+    assert!(
+        answer.as_ref().err().is_some_and(unknown),
+        "needs_reseal answered {answer:?} for a blob of an unknown {which} key version"
+    );
 }
