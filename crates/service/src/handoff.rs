@@ -20,10 +20,15 @@ pub(crate) const SPIN: Duration = Duration::from_micros(50);
 /// [`SPIN`], or zero on a machine with one CPU (or one whose CPU count is unknown).
 fn spin_budget() -> Duration {
     static BUDGET: OnceLock<Duration> = OnceLock::new();
-    *BUDGET.get_or_init(|| match std::thread::available_parallelism() {
+    *BUDGET.get_or_init(|| budget_for(std::thread::available_parallelism()))
+}
+
+/// The poll for a machine whose CPU count `available_parallelism` reported.
+fn budget_for(cpus: std::io::Result<std::num::NonZeroUsize>) -> Duration {
+    match cpus {
         Ok(n) if n.get() > 1 => SPIN,
         _ => Duration::ZERO,
-    })
+    }
 }
 
 /// What polling found.
@@ -80,6 +85,18 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+
+    #[test]
+    fn one_cpu_or_an_unknown_count_never_polls() {
+        let cpus = |n: usize| Ok(std::num::NonZeroUsize::new(n).unwrap());
+        assert_eq!(budget_for(cpus(1)), Duration::ZERO);
+        assert_eq!(
+            budget_for(Err(std::io::Error::other("no count"))),
+            Duration::ZERO
+        );
+        assert_eq!(budget_for(cpus(2)), SPIN);
+        assert_eq!(budget_for(cpus(64)), SPIN);
+    }
 
     #[test]
     fn a_message_already_sent_is_received() {
