@@ -7,7 +7,8 @@
 //! best of 5 interleaved rounds. Under `cargo test --benches` (`cargo xtask bench --test`): a 4 MiB file,
 //! one run, and the round trip is checked. Targets (issue 15): large files at >= 0.5x the
 //! throughput of `cat`, peak <= 64 MiB whatever the size. The vault directory is on the
-//! temporary directory's file system; `seal` and `traverse` fsync, `cat` does not.
+//! temporary directory's file system; `seal` and `traverse` fsync, `cat` does not. Every
+//! command, floors included, starts after an untimed `sync` (ADR 0088, amended).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -28,7 +29,14 @@ const PHRASE: &str =
 
 /// Runs a command to completion; returns its wall time and peak resident set (KiB, sampled
 /// from /proc/PID/status every millisecond: a high-water mark).
+///
+/// Every command, floors included, starts from the same state: a `sync` (not timed) first
+/// writes back what earlier commands left dirty in the page cache. Without it a command
+/// paid for the writeback of its predecessor's 256 MiB (`cat > file` leaves its output
+/// dirty), and which command paid depended on the order of the round.
 fn measure(command: &mut Command) -> (Duration, u64) {
+    let synced = Command::new("sync").status().unwrap();
+    assert!(synced.success(), "sync failed");
     let started = Instant::now();
     let mut child = command.spawn().unwrap();
     let status_file = format!("/proc/{}/status", child.id());
