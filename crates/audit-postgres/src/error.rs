@@ -12,18 +12,22 @@ use hexvault_audit::LogId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The connection or a statement failed before the transaction's `COMMIT` was sent:
-    /// the transaction was rolled back (or never began). A failure once an append's
-    /// `COMMIT` was sent is [`Error::CommitUnconfirmed`].
+    /// The connection or a statement failed. For an append: before its `COMMIT` was sent,
+    /// or with an `ERROR` answer to the statement that carried the commit (`COMMIT`, or a
+    /// one-statement transaction): the transaction was rolled back (or never began); any
+    /// other failure once an append's `COMMIT` was sent is [`Error::CommitUnconfirmed`]. A
+    /// checkpoint on demand whose `COMMIT` failed may be stored or not: calling
+    /// `checkpoint()` again returns it if it is.
     #[error(
         "PostgreSQL failed: {}; check that the server runs, the connection string and the server log",
         describe(.0)
     )]
     Database(#[from] postgres::Error),
 
-    /// An append's `COMMIT` was sent (or its one-statement transaction, which then failed
-    /// without an error answer from the server: a lost or reset connection) and then the
-    /// connection, the `COMMIT` or the wait for the WAL flush failed: its records
+    /// An append's `COMMIT` was sent (or its one-statement transaction) and then the
+    /// connection failed without an answer (lost or reset), the server answered `FATAL` or
+    /// `PANIC` (its backend terminated: an administrator, a shutdown, a crash, possibly after
+    /// the commit was done), or the wait for the WAL flush failed: its records
     /// may be in the log, committed and perhaps not yet durable, or not. Not acknowledged;
     /// appending the same events again may log them twice: refresh or verify the log first
     /// (review round 30).

@@ -732,12 +732,11 @@ impl PgLog {
                 Err(e) => {
                     inner.writer.seek(expected);
                     // The statement is its own transaction: unless the server answered with
-                    // an error (it then rolled the statement back), its commit may have
-                    // happened unseen (a lost or reset connection, an I/O error).
+                    // an `ERROR` (it then rolled the statement back), its commit may have
+                    // happened unseen (a lost or reset connection, an I/O error, a backend
+                    // terminated with a `FATAL` answer).
                     let e = match e {
-                        Error::Database(db) if db.as_db_error().is_none() => {
-                            Error::CommitUnconfirmed(db)
-                        }
+                        Error::Database(db) => commit_failure(db),
                         other => other,
                     };
                     return (prepared.into_outcomes(Err(e)), None);
@@ -797,7 +796,7 @@ impl PgLog {
             inner
                 .client
                 .batch_execute("COMMIT")
-                .map_err(Error::CommitUnconfirmed)?;
+                .map_err(commit_failure)?;
             if base_authentic {
                 inner.authentic = Some(g.batch.end);
             }
@@ -1210,6 +1209,24 @@ fn prepare_group(
             ends,
         },
         slots,
+    }
+}
+
+/// What a failure of a statement that carries a commit (the one-statement first try, or
+/// `COMMIT`) means for the append. An answer of severity `ERROR` says the server rolled the
+/// transaction back: [`Error::Database`]. No answer (a lost or reset connection), or a
+/// `FATAL` or `PANIC` one (the backend terminated: an administrator, a shutdown, a crash,
+/// which may come after the commit was done), leaves the commit's outcome unknown:
+/// [`Error::CommitUnconfirmed`].
+fn commit_failure(error: postgres::Error) -> Error {
+    let rolled_back = error
+        .as_db_error()
+        .and_then(postgres::error::DbError::parsed_severity)
+        == Some(postgres::error::Severity::Error);
+    if rolled_back {
+        Error::Database(error)
+    } else {
+        Error::CommitUnconfirmed(error)
     }
 }
 

@@ -26,7 +26,7 @@ use hexvault_audit_postgres::{DEFAULT_PAGE_ROWS, Error, PgLog, SCHEMA_VERSION, S
 
 mod common;
 
-use common::{AUDIT_KEY, SIGNING_SEED, client, options, url, verifier};
+use common::{AUDIT_KEY, SIGNING_SEED, block_head_row, blocked_by, client, options, url, verifier};
 
 /// Set in a child process: `<log id hex> <appends> <batch size>`.
 const CHILD_VAR: &str = "HEXVAULT_TEST_PG_WRITER";
@@ -1221,37 +1221,6 @@ fn threads_share_one_log(pipelined: bool) {
         .map(|(s, c)| (*s, c.to_string()))
         .collect();
     assert_acknowledged_present(&log, &acked);
-}
-
-/// Holds the log's head row locked from another connection until the handle's leader is
-/// blocked on it; returns the locking transaction's client (commit or drop it to release).
-fn block_head_row(log_id: LogId) -> Client {
-    let mut admin = client();
-    admin.batch_execute("BEGIN").unwrap();
-    admin
-        .execute(
-            "SELECT 1 FROM hexvault_audit_logs WHERE log_id = $1 FOR UPDATE",
-            &[&log_id.as_bytes().as_slice()],
-        )
-        .unwrap();
-    admin
-}
-
-/// Waits until a backend waits for `admin`'s lock; returns that backend's pid.
-fn blocked_by(admin: &mut Client) -> i32 {
-    for _ in 0..600 {
-        let row = admin
-            .query_opt(
-                "SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
-                &[],
-            )
-            .unwrap();
-        if let Some(row) = row {
-            return row.get(0);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("no backend waited for the head row lock within 30 s");
 }
 
 /// `count` threads append once each to `log`; the first one leads while the head row is

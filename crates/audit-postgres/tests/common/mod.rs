@@ -3,7 +3,7 @@
 //! with.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
-use hexvault_audit::{AuditKey, LogOptions, SigningKey, Verifier, VerifyingKey};
+use hexvault_audit::{AuditKey, LogId, LogOptions, SigningKey, Verifier, VerifyingKey};
 use hexvault_audit_postgres::postgres::{Client, NoTls};
 
 /// The variable holding the throwaway cluster's connection URL.
@@ -44,4 +44,36 @@ pub fn public_key() -> VerifyingKey {
 /// A verifier with the audit key and the public key of [`options`].
 pub fn verifier() -> Verifier {
     Verifier::keyed(&AuditKey::from_bytes(AUDIT_KEY)).with_public_key(public_key())
+}
+
+/// Holds the log's head row locked (`SELECT ... FOR UPDATE`) from another connection;
+/// returns the locking transaction's client (commit or drop it to release).
+pub fn block_head_row(log_id: LogId) -> Client {
+    let mut admin = client();
+    admin.batch_execute("BEGIN").unwrap();
+    admin
+        .execute(
+            "SELECT 1 FROM hexvault_audit_logs WHERE log_id = $1 FOR UPDATE",
+            &[&log_id.as_bytes().as_slice()],
+        )
+        .unwrap();
+    admin
+}
+
+/// Waits until a backend waits for a lock `admin`'s transaction holds; returns that
+/// backend's pid.
+pub fn blocked_by(admin: &mut Client) -> i32 {
+    for _ in 0..600 {
+        let row = admin
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
+                &[],
+            )
+            .unwrap();
+        if let Some(row) = row {
+            return row.get(0);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no backend waited for a lock of the admin transaction within 30 s");
 }
