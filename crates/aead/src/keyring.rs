@@ -121,8 +121,10 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Sets the minimum decryption version and drops (zeroizes) every older key.
-    /// Opening data below it then fails with [`Error::KeyVersionRetired`].
+    /// Sets the minimum decryption version and drops every older key: its [`Key`] bytes are
+    /// zeroized; its expanded AES key schedule is wiped only with the RustCrypto backend
+    /// (ring's prepared key cannot be wiped and is freed as it is, ADR 0021; see the crate
+    /// docs). Opening data below it then fails with [`Error::KeyVersionRetired`].
     ///
     /// Re-encrypt first: every blob for which [`needs_rewrap`](Self::needs_rewrap) is
     /// true and whose version is below `minimum` becomes unreadable.

@@ -265,7 +265,8 @@ impl SealingKey {
         }
     }
 
-    /// Seals in place without allocating. `buf` is laid out as
+    /// Seals in place (no allocation, except a buffer joining the header and `aad` when
+    /// `aad` is longer than the stack room for it). `buf` is laid out as
     /// `[HEADER_LEN bytes of room | plaintext | TAG_LEN bytes of room]`
     /// (length [`sealed_len`]`(plaintext.len())`); on return it holds the sealed blob.
     ///

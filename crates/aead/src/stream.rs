@@ -171,16 +171,23 @@ impl Drop for SegmentBuf {
 
 /// Seals a stream into a writer, one segment at a time; memory use is one segment.
 ///
-/// Write plaintext with [`write_all`](Self::write_all) (or through [`std::io::Write`]), then
-/// call [`finish`](Self::finish), which seals the final segment: a stream that is dropped
-/// without `finish` has no final segment and will not open. The buffered plaintext is wiped
-/// when the sealer is dropped or finished.
+/// Write plaintext with [`write_all`](Self::write_all) or [`copy_from`](Self::copy_from),
+/// then call [`finish`](Self::finish), which seals the final segment: a stream that is
+/// dropped without `finish` has no final segment and will not open. The buffered plaintext
+/// is wiped when the sealer is dropped or finished.
+///
+/// After any error (a read or write failure, a sealing failure) the sealer is failed for
+/// good: every later call, `finish` included, returns [`Error::MalformedStream`], so a
+/// stream that lost a segment or bytes of its input is never reported complete. Start a new
+/// stream (the bytes written so far do not open as a whole stream).
 pub struct StreamSealer<W: Write> {
     writer: W,
     cipher: SegmentCipher,
     segment_len: usize,
     /// Plaintext of the segment being filled, with room for its tag.
     buf: SegmentBuf,
+    /// An earlier call failed: the stream is unusable.
+    failed: bool,
 }
 
 impl<W: Write> StreamSealer<W> {
@@ -226,7 +233,28 @@ impl<W: Write> StreamSealer<W> {
             cipher,
             segment_len,
             buf: SegmentBuf(Vec::with_capacity(segment_len + TAG_LEN)),
+            failed: false,
         })
+    }
+
+    /// Refuses every call once an earlier one failed.
+    fn usable(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::MalformedStream {
+                reason: "an earlier call on this stream sealer failed; the stream is unusable: start a new one",
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `step` on a usable sealer; any error leaves it failed for good.
+    fn guarded<T>(&mut self, step: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.usable()?;
+        let result = step(self);
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
     }
 
     /// Adds `data` to the stream, sealing and writing every segment it completes.
@@ -235,8 +263,13 @@ impl<W: Write> StreamSealer<W> {
     /// can be the full one when the length is a multiple of the segment length.
     ///
     /// # Errors
-    /// [`Error::Io`], [`Error::TooLong`] past 2^64 - 1 segments.
-    pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+    /// [`Error::Io`], [`Error::TooLong`] past 2^64 - 1 segments; [`Error::MalformedStream`]
+    /// once an earlier call failed. Any error leaves the sealer failed for good.
+    pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        self.guarded(|sealer| sealer.write_all_usable(data))
+    }
+
+    fn write_all_usable(&mut self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() {
             if self.buf.0.len() == self.segment_len {
                 self.seal_buffered(false)?;
@@ -254,8 +287,16 @@ impl<W: Write> StreamSealer<W> {
     /// the number of plaintext bytes read. Call [`finish`](Self::finish) afterwards.
     ///
     /// # Errors
-    /// [`Error::Io`] for a read or write failure, [`Error::TooLong`].
+    /// [`Error::Io`] for a read or write failure (a read interrupted by a signal is retried;
+    /// any other read error, `WouldBlock` included, fails the stream: bytes the reader
+    /// already handed over may be lost with it), [`Error::TooLong`];
+    /// [`Error::MalformedStream`] once an earlier call failed. Any error leaves the sealer
+    /// failed for good.
     pub fn copy_from(&mut self, reader: &mut impl Read) -> Result<u64> {
+        self.guarded(|sealer| sealer.copy_from_usable(reader))
+    }
+
+    fn copy_from_usable(&mut self, reader: &mut impl Read) -> Result<u64> {
         let mut total = 0u64;
         loop {
             let filled = if self.buf.0.len() == self.segment_len {
@@ -313,10 +354,13 @@ impl<W: Write> StreamSealer<W> {
     /// returns it. The stream opens only once this returned `Ok`.
     ///
     /// # Errors
-    /// [`Error::Io`], [`Error::TooLong`].
+    /// [`Error::Io`], [`Error::TooLong`]; [`Error::MalformedStream`] if an earlier call
+    /// failed (the stream would not open, or would open without what was lost).
     pub fn finish(mut self) -> Result<W> {
-        self.seal_buffered(true)?;
-        self.writer.flush().map_err(Error::io)?;
+        self.guarded(|sealer| {
+            sealer.seal_buffered(true)?;
+            sealer.writer.flush().map_err(Error::io)
+        })?;
         Ok(self.writer)
     }
 
@@ -359,6 +403,12 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
         }
         match reader.read(rest) {
             Ok(0) => break,
+            Ok(n) if n > rest.len() => {
+                // A `Read` that breaks its contract: never trusted as a length.
+                return Err(Error::io(io::Error::other(
+                    "the reader reported more bytes than the buffer it was given holds",
+                )));
+            }
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(Error::io(e)),

@@ -22,15 +22,13 @@ pub enum Error {
         got: usize,
     },
 
-    /// The first four bytes are not `HXEV`.
+    /// The first four bytes are not `HXEV`. The bytes found are not kept (neither the
+    /// message nor `Debug` repeats them): the input may be a secret given to the wrong
+    /// command.
     #[error(
         "bad magic: this is not a hexvault envelope (it does not start with the bytes \"HXEV\"; the bytes found are not repeated, they may be data)"
     )]
-    BadMagic {
-        /// The four bytes found where the magic belongs (not in the message: the input may
-        /// be a secret given to the wrong command).
-        found: [u8; 4],
-    },
+    BadMagic,
 
     /// The format version byte names a version this build cannot read.
     #[error(

@@ -153,7 +153,7 @@ impl Header {
         };
         let magic: [u8; 4] = read_array(envelope, 0).ok_or_else(|| truncated(MIN_HEADER_LEN))?;
         if magic != MAGIC {
-            return Err(Error::BadMagic { found: magic });
+            return Err(Error::BadMagic);
         }
         let [version]: [u8; 1] =
             read_array(envelope, 4).ok_or_else(|| truncated(MIN_HEADER_LEN))?;

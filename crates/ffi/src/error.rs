@@ -207,7 +207,7 @@ fn envelope_status(error: &envelope::Error) -> HexvaultStatus {
     use envelope::Error as E;
     match error {
         E::TruncatedHeader { .. }
-        | E::BadMagic { .. }
+        | E::BadMagic
         | E::UnsupportedVersion { .. }
         | E::UnknownFlags { .. }
         | E::NonCanonicalHeader { .. }
