@@ -308,6 +308,7 @@ impl<W: Write> StreamSealer<W> {
                 }
                 if let Err(e) = self.seal_and_write(false) {
                     self.buf.0.clear();
+                    wipe(&mut one);
                     return Err(e);
                 }
                 // The sealed segment's bytes (ciphertext) become the room of the next one, so

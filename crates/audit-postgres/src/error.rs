@@ -16,8 +16,10 @@ pub enum Error {
     /// or with an `ERROR` answer to the statement that carried the commit (`COMMIT`, or a
     /// one-statement transaction): the transaction was rolled back (or never began); any
     /// other failure once an append's `COMMIT` was sent is [`Error::CommitUnconfirmed`]. A
-    /// checkpoint on demand whose `COMMIT` failed may be stored or not: calling
-    /// `checkpoint()` again returns it if it is.
+    /// checkpoint on demand whose `COMMIT` failed without an `ERROR` answer may be stored or
+    /// not: a new handle ([`crate::PgLog::open`] with a new `Client`) returns it from
+    /// `checkpoint()` if it is (the failed handle's connection is closed). Every call on a
+    /// handle whose connection is closed fails with this error: nothing is sent.
     #[error(
         "PostgreSQL failed: {}; check that the server runs, the connection string and the server log",
         describe(.0)
@@ -29,10 +31,11 @@ pub enum Error {
     /// `PANIC` (its backend terminated: an administrator, a shutdown, a crash, possibly after
     /// the commit was done), or the wait for the WAL flush failed: its records
     /// may be in the log, committed and perhaps not yet durable, or not. Not acknowledged;
-    /// appending the same events again may log them twice: refresh or verify the log first
-    /// (review round 30).
+    /// appending the same events again may log them twice: verify the log, or refresh a
+    /// handle, first (review round 30); when this handle's connection is closed (it does not
+    /// reconnect), through a new handle ([`crate::PgLog::open`] with a new `Client`).
     #[error(
-        "PostgreSQL failed after this append's commit was sent: {}; its records may be in the log: verify the log (or refresh the handle) before appending them again",
+        "PostgreSQL failed after this append's commit was sent: {}; its records may be in the log: verify the log (or refresh a handle, a new one if this one's connection is closed) before appending them again",
         describe(.0)
     )]
     CommitUnconfirmed(postgres::Error),

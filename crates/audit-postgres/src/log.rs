@@ -99,7 +99,10 @@ struct Inner {
 /// fails during `COMMIT` or the flush wait, the append returns
 /// [`Error::CommitUnconfirmed`] (inside [`Error::GroupCommit`] for a group of several
 /// calls) and the records may or may not be committed; the chain is whole either way, and
-/// the next append finds the head in the database. A head row that names fewer records than
+/// the next append finds the head in the database. A handle whose connection closed (lost,
+/// or its backend terminated) is dead: it does not reconnect, and every later call fails
+/// with [`Error::Database`] (nothing is sent on a closed connection); open a new handle
+/// ([`PgLog::open`] with a new `Client`) to go on. A head row that names fewer records than
 /// the handle has acknowledged (records removed in the database) is refused with
 /// [`Error::InconsistentHead`] by its appends, checkpoints and [`PgLog::refresh`].
 ///
@@ -712,6 +715,8 @@ impl PgLog {
             if prepared.batch.appended.is_empty() {
                 return (prepared.into_outcomes(Ok(())), None);
             }
+            // A connection already closed sends nothing: its failure is no unknown commit.
+            let closed_before = inner.client.is_closed();
             let written = execute_write(
                 &mut inner.client,
                 &inner.write,
@@ -736,7 +741,7 @@ impl PgLog {
                     // happened unseen (a lost or reset connection, an I/O error, a backend
                     // terminated with a `FATAL` answer).
                     let e = match e {
-                        Error::Database(db) => commit_failure(db),
+                        Error::Database(db) if !closed_before => commit_failure(db),
                         other => other,
                     };
                     return (prepared.into_outcomes(Err(e)), None);

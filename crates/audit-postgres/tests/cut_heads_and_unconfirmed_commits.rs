@@ -199,6 +199,18 @@ fn a_terminated_first_try_is_unconfirmed() {
         "{error}"
     );
     assert!(error.to_string().contains("may be in the log"), "{error}");
+    // The handle is dead (its connection closed; it does not reconnect): its next calls send
+    // nothing, so they say `Database`, never again "its commit was sent" (review round 35).
+    let refreshed = log.refresh().unwrap_err();
+    assert!(
+        matches!(&refreshed, Error::Database(db) if db.is_closed()),
+        "{refreshed}"
+    );
+    let next = log.append(Event::new(EventKind::Open)).unwrap_err();
+    assert!(
+        matches!(storage_error(&next), Error::Database(db) if db.is_closed()),
+        "{next}"
+    );
     let other = PgLog::open(client(), log.log_id(), options(0)).unwrap();
     assert_eq!(other.refresh().unwrap().next, 1, "nothing was committed");
     assert_eq!(

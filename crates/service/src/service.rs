@@ -185,7 +185,8 @@ impl VaultService {
 /// Every protocol method encodes a [`Request`] frame, sends it to the service thread and
 /// decodes the [`Response`] frame: the protocol is the interface. The capability methods
 /// ([`vault_master_key`](Self::vault_master_key), [`audit_chain_key`](Self::audit_chain_key),
-/// [`audit_signer`](Self::audit_signer)) are the one exception: they hand typed keys to this
+/// [`audit_signer`](Self::audit_signer), [`vault_keys`](Self::vault_keys)) are the one
+/// exception: they hand typed keys to this
 /// process over an in-process channel and have no protocol frame (ADR 0046). Calls from many
 /// threads are served one at a time, in arrival order.
 ///
