@@ -19,7 +19,8 @@ pub enum Error {
     /// checkpoint on demand whose `COMMIT` failed without an `ERROR` answer may be stored or
     /// not: a new handle ([`crate::PgLog::open`] with a new `Client`) returns it from
     /// `checkpoint()` if it is (the failed handle's connection is closed). Every call on a
-    /// handle whose connection is closed fails with this error: nothing is sent.
+    /// handle whose client has seen its connection close fails with this error: nothing is
+    /// sent.
     #[error(
         "PostgreSQL failed: {}; check that the server runs, the connection string and the server log",
         describe(.0)

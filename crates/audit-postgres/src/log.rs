@@ -2,7 +2,7 @@
 
 use core::num::NonZeroU16;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{Thread, ThreadId};
 use std::time::{Duration, Instant};
@@ -100,9 +100,15 @@ struct Inner {
 /// [`Error::CommitUnconfirmed`] (inside [`Error::GroupCommit`] for a group of several
 /// calls) and the records may or may not be committed; the chain is whole either way, and
 /// the next append finds the head in the database. A handle whose connection closed (lost,
-/// or its backend terminated) is dead: it does not reconnect, and every later call fails
-/// with [`Error::Database`] (nothing is sent on a closed connection); open a new handle
-/// ([`PgLog::open`] with a new `Client`) to go on. A head row that names fewer records than
+/// or its backend terminated) is dead: it does not reconnect, and every later call fails;
+/// open a new handle ([`PgLog::open`] with a new `Client`) to go on. Once the client has
+/// seen the close, calls fail with [`Error::Database`] (nothing is sent); the first append
+/// after a close it has not seen yet (a backend terminated while the handle was idle) sends
+/// its statement and reads the server's `FATAL`, which does not say whether it came before
+/// or after a commit, so that append says [`Error::CommitUnconfirmed`]. A pipelined handle
+/// whose flush connection closes reports the groups whose flush wait failed as
+/// [`Error::CommitUnconfirmed`] (they are committed, not confirmed durable) and commits
+/// every later group synchronously on its own connection. A head row that names fewer records than
 /// the handle has acknowledged (records removed in the database) is refused with
 /// [`Error::InconsistentHead`] by its appends, checkpoints and [`PgLog::refresh`].
 ///
@@ -114,6 +120,10 @@ pub struct PgLog {
     /// The second connection that waits for WAL flushes, when the handle has one
     /// ([`PgLog::with_flush_connection`]).
     flusher: Option<Mutex<Flusher>>,
+    /// The flush connection was found closed (a flush wait failed on it): from then on the
+    /// handle commits every group synchronously on its own connection, as a handle without
+    /// one, instead of committing groups it could not acknowledge (review round 36).
+    flush_connection_closed: AtomicBool,
     /// Records this handle has acknowledged: one past the highest sequence number it
     /// returned from a successful append. A head row naming fewer records than this was cut
     /// back in the database (review round 30): refused, never chained onto or signed over.
@@ -452,6 +462,7 @@ impl PgLog {
             }),
             log_id,
             flusher: None,
+            flush_connection_closed: AtomicBool::new(false),
             acknowledged: AtomicU64::new(0),
             queue: Mutex::new(Queue::default()),
         })
@@ -662,7 +673,12 @@ impl PgLog {
         let locked = flusher
             .client
             .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])
-            .map_err(Error::CommitUnconfirmed)?;
+            .map_err(|error| {
+                if flusher.client.is_closed() {
+                    self.flush_connection_closed.store(true, Ordering::Release);
+                }
+                Error::CommitUnconfirmed(error)
+            })?;
         flush_waited(self.log_id, last, locked)
     }
 
@@ -687,7 +703,8 @@ impl PgLog {
         let inner = &mut *guard;
         let log_id = inner.writer.log_id();
         let expected = inner.writer.head();
-        let defer = inner.pipelined && !lone;
+        let defer =
+            inner.pipelined && !lone && !self.flush_connection_closed.load(Ordering::Acquire);
         if defer != inner.session_async {
             let set = if defer {
                 "SET synchronous_commit = off"

@@ -290,3 +290,117 @@ fn a_commit_refused_with_an_error_is_rolled_back() {
     let report = a.verify().unwrap();
     assert!(report.is_ok() && report.records == 4, "{report}");
 }
+
+/// A client whose backend pid is known.
+fn client_with_pid() -> (Client, i32) {
+    let mut c = client();
+    let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    (c, pid)
+}
+
+/// Terminates backend `pid` and lets it exit.
+fn terminate(pid: i32) {
+    let killed: bool = client()
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(killed);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+}
+
+/// A backend terminated while its handle was idle (review round 36): the client has not
+/// seen the close, so the next append sends its statement and reads the server's `FATAL`,
+/// which cannot say whether it came before or after a commit: `CommitUnconfirmed`, as the
+/// docs say. From then on the client knows: the next append says `Database`, and the log
+/// holds only the acknowledged record.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn an_idle_handle_whose_backend_was_terminated_says_so() {
+    let (c, pid) = client_with_pid();
+    let log = PgLog::create(c, options(0)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    terminate(pid);
+    let first = log.append(Event::new(EventKind::Open)).unwrap_err();
+    assert!(
+        matches!(storage_error(&first), Error::CommitUnconfirmed(_)),
+        "{first}"
+    );
+    let next = log.append(Event::new(EventKind::Open)).unwrap_err();
+    assert!(
+        matches!(storage_error(&next), Error::Database(db) if db.is_closed()),
+        "{next}"
+    );
+    let other = PgLog::open(client(), log.log_id(), options(0)).unwrap();
+    assert_eq!(other.refresh().unwrap().next, 1);
+}
+
+/// A pipelined handle (ADR 0076) whose flush connection's backend is terminated (review
+/// round 36): the groups whose flush wait failed are `CommitUnconfirmed` (committed, not
+/// confirmed durable); from then on the handle commits every group synchronously on its
+/// own connection, so no later append is committed and reported as failed: the log holds
+/// exactly the acknowledged appends plus the unconfirmed ones.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_closed_flush_connection_downgrades_the_handle_to_synchronous_commits() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    let (flush, pid) = client_with_pid();
+    let log = log.with_flush_connection(flush).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    terminate(pid);
+    let (mut acknowledged, mut unconfirmed, mut rounds_after) = (1u64, 0u64, 0);
+    for _ in 0..50 {
+        let outcomes: Vec<_> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..10)
+                            .map(|_| log.append(Event::new(EventKind::Open)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        let seen_close = unconfirmed > 0;
+        for outcome in outcomes {
+            match outcome {
+                Ok(_) => acknowledged += 1,
+                Err(e) => {
+                    assert!(
+                        !seen_close,
+                        "an append failed after the flush connection was known closed: {e}"
+                    );
+                    let unconfirmed_here = match storage_error(&e) {
+                        Error::CommitUnconfirmed(_) => true,
+                        Error::GroupCommit { source, .. } => {
+                            matches!(**source, Error::CommitUnconfirmed(_))
+                        }
+                        _ => false,
+                    };
+                    assert!(unconfirmed_here, "{e}");
+                    unconfirmed += 1;
+                }
+            }
+        }
+        if seen_close {
+            rounds_after += 1;
+            if rounds_after == 3 {
+                break;
+            }
+        }
+    }
+    assert!(
+        unconfirmed > 0,
+        "no group was deferred to the closed flush connection"
+    );
+    assert_eq!(rounds_after, 3);
+    let stored = PgLog::open(client(), log.log_id(), options(0))
+        .unwrap()
+        .refresh()
+        .unwrap()
+        .next;
+    assert_eq!(stored, acknowledged + unconfirmed);
+}

@@ -25,7 +25,12 @@ const SESSION_CACHE: usize = 256;
 /// derived from that vault's cell key and the session key (the key tree of docs/formats.md),
 /// and each is cached under the cell key it came from. When it [`end`](Self::end)s (also on
 /// drop), its key and every layer-2 key derived from it are dropped and their raw bytes
-/// wiped, so data sealed at layer 2 in it can no longer be opened through any call. The
+/// wiped, so data sealed at layer 2 in it can no longer be opened through it. An export
+/// ([`Session::export`]) holds the key: a session resumed from an export taken before the
+/// end is refused by the vault that ended it ([`Vault::end_session`](crate::Vault::end_session)
+/// remembers the id), but another vault, in another process, opens its data until the export
+/// is destroyed (the command line's `session end` overwrites and deletes the session file,
+/// and refuses a session file whose end the vault's log records). The
 /// memory of the running process is out of scope: the default ring backend frees the AES
 /// key schedules built from those keys without wiping them, and neither backend can wipe
 /// copies that moving a key left on the stack (SECURITY.md, "Not covered"). Past its expiry it

@@ -2,7 +2,7 @@
 //! declared routes, and the audit records of every gated open, denial and rotation.
 
 use core::fmt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -127,6 +127,10 @@ struct State {
     /// the versions before them, so a second change written over the first would be read
     /// wrongly (review round 21: a rotation recorded twice replayed as a retirement).
     versions_unsettled: bool,
+    /// The ids of the sessions this vault ended ([`Vault::end_session`]): refused at layer 2
+    /// even when resumed from an export taken before the end (review round 36). 16 bytes
+    /// per ended session, for the vault's lifetime.
+    ended_sessions: HashSet<[u8; crate::session::SESSION_ID_LEN]>,
 }
 
 impl State {
@@ -218,6 +222,7 @@ impl Vault {
                     cache: KeyCache::new(options.cache_capacity),
                     routes: HashMap::new(),
                     versions_unsettled: false,
+                    ended_sessions: HashSet::new(),
                 }),
                 resolver: Box::new(resolver),
                 log,
@@ -284,12 +289,16 @@ impl Vault {
     }
 
     /// Ends `session` (its keys are dropped and their raw bytes wiped, see
-    /// [`Session`]) and records the end.
+    /// [`Session`]) and records the end. This vault refuses the session's id at layer 2 from
+    /// now on, also in a session resumed from an export taken before the end
+    /// ([`Session::resume`]); another vault (another process) learns of the end only from
+    /// the log (the command line checks it before it resumes a session file).
     ///
     /// # Errors
     /// [`Error::Audit`] if the end cannot be recorded (the session has ended all the same).
     pub fn end_session(&self, session: &Session) -> Result<()> {
         session.end();
+        self.inner.lock().ended_sessions.insert(*session.id());
         self.inner.append(
             Event::new(EventKind::SessionEnd)
                 .context(Context::new().session(ContextId::new(session.id().to_vec())?)),
@@ -1041,7 +1050,7 @@ impl Inner {
                 layer: Layer::Session,
                 needed: "a live session",
             })?;
-            if !session.is_live() {
+            if !session.is_live() || self.lock().ended_sessions.contains(session.id()) {
                 return Err(Error::SessionEnded);
             }
             resolved.session = Some(session);

@@ -152,3 +152,47 @@ fn layer2_commitment(blob: &[u8]) -> Vec<u8> {
     let header_end = blob.len() - 4 - 3 * 16;
     blob[header_end - 44..header_end - 12].to_vec()
 }
+
+/// A session ended in a vault stays ended there, also when it comes back from an export
+/// taken before the end (review round 36): the vault remembers the ids it ended and refuses
+/// them at layer 2, for opening and for sealing. (Another vault learns of the end only from
+/// the log, which the command line checks before it resumes a session file.)
+#[test]
+fn an_ended_session_resumed_from_an_earlier_export_opens_nothing() {
+    let (vault, _log) = vault();
+    let c = cell(&vault, "p", "c");
+    let reader = token("reader");
+    let session = vault.start_session(Duration::from_secs(600)).unwrap();
+    let creds = Credentials::none().token(&reader).session(&session);
+    let blob = c
+        .seal(&oid("o"), b"layer two", Layer::Session, &creds)
+        .unwrap();
+    let export = session.export().unwrap();
+    vault.end_session(&session).unwrap();
+    assert!(matches!(
+        c.open(&oid("o"), &blob, &creds),
+        Err(Error::SessionEnded)
+    ));
+    let revived = Session::resume(&export).unwrap();
+    let revived_creds = Credentials::none().token(&reader).session(&revived);
+    assert!(matches!(
+        c.open(&oid("o"), &blob, &revived_creds),
+        Err(Error::SessionEnded)
+    ));
+    assert!(matches!(
+        c.seal(&oid("o2"), b"new", Layer::Session, &revived_creds),
+        Err(Error::SessionEnded)
+    ));
+    // Another session of the same vault is not affected.
+    let other = vault.start_session(Duration::from_secs(600)).unwrap();
+    let other_creds = Credentials::none().token(&reader).session(&other);
+    let sealed = c
+        .seal(&oid("o3"), b"fine", Layer::Session, &other_creds)
+        .unwrap();
+    assert_eq!(
+        c.open(&oid("o3"), &sealed, &other_creds)
+            .unwrap()
+            .expose_secret(),
+        b"fine"
+    );
+}
