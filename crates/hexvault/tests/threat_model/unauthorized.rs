@@ -112,6 +112,21 @@ fn a_token_the_resolver_refuses_grants_nothing() {
         Err(Error::Denied)
     ));
     assert_eq!(denied_records(&closed), 1);
+    // ... and layer 0 it does serve; a layer-1 seal is refused as well.
+    let l0 = same_cell
+        .seal(&object("o0"), b"rest", Layer::Rest, &Credentials::none())
+        .unwrap();
+    assert_eq!(
+        same_cell
+            .open(&object("o0"), &l0, &Credentials::none())
+            .unwrap()
+            .expose_secret(),
+        b"rest"
+    );
+    assert!(matches!(
+        same_cell.seal(&object("o1"), b"x", Layer::Access, &creds),
+        Err(Error::Denied)
+    ));
 }
 
 #[test]
