@@ -65,6 +65,10 @@ struct Inner {
     /// The last head this handle authenticated ([`authenticate`]) or chained itself onto
     /// an authenticated one: no checkpoint is signed over a head that is not.
     authentic: Option<ChainHead>,
+    /// A statement of this connection failed without an `ERROR` answer (lost, reset, a
+    /// `FATAL` or `PANIC` answer): the connection is gone even if the client has not seen
+    /// its end yet, so a later failure is no unknown commit (review round 37).
+    connection_failed: bool,
 }
 
 /// An audit log in a PostgreSQL database, shared by any number of writers in any number
@@ -101,14 +105,17 @@ struct Inner {
 /// calls) and the records may or may not be committed; the chain is whole either way, and
 /// the next append finds the head in the database. A handle whose connection closed (lost,
 /// or its backend terminated) is dead: it does not reconnect, and every later call fails;
-/// open a new handle ([`PgLog::open`] with a new `Client`) to go on. Once the client has
-/// seen the close, calls fail with [`Error::Database`] (nothing is sent); the first append
-/// after a close it has not seen yet (a backend terminated while the handle was idle) sends
-/// its statement and reads the server's `FATAL`, which does not say whether it came before
-/// or after a commit, so that append says [`Error::CommitUnconfirmed`]. A pipelined handle
-/// whose flush connection closes reports the groups whose flush wait failed as
-/// [`Error::CommitUnconfirmed`] (they are committed, not confirmed durable) and commits
-/// every later group synchronously on its own connection. A head row that names fewer records than
+/// open a new handle ([`PgLog::open`] with a new `Client`) to go on. Once a statement of
+/// the handle failed without an `ERROR` answer, or the client has seen the close, later
+/// appends fail with [`Error::Database`]. The first append after a close the handle has
+/// not seen yet (a backend terminated while the handle was idle) says
+/// [`Error::CommitUnconfirmed`] when its first statement is the one-statement first try,
+/// which carries the commit: the server's `FATAL` does not say whether it came before or
+/// after the commit; a handle that takes the head row's lock first reads the `FATAL` as
+/// the answer to `BEGIN` and says [`Error::Database`]. A pipelined handle whose flush wait
+/// fails (its flush connection closed, terminated or refused) reports the groups that wait
+/// covered as [`Error::CommitUnconfirmed`] (they are committed, not confirmed durable) and
+/// commits every later group synchronously on its own connection. A head row that names fewer records than
 /// the handle has acknowledged (records removed in the database) is refused with
 /// [`Error::InconsistentHead`] by its appends, checkpoints and [`PgLog::refresh`].
 ///
@@ -120,10 +127,11 @@ pub struct PgLog {
     /// The second connection that waits for WAL flushes, when the handle has one
     /// ([`PgLog::with_flush_connection`]).
     flusher: Option<Mutex<Flusher>>,
-    /// The flush connection was found closed (a flush wait failed on it): from then on the
-    /// handle commits every group synchronously on its own connection, as a handle without
-    /// one, instead of committing groups it could not acknowledge (review round 36).
-    flush_connection_closed: AtomicBool,
+    /// A flush wait failed on the flush connection (closed, terminated, or unable to lock
+    /// rows): from then on the handle commits every group synchronously on its own
+    /// connection, as a handle without one, instead of committing groups it might not be
+    /// able to acknowledge (review rounds 36 and 37).
+    flush_connection_failed: AtomicBool,
     /// Records this handle has acknowledged: one past the highest sequence number it
     /// returned from a successful append. A head row naming fewer records than this was cut
     /// back in the database (review round 30): refused, never chained onto or signed over.
@@ -459,10 +467,11 @@ impl PgLog {
                 pipelined: false,
                 session_async: false,
                 authentic: None,
+                connection_failed: false,
             }),
             log_id,
             flusher: None,
-            flush_connection_closed: AtomicBool::new(false),
+            flush_connection_failed: AtomicBool::new(false),
             acknowledged: AtomicU64::new(0),
             queue: Mutex::new(Queue::default()),
         })
@@ -480,8 +489,10 @@ impl PgLog {
     /// handle.
     ///
     /// # Errors
-    /// [`Error::Database`]; [`Error::UnknownLog`] when the flush connection does not see
-    /// this log (another database).
+    /// [`Error::Database`], also for a connection that may not take the flush wait's row
+    /// lock (a role without UPDATE on the records, a read-only session or standby);
+    /// [`Error::UnknownLog`] when the flush connection does not see this log (another
+    /// database).
     pub fn with_flush_connection(mut self, mut client: Client) -> Result<Self> {
         let id: &[u8] = self.log_id.as_bytes();
         client
@@ -492,6 +503,9 @@ impl PgLog {
             .ok_or(Error::UnknownLog(self.log_id))?;
         client.batch_execute("SET synchronous_commit = on")?;
         let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
+        // The flush wait locks a record row: a connection that may not (a role without
+        // UPDATE, a read-only session or standby) is refused now, not at every flush.
+        client.execute(&flush_wait, &[&id, &-1_i64])?;
         let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
         inner.pipelined = true;
         self.flusher = Some(Mutex::new(Flusher { client, flush_wait }));
@@ -674,9 +688,7 @@ impl PgLog {
             .client
             .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])
             .map_err(|error| {
-                if flusher.client.is_closed() {
-                    self.flush_connection_closed.store(true, Ordering::Release);
-                }
+                self.flush_connection_failed.store(true, Ordering::Release);
                 Error::CommitUnconfirmed(error)
             })?;
         flush_waited(self.log_id, last, locked)
@@ -704,7 +716,7 @@ impl PgLog {
         let log_id = inner.writer.log_id();
         let expected = inner.writer.head();
         let defer =
-            inner.pipelined && !lone && !self.flush_connection_closed.load(Ordering::Acquire);
+            inner.pipelined && !lone && !self.flush_connection_failed.load(Ordering::Acquire);
         if defer != inner.session_async {
             let set = if defer {
                 "SET synchronous_commit = off"
@@ -732,8 +744,9 @@ impl PgLog {
             if prepared.batch.appended.is_empty() {
                 return (prepared.into_outcomes(Ok(())), None);
             }
-            // A connection already closed sends nothing: its failure is no unknown commit.
-            let closed_before = inner.client.is_closed();
+            // A connection already closed or failed sends nothing that can commit: its
+            // failure is no unknown commit.
+            let closed_before = inner.client.is_closed() || inner.connection_failed;
             let written = execute_write(
                 &mut inner.client,
                 &inner.write,
@@ -753,6 +766,11 @@ impl PgLog {
                 Ok(_) => inner.contended = true,
                 Err(e) => {
                     inner.writer.seek(expected);
+                    if let Error::Database(db) = &e
+                        && ends_connection(db)
+                    {
+                        inner.connection_failed = true;
+                    }
                     // The statement is its own transaction: unless the server answered with
                     // an `ERROR` (it then rolled the statement back), its commit may have
                     // happened unseen (a lost or reset connection, an I/O error, a backend
@@ -837,6 +855,11 @@ impl PgLog {
             }
             Ok(())
         })();
+        if let Err(Error::Database(db) | Error::CommitUnconfirmed(db)) = &result
+            && ends_connection(db)
+        {
+            inner.connection_failed = true;
+        }
         if result.is_err() {
             // Ends the transaction if a failure left it open (rolling back whatever it did,
             // and releasing the head row's lock); outside a transaction `ROLLBACK` only
@@ -1250,6 +1273,15 @@ fn commit_failure(error: postgres::Error) -> Error {
     } else {
         Error::CommitUnconfirmed(error)
     }
+}
+
+/// `true` if `error` leaves the connection gone: no answer (lost, reset, closed) or a
+/// `FATAL` / `PANIC` one. An `ERROR` answer leaves the session usable.
+fn ends_connection(error: &postgres::Error) -> bool {
+    error
+        .as_db_error()
+        .and_then(postgres::error::DbError::parsed_severity)
+        != Some(postgres::error::Severity::Error)
 }
 
 /// Runs [`WRITE_SQL`] for `batch`, chained onto `expected`. Returns the records inserted:

@@ -77,8 +77,12 @@ impl Session {
 
     /// Exports the session's id, key and wall-clock expiry, to resume it in another process
     /// with [`Session::resume`]. This is the one way a session key leaves memory: whoever
-    /// holds the export opens and seals layer 2 under the session until it expires, so keep
-    /// it like the key it is (a command line writes it to a mode-0600 session file).
+    /// holds the export opens and seals layer 2 under the session, so keep it like the key
+    /// it is (a command line writes it to a mode-0600 session file). The expiry is a field
+    /// of the export, not bound to the key: a holder can write a later one
+    /// ([`SessionExport::new`]). The vault that started the session refuses it after its
+    /// real expiry and once it ended it; another vault has only the export's word (the
+    /// command line binds the expiry to the key, ADR 0083).
     ///
     /// # Errors
     /// [`Error::SessionEnded`] once the session expired or ended.

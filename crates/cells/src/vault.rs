@@ -131,9 +131,22 @@ struct State {
     /// even when resumed from an export taken before the end (review round 36). 16 bytes
     /// per ended session, for the vault's lifetime.
     ended_sessions: HashSet<[u8; crate::session::SESSION_ID_LEN]>,
+    /// The wall-clock expiry of every session this vault started: a session resumed from an
+    /// export whose expiry was edited is refused after the real one (review round 37).
+    /// About 32 bytes per started session, for the vault's lifetime.
+    session_expiries: HashMap<[u8; crate::session::SESSION_ID_LEN], std::time::SystemTime>,
 }
 
 impl State {
+    /// `true` for a session this vault ended, or started and whose expiry has passed.
+    fn refuses_session(&self, id: &[u8; crate::session::SESSION_ID_LEN]) -> bool {
+        self.ended_sessions.contains(id)
+            || self
+                .session_expiries
+                .get(id)
+                .is_some_and(|expires| std::time::SystemTime::now() >= *expires)
+    }
+
     fn cell_versions(&self, partition: &PartitionId, cell: &CellId) -> Versions {
         // The map is keyed by owned ids; the clones are two reference-count increments.
         self.cells
@@ -223,6 +236,7 @@ impl Vault {
                     routes: HashMap::new(),
                     versions_unsettled: false,
                     ended_sessions: HashSet::new(),
+                    session_expiries: HashMap::new(),
                 }),
                 resolver: Box::new(resolver),
                 log,
@@ -281,6 +295,10 @@ impl Vault {
     /// start cannot be recorded (the session is then not started).
     pub fn start_session(&self, ttl: Duration) -> Result<Session> {
         let session = Session::start(ttl)?;
+        self.inner
+            .lock()
+            .session_expiries
+            .insert(*session.id(), session.expires_at());
         self.inner.append(
             Event::new(EventKind::SessionStart)
                 .context(Context::new().session(ContextId::new(session.id().to_vec())?)),
@@ -1050,7 +1068,7 @@ impl Inner {
                 layer: Layer::Session,
                 needed: "a live session",
             })?;
-            if !session.is_live() || self.lock().ended_sessions.contains(session.id()) {
+            if !session.is_live() || self.lock().refuses_session(session.id()) {
                 return Err(Error::SessionEnded);
             }
             resolved.session = Some(session);

@@ -196,3 +196,41 @@ fn an_ended_session_resumed_from_an_earlier_export_opens_nothing() {
         b"fine"
     );
 }
+
+/// A library export's expiry is a field its holder can change (`SessionExport::new` is
+/// public; the command line binds it to the key, ADR 0083). The vault that started the
+/// session remembers the real expiry (review round 37): a session resumed from an export
+/// with a later expiry opens nothing there after the real one, and seals nothing.
+#[test]
+fn an_export_with_an_edited_expiry_opens_nothing_after_the_real_expiry() {
+    let (vault, _log) = vault();
+    let c = cell(&vault, "p", "c");
+    let reader = token("reader");
+    let session = vault.start_session(Duration::from_secs(1)).unwrap();
+    let creds = Credentials::none().token(&reader).session(&session);
+    let blob = c
+        .seal(&oid("o"), b"layer two", Layer::Session, &creds)
+        .unwrap();
+    let export = session.export().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(!session.is_live(), "setup: the session expired");
+    assert!(
+        Session::resume(&export).is_err(),
+        "setup: the export expired"
+    );
+    let extended = SessionExport::new(
+        *export.id(),
+        *export.expose_secret(),
+        SystemTime::now() + Duration::from_secs(3600),
+    );
+    let revived = Session::resume(&extended).unwrap();
+    let revived_creds = Credentials::none().token(&reader).session(&revived);
+    assert!(matches!(
+        c.open(&oid("o"), &blob, &revived_creds),
+        Err(Error::SessionEnded)
+    ));
+    assert!(matches!(
+        c.seal(&oid("o2"), b"new", Layer::Session, &revived_creds),
+        Err(Error::SessionEnded)
+    ));
+}

@@ -77,3 +77,30 @@ pub fn blocked_by(admin: &mut Client) -> i32 {
     }
     panic!("no backend waited for a lock of the admin transaction within 30 s");
 }
+
+/// The storage error of this crate inside an audit error.
+pub fn storage_error(error: &hexvault_audit::Error) -> &hexvault_audit_postgres::Error {
+    let hexvault_audit::Error::Storage(inner) = error else {
+        panic!("not a storage error: {error}");
+    };
+    inner
+        .downcast_ref::<hexvault_audit_postgres::Error>()
+        .unwrap_or_else(|| panic!("not a PostgreSQL error: {error}"))
+}
+
+/// A new connection and its backend's pid.
+pub fn client_with_pid() -> (Client, i32) {
+    let mut c = client();
+    let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    (c, pid)
+}
+
+/// Terminates backend `pid` and lets it exit.
+pub fn terminate(pid: i32) {
+    let killed: bool = client()
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(killed);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+}

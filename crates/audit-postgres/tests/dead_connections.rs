@@ -1,0 +1,152 @@
+//! Connections that die under a handle (review round 37), against a real PostgreSQL server
+//! (`cargo xtask postgres`): an idle contended handle, a flush connection killed in the
+//! middle of a wait, a flush connection that cannot lock rows.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hexvault_audit::{AuditLog, Event, EventKind};
+use hexvault_audit_postgres::postgres::{Client, NoTls};
+use hexvault_audit_postgres::{Error, PgLog};
+
+mod common;
+
+use common::{client, client_with_pid, options, storage_error, terminate, url};
+
+/// A contended handle (it takes the head row's lock first) whose backend was terminated
+/// while it was idle reads the server's `FATAL` as the answer to `BEGIN`: nothing was
+/// committed, and it says `Database` (the `PgLog` docs).
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn an_idle_contended_handle_whose_backend_was_terminated_says_database() {
+    let (c, pid) = client_with_pid();
+    let a = PgLog::create(c, options(0)).unwrap();
+    a.append(Event::new(EventKind::Seal)).unwrap();
+    let b = PgLog::open(client(), a.log_id(), options(0)).unwrap();
+    b.append(Event::new(EventKind::Seal)).unwrap();
+    // `a` finds the head moved by `b`: it goes through the locked path, and stays there.
+    a.append(Event::new(EventKind::Open)).unwrap();
+    terminate(pid);
+    let first = a.append(Event::new(EventKind::Open)).unwrap_err();
+    assert!(
+        matches!(storage_error(&first), Error::Database(_)),
+        "{first}"
+    );
+    let other = PgLog::open(client(), a.log_id(), options(0)).unwrap();
+    assert_eq!(
+        other.refresh().unwrap().next,
+        3,
+        "nothing more was committed"
+    );
+}
+
+/// A pipelined handle under 8 appending threads whose flush backend is terminated in the
+/// middle of the run, often in the middle of a wait (the server answers `FATAL` before the
+/// client sees the close): once a failure was reported, no append that starts afterwards
+/// fails (the handle commits synchronously from then on), in each of 5 trials.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_flush_backend_terminated_mid_wait_downgrades_the_handle() {
+    for trial in 0..5 {
+        assert_eq!(late_failure_after_flush_kill(), None, "trial {trial}");
+    }
+}
+
+/// One trial; returns the first append that started after a failure was reported and
+/// failed itself, if any.
+fn late_failure_after_flush_kill() -> Option<String> {
+    let (flush, pid) = client_with_pid();
+    let log = PgLog::create(client(), options(0))
+        .unwrap()
+        .with_flush_connection(flush)
+        .unwrap();
+    let failure_seen = AtomicBool::new(false);
+    let stop = AtomicBool::new(false);
+    let acks = AtomicUsize::new(0);
+    let late = std::sync::Mutex::new(None::<String>);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    let after = failure_seen.load(Ordering::SeqCst);
+                    match log.append(Event::new(EventKind::Open)) {
+                        Ok(_) => {
+                            acks.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(e) => {
+                            if after {
+                                late.lock().unwrap().get_or_insert_with(|| e.to_string());
+                            }
+                            failure_seen.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+            });
+        }
+        let started = Instant::now();
+        while acks.load(Ordering::SeqCst) < 300 {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no progress before the kill"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let killed: bool = client()
+            .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+            .unwrap()
+            .get(0);
+        assert!(killed);
+        let started = Instant::now();
+        while !failure_seen.load(Ordering::SeqCst) {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no failure after the kill"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let after = acks.load(Ordering::SeqCst);
+        while acks.load(Ordering::SeqCst) < after + 300 {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no progress after the failure"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    late.into_inner().unwrap()
+}
+
+/// A flush connection whose role may read the log but not lock its record rows (the flush
+/// wait's `FOR KEY SHARE` needs UPDATE) could never confirm a flush: every deferred group
+/// would be committed and reported failed. `with_flush_connection` refuses it up front.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_flush_connection_that_cannot_lock_rows_is_refused() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    client()
+        .batch_execute(
+            "DROP ROLE IF EXISTS flush_without_row_locks;
+             CREATE ROLE flush_without_row_locks LOGIN;
+             GRANT SELECT ON hexvault_audit_logs, hexvault_audit_records,
+                hexvault_audit_checkpoints, hexvault_audit_schema
+                TO flush_without_row_locks;",
+        )
+        .unwrap();
+    let flush = Client::connect(&format!("{} user=flush_without_row_locks", url()), NoTls).unwrap();
+    let refused = log.with_flush_connection(flush);
+    let Err(Error::Database(db)) = &refused else {
+        panic!("accepted, or another error: {:?}", refused.err());
+    };
+    assert!(
+        db.to_string().contains("permission denied") || format!("{db:?}").contains("42501"),
+        "{db:?}"
+    );
+}
