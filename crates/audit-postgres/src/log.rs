@@ -491,9 +491,17 @@ impl PgLog {
     /// # Errors
     /// [`Error::Database`], also for a connection that may not take the flush wait's row
     /// lock (a role without UPDATE on the records, a read-only session or standby);
-    /// [`Error::UnknownLog`] when the flush connection does not see this log (another
-    /// database).
+    /// [`Error::UnknownLog`] when the flush connection does not see this log or the last
+    /// record this handle knows (another database, a copy of it).
     pub fn with_flush_connection(mut self, mut client: Client) -> Result<Self> {
+        // The records this handle knows to be committed.
+        let known = self
+            .inner
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .writer
+            .head()
+            .next;
         let id: &[u8] = self.log_id.as_bytes();
         client
             .query_opt(
@@ -504,8 +512,14 @@ impl PgLog {
         client.batch_execute("SET synchronous_commit = on")?;
         let flush_wait = client.prepare(FLUSH_WAIT_SQL)?;
         // The flush wait locks a record row: a connection that may not (a role without
-        // UPDATE, a read-only session or standby) is refused now, not at every flush.
-        client.execute(&flush_wait, &[&id, &-1_i64])?;
+        // UPDATE, a read-only session or standby) is refused now, not at every flush; and
+        // one that does not see this log's last record this handle knows (a copy of the
+        // database, a restored backup) could confirm no flush: refused too.
+        let probe = known.checked_sub(1).map_or(Ok(-1), db_i64)?;
+        let locked = client.execute(&flush_wait, &[&id, &probe])?;
+        if known > 0 && locked != 1 {
+            return Err(Error::UnknownLog(self.log_id));
+        }
         let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
         inner.pipelined = true;
         self.flusher = Some(Mutex::new(Flusher { client, flush_wait }));
@@ -515,7 +529,6 @@ impl PgLog {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
-
     /// Reads the head row now and returns it (the committed length and chain values).
     ///
     /// # Errors
@@ -684,14 +697,17 @@ impl PgLog {
         let id: &[u8] = self.log_id.as_bytes();
         let mut flusher = flusher.lock().unwrap_or_else(PoisonError::into_inner);
         let flusher = &mut *flusher;
-        let locked = flusher
+        let waited = flusher
             .client
             .execute(&flusher.flush_wait, &[&id, &db_i64(last)?])
-            .map_err(|error| {
-                self.flush_connection_failed.store(true, Ordering::Release);
-                Error::CommitUnconfirmed(error)
-            })?;
-        flush_waited(self.log_id, last, locked)
+            .map_err(Error::CommitUnconfirmed)
+            .and_then(|locked| flush_waited(self.log_id, last, locked));
+        if waited.is_err() {
+            // Whatever failed (the connection, a refusal, a record it cannot see), this
+            // flush connection confirmed nothing: no later group is deferred to it.
+            self.flush_connection_failed.store(true, Ordering::Release);
+        }
+        waited
     }
 
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
@@ -1275,13 +1291,17 @@ fn commit_failure(error: postgres::Error) -> Error {
     }
 }
 
-/// `true` if `error` leaves the connection gone: no answer (lost, reset, closed) or a
-/// `FATAL` / `PANIC` one. An `ERROR` answer leaves the session usable.
+/// `true` if `error` leaves the connection gone: a `FATAL` or `PANIC` answer, a closed
+/// connection or an I/O failure. An `ERROR` answer leaves the session usable, and so does
+/// a failure of the client's own (converting a value).
 fn ends_connection(error: &postgres::Error) -> bool {
-    error
-        .as_db_error()
-        .and_then(postgres::error::DbError::parsed_severity)
-        != Some(postgres::error::Severity::Error)
+    match error.as_db_error() {
+        Some(db) => !matches!(db.parsed_severity(), Some(postgres::error::Severity::Error)),
+        None => {
+            error.is_closed()
+                || std::error::Error::source(error).is_some_and(|s| s.is::<std::io::Error>())
+        }
+    }
 }
 
 /// Runs [`WRITE_SQL`] for `batch`, chained onto `expected`. Returns the records inserted:

@@ -150,3 +150,118 @@ fn a_flush_connection_that_cannot_lock_rows_is_refused() {
         "{db:?}"
     );
 }
+
+/// A flush connection to a copy of the database (a restored backup, a logical subscriber:
+/// here a schema copy reached through `search_path`) that holds the handle's last record
+/// passes `with_flush_connection`'s probe, and then finds no row for any record committed
+/// after the copy (review round 38): the first flush wait that fails switches the handle to
+/// synchronous commits, so no append that starts after a reported failure fails.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_flush_connection_to_a_copy_is_refused_or_downgrades_the_handle() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    client()
+        .batch_execute(
+            "DROP SCHEMA IF EXISTS flush_copy CASCADE;
+             CREATE SCHEMA flush_copy;
+             CREATE TABLE flush_copy.hexvault_audit_logs
+                AS SELECT * FROM public.hexvault_audit_logs;
+             CREATE TABLE flush_copy.hexvault_audit_records
+                (LIKE public.hexvault_audit_records INCLUDING ALL);
+             INSERT INTO flush_copy.hexvault_audit_records
+                SELECT * FROM public.hexvault_audit_records;",
+        )
+        .unwrap();
+    let flush = Client::connect(
+        &format!("{} options='-csearch_path=flush_copy'", url()),
+        NoTls,
+    )
+    .unwrap();
+    let Ok(log) = log.with_flush_connection(flush) else {
+        return; // refused up front: fixed
+    };
+    let stop = AtomicBool::new(false);
+    let failure_seen = AtomicBool::new(false);
+    let acks = AtomicUsize::new(0);
+    let failures = AtomicUsize::new(0);
+    let late = std::sync::Mutex::new(Vec::<String>::new());
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    let after = failure_seen.load(Ordering::SeqCst);
+                    match log.append(Event::new(EventKind::Open)) {
+                        Ok(_) => {
+                            acks.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(e) => {
+                            failures.fetch_add(1, Ordering::SeqCst);
+                            if after {
+                                late.lock()
+                                    .unwrap()
+                                    .push(format!("{:?}", storage_error(&e)));
+                            }
+                            failure_seen.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+            });
+        }
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    let committed: i64 = client()
+        .query_one(
+            "SELECT count(*) FROM public.hexvault_audit_records WHERE log_id = $1",
+            &[&log.log_id().as_bytes().as_slice()],
+        )
+        .unwrap()
+        .get(0);
+    let late = late.into_inner().unwrap();
+    assert!(
+        late.is_empty(),
+        "{} appends failed after a failure was reported ({} failures, {} acks, {} records \
+         committed: {} committed appends reported failed); first: {}",
+        late.len(),
+        failures.load(Ordering::SeqCst),
+        acks.load(Ordering::SeqCst),
+        committed,
+        committed as usize - 1 - acks.load(Ordering::SeqCst),
+        late.first().map_or("", String::as_str)
+    );
+}
+
+/// A flush connection that does not see the last record the handle knows (a copy taken
+/// before it) is refused up front: `UnknownLog` (review round 38).
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_flush_connection_to_a_stale_copy_is_refused() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    client()
+        .batch_execute(
+            "DROP SCHEMA IF EXISTS flush_stale_copy CASCADE;
+             CREATE SCHEMA flush_stale_copy;
+             CREATE TABLE flush_stale_copy.hexvault_audit_logs
+                AS SELECT * FROM public.hexvault_audit_logs;
+             CREATE TABLE flush_stale_copy.hexvault_audit_records
+                (LIKE public.hexvault_audit_records INCLUDING ALL);
+             INSERT INTO flush_stale_copy.hexvault_audit_records
+                SELECT * FROM public.hexvault_audit_records;",
+        )
+        .unwrap();
+    log.append(Event::new(EventKind::Open)).unwrap();
+    let flush = Client::connect(
+        &format!("{} options='-csearch_path=flush_stale_copy'", url()),
+        NoTls,
+    )
+    .unwrap();
+    assert!(matches!(
+        log.with_flush_connection(flush),
+        Err(Error::UnknownLog(_))
+    ));
+}

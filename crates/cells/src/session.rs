@@ -138,6 +138,12 @@ impl Session {
         &self.id
     }
 
+    /// The monotonic instant the session expires at (the vault's record of the sessions
+    /// it starts compares against it: a wall clock set back does not extend them).
+    pub(crate) const fn expires_instant(&self) -> Instant {
+        self.expires
+    }
+
     /// `true` until the session expires or ends. Past its expiry, wipes it (as
     /// [`end`](Self::end)).
     #[must_use]

@@ -134,7 +134,7 @@ struct State {
     /// The wall-clock expiry of every session this vault started: a session resumed from an
     /// export whose expiry was edited is refused after the real one (review round 37).
     /// About 32 bytes per started session, for the vault's lifetime.
-    session_expiries: HashMap<[u8; crate::session::SESSION_ID_LEN], std::time::SystemTime>,
+    session_expiries: HashMap<[u8; crate::session::SESSION_ID_LEN], std::time::Instant>,
 }
 
 impl State {
@@ -144,7 +144,7 @@ impl State {
             || self
                 .session_expiries
                 .get(id)
-                .is_some_and(|expires| std::time::SystemTime::now() >= *expires)
+                .is_some_and(|expires| std::time::Instant::now() >= *expires)
     }
 
     fn cell_versions(&self, partition: &PartitionId, cell: &CellId) -> Versions {
@@ -298,7 +298,7 @@ impl Vault {
         self.inner
             .lock()
             .session_expiries
-            .insert(*session.id(), session.expires_at());
+            .insert(*session.id(), session.expires_instant());
         self.inner.append(
             Event::new(EventKind::SessionStart)
                 .context(Context::new().session(ContextId::new(session.id().to_vec())?)),
