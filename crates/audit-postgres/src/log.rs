@@ -529,6 +529,7 @@ impl PgLog {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
     /// Reads the head row now and returns it (the committed length and chain values).
     ///
     /// # Errors
