@@ -15,7 +15,8 @@ pub enum Error {
     /// The connection or a statement failed. For an append: before its `COMMIT` was sent,
     /// or with an `ERROR` answer to the statement that carried the commit (`COMMIT`, or a
     /// one-statement transaction): the transaction was rolled back (or never began); any
-    /// other failure once an append's `COMMIT` was sent is [`Error::CommitUnconfirmed`]. A
+    /// other failure once an append's `COMMIT` was sent is [`Error::CommitUnconfirmed`] (or
+    /// [`Error::FlushUnconfirmed`] when the flush wait found no row to lock). A
     /// checkpoint on demand whose `COMMIT` failed without an `ERROR` answer may be stored or
     /// not: a new handle ([`crate::PgLog::open`] with a new `Client`) returns it from
     /// `checkpoint()` if it is (the failed handle's connection is closed). Every call on a
@@ -76,6 +77,21 @@ pub enum Error {
         log_id: LogId,
         /// What differs.
         what: &'static str,
+    },
+
+    /// An append's records were committed, but the wait for the WAL flush past them found
+    /// no row for the batch's last record (removed by someone with database access, or a
+    /// flush connection to a copy of the database): their durability is not confirmed. Not
+    /// acknowledged; as [`Error::CommitUnconfirmed`], the records may be in the log: verify
+    /// it before appending them again.
+    #[error(
+        "the records of this append up to sequence {last} of audit log {log_id} were committed, but the wait for their flush found no row for record {last} (removed, or the flush connection sees a copy of the database); they may be in the log: verify the log before appending them again"
+    )]
+    FlushUnconfirmed {
+        /// The log.
+        log_id: LogId,
+        /// The batch's last sequence number.
+        last: u64,
     },
 
     /// The log's head row does not fit its records: changed in the database, or records

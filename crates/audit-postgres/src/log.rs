@@ -69,6 +69,11 @@ struct Inner {
     /// `FATAL` or `PANIC` answer): the connection is gone even if the client has not seen
     /// its end yet, so a later failure is no unknown commit (review round 37).
     connection_failed: bool,
+    /// A flush wait on this connection failed after a locked-path commit (a role that may
+    /// not lock record rows, a record it cannot see): from then on the locked path commits
+    /// synchronously, holding the head row's lock through the flush, instead of committing
+    /// batches it then reports as failed (review round 39).
+    own_flush_wait_failed: bool,
 }
 
 /// An audit log in a PostgreSQL database, shared by any number of writers in any number
@@ -112,10 +117,13 @@ struct Inner {
 /// [`Error::CommitUnconfirmed`] when its first statement is the one-statement first try,
 /// which carries the commit: the server's `FATAL` does not say whether it came before or
 /// after the commit; a handle that takes the head row's lock first reads the `FATAL` as
-/// the answer to `BEGIN` and says [`Error::Database`]. A pipelined handle whose flush wait
-/// fails (its flush connection closed, terminated or refused) reports the groups that wait
-/// covered as [`Error::CommitUnconfirmed`] (they are committed, not confirmed durable) and
-/// commits every later group synchronously on its own connection. A head row that names fewer records than
+/// the answer to `BEGIN` and says [`Error::Database`]. A handle whose flush wait fails (on
+/// its flush connection: closed, terminated, refused, or seeing a copy of the database; or
+/// on its own connection after a locked-path commit: a role that may not lock record rows)
+/// reports the batches that wait covered as [`Error::CommitUnconfirmed`] or
+/// [`Error::FlushUnconfirmed`] (committed, not confirmed durable) and commits every later
+/// group synchronously on its own connection, so it does not go on committing appends it
+/// reports as failed. A head row that names fewer records than
 /// the handle has acknowledged (records removed in the database) is refused with
 /// [`Error::InconsistentHead`] by its appends, checkpoints and [`PgLog::refresh`].
 ///
@@ -468,6 +476,7 @@ impl PgLog {
                 session_async: false,
                 authentic: None,
                 connection_failed: false,
+                own_flush_wait_failed: false,
             }),
             log_id,
             flusher: None,
@@ -732,8 +741,10 @@ impl PgLog {
         let inner = &mut *guard;
         let log_id = inner.writer.log_id();
         let expected = inner.writer.head();
-        let defer =
-            inner.pipelined && !lone && !self.flush_connection_failed.load(Ordering::Acquire);
+        let defer = inner.pipelined
+            && !lone
+            && !inner.own_flush_wait_failed
+            && !self.flush_connection_failed.load(Ordering::Acquire);
         if defer != inner.session_async {
             let set = if defer {
                 "SET synchronous_commit = off"
@@ -810,9 +821,14 @@ impl PgLog {
             // at once; the flush is awaited after the lock, before acknowledging (below, or
             // on the flush connection when the flush is deferred). `BEGIN` and the setting
             // go in one message.
-            inner
-                .client
-                .batch_execute("BEGIN; SET LOCAL synchronous_commit = off")?;
+            // After a flush wait of this connection failed, the commit waits for the flush
+            // itself (no separate wait that could fail again after committing).
+            let sync_commit = inner.own_flush_wait_failed;
+            inner.client.batch_execute(if sync_commit {
+                "BEGIN; SET LOCAL synchronous_commit = on"
+            } else {
+                "BEGIN; SET LOCAL synchronous_commit = off"
+            })?;
             let row = inner
                 .client
                 .query_opt(&inner.lock_head, &[&id])?
@@ -857,18 +873,22 @@ impl PgLog {
             if base_authentic {
                 inner.authentic = Some(g.batch.end);
             }
-            if !defer {
+            if !defer && !sync_commit {
                 // Durability: a synchronous commit that wrote WAL (a row lock on this
                 // batch's last record, which no other writer touches) returns once the WAL
                 // is flushed past its commit record, so past the batch's commit record. A
                 // failure here leaves the batch committed and unacknowledged; a batch that
                 // was not committed has no such row, and the wait fails.
                 let last = g.batch.end.next.saturating_sub(1);
-                let locked = inner
+                let waited = inner
                     .client
                     .execute(&inner.flush_wait, &[&id, &db_i64(last)?])
-                    .map_err(Error::CommitUnconfirmed)?;
-                flush_waited(log_id, last, locked)?;
+                    .map_err(Error::CommitUnconfirmed)
+                    .and_then(|locked| flush_waited(log_id, last, locked));
+                if waited.is_err() {
+                    inner.own_flush_wait_failed = true;
+                }
+                waited?;
             }
             Ok(())
         })();
@@ -1016,18 +1036,13 @@ impl PgLog {
 
 /// A flush wait that locked no row wrote no WAL and so waited for nothing: the record
 /// `last` is not where it was committed (deleted by someone with database access, or the
-/// flush connection sees another database). Never acknowledge on it.
+/// flush connection sees a copy of the database). Never acknowledge on it: the batch was
+/// committed, its durability is not confirmed ([`Error::FlushUnconfirmed`]).
 fn flush_waited(log_id: LogId, last: u64, locked: u64) -> Result<()> {
     if locked == 1 {
         return Ok(());
     }
-    Err(Error::InconsistentHead {
-        log_id,
-        what: format!(
-            "the flush wait found {locked} rows for record {last}, committed just before: \
-             the record was removed, or the flush connection is to another database"
-        ),
-    })
+    Err(Error::FlushUnconfirmed { log_id, last })
 }
 
 /// `true` if `cp` is a checkpoint of `writer`'s log, in its chain mode, signed under its

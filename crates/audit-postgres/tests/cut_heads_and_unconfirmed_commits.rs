@@ -374,3 +374,47 @@ fn a_closed_flush_connection_downgrades_the_handle_to_synchronous_commits() {
         .next;
     assert_eq!(stored, acknowledged + unconfirmed);
 }
+
+/// A writer whose role may insert records but not lock them (the flush wait after a
+/// locked-path commit needs UPDATE) commits its first contended append and cannot confirm
+/// its flush (`CommitUnconfirmed`, as `a_database_error_after_commit_is_not_reported_as_rolled_back`
+/// shows); from then on it commits synchronously (review round 39), so no later append is
+/// committed and reported failed.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_writer_that_cannot_lock_records_does_not_keep_committing_failed_appends() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    client()
+        .batch_execute(
+            "DROP ROLE IF EXISTS writer_without_record_locks;
+             CREATE ROLE writer_without_record_locks LOGIN;
+             GRANT SELECT, INSERT, UPDATE ON hexvault_audit_logs, hexvault_audit_checkpoints
+                TO writer_without_record_locks;
+             GRANT SELECT, INSERT ON hexvault_audit_records TO writer_without_record_locks;
+             GRANT SELECT ON hexvault_audit_schema TO writer_without_record_locks;",
+        )
+        .unwrap();
+    let writer_client = Client::connect(
+        &format!("{} user=writer_without_record_locks", url()),
+        NoTls,
+    )
+    .unwrap();
+    let writer = PgLog::open(writer_client, log.log_id(), options(0)).unwrap();
+    // One other append moves the head once; from then on only `writer` appends.
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    let mut committed_and_failed = 0;
+    for _ in 0..5 {
+        let before = log.refresh().unwrap().next;
+        let result = writer.append(Event::new(EventKind::Open));
+        let after = log.refresh().unwrap().next;
+        if result.is_err() && after > before {
+            committed_and_failed += 1;
+        }
+    }
+    assert_eq!(
+        committed_and_failed, 1,
+        "only the first append, whose flush wait failed"
+    );
+    assert!(log.verify().unwrap().is_ok());
+}

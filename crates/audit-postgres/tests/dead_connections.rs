@@ -155,7 +155,9 @@ fn a_flush_connection_that_cannot_lock_rows_is_refused() {
 /// here a schema copy reached through `search_path`) that holds the handle's last record
 /// passes `with_flush_connection`'s probe, and then finds no row for any record committed
 /// after the copy (review round 38): the first flush wait that fails switches the handle to
-/// synchronous commits, so no append that starts after a reported failure fails.
+/// synchronous commits, so no append that starts after a reported failure fails; the
+/// appends that failed say `FlushUnconfirmed` (committed, flush not confirmed), never
+/// `InconsistentHead` (review round 39).
 #[test]
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_flush_connection_to_a_copy_is_refused_or_downgrades_the_handle() {
@@ -197,7 +199,15 @@ fn a_flush_connection_to_a_copy_is_refused_or_downgrades_the_handle() {
                         }
                         Err(e) => {
                             failures.fetch_add(1, Ordering::SeqCst);
-                            if after {
+                            // Committed, flush not confirmed: says so (review round 39).
+                            let flush_unconfirmed = match storage_error(&e) {
+                                Error::FlushUnconfirmed { .. } => true,
+                                Error::GroupCommit { source, .. } => {
+                                    matches!(**source, Error::FlushUnconfirmed { .. })
+                                }
+                                _ => false,
+                            };
+                            if after || !flush_unconfirmed {
                                 late.lock()
                                     .unwrap()
                                     .push(format!("{:?}", storage_error(&e)));
