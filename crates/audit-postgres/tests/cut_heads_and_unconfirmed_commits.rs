@@ -167,8 +167,8 @@ fn a_deleted_final_interval_checkpoint_row_is_reported() {
 /// backend is terminated while the statement waits for the head row: the server answers
 /// `FATAL`, which it may also send after a commit was done. That is
 /// `Error::CommitUnconfirmed`, never `Database` ("rolled back", before session 12: any
-/// answer from the server counted as a rollback). Here nothing was committed, and the
-/// chain continues gaplessly.
+/// answer from the server counted as a rollback). Here nothing was committed; the handle
+/// is dead (its next calls say `Database`), and a new one continues the chain gaplessly.
 #[test]
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_terminated_first_try_is_unconfirmed() {

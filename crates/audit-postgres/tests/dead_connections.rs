@@ -163,23 +163,8 @@ fn a_flush_connection_that_cannot_lock_rows_is_refused() {
 fn a_flush_connection_to_a_copy_is_refused_or_downgrades_the_handle() {
     let log = PgLog::create(client(), options(0)).unwrap();
     log.append(Event::new(EventKind::Seal)).unwrap();
-    client()
-        .batch_execute(
-            "DROP SCHEMA IF EXISTS flush_copy CASCADE;
-             CREATE SCHEMA flush_copy;
-             CREATE TABLE flush_copy.hexvault_audit_logs
-                AS SELECT * FROM public.hexvault_audit_logs;
-             CREATE TABLE flush_copy.hexvault_audit_records
-                (LIKE public.hexvault_audit_records INCLUDING ALL);
-             INSERT INTO flush_copy.hexvault_audit_records
-                SELECT * FROM public.hexvault_audit_records;",
-        )
-        .unwrap();
-    let flush = Client::connect(
-        &format!("{} options='-csearch_path=flush_copy'", url()),
-        NoTls,
-    )
-    .unwrap();
+    copy_the_log_tables("flush_copy");
+    let flush = connect_to_the_copy("flush_copy");
     let Ok(log) = log.with_flush_connection(flush) else {
         return; // refused up front: fixed
     };
@@ -252,26 +237,37 @@ fn a_flush_connection_to_a_copy_is_refused_or_downgrades_the_handle() {
 fn a_flush_connection_to_a_stale_copy_is_refused() {
     let log = PgLog::create(client(), options(0)).unwrap();
     log.append(Event::new(EventKind::Seal)).unwrap();
-    client()
-        .batch_execute(
-            "DROP SCHEMA IF EXISTS flush_stale_copy CASCADE;
-             CREATE SCHEMA flush_stale_copy;
-             CREATE TABLE flush_stale_copy.hexvault_audit_logs
-                AS SELECT * FROM public.hexvault_audit_logs;
-             CREATE TABLE flush_stale_copy.hexvault_audit_records
-                (LIKE public.hexvault_audit_records INCLUDING ALL);
-             INSERT INTO flush_stale_copy.hexvault_audit_records
-                SELECT * FROM public.hexvault_audit_records;",
-        )
-        .unwrap();
+    copy_the_log_tables("flush_stale_copy");
     log.append(Event::new(EventKind::Open)).unwrap();
-    let flush = Client::connect(
-        &format!("{} options='-csearch_path=flush_stale_copy'", url()),
-        NoTls,
-    )
-    .unwrap();
+    let flush = connect_to_the_copy("flush_stale_copy");
     assert!(matches!(
         log.with_flush_connection(flush),
         Err(Error::UnknownLog(_))
     ));
+}
+
+/// Copies the log tables as they are now into schema `schema` (a stand-in for a restored
+/// backup or a logical subscriber of the database).
+fn copy_the_log_tables(schema: &str) {
+    client()
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE;
+             CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.hexvault_audit_logs
+                AS SELECT * FROM public.hexvault_audit_logs;
+             CREATE TABLE {schema}.hexvault_audit_records
+                (LIKE public.hexvault_audit_records INCLUDING ALL);
+             INSERT INTO {schema}.hexvault_audit_records
+                SELECT * FROM public.hexvault_audit_records;"
+        ))
+        .unwrap();
+}
+
+/// A connection that sees the copy in `schema` in place of the log tables.
+fn connect_to_the_copy(schema: &str) -> Client {
+    Client::connect(
+        &format!("{} options='-csearch_path={schema}'", url()),
+        NoTls,
+    )
+    .unwrap()
 }

@@ -4,55 +4,17 @@
 //! (`unsafe_code = "deny"` here), so the test lives here and reaches the shares crate through
 //! the facade (`facade::shares`, the same crate).
 #![allow(
-    unsafe_code,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
-    clippy::undocumented_unsafe_blocks,
     missing_docs
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+mod freed_memory;
 
 use facade::shares::{Error, MasterSecret, Share, SplitConfig, split};
-
-const PATTERN_LEN: usize = 20;
-
-/// Set while the code under test runs: only then are freed blocks scanned.
-static ARMED: AtomicBool = AtomicBool::new(false);
-/// Set when a freed block still held the pattern.
-static FOUND: AtomicBool = AtomicBool::new(false);
-/// The secret bytes looked for (read without allocating).
-static PATTERN: [AtomicU8; PATTERN_LEN] = [const { AtomicU8::new(0) }; PATTERN_LEN];
-
-/// The system allocator, with a look at every block freed while armed.
-struct FreedMemoryProbe;
-
-unsafe impl GlobalAlloc for FreedMemoryProbe {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if ARMED.load(Ordering::SeqCst) && layout.size() >= PATTERN_LEN {
-            let mut pattern = [0_u8; PATTERN_LEN];
-            for (p, a) in pattern.iter_mut().zip(&PATTERN) {
-                *p = a.load(Ordering::SeqCst);
-            }
-            // SAFETY: `ptr` is a live block of `layout.size()` bytes until the call below.
-            let block = unsafe { core::slice::from_raw_parts(ptr, layout.size()) };
-            if block.windows(PATTERN_LEN).any(|w| w == pattern) {
-                FOUND.store(true, Ordering::SeqCst);
-            }
-        }
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: FreedMemoryProbe = FreedMemoryProbe;
+use freed_memory::freed_while;
 
 const WORDS: &str = include_str!("../../shares/src/wordlist.txt");
 
@@ -93,26 +55,20 @@ fn a_share_with_one_wrong_word_leaves_no_unwiped_copy_of_its_words() {
     for word in &list[4..14] {
         pattern.extend_from_slice(&index_of(word).to_ne_bytes());
     }
-    for (slot, byte) in PATTERN.iter().zip(&pattern) {
-        slot.store(*byte, Ordering::SeqCst);
-    }
     // A typo in the last (checksum) word: the value words are all intact.
     let last = index_of(list[19]);
     let other = WORDS.lines().nth(usize::from((last + 1) % 1024)).unwrap();
     list[19] = other;
     let typed = list.join(" ");
 
-    FOUND.store(false, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
-    let result = Share::parse(&typed);
-    ARMED.store(false, Ordering::SeqCst);
+    let (result, found) = freed_while(&pattern, || Share::parse(&typed));
 
     assert_eq!(
         result.unwrap_err(),
         Error::InvalidChecksum { position: Some(20) }
     );
     assert!(
-        !FOUND.load(Ordering::SeqCst),
+        !found,
         "a freed heap block still holds the share's word indices (its secret value)"
     );
 }
