@@ -180,3 +180,52 @@ fn a_reader_that_overstates_its_count_is_refused_not_trusted() {
     let mut opener = StreamOpener::new(&key, b"aad", header.chain(Overreporting)).unwrap();
     assert!(opener.next_segment().is_err());
 }
+
+/// A reader interrupted by a signal (`ErrorKind::Interrupted`) is read again, as `Read`'s
+/// contract asks (the `copy_from` docs): the stream is whole, and it opens to every byte.
+struct InterruptedOnce<'a> {
+    data: &'a [u8],
+    interrupted: bool,
+}
+
+impl Read for InterruptedOnce<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.interrupted && !self.data.is_empty() {
+            self.interrupted = true;
+            return Err(io::Error::from(io::ErrorKind::Interrupted));
+        }
+        let n = buf.len().min(self.data.len()).min(777);
+        let (now, rest) = self.data.split_at(n);
+        buf[..n].copy_from_slice(now);
+        self.data = rest;
+        self.interrupted = false;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_interrupted_by_a_signal_is_retried_and_the_stream_is_whole() {
+    let key = Key::from_bytes([8; 32]);
+    let plaintext = data(3 * SEG_LEN + 5);
+    let mut sealer = StreamSealer::with_options(
+        &key,
+        b"aad",
+        Vec::new(),
+        StreamOptions::default().segment_len(MIN_SEGMENT_LEN),
+    )
+    .unwrap();
+    let read = sealer
+        .copy_from(&mut InterruptedOnce {
+            data: &plaintext,
+            interrupted: false,
+        })
+        .unwrap();
+    assert_eq!(read, plaintext.len() as u64);
+    let stream = sealer.finish().unwrap();
+    let mut out = Vec::new();
+    StreamOpener::new(&key, b"aad", &stream[..])
+        .unwrap()
+        .copy_to(&mut out)
+        .unwrap();
+    assert_eq!(out, plaintext);
+}

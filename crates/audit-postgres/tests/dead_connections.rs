@@ -271,3 +271,24 @@ fn connect_to_the_copy(schema: &str) -> Client {
     )
     .unwrap()
 }
+
+/// A flush connection in a read-only session (as on a standby, or with
+/// `default_transaction_read_only`) cannot take the flush wait's row lock: refused up front
+/// (`with_flush_connection` docs), never accepted to fail every flush.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_read_only_flush_connection_is_refused() {
+    let log = PgLog::create(client(), options(0)).unwrap();
+    log.append(Event::new(EventKind::Seal)).unwrap();
+    let flush = Client::connect(
+        &format!("{} options='-cdefault_transaction_read_only=on'", url()),
+        NoTls,
+    )
+    .unwrap();
+    let refused = log.with_flush_connection(flush);
+    assert!(
+        matches!(&refused, Err(Error::Database(db)) if format!("{db:?}").contains("read-only")),
+        "{:?}",
+        refused.err()
+    );
+}
