@@ -97,7 +97,10 @@ struct Inner {
 /// every call of the group ([`Error::GroupCommit`]), and a failure before `COMMIT` leaves
 /// none of the group's records in the log. With [`PgLog::with_flush_connection`] the
 /// groups are pipelined: the next group is written while a second connection waits for the
-/// previous ones' WAL flush.
+/// previous ones' WAL flush. Handles do not group-commit with each other: the appends of
+/// separate handles (separate processes, nodes or connections) take the head row's lock one
+/// after the other, so the threads of one process should share one handle (ADR 0093 has
+/// the figures, and why staging events across processes was not adopted).
 ///
 /// An append returns only after its records are committed and the server's WAL is flushed
 /// past them (`synchronous_commit` is `on` for the session, or the flush connection waited
@@ -752,6 +755,11 @@ impl PgLog {
                 "SET synchronous_commit = on"
             };
             if let Err(e) = inner.client.batch_execute(set) {
+                // A `FATAL` answer here (a backend terminated while the handle was idle)
+                // ends the connection: no later first try on it can commit (round 39 LOW).
+                if ends_connection(&e) {
+                    inner.connection_failed = true;
+                }
                 return (fail_all(group.len(), e.into()), None);
             }
             inner.session_async = defer;

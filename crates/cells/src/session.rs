@@ -34,7 +34,9 @@ const SESSION_CACHE: usize = 256;
 /// memory of the running process is out of scope: the default ring backend frees the AES
 /// key schedules built from those keys without wiping them, and neither backend can wipe
 /// copies that moving a key left on the stack (SECURITY.md, "Not covered"). Past its expiry it
-/// refuses every use, and the first call that touches it then ([`is_live`](Self::is_live),
+/// refuses every use (expired once either clock passes it: the monotonic clock, which a wall
+/// clock set back does not move, or the wall clock, which goes on while a suspended machine's
+/// monotonic clock stands still; a wall clock set forward ends sessions early), and the first call that touches it then ([`is_live`](Self::is_live),
 /// `Debug`, an export, a seal or open at layer 2) wipes it as `end` does: no timer runs, so
 /// a session nobody touches after it expires keeps its key until that call, `end` or drop.
 /// `Send + Sync`; not `Clone`.
@@ -88,7 +90,7 @@ impl Session {
     /// [`Error::SessionEnded`] once the session expired or ended.
     pub fn export(&self) -> Result<SessionExport> {
         let mut state = self.lock();
-        wipe_if_expired(&mut state, self.expires);
+        wipe_if_expired(&mut state, self.expires, self.expires_at);
         let Some(key) = state.key.as_ref() else {
             return Err(Error::SessionEnded);
         };
@@ -138,10 +140,10 @@ impl Session {
         &self.id
     }
 
-    /// The monotonic instant the session expires at (the vault's record of the sessions
-    /// it starts compares against it: a wall clock set back does not extend them).
-    pub(crate) const fn expires_instant(&self) -> Instant {
-        self.expires
+    /// The expiry on both clocks (the vault's record of the sessions it starts compares
+    /// against both, as [`expired`] does).
+    pub(crate) const fn expiry(&self) -> (Instant, SystemTime) {
+        (self.expires, self.expires_at)
     }
 
     /// `true` until the session expires or ends. Past its expiry, wipes it (as
@@ -149,7 +151,7 @@ impl Session {
     #[must_use]
     pub fn is_live(&self) -> bool {
         let mut state = self.lock();
-        wipe_if_expired(&mut state, self.expires);
+        wipe_if_expired(&mut state, self.expires, self.expires_at);
         state.key.is_some()
     }
 
@@ -183,7 +185,7 @@ impl Session {
         }
         let mut guard = self.lock();
         let state = &mut *guard;
-        wipe_if_expired(state, self.expires);
+        wipe_if_expired(state, self.expires, self.expires_at);
         let Some(key) = state.key.as_ref() else {
             return Err(Error::SessionEnded);
         };
@@ -201,9 +203,17 @@ impl Session {
     }
 }
 
-/// Drops (and so wipes) the session key and its layer-2 keys once `expires` has passed.
-fn wipe_if_expired(state: &mut State, expires: Instant) {
-    if Instant::now() >= expires {
+/// `true` once either clock has reached the expiry: the monotonic one (a wall clock set
+/// back does not extend a session) or the wall clock (the monotonic clock stands still while
+/// the machine is suspended, the wall clock does not).
+pub(crate) fn expired(expires: Instant, expires_at: SystemTime) -> bool {
+    Instant::now() >= expires || SystemTime::now() >= expires_at
+}
+
+/// Drops (and so wipes) the session key and its layer-2 keys once the expiry has passed
+/// ([`expired`]).
+fn wipe_if_expired(state: &mut State, expires: Instant, expires_at: SystemTime) {
+    if expired(expires, expires_at) {
         state.key = None;
         state.cache.clear();
     }
@@ -274,5 +284,42 @@ impl fmt::Debug for SessionExport {
             .field("id", &id)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session whose wall-clock expiry has passed is over even though the monotonic
+    /// clock says otherwise (it does not advance while the machine is suspended).
+    #[test]
+    fn a_session_past_its_wall_clock_expiry_is_over_whatever_the_monotonic_clock_says() {
+        let mut session = Session::start(Duration::from_secs(3600)).unwrap();
+        assert!(session.is_live());
+        session.expires_at = SystemTime::now() - Duration::from_secs(1);
+        assert!(!session.is_live());
+        assert!(matches!(session.export(), Err(Error::SessionEnded)));
+        assert!(session.lock().key.is_none(), "the key is wiped");
+    }
+
+    /// And the other way round: a wall clock set back does not extend it.
+    #[test]
+    fn a_session_past_its_monotonic_expiry_is_over_whatever_the_wall_clock_says() {
+        let mut session = Session::start(Duration::from_secs(3600)).unwrap();
+        session.expires = Instant::now();
+        assert!(!session.is_live());
+        assert!(expired(
+            Instant::now(),
+            SystemTime::now() + Duration::from_secs(3600)
+        ));
+        assert!(expired(
+            Instant::now() + Duration::from_secs(3600),
+            SystemTime::now()
+        ));
+        assert!(!expired(
+            Instant::now() + Duration::from_secs(3600),
+            SystemTime::now() + Duration::from_secs(3600)
+        ));
     }
 }

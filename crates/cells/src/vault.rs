@@ -131,20 +131,22 @@ struct State {
     /// even when resumed from an export taken before the end (review round 36). 16 bytes
     /// per ended session, for the vault's lifetime.
     ended_sessions: HashSet<[u8; crate::session::SESSION_ID_LEN]>,
-    /// The wall-clock expiry of every session this vault started: a session resumed from an
-    /// export whose expiry was edited is refused after the real one (review round 37).
-    /// About 32 bytes per started session, for the vault's lifetime.
-    session_expiries: HashMap<[u8; crate::session::SESSION_ID_LEN], std::time::Instant>,
+    /// The expiry (monotonic and wall clock) of every session this vault started: a session
+    /// resumed from an export whose expiry was edited is refused after the real one (review
+    /// round 37). About 48 bytes per started session, for the vault's lifetime.
+    session_expiries:
+        HashMap<[u8; crate::session::SESSION_ID_LEN], (std::time::Instant, std::time::SystemTime)>,
 }
 
 impl State {
-    /// `true` for a session this vault ended, or started and whose expiry has passed.
+    /// `true` for a session this vault ended, or started and whose expiry has passed on
+    /// either clock.
     fn refuses_session(&self, id: &[u8; crate::session::SESSION_ID_LEN]) -> bool {
         self.ended_sessions.contains(id)
             || self
                 .session_expiries
                 .get(id)
-                .is_some_and(|expires| std::time::Instant::now() >= *expires)
+                .is_some_and(|(instant, wall)| crate::session::expired(*instant, *wall))
     }
 
     fn cell_versions(&self, partition: &PartitionId, cell: &CellId) -> Versions {
@@ -298,7 +300,7 @@ impl Vault {
         self.inner
             .lock()
             .session_expiries
-            .insert(*session.id(), session.expires_instant());
+            .insert(*session.id(), session.expiry());
         self.inner.append(
             Event::new(EventKind::SessionStart)
                 .context(Context::new().session(ContextId::new(session.id().to_vec())?)),

@@ -151,7 +151,11 @@ impl Header {
             needed,
             got: envelope.len(),
         };
-        let magic: [u8; 4] = read_array(envelope, 0).ok_or_else(|| truncated(MIN_HEADER_LEN))?;
+        // Compared in place: input that is not an envelope may be secret, and a local copy
+        // of its first bytes would stay on the stack unwiped.
+        let magic = envelope
+            .get(..MAGIC.len())
+            .ok_or_else(|| truncated(MIN_HEADER_LEN))?;
         if magic != MAGIC {
             return Err(Error::BadMagic);
         }
