@@ -365,7 +365,8 @@ impl EncryptedData {
     /// Decodes the JSON form (standard base64 with padding; unknown fields refused).
     ///
     /// # Errors
-    /// [`Error::MalformedEncryptedData`] for invalid JSON, base64 or fields.
+    /// [`Error::MalformedEncryptedData`] for invalid JSON, base64 or fields: its reason
+    /// names the kind of fault only, never the input, its length or a position in it.
     pub fn from_json(json: &str) -> Result<Self> {
         serde_json::from_str(json).map_err(|e| Error::MalformedEncryptedData {
             reason: json_error_reason(&e),
@@ -373,10 +374,11 @@ impl EncryptedData {
     }
 }
 
-/// What is wrong with JSON that is not an `EncryptedData`, by kind and position only.
-/// serde_json's own message quotes the input (`invalid type: string "..."`), and the text
-/// given where a credential was expected may be a secret (a password piped to the wrong
-/// command: review round 24), so it is never repeated.
+/// What is wrong with JSON that is not an `EncryptedData`, by kind only. serde_json's own
+/// message quotes the input (`invalid type: string "..."`), and the text given where a
+/// credential was expected may be a secret (a password piped to the wrong command: review
+/// round 24), so it is never repeated; nor is the position serde_json reports, which for a
+/// quoted string or an input cut short is its length.
 fn json_error_reason(error: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let what = match error.classify() {
@@ -387,11 +389,7 @@ fn json_error_reason(error: &serde_json::Error) -> String {
         }
         Category::Eof => "the JSON ends early",
     };
-    format!(
-        "{what} (line {}, column {}); the input is not repeated here",
-        error.line(),
-        error.column()
-    )
+    format!("{what}; the input is not repeated here")
 }
 
 /// `label || u32be(key_version) || u32be(len(salt)) || salt`; the caller's AAD follows.

@@ -389,3 +389,34 @@ fn committed_vectors_from_an_independent_implementation() {
         ));
     }
 }
+
+/// A secret given where an `EncryptedData` JSON was expected (a password piped to the wrong
+/// command) is not repeated, and neither is its length: the reason is the same for secrets
+/// of every length and every way of being wrong that a length shows through (a quoted
+/// string, a string cut short, a bare word, a number).
+#[test]
+fn json_errors_reveal_neither_the_input_nor_its_length() {
+    for shape in [
+        |s: &str| format!("\"{s}\""),
+        |s: &str| format!("\"{s}"),
+        |s: &str| s.to_owned(),
+        |s: &str| format!("{{\"key_version\":\"{s}\"}}"),
+    ] {
+        let reasons: Vec<String> = ["hunter2", "correct horse battery staple and more"]
+            .iter()
+            .map(|secret| {
+                let Err(Error::MalformedEncryptedData { reason }) =
+                    EncryptedData::from_json(&shape(secret))
+                else {
+                    panic!("accepted")
+                };
+                assert!(!reason.contains("hunter") && !reason.contains("horse"));
+                reason
+            })
+            .collect();
+        assert_eq!(
+            reasons[0], reasons[1],
+            "the reason depends on the input's length"
+        );
+    }
+}
