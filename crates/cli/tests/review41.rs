@@ -241,3 +241,65 @@ fn a_damaged_large_blob_does_not_get_its_intact_stream_deleted() {
     );
     assert_eq!(std::fs::read(opened).unwrap(), payload);
 }
+
+/// README.md:84-85: "`--quiet` (`-q`) drops the notes printed on standard error; results,
+/// warnings and errors still print" (also crates/cli/src/output.rs:24-25 and `--quiet`'s
+/// help, crates/cli/src/main.rs:40), and docs/cli.md:161 (`audit verify`, mode
+/// `"vault-key"`: "the text output adds a warning"). The warning that the public key came
+/// from the unauthenticated config.toml is printed through `output::note`
+/// (crates/cli/src/commands/audit.rs:343), so `--quiet` drops it: the operator sees a bare
+/// "OK" for a check that trusted the directory under test.
+#[test]
+#[ignore = "review41 finding"]
+fn quiet_keeps_the_warning_that_the_vault_key_is_not_authenticated() {
+    let vault = Fixture::new();
+    // No mnemonic in the environment: the vault's log is verified with config.toml's key.
+    let verify = |args: &[&str]| succeeded(args, hexvault_in(&vault.dir, args, b"", &[]));
+    let loud = verify(&["audit", "verify"]);
+    assert!(
+        stderr_of(&loud).contains("not authenticated"),
+        "{}",
+        stderr_of(&loud)
+    );
+    let quiet = verify(&["--quiet", "audit", "verify"]);
+    assert!(
+        stderr_of(&quiet).contains("not authenticated"),
+        "--quiet dropped the warning; stderr: {:?}",
+        stderr_of(&quiet)
+    );
+}
+
+/// README.md:84-85 ("results, warnings and errors still print" under `--quiet`) and
+/// docs/cli.md:36 (`reseal`'s `failed`: the objects left under their old versions are part
+/// of the report). The text report lists them through `output::note`
+/// (crates/cli/src/commands/vault.rs:1642), so under `--quiet` the final error says "(listed
+/// above)" and nothing names the object that could not be resealed.
+#[test]
+#[ignore = "review41 finding"]
+fn quiet_reseal_still_names_the_objects_it_could_not_reseal() {
+    let vault = Fixture::new();
+    vault.ok(&["seal", "--cell", "p/a", "--id", "good"], b"one");
+    vault.ok(&["seal", "--cell", "p/a", "--id", "obj-x7"], b"two");
+    vault.ok(&["rotate", "--cell", "p/a"], b"");
+    let blob = vault
+        .cell_dir("p/a")
+        .join(format!("{}.blob", hex_of("obj-x7")));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&blob, bytes).unwrap();
+    let out = vault.run(&["--quiet", "reseal", "--cell", "p/a"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr_of(&out)
+    );
+    assert!(
+        said.contains("obj-x7"),
+        "--quiet dropped the list of objects not resealed: {said:?}"
+    );
+}
+
+fn hex_of(id: &str) -> String {
+    id.bytes().map(|b| format!("{b:02x}")).collect()
+}
