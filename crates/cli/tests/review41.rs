@@ -244,7 +244,7 @@ fn a_damaged_large_blob_does_not_get_its_intact_stream_deleted() {
 
 /// README.md:84-85: "`--quiet` (`-q`) drops the notes printed on standard error; results,
 /// warnings and errors still print" (also crates/cli/src/output.rs:24-25 and `--quiet`'s
-/// help, crates/cli/src/main.rs:40), and docs/cli.md:161 (`audit verify`, mode
+/// help, crates/cli/src/main.rs:40), and docs/cli.md:111 (`audit verify`, mode
 /// `"vault-key"`: "the text output adds a warning"). The warning that the public key came
 /// from the unauthenticated config.toml is printed through `output::note`
 /// (crates/cli/src/commands/audit.rs:343), so `--quiet` drops it: the operator sees a bare
