@@ -90,7 +90,7 @@ fn extendable_flag(w: &mut [u16]) {
 /// Broken claims: SECURITY.md:19 ("identifier, flag, exponent, thresholds and member
 /// indices checked across the set"; the one header limit listed: "the identifier or the
 /// iteration exponent edited the same way in every share of a set ... decrypts to another
-/// secret without an error"), crates/shares/src/lib.rs:32-43 ("Every level of sharing whose
+/// secret without an error"), crates/shares/src/lib.rs:31-43 ("Every level of sharing whose
 /// threshold is 2 or more carries a digest share ... checked on recovery ... Only when both
 /// are 1 (a 1-of-1 backup, or a 1-of-1 group in a scheme that needs one group) is the share
 /// the encrypted secret itself with no digest"; "the identifier ... and the iteration
