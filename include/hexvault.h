@@ -212,7 +212,9 @@ HexvaultStatus hexvault_derive_domain_key(const uint8_t *master,
 // `max_seals` is this encryptor's budget of seals before `HEXVAULT_STATUS_ROTATION_NEEDED`
 // (0: 2^32, the AES-GCM limit per key instance; larger values are invalid). The budget and
 // the count are per encryptor, not per key: each encryptor made from the same key has its
-// own. The key bytes are copied; wipe yours.
+// own. The key bytes are copied; wipe yours. The encryptor uses the ring backend: the AES
+// key schedule it builds (which begins with the key itself) is freed without being wiped
+// when the encryptor is freed (SECURITY.md, "Not covered").
 //
 // # Safety
 // `key` must point to `key_len` readable bytes; `out_handle` to a writable

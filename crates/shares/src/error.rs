@@ -65,7 +65,7 @@ pub enum Error {
 
     /// A share has a number of words that no SLIP-0039 share has.
     #[error(
-        "a SLIP-0039 share has 20 words (128-bit secret) or 33 words (256-bit secret), not {count}: check for a missing or an extra word"
+        "a SLIP-0039 share has 20 to 59 words (20 for a 128-bit secret, 33 for a 256-bit one), not {count}: check for a missing or an extra word"
     )]
     BadWordCount {
         /// The number of words found.

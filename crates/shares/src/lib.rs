@@ -29,18 +29,23 @@
 //!   branches; digests are compared in constant time.
 //! - Randomness comes only from the operating system (`ring::rand::SystemRandom`).
 //! - Every level of sharing whose threshold is 2 or more carries a digest share (SLIP-0039),
-//!   checked on recovery: a member share edited on purpose, with its RS1024 checksum
+//!   checked on recovery: a share value edited on purpose, with its RS1024 checksum
 //!   recomputed, is caught by its group's digest when the member threshold is 2 or more, or
-//!   by the group-level digest when the group threshold is 2 or more. Only when both are 1
-//!   (a 1-of-1 backup, or a 1-of-1 group in a scheme that needs one group) is the share the
+//!   by the group-level digest when the group threshold is 2 or more. The thresholds are
+//!   those the shares declare (next point): only when both are 1 (a 1-of-1 backup, a 1-of-1
+//!   group in a scheme that needs one group, or a header edited to say so) is the share the
 //!   encrypted secret itself with no digest: then the checksum catches typing errors, not
 //!   such an edit, and another secret comes out (`tests/forged_shares.rs`).
-//! - The digest covers the encrypted master secret, not the share header: the identifier
-//!   (part of the decryption's salt unless the backup is extendable) and the iteration
-//!   exponent, edited the same way in every share of a set with the checksums recomputed,
-//!   pass every check and decrypt to another secret without an error, as a wrong
-//!   passphrase does (SLIP-0039 authenticates neither; `tests/forged_shares.rs`). An edit
-//!   in some shares only is caught as a mismatch across the set.
+//! - The digest covers the encrypted master secret, not the share header, and SLIP-0039
+//!   authenticates no header field: the identifier (part of the decryption's salt unless
+//!   the backup is extendable), the extendable flag, the iteration exponent, the group
+//!   index, threshold and count, the member index and threshold. Any of them edited the
+//!   same way in every share of a set, with the checksums recomputed, passes every check
+//!   and decrypts to another secret without an error, as a wrong passphrase does. So one
+//!   holder alone can turn their share of any backup into a complete set: a member
+//!   threshold and a group threshold edited to 1 make it a 1-of-1 share, which recovers
+//!   another secret (never the real one; `tests/forged_shares.rs`). An edit in some shares
+//!   only is caught as a mismatch across the set.
 #![doc = include_str!("../README.md")]
 
 mod cipher;

@@ -2,9 +2,10 @@
 //! (a public code, no key). A digest share at every level of sharing whose threshold is 2 or
 //! more catches the wrong secret; when both the member and the group threshold are 1 the
 //! share is the (encrypted) secret itself with no digest (SLIP-0039), and such an edit
-//! recovers another secret; the header (identifier, iteration exponent) is under no digest,
-//! so the same edit in every share of a set recovers another secret too: the documented
-//! scope of the integrity claim (SECURITY.md, the crate docs). Review rounds 6, 8 and 20.
+//! recovers another secret; the header (every field) is under no digest, so the same edit
+//! in every share of a set recovers another secret too, and a threshold edited to 1 makes
+//! one share a set: the documented scope of the integrity claim (SECURITY.md, the crate
+//! docs). Review rounds 6, 8, 20 and 40.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,7 +13,9 @@
     clippy::indexing_slicing
 )]
 
-use hexvault_shares::{Error, GroupSpec, MasterSecret, Share, SplitConfig, combine, split};
+use hexvault_shares::{
+    Error, GroupSpec, MasterSecret, Recovery, Share, SplitConfig, combine, split,
+};
 
 const WORDS: &str = include_str!("../src/wordlist.txt");
 const GEN: [u32; 10] = [
@@ -28,10 +31,16 @@ const GEN: [u32; 10] = [
     0x03F3_F120,
 ];
 
-/// SLIP-0039 §Checksum, written from the standard: the three check words of `data`.
+/// SLIP-0039 §Checksum, written from the standard: the three check words of `data`, under
+/// the customization string the extendable flag (bit 4 of word 2) chooses.
 fn rs1024_checksum(data: &[u16]) -> [u16; 3] {
+    let customization: &[u8] = if (data[1] >> 4) & 1 == 1 {
+        b"shamir_extendable"
+    } else {
+        b"shamir"
+    };
     let mut chk: u32 = 1;
-    let values = b"shamir"
+    let values = customization
         .iter()
         .map(|&b| u32::from(b))
         .chain(data.iter().map(|&w| u32::from(w)))
@@ -133,6 +142,82 @@ fn the_same_header_edit_in_every_share_of_a_set_recovers_another_secret_as_docum
         let set = [edited(&genuine[0], edit), edited(&genuine[1], edit)];
         let recovered = combine(&set, "").expect("no check covers the header");
         assert!(recovered != secret, "{what}");
+    }
+}
+
+/// The header limit reaches every field, as documented (review round 40): the thresholds
+/// and the extendable flag are under no digest either. Word 3 (index 2) holds the group
+/// index, group threshold − 1 (bits 5..2) and the top bits of the group count − 1; word 4
+/// (index 3) ends with the member index and member threshold − 1 (bits 3..0); word 2
+/// (index 1) holds the extendable flag at bit 4. (a) Both shares of one group of a
+/// 2-of-2-groups backup edited to say "group threshold 1" recover another secret (the
+/// group-level digest is skipped: the header says 1), through `combine` and `Recovery`;
+/// (b) ONE share of a 2-of-3 backup edited to say "member threshold 1" is a complete set on
+/// its own; (c) the extendable flag flipped in both shares of a 2-of-3 set drops the
+/// identifier from the salt. None gives the real secret, none an error. If this ever
+/// fails, update SECURITY.md's shares row and the crate docs.
+#[test]
+fn threshold_and_flag_edits_recover_another_secret_as_documented() {
+    let secret = MasterSecret::from_bytes(&[0x42; 16]).unwrap();
+    let group_threshold_2_to_1 = |w: &mut [u16]| w[2] ^= 1 << 2;
+    let member_threshold_2_to_1 = |w: &mut [u16]| w[3] ^= 1;
+    let extendable_flag = |w: &mut [u16]| w[1] ^= 1 << 4;
+
+    let two_groups = SplitConfig::groups(
+        2,
+        vec![
+            GroupSpec {
+                threshold: 2,
+                count: 2,
+            },
+            GroupSpec {
+                threshold: 2,
+                count: 2,
+            },
+        ],
+    )
+    .iteration_exponent(0);
+    let groups = split(&secret, "", &two_groups).unwrap();
+    let lied = [
+        edited(&groups[0][0], group_threshold_2_to_1),
+        edited(&groups[0][1], group_threshold_2_to_1),
+    ];
+    assert_eq!(lied[0].group_threshold(), 1);
+    let a = combine(&lied, "");
+    let mut recovery = Recovery::new();
+    recovery
+        .add(edited(&groups[0][0], group_threshold_2_to_1))
+        .unwrap();
+    recovery
+        .add(edited(&groups[0][1], group_threshold_2_to_1))
+        .unwrap();
+    let a_one_by_one = recovery.recover("");
+
+    let single = split(
+        &secret,
+        "",
+        &SplitConfig::single(2, 3).iteration_exponent(0),
+    )
+    .unwrap();
+    let alone = edited(&single[0][0], member_threshold_2_to_1);
+    assert_eq!(alone.member_threshold(), 1);
+    let b = combine(&[alone], "");
+
+    let flipped = [
+        edited(&single[0][0], extendable_flag),
+        edited(&single[0][1], extendable_flag),
+    ];
+    assert!(flipped[0].extendable());
+    let c = combine(&flipped, "");
+
+    for (what, result) in [
+        ("(a) group threshold, combine", a),
+        ("(a) group threshold, Recovery", a_one_by_one),
+        ("(b) member threshold, one share", b),
+        ("(c) extendable flag", c),
+    ] {
+        let other = result.unwrap_or_else(|e| panic!("{what}: refused ({e}): update the docs"));
+        assert!(other != secret, "{what}: the real secret came out");
     }
 }
 
