@@ -14,9 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{event, frames, options, public_key};
-use hexvault_audit::{
-    AuditKey, AuditLog, Damage, Durability, FileLog, Sequence, Verifier,
-};
+use hexvault_audit::{AuditKey, AuditLog, Damage, Durability, FileLog, Sequence, Verifier};
 use sha2::{Digest, Sha256};
 
 fn keyed() -> Verifier {
@@ -45,7 +43,7 @@ fn reseal_checksum(bytes: &mut [u8], start: usize, end: usize) {
     bytes[end - 8..end].copy_from_slice(&sum[..8]);
 }
 
-/// docs/formats.md:478-480 ("Damage is charged to a sequence number: ... for a frame whose
+/// docs/formats.md:476-479 ("Damage is charged to a sequence number: ... for a frame whose
 /// head is unreadable, the record it follows if its type byte still says checkpoint or one
 /// is due there by the interval, else `expected`") and crates/audit/src/verify.rs:278-279
 /// ("An unreadable frame is taken for a checkpoint when one is due there by the log's
@@ -87,10 +85,12 @@ fn an_interval_checkpoint_whose_type_byte_says_record_is_charged_to_the_record_i
     );
 }
 
-/// crates/audit/src/verify.rs:624 (the `Verifier` table, public key): "a change is charged
-/// to the first record after the previous checkpoint (a matched anchor counts as one)", and
-/// docs/formats.md:389-391 / verify.rs:128-129: with the public key only, the records under
-/// the matched anchor are the ones that pass.
+/// crates/audit/src/verify.rs:625 (the `Verifier` table, public key): "a change is charged
+/// to the first record after the previous checkpoint (a matched anchor counts as one) ...;
+/// on damage in the records or a cut against the anchor, no record after the last verified
+/// checkpoint or matched anchor counts as passed" (so the records under the matched anchor
+/// do pass), and verify.rs:101-102 (`Report::verified`: "the records under a verified
+/// checkpoint or the matched anchor ... what passes once damage is found afterwards").
 ///
 /// A kept anchor at record 4 (`checkpoint_and_anchor`), the on-demand checkpoint frame at 4
 /// removed from the file (optional, so not damage), record 6 edited with its stored chain
@@ -130,7 +130,12 @@ fn a_public_chain_mismatch_after_a_matched_anchor_is_charged_after_the_anchor() 
     bad[r6.start + 9 + 1 + 8 + 7] ^= 0x01;
     reseal_checksum(&mut bad, r6.start, r6.end);
     assert_eq!(
-        keyed().verify_bytes(&bad).unwrap().failure.unwrap().sequence,
+        keyed()
+            .verify_bytes(&bad)
+            .unwrap()
+            .failure
+            .unwrap()
+            .sequence,
         Sequence::new(6)
     );
     let report = pk().verify_bytes(&bad).unwrap();
