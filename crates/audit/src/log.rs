@@ -184,7 +184,10 @@ impl LogOptions {
     }
 
     /// An unkeyed SHA-256 chain: anyone can verify it, and anyone can recompute it, so
-    /// only signed checkpoints protect it. Use only when the verifier cannot hold a key.
+    /// only signed checkpoints protect it, and only the records before the last one: a
+    /// record anyone appends to the file while it is closed is chained like the writer's
+    /// own, and the next checkpoint signs over it. Use only when the verifier cannot hold a
+    /// key.
     #[must_use]
     pub const fn unkeyed() -> Self {
         Self::with(Chainer::Unkeyed)

@@ -223,8 +223,6 @@ pub(crate) struct ChainCheck {
     public_head: ChainValue,
     checkpoints: u64,
     last_checkpoint: Option<Sequence>,
-    /// Stored chain value of the record the last valid checkpoint covers.
-    checkpoint_head: Option<ChainValue>,
     /// The last record a verified checkpoint or the matched anchor covers, and the chain
     /// value there: without the audit key, the records up to it are the ones that passed.
     verified: Option<(Sequence, Option<ChainValue>)>,
@@ -265,7 +263,6 @@ impl ChainCheck {
             public_head: public_genesis(construction, &header.log_id),
             checkpoints: 0,
             last_checkpoint: None,
-            checkpoint_head: None,
             verified: None,
             checkpoint_every: u64::from(header.checkpoint_every),
             signed: header.public_key.is_some() || public_key.is_some(),
@@ -276,13 +273,14 @@ impl ChainCheck {
 
     /// Where damage to a frame of type `kind` (unknown: `None`) is charged. A checkpoint is
     /// charged to the record it follows. An unreadable frame is taken for a checkpoint when
-    /// one is due there by the log's checkpoint interval, else for the next record.
+    /// one is due there by the log's checkpoint interval, whatever its type byte says (an
+    /// interval checkpoint whose type byte was edited to say "record" is still the
+    /// checkpoint due there: review round 42), else for the next record.
     fn charge(&self, kind: Option<u8>) -> Sequence {
-        let due = self.checkpoint_missing();
-        match kind {
-            Some(format::FRAME_CHECKPOINT) => self.last_record(),
-            None if due => self.last_record(),
-            _ => self.here(),
+        if kind == Some(format::FRAME_CHECKPOINT) || self.checkpoint_missing() {
+            self.last_record()
+        } else {
+            self.here()
         }
     }
 
@@ -320,12 +318,10 @@ impl ChainCheck {
         Sequence::new(self.next.saturating_sub(1))
     }
 
-    /// The first record not covered by a valid in-file checkpoint.
+    /// The first record not covered by a valid in-file checkpoint or the matched anchor (a
+    /// matched anchor counts as a checkpoint: review round 42).
     fn segment_start(&self) -> Sequence {
-        Sequence::new(
-            self.last_checkpoint
-                .map_or(0, |s| s.get().saturating_add(1)),
-        )
+        Sequence::new(self.verified_prefix().0)
     }
 
     /// The first record neither a verified checkpoint nor the matched anchor covers, and the
@@ -434,7 +430,6 @@ impl ChainCheck {
         }
         self.checkpoints = self.checkpoints.saturating_add(1);
         self.last_checkpoint = Some(at);
-        self.checkpoint_head = self.head;
         if self.verified.is_none_or(|(s, _)| s < at) {
             self.verified = Some((at, self.head));
         }
@@ -447,7 +442,7 @@ impl ChainCheck {
             Some(Failure {
                 sequence,
                 reason: Damage::PublicChainMismatch { .. },
-            }) => (sequence.get(), self.checkpoint_head),
+            }) => (sequence.get(), self.verified_prefix().1),
             _ => (self.next, if self.next == 0 { None } else { self.head }),
         };
         // Without the audit key a record passes only under a verified checkpoint: when

@@ -244,6 +244,24 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The length of the sealed payload `blob` carries: its ciphertext without the layers'
+/// tags, which is the plaintext's length unless the blob is compressed. Read from the public
+/// header and the blob's length; nothing is decrypted or authenticated, so a blob that lies
+/// here is refused when it is opened.
+///
+/// # Errors
+/// [`Error::Malformed`] for a blob whose header does not parse.
+pub fn sealed_payload_len(blob: &[u8]) -> Result<usize> {
+    let header = Header::parse(blob)?;
+    let tags = (usize::from(header.top.number()) + 1) * TAG_LEN;
+    blob.len()
+        .checked_sub(header.len)
+        .and_then(|body| body.checked_sub(tags))
+        .ok_or(Error::Malformed {
+            what: "ciphertext shorter than its authentication tags",
+        })
+}
+
 impl<'a> Header<'a> {
     /// Parses the header of `blob` and checks that a ciphertext with every tag follows. Does
     /// not authenticate anything.

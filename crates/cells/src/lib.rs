@@ -89,7 +89,7 @@ mod replay;
 mod session;
 mod vault;
 
-pub use blob::{FORMAT_VERSION, MAGIC, READ_FORMAT_VERSIONS};
+pub use blob::{FORMAT_VERSION, MAGIC, READ_FORMAT_VERSIONS, sealed_payload_len};
 pub use error::{Error, Result};
 pub use ids::{ActorId, CellId, Layer, MAX_ID_LEN, ObjectId, PartitionId, PolicyId, RouteId};
 pub use policy::{AccessToken, Credentials, PolicyContext, PolicySecret, TokenResolver};

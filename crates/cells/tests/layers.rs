@@ -9,6 +9,8 @@ use std::time::Duration;
 use common::*;
 use hexvault_cells::*;
 
+/// Every layer and size round trips, and `sealed_payload_len` reads the plaintext's length
+/// from the public header (uncompressed blobs) and refuses a blob cut short.
 #[test]
 fn round_trips_at_every_layer_and_size() {
     let (vault, _log) = vault();
@@ -20,10 +22,15 @@ fn round_trips_at_every_layer_and_size() {
         for len in [0usize, 1, 15, 16, 17, 100, 10_000] {
             let pt: Vec<u8> = (0..len).map(|i| i as u8).collect();
             let blob = c.seal(&oid("o"), &pt, layer, &creds).unwrap();
+            assert_eq!(sealed_payload_len(&blob).unwrap(), len, "{layer:?}");
             assert_eq!(
                 c.open(&oid("o"), &blob, &creds).unwrap().expose_secret(),
                 &pt[..]
             );
+            // A blob cut into its tags or header has no payload length.
+            let tags = (usize::from(layer.number()) + 1) * 16;
+            assert!(sealed_payload_len(&blob[..blob.len() - len - 1]).is_err());
+            assert!(sealed_payload_len(&blob[..blob.len() - len - tags]).is_err());
         }
     }
 }

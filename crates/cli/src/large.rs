@@ -16,8 +16,38 @@ use crate::vaultdir::{CellRef, TEMP_PREFIX, VaultDir, sync_dir};
 use hexvault::aead::{Key, StreamOpener, StreamOptions, StreamSealer};
 use hexvault::cells::ObjectId;
 pub(crate) use hexvault_cli::large_format::{
-    THRESHOLD, aad, data_key, is_large, key_record, stream_file_object_hex, stream_name,
+    RECORD_LEN, THRESHOLD, aad, data_key, is_large, key_record, stream_file_object_hex, stream_name,
 };
+
+/// Whether `blob`, of an object whose `.stream` file is missing, is a large object's
+/// data-key blob (review round 41: such an object was traversed and resealed as an ordinary
+/// one). Only a blob whose payload has the data-key record's length can be one; such a blob
+/// is opened to tell (recorded as any open at layers 1 and 2 is), and a marked plaintext
+/// counts as a data key even if it is malformed. Any other blob is an ordinary object's.
+///
+/// # Errors
+/// The open's errors (credentials, a damaged blob).
+pub(crate) fn is_large_without_stream(
+    cell: &hexvault::cells::Cell,
+    object: &ObjectId,
+    blob: &[u8],
+    credentials: &hexvault::cells::Credentials<'_>,
+) -> Result<bool, hexvault::cells::Error> {
+    if hexvault::cells::sealed_payload_len(blob).ok() != Some(RECORD_LEN) {
+        return Ok(false);
+    }
+    let plaintext = cell.open(object, blob, credentials)?;
+    Ok(data_key(plaintext.expose_secret()).map_or(true, |key| key.is_some()))
+}
+
+/// The error for a large object whose `.stream` file is missing.
+pub(crate) fn missing_stream(object: &ObjectId, cell: &CellRef) -> CliError {
+    CliError::Failed(format!(
+        "object {object} of cell {} is a large object whose .stream file is missing: restore \
+         the object's .blob and .stream files together from a backup",
+        cell.name()
+    ))
+}
 
 /// The stream file of the large object whose data-key blob is `blob`:
 /// `HEX(object).HASH16.stream` beside the blob, `HASH16` the first 8 bytes of SHA-256(blob)
@@ -31,8 +61,11 @@ pub(crate) fn stream_path(
     dir.cell_dir(cell).join(stream_name(object.as_str(), blob))
 }
 
-/// Removes the stream files of a cell that no blob names (left by an interrupted seal,
-/// traverse or reseal). Called by writers only, under the audit log's lock.
+/// Removes the stream files of a cell left by an interrupted seal, traverse or reseal: those
+/// of an object that has no blob, and those whose object's blob names another stream that
+/// exists. A stream whose object's blob names no stream that exists is kept, with a warning
+/// (review round 41): the blob may be damaged, and the stream opens again beside the blob
+/// restored from a backup. Called by writers only, under the audit log's lock.
 pub(crate) fn remove_orphans(cell_dir: &Path) -> CliResult {
     let Ok(entries) = fs::read_dir(cell_dir) else {
         return Ok(());
@@ -52,15 +85,29 @@ pub(crate) fn remove_orphans(cell_dir: &Path) -> CliResult {
         let object = hex::decode(object_hex)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok());
+        // The stream the object's blob names: this one (in use), another that exists (this
+        // one is left over), or none that exists (kept: the blob may be damaged).
         let named = match (&blob, &object) {
-            (Some(blob), Some(object)) => stream_name(object, blob) == name,
-            _ => false,
+            (None, _) => None,
+            (Some(blob), Some(object)) => Some(stream_name(object, blob)),
+            (Some(_), None) => Some(String::new()),
         };
-        if !named {
-            fs::remove_file(entry.path())
-                .map_err(|error| CliError::io("removing an orphaned stream file", error))?;
-            removed = true;
+        match named {
+            Some(named) if named == name => continue,
+            Some(named) if named.is_empty() || !cell_dir.join(&named).exists() => {
+                crate::output::warning(&format!(
+                    "kept the stream file {name} in {}: its object's blob names no stream that \
+                     exists (a damaged blob, or a stream its object no longer uses); it opens \
+                     again beside its blob restored from a backup; remove it if it is not wanted",
+                    cell_dir.display()
+                ));
+                continue;
+            }
+            _ => {}
         }
+        fs::remove_file(entry.path())
+            .map_err(|error| CliError::io("removing an orphaned stream file", error))?;
+        removed = true;
     }
     if removed {
         sync_dir(cell_dir)?;

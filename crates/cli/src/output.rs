@@ -29,6 +29,13 @@ pub(crate) fn note(text: &str) {
     }
 }
 
+/// Prints `hexvault: warning: {text}` on standard error, `--quiet` or not: something the
+/// operator must know to read the result right (a check that trusted an unauthenticated
+/// key, figures that leave records out, a repair done on the way).
+pub(crate) fn warning(text: &str) {
+    eprintln!("hexvault: warning: {text}");
+}
+
 /// Fails when standard output is closed. Rust's standard output silently discards writes to
 /// a closed descriptor (EBADF), which would make a command that prints a fresh secret exit 0
 /// with the secret lost; duplicating the descriptor is the safe way to ask whether it is open.

@@ -260,7 +260,7 @@ impl VaultDir {
     }
 
     /// Removes the `.tmp-*` files an interrupted write left in a cell's directory, and the
-    /// `.stream` files no blob names (docs/formats.md, "Large object"). Called by writers
+    /// `.stream` files an interrupted write left (docs/formats.md, "Large object"). Called by writers
     /// only, which hold the audit log's lock, so no other writer is mid-write.
     pub(crate) fn remove_leftovers(&self, cell: &CellRef) -> CliResult {
         let dir = self.cell_dir(cell);
@@ -431,7 +431,7 @@ impl VaultDir {
             .opened_report()
             .and_then(|report| report.torn_tail.as_ref())
         {
-            crate::output::note(&format!(
+            crate::output::warning(&format!(
                 "the audit log ended in a torn frame of {} bytes (an interrupted write); it \
                  was cut off and kept in a quarantine file beside the log",
                 tail.len

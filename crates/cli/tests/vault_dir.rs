@@ -1108,3 +1108,16 @@ fn a_seal_racing_another_seal_of_the_same_id_never_overwrites_it() {
         .count();
     assert_eq!(streams, 1, "one stream file, the first seal's");
 }
+
+/// `init` into an existing empty directory makes it private (mode 0700) whatever its mode
+/// was: a directory others can write lets them replace the log, its anchor and the config.
+#[test]
+fn init_into_an_existing_directory_makes_it_private() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("shared");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    init_vault(&dir, &[], &[], &[]);
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+}

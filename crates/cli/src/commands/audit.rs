@@ -340,8 +340,8 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         if mode == "vault-key" {
             // The key came from the directory under test (review round 26): whoever can
             // write the directory can replace the log, its anchor and this key together.
-            output::note(
-                "warning: the public key came from the vault's config.toml, which is not \
+            output::warning(
+                "the public key came from the vault's config.toml, which is not \
                  authenticated: this result holds only if config.toml is the one `init` wrote. \
                  For a check that trusts nothing in the directory, pass --public-key (the key \
                  `init` printed, kept elsewhere) or give the mnemonic",
@@ -641,7 +641,7 @@ pub(crate) fn show(args: &AuditShowArgs, json: bool) -> CliResult {
         output::line(&line)?;
     }
     if let Some(torn) = &tail.torn_tail {
-        output::note(&format!(
+        output::warning(&format!(
             "torn final frame of {} bytes at offset {} (a crash mid-write; opening the log \
              moves it to a quarantine file)",
             torn.len, torn.offset

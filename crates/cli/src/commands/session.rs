@@ -184,7 +184,29 @@ pub(crate) fn start(args: &StartArgs, json: bool) -> CliResult {
         opened.vault.close()?;
         return Err(error);
     }
+    // Reported before the vault is closed, so that a report that cannot be printed undoes
+    // the start (review round 41): a session file nobody was told of (its default name holds
+    // the random id) must not stay live. Without `--out` the report must reach somewhere:
+    // standard output closed or `/dev/null` is a failure too.
+    let reported = if args.out.is_none() {
+        output::stdout_keeps_a_secret()
+    } else {
+        Ok(())
+    }
+    .and_then(|()| report(&file, &path, json));
+    if let Err(error) = reported {
+        let destroyed = open_session_file(&path).and_then(|handle| destroy(handle, &path));
+        record(&opened.vault, EventKind::SessionEnd, file.id())?;
+        opened.vault.close()?;
+        destroyed?;
+        return Err(error);
+    }
     opened.vault.close()?;
+    Ok(())
+}
+
+/// What `session start` prints: the session id, its expiry and the session file's path.
+fn report(file: &SessionFile, path: &Path, json: bool) -> CliResult {
     let id = hex::encode(file.id());
     let expires = expiry_text(file.expires_at()?);
     if json {

@@ -333,13 +333,26 @@ fn create_vault(root: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<Vault
     Ok(dir)
 }
 
+/// `traverse`'s refusal of a destination object that exists.
+fn destination_taken(object: &ObjectId, to: &CellRef) -> CliError {
+    CliError::Failed(format!(
+        "object {object} exists in cell {} already; remove it or use another cell",
+        to.name()
+    ))
+}
+
+/// Creates the vault directory with mode 0700, or sets an existing (empty) one to 0700: a
+/// directory others can write lets them replace the log, its anchor and the config
+/// (review round 41: an existing directory kept its mode, even 1777).
 fn create_dir_private(root: &Path) -> CliResult {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true).mode(0o700);
     builder
         .create(root)
-        .map_err(|error| CliError::io("creating the vault directory", error))
+        .map_err(|error| CliError::io("creating the vault directory", error))?;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))
+        .map_err(|error| CliError::io("making the vault directory private (mode 0700)", error))
 }
 
 #[derive(Serialize)]
@@ -748,7 +761,7 @@ pub(crate) fn ls(dir: &DirArgs, json: bool) -> CliResult {
     let covered = vault.log_versions()?;
     let logged = &covered.versions;
     if covered.uncovered > 0 {
-        output::note(&format!(
+        output::warning(&format!(
             "the audit log holds {} record(s) after its last checkpoint, which config.toml's \
              audit public key does not cover: the key versions shown are as of that \
              checkpoint; a command run with the mnemonic checks those records (and \
@@ -1304,10 +1317,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         read_blob(&dir, &from, &object)?;
     }
     if destination.exists() {
-        return Err(CliError::Failed(format!(
-            "object {object} exists in cell {} already; remove it or use another cell",
-            to.name()
-        )));
+        return Err(destination_taken(&object, &to));
     }
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
@@ -1323,6 +1333,12 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
             return Err(error);
         }
     };
+    // Checked again under the lock: a traversal that finished meanwhile may have written
+    // the destination, and a record without its blob must not follow (review round 41).
+    if destination.exists() {
+        opened.vault.close()?;
+        return Err(destination_taken(&object, &to));
+    }
     dir.remove_leftovers(&to)?;
     let edge = opened
         .edges
@@ -1336,11 +1352,24 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     // A large object (its stream file is there): the data key is needed to re-encrypt the
     // stream for the destination (ADR 0073); opening it is recorded like any open.
     let source_stream = large::stream_path(&dir, &from, &object, &blob);
+    let handle = opened
+        .vault
+        .partition(from.partition.clone())
+        .cell(from.cell.clone());
+    if !source_stream.exists() {
+        match large::is_large_without_stream(&handle, &object, &blob, &credentials) {
+            Ok(false) => {}
+            Ok(true) => {
+                opened.vault.close()?;
+                return Err(large::missing_stream(&object, &from));
+            }
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(cells_error(error));
+            }
+        }
+    }
     let data_key = if source_stream.exists() {
-        let handle = opened
-            .vault
-            .partition(from.partition.clone())
-            .cell(from.cell.clone());
         let key = match handle.open(&object, &blob, &credentials) {
             Ok(plaintext) => large::data_key(plaintext.expose_secret()),
             Err(error) => {
@@ -1572,6 +1601,25 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
             continue;
         }
         let old_stream = large::stream_path(&dir, &cell, object, &blob);
+        if !old_stream.exists() {
+            let failure = match large::is_large_without_stream(&handle, object, &blob, &credentials)
+            {
+                Ok(false) => None,
+                Ok(true) => Some(large::missing_stream(object, &cell)),
+                Err(error) if object_failure(&error) => Some(cells_error(error)),
+                Err(error) => {
+                    opened.vault.close()?;
+                    return Err(stopped_at(object, &cell, &cells_error(error)));
+                }
+            };
+            if let Some(error) = failure {
+                failed.push(ResealFailure {
+                    id: object.to_string(),
+                    error: error.to_string(),
+                });
+                continue;
+            }
+        }
         if old_stream.exists() {
             if let Err(error) = reseal_large(
                 &dir,
@@ -1638,11 +1686,12 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
             "cell {}: {} resealed under key v{}, {} already current",
             report.cell, report.resealed, report.key_version, report.already_current
         ))?;
+        // Part of the result (the error below says "listed above"): on standard output.
         for failure in &report.failed {
-            output::note(&format!(
+            output::line(&format!(
                 "not resealed: object {}: {}",
                 failure.id, failure.error
-            ));
+            ))?;
         }
     }
     if report.failed.is_empty() {

@@ -1,6 +1,8 @@
-//! Review round 42: the tamper-evident audit trail as an auditor who distrusts the disk
-//! relies on it. Each test is a finding: it fails on the code as reviewed and passes once
-//! the code (or the claim it tests) is fixed.
+//! Damage charged to the sequence number the docs name (review round 42): an unreadable
+//! frame where an interval checkpoint is due is charged to the record it follows whatever
+//! its type byte says, and without the audit key a matched anchor counts as a checkpoint
+//! for a public-chain mismatch after it (charged to the first record after the anchor, the
+//! records under the anchor still pass).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -52,7 +54,6 @@ fn reseal_checksum(bytes: &mut [u8], start: usize, end: usize) {
 /// be charged to the record it follows (1), as the same frame with its head check
 /// recomputed is (`MissingCheckpoint` at 1). The code charges it to `expected` (2).
 #[test]
-#[ignore = "review42 finding"]
 fn an_interval_checkpoint_whose_type_byte_says_record_is_charged_to_the_record_it_follows() {
     let dir = tempfile::tempdir().unwrap();
     let path = build(dir.path(), 3, 2);
@@ -71,18 +72,34 @@ fn an_interval_checkpoint_whose_type_byte_says_record_is_charged_to_the_record_i
              follows, got {failure}"
         );
     }
-    // The same edit with the head check recomputed (anyone can) is charged there already.
+    // The same edit with the head check recomputed (anyone can): a readable head saying
+    // "record" where a checkpoint is due, whose frame checksum fails, is charged there too;
+    // and with the frame checksum recomputed as well, the checkpoint due is missing:
+    // charged there with the key, and without it to the first record the missing
+    // checkpoint would have covered (record 0: nothing else covered records 0 and 1).
     let mut resealed = bad.clone();
     let check = Sha256::new()
         .chain_update(b"hexvault-audit/v1/frame-header")
         .chain_update(&resealed[f[2].start..f[2].start + 5])
         .finalize();
     resealed[f[2].start + 5..f[2].start + 9].copy_from_slice(&check[..4]);
-    let failure = keyed().verify_bytes(&resealed).unwrap().failure.unwrap();
-    assert_eq!(
-        (failure.sequence, failure.reason),
-        (Sequence::new(1), Damage::MissingCheckpoint)
-    );
+    let mut whole = resealed.clone();
+    reseal_checksum(&mut whole, f[2].start, f[2].end);
+    for (bytes, reason, without_key) in [
+        (&resealed, Damage::FrameChecksum, 1),
+        (&whole, Damage::MissingCheckpoint, 0),
+    ] {
+        for (verifier, at) in [
+            (keyed(), 1),
+            (Verifier::public_key(public_key()), without_key),
+        ] {
+            let failure = verifier.verify_bytes(bytes).unwrap().failure.unwrap();
+            assert_eq!(
+                (failure.sequence, &failure.reason),
+                (Sequence::new(at), &reason)
+            );
+        }
+    }
 }
 
 /// crates/audit/src/verify.rs:625 (the `Verifier` table, public key): "a change is charged
@@ -99,7 +116,6 @@ fn an_interval_checkpoint_whose_type_byte_says_record_is_charged_to_the_record_i
 /// anchor) still pass. The code charges it to 0 (only in-file checkpoints count for
 /// `segment_start`) and counts no record as passed.
 #[test]
-#[ignore = "review42 finding"]
 fn a_public_chain_mismatch_after_a_matched_anchor_is_charged_after_the_anchor() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.log");
