@@ -201,7 +201,20 @@ pub(crate) fn start(args: &StartArgs, json: bool) -> CliResult {
         destroyed?;
         return Err(error);
     }
-    opened.vault.close()?;
+    // A command that fails leaves no live session file, also when only the final
+    // checkpoint fails after the report was printed.
+    if let Err(error) = opened.vault.close() {
+        let error = CliError::from(error);
+        return Err(
+            match open_session_file(&path).and_then(|handle| destroy(handle, &path)) {
+                Ok(()) => CliError::Failed(format!("{error}; the session file was destroyed")),
+                Err(_) => CliError::Failed(format!(
+                    "{error}; the session file {} could not be destroyed: delete it",
+                    path.display()
+                )),
+            },
+        );
+    }
     Ok(())
 }
 

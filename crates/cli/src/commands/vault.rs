@@ -236,8 +236,13 @@ pub(crate) fn init(args: &InitArgs, json: bool) -> CliResult {
         }
     }
     let made = create_vault(root, &seed);
-    // Nothing half-made survives: removes what this command wrote.
+    // Nothing half-made survives: removes what this command wrote, the new phrase's --out
+    // file included (the phrase of a vault that was never made opens nothing; review round
+    // 41: a rerun then refused the file it had left).
     let unmake = || {
+        if let (true, Some(out)) = (shown, &args.out) {
+            let _ = std::fs::remove_file(out);
+        }
         let log = root.join(vaultdir::AUDIT_FILE);
         for path in [
             root.join(vaultdir::CONFIG_FILE),
