@@ -29,6 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The version of the C ABI this header describes: raised whenever a struct's layout, a
+// function's signature or a status code's meaning changes. A program compares
+// `hexvault_abi_version()` with the `HEXVAULT_ABI_VERSION` it was compiled against before
+// its first other call, and stops on a mismatch (a library of another ABI would read and
+// write its structs with another layout).
+#define HEXVAULT_ABI_VERSION 1
+
 // The status every `hexvault_*` function returns. The numbers are part of the ABI: a code
 // never changes meaning, and new codes only ever get new numbers.
 //
@@ -136,6 +143,9 @@ typedef struct HexvaultEncryptorStatus {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// The ABI version of the library loaded at run time (see `HEXVAULT_ABI_VERSION`).
+uint32_t hexvault_abi_version(void);
 
 // The library version, a static NUL-terminated string such as `"0.1.0"`. Never NULL;
 // never free it.

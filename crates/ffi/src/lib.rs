@@ -145,6 +145,20 @@ fn storing_storage(
     ))
 }
 
+/// The version of the C ABI this header describes: raised whenever a struct's layout, a
+/// function's signature or a status code's meaning changes. A program compares
+/// `hexvault_abi_version()` with the `HEXVAULT_ABI_VERSION` it was compiled against before
+/// its first other call, and stops on a mismatch (a library of another ABI would read and
+/// write its structs with another layout).
+pub const HEXVAULT_ABI_VERSION: u32 = 1;
+
+/// The ABI version of the library loaded at run time (see `HEXVAULT_ABI_VERSION`).
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn hexvault_abi_version() -> u32 {
+    HEXVAULT_ABI_VERSION
+}
+
 /// The library version, a static NUL-terminated string such as `"0.1.0"`. Never NULL;
 /// never free it.
 #[allow(unsafe_code)]

@@ -4,6 +4,12 @@
 #include "hexvault.h"
 
 int main(void) {
+    /* The library loaded must speak the ABI this header describes. */
+    if (hexvault_abi_version() != HEXVAULT_ABI_VERSION) {
+        fprintf(stderr, "libhexvault ABI %u, built against %u\n", hexvault_abi_version(),
+                (unsigned)HEXVAULT_ABI_VERSION);
+        return 1;
+    }
     uint8_t master[32] = {1}; /* load your master key from your key store */
     uint8_t key[32];
     size_t key_len = 0;

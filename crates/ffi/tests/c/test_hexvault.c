@@ -314,6 +314,7 @@ static void test_messages(void) {
     }
     CHECK(strcmp(hexvault_error_message(999), "unknown hexvault status code") == 0);
     CHECK(strlen(hexvault_version()) > 0);
+    CHECK(hexvault_abi_version() == HEXVAULT_ABI_VERSION);
     HexvaultEncryptor h = make(0);
     CHECK(strcmp(hexvault_last_error(), "") == 0); /* cleared by a success */
     hexvault_encryptor_free(h);
