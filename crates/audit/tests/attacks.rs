@@ -11,47 +11,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{event, frames, options, public_key};
+use common::{build, event, frames, keyed, options, public_key, reseal};
 use hexvault_audit::{
     Anchor, AuditKey, AuditLog, Checkpoint, Damage, Durability, Error, FileLog, LogContents,
     LogEntry, Sequence, SigningKey, Verifier, VerifyLevel,
 };
 use sha2::{Digest, Sha256};
-
-/// A keyed, signed log of `n` records with a checkpoint every `every`, closed.
-fn build(dir: &Path, n: u64, every: u64) -> PathBuf {
-    let path = dir.join("a.log");
-    let log = FileLog::create(&path, options(every, Durability::EveryRecord)).unwrap();
-    for i in 0..n {
-        log.append(event(i)).unwrap();
-    }
-    log.close().unwrap();
-    path
-}
-
-fn keyed() -> Verifier {
-    Verifier::keyed(&AuditKey::from_bytes(common::KEY)).with_public_key(public_key())
-}
-
-/// Recomputes a frame's head check and checksum, as anyone can (they are not keyed).
-fn reseal(bytes: &mut [u8], start: usize, end: usize) {
-    let head = bytes[start..start + 5].to_vec();
-    let check = Sha256::new()
-        .chain_update(b"hexvault-audit/v1/frame-header")
-        .chain_update(&head)
-        .finalize();
-    bytes[start + 5..start + 9].copy_from_slice(&check[..4]);
-    if end <= bytes.len() {
-        let sum = Sha256::new()
-            .chain_update(b"hexvault-audit/v1/frame")
-            .chain_update(&head)
-            .chain_update(&bytes[start + 9..end - 8])
-            .finalize();
-        bytes[end - 8..end].copy_from_slice(&sum[..8]);
-    }
-}
 
 fn frame_bytes(kind: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -13,37 +13,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{event, frames, options, public_key};
-use hexvault_audit::{AuditKey, AuditLog, Damage, Durability, FileLog, Sequence, Verifier};
-use sha2::{Digest, Sha256};
-
-fn keyed() -> Verifier {
-    Verifier::keyed(&AuditKey::from_bytes(common::KEY)).with_public_key(public_key())
-}
-
-/// A keyed, signed log of `n` records with a checkpoint every `every`, closed.
-fn build(dir: &Path, n: u64, every: u64) -> PathBuf {
-    let path = dir.join("a.log");
-    let log = FileLog::create(&path, options(every, Durability::EveryRecord)).unwrap();
-    for i in 0..n {
-        log.append(event(i)).unwrap();
-    }
-    log.close().unwrap();
-    path
-}
-
-/// Recomputes a frame's checksum (not keyed: anyone can).
-fn reseal_checksum(bytes: &mut [u8], start: usize, end: usize) {
-    let head = bytes[start..start + 5].to_vec();
-    let sum = Sha256::new()
-        .chain_update(b"hexvault-audit/v1/frame")
-        .chain_update(&head)
-        .chain_update(&bytes[start + 9..end - 8])
-        .finalize();
-    bytes[end - 8..end].copy_from_slice(&sum[..8]);
-}
+use common::{build, event, frames, keyed, options, public_key, reseal_checksum, reseal_head};
+use hexvault_audit::{AuditLog, Damage, Durability, FileLog, Sequence, Verifier};
 
 /// docs/formats.md:476-479 ("Damage is charged to a sequence number: ... for a frame whose
 /// head is unreadable, the record it follows if its type byte still says checkpoint or one
@@ -78,11 +49,7 @@ fn an_interval_checkpoint_whose_type_byte_says_record_is_charged_to_the_record_i
     // charged there with the key, and without it to the first record the missing
     // checkpoint would have covered (record 0: nothing else covered records 0 and 1).
     let mut resealed = bad.clone();
-    let check = Sha256::new()
-        .chain_update(b"hexvault-audit/v1/frame-header")
-        .chain_update(&resealed[f[2].start..f[2].start + 5])
-        .finalize();
-    resealed[f[2].start + 5..f[2].start + 9].copy_from_slice(&check[..4]);
+    reseal_head(&mut resealed, f[2].start);
     let mut whole = resealed.clone();
     reseal_checksum(&mut whole, f[2].start, f[2].end);
     for (bytes, reason, without_key) in [

@@ -12,25 +12,8 @@
 
 mod common;
 
-use common::{event, frames, options, public_key};
+use common::{event, frames, options, public_key, reseal};
 use hexvault_audit::{Anchor, AuditKey, AuditLog, Damage, Durability, FileLog, Verifier};
-use sha2::{Digest, Sha256};
-
-/// Recomputes a frame's head check and checksum, as anyone can (they are not keyed).
-fn reseal(bytes: &mut [u8], start: usize, end: usize) {
-    let head = bytes[start..start + 5].to_vec();
-    let check = Sha256::new()
-        .chain_update(b"hexvault-audit/v1/frame-header")
-        .chain_update(&head)
-        .finalize();
-    bytes[start + 5..start + 9].copy_from_slice(&check[..4]);
-    let sum = Sha256::new()
-        .chain_update(b"hexvault-audit/v1/frame")
-        .chain_update(&head)
-        .chain_update(&bytes[start + 9..end - 8])
-        .finalize();
-    bytes[end - 8..end].copy_from_slice(&sum[..8]);
-}
 
 /// src/verify.rs (the `Verifier` table, `Verifier::public_key`): "on any damage, no record
 /// after the last verified checkpoint counts as passed"; docs/formats.md and the round-18

@@ -15,38 +15,33 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::vault::init_vault;
+use common::vault::Vault;
 use common::{TREZOR_PHRASE, hexvault_in, stderr_of, succeeded};
 
-struct Fixture {
-    temp: tempfile::TempDir,
-    dir: PathBuf,
+/// A vault with cells `p/a`, `p/b` and the edge `p/a -> p/b` ([`Vault`]), and the paths of
+/// its cells' files.
+struct Fixture(Vault);
+
+impl core::ops::Deref for Fixture {
+    type Target = Vault;
+    fn deref(&self) -> &Vault {
+        &self.0
+    }
 }
 
 impl Fixture {
-    /// A vault with cells `p/a`, `p/b` and the edge `p/a -> p/b`.
     fn new() -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path().join("vault");
-        init_vault(&dir, &["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
-        Self { temp, dir }
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        hexvault_in(
-            &self.dir,
-            args,
-            stdin,
-            &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE)],
-        )
-    }
-
-    fn ok(&self, args: &[&str], stdin: &[u8]) -> Output {
-        succeeded(args, self.run(args, stdin))
+        Self(Vault::with(&["p"], &["p/a", "p/b"], &[("p/a", "p/b")]))
     }
 
     fn file(&self, name: &str) -> PathBuf {
         self.temp.path().join(name)
+    }
+
+    /// `open --cell CELL --id ID --out OUT`.
+    fn open_out(&self, cell: &str, id: &str, out: &Path) -> Output {
+        let out = out.to_str().unwrap();
+        self.run(&["open", "--cell", cell, "--id", id, "--out", out], b"")
     }
 
     /// The directory of cell `p/a` (`a`) or `p/b` (anything else).
@@ -143,18 +138,7 @@ fn traverse_refuses_a_large_object_whose_stream_is_missing() {
         stderr_of(&out)
     );
     let opened = vault.file("opened");
-    let open = vault.run(
-        &[
-            "open",
-            "--cell",
-            "p/a",
-            "--id",
-            "big",
-            "--out",
-            opened.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let open = vault.open_out("p/a", "big", &opened);
     assert_eq!(
         open.status.code(),
         Some(1),
@@ -215,18 +199,7 @@ fn reseal_reports_a_large_object_whose_stream_is_missing_as_failed() {
         std::fs::copy(file, vault.cell_dir("p/a").join(file.file_name().unwrap())).unwrap();
     }
     let opened = vault.file("opened");
-    vault.ok(
-        &[
-            "open",
-            "--cell",
-            "p/a",
-            "--id",
-            "big",
-            "--out",
-            opened.to_str().unwrap(),
-        ],
-        b"",
-    );
+    succeeded(&["open"], vault.open_out("p/a", "big", &opened));
     assert_eq!(std::fs::read(opened).unwrap(), payload);
 }
 
@@ -247,18 +220,7 @@ fn a_damaged_large_blob_does_not_get_its_intact_stream_deleted() {
     *damaged.last_mut().unwrap() ^= 1;
     std::fs::write(&blob, &damaged).unwrap();
     let opened = vault.file("opened");
-    let refused = vault.run(
-        &[
-            "open",
-            "--cell",
-            "p/a",
-            "--id",
-            "big",
-            "--out",
-            opened.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let refused = vault.open_out("p/a", "big", &opened);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr_of(&refused).contains("restore the blob from a backup"));
     // Any later writer in the cell (here: a seal of another object): it keeps the stream,
@@ -271,18 +233,7 @@ fn a_damaged_large_blob_does_not_get_its_intact_stream_deleted() {
     );
     // The operator follows the advice: the blob from the backup.
     std::fs::write(&blob, &good).unwrap();
-    let out = vault.run(
-        &[
-            "open",
-            "--cell",
-            "p/a",
-            "--id",
-            "big",
-            "--out",
-            opened.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = vault.open_out("p/a", "big", &opened);
     assert!(
         out.status.success(),
         "the intact stream was deleted by a later seal: {}",

@@ -108,3 +108,50 @@ impl TestRng {
         self.next() % n
     }
 }
+
+/// A keyed, signed log of `n` records with a checkpoint every `every`, closed, in `dir`.
+pub(crate) fn build(dir: &std::path::Path, n: u64, every: u64) -> std::path::PathBuf {
+    use hexvault_audit::AuditLog as _;
+    let path = dir.join("a.log");
+    let log =
+        hexvault_audit::FileLog::create(&path, options(every, Durability::EveryRecord)).unwrap();
+    for i in 0..n {
+        log.append(event(i)).unwrap();
+    }
+    log.close().unwrap();
+    path
+}
+
+/// The verifier with the audit key and the trusted public key.
+pub(crate) fn keyed() -> hexvault_audit::Verifier {
+    hexvault_audit::Verifier::keyed(&AuditKey::from_bytes(KEY)).with_public_key(public_key())
+}
+
+/// Recomputes the head check of the frame at `start`, as anyone can (it is not keyed).
+pub(crate) fn reseal_head(bytes: &mut [u8], start: usize) {
+    use sha2::{Digest, Sha256};
+    let check = Sha256::new()
+        .chain_update(b"hexvault-audit/v1/frame-header")
+        .chain_update(&bytes[start..start + 5])
+        .finalize();
+    bytes[start + 5..start + 9].copy_from_slice(&check[..4]);
+}
+
+/// Recomputes the checksum of the frame `start..end`, as anyone can (it is not keyed).
+pub(crate) fn reseal_checksum(bytes: &mut [u8], start: usize, end: usize) {
+    use sha2::{Digest, Sha256};
+    let sum = Sha256::new()
+        .chain_update(b"hexvault-audit/v1/frame")
+        .chain_update(&bytes[start..start + 5])
+        .chain_update(&bytes[start + 9..end - 8])
+        .finalize();
+    bytes[end - 8..end].copy_from_slice(&sum[..8]);
+}
+
+/// Recomputes a frame's head check and, when the frame is whole in `bytes`, its checksum.
+pub(crate) fn reseal(bytes: &mut [u8], start: usize, end: usize) {
+    reseal_head(bytes, start);
+    if end <= bytes.len() {
+        reseal_checksum(bytes, start, end);
+    }
+}
