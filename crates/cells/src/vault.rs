@@ -626,6 +626,7 @@ impl Cell {
             blob,
             credentials,
             true,
+            None,
         )
     }
 
@@ -650,6 +651,10 @@ impl Cell {
             }
         };
         let top = header.top;
+        // The rotate record names the policy, actor and session that opened a layer-1 or 2
+        // blob, as an open record would (review round 43 LOW: the gated open was
+        // unattributed); a layer-0 reseal names none.
+        let mut opened_by = Context::new();
         let plaintext = self.inner.open(
             Some(&self.memo),
             &self.partition,
@@ -658,6 +663,7 @@ impl Cell {
             blob,
             credentials,
             false,
+            Some(&mut opened_by),
         )?;
         let sealed = self.inner.seal(
             Some(&self.memo),
@@ -670,8 +676,12 @@ impl Cell {
             header.flags & FLAG_COMPRESSED != 0,
         )?;
         let new_header = Header::parse(&sealed)?;
+        let mut event = Event::new(EventKind::Rotate);
+        if opened_by != Context::new() {
+            event = event.context(opened_by);
+        }
         self.inner.append(
-            Event::new(EventKind::Rotate)
+            event
                 .source(endpoint(
                     &self.partition,
                     &self.cell,
@@ -1344,6 +1354,7 @@ impl Inner {
         blob: &[u8],
         credentials: &Credentials<'_>,
         record_open: bool,
+        opened_by: Option<&mut Context>,
     ) -> Result<Plaintext> {
         // A layer-0 open is never recorded when it succeeds: the common case needs no header
         // value, no credentials and no audit data. Anything unusual takes the general path.
@@ -1378,20 +1389,24 @@ impl Inner {
                 &mut resolved,
             )
         };
-        let recorded = |event: Event| -> Result<Event> {
+        // An open record names the session that opened layer 2, never one merely presented
+        // with the credentials (review round 43: a layer-1 open named the caller's session);
+        // a denied record names the session presented, as it names the policy tried.
+        let recorded = |event: Event, session: Option<&Session>| -> Result<Event> {
             let at = endpoint(partition, cell, header.top, header.cell_version)?;
-            let ctx = context(
-                resolved.policy.as_ref(),
-                resolved.session.or(credentials.session),
-            );
+            let ctx = context(resolved.policy.as_ref(), session);
             Ok(event.source(at).context(ctx))
         };
         match result {
             Ok(plaintext) => {
+                if let Some(out) = opened_by {
+                    *out = context(resolved.policy.as_ref(), resolved.session);
+                }
                 if record_open && header.top >= Layer::Access {
                     // Recorded before the plaintext is handed out; on failure it is wiped.
                     self.append(recorded(
                         Event::new(EventKind::Open).input(blob_ref(blob, &header)?),
+                        resolved.session,
                     )?)?;
                 }
                 Ok(plaintext)
@@ -1399,6 +1414,7 @@ impl Inner {
             Err(err) => {
                 self.append(recorded(
                     Event::new(EventKind::Denied).outcome(Outcome::Failure(class(&err))),
+                    resolved.session.or(credentials.session),
                 )?)?;
                 Err(err)
             }

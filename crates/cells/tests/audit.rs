@@ -365,3 +365,84 @@ fn gated_opens_refused_for_key_versions_are_recorded() {
         );
     }
 }
+
+/// A record's `Context` names "the policy and session whose credentials opened it"
+/// (`hexvault_audit::Context`): a layer-1 open uses no session, so its record names none,
+/// even when the caller's credentials carry one (here an ended one), which it used to name
+/// (review round 43). A denied open names the session presented, as it names the policy
+/// tried (docs/formats.md).
+#[test]
+fn a_layer_1_open_does_not_record_a_session_it_did_not_use() {
+    let (vault, log) = vault();
+    let c = cell(&vault, "tenant", "inbox");
+    let reader = token("reader");
+    let l1 = c
+        .seal(
+            &oid("o"),
+            b"layer one",
+            Layer::Access,
+            &Credentials::none().token(&reader),
+        )
+        .unwrap();
+
+    // An application that keeps one `Credentials` (token and session) for every call.
+    let session = vault.start_session(Duration::from_secs(60)).unwrap();
+    vault.end_session(&session).unwrap(); // ended: it can open nothing any more
+    let creds = Credentials::none().token(&reader).session(&session);
+    assert_eq!(
+        c.open(&oid("o"), &l1, &creds).unwrap().expose_secret(),
+        b"layer one"
+    );
+
+    let recs = records(&log);
+    let open = recs
+        .iter()
+        .rev()
+        .find(|r| r.event.kind == EventKind::Open)
+        .unwrap();
+    let ctx = open.event.context.as_ref().unwrap();
+    assert_eq!(ctx.policy, Some(ContextId::new("readers").unwrap()));
+    assert_eq!(
+        ctx.session, None,
+        "the open record names session {:?} (ended before the open), which no layer-1 open uses",
+        ctx.session
+    );
+
+    // Refused (a token the resolver does not know), with the same session presented.
+    let stranger = token("nobody");
+    let presented = Credentials::none().token(&stranger).session(&session);
+    assert!(c.open(&oid("o"), &l1, &presented).is_err());
+    let recs = records(&log);
+    let denied = recs.last().unwrap();
+    assert_eq!(denied.event.kind, EventKind::Denied);
+    assert_eq!(
+        denied.event.context.as_ref().unwrap().session,
+        Some(ContextId::new(session.id().to_vec()).unwrap())
+    );
+}
+
+/// A reseal opens a layer-1 blob with the caller's token: its `rotate` record names the
+/// policy and actor that opened it (a gated open, attributed as an `open` record would be;
+/// review round 43), and a layer-0 reseal's record names none.
+#[test]
+fn a_reseal_record_names_who_opened_a_gated_blob() {
+    let (vault, log) = vault();
+    let c = cell(&vault, "tenant", "inbox");
+    let reader = token("reader");
+    let creds = Credentials::none().token(&reader);
+    let l1 = c.seal(&oid("o"), b"one", Layer::Access, &creds).unwrap();
+    let l0 = c.seal(&oid("o"), b"zero", Layer::Rest, &creds).unwrap();
+    c.rotate().unwrap();
+    let rotate_context = |blob: &[u8]| {
+        c.reseal(&oid("o"), blob, &creds).unwrap();
+        let recs = records(&log);
+        let last = recs.last().unwrap();
+        assert_eq!(last.event.kind, EventKind::Rotate);
+        last.event.context.clone()
+    };
+    let gated = rotate_context(&l1).expect("a context");
+    assert_eq!(gated.policy, Some(ContextId::new("readers").unwrap()));
+    assert!(gated.actor.is_some());
+    assert_eq!(gated.session, None);
+    assert_eq!(rotate_context(&l0), None);
+}

@@ -113,9 +113,14 @@ fn an_undeclared_batch_is_refused_with_one_record_per_blob() {
     assert_eq!(recs.len(), 3);
     assert!(recs.iter().all(|r| r.event.kind == EventKind::Denied
         && r.event.outcome == Outcome::Failure(ErrorClass::PolicyDenied)));
-    // An empty batch does nothing.
+    // An empty batch along a declared route does nothing; along an undeclared one it is
+    // refused all the same (no item, so no record).
     let edge = vault.connect(&a, &a).unwrap();
     assert!(edge.traverse_batch(&[], &none, &none).unwrap().is_empty());
+    assert!(matches!(
+        vault.traverse_batch(&RouteId::new("nowhere").unwrap(), &[], &none, None, &none),
+        Err(CellsError::UndeclaredRoute { .. })
+    ));
     assert_eq!(log.len(), 3);
 }
 

@@ -85,9 +85,9 @@ impl Mnemonic {
     ///
     /// Checked in this order, each naming what to fix (positions are 1-based):
     /// - [`Error::BadWordCount`]: not 12, 15, 18, 21 or 24 words;
-    /// - [`Error::UnknownWord`]: a word in no list, with the closest word of the
-    ///   phrase's list as a hint;
-    /// - [`Error::MixedLanguages`]: a word from another list than most of the phrase;
+    /// - [`Error::UnknownWord`] or [`Error::MixedLanguages`], whichever word comes first: a
+    ///   word in no list (with the closest word of the phrase's list as a hint), or a word
+    ///   from another list than most of the phrase;
     /// - [`Error::InvalidChecksum`]: all words valid, checksum wrong;
     /// - [`Error::AmbiguousLanguage`]: valid with different meanings in two lists (only
     ///   possible for phrases made solely of the 100 words English and French share);

@@ -175,8 +175,10 @@ impl From<hexvault_derivation::Error> for Error {
 
 impl From<hexvault_aead::Error> for Error {
     /// Keeps the kinds a caller acts on: authentication, legacy data, key exhausted (rotate),
-    /// RNG failure (retry). Every variant `hexvault-aead` has today is named here; the
-    /// wildcard only catches variants a newer aead adds (the enum is `#[non_exhaustive]`).
+    /// RNG failure (retry), an unsupported `EncryptedData` version; every other variant
+    /// (those the service's calls can return and those they cannot, such as stream errors,
+    /// and any a newer aead adds: the enum is `#[non_exhaustive]`) becomes
+    /// [`Error::Encryption`] with the aead's message.
     fn from(e: hexvault_aead::Error) -> Self {
         use hexvault_aead::Error as A;
         match e {

@@ -15,8 +15,8 @@
 //! # Invariants
 //! * The seed exists only on the service thread, boxed, between `unlock` and `lock` /
 //!   stop; `lock`, `shutdown` and dropping the last handle zeroize the seed and every
-//!   cached key and drop every encryption key (whose raw bytes were wiped when its key
-//!   schedule was built; ring's schedule itself cannot be wiped, ADR 0021).
+//!   cached key and drop every encryption key (its raw key bytes are wiped when it is
+//!   dropped; ring's key schedule itself cannot be wiped, ADR 0021).
 //! * Handles talk to the service through encoded protocol frames; the service dispatches
 //!   only decoded [`Request`]s. The capability calls are one in-process exception; the
 //!   other is a `derive` whose key is already cached, which the handle serves from the

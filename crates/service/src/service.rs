@@ -400,8 +400,8 @@ impl VaultServiceHandle {
     }
 
     /// Locks the vault: zeroizes the seed and the cache and drops the encryption keys (ring's
-    /// key schedules are freed, not wiped, ADR 0021). Locking a locked vault succeeds and
-    /// changes nothing.
+    /// key schedules are freed, not wiped, ADR 0021), and discards a partial set of shares.
+    /// Locking a locked vault succeeds; it changes nothing but that discard.
     ///
     /// # Errors
     /// [`Error::Stopped`].

@@ -226,7 +226,8 @@ impl Vault {
     /// wrong credentials) fails alone, and its denied record is in the batch.
     ///
     /// # Errors
-    /// [`Error::UndeclaredRoute`] for the whole batch (one denied record per item);
+    /// [`Error::UndeclaredRoute`] for the whole batch (one denied record per item; an empty
+    /// batch is refused too, with no record);
     /// [`Error::Audit`] if the batch of records cannot be appended and made durable: no
     /// blob is returned. A log refusing the batch keeps none of it; one that failed while
     /// writing or syncing may keep a prefix of it
@@ -240,22 +241,26 @@ impl Vault {
         to_layer: Option<Layer>,
         destination: &Credentials<'_>,
     ) -> Result<Vec<Result<Vec<u8>>>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
         let declared = self.inner.lock().routes.get(route).cloned();
         let Some(declared) = declared else {
             let err = Error::UndeclaredRoute {
                 route: route.to_string(),
             };
-            let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
-            let events = items
-                .iter()
-                .map(|_| undeclared(&err, route_ctx.clone(), source))
-                .collect();
-            self.inner.append_batch(events)?;
+            // Refused even for no item (review round 43 LOW): a caller learns of the
+            // undeclared route from its first call, not its first non-empty one.
+            if !items.is_empty() {
+                let route_ctx = Context::new().route(ContextId::new(route.as_str())?);
+                let events = items
+                    .iter()
+                    .map(|_| undeclared(&err, route_ctx.clone(), source))
+                    .collect();
+                self.inner.append_batch(events)?;
+            }
             return Err(err);
         };
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut results = Vec::with_capacity(items.len());
         let mut events = Vec::with_capacity(items.len());
         let mut memo = Memo::default();

@@ -92,6 +92,17 @@ fn ids_whose_concatenations_collide_are_separate_cells() {
     let token = token_for(&one);
     assert_eq!(token.expose_secret(), token_for(&two).expose_secret());
     let creds = Credentials::none().token(&token);
+    // The keys themselves differ (what a key derivation that is not injective would break;
+    // the refusals below would hold even then, since the names are associated data): the
+    // layer-0 key commitment, `HMAC(layer key, label)`, is the same in every blob of a cell
+    // and differs between the two. Both headers put it at byte 23 (the names take as many
+    // bytes): magic, version, layer, flags, two versions (15), then the three ids.
+    let commitment = |cell: &hexvault::cells::Cell| {
+        let blob = cell.seal(&object("o"), b"x", Layer::Rest, &creds).unwrap();
+        blob[23..55].to_vec()
+    };
+    assert_eq!(commitment(&one), commitment(&one));
+    assert_ne!(commitment(&one), commitment(&two));
     for layer in [Layer::Rest, Layer::Access] {
         let blob = one.seal(&object("o"), b"x", layer, &creds).unwrap();
         assert!(matches!(
