@@ -1121,3 +1121,37 @@ fn init_into_an_existing_directory_makes_it_private() {
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o700, "{mode:o}");
 }
+
+/// `init --generate --out FILE` whose vault cannot be made (here the audit log does not fit
+/// a file-size limit of 300 bytes, which the 24-word phrase does) leaves neither the vault
+/// nor the phrase file: the phrase of a vault that was never made opens nothing, and a rerun
+/// would refuse the file it left (review round 41). `prlimit` (util-linux) sets the limit;
+/// SIGXFSZ is ignored so the write fails with EFBIG instead of killing the process.
+#[test]
+fn init_generate_out_that_cannot_make_the_vault_leaves_no_phrase_file() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("v");
+    let phrase = temp.path().join("phrase");
+    let out = Command::new("sh")
+        .args(["-c", "trap '' XFSZ; exec prlimit --fsize=300 \"$@\"", "sh"])
+        .arg(env!("CARGO_BIN_EXE_hexvault"))
+        .args(["init", "--generate", "--out"])
+        .arg(&phrase)
+        .arg("--dir")
+        .arg(&dir)
+        .env_remove("HEXVAULT_MNEMONIC")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("File too large"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!dir.exists(), "the half-made vault was left");
+    assert!(
+        !phrase.exists(),
+        "the phrase of a vault never made was left"
+    );
+}
