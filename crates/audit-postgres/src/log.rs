@@ -1029,10 +1029,13 @@ impl PgLog {
     /// sequence number; only that row is read) as an [`Anchor`] to keep outside it (write
     /// [`Anchor::encode`] to a file, `hexvault audit verify --anchor` reads it).
     /// UNVERIFIED: verify the log first (a verifier checks the anchor's signature against
-    /// the trusted key). `None` if the log has no checkpoint.
+    /// the trusted key). `None` if the log has no checkpoint. Returned only once the server's
+    /// WAL is flushed past that row (this or another handle may have committed it without
+    /// waiting for the flush).
     ///
     /// # Errors
-    /// [`Error::Database`]; [`Error::Audit`] for a row that is not a checkpoint
+    /// [`Error::Database`]; [`Error::WalNotFlushed`] if the flush does not get there within
+    /// 10 s; [`Error::Audit`] for a row that is not a checkpoint
     /// ([`hexvault_audit::Error::Malformed`]) or a format-1 checkpoint
     /// ([`hexvault_audit::Error::BadAnchor`]).
     pub fn anchor(&self) -> Result<Option<Anchor>> {

@@ -4,6 +4,8 @@
 //! by the verifier, and a row that cannot even be read is damage at its sequence.
 
 use core::num::NonZeroU16;
+use core::time::Duration;
+use std::time::Instant;
 
 use hexvault_audit::{
     Anchor, AuditRecord, ChainHead, ChainMode, ChainValue, Checkpoint, Damage, EntryRef, Failure,
@@ -614,10 +616,12 @@ pub fn verify_paged(
 /// under the verifier's trusted key, its chain values against the records before it) as an
 /// anchor to keep outside the database. When the report has no failure it is the log's
 /// latest checkpoint in the snapshot verified; with a failure, do not keep it. `None` if no
-/// checkpoint was accepted.
+/// checkpoint was accepted. An anchor is returned only once the server's WAL is flushed past
+/// everything the snapshot saw, so the checkpoint it names survives a server crash.
 ///
 /// # Errors
-/// As [`verify_paged`].
+/// As [`verify_paged`]; [`Error::WalNotFlushed`] if the WAL flush does not get there within
+/// 10 s.
 pub fn verify_and_anchor(
     client: &mut impl GenericClient,
     log_id: LogId,
@@ -625,7 +629,57 @@ pub fn verify_and_anchor(
     page_rows: NonZeroU16,
 ) -> Result<(Report, Option<Anchor>)> {
     let (report, accepted) = verify_in_snapshot(client, log_id, verifier, page_rows)?;
+    if accepted.is_some() {
+        wait_for_wal_flush(client)?;
+    }
     Ok((report, accepted.map(Anchor::new).transpose()?))
+}
+
+/// How long [`wait_for_wal_flush`] waits at most: the server's WAL writer flushes commits
+/// made without waiting within three `wal_writer_delay`s (200 ms each by default).
+const WAL_FLUSH_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits until the server's WAL is flushed past everything this connection has seen
+/// committed. A `PgLog` with a flush connection commits without waiting for the flush and
+/// acknowledges only after it, but its commits are visible before: an anchor taken from a
+/// checkpoint seen in that window could name a checkpoint a server crash then loses (a
+/// carried LOW of review round 30). The WAL insert position read now lies past the commit
+/// of everything seen; once the flush position reaches it, all of it is durable. Needs no
+/// privilege and writes nothing (a read-only role can export anchors). On a standby nothing
+/// is visible that the primary has not flushed, so there is nothing to wait for.
+///
+/// # Errors
+/// [`Error::Database`]; [`Error::FlushUnconfirmed`] if the flush does not get there within
+/// [`WAL_FLUSH_WAIT`] (keep no anchor then).
+fn wait_for_wal_flush(client: &mut impl GenericClient) -> Result<()> {
+    let target: Option<String> = client
+        .query_one(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN NULL \
+             ELSE pg_current_wal_insert_lsn()::text END",
+            &[],
+        )?
+        .try_get(0)?;
+    let Some(target) = target else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    loop {
+        let flushed: bool = client
+            .query_one(
+                "SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn",
+                &[&target],
+            )?
+            .try_get(0)?;
+        if flushed {
+            return Ok(());
+        }
+        if started.elapsed() > WAL_FLUSH_WAIT {
+            return Err(Error::WalNotFlushed {
+                waited: WAL_FLUSH_WAIT,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// [`verify_paged`] and the last checkpoint the verifier accepted.
@@ -719,5 +773,6 @@ pub(crate) fn latest_anchor(
         return Ok(None);
     };
     let cp = Checkpoint::decode(row.try_get(0)?)?;
+    wait_for_wal_flush(client)?;
     Ok(Some(Anchor::new(cp)?))
 }

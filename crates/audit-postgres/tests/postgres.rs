@@ -1596,3 +1596,73 @@ fn a_flush_connection_to_another_database_is_refused() {
         .batch_execute(&format!("DROP DATABASE {other_db}"))
         .unwrap();
 }
+
+/// An anchor is exported only once the server's WAL is flushed past what the reader saw (a
+/// pipelined handle's commits are visible before they are flushed), and that wait needs no
+/// privilege: a read-only role with SELECT only exports the anchor of a log written by a
+/// pipelined handle (`verify_and_anchor`), and after it, and after `PgLog::anchor`, the
+/// server's flush position has reached the insert position read before the call. (The
+/// server's WAL writer may have flushed that far by itself: what this test can catch is a
+/// wait that writes or needs a privilege, or one that returns before the flush.)
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_read_only_role_exports_anchors_after_the_wal_flush() {
+    let role = format!("hexvault_auditor_{}", std::process::id());
+    let mut admin = client();
+    hexvault_audit_postgres::migrate(&mut admin).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role};
+             CREATE ROLE {role} LOGIN;
+             GRANT SELECT ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints, hexvault_audit_schema TO {role};"
+        ))
+        .unwrap();
+    let log = PgLog::create(client(), options(4))
+        .unwrap()
+        .with_flush_connection(client())
+        .unwrap();
+    log.append_batch((0..9).map(event).collect()).unwrap();
+    let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
+    config
+        .user(&role)
+        .options("-cdefault_transaction_read_only=on");
+    let mut reader = config.connect(NoTls).unwrap();
+    let insert_lsn = |admin: &mut Client| -> String {
+        admin
+            .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+            .unwrap()
+            .get(0)
+    };
+    let flushed_past = |admin: &mut Client, lsn: &str| -> bool {
+        admin
+            .query_one(
+                "SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn",
+                &[&lsn],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let before = insert_lsn(&mut admin);
+    let (report, anchor) = hexvault_audit_postgres::verify_and_anchor(
+        &mut reader,
+        log.log_id(),
+        &verifier(),
+        DEFAULT_PAGE_ROWS,
+    )
+    .unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(anchor.unwrap().sequence().get(), 7);
+    assert!(flushed_past(&mut admin, &before));
+    let before = insert_lsn(&mut admin);
+    assert_eq!(log.anchor().unwrap().unwrap().sequence().get(), 7);
+    assert!(flushed_past(&mut admin, &before));
+    drop((log, reader));
+    admin
+        .batch_execute(&format!(
+            "REVOKE ALL ON hexvault_audit_logs, hexvault_audit_records,
+                 hexvault_audit_checkpoints, hexvault_audit_schema FROM {role};
+             DROP ROLE {role};"
+        ))
+        .unwrap();
+}
