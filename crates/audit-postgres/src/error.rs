@@ -94,6 +94,14 @@ pub enum Error {
         last: u64,
     },
 
+    /// The connection given to [`crate::PgLog::with_flush_connection`] is to another server
+    /// than the handle's own (another start time): its WAL flushes say nothing of the
+    /// server that takes the handle's commits.
+    #[error(
+        "the flush connection is to another server than the log handle's (a replica or a copy): give it a connection to the same server"
+    )]
+    FlushConnectionElsewhere,
+
     /// An anchor was about to be exported, but the server's WAL did not get flushed past
     /// what the reader saw within the time given: the checkpoint it names may not survive a
     /// server crash yet. No anchor is returned; try again.

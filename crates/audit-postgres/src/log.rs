@@ -504,8 +504,29 @@ impl PgLog {
     /// [`Error::Database`], also for a connection that may not take the flush wait's row
     /// lock (a role without UPDATE on the records, a read-only session or standby);
     /// [`Error::UnknownLog`] when the flush connection does not see this log or the last
-    /// record this handle knows (another database, a copy of it).
+    /// record this handle knows (another database, a copy of it);
+    /// [`Error::FlushConnectionElsewhere`] when it is connected to another server than the
+    /// handle's (a replica, a restored copy): its WAL flush says nothing of this server's.
     pub fn with_flush_connection(mut self, mut client: Client) -> Result<Self> {
+        // Another server holding a copy of the log (a restored backup, a replica) would pass
+        // every check below and confirm flushes of its own WAL, not of the server that took
+        // the commits. Servers are told apart by their start time (readable without any
+        // privilege; a copy in another database of the same server shares its WAL and
+        // passes, rightly). Carried LOW of review round 30.
+        let started = |c: &mut Client| -> Result<String> {
+            Ok(c.query_one("SELECT pg_postmaster_start_time()::text", &[])?
+                .try_get(0)?)
+        };
+        let own = started(
+            &mut self
+                .inner
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .client,
+        )?;
+        if started(&mut client)? != own {
+            return Err(Error::FlushConnectionElsewhere);
+        }
         // The records this handle knows to be committed.
         let known = self
             .inner

@@ -292,3 +292,106 @@ fn a_read_only_flush_connection_is_refused() {
         refused.err()
     );
 }
+
+/// A second throwaway server (the project's own script, nested), alive until dropped.
+struct OtherServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl OtherServer {
+    fn start() -> Self {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scripts/pg-test-cluster.sh");
+        let mut child = Command::new("bash")
+            .arg(script)
+            .args([
+                "sh",
+                "-c",
+                "echo \"$HEXVAULT_TEST_POSTGRES_URL\"; read -r done",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut url = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        Self {
+            child,
+            url: url.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for OtherServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// A flush connection to another server that holds a copy of the log (as a restored backup
+/// or a replica would: every row, the last record this handle knows included) would confirm
+/// flushes of its own WAL, not of the server that takes the handle's commits: refused with
+/// `FlushConnectionElsewhere` (carried review-round-30 LOW). A second connection to the
+/// handle's own server is accepted.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_flush_connection_to_a_copy_on_another_server_is_refused() {
+    use std::io::{Read, Write};
+    let log = PgLog::create(client(), options(4)).unwrap();
+    log.append_batch((0..6).map(|_| Event::new(EventKind::Seal)).collect())
+        .unwrap();
+    let other = OtherServer::start();
+    let mut copy = Client::connect(&other.url, NoTls).unwrap();
+    hexvault_audit_postgres::migrate(&mut copy).unwrap();
+    let mut source = client();
+    let hex: String = log
+        .log_id()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let id = format!("\\x{hex}");
+    for table in [
+        "hexvault_audit_logs",
+        "hexvault_audit_records",
+        "hexvault_audit_checkpoints",
+    ] {
+        let mut rows = Vec::new();
+        source
+            .copy_out(&format!(
+                "COPY (SELECT * FROM {table} WHERE log_id = '{id}') TO STDOUT (FORMAT binary)"
+            ))
+            .unwrap()
+            .read_to_end(&mut rows)
+            .unwrap();
+        let mut writer = copy
+            .copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))
+            .unwrap();
+        writer.write_all(&rows).unwrap();
+        writer.finish().unwrap();
+    }
+    let copied: i64 = copy
+        .query_one("SELECT count(*) FROM hexvault_audit_records", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(copied, 6, "the copy holds every record");
+    let refused = PgLog::open(client(), log.log_id(), options(4))
+        .unwrap()
+        .with_flush_connection(Client::connect(&other.url, NoTls).unwrap());
+    assert!(
+        matches!(refused, Err(Error::FlushConnectionElsewhere)),
+        "{:?}",
+        refused.err()
+    );
+    drop(copy);
+    let same = PgLog::open(client(), log.log_id(), options(4))
+        .unwrap()
+        .with_flush_connection(client());
+    assert!(same.is_ok(), "{:?}", same.err());
+}
