@@ -273,11 +273,12 @@ impl ChainCheck {
 
     /// Where damage to a frame of type `kind` (unknown: `None`) is charged. A checkpoint is
     /// charged to the record it follows. An unreadable frame is taken for a checkpoint when
-    /// one is due there by the log's checkpoint interval, whatever its type byte says (an
-    /// interval checkpoint whose type byte was edited to say "record" is still the
-    /// checkpoint due there: review round 42), else for the next record.
+    /// one is due there by the log's checkpoint interval (a signed log: an unsigned one
+    /// writes none, review round 45), whatever its type byte says (an interval checkpoint
+    /// whose type byte was edited to say "record" is still the checkpoint due there: review
+    /// round 42), else for the next record.
     fn charge(&self, kind: Option<u8>) -> Sequence {
-        if kind == Some(format::FRAME_CHECKPOINT) || self.checkpoint_missing() {
+        if kind == Some(format::FRAME_CHECKPOINT) || (self.signed && self.checkpoint_missing()) {
             self.last_record()
         } else {
             self.here()

@@ -13,8 +13,10 @@
 
 mod common;
 
-use common::{build, event, frames, keyed, options, public_key, reseal_checksum, reseal_head};
-use hexvault_audit::{AuditLog, Damage, Durability, FileLog, Sequence, Verifier};
+use common::{KEY, build, event, frames, keyed, options, public_key, reseal_checksum, reseal_head};
+use hexvault_audit::{
+    AuditKey, AuditLog, Damage, Durability, FileLog, LogOptions, Sequence, Verifier,
+};
 
 /// docs/formats.md:476-479 ("Damage is charged to a sequence number: ... for a frame whose
 /// head is unreadable, the record it follows if its type byte still says checkpoint or one
@@ -133,5 +135,40 @@ fn a_public_chain_mismatch_after_a_matched_anchor_is_charged_after_the_anchor() 
         (failure.sequence, report.records),
         (Sequence::new(5), 5),
         "the matched anchor at 4 counts as a checkpoint: {report}"
+    );
+}
+
+/// A damaged record is charged to itself (docs/formats.md) in a keyed log with a checkpoint
+/// interval but no signing key: such a log writes no checkpoint, so no checkpoint is due
+/// at the interval's positions (review round 45: the rule above, applied without asking
+/// whether the log is signed, charged record 2's damage to the intact record 1).
+#[test]
+fn a_damaged_record_of_an_unsigned_log_with_an_interval_is_charged_to_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.log");
+    let options = LogOptions::keyed(&AuditKey::from_bytes(KEY))
+        .checkpoint_every(2)
+        .durability(Durability::EveryRecord);
+    let log = FileLog::create(&path, options).unwrap();
+    for i in 0..4 {
+        log.append(event(i)).unwrap();
+    }
+    log.close().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let f = frames(&bytes);
+    assert_eq!(f.len(), 4, "no checkpoint is written without a signing key");
+    assert!(!f[2].is_checkpoint && f[2].seq == 2);
+    // One payload byte of record 2 flipped: the frame checksum fails, the head is intact.
+    let mut bad = bytes.clone();
+    bad[f[2].start + 12] ^= 0x01;
+    let failure = Verifier::keyed(&AuditKey::from_bytes(KEY))
+        .verify_bytes(&bad)
+        .unwrap()
+        .failure
+        .unwrap();
+    assert_eq!(
+        failure.sequence,
+        Sequence::new(2),
+        "the damaged record is record 2, got {failure}"
     );
 }

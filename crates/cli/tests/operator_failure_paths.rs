@@ -366,13 +366,7 @@ fn a_destination_written_while_traverse_waits_is_refused_without_a_record() {
     use std::process::{Command, Stdio};
     let vault = Fixture::new();
     vault.ok(&["seal", "--cell", "p/a", "--id", "obj"], b"payload");
-    let records = |vault: &Fixture| {
-        let shown = vault.ok(&["audit", "show", "--json"], b"");
-        String::from_utf8_lossy(&shown.stdout)
-            .matches("\"traverse\"")
-            .count()
-    };
-    let before = records(&vault);
+    let before = traverse_records(&vault);
     let mut child = Command::new(env!("CARGO_BIN_EXE_hexvault"))
         .args([
             "traverse", "--from", "p/a", "--to", "p/b", "--id", "obj", "--dir",
@@ -404,8 +398,47 @@ fn a_destination_written_while_traverse_waits_is_refused_without_a_record() {
         stderr_of(&out)
     );
     assert_eq!(
-        records(&vault),
+        traverse_records(&vault),
         before,
         "a traverse record without its blob"
+    );
+}
+
+/// The number of traverse records in the vault's audit log.
+fn traverse_records(vault: &Fixture) -> usize {
+    let shown = vault.ok(&["audit", "show", "--json"], b"");
+    String::from_utf8_lossy(&shown.stdout)
+        .matches("\"traverse\"")
+        .count()
+}
+
+/// Any entry at the destination blob's name is refused before the record, a dangling
+/// symbolic link included (planted by whoever can write the vault directory; `Path::exists`
+/// took it for nothing, and only the blob's write after the record found the name taken:
+/// review round 45).
+#[test]
+fn a_dangling_link_at_the_destination_is_refused_before_any_traverse_record() {
+    let vault = Fixture::new();
+    vault.ok(&["seal", "--cell", "p/a", "--id", "obj"], b"payload");
+    let before = traverse_records(&vault);
+    let dest = vault.cell_dir("p/b");
+    std::fs::create_dir_all(&dest).unwrap();
+    // hex("obj") = 6f626a
+    std::os::unix::fs::symlink("/nonexistent/hexvault-review45", dest.join("6f626a.blob")).unwrap();
+    let out = vault.run(
+        &["traverse", "--from", "p/a", "--to", "p/b", "--id", "obj"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("exists in cell p/b already"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        traverse_records(&vault),
+        before,
+        "a traverse record without its blob (stderr: {})",
+        stderr_of(&out)
     );
 }

@@ -338,12 +338,19 @@ fn create_vault(root: &Path, seed: &hexvault::mnemonic::Seed) -> CliResult<Vault
     Ok(dir)
 }
 
-/// `traverse`'s refusal of a destination object that exists.
-fn destination_taken(object: &ObjectId, to: &CellRef) -> CliError {
-    CliError::Failed(format!(
-        "object {object} exists in cell {} already; remove it or use another cell",
-        to.name()
-    ))
+/// `traverse`'s check that nothing is at the destination blob's path: any directory entry
+/// (a dangling symbolic link included, which `Path::exists` takes for nothing) is refused,
+/// and so is a path that cannot be inspected (review round 45): the blob's write, after
+/// the record, must not be the first to find it taken.
+fn destination_free(destination: &Path, object: &ObjectId, to: &CellRef) -> CliResult {
+    match std::fs::symlink_metadata(destination) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(CliError::io("checking the destination object", error)),
+        Ok(_) => Err(CliError::Failed(format!(
+            "object {object} exists in cell {} already; remove it or use another cell",
+            to.name()
+        ))),
+    }
 }
 
 /// Creates the vault directory with mode 0700, or sets an existing (empty) one to 0700: a
@@ -1321,9 +1328,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         // Checked again under the lock below; this only fails early.
         read_blob(&dir, &from, &object)?;
     }
-    if destination.exists() {
-        return Err(destination_taken(&object, &to));
-    }
+    destination_free(&destination, &object, &to)?;
     let token = token(&args.keys)?;
     let session = session(&args.keys)?;
     let opened = open_vault(&dir, &args.keys, Stdin::Available)?;
@@ -1340,9 +1345,9 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     };
     // Checked again under the lock: a traversal that finished meanwhile may have written
     // the destination, and a record without its blob must not follow (review round 41).
-    if destination.exists() {
+    if let Err(error) = destination_free(&destination, &object, &to) {
         opened.vault.close()?;
-        return Err(destination_taken(&object, &to));
+        return Err(error);
     }
     dir.remove_leftovers(&to)?;
     let edge = opened
