@@ -224,10 +224,14 @@ impl KeyRing {
     }
 
     fn key_for(&self, version: KeyVersion) -> Result<&SealingKey> {
-        if version < self.min_decrypt {
+        // Retired only below what `retire_below` set: a version below the lowest ever loaded
+        // was never retired, only never loaded (review round 46: it was called retired).
+        if let Some(floor) = self.retired_below
+            && version < floor
+        {
             return Err(Error::KeyVersionRetired {
                 version,
-                minimum: self.min_decrypt,
+                minimum: floor,
             });
         }
         self.keys

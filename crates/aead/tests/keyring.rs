@@ -149,3 +149,28 @@ proptest! {
         prop_assert_eq!(opened.expose_secret(), &pt[..]);
     }
 }
+
+/// docs/key-rotation.md: "Unknown versions fail with `UnknownKeyVersion`, retired ones with
+/// `KeyVersionRetired`". A ring built with its newest key (version 3), before the older keys
+/// are loaded, answers a version-1 blob with `UnknownKeyVersion`: nothing was retired (it
+/// said `KeyVersionRetired`, review round 46); once version 1 is retired, it says so.
+#[test]
+fn a_version_never_loaded_nor_retired_is_unknown_not_retired() {
+    let v1 = KeyVersion::new(1).unwrap();
+    let v3 = KeyVersion::new(3).unwrap();
+    let old = KeyRing::new(v1, Key::from_bytes([1; 32])).unwrap();
+    let blob = old.seal(b"record", b"aad").unwrap();
+
+    let ring = KeyRing::new(v3, Key::from_bytes([3; 32])).unwrap();
+    let error = ring.open(&blob, b"aad").err();
+    assert!(
+        matches!(error, Some(Error::UnknownKeyVersion { version }) if version == v1),
+        "a version nobody retired is reported as: {error:?}"
+    );
+    let mut ring = ring;
+    ring.retire_below(KeyVersion::new(2).unwrap()).unwrap();
+    assert!(matches!(
+        ring.open(&blob, b"aad"),
+        Err(Error::KeyVersionRetired { version, .. }) if version == v1
+    ));
+}

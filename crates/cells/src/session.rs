@@ -33,7 +33,7 @@ const SESSION_CACHE: usize = 256;
 /// and refuses a session file whose end the vault's log records). The
 /// memory of the running process is out of scope: the default ring backend frees the AES
 /// key schedules built from those keys without wiping them, and neither backend can wipe
-/// copies that moving a key left on the stack (SECURITY.md, "Not covered"). Past its expiry it
+/// copies that moving a key left on the stack (SECURITY.md, "Known limits"). Past its expiry it
 /// refuses every use (expired once either clock passes it: the monotonic clock, which a wall
 /// clock set back does not move, or the wall clock, which goes on while a suspended machine's
 /// monotonic clock stands still; a wall clock set forward ends sessions early), and the first call that touches it then ([`is_live`](Self::is_live),

@@ -82,25 +82,32 @@ pub(crate) fn refuse_out_inside(out: &Path, vault: &Path, what: &str) -> CliResu
 
 /// For a command that writes a file the vault must never hold (a plaintext, a phrase,
 /// shares, a session) wherever it writes it: refuses `out` inside the vault directory the
-/// environment names (`$HEXVAULT_DIR`, else `./.hexvault`) when a vault is there. Vault
-/// commands also check against their own `--dir`.
+/// environment names (`$HEXVAULT_DIR`, else `./.hexvault`) when a vault is there, and inside
+/// any vault directory at all: one of `out`'s resolved ancestors holding both a
+/// `config.toml` and an `audit.log` (review round 46: run from inside a vault, or naming
+/// another vault's path, `mnemonic new --out` wrote the phrase into it). Vault commands also
+/// check against their own `--dir` (a vault `init` is about to make).
 ///
 /// # Errors
 /// As [`refuse_out_inside`].
 pub(crate) fn refuse_out_inside_default_vault(out: &Path) -> CliResult {
+    const WHAT: &str = "what this command writes (a plaintext, a phrase, shares or a session)";
     // An empty `$HEXVAULT_DIR` is no directory (it would name the working directory):
     // taken as unset here (review round 25); vault commands refuse it as an empty `--dir`.
     let root = std::env::var_os(DIR_ENV)
         .filter(|dir| !dir.is_empty())
         .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
-    if !root.join(CONFIG_FILE).is_file() {
-        return Ok(());
+    if root.join(CONFIG_FILE).is_file() {
+        refuse_out_inside(out, &root, WHAT)?;
     }
-    refuse_out_inside(
-        out,
-        &root,
-        "what this command writes (a plaintext, a phrase, shares or a session)",
-    )
+    let resolved_out =
+        resolved(out).map_err(|error| CliError::io("resolving the path of --out", error))?;
+    for ancestor in resolved_out.ancestors().skip(1) {
+        if ancestor.join(CONFIG_FILE).is_file() && ancestor.join(AUDIT_FILE).is_file() {
+            return refuse_out_inside(out, ancestor, WHAT);
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn missing_vault() -> CliError {

@@ -355,7 +355,7 @@ pub unsafe extern "C" fn hexvault_derive_domain_key(
 /// the count are per encryptor, not per key: each encryptor made from the same key has its
 /// own. The key bytes are copied; wipe yours. The encryptor uses the ring backend: the AES
 /// key schedule it builds (which begins with the key itself) is freed without being wiped
-/// when the encryptor is freed (SECURITY.md, "Not covered").
+/// when the encryptor is freed (SECURITY.md, "Known limits").
 ///
 /// # Safety
 /// `key` must point to `key_len` readable bytes; `out_handle` to a writable

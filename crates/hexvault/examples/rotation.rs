@@ -63,7 +63,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         blobs.len()
     );
 
-    // The master key: a new version from a KMS or a new phrase; then the same steps.
+    // The master key: a new version from a KMS (here the OS generator); then the same steps.
+    // It is not derived from the phrase: keep it where it came from, and `load_master` it
+    // when the vault is rebuilt, or what is sealed under it no longer opens.
     let master_version = vault.rotate_master(VaultMasterKey::generate()?)?;
     for (id, blob) in ids.iter().zip(blobs.iter_mut()) {
         *blob = reseal.traverse(id, blob, &none, &none)?;
