@@ -12,7 +12,7 @@
 //! | [`audit_chain_key`] / [`VaultMasterKey::audit_chain_key`] | (from the vault master) | HMAC key of the audit chain |
 //! | [`audit_signer`] → [`AuditSigner`] | `m/74'/2'/2'/0'` | ed25519 key that signs audit checkpoints |
 //!
-//! The service (`hexvault-service`), the future cells crate and the facade (`hexvault::keys`)
+//! The service (`hexvault-service`), the cells crate and the facade (`hexvault::keys`)
 //! all call this crate, so each key has exactly one derivation (ADR 0045).
 //!
 //! # Invariants
