@@ -54,15 +54,17 @@ pub enum Error {
         version: KeyVersion,
     },
 
-    /// The header names a key version below the ring's minimum decryption version.
+    /// The header names a key version the ring retired: below the floor set by
+    /// `KeyRing::retire_below` (a version below the ring's keys that was never retired is
+    /// [`Error::UnknownKeyVersion`]).
     #[error(
-        "key version {version} is retired (minimum decryption version is {minimum}); \
+        "key version {version} is retired (versions below {minimum} were retired); \
          the data must have been re-encrypted before retirement, restore the old key to recover it"
     )]
     KeyVersionRetired {
         /// Version named in the ciphertext header.
         version: KeyVersion,
-        /// The ring's minimum decryption version.
+        /// The retirement floor: versions below it were retired.
         minimum: KeyVersion,
     },
 

@@ -150,7 +150,10 @@ impl KeyRing {
         self.primary
     }
 
-    /// Versions below this are retired.
+    /// The lowest version this ring holds a key for: it opens no version below it. Those
+    /// below the floor set by [`retire_below`](Self::retire_below) fail with
+    /// [`Error::KeyVersionRetired`], the others (never loaded) with
+    /// [`Error::UnknownKeyVersion`].
     #[must_use]
     pub const fn min_decrypt_version(&self) -> KeyVersion {
         self.min_decrypt

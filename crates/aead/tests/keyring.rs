@@ -174,3 +174,30 @@ fn a_version_never_loaded_nor_retired_is_unknown_not_retired() {
         Err(Error::KeyVersionRetired { version, .. }) if version == v1
     ));
 }
+
+/// `min_decrypt_version` is the lowest version the ring holds, and the ring opens nothing
+/// below it; of those versions, the ones below the retirement floor say `KeyVersionRetired`
+/// naming that floor, the others `UnknownKeyVersion` (review round 47: the docs called
+/// every version below `min_decrypt_version` retired).
+#[test]
+fn below_the_lowest_version_held_only_the_retired_ones_say_retired() {
+    let blob = |n: u32| {
+        KeyRing::new(v(n), Key::from_bytes([n as u8; 32]))
+            .unwrap()
+            .seal(b"record", b"aad")
+            .unwrap()
+    };
+    let mut ring = KeyRing::new(v(5), k(5)).unwrap();
+    ring.retire_below(v(2)).unwrap();
+    assert_eq!(ring.min_decrypt_version(), v(5));
+    assert!(matches!(
+        ring.open(&blob(1), b"aad"),
+        Err(Error::KeyVersionRetired { version, minimum }) if version == v(1) && minimum == v(2)
+    ));
+    for n in 2..5 {
+        assert!(
+            matches!(ring.open(&blob(n), b"aad"), Err(Error::UnknownKeyVersion { version }) if version == v(n)),
+            "version {n}"
+        );
+    }
+}

@@ -102,17 +102,6 @@ pub enum Error {
     )]
     FlushConnectionElsewhere,
 
-    /// An anchor was about to be exported, but the server's WAL did not get flushed past
-    /// what the reader saw within the time given: the checkpoint it names may not survive a
-    /// server crash yet. No anchor is returned; try again.
-    #[error(
-        "the server's WAL was not flushed past the checkpoint within {waited:?}: no anchor was exported (a server crash could still lose that checkpoint); try again"
-    )]
-    WalNotFlushed {
-        /// How long the reader waited.
-        waited: core::time::Duration,
-    },
-
     /// The log's head row does not fit its records: changed in the database, or records
     /// were written around this crate.
     #[error(

@@ -513,9 +513,15 @@ impl PgLog {
         // the commits. Servers are told apart by their start time (readable without any
         // privilege; a copy in another database of the same server shares its WAL and
         // passes, rightly). Carried LOW of review round 30.
-        let started = |c: &mut Client| -> Result<String> {
-            Ok(c.query_one("SELECT pg_postmaster_start_time()::text", &[])?
-                .try_get(0)?)
+        // As microseconds since the epoch: the text form depends on the session's `TimeZone`
+        // and `DateStyle`, which may differ between two connections to one server (review
+        // round 47).
+        let started = |c: &mut Client| -> Result<i64> {
+            Ok(c.query_one(
+                "SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint",
+                &[],
+            )?
+            .try_get(0)?)
         };
         let own = started(
             &mut self
@@ -1055,8 +1061,7 @@ impl PgLog {
     /// waiting for the flush).
     ///
     /// # Errors
-    /// [`Error::Database`]; [`Error::WalNotFlushed`] if the flush does not get there within
-    /// 10 s; [`Error::Audit`] for a row that is not a checkpoint
+    /// [`Error::Database`]; [`Error::Audit`] for a row that is not a checkpoint
     /// ([`hexvault_audit::Error::Malformed`]) or a format-1 checkpoint
     /// ([`hexvault_audit::Error::BadAnchor`]).
     pub fn anchor(&self) -> Result<Option<Anchor>> {

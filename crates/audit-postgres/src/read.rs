@@ -4,8 +4,6 @@
 //! by the verifier, and a row that cannot even be read is damage at its sequence.
 
 use core::num::NonZeroU16;
-use core::time::Duration;
-use std::time::Instant;
 
 use hexvault_audit::{
     Anchor, AuditRecord, ChainHead, ChainMode, ChainValue, Checkpoint, Damage, EntryRef, Failure,
@@ -620,8 +618,7 @@ pub fn verify_paged(
 /// everything the snapshot saw, so the checkpoint it names survives a server crash.
 ///
 /// # Errors
-/// As [`verify_paged`]; [`Error::WalNotFlushed`] if the WAL flush does not get there within
-/// 10 s.
+/// As [`verify_paged`].
 pub fn verify_and_anchor(
     client: &mut impl GenericClient,
     log_id: LogId,
@@ -635,51 +632,34 @@ pub fn verify_and_anchor(
     Ok((report, accepted.map(Anchor::new).transpose()?))
 }
 
-/// How long [`wait_for_wal_flush`] waits at most: the server's WAL writer flushes commits
-/// made without waiting within three `wal_writer_delay`s (200 ms each by default).
-const WAL_FLUSH_WAIT: Duration = Duration::from_secs(10);
-
-/// Waits until the server's WAL is flushed past everything this connection has seen
+/// Returns once the server's WAL is flushed past everything this connection has seen
 /// committed. A `PgLog` with a flush connection commits without waiting for the flush and
 /// acknowledges only after it, but its commits are visible before: an anchor taken from a
 /// checkpoint seen in that window could name a checkpoint a server crash then loses (a
-/// carried LOW of review round 30). The WAL insert position read now lies past the commit
-/// of everything seen; once the flush position reaches it, all of it is durable. Needs no
-/// privilege and writes nothing (a read-only role can export anchors). On a standby nothing
-/// is visible that the primary has not flushed, so there is nothing to wait for.
+/// carried LOW of review round 30). A transaction that writes WAL and commits with
+/// `synchronous_commit = on` returns once the WAL is flushed past its commit record, which
+/// lies past the commit of everything seen before it. It creates a temporary table that its
+/// commit drops (catalog rows of this session only: WAL, no row of any table, only the
+/// `TEMPORARY` privilege every role has by default), in a transaction opened `READ WRITE`,
+/// so that a session read-only by default can run it. (Review round 47: polling for the
+/// flush position to reach the insert position waited forever while another session held
+/// a transaction open; a transaction that only takes an id writes no WAL before its commit,
+/// and PostgreSQL then does not wait for the flush.) On a standby nothing is visible that
+/// the primary has not flushed: nothing to wait for.
 ///
 /// # Errors
-/// [`Error::Database`]; [`Error::FlushUnconfirmed`] if the flush does not get there within
-/// [`WAL_FLUSH_WAIT`] (keep no anchor then).
+/// [`Error::Database`], also for a role refused `TEMPORARY` on the database.
 fn wait_for_wal_flush(client: &mut impl GenericClient) -> Result<()> {
-    let target: Option<String> = client
-        .query_one(
-            "SELECT CASE WHEN pg_is_in_recovery() THEN NULL \
-             ELSE pg_current_wal_insert_lsn()::text END",
-            &[],
-        )?
+    let recovering: bool = client
+        .query_one("SELECT pg_is_in_recovery()", &[])?
         .try_get(0)?;
-    let Some(target) = target else {
-        return Ok(());
-    };
-    let started = Instant::now();
-    loop {
-        let flushed: bool = client
-            .query_one(
-                "SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn",
-                &[&target],
-            )?
-            .try_get(0)?;
-        if flushed {
-            return Ok(());
-        }
-        if started.elapsed() > WAL_FLUSH_WAIT {
-            return Err(Error::WalNotFlushed {
-                waited: WAL_FLUSH_WAIT,
-            });
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    if !recovering {
+        client.batch_execute(
+            "BEGIN READ WRITE; SET LOCAL synchronous_commit = on; \
+             CREATE TEMPORARY TABLE hexvault_flush_barrier () ON COMMIT DROP; COMMIT",
+        )?;
     }
+    Ok(())
 }
 
 /// [`verify_paged`] and the last checkpoint the verifier accepted.

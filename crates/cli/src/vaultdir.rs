@@ -320,18 +320,63 @@ pub(crate) fn write_blob(
     replace: Replace,
     before_rename: impl FnOnce() -> CliResult,
 ) -> CliResult {
-    let dir = path
-        .parent()
-        .ok_or_else(|| CliError::Failed("internal error: a blob path has no parent".into()))?;
-    fs::create_dir_all(dir).map_err(|error| CliError::io("creating a cell directory", error))?;
-    let mut file = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(|error| CliError::io("creating a blob file", error))?;
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(|error| CliError::io("writing a blob", error))?;
-    before_rename()?;
+    PendingBlob::create(path)?.finish(bytes, replace, before_rename)
+}
+
+/// A blob about to be written: its cell directory made and its temporary `.tmp-*` file
+/// created (removed on drop unless finished). `traverse` creates it before the edge appends
+/// the record, so a cell directory that cannot be made or written (a dangling symbolic link,
+/// no permission, no space for a new file) fails before any record (review round 47).
+pub(crate) struct PendingBlob {
+    file: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl PendingBlob {
+    /// Makes `path`'s directory and a temporary file in it.
+    pub(crate) fn create(path: &Path) -> CliResult<Self> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| CliError::Failed("internal error: a blob path has no parent".into()))?;
+        fs::create_dir_all(dir)
+            .map_err(|error| CliError::io("creating a cell directory", error))?;
+        let file = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(dir)
+            .map_err(|error| CliError::io("creating a blob file", error))?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes `bytes` and finishes as [`write_blob`] does.
+    pub(crate) fn finish(
+        mut self,
+        bytes: &[u8],
+        replace: Replace,
+        before_rename: impl FnOnce() -> CliResult,
+    ) -> CliResult {
+        let path = self.path.as_path();
+        let dir = path
+            .parent()
+            .ok_or_else(|| CliError::Failed("internal error: a blob path has no parent".into()))?;
+        let file = &mut self.file;
+        file.write_all(bytes)
+            .and_then(|()| file.as_file().sync_all())
+            .map_err(|error| CliError::io("writing a blob", error))?;
+        before_rename()?;
+        finish_blob(self.file, path, dir, replace)
+    }
+}
+
+/// Renames a written, fsynced blob file into place and fsyncs the directories.
+fn finish_blob(
+    file: tempfile::NamedTempFile,
+    path: &Path,
+    dir: &Path,
+    replace: Replace,
+) -> CliResult {
     match replace {
         Replace::Never => file.persist_noclobber(path).map(drop).map_err(|error| {
             if error.error.kind() == std::io::ErrorKind::AlreadyExists {

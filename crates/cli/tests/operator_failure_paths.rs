@@ -442,3 +442,40 @@ fn a_dangling_link_at_the_destination_is_refused_before_any_traverse_record() {
         stderr_of(&out)
     );
 }
+
+/// The destination cell's directory is made, and the blob's temporary file created in it,
+/// before the edge appends the traverse record: a cell directory that is a dangling
+/// symbolic link (or cannot be made or written) fails the command with no record (review
+/// round 47: only the blob's name was checked, and the record came before the directory
+/// failed).
+#[test]
+fn a_dangling_link_as_the_destination_cell_directory_leaves_no_traverse_record() {
+    let vault = Fixture::new();
+    vault.ok(&["seal", "--cell", "p/a", "--id", "obj"], b"payload");
+    let before = traverse_records(&vault);
+    let cell_b = vault.cell_dir("p/b");
+    assert!(!cell_b.exists());
+    std::os::unix::fs::symlink("/nonexistent/hexvault-cell", &cell_b).unwrap();
+    let out = vault.run(
+        &["traverse", "--from", "p/a", "--to", "p/b", "--id", "obj"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("creating a cell directory"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        traverse_records(&vault),
+        before,
+        "a traverse record without its blob"
+    );
+    // The source is untouched and still traverses once the directory is repaired.
+    std::fs::remove_file(&cell_b).unwrap();
+    vault.ok(
+        &["traverse", "--from", "p/a", "--to", "p/b", "--id", "obj"],
+        b"",
+    );
+    assert_eq!(traverse_records(&vault), before + 1);
+}

@@ -65,7 +65,7 @@ pub enum Error {
 
     /// A share has a number of words that no SLIP-0039 share has.
     #[error(
-        "a SLIP-0039 share has 20 words (128-bit secret), 33 (256-bit secret) or another count from 20 to 59 whose words hold whole bytes, and {count} is not one of them: check for a missing or an extra word"
+        "a SLIP-0039 share has 20 words (128-bit secret), 33 (256-bit secret) or another count from 20 to 59 whose words carry a secret of an even number of bytes, and {count} does not: check for a missing or an extra word"
     )]
     BadWordCount {
         /// The number of words found.

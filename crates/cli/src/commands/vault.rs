@@ -1350,6 +1350,15 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
         return Err(error);
     }
     dir.remove_leftovers(&to)?;
+    // The destination's directory and blob file exist before the edge appends the record:
+    // a cell directory that cannot be made or written fails here, recording nothing.
+    let pending = match vaultdir::PendingBlob::create(&destination) {
+        Ok(pending) => pending,
+        Err(error) => {
+            opened.vault.close()?;
+            return Err(error);
+        }
+    };
     let edge = opened
         .edges
         .iter()
@@ -1428,7 +1437,7 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
                 pending?.0.persist(&stream)?;
                 stream_file = Some(stream);
             }
-            let written = vaultdir::write_blob(&destination, &sealed, Replace::Never, || Ok(()));
+            let written = pending.finish(&sealed, Replace::Never, || Ok(()));
             if written.is_err()
                 && let Some(stream) = &stream_file
             {

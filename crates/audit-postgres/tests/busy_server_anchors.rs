@@ -1,26 +1,25 @@
-//! Review round 47 findings against a real PostgreSQL server
-//! (`scripts/pg-test-cluster.sh cargo test ... -- --ignored`).
+//! Anchors and flush connections on a busy server (review round 47), against a real
+//! PostgreSQL server (`cargo xtask postgres`): a flush connection to the same server in
+//! another time zone is accepted; a transaction left open by another session does not keep
+//! an anchor from being exported.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::time::{Duration, Instant};
 
 use hexvault_audit::{AuditLog, Event, EventKind};
+use hexvault_audit_postgres::PgLog;
 use hexvault_audit_postgres::postgres::NoTls;
-use hexvault_audit_postgres::{Error, PgLog};
 
 mod common;
 
 use common::{client, options, url};
 
-/// crates/audit-postgres/src/log.rs:514-516 ("Servers are told apart by their start time
-/// (readable without any privilege; a copy in another database of the same server shares
-/// its WAL and passes, rightly)") and log.rs:504-509 (a flush connection may be another
-/// role): the start time is compared as `::text`, which PostgreSQL renders in the session's
-/// `TimeZone` (and `DateStyle`). A flush connection to the very same server whose session has
-/// another time zone (a role with `ALTER ROLE ... SET timezone`, `PGTZ`, a driver setting)
-/// is refused as `FlushConnectionElsewhere`.
+/// Servers are told apart by their start time, compared as a number: a flush connection to
+/// the same server whose session has another time zone (a role with `ALTER ROLE ... SET
+/// timezone`, `PGTZ`, a driver setting) is accepted (compared as text, it was refused as
+/// `FlushConnectionElsewhere`).
 #[test]
-#[ignore = "review47 finding"]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_flush_connection_to_the_same_server_in_another_time_zone_is_accepted() {
     let mut probe = client();
     let server_tz: String = probe.query_one("SHOW TimeZone", &[]).unwrap().get(0);
@@ -42,17 +41,13 @@ fn a_flush_connection_to_the_same_server_in_another_time_zone_is_accepted() {
     }
 }
 
-/// crates/audit-postgres/src/read.rs:638-639 ("the server's WAL writer flushes commits made
-/// without waiting within three `wal_writer_delay`s") and log.rs:1053-1059 (`anchor` returns
-/// the anchor once the WAL is flushed past its row; `WalNotFlushed` "if the flush does not get
-/// there within 10 s"): the wait targets `pg_current_wal_insert_lsn()`, which includes WAL of
-/// other sessions' transactions still open. The WAL writer flushes only completed pages and
-/// commit records, so an unrelated session idle in a transaction that inserted one row keeps
-/// the flush position below the target: a log whose every record and checkpoint was
-/// committed synchronously (flushed long ago) gets no anchor, after 10 s, as long as that
-/// session stays open (and the handle's lock is held meanwhile, stalling its appends).
+/// An anchor's wait for the WAL flush is one synchronous commit of its own, not a poll of the
+/// flush position against the insert position: that poll also waited for the WAL of other
+/// sessions' open transactions, which the WAL writer does not flush, and refused the anchor
+/// of a log long flushed while an unrelated session sat in a transaction. The export takes
+/// well under the 10 s the poll gave up after.
 #[test]
-#[ignore = "review47 finding"]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn an_open_transaction_elsewhere_does_not_deny_the_anchor_of_a_flushed_log() {
     let mut admin = client();
     let table = format!("review47_scratch_{}", std::process::id());
@@ -79,15 +74,7 @@ fn an_open_transaction_elsewhere_does_not_deny_the_anchor_of_a_flushed_log() {
     let anchor = log.anchor();
     let waited = started.elapsed();
     other.batch_execute("ROLLBACK").unwrap();
-    admin
-        .batch_execute(&format!("DROP TABLE {table}"))
-        .unwrap();
-    match anchor {
-        Ok(Some(anchor)) => assert_eq!(anchor.sequence().get(), 7),
-        Ok(None) => panic!("no checkpoint"),
-        Err(error @ Error::WalNotFlushed { .. }) => {
-            panic!("refused after {waited:?}: {error}")
-        }
-        Err(error) => panic!("{error}"),
-    }
+    admin.batch_execute(&format!("DROP TABLE {table}")).unwrap();
+    assert_eq!(anchor.unwrap().unwrap().sequence().get(), 7);
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
 }
