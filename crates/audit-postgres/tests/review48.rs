@@ -11,10 +11,13 @@ mod common;
 
 use common::{client, options, url, verifier};
 
-/// A log with checkpoints, and a reader role with `SELECT` on the `hexvault_audit_*`
-/// tables only, on a database whose `TEMPORARY` was revoked from `PUBLIC` (a common
+/// A log with checkpoints, and a role with `SELECT`, `INSERT` and `UPDATE` on the
+/// `hexvault_audit_*` tables (what crates/audit-postgres/README.md:29-30 asks of writers), on a database whose `TEMPORARY` was revoked from `PUBLIC` (a common
 /// hardening). Runs `f` with the reader's connection, then restores the database.
-fn with_select_only_reader<T>(tag: &str, f: impl FnOnce(&mut Client, &PgLog) -> T) -> T {
+fn with_select_only_reader<T>(
+    tag: &str,
+    f: impl FnOnce(&mut Client, &PgLog, &hexvault_audit_postgres::postgres::Config) -> T,
+) -> T {
     // Both tests revoke and grant `TEMPORARY` on the one database: one at a time.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = ONE_AT_A_TIME
@@ -33,14 +36,14 @@ fn with_select_only_reader<T>(tag: &str, f: impl FnOnce(&mut Client, &PgLog) -> 
     admin
         .batch_execute(&format!(
             "CREATE ROLE {role} LOGIN; \
-             GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}; \
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}; \
              REVOKE TEMPORARY ON DATABASE \"{db}\" FROM PUBLIC"
         ))
         .unwrap();
     let mut config: hexvault_audit_postgres::postgres::Config = url().parse().unwrap();
     config.user(&role);
     let mut reader = config.connect(NoTls).unwrap();
-    let out = f(&mut reader, &log);
+    let out = f(&mut reader, &log, &config);
     drop(reader);
     admin
         .batch_execute(&format!(
@@ -70,7 +73,7 @@ fn anchor(reader: &mut Client, log: &PgLog) -> hexvault_audit_postgres::Result<O
 #[test]
 #[ignore = "review48 finding"]
 fn a_select_only_role_exports_an_anchor() {
-    let result = with_select_only_reader("sel", |reader, log| anchor(reader, log));
+    let result = with_select_only_reader("sel", |reader, log, _| anchor(reader, log));
     assert_eq!(result.unwrap().unwrap().sequence().get(), 3);
 }
 
@@ -84,7 +87,7 @@ fn a_select_only_role_exports_an_anchor() {
 #[test]
 #[ignore = "review48 finding"]
 fn a_refused_flush_barrier_leaves_the_connection_usable() {
-    let (anchored, after) = with_select_only_reader("conn", |reader, log| {
+    let (anchored, after) = with_select_only_reader("conn", |reader, log, _| {
         let anchored = anchor(reader, log).map(|_| ());
         let after = reader.query_one("SELECT 1::int4", &[]).map(|_| ());
         (anchored, after)
@@ -93,5 +96,26 @@ fn a_refused_flush_barrier_leaves_the_connection_usable() {
         after.is_ok(),
         "after the anchor ({anchored:?}) the connection is left in an aborted transaction: {:?}",
         after.err()
+    );
+}
+
+/// The same for `PgLog::anchor` (crates/audit-postgres/src/log.rs:1064: "[`Error::Database`]"
+/// only): on a log opened by a writer role without `TEMPORARY`, a refused anchor leaves the
+/// log's own connection in an aborted transaction block, and every later append fails (the
+/// log is unusable until it is reopened), where the anchor alone should have failed.
+#[test]
+#[ignore = "review48 finding"]
+fn a_refused_anchor_does_not_break_the_log() {
+    let (anchored, appended) = with_select_only_reader("log", |_, log, config| {
+        let writer = PgLog::open(config.connect(NoTls).unwrap(), log.log_id(), options(2))
+            .unwrap();
+        let anchored = writer.anchor().map(|_| ());
+        let appended = writer.append(Event::new(EventKind::Open)).map(|_| ());
+        (anchored, appended)
+    });
+    assert!(
+        appended.is_ok(),
+        "after the anchor ({anchored:?}) the log cannot append: {:?}",
+        appended.err()
     );
 }
