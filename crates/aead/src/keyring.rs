@@ -139,7 +139,9 @@ impl KeyRing {
             });
         }
         self.keys.retain(|v, _| *v >= minimum);
-        self.min_decrypt = self.min_decrypt.max(minimum);
+        // The lowest version still held (the primary always is: `minimum` is not above it),
+        // not the floor, which may fall between two held versions (review round 48).
+        self.min_decrypt = self.keys.keys().next().copied().unwrap_or(self.primary);
         self.retired_below = Some(self.retired_below.map_or(minimum, |f| f.max(minimum)));
         Ok(())
     }

@@ -201,3 +201,28 @@ fn below_the_lowest_version_held_only_the_retired_ones_say_retired() {
         );
     }
 }
+
+/// `min_decrypt_version` is the lowest version held also after `retire_below` to a version
+/// the ring holds no key for (ring {1, 5}, `retire_below(3)`: 5, not the floor 3, which the
+/// ring cannot open; review round 48).
+#[test]
+fn min_decrypt_version_is_the_lowest_version_held_after_retiring_to_a_gap() {
+    let mut ring = KeyRing::new(v(1), Key::from_bytes([1; 32])).unwrap();
+    ring.rotate_to(v(5), Key::from_bytes([5; 32])).unwrap();
+    ring.retire_below(v(3)).unwrap();
+    assert_eq!(ring.versions(), vec![v(5)]);
+    let sealed3 = KeyRing::new(v(3), Key::from_bytes([3; 32]))
+        .unwrap()
+        .seal(b"x", b"aad")
+        .unwrap();
+    // The ring cannot open version 3, yet names it as its lowest.
+    assert!(matches!(
+        ring.open(&sealed3, b"aad"),
+        Err(Error::UnknownKeyVersion { .. })
+    ));
+    assert_eq!(
+        ring.min_decrypt_version(),
+        v(5),
+        "min_decrypt_version names a version the ring holds no key for"
+    );
+}

@@ -627,38 +627,71 @@ pub fn verify_and_anchor(
 ) -> Result<(Report, Option<Anchor>)> {
     let (report, accepted) = verify_in_snapshot(client, log_id, verifier, page_rows)?;
     if accepted.is_some() {
-        wait_for_wal_flush(client)?;
+        wait_for_wal_flush(client, &Barrier::TemporaryTable)?;
     }
     Ok((report, accepted.map(Anchor::new).transpose()?))
+}
+
+/// How [`wait_for_wal_flush`] makes its transaction write WAL.
+pub(crate) enum Barrier {
+    /// Lock the record row at this sequence number of this log `FOR KEY SHARE` (a writer's
+    /// connection: it holds `UPDATE` on the records, the flush wait of ADR 0068 does the same).
+    RecordRow(LogId, u64),
+    /// Create a temporary table the commit drops (a reader's connection: needs only the
+    /// `TEMPORARY` privilege, which every role has unless it was revoked).
+    TemporaryTable,
 }
 
 /// Returns once the server's WAL is flushed past everything this connection has seen
 /// committed. A `PgLog` with a flush connection commits without waiting for the flush and
 /// acknowledges only after it, but its commits are visible before: an anchor taken from a
 /// checkpoint seen in that window could name a checkpoint a server crash then loses (a
-/// carried LOW of review round 30). A transaction that writes WAL and commits with
-/// `synchronous_commit = on` returns once the WAL is flushed past its commit record, which
-/// lies past the commit of everything seen before it. It creates a temporary table that its
-/// commit drops (catalog rows of this session only: WAL, no row of any table, only the
-/// `TEMPORARY` privilege every role has by default), in a transaction opened `READ WRITE`,
-/// so that a session read-only by default can run it. (Review round 47: polling for the
-/// flush position to reach the insert position waited forever while another session held
-/// a transaction open; a transaction that only takes an id writes no WAL before its commit,
-/// and PostgreSQL then does not wait for the flush.) On a standby nothing is visible that
-/// the primary has not flushed: nothing to wait for.
+/// carried LOW of review round 30). A transaction that writes WAL ([`Barrier`]) and commits
+/// with `synchronous_commit = on` returns once the WAL is flushed past its commit record,
+/// which lies past the commit of everything seen before it. It is opened `READ WRITE`, so a
+/// session read-only by default can run it, and rolled back on any error, so the connection
+/// stays usable (review round 48). (Review round 47: polling for the flush position to
+/// reach the insert position waited forever while another session held a transaction open;
+/// a transaction that writes no WAL before its commit is not made to wait for the flush.) On
+/// a standby nothing is visible that the primary has not flushed: nothing to wait for.
 ///
 /// # Errors
-/// [`Error::Database`], also for a role refused `TEMPORARY` on the database.
-fn wait_for_wal_flush(client: &mut impl GenericClient) -> Result<()> {
+/// [`Error::Database`], also for a role refused the barrier's privilege.
+pub(crate) fn wait_for_wal_flush(client: &mut impl GenericClient, barrier: &Barrier) -> Result<()> {
     let recovering: bool = client
         .query_one("SELECT pg_is_in_recovery()", &[])?
         .try_get(0)?;
-    if !recovering {
-        client.batch_execute(
-            "BEGIN READ WRITE; SET LOCAL synchronous_commit = on; \
-             CREATE TEMPORARY TABLE hexvault_flush_barrier () ON COMMIT DROP; COMMIT",
-        )?;
+    if recovering {
+        return Ok(());
     }
+    // Dropped without `commit` on any error: rolled back, the connection usable.
+    let mut tx = client.transaction()?;
+    tx.batch_execute("SET TRANSACTION READ WRITE; SET LOCAL synchronous_commit = on")?;
+    match barrier {
+        Barrier::RecordRow(log_id, sequence) => {
+            let id: &[u8] = log_id.as_bytes();
+            let seq = i64::try_from(*sequence).map_err(|_| Error::InconsistentHead {
+                log_id: *log_id,
+                what: "a sequence number beyond the database's bigint".to_owned(),
+            })?;
+            let locked = tx.execute(
+                "SELECT 1 FROM hexvault_audit_records WHERE log_id = $1 AND seq = $2 \
+                 FOR KEY SHARE",
+                &[&id, &seq],
+            )?;
+            // No row locked, no WAL written, no wait: never hand the anchor out then.
+            if locked != 1 {
+                return Err(Error::InconsistentHead {
+                    log_id: *log_id,
+                    what: format!("no record row under the checkpoint at sequence {sequence}"),
+                });
+            }
+        }
+        Barrier::TemporaryTable => {
+            tx.batch_execute("CREATE TEMPORARY TABLE hexvault_flush_barrier () ON COMMIT DROP")?;
+        }
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -753,6 +786,6 @@ pub(crate) fn latest_anchor(
         return Ok(None);
     };
     let cp = Checkpoint::decode(row.try_get(0)?)?;
-    wait_for_wal_flush(client)?;
+    wait_for_wal_flush(client, &Barrier::RecordRow(log_id, cp.sequence.get()))?;
     Ok(Some(Anchor::new(cp)?))
 }

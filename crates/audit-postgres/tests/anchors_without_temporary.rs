@@ -1,4 +1,7 @@
-//! Review round 48 findings (audit-postgres), against a real PostgreSQL server.
+//! Anchors on a database that revoked `TEMPORARY` from `PUBLIC` (review round 48), against
+//! a real PostgreSQL server (`cargo xtask postgres`): a reader without it exports no anchor,
+//! says why and keeps a usable connection (and still verifies); a writer's `PgLog::anchor`
+//! needs no `TEMPORARY` (it locks the record under the checkpoint) and the log goes on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use core::num::NonZeroU16;
@@ -12,8 +15,9 @@ mod common;
 use common::{client, options, url, verifier};
 
 /// A log with checkpoints, and a role with `SELECT`, `INSERT` and `UPDATE` on the
-/// `hexvault_audit_*` tables (what crates/audit-postgres/README.md:29-30 asks of writers), on a database whose `TEMPORARY` was revoked from `PUBLIC` (a common
-/// hardening). Runs `f` with the reader's connection, then restores the database.
+/// `hexvault_audit_*` tables (what crates/audit-postgres/README.md asks of writers), on a
+/// database whose `TEMPORARY` was revoked from `PUBLIC` (a common hardening). Runs `f` with
+/// the role's connection, then restores the database.
 fn with_select_only_reader<T>(
     tag: &str,
     f: impl FnOnce(&mut Client, &PgLog, &hexvault_audit_postgres::postgres::Config) -> T,
@@ -64,28 +68,32 @@ fn anchor(reader: &mut Client, log: &PgLog) -> hexvault_audit_postgres::Result<O
     .map(|(_, anchor)| anchor)
 }
 
-/// docs/cli.md:153-154: "It only reads (one repeatable-read, read-only transaction): a
-/// database role with `SELECT` on the `hexvault_audit_*` tables is enough" (for `audit
-/// verify` and `export-anchor`); crates/audit-postgres/README.md:29-30: "verifiers
-/// `SELECT`". `verify_and_anchor` (which `export-anchor` calls, crates/cli/src/commands/
-/// audit.rs:719) now creates a temporary table in a `READ WRITE` transaction: a role with
-/// `SELECT` only, on a database that revoked `TEMPORARY` from `PUBLIC`, exports no anchor.
+/// `verify_and_anchor` (what `export-anchor` runs) needs `TEMPORARY` for its flush barrier
+/// (docs/cli.md, the crate README): without it, the error says so, and verifying alone
+/// (`verify_paged`, what `audit verify` runs) needs `SELECT` only.
 #[test]
-#[ignore = "review48 finding"]
-fn a_select_only_role_exports_an_anchor() {
-    let result = with_select_only_reader("sel", |reader, log, _| anchor(reader, log));
-    assert_eq!(result.unwrap().unwrap().sequence().get(), 3);
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn a_reader_without_temporary_exports_no_anchor_and_says_why() {
+    let (refused, verified) = with_select_only_reader("sel", |reader, log, _| {
+        let refused = anchor(reader, log).unwrap_err().to_string();
+        let verified = hexvault_audit_postgres::verify_paged(
+            reader,
+            log.log_id(),
+            &verifier(),
+            NonZeroU16::new(16).unwrap(),
+        )
+        .unwrap();
+        (refused, verified)
+    });
+    assert!(refused.contains("temporary"), "{refused}");
+    assert!(verified.is_ok(), "{verified}");
 }
 
-/// crates/audit-postgres/src/read.rs:651: "[`Error::Database`], also for a role refused
-/// `TEMPORARY` on the database" — an error, but not only: `wait_for_wal_flush` sends
-/// `BEGIN READ WRITE; ...; CREATE TEMPORARY TABLE ...; COMMIT` as one simple query; when
-/// the `CREATE` fails the `COMMIT` is skipped, and the caller's connection is left inside
-/// an aborted transaction block: every later statement on it fails ("current transaction
-/// is aborted"). For `PgLog::anchor` (crates/audit-postgres/src/log.rs:1070) it is the
-/// log's own connection: every later append then fails, not only the anchor.
+/// A refused flush barrier is rolled back: the caller's connection is not left inside an
+/// aborted transaction block (it was, when the barrier was one simple query whose `COMMIT`
+/// the failed `CREATE` skipped).
 #[test]
-#[ignore = "review48 finding"]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_refused_flush_barrier_leaves_the_connection_usable() {
     let (anchored, after) = with_select_only_reader("conn", |reader, log, _| {
         let anchored = anchor(reader, log).map(|_| ());
@@ -99,20 +107,20 @@ fn a_refused_flush_barrier_leaves_the_connection_usable() {
     );
 }
 
-/// The same for `PgLog::anchor` (crates/audit-postgres/src/log.rs:1064: "[`Error::Database`]"
-/// only): on a log opened by a writer role without `TEMPORARY`, a refused anchor leaves the
-/// log's own connection in an aborted transaction block, and every later append fails (the
-/// log is unusable until it is reopened), where the anchor alone should have failed.
+/// `PgLog::anchor` on a writer role without `TEMPORARY`: its barrier locks the record under
+/// the checkpoint (writers hold `UPDATE`), so the anchor is exported, and the log's own
+/// connection goes on appending (a refused barrier used to leave it in an aborted
+/// transaction, and every later append failed).
 #[test]
-#[ignore = "review48 finding"]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_refused_anchor_does_not_break_the_log() {
     let (anchored, appended) = with_select_only_reader("log", |_, log, config| {
-        let writer = PgLog::open(config.connect(NoTls).unwrap(), log.log_id(), options(2))
-            .unwrap();
+        let writer = PgLog::open(config.connect(NoTls).unwrap(), log.log_id(), options(2)).unwrap();
         let anchored = writer.anchor().map(|_| ());
         let appended = writer.append(Event::new(EventKind::Open)).map(|_| ());
         (anchored, appended)
     });
+    assert!(anchored.is_ok(), "{anchored:?}");
     assert!(
         appended.is_ok(),
         "after the anchor ({anchored:?}) the log cannot append: {:?}",
