@@ -1598,12 +1598,12 @@ fn a_flush_connection_to_another_database_is_refused() {
 }
 
 /// An anchor is exported only once the server's WAL is flushed past what the reader saw (a
-/// pipelined handle's commits are visible before they are flushed), and that wait needs no
-/// privilege: a read-only role with SELECT only exports the anchor of a log written by a
-/// pipelined handle (`verify_and_anchor`), and after it, and after `PgLog::anchor`, the
-/// server's flush position has reached the insert position read before the call. (The
-/// server's WAL writer may have flushed that far by itself: what this test can catch is a
-/// wait that writes or needs a privilege, or one that returns before the flush.)
+/// pipelined handle's commits are visible before they are flushed): a role read-only by
+/// default, with SELECT only (and the default TEMPORARY), exports the anchor of a log
+/// written by a pipelined handle (`verify_and_anchor`), and after it, and after
+/// `PgLog::anchor`, the server's flush position has passed the insert position read before
+/// the call (the barrier's own commit lies past it: it failed when the barrier was a
+/// transaction that wrote no WAL, which PostgreSQL does not make wait).
 #[test]
 #[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
 fn a_read_only_role_exports_anchors_after_the_wal_flush() {

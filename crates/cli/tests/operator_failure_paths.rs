@@ -101,12 +101,10 @@ fn copy_into(files: &[PathBuf], dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// docs/formats.md:1110-1112 ("Large object"): "So a stream opens only beside the blob it was
-/// written with, in its cell, under its object id; a missing, swapped, cut, extended or
-/// modified stream is refused." `traverse` decides whether an object is large from the
-/// existence of its `.stream` file (crates/cli/src/commands/vault.rs:1339), so a large
-/// object whose stream is missing is traversed as a small one: exit 0, "moved", and with
-/// `--move` the source data-key blob is deleted, leaving a destination that never opens.
+/// docs/formats.md ("Large object"): a missing stream is refused. `traverse` of a large
+/// object whose `.stream` is missing fails (exit 1) and moves nothing, `--move` deletes
+/// nothing, and `open` refuses it too (review round 41: it was traversed as an ordinary
+/// object, and `--move` deleted the data-key blob).
 #[test]
 fn traverse_refuses_a_large_object_whose_stream_is_missing() {
     let vault = Fixture::new();
@@ -167,13 +165,10 @@ fn an_ordinary_object_of_a_data_key_records_length_still_traverses_and_reseals()
     assert_eq!(opened.stdout, payload);
 }
 
-/// docs/cli.md:36 (`reseal`): "`failed` (array of `{id, error}`: objects that could not be
-/// opened with the credentials given, ..., or damaged ones; they stay under their old
-/// versions ... and exits 1 after printing the report)", and docs/formats.md:1110-1112 (a
-/// missing stream is refused). `reseal` takes a large object whose `.stream` is missing for
-/// a small one (crates/cli/src/commands/vault.rs:1575) and reseals its data-key blob:
-/// counted as `resealed`, exit 0, and the stream restored from a backup no longer opens
-/// beside the new blob (its name and associated data bind the old blob's hash).
+/// docs/cli.md (`reseal`'s `failed`: damaged objects stay under their old versions, exit 1):
+/// a large object whose `.stream` is missing is reported in `failed` and left as it is, so
+/// its stream restored from a backup opens again beside it (review round 41: its data-key
+/// blob was resealed as an ordinary object's, which the restored stream no longer fits).
 #[test]
 fn reseal_reports_a_large_object_whose_stream_is_missing_as_failed() {
     let vault = Fixture::new();
@@ -203,13 +198,10 @@ fn reseal_reports_a_large_object_whose_stream_is_missing_as_failed() {
     assert_eq!(std::fs::read(opened).unwrap(), payload);
 }
 
-/// crates/cli/src/commands/vault.rs:936-941 (`cells_error`, shown by `open` for a blob that
-/// does not authenticate): "the blob did not authenticate: it was modified or damaged, ...;
-/// restore the blob from a backup". For a large object that advice stops working as soon as
-/// any command writes in the cell: `remove_leftovers` (crates/cli/src/large.rs:36,
-/// `remove_orphans`) deletes the `.stream` file because the damaged blob no longer names it,
-/// although the stream is intact and the blob restored from a backup names it again. An
-/// unauthenticated, damaged file makes the tool destroy an intact one.
+/// `open` of a damaged large blob says to restore the blob from a backup; a later writer in
+/// the cell keeps the intact stream the damaged blob no longer names (with a warning, also
+/// under `--quiet`), so the restored blob opens with it (review round 41: the writer deleted
+/// the stream as an orphan).
 #[test]
 fn a_damaged_large_blob_does_not_get_its_intact_stream_deleted() {
     let vault = Fixture::new();
@@ -242,13 +234,10 @@ fn a_damaged_large_blob_does_not_get_its_intact_stream_deleted() {
     assert_eq!(std::fs::read(opened).unwrap(), payload);
 }
 
-/// README.md:84-85: "`--quiet` (`-q`) drops the notes printed on standard error; results,
-/// warnings and errors still print" (also crates/cli/src/output.rs:24-25 and `--quiet`'s
-/// help, crates/cli/src/main.rs:40), and docs/cli.md:111 (`audit verify`, mode
-/// `"vault-key"`: "the text output adds a warning"). The warning that the public key came
-/// from the unauthenticated config.toml is printed through `output::note`
-/// (crates/cli/src/commands/audit.rs:343), so `--quiet` drops it: the operator sees a bare
-/// "OK" for a check that trusted the directory under test.
+/// README ("`--quiet` drops the notes ...; results, warnings and errors still print") and
+/// docs/cli.md (`audit verify` in mode `"vault-key"` adds a warning): the warning that the
+/// public key came from the unauthenticated config.toml prints under `--quiet` too (review
+/// round 41: it was a note, dropped).
 #[test]
 fn quiet_keeps_the_warning_that_the_vault_key_is_not_authenticated() {
     let vault = Fixture::new();
@@ -268,11 +257,9 @@ fn quiet_keeps_the_warning_that_the_vault_key_is_not_authenticated() {
     );
 }
 
-/// README.md:84-85 ("results, warnings and errors still print" under `--quiet`) and
-/// docs/cli.md:36 (`reseal`'s `failed`: the objects left under their old versions are part
-/// of the report). The text report lists them through `output::note`
-/// (crates/cli/src/commands/vault.rs:1642), so under `--quiet` the final error says "(listed
-/// above)" and nothing names the object that could not be resealed.
+/// `reseal`'s list of the objects it could not reseal is part of its result: printed on
+/// standard output under `--quiet` too, so the final error's "(listed above)" holds (review
+/// round 41: it was a note, dropped).
 #[test]
 fn quiet_reseal_still_names_the_objects_it_could_not_reseal() {
     let vault = Fixture::new();
@@ -302,14 +289,10 @@ fn hex_of(id: &str) -> String {
     id.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-/// crates/cli/src/commands/session.rs:182 ("The session is never usable: record its end
-/// too": a `session start` that fails leaves no usable session) and the brief's rule that
-/// nothing a failed command wrote survives it. When the report cannot be printed (standard
-/// output full or failing: the file's default name holds the random session id, so the
-/// operator never learns it), `session start` exits 1 but leaves the session recorded as
-/// started and its file, the layer-2 credential, in `$XDG_RUNTIME_DIR` for up to 30 days
-/// (crates/cli/src/commands/session.rs:187-206: the report is printed after the file is
-/// written and the log closed, and its failure undoes nothing).
+/// A `session start` whose report cannot be printed (standard output full: the file's
+/// default name holds the random session id, which the operator never learns) exits 1 and
+/// leaves no live session file: any file left opens nothing (review round 41: the file, the
+/// layer-2 credential, stayed live in `$XDG_RUNTIME_DIR`).
 #[test]
 fn a_session_start_that_fails_to_report_leaves_no_live_session_file() {
     use std::process::{Command, Stdio};
