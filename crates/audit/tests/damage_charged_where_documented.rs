@@ -18,14 +18,12 @@ use hexvault_audit::{
     AuditKey, AuditLog, Damage, Durability, FileLog, LogOptions, Sequence, Verifier,
 };
 
-/// docs/formats.md:476-479 ("Damage is charged to a sequence number: ... for a frame whose
-/// head is unreadable, the record it follows if its type byte still says checkpoint or one
-/// is due there by the interval, else `expected`") and crates/audit/src/verify.rs:278-279
-/// ("An unreadable frame is taken for a checkpoint when one is due there by the log's
-/// checkpoint interval"). An interval checkpoint frame whose type byte was edited from
-/// `02` to `01` (head check left as it was) is unreadable where a checkpoint is due: it must
-/// be charged to the record it follows (1), as the same frame with its head check
-/// recomputed is (`MissingCheckpoint` at 1). The code charges it to `expected` (2).
+/// docs/formats.md: a frame whose head is unreadable is charged to the record it follows
+/// when its type byte says checkpoint or one is due there by the interval. An interval
+/// checkpoint frame whose type byte was edited from `02` to `01` (head check left as it
+/// was) is charged to the record it follows (1), with either verifier (review round 42: it
+/// was charged to the next record, 2); with the head check recomputed too, the frame
+/// checksum fails there; with both recomputed, the checkpoint due is missing.
 #[test]
 fn an_interval_checkpoint_whose_type_byte_says_record_is_charged_to_the_record_it_follows() {
     let dir = tempfile::tempdir().unwrap();
@@ -71,19 +69,12 @@ fn an_interval_checkpoint_whose_type_byte_says_record_is_charged_to_the_record_i
     }
 }
 
-/// crates/audit/src/verify.rs:625 (the `Verifier` table, public key): "a change is charged
-/// to the first record after the previous checkpoint (a matched anchor counts as one) ...;
-/// on damage in the records or a cut against the anchor, no record after the last verified
-/// checkpoint or matched anchor counts as passed" (so the records under the matched anchor
-/// do pass), and verify.rs:101-102 (`Report::verified`: "the records under a verified
-/// checkpoint or the matched anchor ... what passes once damage is found afterwards").
-///
-/// A kept anchor at record 4 (`checkpoint_and_anchor`), the on-demand checkpoint frame at 4
-/// removed from the file (optional, so not damage), record 6 edited with its stored chain
-/// value kept: the public chain fails to reach the checkpoint at 9. The change lies after
-/// the matched anchor: it must be charged to 5, and records 0..=4 (authenticated by the
-/// anchor) still pass. The code charges it to 0 (only in-file checkpoints count for
-/// `segment_start`) and counts no record as passed.
+/// The `Verifier` table (public key): a change is charged to the first record after the
+/// previous checkpoint, a matched anchor counting as one, and the records under the matched
+/// anchor pass. A kept anchor at record 4, the on-demand checkpoint frame at 4 removed from
+/// the file (optional, so not damage), record 6 edited with its stored chain value kept: the
+/// public chain fails to reach the checkpoint at 9, charged to 5, with records 0..=4 passed
+/// (review round 42: charged to 0, nothing passed).
 #[test]
 fn a_public_chain_mismatch_after_a_matched_anchor_is_charged_after_the_anchor() {
     let dir = tempfile::tempdir().unwrap();
