@@ -121,7 +121,9 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Sets the minimum decryption version and drops every older key: its [`Key`] bytes are
+    /// Retires every version below `minimum` (the retirement floor: opening them fails with
+    /// [`Error::KeyVersionRetired`], and `add_key` refuses them) and drops their keys:
+    /// `min_decrypt_version` becomes the lowest version still held. A dropped key's [`Key`] bytes are
     /// zeroized; its expanded AES key schedule is wiped only with the RustCrypto backend
     /// (ring's prepared key cannot be wiped and is freed as it is, ADR 0021; see the crate
     /// docs). Opening data below it then fails with [`Error::KeyVersionRetired`].

@@ -443,19 +443,30 @@ impl StoredLog {
         Ok((out, self.unreadable.map(Unreadable::sequence)))
     }
 
-    /// The latest checkpoint in the database as an anchor to keep outside it
-    /// (UNVERIFIED here: a verifier checks its signature against the trusted key).
-    /// `None` if the log has no checkpoint.
+    /// The latest checkpoint of this read as an anchor to keep outside the database
+    /// (UNVERIFIED here: a verifier checks its signature against the trusted key), handed out
+    /// only once the server's WAL is flushed past it: `client` (a connection to the server
+    /// this was read from) commits the flush barrier of [`crate::verify_and_anchor`] first
+    /// (review round 49: a checkpoint a pipelined handle committed could be handed out before
+    /// it was durable). `None` if the log has no checkpoint.
     ///
     /// # Errors
-    /// [`Error::Audit`] ([`hexvault_audit::Error::BadAnchor`]) for a format-1 checkpoint.
-    pub fn latest_anchor(&self) -> Result<Option<Anchor>> {
-        self.checkpoints
+    /// [`Error::Audit`] ([`hexvault_audit::Error::BadAnchor`]) for a format-1 checkpoint;
+    /// [`Error::Database`] if the barrier fails (as for `verify_and_anchor`: it needs the
+    /// `TEMPORARY` privilege).
+    pub fn latest_anchor(&self, client: &mut impl GenericClient) -> Result<Option<Anchor>> {
+        let Some(anchor) = self
+            .checkpoints
             .iter()
             .map(|(_, cp)| cp)
             .max_by_key(|cp| cp.sequence)
             .map(|cp| Anchor::new(cp.clone()).map_err(Error::from))
-            .transpose()
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        wait_for_wal_flush(client, &Barrier::TemporaryTable)?;
+        Ok(Some(anchor))
     }
 }
 

@@ -750,7 +750,7 @@ fn a_long_log_verifies_the_same_with_any_page_size() {
     assert_eq!(
         log.read()
             .unwrap()
-            .latest_anchor()
+            .latest_anchor(&mut client())
             .unwrap()
             .unwrap()
             .encode(),
