@@ -78,3 +78,34 @@ fn an_open_transaction_elsewhere_does_not_deny_the_anchor_of_a_flushed_log() {
     assert_eq!(anchor.unwrap().unwrap().sequence().get(), 7);
     assert!(waited < Duration::from_secs(5), "{waited:?}");
 }
+
+/// `PgLog::anchor`'s barrier locks the record row under the checkpoint (docs/formats.md): a
+/// row deleted by someone with database access is locked by nothing, so no WAL is written
+/// and nothing waits for the flush; the anchor is refused (`InconsistentHead`), never handed
+/// out unconfirmed.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn an_anchor_whose_record_row_was_deleted_is_refused() {
+    let log = PgLog::create(client(), options(2)).unwrap();
+    for _ in 0..4 {
+        log.append(Event::new(EventKind::Seal)).unwrap();
+    }
+    assert_eq!(log.anchor().unwrap().unwrap().sequence().get(), 3);
+    let log_id = log.log_id();
+    let id: &[u8] = log_id.as_bytes();
+    let deleted = client()
+        .execute(
+            "DELETE FROM hexvault_audit_records WHERE log_id = $1 AND seq = 3",
+            &[&id],
+        )
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let refused = log.anchor();
+    assert!(
+        matches!(
+            refused,
+            Err(hexvault_audit_postgres::Error::InconsistentHead { .. })
+        ),
+        "{refused:?}"
+    );
+}
