@@ -365,6 +365,29 @@ mod tests {
         assert_eq!(c.stats().zeroized(), 3);
     }
 
+    /// The `Clock` docs: a clock that goes backwards makes an entry look younger, and the
+    /// cache serves it past the TTL measured on a correct clock (an insertion instant ahead
+    /// of `now` counts as just inserted).
+    #[test]
+    fn a_clock_that_goes_backwards_serves_an_entry_past_its_ttl() {
+        let start = Instant::now() + Duration::from_secs(60);
+        let clock = Arc::new(TestClock(Mutex::new(start)));
+        let mut c = KeyCache::new(CacheConfig::new(4, Duration::from_secs(5)), clock.clone());
+        c.insert(key(1, KeyType::Ed25519));
+        let probe = (KeyType::Ed25519, "m/1'".parse().unwrap());
+        // The clock set back by thirty seconds: the insertion instant lies ahead of now.
+        *clock.0.lock().unwrap() = start - Duration::from_secs(30);
+        assert!(
+            c.get(&probe).is_some(),
+            "served: the entry looks just inserted"
+        );
+        *clock.0.lock().unwrap() = start + Duration::from_secs(5);
+        assert!(
+            c.get(&probe).is_none(),
+            "expired once the clock reaches the TTL"
+        );
+    }
+
     /// A reference model: a Vec in recency order (front = least recently used).
     #[derive(Default)]
     struct Model {
