@@ -28,7 +28,6 @@ use crate::{Error, Key, KeyVersion, Plaintext, Result, SealingKey};
 pub struct KeyRing {
     keys: BTreeMap<KeyVersion, SealingKey>,
     primary: KeyVersion,
-    min_decrypt: KeyVersion,
     /// The highest minimum ever set by `retire_below`: versions below it never return.
     retired_below: Option<KeyVersion>,
     backend: Backend,
@@ -53,7 +52,6 @@ impl KeyRing {
         Ok(Self {
             keys,
             primary: version,
-            min_decrypt: version,
             retired_below: None,
             backend,
         })
@@ -87,7 +85,6 @@ impl KeyRing {
             version,
             SealingKey::with_backend(key, version, self.backend)?,
         );
-        self.min_decrypt = self.min_decrypt.min(version);
         Ok(())
     }
 
@@ -141,9 +138,6 @@ impl KeyRing {
             });
         }
         self.keys.retain(|v, _| *v >= minimum);
-        // The lowest version still held (the primary always is: `minimum` is not above it),
-        // not the floor, which may fall between two held versions (review round 48).
-        self.min_decrypt = self.keys.keys().next().copied().unwrap_or(self.primary);
         self.retired_below = Some(self.retired_below.map_or(minimum, |f| f.max(minimum)));
         Ok(())
     }
@@ -159,8 +153,10 @@ impl KeyRing {
     /// [`Error::KeyVersionRetired`], the others (never loaded) with
     /// [`Error::UnknownKeyVersion`].
     #[must_use]
-    pub const fn min_decrypt_version(&self) -> KeyVersion {
-        self.min_decrypt
+    pub fn min_decrypt_version(&self) -> KeyVersion {
+        // Derived, not kept: the lowest key held (the primary always is held), whatever
+        // `add_key` and `retire_below` did (review round 48: a kept value drifted).
+        self.keys.keys().next().copied().unwrap_or(self.primary)
     }
 
     /// Every version the ring can open, ascending.
@@ -261,7 +257,6 @@ impl KeyRing {
         Ok(Self {
             keys,
             primary: version,
-            min_decrypt: version,
             retired_below: None,
             backend: Backend::Ring,
         })
@@ -273,7 +268,7 @@ impl fmt::Debug for KeyRing {
         f.debug_struct("KeyRing")
             .field("versions", &self.versions())
             .field("primary", &self.primary)
-            .field("min_decrypt", &self.min_decrypt)
+            .field("min_decrypt", &self.min_decrypt_version())
             .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
