@@ -1067,7 +1067,15 @@ impl PgLog {
     pub fn anchor(&self) -> Result<Option<Anchor>> {
         let mut inner = self.lock();
         let log_id = inner.writer.log_id();
-        crate::read::latest_anchor(&mut inner.client, log_id)
+        let anchor = crate::read::latest_anchor(&mut inner.client, log_id);
+        // A `FATAL` answer or a lost connection here ends the connection as it would in an
+        // append: the next append's failure on it is then no unknown commit.
+        if let Err(Error::Database(db) | Error::CommitUnconfirmed(db)) = &anchor
+            && ends_connection(db)
+        {
+            inner.connection_failed = true;
+        }
+        anchor
     }
 }
 

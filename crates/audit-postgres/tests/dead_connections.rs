@@ -47,6 +47,28 @@ fn an_idle_contended_handle_whose_backend_was_terminated_says_database() {
     );
 }
 
+/// An uncontended handle whose backend was terminated while it was idle: `anchor` reads the
+/// server's `FATAL` (or the closed connection) and fails; the next append on the handle
+/// then sends nothing that could commit, and says `Database`, not an unknown commit.
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn an_anchor_on_a_terminated_backend_leaves_no_unknown_commit_behind() {
+    let (c, pid) = client_with_pid();
+    let a = PgLog::create(c, options(0)).unwrap();
+    a.append(Event::new(EventKind::Seal)).unwrap();
+    terminate(pid);
+    let anchored = a.anchor().unwrap_err();
+    assert!(matches!(anchored, Error::Database(_)), "{anchored}");
+    let next = a.append(Event::new(EventKind::Open)).unwrap_err();
+    assert!(matches!(storage_error(&next), Error::Database(_)), "{next}");
+    let other = PgLog::open(client(), a.log_id(), options(0)).unwrap();
+    assert_eq!(
+        other.refresh().unwrap().next,
+        1,
+        "nothing more was committed"
+    );
+}
+
 /// A pipelined handle under 8 appending threads whose flush backend is terminated in the
 /// middle of the run, often in the middle of a wait (the server answers `FATAL` before the
 /// client sees the close): once a failure was reported, no append that starts afterwards
