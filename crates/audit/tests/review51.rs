@@ -100,7 +100,7 @@ fn a_last_frame_zero_filled_inside_its_head_reopens_as_a_torn_tail() {
 /// new length with the batch's blocks unwritten, read back as zeros. The zeros start at a
 /// frame boundary and contain no frame, yet `FileLog::open` refuses the image as
 /// `ForgedTornTail` damage because the zero run is longer than one maximal frame
-/// (docs/formats.md:462-464 assume a torn tail is shorter than one frame, which a group
+/// (docs/formats.md:452-456 assume a torn tail is shorter than one frame, which a group
 /// commit or `append_batch` write is not).
 #[test]
 #[ignore = "review51 finding"]
