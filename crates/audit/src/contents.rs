@@ -62,7 +62,7 @@ impl LogContents {
         let mut unreadable = None;
         let mut pos = format::HEADER_LEN;
         while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-            match format::read_frame(rest) {
+            match format::read_frame(rest, pos as u64) {
                 FrameRead::Torn
                     if format::torn_is_damage(rest, |kind, payload| {
                         let next = entries

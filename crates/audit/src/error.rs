@@ -232,8 +232,9 @@ pub enum Damage {
     /// The record at the anchor's sequence does not carry the anchor's chain values.
     #[error("record does not match the anchor's chain values")]
     AnchorMismatch,
-    /// What looks like a torn final frame is longer than one maximal frame or hides a
-    /// complete frame: a forged frame length, not a crash. Nothing is repaired.
+    /// What looks like a torn final frame has written bytes (before the zeros of unwritten
+    /// blocks) of one maximal frame or more, or hides a complete frame that continues the
+    /// log: a forged frame length, not a crash. Nothing is repaired.
     #[error("torn tail hides complete frames or exceeds one frame (forged length)")]
     ForgedTornTail,
     /// Records after the last signed checkpoint; reported as a failure only when the

@@ -186,17 +186,22 @@ pub(crate) fn write_frame_parts(out: &mut Vec<u8>, kind: u8, parts: &[&[u8]]) ->
 }
 
 /// Whether the bytes `read_frame` called torn are damage rather than a crash's leftover:
-/// a torn final frame is shorter than one maximal frame and cannot contain a complete,
+/// the written part of a torn final frame (without the zeros of unwritten blocks after it)
+/// is shorter than one maximal frame and cannot contain a complete,
 /// checksummed frame that continues the log (`continues(kind, payload)`: a record of a
 /// later sequence, a checkpoint of this log). A forged head claiming a long length over
 /// complete records fails this (those records are still there, as valid frames of later
 /// sequences). Frame-shaped bytes that continue nothing (inside a torn record's caller-chosen
 /// ids, review round 28) are a crash's leftover like the rest of the torn frame.
 pub(crate) fn torn_is_damage(rest: &[u8], continues: impl Fn(u8, &[u8]) -> bool) -> bool {
-    if rest.len() >= MAX_FRAME_LEN {
+    // Trailing zeros are a crash's unwritten blocks whatever their length (one write of a
+    // group commit or a batch spans many frames); what was written is at most one frame.
+    let written = written_len(rest);
+    if written >= MAX_FRAME_LEN {
         return true;
     }
-    (1..rest.len()).any(|i| {
+    // No frame starts inside the zeros (a zero head fails its check).
+    (1..written).any(|i| {
         rest.get(i..)
             .and_then(complete_frame)
             .is_some_and(|(kind, payload)| continues(kind, payload))
@@ -213,7 +218,9 @@ fn complete_frame(r: &[u8]) -> Option<(u8, &[u8])> {
     if !head_ok {
         return None;
     }
-    match read_frame(r) {
+    // Only a complete frame counts, so the offset (which only decides between torn and
+    // corrupt) does not matter.
+    match read_frame(r, 0) {
         FrameRead::Frame { kind, payload, .. } => Some((kind, payload)),
         _ => None,
     }
@@ -242,8 +249,43 @@ fn kind_hint(rest: &[u8]) -> Option<u8> {
         .filter(|k| matches!(*k, FRAME_RECORD | FRAME_CHECKPOINT))
 }
 
-/// Reads the frame at the start of `rest` (non-empty).
-pub(crate) fn read_frame(rest: &[u8]) -> FrameRead<'_> {
+/// The length of `rest` without its trailing zero bytes.
+fn written_len(rest: &[u8]) -> usize {
+    rest.iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1)
+}
+
+/// The granularity of a crash's unwritten data: a file system writes a file back in
+/// blocks, and a device tears a write at sector boundaries, so the zero-filled blocks a
+/// power loss can leave at the end of a file start at a multiple of 512 bytes of the file
+/// (or where the previous write ended, a frame boundary).
+pub(crate) const CRASH_ALIGN: u64 = 512;
+
+/// Whether the frame at file offset `offset`, `extent` bytes long (or its head, when that
+/// is what failed), is one a crash cut: every byte from the frame's start or from a
+/// multiple of [`CRASH_ALIGN`] inside its first `extent` bytes to the end of the file is
+/// zero (review round 51: a crash leaves zero-filled blocks that start at block
+/// boundaries, not at frame boundaries).
+fn zero_filled_within(rest: &[u8], offset: u64, extent: usize) -> bool {
+    let written = written_len(rest);
+    if written == 0 {
+        return true;
+    }
+    if written >= extent {
+        return false;
+    }
+    let (Ok(written), Ok(extent)) = (u64::try_from(written), u64::try_from(extent)) else {
+        return false;
+    };
+    let first_zero = offset.saturating_add(written);
+    first_zero
+        .checked_next_multiple_of(CRASH_ALIGN)
+        .is_some_and(|block| block < offset.saturating_add(extent))
+}
+
+/// Reads the frame at the start of `rest` (non-empty), which is at file offset `offset`.
+pub(crate) fn read_frame(rest: &[u8], offset: u64) -> FrameRead<'_> {
     let Some((head, after)) = rest.split_at_checked(FRAME_HEAD_LEN) else {
         return FrameRead::Torn;
     };
@@ -251,8 +293,9 @@ pub(crate) fn read_frame(rest: &[u8]) -> FrameRead<'_> {
         return FrameRead::Torn;
     };
     if sha_prefix::<4>(&[FRAME_HEAD_DOMAIN, fixed]) != check {
-        // A crash can leave zero-filled blocks at the end of a file; anything else is damage.
-        return if rest.iter().all(|&b| b == 0) {
+        // A crash can leave zero-filled blocks at the end of a file, from the frame's start
+        // or from a block boundary inside its head; anything else is damage.
+        return if zero_filled_within(rest, offset, FRAME_HEAD_LEN) {
             FrameRead::Torn
         } else {
             FrameRead::Corrupt(Damage::FrameHeader, kind_hint(rest))
@@ -272,13 +315,19 @@ pub(crate) fn read_frame(rest: &[u8]) -> FrameRead<'_> {
     let Some((sum, _)) = after.split_at_checked(FRAME_TAIL_LEN) else {
         return FrameRead::Torn;
     };
+    let frame_len = FRAME_HEAD_LEN + len + FRAME_TAIL_LEN;
     if sha_prefix::<8>(&[FRAME_DOMAIN, fixed, payload]) != sum {
-        return FrameRead::Corrupt(Damage::FrameChecksum, Some(kind));
+        // The head was written; a crash can have left the blocks after it unwritten.
+        return if zero_filled_within(rest, offset, frame_len) {
+            FrameRead::Torn
+        } else {
+            FrameRead::Corrupt(Damage::FrameChecksum, Some(kind))
+        };
     }
     FrameRead::Frame {
         kind,
         payload,
-        len: FRAME_HEAD_LEN + len + FRAME_TAIL_LEN,
+        len: frame_len,
     }
 }
 
@@ -312,11 +361,11 @@ mod tests {
         let mut f = Vec::new();
         write_frame_parts(&mut f, FRAME_RECORD, &[b"hel", b"lo"]).unwrap();
         assert!(
-            matches!(read_frame(&f), FrameRead::Frame { kind: FRAME_RECORD, payload: b"hello", len } if len == f.len())
+            matches!(read_frame(&f, 0), FrameRead::Frame { kind: FRAME_RECORD, payload: b"hello", len } if len == f.len())
         );
         for cut in 1..f.len() {
             assert!(
-                matches!(read_frame(&f[..cut]), FrameRead::Torn),
+                matches!(read_frame(&f[..cut], 0), FrameRead::Torn),
                 "cut {cut}"
             );
         }
@@ -324,11 +373,11 @@ mod tests {
             let mut bad = f.clone();
             bad[i] ^= 0x10;
             assert!(
-                matches!(read_frame(&bad), FrameRead::Corrupt(..)),
+                matches!(read_frame(&bad, 0), FrameRead::Corrupt(..)),
                 "flip {i}"
             );
         }
-        assert!(matches!(read_frame(&[0; 40]), FrameRead::Torn));
+        assert!(matches!(read_frame(&[0; 40], 0), FrameRead::Torn));
         assert!(!torn_is_damage(&[0; 40], |_, _| true));
         let too_long = vec![0u8; MAX_FRAME_PAYLOAD as usize + 1];
         let before = f.len();
@@ -345,7 +394,7 @@ mod tests {
         write_frame_parts(&mut forged, FRAME_RECORD, &[&[7u8; 1000]]).unwrap();
         forged.truncate(FRAME_HEAD_LEN + 3);
         forged.extend_from_slice(&tail);
-        assert!(matches!(read_frame(&forged), FrameRead::Torn));
+        assert!(matches!(read_frame(&forged, 0), FrameRead::Torn));
         assert!(torn_is_damage(&forged, |_, _| true));
         // A hidden frame that continues nothing (frame-shaped bytes inside a torn record's
         // ids) is a crash's leftover.
@@ -355,6 +404,74 @@ mod tests {
         write_frame_parts(&mut genuine, FRAME_RECORD, &[&[7u8; 1000]]).unwrap();
         genuine.truncate(500);
         assert!(!torn_is_damage(&genuine, |_, _| true));
-        assert!(torn_is_damage(&vec![0u8; MAX_FRAME_LEN], |_, _| false));
+        // The zeros of unwritten blocks count for nothing, however many; written bytes of
+        // one maximal frame or more are damage.
+        assert!(!torn_is_damage(&vec![0u8; 4 * MAX_FRAME_LEN], |_, _| false));
+        let mut long = vec![7u8; MAX_FRAME_LEN];
+        long.extend_from_slice(&[0; 100]);
+        assert!(torn_is_damage(&long, |_, _| false));
+    }
+
+    /// A frame whose bytes are zero from a multiple of 512 bytes of the file (or from its
+    /// own start) to the end of the file is torn; zeros that start anywhere else, or a
+    /// frame complete before them, are damage.
+    #[test]
+    fn zero_filled_blocks_inside_the_last_frame_are_torn() {
+        let mut frame = Vec::new();
+        write_frame_parts(&mut frame, FRAME_RECORD, &[&[7u8; 1000]]).unwrap();
+        let len = frame.len() as u64;
+        // The frame at file offset 1000 ends at 2017: the block boundaries inside it are
+        // 1024 (24 bytes in) and 1536 (536 bytes in). Zeros to the end of the file from
+        // before either are torn; from after the last, damage.
+        for (zero_from, torn) in [
+            (24, true),
+            (23, true),
+            (536, true),
+            (100, true),
+            (537, false),
+            (1000, false),
+        ] {
+            let mut image = frame.clone();
+            image[zero_from..].fill(0);
+            let read = read_frame(&image, 1000);
+            assert_eq!(
+                matches!(read, FrameRead::Torn),
+                torn,
+                "zeros from {zero_from}: {read:?}"
+            );
+            if !torn {
+                assert!(matches!(read, FrameRead::Corrupt(Damage::FrameChecksum, _)));
+            }
+        }
+        // Zeros after the whole frame belong to the next one: this frame is complete.
+        let mut image = frame.clone();
+        image.extend_from_slice(&[0; 600]);
+        assert!(matches!(read_frame(&image, 1000), FrameRead::Frame { .. }));
+        // A boundary inside the 9-byte head (the frame at 1020: 1024 is 4 bytes in).
+        for (zero_from, torn) in [(4, true), (2, true), (5, false), (8, false)] {
+            let mut image = frame.clone();
+            image[zero_from..].fill(0);
+            // The written part must itself end before the zeros (a written zero byte of the
+            // head would move the start of the zero run).
+            if image[..zero_from].last() == Some(&0) {
+                continue;
+            }
+            let read = read_frame(&image, 1020);
+            assert_eq!(
+                matches!(read, FrameRead::Torn),
+                torn,
+                "zeros from {zero_from} of the head: {read:?}"
+            );
+        }
+        // Zeros from the frame's own start (the end of the previous write) are torn at any
+        // offset; a bad head with non-zero bytes past a boundary is damage.
+        assert!(matches!(read_frame(&[0; 700], 1001), FrameRead::Torn));
+        let mut bad_head = frame.clone();
+        bad_head[8] ^= 1;
+        assert!(matches!(
+            read_frame(&bad_head, 1024),
+            FrameRead::Corrupt(Damage::FrameHeader, _)
+        ));
+        assert_eq!(len, 1017);
     }
 }

@@ -525,7 +525,7 @@ pub(crate) fn walk(bytes: &[u8], mut check: ChainCheck) -> Walk {
     let mut torn = None;
     let mut last_cp = None;
     while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-        match format::read_frame(rest) {
+        match format::read_frame(rest, pos as u64) {
             FrameRead::Torn
                 if format::torn_is_damage(rest, |kind, payload| {
                     continues_log(kind, payload, check.here().get(), check.log_id)

@@ -418,14 +418,22 @@ fn forged_frame_length_is_damage_not_a_torn_tail() {
         other => panic!("forged log opened: {other:?}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), bad, "file changed");
-    // A tail longer than one maximal frame is damage too, even if it is all zeros.
+    // Written bytes that are no frame are damage, even with zeros after them; the zeros of
+    // unwritten blocks alone, however many, are a torn tail (a crash's; more in
+    // zero_filled_crash_tails.rs).
     let mut long = bytes.clone();
-    long.extend(vec![0u8; hexvault_audit::MAX_FRAME_LEN]);
+    long.extend(vec![7u8; hexvault_audit::MAX_FRAME_LEN]);
+    long.extend(vec![0u8; 100]);
     let failure = keyed().verify_bytes(&long).unwrap().failure.unwrap();
     assert_eq!(
         (failure.sequence.get(), failure.reason),
-        (10, Damage::ForgedTornTail)
+        (10, Damage::FrameHeader)
     );
+    let mut zeros = bytes.clone();
+    zeros.extend(vec![0u8; 2 * hexvault_audit::MAX_FRAME_LEN]);
+    let report = keyed().verify_bytes(&zeros).unwrap();
+    assert!(report.failure.is_none(), "{:?}", report.failure);
+    assert_eq!(report.torn_tail.map(|t| t.offset), Some(bytes.len() as u64));
 }
 
 /// Item 5.4: a genuine torn tail is moved to a quarantine file, byte for byte, before the
