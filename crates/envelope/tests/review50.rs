@@ -6,7 +6,8 @@ use hexvault_envelope::{ByteStorage, FLAG_CHECKSUM};
 /// crates/envelope/README.md:5-6: "reads any byte slice back safely: every malformed,
 /// truncated, corrupted or hostile envelope is refused with an error that names the problem",
 /// and crates/envelope/src/lib.rs:7-8: "nothing unverified is returned: the content checksum
-/// and the header check are verified before `retrieve` succeeds".
+/// and the header check are verified before `retrieve` succeeds"; docs/architecture.md:178:
+/// "Never: ... returns unverified bytes".
 ///
 /// Every reader accepts envelopes with the CHECKSUM flag clear (written by builds without the
 /// `checksum` feature) and returns their payload unverified. So (1) a corrupted payload of such
