@@ -189,6 +189,9 @@ HexvaultStatus hexvault_envelope_store(const uint8_t *data,
 
 // Checks and unpacks an envelope into `*out` (free it with `hexvault_buffer_free`; it is
 // zeroized then). `options` may be NULL; its limits apply, its other fields are ignored.
+// An envelope without checksums (its checksum flag clear: nothing would detect a change
+// to its content) is refused with `HEXVAULT_STATUS_MALFORMED_INPUT`; this library writes
+// none.
 //
 // # Safety
 // As `hexvault_envelope_store`, with `envelope` for `data`.

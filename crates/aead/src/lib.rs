@@ -29,8 +29,11 @@
 //!   only entropy source. A key instance refuses to seal after 2^32 messages and reports
 //!   2^31 as a warning.
 //! * The whole header is authenticated together with the caller's associated data;
-//!   nothing is ever returned unauthenticated, and a failed open leaves no plaintext in
-//!   any buffer it was given.
+//!   nothing is ever returned unauthenticated, and a failed one-shot open leaves no
+//!   plaintext in any buffer it was given. A stream ([`StreamOpener`]) hands out each
+//!   segment once it authenticated: when a later segment fails, the earlier segments'
+//!   plaintext stays with the caller (ADR 0026), so treat a stream's output as incomplete
+//!   until the final segment was read.
 //! * The key is chosen by the version in the header: no trial decryption.
 //! * No public API seals under a caller-chosen nonce ([`DetachedKey`] issues its own
 //!   [`FreshNonce`]s; opening reads the nonce from the blob).

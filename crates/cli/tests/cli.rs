@@ -585,6 +585,43 @@ fn envelope_pack_unpack_round_trips_and_rejects_damage() {
     assert!(report["envelope_len"].as_u64().unwrap() > document.len() as u64);
     let bad_label = hexvault_bytes(&["envelope", "pack", "--content-type", ""], &document, &[]);
     assert_eq!(bad_label.status.code(), Some(2));
+
+    // Review round 50: an envelope whose checks were stripped (flag cleared, check bytes
+    // zeroed) and whose content was edited is refused, with nothing written.
+    let plain = dir.path().join("plain.hxev");
+    let packed = hexvault_bytes(
+        &["envelope", "pack", "--out", plain.to_str().unwrap()],
+        b"amount=100",
+        &[],
+    );
+    assert!(packed.status.success());
+    let mut stripped = std::fs::read(&plain).unwrap();
+    stripped[5] = 0;
+    stripped[16..32].fill(0);
+    let last = stripped.len() - 2;
+    stripped[last] ^= 0x20;
+    let stripped_path = dir.path().join("stripped.hxev");
+    std::fs::write(&stripped_path, &stripped).unwrap();
+    let edited = dir.path().join("edited.json");
+    let refused = hexvault(
+        &[
+            "envelope",
+            "unpack",
+            "--in",
+            stripped_path.to_str().unwrap(),
+            "--out",
+            edited.to_str().unwrap(),
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("carries no checksum"), "{stderr}");
+    assert!(
+        !edited.exists(),
+        "an unverified envelope's content was written"
+    );
 }
 
 #[test]

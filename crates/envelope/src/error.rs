@@ -1,7 +1,5 @@
 //! The one error type of `hexvault-envelope`: every way an envelope can be refused, by name.
 
-use crate::Checksum;
-
 /// Everything that can go wrong while storing or retrieving an envelope.
 ///
 /// Each variant names one problem and its message says what to do about it. Nothing in
@@ -80,16 +78,11 @@ pub enum Error {
         computed: u32,
     },
 
-    /// The payload check does not match the compressed payload.
-    #[error(
-        "envelope payload checksum mismatch: stored {stored:#010x}, computed {computed:#010x}; the compressed payload is corrupt"
-    )]
-    PayloadChecksumMismatch {
-        /// Value stored in the envelope.
-        stored: u32,
-        /// Value computed over the payload as read.
-        computed: u32,
-    },
+    /// The payload check does not match the compressed payload. Neither value is kept:
+    /// both are hashes of the (compressed) content, which a short secret could be found
+    /// from (review round 50).
+    #[error("envelope payload checksum mismatch; the compressed payload is corrupt")]
+    PayloadChecksumMismatch,
 
     /// The original (uncompressed) length is over the configured limit.
     #[error(
@@ -144,16 +137,21 @@ pub enum Error {
         reason: String,
     },
 
-    /// The content does not hash to the stored xxHash3-64.
+    /// The content does not hash to the stored xxHash3-64. Neither value is kept: both
+    /// are hashes of the content, which a short secret could be found from (review round
+    /// 50).
     #[error(
-        "checksum mismatch: stored xxh3-64 {stored}, computed {computed}; the content is corrupt"
+        "checksum mismatch: the content does not hash to the stored xxh3-64; the content is corrupt"
     )]
-    ChecksumMismatch {
-        /// Value stored in the envelope.
-        stored: Checksum,
-        /// Value computed over the decoded content.
-        computed: Checksum,
-    },
+    ChecksumMismatch,
+
+    /// The envelope carries no checksum (its checksum flag is clear) and the options do
+    /// not accept that ([`crate::Options::accept_unchecked`]): nothing would detect a
+    /// change to its content.
+    #[error(
+        "the envelope carries no checksum, so a change to its content would go unnoticed (written without the `checksum` feature, or its checks were stripped); unchecked envelopes are read only where the caller accepts them because something else authenticates them"
+    )]
+    ChecksumMissing,
 
     /// The envelope is LZ4-compressed and this build has no decompressor.
     #[error(

@@ -5,8 +5,10 @@
 //! - every size check (envelope length, declared original length, the LZ4 expansion bound
 //!   of the payload) runs on the header alone, before any allocation;
 //! - nothing unverified is returned: the content checksum and the header check are
-//!   verified before `retrieve` succeeds, and a failed `retrieve_into` leaves the
-//!   caller's buffer zeroed (its whole allocation) and empty;
+//!   verified before `retrieve` succeeds (an envelope without checksums is refused unless
+//!   the options accept it, [`Options::accept_unchecked`]: the default with the `checksum`
+//!   feature is to refuse), and a failed `retrieve_into` leaves the caller's buffer zeroed
+//!   (its whole allocation) and empty; the checksums detect accidental damage, not forgery;
 //! - a caller's buffer that `retrieve_into` or `store_into` must grow is never grown in
 //!   place: its old allocation is zeroed whole before it is freed;
 //! - what `retrieve` returns is a [`Plaintext`], wiped (plaintext and spare capacity) at

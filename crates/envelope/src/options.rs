@@ -213,17 +213,21 @@ pub struct Options {
     min_compress_len: usize,
     compression: Compression,
     content_type: Option<ContentType>,
+    accept_unchecked: bool,
 }
 
 impl Default for Options {
     /// Default limits, no compression (opt in with `with_compression(Compression::Auto)`,
-    /// which then compresses from [`DEFAULT_MIN_COMPRESS_LEN`] bytes up), no label.
+    /// which then compresses from [`DEFAULT_MIN_COMPRESS_LEN`] bytes up), no label;
+    /// envelopes without checksums refused when this build has the `checksum` feature
+    /// (see [`Options::accept_unchecked`]).
     fn default() -> Self {
         Self {
             limits: Limits::default(),
             min_compress_len: DEFAULT_MIN_COMPRESS_LEN,
             compression: Compression::Never,
             content_type: None,
+            accept_unchecked: !cfg!(feature = "checksum"),
         }
     }
 }
@@ -260,6 +264,27 @@ impl Options {
             content_type,
             ..self
         }
+    }
+
+    /// Whether envelopes without checksums (the checksum flag clear: written by a build
+    /// without the `checksum` feature, or with their checks stripped) are read. With the
+    /// `checksum` feature the default is `false`: such an envelope is refused with
+    /// [`Error::ChecksumMissing`], since nothing would detect a change to its content.
+    /// Accept them only where something else authenticates the envelope (an AEAD around
+    /// it, as the cells crate does). Without the feature the default is `true` (the only
+    /// envelopes such a build writes and reads), and `false` refuses every envelope.
+    #[must_use]
+    pub fn accept_unchecked(self, accept: bool) -> Self {
+        Self {
+            accept_unchecked: accept,
+            ..self
+        }
+    }
+
+    /// Whether envelopes without checksums are read ([`Options::accept_unchecked`]).
+    #[must_use]
+    pub const fn accepts_unchecked(&self) -> bool {
+        self.accept_unchecked
     }
 
     /// The limits.

@@ -335,7 +335,8 @@ impl ByteStorage {
     /// [`Error::HeaderChecksumMismatch`], [`Error::PayloadChecksumMismatch`], [`Error::EnvelopeTooLarge`],
     /// [`Error::OriginalTooLarge`], [`Error::ImpossibleRatio`], [`Error::LengthMismatch`],
     /// [`Error::CorruptLz4`], [`Error::ChecksumMismatch`], [`Error::CompressionUnsupported`],
-    /// [`Error::ChecksumUnsupported`], [`Error::OutOfMemory`]. All size checks happen on
+    /// [`Error::ChecksumUnsupported`], [`Error::ChecksumMissing`] (an envelope without
+    /// checksums, unless the options accept it), [`Error::OutOfMemory`]. All size checks happen on
     /// the header before any allocation.
     pub fn retrieve(&self, envelope: &[u8]) -> Result<Plaintext> {
         let mut out = Vec::new();
@@ -460,6 +461,11 @@ impl ByteStorage {
                 actual: payload_len,
             });
         }
+        // After the structure and the limits, so that a bomb is named as one whatever its
+        // flags say.
+        if header.checksum().is_none() && !self.options.accepts_unchecked() {
+            return Err(Error::ChecksumMissing);
+        }
         header.verify_payload(payload)?;
         Ok(header)
     }
@@ -545,11 +551,10 @@ fn reserve(out: &mut Vec<u8>, len: usize) -> Result<()> {
 
 #[cfg(feature = "checksum")]
 fn verify_content(header: &Header, content: &[u8]) -> Result<()> {
-    if let Some(stored) = header.checksum() {
-        let computed = format::content_checksum(content);
-        if computed != stored {
-            return Err(Error::ChecksumMismatch { stored, computed });
-        }
+    if let Some(stored) = header.checksum()
+        && format::content_checksum(content) != stored
+    {
+        return Err(Error::ChecksumMismatch);
     }
     Ok(())
 }

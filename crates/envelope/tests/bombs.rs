@@ -11,9 +11,12 @@ use hexvault_envelope::{
     ByteStorage, Compression, Error, LIMIT_CEILING, Limits, Options, max_lz4_output,
 };
 
+/// A storage that also reads the unchecked envelopes these tests craft (the limits are
+/// checked before the checksum flag either way).
 fn storage(max_original: u64, max_envelope: u64) -> ByteStorage {
     ByteStorage::new(
         Options::default()
+            .accept_unchecked(true)
             .with_compression(Compression::Auto)
             .with_limits(Limits::new(max_original, max_envelope).unwrap()),
     )
@@ -204,7 +207,11 @@ fn lowered_ratio_limit() {
 fn declared_smaller_than_stream_is_corrupt_not_overflow() {
     // The block decodes to 18 bytes; the header declares 10: the decoder stops at the
     // buffer's end and reports the stream as corrupt.
-    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    let s = ByteStorage::new(
+        Options::default()
+            .accept_unchecked(true)
+            .with_compression(Compression::Auto),
+    );
     let block = [0x1E, b'a', 0x01, 0x00, 0x00];
     let env = craft(true, 10, None, b"", &block);
     assert!(matches!(s.retrieve(&env), Err(Error::CorruptLz4 { .. })));
@@ -226,7 +233,7 @@ fn the_ceiling_is_512_mib() {
 #[cfg(all(feature = "compression", feature = "checksum"))]
 #[test]
 fn empty_lz4_payload_is_refused() {
-    let s = ByteStorage::default();
+    let s = ByteStorage::new(Options::default().accept_unchecked(true));
     for declared in [0u64, 1] {
         for checksum in [None, Some(xxh3(&vec![0u8; declared as usize]))] {
             let env = craft(true, declared, checksum, b"", &[]);

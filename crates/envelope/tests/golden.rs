@@ -85,7 +85,14 @@ fn read(name: &str, ext: &str) -> Vec<u8> {
 
 #[test]
 fn golden_envelopes_decode_forever() {
-    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    // The unchecked goldens are read by a storage that accepts them; by default they are
+    // refused (below).
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .accept_unchecked(true),
+    );
+    let strict = ByteStorage::default();
     let mut out = Vec::new();
     for g in GOLDEN {
         let content = read(g.name, "bin");
@@ -93,6 +100,17 @@ fn golden_envelopes_decode_forever() {
         assert_eq!(xxhash_rust::xxh3::xxh3_64(&content), g.xxh3, "{}", g.name);
         let envelope = read(g.name, "hxev");
         assert_eq!(&envelope[..5], b"HXEV\x01", "{}", g.name);
+        if !g.checksummed
+            && cfg!(feature = "checksum")
+            && (cfg!(feature = "compression") || !g.compressed)
+        {
+            assert_eq!(
+                strict.retrieve(&envelope),
+                Err(Error::ChecksumMissing),
+                "{}",
+                g.name
+            );
+        }
         let result = s.retrieve_into(&envelope, &mut out);
         if g.checksummed && !cfg!(feature = "checksum") {
             assert_eq!(result, Err(Error::ChecksumUnsupported), "{}", g.name);

@@ -11,7 +11,7 @@
 mod common;
 
 use common::{craft, fix_header_check, json_like, noise, xxh3};
-use hexvault_envelope::{ByteStorage, Checksum, Compression, ContentType, Error, Options};
+use hexvault_envelope::{ByteStorage, Compression, ContentType, Error, Options};
 
 /// A compressed envelope of exactly 4096 bytes and a raw one of exactly 4096 bytes.
 fn four_kib_envelopes() -> Vec<Vec<u8>> {
@@ -152,21 +152,20 @@ fn errors_name_the_problem() {
         Err(Error::HeaderChecksumMismatch { .. })
     ));
 
-    // Content checksum wrong, header check recomputed: names both values.
+    // Content checksum wrong, header check recomputed: refused, and neither hash of the
+    // content is printed (a short secret could be found from it; review round 50).
     let mut e = env.clone();
     e[16] ^= 0xFF;
     fix_header_check(&mut e);
     let stored = u64::from_le_bytes(e[16..24].try_into().unwrap());
-    assert_eq!(
-        s.retrieve(&e),
-        Err(Error::ChecksumMismatch {
-            stored: Checksum::new(stored),
-            computed: Checksum::new(xxh3(&data)),
-        })
-    );
-    let msg = s.retrieve(&e).unwrap_err().to_string();
-    assert!(msg.contains(&format!("{:016x}", xxh3(&data))), "{msg}");
-    assert!(msg.contains(&format!("{stored:016x}")), "{msg}");
+    assert_eq!(s.retrieve(&e), Err(Error::ChecksumMismatch));
+    let error = s.retrieve(&e).unwrap_err();
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains(&format!("{:016x}", xxh3(&data))), "{text}");
+        assert!(!text.contains(&format!("{stored:016x}")), "{text}");
+        assert!(!text.contains(&format!("{:x}", xxh3(&data))), "{text}");
+        assert!(!text.contains(&xxh3(&data).to_string()), "{text}");
+    }
 
     // Corrupt LZ4 (offset 0), header consistent.
     let bad = craft(
@@ -194,7 +193,7 @@ fn errors_name_the_problem() {
     e[last] ^= 1;
     assert!(matches!(
         s.retrieve(&e),
-        Err(Error::PayloadChecksumMismatch { .. })
+        Err(Error::PayloadChecksumMismatch)
     ));
 
     // Raw payload shorter than declared.
@@ -223,8 +222,36 @@ fn errors_name_the_problem() {
 }
 
 #[test]
-fn unchecked_envelopes_from_checksum_less_builds_are_read() {
-    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+fn unchecked_envelopes_from_checksum_less_builds_are_read_only_when_accepted() {
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .accept_unchecked(true),
+    );
+    let strict = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    for envelope in [
+        craft(false, 3, None, b"x/y", b"abc"),
+        craft(
+            true,
+            1000,
+            None,
+            b"",
+            &lz4_flex::block::compress(&[b'q'; 1000]),
+        ),
+    ] {
+        let refused = strict.check(&envelope);
+        if cfg!(feature = "checksum") {
+            assert_eq!(refused, Err(Error::ChecksumMissing));
+            let mut out = vec![7u8; 50];
+            assert_eq!(
+                strict.retrieve_into(&envelope, &mut out),
+                Err(Error::ChecksumMissing)
+            );
+            assert!(out.is_empty());
+        } else {
+            assert!(refused.is_ok(), "{refused:?}");
+        }
+    }
     assert_eq!(
         s.retrieve(&craft(false, 3, None, b"x/y", b"abc")).unwrap(),
         b"abc"
@@ -243,7 +270,7 @@ fn failed_retrieve_zeroes_the_callers_buffer() {
     let bad = craft(false, 5, Some(0), b"", b"abcde");
     assert!(matches!(
         s.retrieve_into(&bad, &mut out),
-        Err(Error::ChecksumMismatch { .. })
+        Err(Error::ChecksumMismatch)
     ));
     assert!(out.is_empty());
     assert!(out.capacity() >= 5);
@@ -251,7 +278,11 @@ fn failed_retrieve_zeroes_the_callers_buffer() {
 
 #[test]
 fn reused_buffer_never_leaks_stale_bytes() {
-    let s = ByteStorage::new(Options::default().with_compression(Compression::Auto));
+    let s = ByteStorage::new(
+        Options::default()
+            .with_compression(Compression::Auto)
+            .accept_unchecked(true),
+    );
     // A block whose first match reaches 16 bytes before the start of the output, in an
     // envelope without checksums (so only the decoder stands between us and the stale bytes).
     let block = [0x14, b'a', 0x10, 0x00, 0x00];
@@ -279,7 +310,7 @@ fn header_encode_matches_the_documented_layout() {
     let ct = ContentType::new("a/b").unwrap();
     let header = hexvault_envelope::Header::new(
         true,
-        Some(Checksum::new(xxh3(&[b'z'; 300]))),
+        Some(hexvault_envelope::Checksum::new(xxh3(&[b'z'; 300]))),
         300,
         Some(ct),
     );
@@ -295,4 +326,28 @@ fn header_encode_matches_the_documented_layout() {
             .unwrap(),
         vec![b'z'; 300]
     );
+}
+
+/// Review round 50: with checksums in the build, an envelope whose checks were stripped
+/// (flag cleared, check bytes zeroed) and whose content was then edited is refused, as is a
+/// corrupted envelope of a checksum-less build; neither is returned as content.
+#[cfg(feature = "checksum")]
+#[test]
+fn stripped_checks_and_corrupted_unchecked_envelopes_are_refused() {
+    let storage = ByteStorage::default();
+    let mut unchecked = include_bytes!("data/hello-unchecked.hxev").to_vec();
+    let last = unchecked.len() - 1;
+    unchecked[last] ^= 0x01;
+    assert_eq!(storage.retrieve(&unchecked), Err(Error::ChecksumMissing));
+    let mut stripped = storage.store(b"amount=100").unwrap();
+    assert_eq!(stripped[5], hexvault_envelope::FLAG_CHECKSUM);
+    stripped[5] = 0;
+    stripped[16..32].fill(0);
+    let at = stripped.len() - 3;
+    stripped[at] = b'9';
+    assert_eq!(storage.retrieve(&stripped), Err(Error::ChecksumMissing));
+    // Flag cleared alone (check bytes left): non-canonical, refused too.
+    let mut flag_only = storage.store(b"amount=100").unwrap();
+    flag_only[5] = 0;
+    assert!(storage.retrieve(&flag_only).is_err());
 }

@@ -214,10 +214,11 @@ fn envelope_status(error: &envelope::Error) -> HexvaultStatus {
         | E::LengthMismatch { .. }
         | E::CorruptLz4 { .. }
         | E::CompressionUnsupported
-        | E::ChecksumUnsupported => HexvaultStatus::MalformedInput,
-        E::HeaderChecksumMismatch { .. }
-        | E::PayloadChecksumMismatch { .. }
-        | E::ChecksumMismatch { .. } => HexvaultStatus::ChecksumMismatch,
+        | E::ChecksumUnsupported
+        | E::ChecksumMissing => HexvaultStatus::MalformedInput,
+        E::HeaderChecksumMismatch { .. } | E::PayloadChecksumMismatch | E::ChecksumMismatch => {
+            HexvaultStatus::ChecksumMismatch
+        }
         E::OriginalTooLarge { .. } | E::EnvelopeTooLarge { .. } | E::ImpossibleRatio { .. } => {
             HexvaultStatus::LimitExceeded
         }

@@ -396,6 +396,16 @@ fn envelope_errors_map_to_their_codes() {
         retrieve(b"not an envelope at all, clearly not", None),
         Err(HexvaultStatus::MalformedInput)
     );
+    // Checks stripped (flag cleared, check bytes zeroed) and content edited: refused as an
+    // envelope without checksums (review round 50), not returned.
+    let mut stripped = envelope.clone();
+    stripped[5] = 0;
+    stripped[16..32].fill(0);
+    stripped[last] ^= 1;
+    assert_eq!(
+        retrieve(&stripped, None),
+        Err(HexvaultStatus::MalformedInput)
+    );
     let mut tight = hexvault_envelope_options_default();
     tight.max_original_len = 4;
     assert_eq!(

@@ -104,6 +104,8 @@ pub(crate) fn unpack(args: &EnvelopeArgs, json: bool) -> CliResult {
     let envelope = input::public_input(args.input.as_deref(), LIMIT_CEILING, "envelope")?;
     let storage = ByteStorage::new(Options::default());
     let mut data = zeroize::Zeroizing::new(Vec::new());
+    // An envelope without checksums is refused (`ChecksumMissing`): nothing here would
+    // detect a change to its content.
     let report = storage.retrieve_into(&envelope, &mut data)?;
     output::write_bytes(args.output.as_deref(), &data)?;
     match (&args.output, json) {
