@@ -103,7 +103,7 @@ fn the_phrase_does_not_recreate_layer_two_keys_but_when_to_use_says_every_key() 
     );
 }
 
-/// docs/when-to-use.md:63-64: "What hexvault cannot protect against: an attacker who reads
+/// docs/when-to-use.md:62-63: "What hexvault cannot protect against: an attacker who reads
 /// the process's memory while keys are in use, or who obtains the phrase and passphrase."
 /// SECURITY.md's attacker "can read and change everything hexvault writes (... audit log
 /// files)": whoever deletes the audit log and its anchor file (both written by hexvault)
