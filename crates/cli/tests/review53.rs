@@ -36,7 +36,16 @@ fn trezor_audit_log(dir: &Path, name: &str) -> PathBuf {
 
 fn trezor_public_key() -> String {
     let derived = hexvault(
-        &["derive", "--curve", "ed25519", "--path", "m/74'/2'/2'/0'", "--passphrase-env", "PASS", "--json"],
+        &[
+            "derive",
+            "--curve",
+            "ed25519",
+            "--path",
+            "m/74'/2'/2'/0'",
+            "--passphrase-env",
+            "PASS",
+            "--json",
+        ],
         "",
         &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")],
     );
@@ -59,8 +68,15 @@ fn frames(bytes: &[u8]) -> Vec<(usize, usize, bool)> {
 fn write_frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     use sha2::{Digest, Sha256};
     let head = [&[kind][..], &(payload.len() as u32).to_be_bytes()].concat();
-    let hc = Sha256::new().chain_update(b"hexvault-audit/v1/frame-header").chain_update(&head).finalize();
-    let sum = Sha256::new().chain_update(b"hexvault-audit/v1/frame").chain_update(&head).chain_update(payload).finalize();
+    let hc = Sha256::new()
+        .chain_update(b"hexvault-audit/v1/frame-header")
+        .chain_update(&head)
+        .finalize();
+    let sum = Sha256::new()
+        .chain_update(b"hexvault-audit/v1/frame")
+        .chain_update(&head)
+        .chain_update(payload)
+        .finalize();
     out.extend_from_slice(&head);
     out.extend_from_slice(&hc[..4]);
     out.extend_from_slice(payload);
@@ -76,7 +92,11 @@ fn verify(log: &Path, extra: &[&str], keyed: bool) -> Output {
         args.extend_from_slice(&["--public-key", &key]);
     }
     args.extend_from_slice(extra);
-    hexvault(&args, "", &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")])
+    hexvault(
+        &args,
+        "",
+        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")],
+    )
 }
 
 /// docs/formats.md:481: "Damage is charged to a sequence number: a record's own"; and
@@ -107,7 +127,10 @@ fn public_key_verify_charges_an_edited_chain_value_to_the_next_record() {
     let keyed = verify(&log, &[], true);
     assert_eq!(keyed.status.code(), Some(1));
     let keyed: serde_json::Value = serde_json::from_slice(&keyed.stdout).unwrap();
-    assert_eq!(keyed["failure_sequence"], 5, "the keyed verifier names the edited record");
+    assert_eq!(
+        keyed["failure_sequence"], 5,
+        "the keyed verifier names the edited record"
+    );
 
     let public = verify(&log, &[], false);
     assert_eq!(public.status.code(), Some(1));
@@ -162,7 +185,15 @@ fn public_key_verify_of_postgres_charges_an_edited_chain_row_to_the_next_record(
         ("PASS", "TREZOR"),
         ("AUDIT_DB", url.as_str()),
     ];
-    let base = ["audit", "verify", "--postgres-url-env", "AUDIT_DB", "--log-id", &id, "--json"];
+    let base = [
+        "audit",
+        "verify",
+        "--postgres-url-env",
+        "AUDIT_DB",
+        "--log-id",
+        &id,
+        "--json",
+    ];
     let mut keyed_args = base.to_vec();
     keyed_args.extend_from_slice(&["--passphrase-env", "PASS"]);
     let keyed = hexvault(&keyed_args, "", &env);
@@ -181,7 +212,6 @@ fn public_key_verify_of_postgres_charges_an_edited_chain_row_to_the_next_record(
         "public-key verification charged an edit of row 5 to record {charged}: {public}"
     );
 }
-
 
 /// crates/cli/src/commands/audit.rs:172-175 (`--anchor`): "The log's anchor file (the
 /// latest checkpoint, kept outside the log; a copy kept elsewhere is best). Default:

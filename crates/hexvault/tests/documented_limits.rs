@@ -1,5 +1,6 @@
-//! Review round 52: the threat model as a user checks it (SECURITY.md's threat table, the
-//! threat-model suite, docs/when-to-use.md), attacked through the facade.
+//! Limits the documents a user reads to choose the tool (docs/when-to-use.md) must name,
+//! shown through the facade (review round 52: the page promised that the phrase re-creates
+//! every key, and named two limits only).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,8 +13,8 @@ use std::time::Duration;
 
 use hexvault::audit::Anchor;
 use hexvault::cells::{
-    AccessToken, CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext,
-    PolicyId, PolicySecret, TokenResolver,
+    AccessToken, CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
+    PolicySecret, TokenResolver,
 };
 use hexvault::{NoAccessTokens, Vault, VaultBuilder};
 
@@ -54,17 +55,12 @@ fn line<'a>(doc: &'a str, prefix: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line starting with {prefix:?}"))
 }
 
-/// docs/when-to-use.md:26 ("recovery from a written backup | yes: the phrase re-creates every
-/// key anywhere, offline, except a master key version rotated in with `Vault::rotate_master`")
-/// and docs/when-to-use.md:4 ("from which every key is derived deterministically (but a master
-/// key rotated in later ...)"). A layer-2 key mixes in the session key, random and held in
-/// memory only (SECURITY.md: "layer 2 (session key in memory only ...)"): data sealed at
-/// layer 2 never opens again from the written backup once the session is gone, and the
-/// recovery row does not say so. Fixed when the row (or the paragraph) names layer-2 data
-/// as an exception.
+/// Layer-2 data does not survive its session: a vault rebuilt from the written phrase, with
+/// every credential the application has and a new session, opens nothing of it (a session
+/// mismatch; with the header rewritten to name the new session, an authentication failure),
+/// and the recovery row of docs/when-to-use.md says so.
 #[test]
-#[ignore = "review52 finding"]
-fn the_phrase_does_not_recreate_layer_two_keys_but_when_to_use_says_every_key() {
+fn layer_two_data_does_not_survive_its_session_as_when_to_use_says() {
     let o = ObjectId::new("payroll").unwrap();
     let token = AccessToken::new(b"t".to_vec());
     let (blob, old_id) = {
@@ -86,9 +82,21 @@ fn the_phrase_does_not_recreate_layer_two_keys_but_when_to_use_says_every_key() 
     let session = rebuilt.start_session(Duration::from_secs(60)).unwrap();
     let creds = Credentials::none().token(&token).session(&session);
     let err = cell.open(&o, &blob, &creds).unwrap_err();
-    assert!(matches!(err, Error::Mismatch { field: "session", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Mismatch {
+                field: "session",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // Even with the header rewritten to name the new session: another layer-2 key.
-    let at = blob.windows(16).position(|w| w == old_id.as_slice()).unwrap();
+    let at = blob
+        .windows(16)
+        .position(|w| w == old_id.as_slice())
+        .unwrap();
     let mut forged = blob.clone();
     forged[at..at + 16].copy_from_slice(session.id());
     let err = cell.open(&o, &forged, &creds).unwrap_err();
@@ -98,24 +106,17 @@ fn the_phrase_does_not_recreate_layer_two_keys_but_when_to_use_says_every_key() 
     let row = line(&doc, "| recovery from a written backup |");
     assert!(
         row.contains("layer 2") || row.contains("layer-2") || row.contains("session"),
-        "docs/when-to-use.md promises that the phrase re-creates every key except a rotated-in \
-         master, yet layer-2 data is lost with its session: {row}"
+        "docs/when-to-use.md's recovery row no longer names layer-2 data: {row}"
     );
 }
 
-/// docs/when-to-use.md:62-63: "What hexvault cannot protect against: an attacker who reads
-/// the process's memory while keys are in use, or who obtains the phrase and passphrase."
-/// SECURITY.md's attacker "can read and change everything hexvault writes (... audit log
-/// files)": whoever deletes the audit log and its anchor file (both written by hexvault)
-/// resets every rotation and retirement, and a blob under a retired cell key version opens
-/// again after the restart (SECURITY.md lists this only under "Known limits"; the
-/// when-to-use page, the one a user reads to choose the tool, names two limits and neither
-/// is this one; nor the clear-text ids and lengths, nor a cut after the last checkpoint).
-/// Fixed when the restarted vault refuses (e.g. a required off-host anchor) or the page
-/// names the log-and-anchor rollback.
+/// Whoever deletes the audit log and its anchor file resets every rotation and retirement
+/// the log recorded: a blob under a retired cell key version opens again once the vault is
+/// rebuilt (SECURITY.md, "Known limits"), and docs/when-to-use.md names that limit with the
+/// advice to keep anchors off the host. If the facade ever refuses to start over (an
+/// off-host anchor required), the test passes on that alone.
 #[test]
-#[ignore = "review52 finding"]
-fn deleting_the_log_and_its_anchor_resurrects_a_retired_key_but_when_to_use_names_two_limits() {
+fn deleting_the_log_and_its_anchor_resets_retirements_as_when_to_use_says() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
     let o = ObjectId::new("o").unwrap();
@@ -151,14 +152,15 @@ fn deleting_the_log_and_its_anchor_resurrects_a_retired_key_but_when_to_use_name
         .cell(CellId::new("c").unwrap());
     let reopened = cell.open(&o, &old, &none);
     if reopened.is_err() {
-        return; // fixed in the code
+        return; // the facade refused to start over
     }
     assert_eq!(reopened.unwrap().expose_secret(), b"old");
     let doc = when_to_use();
     let tail = &doc[doc.find("What hexvault cannot protect against").unwrap()..];
     assert!(
-        tail.contains("anchor") || tail.contains("audit log"),
+        tail.contains("both the\naudit log and its anchor")
+            || tail.contains("both the audit log and its anchor"),
         "a retired key version opens again after the log and its anchor were deleted, and \
-         docs/when-to-use.md names only memory readers and phrase holders: {tail}"
+         docs/when-to-use.md no longer names that limit: {tail}"
     );
 }
