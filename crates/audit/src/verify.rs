@@ -353,7 +353,19 @@ impl ChainCheck {
         if let Some(head) = &self.head
             && rec.prev_chain != *head
         {
-            return Err(fail(Damage::BrokenLink));
+            // Without the audit key a stored chain value is checked only through the next
+            // record's link (or a checkpoint): the previous record's stored value may be the
+            // one changed, so the failure is charged to the first record after the previous
+            // checkpoint, as every change is then (review round 53).
+            let sequence = if self.chainer.is_none() {
+                self.segment_start()
+            } else {
+                at
+            };
+            return Err(Failure {
+                sequence,
+                reason: Damage::BrokenLink,
+            });
         }
         let public = public_step(self.construction, &self.public_head, encoded)
             .map_err(|_| fail(Damage::Encoding))?;

@@ -163,3 +163,38 @@ fn a_damaged_record_of_an_unsigned_log_with_an_interval_is_charged_to_itself() {
         "the damaged record is record 2, got {failure}"
     );
 }
+
+/// docs/formats.md ("Damage is charged"): with the public key only, a link that does not
+/// follow is charged to the first record after the previous checkpoint, since the previous
+/// record's stored chain value (which only the audit key checks) may be what changed. Record
+/// 5's stored chain value edited (frame checksum recomputed): the keyed verifier names 5,
+/// the public-key verifier 4 (the checkpoint over 3 is the previous one), never the unchanged
+/// record 6 (review round 53), with records 0..=3 passed.
+#[test]
+fn an_edited_stored_chain_value_is_charged_no_later_than_its_record_without_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path(), 10, 4);
+    let bytes = std::fs::read(&path).unwrap();
+    let record = *frames(&bytes)
+        .iter()
+        .find(|f| !f.is_checkpoint && f.seq == 5)
+        .unwrap();
+    let mut bad = bytes.clone();
+    // The stored chain value is the last 32 bytes of the payload, before the 8-byte sum.
+    bad[record.end - 9] ^= 1;
+    reseal_checksum(&mut bad, record.start, record.end);
+    let keyed_failure = keyed().verify_bytes(&bad).unwrap().failure.unwrap();
+    assert_eq!(
+        (keyed_failure.sequence.get(), keyed_failure.reason),
+        (5, Damage::ChainMismatch)
+    );
+    let report = Verifier::public_key(public_key())
+        .verify_bytes(&bad)
+        .unwrap();
+    let failure = report.failure.unwrap();
+    assert_eq!(
+        (failure.sequence.get(), failure.reason),
+        (4, Damage::BrokenLink)
+    );
+    assert_eq!(report.records, 4);
+}

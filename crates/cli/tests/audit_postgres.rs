@@ -461,3 +461,46 @@ fn checkpoint_every_refuses_a_head_row_that_names_another_interval() {
     let err = stderr_of(&refused);
     assert!(err.contains("interval") && err.contains('4'), "{err}");
 }
+
+/// Review round 53: the `chain` column of row 5 changed. Keyed verification names 5;
+/// `--public-key` verification, which checks a stored chain value only through the next
+/// record's link, charges the first record after the previous checkpoint (4), never the
+/// unchanged record 6 (docs/formats.md, "Damage is charged").
+#[test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask postgres`"]
+fn public_key_verify_charges_an_edited_chain_row_no_later_than_its_row() {
+    let log = trezor_pg_log();
+    let id = log.log_id().to_string();
+    let raw = log.log_id().as_bytes().to_vec();
+    Client::connect(&url(), NoTls)
+        .unwrap()
+        .execute(
+            "UPDATE hexvault_audit_records SET chain = set_byte(chain, 31, get_byte(chain, 31) # 1) \
+             WHERE log_id = $1 AND seq = 5",
+            &[&raw],
+        )
+        .unwrap();
+    let env = keyed_env();
+    let keyed = keyed_verify(FROM_ENV, &id, &["--json"], &env);
+    assert_eq!(keyed.status.code(), Some(1));
+    let keyed: serde_json::Value = serde_json::from_slice(&keyed.stdout).unwrap();
+    assert_eq!(keyed["failure_sequence"], 5, "{keyed}");
+    let seed = hexvault::mnemonic::Mnemonic::parse(TREZOR_PHRASE)
+        .unwrap()
+        .to_seed("TREZOR");
+    let public_key: String = hexvault::keys::audit_signer(&seed)
+        .unwrap()
+        .verifying_key()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut args = vec!["audit", "verify"];
+    args.extend_from_slice(&FROM_ENV);
+    args.extend_from_slice(&["--log-id", &id, "--public-key", &public_key, "--json"]);
+    let public = run(&args, &env);
+    assert_eq!(public.status.code(), Some(1));
+    let public: serde_json::Value = serde_json::from_slice(&public.stdout).unwrap();
+    assert_eq!(public["failure_sequence"], 4, "{public}");
+    assert_eq!(public["records"], 4, "{public}");
+}

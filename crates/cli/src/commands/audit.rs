@@ -169,10 +169,11 @@ pub(crate) struct AuditVerifyArgs {
     /// it, the key comes from the mnemonic. Never from the log file.
     #[arg(long, value_name = "HEX", conflicts_with_all = ["mnemonic_file", "passphrase_env", "passphrase_prompt"])]
     public_key: Option<String>,
-    /// The log's anchor file (the latest checkpoint, kept outside the log; a copy kept
-    /// elsewhere is best). Default: FILE.anchor when it exists (a log in PostgreSQL has no
-    /// default: export its anchor with `audit export-anchor`). A log that ends before the
-    /// anchor's sequence is reported as cut, with the number of records missing.
+    /// An anchor file of the log (a checkpoint kept outside it; a copy kept elsewhere is
+    /// best). The anchor beside the log (FILE.anchor, or the vault's audit.log.anchor) is
+    /// checked too when it exists: the log must pass against both (a log in PostgreSQL has
+    /// none beside it: export its anchor with `audit export-anchor`). A log that ends before
+    /// an anchor's sequence is reported as cut, with the number of records missing.
     #[arg(long, value_name = "FILE")]
     anchor: Option<PathBuf>,
     /// Fail unless the log holds the record with this sequence number (the number of
@@ -238,6 +239,21 @@ fn incompleteness(report: &Report) -> Option<String> {
     (!why.is_empty()).then(|| why.join("; "))
 }
 
+/// What `audit verify` trusts: the checkpoint public key alone, or the audit chain key with
+/// it (from the mnemonic).
+enum Trust {
+    PublicKey(VerifyingKey),
+    Keyed(hexvault::audit::AuditKey, VerifyingKey),
+}
+
+/// Whether two paths name one file (both exist and resolve to the same path).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Verifies the log with the operator's keys or with `--public-key` alone. Strict: exits
 /// 1 when the log is damaged (naming the first bad sequence number), cut (with the number
 /// of records missing), torn or has records after its last checkpoint, unless `--forensic`.
@@ -253,13 +269,10 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         || std::env::var_os(input::MNEMONIC_ENV).is_some_and(|value| !value.is_empty())
         || args.passphrase.passphrase_env.is_some()
         || args.passphrase.passphrase_prompt;
-    let (verifier, mode) = match (&args.public_key, vault_key) {
-        (Some(hex_key), _) => (
-            Verifier::public_key(parse_public_key(hex_key)?),
-            "public-key",
-        ),
+    let (trust, mode) = match (&args.public_key, vault_key) {
+        (Some(hex_key), _) => (Trust::PublicKey(parse_public_key(hex_key)?), "public-key"),
         (None, Some(hex_key)) if !mnemonic_given => (
-            Verifier::public_key(parse_public_key(hex_key).map_err(|_| {
+            Trust::PublicKey(parse_public_key(hex_key).map_err(|_| {
                 CliError::Failed(
                     "the vault's config.toml holds no valid audit_public_key; restore it from a \
                      backup or pass --public-key"
@@ -273,7 +286,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
             let chain_key = hexvault::keys::audit_chain_key(&seed)?;
             let public = hexvault::keys::audit_signer(&seed)?.verifying_key();
             // The trusted public key, not the one stored in the file's header.
-            (Verifier::keyed(&chain_key).with_public_key(public), "keyed")
+            (Trust::Keyed(chain_key, public), "keyed")
         }
     };
     let name = source.name();
@@ -283,15 +296,23 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         (None, Source::File(file)) => crate::vaultdir::vault_log_of(file),
         (None, Source::Postgres { .. }) => None,
     };
-    // The anchor: as given; else, for a vault's log, the vault's anchor file (the one the
+    // The anchor beside the log: for a vault's log, the vault's anchor file (the one the
     // facade and `ls` use, whatever path named the log); else the file's own.
-    let anchor_path = match (&args.anchor, &vault_log, &source) {
-        (Some(path), _, _) => Some(path.clone()),
-        (None, Some(log), _) => Some(Anchor::path_for(log)).filter(|p| p.exists()),
-        (None, None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
-        (None, None, Source::Postgres { .. }) => None,
+    let beside = match (&vault_log, &source) {
+        (Some(log), _) => Some(Anchor::path_for(log)).filter(|p| p.exists()),
+        (None, Source::File(file)) => Some(Anchor::path_for(file)).filter(|p| p.exists()),
+        (None, Source::Postgres { .. }) => None,
     };
-    if let (Some(log), None, false) = (&vault_log, &anchor_path, args.forensic) {
+    // Every anchor there is: the one given with --anchor and the one beside the log. The
+    // log must pass against each (review round 53: a kept older copy given with --anchor
+    // replaced the newer anchor beside the log, and a log cut back between the two passed).
+    let mut anchor_paths: Vec<PathBuf> = args.anchor.iter().cloned().collect();
+    if let Some(beside) = beside
+        && !anchor_paths.iter().any(|given| same_file(given, &beside))
+    {
+        anchor_paths.push(beside);
+    }
+    if let (Some(log), true, false) = (&vault_log, anchor_paths.is_empty(), args.forensic) {
         // The rule of `ls` and of every command that opens the vault (a vault log with no
         // anchor file, whatever it holds), unless a kept anchor is given or --forensic.
         crate::vaultdir::refuse_missing_anchor(
@@ -299,29 +320,54 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
             "--anchor FILE, or read it anyway with --forensic",
         )?;
     }
-    let mut verifier = verifier.require_anchored_tail(!args.forensic);
-    if let Some(path) = &anchor_path {
+    let mut anchors = Vec::with_capacity(anchor_paths.len());
+    for path in &anchor_paths {
         let anchor = Anchor::read(path)
             .map_err(|error| CliError::Failed(format!("anchor {}: {error}", path.display())))?;
-        verifier = verifier.with_anchor(anchor);
+        anchors.push((Some(path.as_path()), Some(anchor)));
     }
-    if let Some(n) = args.min_sequence {
-        verifier = verifier.min_sequence(Sequence::new(n));
+    if anchors.is_empty() {
+        anchors.push((None, None));
     }
-    if let Some(n) = args.checkpoint_every {
-        verifier = verifier.expect_checkpoint_every(n);
-    }
-    let report = match &source {
-        Source::File(file) => verifier
-            .verify_file(file)
+    let mut checked = Vec::with_capacity(anchors.len());
+    for (path, anchor) in anchors {
+        let mut verifier = match &trust {
+            Trust::PublicKey(key) => Verifier::public_key(*key),
+            Trust::Keyed(chain_key, public) => Verifier::keyed(chain_key).with_public_key(*public),
+        }
+        .require_anchored_tail(!args.forensic);
+        if let Some(anchor) = anchor {
+            verifier = verifier.with_anchor(anchor);
+        }
+        if let Some(n) = args.min_sequence {
+            verifier = verifier.min_sequence(Sequence::new(n));
+        }
+        if let Some(n) = args.checkpoint_every {
+            verifier = verifier.expect_checkpoint_every(n);
+        }
+        let report = match &source {
+            Source::File(file) => verifier
+                .verify_file(file)
+                .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
+            Source::Postgres { config, log_id } => hexvault_audit_postgres::verify_paged(
+                &mut connect_postgres(config)?,
+                *log_id,
+                &verifier,
+                hexvault_audit_postgres::DEFAULT_PAGE_ROWS,
+            )
             .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
-        Source::Postgres { config, log_id } => hexvault_audit_postgres::verify_paged(
-            &mut connect_postgres(config)?,
-            *log_id,
-            &verifier,
-            hexvault_audit_postgres::DEFAULT_PAGE_ROWS,
-        )
-        .map_err(|error| CliError::Failed(format!("{name}: {error}")))?,
+        };
+        checked.push((path, report));
+    }
+    // The result against the first anchor the log fails, else against the last one.
+    let failing = checked
+        .iter()
+        .position(|(_, report)| report.failure.is_some() || incompleteness(report).is_some());
+    let chosen = failing.unwrap_or(checked.len().saturating_sub(1));
+    let Some((anchor_path, report)) = checked.into_iter().nth(chosen) else {
+        return Err(CliError::Failed(
+            "internal error: no verification result".into(),
+        ));
     };
     let incomplete = if args.forensic {
         None
@@ -332,7 +378,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         output::json(&verify_report(
             &report,
             mode,
-            anchor_path.as_deref(),
+            anchor_path,
             incomplete.clone(),
         ))?;
     } else {
@@ -347,7 +393,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
                  `init` printed, kept elsewhere) or give the mnemonic",
             );
         }
-        if anchor_path.is_none() && args.min_sequence.is_none() {
+        if anchor_paths.is_empty() && args.min_sequence.is_none() {
             let absent = match &source {
                 Source::File(file) => format!("{}.anchor absent, no --anchor", file.display()),
                 Source::Postgres { .. } => "no --anchor".to_owned(),

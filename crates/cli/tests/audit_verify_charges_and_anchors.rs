@@ -1,4 +1,7 @@
-//! Review round 53: `hexvault audit verify|show|export-anchor` as an operator must trust them.
+//! `hexvault audit verify` names the right place and uses every anchor it has (review round
+//! 53): with the public key only, an edited stored chain value is charged no later than the
+//! record edited (in PostgreSQL: `audit_postgres.rs`); a kept anchor given with `--anchor` is
+//! checked in addition to the one beside the log, never instead of it.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -99,17 +102,12 @@ fn verify(log: &Path, extra: &[&str], keyed: bool) -> Output {
     )
 }
 
-/// docs/formats.md:481: "Damage is charged to a sequence number: a record's own"; and
-/// crates/audit/src/verify.rs:621 (`Verifier::public_key`): "a change is charged to the first
-/// record after the previous checkpoint"; docs/cli.md:172: "damage always exits 1 and names
-/// the first bad sequence". An edit of record 5's stored chain value (the last 32 bytes of
-/// its frame, re-checksummed) is reported by `--public-key` verification at sequence 6
-/// ("previous-chain value does not link"), a record that was not changed, past record 5
-/// that was; the keyed verification of the same file names 5. An operator told "damaged at
-/// sequence 6" looks at the wrong record and trusts 5.
+/// An edit of record 5's stored chain value (the last 32 bytes of its frame, re-checksummed):
+/// keyed verification names 5; `--public-key` verification, which checks a stored chain value
+/// only through the next record's link, charges the first record after the previous
+/// checkpoint (4), never the unchanged record 6 (docs/formats.md, "Damage is charged").
 #[test]
-#[ignore = "review53 finding"]
-fn public_key_verify_charges_an_edited_chain_value_to_the_next_record() {
+fn public_key_verify_charges_an_edited_chain_value_no_later_than_its_record() {
     let dir = tempfile::tempdir().unwrap();
     let log = trezor_audit_log(dir.path(), "a.log");
     std::fs::remove_file(format!("{}.anchor", log.display())).unwrap();
@@ -144,90 +142,12 @@ fn public_key_verify_charges_an_edited_chain_value_to_the_next_record() {
     );
 }
 
-/// The same in PostgreSQL. SECURITY.md:25 (audit on PostgreSQL): "a row changed ...:
-/// reported with its sequence number by the file log's verifier"; docs/cli.md:172 "damage
-/// always exits 1 and names the first bad sequence". The `chain` column of row 5 changed:
-/// `--public-key` verification says "damaged at sequence 6", keyed says 5.
+/// The operator passes the copy of the anchor they kept (taken at an earlier checkpoint, as
+/// SECURITY.md advises); the log has since been cut back to that checkpoint while the anchor
+/// beside it holds the later one. The cut is reported with `--anchor` as without it: both
+/// anchors are checked.
 #[test]
-#[ignore = "review53 finding"]
-fn public_key_verify_of_postgres_charges_an_edited_chain_row_to_the_next_record() {
-    use hexvault::audit::{AuditLog, Event, EventKind, LogOptions};
-    use hexvault_audit_postgres::PgLog;
-    use hexvault_audit_postgres::postgres::{Client, NoTls};
-    let url = std::env::var("HEXVAULT_TEST_POSTGRES_URL")
-        .expect("run through scripts/pg-test-cluster.sh (HEXVAULT_TEST_POSTGRES_URL)");
-    let seed = hexvault::mnemonic::Mnemonic::parse(TREZOR_PHRASE)
-        .unwrap()
-        .to_seed("TREZOR");
-    let log = PgLog::create(
-        Client::connect(&url, NoTls).unwrap(),
-        LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed).unwrap())
-            .signing_key(hexvault::keys::audit_signer(&seed).unwrap())
-            .checkpoint_every(4),
-    )
-    .unwrap();
-    for _ in 0..10 {
-        log.append(Event::new(EventKind::Traverse)).unwrap();
-    }
-    log.checkpoint().unwrap();
-    let id = log.log_id().to_string();
-    let raw = log.log_id().as_bytes().to_vec();
-    Client::connect(&url, NoTls)
-        .unwrap()
-        .execute(
-            "UPDATE hexvault_audit_records SET chain = set_byte(chain, 31, get_byte(chain, 31) # 1) \
-             WHERE log_id = $1 AND seq = 5",
-            &[&raw],
-        )
-        .unwrap();
-    let env = [
-        ("HEXVAULT_MNEMONIC", TREZOR_PHRASE),
-        ("PASS", "TREZOR"),
-        ("AUDIT_DB", url.as_str()),
-    ];
-    let base = [
-        "audit",
-        "verify",
-        "--postgres-url-env",
-        "AUDIT_DB",
-        "--log-id",
-        &id,
-        "--json",
-    ];
-    let mut keyed_args = base.to_vec();
-    keyed_args.extend_from_slice(&["--passphrase-env", "PASS"]);
-    let keyed = hexvault(&keyed_args, "", &env);
-    assert_eq!(keyed.status.code(), Some(1));
-    let keyed: serde_json::Value = serde_json::from_slice(&keyed.stdout).unwrap();
-    assert_eq!(keyed["failure_sequence"], 5, "{keyed}");
-    let key = trezor_public_key();
-    let mut public_args = base.to_vec();
-    public_args.extend_from_slice(&["--public-key", &key]);
-    let public = hexvault(&public_args, "", &env);
-    assert_eq!(public.status.code(), Some(1));
-    let public: serde_json::Value = serde_json::from_slice(&public.stdout).unwrap();
-    let charged = public["failure_sequence"].as_u64().unwrap();
-    assert!(
-        charged <= 5,
-        "public-key verification charged an edit of row 5 to record {charged}: {public}"
-    );
-}
-
-/// crates/cli/src/commands/audit.rs:172-175 (`--anchor`): "The log's anchor file (the
-/// latest checkpoint, kept outside the log; a copy kept elsewhere is best). Default:
-/// FILE.anchor when it exists. A log that ends before the anchor's sequence is reported as
-/// cut"; SECURITY.md:127 "keep a copy of the anchor elsewhere and verify against it
-/// (`hexvault audit verify --anchor`)"; docs/cli.md:172 (strict: "a cut against
-/// `--anchor`/`--min-sequence` ... exit 1"). The operator does what SECURITY.md says and
-/// passes the copy they kept (taken at an earlier checkpoint); the log has since been cut
-/// back to that checkpoint while `FILE.anchor` beside it still holds the later one. With
-/// `--anchor` the anchor beside the log is ignored and the command exits 0 ("ok": true),
-/// while the same command without `--anchor` reports the 2 records missing: giving the
-/// stronger evidence weakens the check, and the operator who followed the advice is told
-/// the log is complete.
-#[test]
-#[ignore = "review53 finding"]
-fn a_kept_older_anchor_hides_the_cut_the_anchor_beside_the_log_shows() {
+fn a_kept_older_anchor_does_not_hide_the_cut_the_anchor_beside_the_log_shows() {
     use hexvault::audit::{AuditLog, Event, EventKind, FileLog, LogOptions};
     let dir = tempfile::tempdir().unwrap();
     let seed = hexvault::mnemonic::Mnemonic::parse(TREZOR_PHRASE)
@@ -271,4 +191,22 @@ fn a_kept_older_anchor_hides_the_cut_the_anchor_beside_the_log_shows() {
         (Some(1), serde_json::Value::Bool(false)),
         "a log cut behind the anchor beside it verified as complete with --anchor: {report}"
     );
+    assert_eq!(report["missing_records"], 2, "{report}");
+    assert_eq!(
+        report["anchor"],
+        format!("{}.anchor", path.display()),
+        "the anchor the log failed against is the one reported"
+    );
+    // The kept anchor alone (the one beside the log removed) still passes the cut log: it
+    // is older than the cut.
+    std::fs::remove_file(&beside).unwrap();
+    let kept_only = verify(&path, &["--anchor", kept.to_str().unwrap()], false);
+    assert_eq!(kept_only.status.code(), Some(0), "{kept_only:?}");
+    // A kept anchor of another log fails the command even when the one beside passes.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = trezor_audit_log(other_dir.path(), "other.log");
+    std::fs::copy(&kept, &beside).unwrap();
+    let foreign = PathBuf::from(format!("{}.anchor", other.display()));
+    let refused = verify(&path, &["--anchor", foreign.to_str().unwrap()], false);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
 }
