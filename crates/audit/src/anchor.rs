@@ -132,12 +132,27 @@ impl Anchor {
         Self::new(cp)
     }
 
-    /// Reads an anchor file.
+    /// Reads an anchor file: a regular file (a FIFO, a device or a directory in its place
+    /// is refused before it is opened, so the read cannot hang or run without end), of
+    /// which at most one byte past [`ANCHOR_LEN`] is read (review round 53 LOW).
     ///
     /// # Errors
-    /// [`Error::Io`] and the errors of [`Anchor::decode`].
+    /// [`Error::Io`], [`Error::BadAnchor`] for a path that is not a regular file, and the
+    /// errors of [`Anchor::decode`].
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
-        Self::decode(&std::fs::read(path)?)
+        use std::io::Read as _;
+        let path = path.as_ref();
+        let not_a_file = Error::BadAnchor("the anchor path is not a regular file");
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(not_a_file);
+        }
+        let file = std::fs::File::open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(not_a_file);
+        }
+        let mut bytes = Vec::with_capacity(ANCHOR_LEN + 1);
+        file.take(ANCHOR_LEN as u64 + 1).read_to_end(&mut bytes)?;
+        Self::decode(&bytes)
     }
 
     /// Replaces the file at `path` atomically: removes a leftover `<path>.tmp` (a file or

@@ -621,3 +621,29 @@ fn a_failed_anchor_write_leaves_the_log_usable() {
         .unwrap();
     assert!(report.is_ok(), "{report}");
 }
+
+/// Review round 53 LOW: an anchor path that is a FIFO, a link to `/dev/zero` or a directory
+/// is refused at once (no read that hangs or runs without end); a file longer than an
+/// anchor is refused after one byte past the anchor's length.
+#[test]
+fn an_anchor_path_that_is_no_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.anchor");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let zero = dir.path().join("zero.anchor");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for path in [fifo.as_path(), zero.as_path(), dir.path()] {
+        assert!(
+            matches!(Anchor::read(path), Err(Error::BadAnchor(_))),
+            "{}",
+            path.display()
+        );
+    }
+    let long = dir.path().join("long.anchor");
+    std::fs::write(&long, vec![0u8; 1 << 20]).unwrap();
+    assert!(matches!(Anchor::read(&long), Err(Error::BadAnchor(_))));
+}

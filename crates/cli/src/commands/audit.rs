@@ -807,6 +807,9 @@ pub(crate) fn export_anchor(args: &AuditExportAnchorArgs, json: bool) -> CliResu
     std::io::Write::write_all(&mut temp, &anchor.encode()).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;
     temp.persist(&args.out).map_err(|error| io(error.error))?;
+    // The rename is durable only once the directory is (as for the file log's anchor,
+    // docs/formats.md; review round 53 LOW).
+    crate::vaultdir::sync_dir(&dir)?;
     if json {
         output::json(&serde_json::json!({
             "log_id": anchor.log_id().to_string(),
