@@ -452,6 +452,27 @@ impl FileLog {
             }
             Err(e) => return Err(Error::Io(e)),
         };
+        let created = Self::start_created(file, path, log_id, checkpoint_every, options);
+        if created.is_err() {
+            // This call made the file and could not make it a log (locked by a racing
+            // `open`, the header not written or not synced): nothing half-made stays behind
+            // to make every later `create` fail with `AlreadyExists` and `open` with
+            // `NotAuditLog` (review round 51 LOW). A power loss before the header was synced
+            // can still leave an empty file: remove it by hand.
+            let _ = std::fs::remove_file(path);
+            let _ = sync_parent(path);
+        }
+        created
+    }
+
+    /// Locks the file `create` just made, writes and syncs its header, and starts the log.
+    fn start_created(
+        file: std::fs::File,
+        path: &Path,
+        log_id: LogId,
+        checkpoint_every: u32,
+        options: LogOptions,
+    ) -> Result<Self> {
         lock_file(&file, path)?;
         let header = FileHeader {
             version: options.format,
