@@ -1,12 +1,7 @@
 //! `FileLog::create` leaves nothing behind when it fails after making the file (review round
 //! 51 LOW): here its header cannot be written (a file size limit of 0 bytes, set in a child
 //! process that ignores `SIGXFSZ`, so the write fails with `EFBIG`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -44,7 +39,11 @@ fn a_create_whose_header_cannot_be_written_leaves_no_file() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("FAILED"), "{stdout}");
-    assert!(!path.exists(), "a failed create left {} behind", path.display());
+    assert!(
+        !path.exists(),
+        "a failed create left {} behind",
+        path.display()
+    );
     // The path is free for the next create (in this process, without the limit).
     FileLog::create(&path, options(4, Durability::EveryRecord)).unwrap();
 }

@@ -289,3 +289,55 @@ fn a_failed_file_log_batch_returns_no_blob_and_its_records_say_performed_not_del
     // A gapless prefix of the batch, here all of it (synced before the anchor failed).
     assert_eq!(kinds, vec![EventKind::Traverse; 5]);
 }
+
+/// docs/formats.md: a refused traversal's record has "key version 0 where it was not
+/// determined". In a batch, an item refused before its destination is looked up (a blob of
+/// another cell) records destination key version 0, as a single traversal of it does, not
+/// the version the previous item sealed under (review round 51 LOW).
+#[test]
+fn an_item_refused_before_its_destination_records_version_zero_in_a_batch_too() {
+    let (vault, log) = vault();
+    let (a, b, c) = (
+        cell(&vault, "p", "a"),
+        cell(&vault, "q", "b"),
+        cell(&vault, "p", "c"),
+    );
+    b.rotate().unwrap(); // the destination seals under version 2
+    let edge = vault.connect(&a, &b).unwrap();
+    let none = Credentials::none();
+    let (good, foreign) = (oid("good"), oid("foreign"));
+    let good_blob = a.seal(&good, b"moves", Layer::Rest, &none).unwrap();
+    let foreign_blob = c
+        .seal(&foreign, b"another cell's", Layer::Rest, &none)
+        .unwrap();
+    let items: Vec<(&ObjectId, &[u8])> = vec![(&good, &good_blob), (&foreign, &foreign_blob)];
+    let results = edge.traverse_batch(&items, &none, &none).unwrap();
+    assert!(results[0].is_ok());
+    assert!(matches!(
+        results[1],
+        Err(Error::Cells(CellsError::RouteMismatch { .. }))
+    ));
+    assert!(
+        edge.traverse(&foreign, &foreign_blob, &none, &none)
+            .is_err()
+    );
+    let recs = log.records();
+    let versions: Vec<(EventKind, u32)> = recs
+        .iter()
+        .filter(|r| matches!(r.event.kind, EventKind::Traverse | EventKind::Denied))
+        .map(|r| {
+            (
+                r.event.kind,
+                r.event.destination.as_ref().unwrap().key_version.0,
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            (EventKind::Traverse, 2),
+            (EventKind::Denied, 0),
+            (EventKind::Denied, 0)
+        ]
+    );
+}

@@ -116,6 +116,10 @@ struct Memo<'a> {
     source: Option<((Layer, u32, u32), u64, Side<'a>)>,
     /// The destination side of the last item: its layer and the generation.
     destination: Option<(Layer, u64, Side<'a>)>,
+    /// Whether `destination` was determined (resolved or reused) for the current item: a
+    /// refusal before that step records key version 0, not the previous item's (review
+    /// round 51 LOW).
+    destination_current: bool,
 }
 
 impl Vault {
@@ -312,6 +316,7 @@ impl Vault {
         let to_layer = to_layer.unwrap_or(header.top);
         let from_at = audit.source_at(header.top, header.cell_version);
         let input = blob_ref(blob, &header)?;
+        memo.destination_current = false;
         match self.reencrypt(
             route,
             object,
@@ -339,10 +344,11 @@ impl Vault {
                 Ok((Ok(sealed), event))
             }
             Err(err) => {
+                let current = memo.destination_current;
                 let to_version = memo
                     .destination
                     .as_ref()
-                    .filter(|(layer, _, _)| *layer == to_layer)
+                    .filter(|(layer, _, _)| current && *layer == to_layer)
                     .map_or(0, |(_, _, side)| side.cell_version);
                 let event = denied(
                     &err,
@@ -459,6 +465,7 @@ impl Vault {
                 },
             ));
         }
+        memo.destination_current = true;
         let (Some((_, _, src)), Some((_, _, dst))) = (&memo.source, &memo.destination) else {
             return Err(Error::Internal {
                 what: "traversal sides not resolved",
