@@ -508,7 +508,10 @@ impl FileLog {
     /// torn final frame: its bytes are saved to `<log>.torn-<offset>` (synced) before the
     /// log is cut back to its last complete frame. If the interval checkpoint after the
     /// last record is missing (a crash between the two frames), it is signed and written
-    /// now. The options must name the checkpoint interval recorded in the file's header
+    /// now. An anchor older than the log's last checkpoint (a crash between the checkpoint's
+    /// sync and the anchor's rename) is rewritten from that checkpoint once the log verified
+    /// against it; a missing anchor is not recreated. The options must name the checkpoint
+    /// interval recorded in the file's header
     /// (else [`Error::CheckpointIntervalMismatch`]: the writer never takes it from the
     /// file). Returns the log and the verification report ([`Report::torn_tail`],
     /// [`Report::torn_tail_saved_to`]).
@@ -594,8 +597,11 @@ impl FileLog {
         let mut chain = ChainState::new(header.log_id, options);
         chain.set_format(header.version);
         let mut verifier = chain.stored_verifier();
+        let mut kept_anchor = None;
         if let Some(ap) = anchor_path.as_ref().filter(|p| p.exists()) {
-            verifier = verifier.with_anchor(Anchor::read(ap)?);
+            let anchor = Anchor::read(ap)?;
+            kept_anchor = Some(anchor.sequence());
+            verifier = verifier.with_anchor(anchor);
         }
         // Keys first (a wrong key is reported as such), then the interval.
         let check = verifier.checker(&header)?;
@@ -634,6 +640,17 @@ impl FileLog {
             report.torn_tail_saved_to = Some(quarantine(path, t.offset, torn)?);
             file.set_len(w.valid_len)?;
             file.sync_all()?;
+        }
+        // A crash between the sync of a checkpoint and the rename of its anchor leaves the
+        // anchor behind the log. The log verified against that anchor, so its last
+        // checkpoint (signed under the trusted key, checked above) becomes the anchor, once
+        // the file is durable up to it: the anchor is never ahead of the durable log (review
+        // round 51 LOW). A missing anchor is never made here: that is for the caller to see.
+        if let (Some(ap), Some(kept), Some(cp)) = (&anchor_path, kept_anchor, &w.last_checkpoint)
+            && cp.sequence > kept
+        {
+            file.sync_all()?;
+            Anchor::new(cp.clone())?.write_atomic(ap)?;
         }
         chain.next = w.check.next();
         if let Some(h) = w.check.head() {
