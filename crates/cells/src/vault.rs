@@ -408,6 +408,26 @@ impl Vault {
         Ok(())
     }
 
+    /// Refuses at layer 2, from now on, every session whose end the records show
+    /// ([`EventKind::SessionEnd`] records with a session id, as [`Vault::end_session`]
+    /// writes them): a vault reopened over the log of one that ended sessions refuses a
+    /// session resumed from an export taken before the end, as the vault that ended it does
+    /// (review round 52 LOW). Give it records of a log this vault's keys verified;
+    /// `hexvault::Vault` does this when it opens an existing file log. Records of other
+    /// kinds, and session ids of another length, are skipped.
+    pub fn replay_session_ends<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a hexvault_audit::AuditRecord>,
+    ) {
+        let ended: Vec<[u8; crate::session::SESSION_ID_LEN]> = records
+            .into_iter()
+            .filter(|record| record.event.kind == EventKind::SessionEnd)
+            .filter_map(|record| record.event.context.as_ref()?.session.as_ref())
+            .filter_map(|id| id.as_bytes().try_into().ok())
+            .collect();
+        self.inner.lock().ended_sessions.extend(ended);
+    }
+
     /// Restores the master's and every cell's key versions from the rotation and
     /// retirement records of an audit log (after a restart: a new vault starts every
     /// version at 1). Give it every record of a log this vault's keys VERIFIED (the chain

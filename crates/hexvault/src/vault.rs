@@ -197,7 +197,9 @@ impl VaultBuilder {
     /// its rotation and retirement records are replayed
     /// ([`hexvault_cells::Vault::replay_versions`]), so every cell and the master resume at
     /// the current and retired-minimum versions they had, and a retired version stays
-    /// retired. A master version the log rotated to is not derived from the root: load its
+    /// retired; the sessions it records as ended are refused at layer 2, also when resumed
+    /// from an export taken before the end
+    /// ([`hexvault_cells::Vault::replay_session_ends`]). A master version the log rotated to is not derived from the root: load its
     /// key with `load_master` before sealing (a seal fails with `UnknownKeyVersion` until
     /// then). The in-memory log (no `audit_file`) keeps nothing: with it, key versions do
     /// not survive a restart (every cell and the master start again at version 1); keep
@@ -369,6 +371,7 @@ impl VaultBuilder {
                 // audit chain key, checkpoints under the audit public key, the anchor),
                 // decoded from the bytes it verified while holding the log's lock.
                 cells.replay_versions(&records)?;
+                cells.replay_session_ends(&records);
                 (Some(report), self.keep_opened_records.then_some(records))
             }
             None => (None, None),

@@ -164,3 +164,49 @@ fn deleting_the_log_and_its_anchor_resets_retirements_as_when_to_use_says() {
          docs/when-to-use.md no longer names that limit: {tail}"
     );
 }
+
+/// A vault reopened over the file log of one that ended a session refuses that session at
+/// layer 2 when resumed from an export taken before the end (the facade replays the log's
+/// session ends as it opens it; review round 52 LOW), for opening and for sealing.
+#[test]
+fn a_reopened_vault_refuses_a_session_its_log_records_as_ended() {
+    use hexvault::cells::Session;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let o = ObjectId::new("o").unwrap();
+    let token = AccessToken::new(b"t".to_vec());
+    let build = || {
+        VaultBuilder::new()
+            .audit_file(&path)
+            .from_mnemonic(PHRASE, "", Fixed)
+            .unwrap()
+    };
+    let (blob, export) = {
+        let vault = build();
+        let cell = vault
+            .partition(PartitionId::new("p").unwrap())
+            .cell(CellId::new("c").unwrap());
+        let session = vault.start_session(Duration::from_secs(600)).unwrap();
+        let creds = Credentials::none().token(&token).session(&session);
+        let blob = cell.seal(&o, b"net=4200", Layer::Session, &creds).unwrap();
+        let export = session.export().unwrap();
+        vault.end_session(&session).unwrap();
+        drop(cell);
+        vault.close().unwrap();
+        (blob, export)
+    };
+    let vault = build();
+    let cell = vault
+        .partition(PartitionId::new("p").unwrap())
+        .cell(CellId::new("c").unwrap());
+    let resumed = Session::resume(&export).unwrap();
+    let creds = Credentials::none().token(&token).session(&resumed);
+    assert!(matches!(
+        cell.open(&o, &blob, &creds),
+        Err(Error::SessionEnded)
+    ));
+    assert!(matches!(
+        cell.seal(&o, b"more", Layer::Session, &creds),
+        Err(Error::SessionEnded)
+    ));
+}
