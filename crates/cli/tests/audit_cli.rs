@@ -411,6 +411,24 @@ fn audit_verify_and_show_read_the_golden_logs() {
         report["level"].as_str().unwrap().contains("v1 log"),
         "{report}"
     );
+    // In text, a warning says what was not checked, also under --quiet (review round 53).
+    let text = hexvault(
+        &[
+            "audit",
+            "verify",
+            v1.to_str().unwrap(),
+            "--public-key",
+            &key,
+            "--quiet",
+        ],
+        "",
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(
+        stderr.contains("hexvault: warning: a format-1 log checked with the public key only"),
+        "{stderr}"
+    );
 
     // Timestamps are RFC 3339 (UTC, nanoseconds), in text and JSON.
     let text = stdout_of(&hexvault(&["audit", "show", v2.to_str().unwrap()], "", &[]));

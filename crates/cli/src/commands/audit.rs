@@ -13,7 +13,7 @@ use crate::vaultdir::VaultDir;
 use crate::{PassphraseArgs, PhraseArgs};
 use hexvault::audit::{
     Anchor, AuditRecord, Binding, BlobRef, Checkpoint, Damage, Endpoint, LogContents, LogEntry,
-    LogId, Outcome, Report, Sequence, Verifier, VerifyingKey,
+    LogId, Outcome, Report, Sequence, Verifier, VerifyLevel, VerifyingKey,
 };
 use hexvault_audit_postgres::StoredLog;
 use hexvault_audit_postgres::postgres::{Client, Config, NoTls};
@@ -383,6 +383,14 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         ))?;
     } else {
         output::line(&report.to_string())?;
+        if report.level == VerifyLevel::PublicKeyOnlyV1 {
+            // Review round 53 LOW: `level` alone said it.
+            output::warning(
+                "a format-1 log checked with the public key only: a record changed together \
+                 with its stored chain value is not detected; verify with the mnemonic (the \
+                 audit key) for a full check",
+            );
+        }
         if mode == "vault-key" {
             // The key came from the directory under test (review round 26): whoever can
             // write the directory can replace the log, its anchor and this key together.
