@@ -218,9 +218,9 @@ fn complete_frame(r: &[u8]) -> Option<(u8, &[u8])> {
     if !head_ok {
         return None;
     }
-    // Only a complete frame counts, so the offset (which only decides between torn and
-    // corrupt) does not matter.
-    match read_frame(r, 0) {
+    // Only a complete frame counts: no torn-or-corrupt decision, whose scan of the zeros
+    // after `r` would run once per frame-shaped head (review round 54 LOW).
+    match parse_frame(r, None) {
         FrameRead::Frame { kind, payload, .. } => Some((kind, payload)),
         _ => None,
     }
@@ -286,6 +286,14 @@ fn zero_filled_within(rest: &[u8], offset: u64, extent: usize) -> bool {
 
 /// Reads the frame at the start of `rest` (non-empty), which is at file offset `offset`.
 pub(crate) fn read_frame(rest: &[u8], offset: u64) -> FrameRead<'_> {
+    parse_frame(rest, Some(offset))
+}
+
+/// [`read_frame`]; with `offset` `None`, a damaged frame is never called torn for zeros
+/// after it (only a frame cut by the end of `rest` is).
+fn parse_frame(rest: &[u8], offset: Option<u64>) -> FrameRead<'_> {
+    let zero_filled =
+        |extent| offset.is_some_and(|offset| zero_filled_within(rest, offset, extent));
     let Some((head, after)) = rest.split_at_checked(FRAME_HEAD_LEN) else {
         return FrameRead::Torn;
     };
@@ -295,7 +303,7 @@ pub(crate) fn read_frame(rest: &[u8], offset: u64) -> FrameRead<'_> {
     if sha_prefix::<4>(&[FRAME_HEAD_DOMAIN, fixed]) != check {
         // A crash can leave zero-filled blocks at the end of a file, from the frame's start
         // or from a block boundary inside its head; anything else is damage.
-        return if zero_filled_within(rest, offset, FRAME_HEAD_LEN) {
+        return if zero_filled(FRAME_HEAD_LEN) {
             FrameRead::Torn
         } else {
             FrameRead::Corrupt(Damage::FrameHeader, kind_hint(rest))
@@ -318,7 +326,7 @@ pub(crate) fn read_frame(rest: &[u8], offset: u64) -> FrameRead<'_> {
     let frame_len = FRAME_HEAD_LEN + len + FRAME_TAIL_LEN;
     if sha_prefix::<8>(&[FRAME_DOMAIN, fixed, payload]) != sum {
         // The head was written; a crash can have left the blocks after it unwritten.
-        return if zero_filled_within(rest, offset, frame_len) {
+        return if zero_filled(frame_len) {
             FrameRead::Torn
         } else {
             FrameRead::Corrupt(Damage::FrameChecksum, Some(kind))

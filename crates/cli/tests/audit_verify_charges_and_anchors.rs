@@ -1,7 +1,8 @@
 //! `hexvault audit verify` names the right place and uses every anchor it has (review round
 //! 53): with the public key only, an edited stored chain value is charged no later than the
 //! record edited (in PostgreSQL: `audit_postgres.rs`); a kept anchor given with `--anchor` is
-//! checked in addition to the one beside the log, never instead of it.
+//! checked in addition to the one beside the log, never instead of it, and the worse result
+//! is reported (review round 54).
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -209,4 +210,96 @@ fn a_kept_older_anchor_does_not_hide_the_cut_the_anchor_beside_the_log_shows() {
     let foreign = PathBuf::from(format!("{}.anchor", other.display()));
     let refused = verify(&path, &["--anchor", foreign.to_str().unwrap()], false);
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+}
+
+/// A log of 10 records (checkpoints over 3, 7 and 9), the operator's kept copy of the anchor
+/// taken at the checkpoint over 7, the anchor beside the log at 9. Returns (log, kept anchor,
+/// the log's bytes, the end offset of the checkpoint over 7).
+fn log_with_kept_older_anchor(dir: &Path) -> (PathBuf, PathBuf, Vec<u8>, usize) {
+    use hexvault::audit::{AuditLog, Event, EventKind, FileLog, LogOptions};
+    let seed = hexvault::mnemonic::Mnemonic::parse(TREZOR_PHRASE)
+        .unwrap()
+        .to_seed("TREZOR");
+    let path = dir.join("audit.log");
+    let log = FileLog::create(
+        &path,
+        LogOptions::keyed(&hexvault::keys::audit_chain_key(&seed).unwrap())
+            .signing_key(hexvault::keys::audit_signer(&seed).unwrap())
+            .checkpoint_every(4),
+    )
+    .unwrap();
+    for _ in 0..8 {
+        log.append(Event::new(EventKind::Traverse)).unwrap();
+    }
+    let beside = PathBuf::from(format!("{}.anchor", path.display()));
+    let kept = dir.join("kept.anchor");
+    std::fs::copy(&beside, &kept).unwrap();
+    for _ in 0..2 {
+        log.append(Event::new(EventKind::Traverse)).unwrap();
+    }
+    log.close().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let cps: Vec<_> = frames(&bytes).into_iter().filter(|f| f.2).collect();
+    let cut_base = cps[1].1;
+    (path, kept, bytes, cut_base)
+}
+
+/// Review round 54: the log is cut back behind the anchor beside it (records 8 and 9 gone)
+/// and the cut ends inside record 8's frame, as a truncation at any byte does. Against the
+/// kept anchor the log is merely torn; against the anchor beside it, cut. The cut (the worse)
+/// is what is reported, with `--anchor` as without.
+#[test]
+fn a_torn_cut_behind_the_anchor_beside_the_log_is_reported_as_a_cut_with_a_kept_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, kept, bytes, cut_base) = log_with_kept_older_anchor(dir.path());
+    // Cut inside record 8's frame: a torn tail of 20 bytes.
+    std::fs::write(&path, &bytes[..cut_base + 20]).unwrap();
+
+    // Control: without --anchor the anchor beside the log shows the cut.
+    let default = verify(&path, &[], false);
+    let report: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
+    assert_eq!(report["missing_records"], 2, "control: {report}");
+
+    let with_kept = verify(&path, &["--anchor", kept.to_str().unwrap()], false);
+    assert_eq!(with_kept.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&with_kept.stdout).unwrap();
+    assert_eq!(
+        report["missing_records"], 2,
+        "the cut behind the anchor beside the log is not reported with --anchor: {report}"
+    );
+}
+
+/// Review round 54: the log cut back to just after record 8 (record 9 and the checkpoint over
+/// it gone). `--forensic --anchor KEPT`: against the kept anchor record 8 is only unanchored;
+/// the cut the anchor beside the log shows is reported (exit 0, forensic), as without
+/// `--anchor`.
+#[test]
+fn forensic_verify_with_a_kept_anchor_reports_the_cut_the_anchor_beside_the_log_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, kept, bytes, cut_base) = log_with_kept_older_anchor(dir.path());
+    let record8_end = frames(&bytes)
+        .into_iter()
+        .find(|f| f.0 == cut_base)
+        .unwrap()
+        .1;
+    std::fs::write(&path, &bytes[..record8_end]).unwrap();
+
+    let default = verify(&path, &["--forensic"], false);
+    let report: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
+    assert_eq!(report["missing_records"], 1, "control: {report}");
+
+    let with_kept = verify(
+        &path,
+        &["--forensic", "--anchor", kept.to_str().unwrap()],
+        false,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&with_kept.stdout).unwrap();
+    assert_eq!(
+        report["missing_records"],
+        1,
+        "forensic verify with a kept anchor hides the cut the anchor beside the log shows \
+         (exit {:?}): {report}",
+        with_kept.status.code()
+    );
+    assert_eq!(with_kept.status.code(), Some(0));
 }

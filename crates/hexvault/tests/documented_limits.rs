@@ -9,12 +9,12 @@
     missing_docs
 )]
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hexvault::audit::Anchor;
 use hexvault::cells::{
     AccessToken, CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
-    PolicySecret, TokenResolver,
+    PolicySecret, Session, SessionExport, TokenResolver,
 };
 use hexvault::{NoAccessTokens, Vault, VaultBuilder};
 
@@ -170,7 +170,6 @@ fn deleting_the_log_and_its_anchor_resets_retirements_as_when_to_use_says() {
 /// session ends as it opens it; review round 52 LOW), for opening and for sealing.
 #[test]
 fn a_reopened_vault_refuses_a_session_its_log_records_as_ended() {
-    use hexvault::cells::Session;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
     let o = ObjectId::new("o").unwrap();
@@ -209,4 +208,63 @@ fn a_reopened_vault_refuses_a_session_its_log_records_as_ended() {
         cell.seal(&o, b"more", Layer::Session, &creds),
         Err(Error::SessionEnded)
     ));
+}
+
+/// Every vault but the one that started a session has only the export's word on its expiry:
+/// one reopened later over the same file log (the start record holds no expiry) opens the
+/// layer-2 blob with an export whose expiry field was moved an hour past the real one
+/// (review round 54), and SECURITY.md ("Known limits") says so.
+#[test]
+fn a_reopened_vault_has_only_the_exports_word_on_the_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let o = ObjectId::new("o").unwrap();
+    let token = AccessToken::new(b"t".to_vec());
+    let build = || {
+        VaultBuilder::new()
+            .audit_file(&path)
+            .from_mnemonic(PHRASE, "", Fixed)
+            .unwrap()
+    };
+    let (blob, export) = {
+        let vault = build();
+        let cell = vault
+            .partition(PartitionId::new("p").unwrap())
+            .cell(CellId::new("c").unwrap());
+        let session = vault.start_session(Duration::from_secs(1)).unwrap();
+        let creds = Credentials::none().token(&token).session(&session);
+        let blob = cell.seal(&o, b"net=4200", Layer::Session, &creds).unwrap();
+        let export = session.export().unwrap();
+        drop(cell);
+        vault.close().unwrap();
+        (blob, export)
+    };
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(
+        Session::resume(&export).is_err(),
+        "setup: the real expiry passed"
+    );
+    let extended = SessionExport::new(
+        *export.id(),
+        *export.expose_secret(),
+        SystemTime::now() + Duration::from_secs(3600),
+    );
+    let vault = build();
+    let cell = vault
+        .partition(PartitionId::new("p").unwrap())
+        .cell(CellId::new("c").unwrap());
+    let resumed = Session::resume(&extended).unwrap();
+    let creds = Credentials::none().token(&token).session(&resumed);
+    let opened = cell.open(&o, &blob, &creds).unwrap();
+    assert_eq!(opened.expose_secret(), b"net=4200");
+    let security =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../SECURITY.md")).unwrap();
+    assert!(
+        security
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains("has only the export's word on the expiry"),
+        "SECURITY.md no longer names the limit"
+    );
 }

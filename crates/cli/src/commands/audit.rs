@@ -359,11 +359,28 @@ pub(crate) fn verify(args: &AuditVerifyArgs, json: bool) -> CliResult {
         };
         checked.push((path, report));
     }
-    // The result against the first anchor the log fails, else against the last one.
-    let failing = checked
+    // The worst result (damage, then a cut, then an unanchored tail or a torn frame), the
+    // first of equals; all clean: the last. Forensic reading too reports the worst, so a cut
+    // one anchor shows is never hidden behind another's clean report (review round 54).
+    let severity = |report: &Report| match report.failure.map(|f| f.reason) {
+        Some(Damage::Truncated { .. }) => 2,
+        Some(Damage::UnanchoredTail) => 1,
+        Some(_) => 3,
+        None => u8::from(incompleteness(report).is_some()),
+    };
+    let worst = checked
         .iter()
-        .position(|(_, report)| report.failure.is_some() || incompleteness(report).is_some());
-    let chosen = failing.unwrap_or(checked.len().saturating_sub(1));
+        .map(|(_, report)| severity(report))
+        .max()
+        .unwrap_or(0);
+    let chosen = if worst == 0 {
+        checked.len().saturating_sub(1)
+    } else {
+        checked
+            .iter()
+            .position(|(_, report)| severity(report) == worst)
+            .unwrap_or(0)
+    };
     let Some((anchor_path, report)) = checked.into_iter().nth(chosen) else {
         return Err(CliError::Failed(
             "internal error: no verification result".into(),
