@@ -112,6 +112,7 @@ fn kill_rounds(child: &str, env: &str, durability: Durability, in_order: bool) {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (first_ack, acked) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut seqs = Vec::new();
             for line in BufReader::new(stdout).lines() {
@@ -119,11 +120,17 @@ fn kill_rounds(child: &str, env: &str, durability: Durability, in_order: bool) {
                 // libtest prints "test crash_child ... " without a newline before the first line.
                 if let Some((_, s)) = line.split_once("SEQ ") {
                     seqs.push(s.parse::<u64>().unwrap());
+                    if seqs.len() == 1 {
+                        let _ = first_ack.send(());
+                    }
                 }
             }
             seqs
         });
-        std::thread::sleep(Duration::from_millis(100 + rng.below(300)));
+        // The kill lands at a random moment once the child is appending: on a loaded machine
+        // starting the child alone can take longer than any fixed delay.
+        let _ = acked.recv_timeout(Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(rng.below(300)));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         let seqs = reader.join().unwrap();
@@ -289,13 +296,28 @@ fn open_brings_an_anchor_left_behind_by_a_crash_up_to_the_last_checkpoint() {
     // The crash image: the log with both checkpoints, the anchor of the first.
     std::fs::write(&anchor_path, &behind).unwrap();
     assert_eq!(Anchor::read(&anchor_path).unwrap().sequence().get(), 3);
-    let (log, report) = FileLog::open(&path, options(4, Durability::EveryRecord)).unwrap();
+    let (log, report) = open_when_unlocked(&path);
     assert!(report.is_ok());
     assert_eq!(Anchor::read(&anchor_path).unwrap().sequence().get(), 7);
     drop(log);
     // A deleted anchor stays deleted (whoever deleted it is for the caller to see).
     std::fs::remove_file(&anchor_path).unwrap();
-    let (log, _) = FileLog::open(&path, options(4, Durability::EveryRecord)).unwrap();
+    let (log, _) = open_when_unlocked(&path);
     drop(log);
     assert!(!anchor_path.exists());
+}
+
+/// Opens the log at `path`, waiting while it is `Locked`: the other tests of this binary
+/// spawn children, and a child forked while this test's handle was open holds a copy of
+/// its descriptor (and so its lock) until it execs.
+fn open_when_unlocked(path: &std::path::Path) -> (FileLog, hexvault_audit::Report) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match FileLog::open(path, options(4, Durability::EveryRecord)) {
+            Err(hexvault_audit::Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
 }
