@@ -54,7 +54,7 @@ fn rotate_records(vault: &Vault) -> Vec<String> {
 ///
 /// `reseal` of an ordinary object breaks this: `Cell::reseal` appends the `rotate` record
 /// (input and output blob bindings, destination key version 2) and the command flushes it
-/// (crates/cli/src/commands/vault.rs:1682-1683) before `write_blob(.., || Ok(()))` creates
+/// (crates/cli/src/commands/vault.rs:1672-1687) before `write_blob(.., || Ok(()))` creates
 /// and writes the temporary file. When the blob cannot be written (full disk, here a file
 /// size limit), the command fails, the object stays under key version 1, and the log holds
 /// a successful rotation of it to version 2 naming a blob that never existed; every retry
@@ -113,7 +113,7 @@ fn log_records(vault: &Vault) -> Vec<hexvault::audit::AuditRecord> {
 /// unattributed; fixed in `Cell::reseal`, crates/cells/src/vault.rs:674-676).
 ///
 /// The command line's reseal of a LARGE object at layer 1 or 2 writes its own `rotate`
-/// record (crates/cli/src/commands/vault.rs:1820-1826): source, destination, input and
+/// record (crates/cli/src/commands/vault.rs:1820-1828): source, destination, input and
 /// output, and no context at all. So the reseal of a layer-1 large object is recorded as a
 /// rotation nobody is named for (its data key's `open` record names the policy, the
 /// rotation does not), unlike the same reseal of an ordinary layer-1 object.
