@@ -352,8 +352,11 @@ impl Vault {
         Ok(next)
     }
 
-    /// Loads a master key version kept elsewhere (after a restart). The highest loaded
-    /// version seals. A version above the current one is recorded as a rotation first
+    /// Loads a master key version kept elsewhere (after a restart). The current version
+    /// seals: the highest one loaded or rotated to, also by a replay of the log (a version
+    /// the log rotated to and not loaded yet fails a seal with
+    /// [`Error::UnknownKeyVersion`] until it is loaded). A version above the current one is
+    /// recorded as a rotation first
     /// (checkpointed, as every key-version change is), so that a replay of the log
     /// ([`Vault::replay_versions`]) reaches the same versions.
     ///
@@ -648,6 +651,33 @@ impl Cell {
             true,
             None,
         )
+    }
+
+    /// As [`Cell::open`] (recorded and refused alike), also returning the context the open
+    /// record names: the policy and actor of the access token and the session that opened
+    /// layer 2 (empty at layer 0). For a caller that records what it then does with the
+    /// plaintext, as the command line's reseal of a large object does (review round 55).
+    ///
+    /// # Errors
+    /// As [`Cell::open`].
+    pub fn open_attributed(
+        &self,
+        object: &ObjectId,
+        blob: &[u8],
+        credentials: &Credentials<'_>,
+    ) -> Result<(Plaintext, Context)> {
+        let mut opened_by = Context::new();
+        let plaintext = self.inner.open(
+            Some(&self.memo),
+            &self.partition,
+            &self.cell,
+            object,
+            blob,
+            credentials,
+            true,
+            Some(&mut opened_by),
+        )?;
+        Ok((plaintext, opened_by))
     }
 
     /// Re-seals `blob` at its own layer under the current master and cell key versions,

@@ -1352,7 +1352,11 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     dir.remove_leftovers(&to)?;
     // The destination's directory and blob file exist before the edge appends the record:
     // a cell directory that cannot be made or written fails here, recording nothing.
-    let pending = match vaultdir::PendingBlob::create(&destination) {
+    // With room for the new blob: a disk that cannot hold it fails here too (round 48 LOW).
+    let pending = match vaultdir::PendingBlob::create(&destination).and_then(|mut pending| {
+        pending.reserve(blob.len().saturating_add(vaultdir::BLOB_SLACK))?;
+        Ok(pending)
+    }) {
         Ok(pending) => pending,
         Err(error) => {
             opened.vault.close()?;
@@ -1669,6 +1673,21 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
             resealed += 1;
             continue;
         }
+        // The new blob's file exists, with room for it, before `reseal` records the
+        // rotation: a blob that cannot be written fails here, recording nothing (review
+        // round 55: the record named a blob never written, once per retry). The new blob
+        // has the old one's layer, ids and length; the slack covers a longer header.
+        let mut pending = match vaultdir::PendingBlob::create(path) {
+            Ok(pending) => pending,
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(stopped_at(object, &cell, &error));
+            }
+        };
+        if let Err(error) = pending.reserve(blob.len().saturating_add(vaultdir::BLOB_SLACK)) {
+            opened.vault.close()?;
+            return Err(stopped_at(object, &cell, &error));
+        }
         let sealed = match handle.reseal(object, &blob, &credentials) {
             Ok(sealed) => sealed,
             Err(error) if object_failure(&error) => {
@@ -1684,7 +1703,7 @@ pub(crate) fn reseal(args: &CellKeyArgs, json: bool) -> CliResult {
             }
         };
         log.flush()?;
-        vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(()))?;
+        pending.finish(&sealed, Replace::Atomically, || Ok(()))?;
         resealed += 1;
     }
     // The version it sealed under: the log's, never the config's.
@@ -1771,20 +1790,20 @@ fn reseal_large(
         ))
     })?;
     let layer = Layer::from_number(old.layer).map_err(|error| Object(error.into()))?;
-    let old_key = large::data_key(
-        handle
-            .open(object, blob, credentials)
-            .map_err(cells)?
-            .expose_secret(),
-    )
-    .map_err(Object)?
-    .ok_or_else(|| {
-        Object(CliError::Failed(
-            "the object has a .stream file but its blob holds no data key: restore the \
+    // The open names who opened the data key (policy, actor, session): the rotate record
+    // below names them too, as `Cell::reseal`'s does (review round 55).
+    let (data_key_blob, opened_by) = handle
+        .open_attributed(object, blob, credentials)
+        .map_err(cells)?;
+    let old_key = large::data_key(data_key_blob.expose_secret())
+        .map_err(Object)?
+        .ok_or_else(|| {
+            Object(CliError::Failed(
+                "the object has a .stream file but its blob holds no data key: restore the \
                  object's .blob and .stream files together from a backup"
-                .into(),
-        ))
-    })?;
+                    .into(),
+            ))
+        })?;
     let new_key = hexvault::aead::Key::generate().map_err(|error| Stop(error.into()))?;
     let sealed = handle
         .seal(object, &large::key_record(&new_key), layer, credentials)
@@ -1817,21 +1836,24 @@ fn reseal_large(
         }
     })?;
     let stop = |error: CliError| Stop(error);
-    let record = || -> CliResult {
-        log.append(
-            Event::new(EventKind::Rotate)
-                .source(endpoint(cell, old.layer, old.cell_version)?)
-                .destination(endpoint(cell, new.layer, new.cell_version)?)
-                .input(BlobRef::bind(&[], &[], &[])?.with_payload_digest(blob))
-                .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&sealed)),
-        )?;
-        log.flush()?;
-        Ok(())
-    };
-    record().map_err(stop)?;
     let new_stream = large::stream_path(dir, cell, object, &sealed);
-    pending.persist(&new_stream).map_err(stop)?;
-    vaultdir::write_blob(path, &sealed, Replace::Atomically, || Ok(())).map_err(stop)?;
+    // The new blob is written and synced before the record (as every blob, review round
+    // 55), the stream is named after it, then the blob.
+    let record_and_name_stream = || -> CliResult {
+        let mut event = Event::new(EventKind::Rotate)
+            .source(endpoint(cell, old.layer, old.cell_version)?)
+            .destination(endpoint(cell, new.layer, new.cell_version)?)
+            .input(BlobRef::bind(&[], &[], &[])?.with_payload_digest(blob))
+            .output(BlobRef::bind(&[], &[], &[])?.with_payload_digest(&sealed));
+        if opened_by != hexvault::audit::Context::new() {
+            event = event.context(opened_by);
+        }
+        log.append(event)?;
+        log.flush()?;
+        pending.persist(&new_stream)
+    };
+    vaultdir::write_blob(path, &sealed, Replace::Atomically, record_and_name_stream)
+        .map_err(stop)?;
     std::fs::remove_file(old_stream)
         .map_err(|error| Stop(CliError::io("removing the old stream file", error)))?;
     vaultdir::sync_dir(&dir.cell_dir(cell)).map_err(stop)

@@ -1,4 +1,7 @@
-//! Review round 55: key rotation end to end through the command line (`rotate`, `reseal`).
+//! `reseal` records only what it wrote (review round 55): an object's new blob is written
+//! and synced (room reserved for it) before its rotation is recorded, so a blob that cannot
+//! be written leaves no record behind; a large object's rotate record names the policy,
+//! actor and session that opened its data key, as an ordinary object's does.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -45,22 +48,10 @@ fn rotate_records(vault: &Vault) -> Vec<String> {
         .collect()
 }
 
-/// crates/cli/src/vaultdir.rs:313-316 (`write_blob`): "a temporary `.tmp-*` file in the
-/// same directory is written and fsynced, then `before_rename` runs (the caller appends and
-/// flushes the audit record there, so a record never exists without the complete blob it
-/// names being on disk)"; docs/formats.md:1151: a blob is written "as for any object
-/// (temporary file, fsync, audit record, rename)"; the fix of review round 47 for
-/// `traverse` (the blob's file created before the record).
-///
-/// `reseal` of an ordinary object breaks this: `Cell::reseal` appends the `rotate` record
-/// (input and output blob bindings, destination key version 2) and the command flushes it
-/// (crates/cli/src/commands/vault.rs:1672-1687) before `write_blob(.., || Ok(()))` creates
-/// and writes the temporary file. When the blob cannot be written (full disk, here a file
-/// size limit), the command fails, the object stays under key version 1, and the log holds
-/// a successful rotation of it to version 2 naming a blob that never existed; every retry
-/// adds another.
+/// A blob that cannot be written (here a file size limit; a full disk fails alike) fails the
+/// reseal before its record: the object stays under key version 1, the log holds no rotation
+/// of it, and a retry adds none either.
 #[test]
-#[ignore = "review55 finding"]
 fn a_reseal_whose_blob_cannot_be_written_records_no_rotation() {
     let vault = Vault::with(&["p"], &["p/a"], &[]);
     // An ordinary object (below the 1 MiB large-object threshold) larger than the limit.
@@ -76,12 +67,19 @@ fn a_reseal_whose_blob_cannot_be_written_records_no_rotation() {
     let out = run_with_file_size_limit(&vault, 200, &["reseal", "--cell", "p/a"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     assert!(
-        stderr_of(&out).contains("writing a blob"),
+        stderr_of(&out).contains("reserving room for a blob"),
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(std::fs::read(&blob).unwrap(), old_blob, "the blob is still the v1 one");
+    assert_eq!(
+        std::fs::read(&blob).unwrap(),
+        old_blob,
+        "the blob is still the v1 one"
+    );
 
+    // A retry under the same limit fails the same way.
+    let again = run_with_file_size_limit(&vault, 200, &["reseal", "--cell", "p/a"]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr_of(&again));
     let after = rotate_records(&vault);
     assert_eq!(
         after.len(),
@@ -89,6 +87,10 @@ fn a_reseal_whose_blob_cannot_be_written_records_no_rotation() {
         "a rotate record (a reseal to key version 2) without the blob it names: {:?}",
         after.last()
     );
+    // Without the limit the reseal goes through, with one record.
+    vault.ok(&["reseal", "--cell", "p/a"], b"");
+    assert_eq!(rotate_records(&vault).len(), before.len() + 1);
+    assert_ne!(std::fs::read(&blob).unwrap(), old_blob);
 }
 
 /// The records of the vault's audit log, decoded from the file (unverified: the test only
@@ -107,18 +109,10 @@ fn log_records(vault: &Vault) -> Vec<hexvault::audit::AuditRecord> {
         .collect()
 }
 
-/// docs/formats.md:990-994: a cell rotation's `rotate` record carries a destination only,
-/// "a reseal's `rotate` record also has a source, and for a layer-1 or 2 blob the policy,
-/// actor and session that opened it" (review round 43 LOW: the gated open was
-/// unattributed; fixed in `Cell::reseal`, crates/cells/src/vault.rs:674-676).
-///
-/// The command line's reseal of a LARGE object at layer 1 or 2 writes its own `rotate`
-/// record (crates/cli/src/commands/vault.rs:1820-1828): source, destination, input and
-/// output, and no context at all. So the reseal of a layer-1 large object is recorded as a
-/// rotation nobody is named for (its data key's `open` record names the policy, the
-/// rotation does not), unlike the same reseal of an ordinary layer-1 object.
+/// docs/formats.md: "a reseal's `rotate` record also has a source, and for a layer-1 or 2 blob
+/// the policy, actor and session that opened it". The command line's own record for a
+/// large object (over 1 MiB, a data key and a stream) at layer 1 names the policy too.
 #[test]
-#[ignore = "review55 finding"]
 fn the_reseal_record_of_a_layer_one_large_object_names_the_policy_that_opened_it() {
     let mut vault = Vault::with(&["p"], &["p/a"], &[]);
     let tokens = common::token_file(vault.temp.path());
@@ -130,7 +124,15 @@ fn the_reseal_record_of_a_layer_one_large_object_names_the_policy_that_opened_it
     let seal = |id: &str, payload: &[u8]| {
         vault.ok(
             &[
-                "seal", "--cell", "p/a", "--id", id, "--layer", "1", "--token-env", "TOK",
+                "seal",
+                "--cell",
+                "p/a",
+                "--id",
+                id,
+                "--layer",
+                "1",
+                "--token-env",
+                "TOK",
             ],
             payload,
         );
