@@ -185,8 +185,45 @@ impl PendingStream {
         aad: &[u8],
         bar: &ProgressBar,
     ) -> CliResult<(Self, u64)> {
-        let mut opener = open_stream(source, source_key, source_aad)?;
+        Self::reencrypt_into(
+            temp_in(cell_dir)?,
+            source,
+            source_key,
+            source_aad,
+            key,
+            aad,
+            bar,
+        )
+    }
+
+    /// A temporary stream file in `cell_dir` with room for `len` bytes allocated on the
+    /// device ([`crate::vaultdir::reserve_room`]): `traverse` makes it before the edge
+    /// records the crossing, so a disk without room for the destination's stream fails
+    /// before any record (review round 56), and re-encrypts into it afterwards
+    /// ([`PendingStream::reencrypt_into`]).
+    pub(crate) fn reserved(cell_dir: &Path, len: u64) -> CliResult<tempfile::NamedTempFile> {
         let file = temp_in(cell_dir)?;
+        crate::vaultdir::reserve_room(file.as_file(), len, "reserving room for a stream file")?;
+        Ok(file)
+    }
+
+    /// As [`PendingStream::reencrypt`], into `file` (written from its start and cut to the
+    /// stream's length).
+    pub(crate) fn reencrypt_into(
+        file: tempfile::NamedTempFile,
+        source: &Path,
+        source_key: &Key,
+        source_aad: &[u8],
+        key: &Key,
+        aad: &[u8],
+        bar: &ProgressBar,
+    ) -> CliResult<(Self, u64)> {
+        use std::io::{Seek, SeekFrom};
+        let mut opener = open_stream(source, source_key, source_aad)?;
+        let mut file = file;
+        file.as_file_mut()
+            .seek(SeekFrom::Start(0))
+            .map_err(|error| CliError::io("writing a stream file", error))?;
         let total = write_durably(file.as_file(), "writing a stream file", |writer| {
             let mut sealer = StreamSealer::with_options(key, aad, writer, stream_options())?;
             let mut total = 0u64;
@@ -199,6 +236,14 @@ impl PendingStream {
             sealer.finish()?;
             Ok(total)
         })?;
+        // A reserved file may be longer than the stream written into it: cut it there (the
+        // shared offset is where the last write ended), and sync the new length.
+        let end = file
+            .as_file_mut()
+            .stream_position()
+            .and_then(|end| file.as_file().set_len(end))
+            .and_then(|()| file.as_file().sync_all());
+        end.map_err(|error| CliError::io("writing a stream file", error))?;
         Ok((Self { file }, total))
     }
 

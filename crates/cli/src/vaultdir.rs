@@ -355,15 +355,12 @@ impl PendingBlob {
         })
     }
 
-    /// Reserves `len` bytes for the blob: writes that many zero bytes and syncs them, so a
-    /// disk without room for the blob, or a file size limit, fails here, before the caller
-    /// appends the record that names the blob (review round 55; round 48 LOW). A blob that
-    /// turns out longer than `len` writes its excess after the record.
+    /// Reserves `len` bytes for the blob ([`reserve_room`]), so a disk without room for it,
+    /// or a file size limit, fails here, before the caller appends the record that names
+    /// the blob (review round 55; round 48 LOW). A blob that turns out longer than `len`
+    /// writes its excess after the record.
     pub(crate) fn reserve(&mut self, len: usize) -> CliResult {
-        let file = &mut self.file;
-        std::io::copy(&mut std::io::repeat(0).take(len as u64), file)
-            .and_then(|_| file.as_file().sync_all())
-            .map_err(|error| CliError::io("reserving room for a blob", error))
+        reserve_room(self.file.as_file(), len as u64, "reserving room for a blob")
     }
 
     /// Writes `bytes` (over what [`PendingBlob::reserve`] wrote, cut to their length) and
@@ -388,6 +385,24 @@ impl PendingBlob {
         before_rename()?;
         finish_blob(self.file, path, dir, replace)
     }
+}
+
+/// Allocates `len` bytes of `file` (from its start) on the device, so that writing them
+/// later cannot fail for lack of space or a file size limit: `fallocate`, or, on a file
+/// system that does not offer it, writing zeros. Then syncs the file. (On a copy-on-write
+/// or compressing file system, ZFS or btrfs, an allocation is no promise for the rewrite.)
+pub(crate) fn reserve_room(file: &File, len: u64, what: &str) -> CliResult {
+    use rustix::fs::FallocateFlags;
+    match rustix::fs::fallocate(file, FallocateFlags::empty(), 0, len) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::OPNOTSUPP) => {
+            let mut writer = file;
+            std::io::copy(&mut std::io::repeat(0).take(len), &mut writer)
+                .map_err(|error| CliError::io(what, error))?;
+        }
+        Err(errno) => return Err(CliError::io(what, errno.into())),
+    }
+    file.sync_all().map_err(|error| CliError::io(what, error))
 }
 
 /// Renames a written, fsynced blob file into place and fsyncs the directories.

@@ -1,7 +1,7 @@
-//! `reseal` records only what it wrote (review round 55): an object's new blob is written
-//! and synced (room reserved for it) before its rotation is recorded, so a blob that cannot
-//! be written leaves no record behind; a large object's rotate record names the policy,
-//! actor and session that opened its data key, as an ordinary object's does.
+//! `reseal` records no rotation for a blob there is no room for (review round 55): the room
+//! for an object's new blob is allocated before its rotation is recorded, so a disk without
+//! it (here a file size limit) leaves no record behind; a large object's rotate record names
+//! the policy, actor and session that opened its data key, as an ordinary object's does.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,

@@ -1418,20 +1418,37 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     } else {
         None
     };
+    // A large object's destination stream gets its room on the device before the record
+    // too (at most the source stream's length: the same plaintext, segments no shorter).
+    let reserved_stream = match &data_key {
+        Some(_) => {
+            let reserved = std::fs::metadata(&source_stream)
+                .map_err(|error| CliError::io("reading the stream file", error))
+                .and_then(|meta| large::PendingStream::reserved(&dir.cell_dir(&to), meta.len()));
+            match reserved {
+                Ok(file) => Some(file),
+                Err(error) => {
+                    opened.vault.close()?;
+                    return Err(error);
+                }
+            }
+        }
+        None => None,
+    };
     let result = edge.traverse(&object, &blob, &credentials, &credentials);
     let moved = match result {
         Ok(sealed) => {
             // The traverse record is appended before the edge returns the blob; flushed here.
             opened.vault.audit_log().flush()?;
             let mut stream_file = None;
-            if let Some(key) = &data_key {
+            if let (Some(key), Some(reserved)) = (&data_key, reserved_stream) {
                 let total = std::fs::metadata(&source_stream).ok().map(|m| m.len());
                 let bar = large::progress(large::progress_shown(json), total, "re-encrypting");
-                let pending = large::PendingStream::reencrypt(
+                let pending = large::PendingStream::reencrypt_into(
+                    reserved,
                     &source_stream,
                     key,
                     &large::aad(&from, &object, &blob),
-                    &dir.cell_dir(&to),
                     key,
                     &large::aad(&to, &object, &sealed),
                     &bar,
