@@ -50,9 +50,9 @@ fn type_at_terminal(args: &str, lines: &[&str]) -> String {
 /// SECURITY.md:31 (command line row) covers "secrets on screen (... a phrase typed at a
 /// terminal is not echoed)", and README.md:165 says the phrase "typed at a terminal, it is
 /// not echoed"; `mnemonic from-entropy` prompts for its entropy without echo
-/// (input.rs:86-95). But `derive --seed-hex-stdin` reads the 64-byte BIP-39 seed, which is
+/// (input.rs:84-95). But `derive --seed-hex-stdin` reads the 64-byte BIP-39 seed, which is
 /// worth the phrase and passphrase together, from a terminal with echo on
-/// (input.rs:240 `seed_hex_from_stdin` calls `read_secret_text` on standard input whatever
+/// (input.rs:254 `seed_hex_from_stdin` calls `read_secret_text` on standard input whatever
 /// it is): the root seed lands on the screen and in its scrollback.
 #[test]
 #[ignore = "review57 finding"]
@@ -73,7 +73,7 @@ fn a_seed_typed_at_a_terminal_is_not_echoed() {
 /// The same rule for `shares combine` (SECURITY.md:19 and :31; docs/cli.md "Other
 /// commands": the shares are *secret*, a threshold of them is the phrase): with no FILE the
 /// shares come from standard input, and typed at a terminal every word of every share is
-/// echoed (shares.rs:291 `read_shares` reads standard input with echo on).
+/// echoed (shares.rs:298 `read_shares` reads standard input with echo on).
 #[test]
 #[ignore = "review57 finding"]
 fn shares_typed_at_a_terminal_are_not_echoed() {
@@ -110,7 +110,7 @@ fn shares_typed_at_a_terminal_are_not_echoed() {
 /// `{"error": MESSAGE, "kind": KIND}` on standard error instead of `hexvault: error:
 /// MESSAGE`, and exits 1 (2 for a usage error, `kind` `"usage"`)" (README.md:198-200 too).
 /// A command group given without its subcommand (`hexvault --json mnemonic`) exits 2 with
-/// clap's help text on standard error, not a JSON object (main.rs:574-586 prints the help
+/// clap's help text on standard error, not a JSON object (main.rs:570-586 prints the help
 /// for `DisplayHelpOnMissingArgumentOrSubcommand` whatever `--json` says).
 #[test]
 #[ignore = "review57 finding"]
@@ -146,7 +146,7 @@ fn completions_under_json_print_json_or_are_refused() {
     }
 }
 
-/// input.rs:172-176: the "did you mean" word of a rejected phrase "is very likely a word of
+/// input.rs:173-177: the "did you mean" word of a rejected phrase "is very likely a word of
 /// the secret ...: it is shown only to the person who typed the phrase at the terminal
 /// prompt, never when the phrase came from a file, the environment or a pipe, whose errors
 /// end up in logs" (SECURITY.md:31, CHANGELOG.md:992-994 say the same). The test in
