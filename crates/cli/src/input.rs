@@ -173,16 +173,55 @@ pub(crate) fn phrase_text(file: Option<&Path>, stdin: Stdin) -> CliResult<Zeroiz
 ///
 /// The "did you mean" word of a rejected phrase is very likely a word of the secret (the
 /// mnemonic crate's errors say so): it is shown only to the person who typed the phrase at
-/// the terminal prompt, never when the phrase came from a file, the environment or a pipe,
-/// whose errors end up in logs.
+/// the terminal prompt, and only on that terminal ([`answers_at_the_terminal`]); never when
+/// the phrase came from a file, the environment or a pipe, or when the error goes to a file
+/// or a pipe, whose contents end up in logs (review round 57).
 pub(crate) fn mnemonic(args: &PhraseArgs, stdin: Stdin) -> CliResult<Mnemonic> {
     let typed = args.mnemonic_file.is_none()
         && std::env::var_os(MNEMONIC_ENV).is_none()
         && stdin == Stdin::Available
-        && io::stdin().is_terminal();
+        && io::stdin().is_terminal()
+        && answers_at_the_terminal();
     let text = phrase_text(args.mnemonic_file.as_deref(), stdin)?;
     Mnemonic::parse(&text)
         .map_err(|error| CliError::Mnemonic(if typed { error } else { without_hint(error) }))
+}
+
+/// Whether what the command prints goes to the terminal: standard output (where `--json`
+/// results go) and standard error (errors) both are one.
+pub(crate) fn answers_at_the_terminal() -> bool {
+    io::stdout().is_terminal() && io::stderr().is_terminal()
+}
+
+/// Reads secret lines typed at the terminal without echo, one prompt each, until an empty
+/// line or the end of input (Ctrl-D), at most `limit` lines.
+pub(crate) fn prompt_secret_lines(what: &str, limit: usize) -> CliResult<Vec<Zeroizing<String>>> {
+    if File::open("/dev/tty").is_err() {
+        return Err(CliError::usage(format!(
+            "no terminal to read the {what}s from without echo; give them another way (see --help)"
+        )));
+    }
+    let mut lines = Vec::new();
+    loop {
+        if lines.len() >= limit {
+            return Err(CliError::usage(format!("more than {limit} {what} lines")));
+        }
+        let prompt = format!("{what} {} (an empty line ends): ", lines.len() + 1);
+        let line = match rpassword::prompt_password(prompt) {
+            Ok(line) => Zeroizing::new(line),
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(lines),
+            Err(error) => {
+                return Err(CliError::io(
+                    format!("reading a {what} from the terminal"),
+                    error,
+                ));
+            }
+        };
+        if line.trim().is_empty() {
+            return Ok(lines);
+        }
+        lines.push(line);
+    }
 }
 
 /// The same error without its suggested word.
@@ -252,7 +291,13 @@ pub(crate) fn seed(
 
 /// A seed given as hex on standard input (16 to 64 bytes, as BIP-32 allows).
 pub(crate) fn seed_hex_from_stdin() -> CliResult<Zeroizing<Vec<u8>>> {
-    let text = read_secret_text(io::stdin().lock(), "seed")?;
+    // Typed at a terminal: prompted without echo, never left on the screen (review round 57).
+    let stdin = io::stdin();
+    let text = if stdin.is_terminal() {
+        prompt_secret("seed (hex): ", "seed")?
+    } else {
+        read_secret_text(stdin.lock(), "seed")?
+    };
     decode_secret_hex(&text).ok_or_else(|| {
         CliError::usage("the seed on standard input must be hex (an even number of 0-9a-f digits)")
     })

@@ -551,6 +551,11 @@ fn main() -> ExitCode {
         Command::Rotate(args) => commands::vault::rotate(&args, json),
         Command::Reseal(args) => commands::vault::reseal(&args, json),
         Command::Demo => commands::demo::run(json),
+        // A shell script is no JSON: refused as a usage error rather than printed (review
+        // round 57).
+        Command::Completions { .. } if json => Err(error::CliError::usage(
+            "completions prints a shell script, not JSON: drop --json",
+        )),
         Command::Completions { shell } => commands::docs::completions(shell, &mut Cli::command()),
         Command::Man { out_dir } => commands::docs::man_pages(&out_dir, Cli::command(), json),
     };
@@ -569,6 +574,21 @@ fn main() -> ExitCode {
 /// must not be printed back to the terminal, its scrollback or a CI log.
 fn usage_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
+    let arguments: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|argument| argument.to_string_lossy().into_owned())
+        .collect();
+    let json = arguments.iter().any(|argument| argument == "--json");
+    // A command that needs a subcommand, given none: under `--json` a usage error like any
+    // other (review round 57: clap's help text, no JSON).
+    if json && error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        error::report(
+            "a subcommand is missing; run the command with --help (without --json) for the list",
+            "usage",
+            true,
+        );
+        return ExitCode::from(2);
+    }
     if matches!(
         error.kind(),
         ErrorKind::DisplayHelp
@@ -583,11 +603,6 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         };
         return ExitCode::from(if shown.is_ok() { code } else { 1 });
     }
-    let arguments: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|argument| argument.to_string_lossy().into_owned())
-        .collect();
-    let json = arguments.iter().any(|argument| argument == "--json");
     let message = redact_arguments(&error.render().to_string(), &arguments);
     let message = message.trim_end().trim_start_matches("error: ");
     error::report(message, "usage", json);

@@ -294,7 +294,15 @@ fn read_shares(files: &[PathBuf]) -> CliResult<Vec<SourcedShare>> {
             }
         }
     };
-    if files.is_empty() {
+    if files.is_empty() && std::io::stdin().is_terminal() {
+        // Typed at the terminal: one share per prompt, without echo (review round 57).
+        for (n, line) in (1..).zip(input::prompt_secret_lines("share", 256)?) {
+            out.push(SourcedShare {
+                text: Zeroizing::new(line.trim().to_owned()),
+                source: format!("typed share {n}"),
+            });
+        }
+    } else if files.is_empty() {
         let text = input::secret_input(None, SHARES_TEXT_LIMIT, "shares")?;
         let text = std::str::from_utf8(&text)
             .map_err(|_| CliError::usage("the shares on standard input are not UTF-8 text"))?;
@@ -352,10 +360,12 @@ pub(crate) fn combine(args: &CombineArgs, json: bool) -> CliResult {
         passphrase_prompt: false,
     })?;
     let texts: Vec<&str> = sourced.iter().map(|s| s.text.as_str()).collect();
-    // Typed at the terminal: the suggestion of a mistyped word is for the person who typed
-    // it. From a file or a pipe, errors end up in logs, and the suggested word is very
-    // likely a word of the share: left out (the rule of the mnemonic's hint, `input.rs`).
-    let typed = args.files.is_empty() && std::io::stdin().is_terminal();
+    // Typed at the terminal, answered there: the suggestion of a mistyped word is for the
+    // person who typed it. From a file or a pipe, or with the error going to one, it would
+    // end up in logs, and the suggested word is very likely a word of the share: left out
+    // (the rule of the mnemonic's hint, `input.rs`).
+    let typed =
+        args.files.is_empty() && std::io::stdin().is_terminal() && input::answers_at_the_terminal();
     let secret = match shares::combine_mnemonics(&texts, &passphrase) {
         Ok(secret) => secret,
         Err(error) => {

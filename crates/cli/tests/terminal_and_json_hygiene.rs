@@ -1,6 +1,6 @@
-//! Review round 57: the root-of-trust commands as an operator uses them (`mnemonic`,
-//! `seed`, `derive`, `encrypt`/`decrypt`, `envelope`, `shares`, `demo`, `completions`, the
-//! global `--json`/`--quiet`). Each test fails on the code it was written against.
+//! The root-of-trust commands at a terminal and under `--json` (review round 57): a seed or
+//! shares typed at a terminal are not echoed; the "did you mean" word of a mistyped phrase
+//! never goes to a file; `--json` output is JSON or a JSON usage error.
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -47,18 +47,15 @@ fn type_at_terminal(args: &str, lines: &[&str]) -> String {
     String::from_utf8_lossy(&seen).into_owned()
 }
 
-/// SECURITY.md:31 (command line row) covers "secrets on screen (... a phrase typed at a
-/// terminal is not echoed)", and README.md:165 says the phrase "typed at a terminal, it is
-/// not echoed"; `mnemonic from-entropy` prompts for its entropy without echo
-/// (input.rs:84-95). But `derive --seed-hex-stdin` reads the 64-byte BIP-39 seed, which is
-/// worth the phrase and passphrase together, from a terminal with echo on
-/// (input.rs:254 `seed_hex_from_stdin` calls `read_secret_text` on standard input whatever
-/// it is): the root seed lands on the screen and in its scrollback.
+/// `derive --seed-hex-stdin` at a terminal prompts for the seed without echo (as
+/// `mnemonic from-entropy` does for its entropy): the seed is not on the screen.
 #[test]
-#[ignore = "review57 finding"]
 fn a_seed_typed_at_a_terminal_is_not_echoed() {
     let seed = "000102030405060708090a0b0c0d0e0f";
-    let screen = type_at_terminal("derive --curve ed25519 --path \"m/0'\" --seed-hex-stdin", &[seed]);
+    let screen = type_at_terminal(
+        "derive --curve ed25519 --path \"m/0'\" --seed-hex-stdin",
+        &[seed],
+    );
     // The command did run (the public key of the SLIP-0010 test vector 1 at m/0').
     assert!(
         screen.contains("008c8a13df77a28f3445213a0f432fde644acaa215fc72dcdf300d5efaa85d350c"),
@@ -70,12 +67,9 @@ fn a_seed_typed_at_a_terminal_is_not_echoed() {
     );
 }
 
-/// The same rule for `shares combine` (SECURITY.md:19 and :31; docs/cli.md "Other
-/// commands": the shares are *secret*, a threshold of them is the phrase): with no FILE the
-/// shares come from standard input, and typed at a terminal every word of every share is
-/// echoed (shares.rs:298 `read_shares` reads standard input with echo on).
+/// `shares combine` with no FILE at a terminal prompts for one share at a time without echo
+/// (an empty line or Ctrl-D ends): no share word is on the screen.
 #[test]
-#[ignore = "review57 finding"]
 fn shares_typed_at_a_terminal_are_not_echoed() {
     let split = hexvault(
         &[
@@ -94,7 +88,10 @@ fn shares_typed_at_a_terminal_are_not_echoed() {
     );
     assert!(split.status.success(), "{}", stderr_of(&split));
     let report = json_of(&split);
-    let share = report["groups"][0]["shares"][0].as_str().unwrap().to_owned();
+    let share = report["groups"][0]["shares"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let screen = type_at_terminal("shares combine", &[&share]);
     assert!(screen.contains("valid: the 1 shares recover"), "{screen}");
     let words: Vec<&str> = share.split_whitespace().collect();
@@ -106,14 +103,9 @@ fn shares_typed_at_a_terminal_are_not_echoed() {
     );
 }
 
-/// docs/cli.md:3-7: "With the global `--json` ... A command that fails prints
-/// `{"error": MESSAGE, "kind": KIND}` on standard error instead of `hexvault: error:
-/// MESSAGE`, and exits 1 (2 for a usage error, `kind` `"usage"`)" (README.md:198-200 too).
-/// A command group given without its subcommand (`hexvault --json mnemonic`) exits 2 with
-/// clap's help text on standard error, not a JSON object (main.rs:570-586 prints the help
-/// for `DisplayHelpOnMissingArgumentOrSubcommand` whatever `--json` says).
+/// docs/cli.md: under `--json` a usage error is `{"error", "kind": "usage"}` on standard
+/// error with exit 2, also for a command group given without its subcommand.
 #[test]
-#[ignore = "review57 finding"]
 fn a_missing_subcommand_under_json_is_a_json_usage_error() {
     for group in ["mnemonic", "shares", "envelope"] {
         let out = hexvault(&["--json", group], "", &[]);
@@ -126,17 +118,18 @@ fn a_missing_subcommand_under_json_is_a_json_usage_error() {
     }
 }
 
-/// docs/cli.md:3-4: "With the global `--json`, a command that succeeds prints one JSON
-/// object (or array) on one line of standard output". `hexvault --json completions bash`
-/// exits 0 with a multi-line shell script (docs.rs:13-17 ignores `--json`); either the
-/// script belongs in a JSON string or `--json` is refused (exit 2) for it.
+/// `completions` prints a shell script, no JSON: under `--json` it is refused as a usage
+/// error (exit 2).
 #[test]
-#[ignore = "review57 finding"]
 fn completions_under_json_print_json_or_are_refused() {
     let out = hexvault(&["--json", "completions", "bash"], "", &[]);
     if out.status.success() {
         let stdout = stdout_of(&out);
-        assert_eq!(stdout.trim_end().lines().count(), 1, "not one line: {stdout:.200}");
+        assert_eq!(
+            stdout.trim_end().lines().count(),
+            1,
+            "not one line: {stdout:.200}"
+        );
         assert!(
             serde_json::from_str::<serde_json::Value>(stdout.trim()).is_ok(),
             "not JSON: {stdout:.200}"
@@ -146,16 +139,10 @@ fn completions_under_json_print_json_or_are_refused() {
     }
 }
 
-/// input.rs:173-177: the "did you mean" word of a rejected phrase "is very likely a word of
-/// the secret ...: it is shown only to the person who typed the phrase at the terminal
-/// prompt, never when the phrase came from a file, the environment or a pipe, whose errors
-/// end up in logs" (SECURITY.md:31, CHANGELOG.md:992-994 say the same). The test in
-/// input.rs:179-182 looks only at where the phrase came from (standard input a terminal), not
-/// where the error goes: typed at the prompt with standard error (or, under `--json`,
-/// standard output) redirected to a file, the suggested word of the secret is written into
-/// that log file and never shown to the person at the terminal.
+/// The "did you mean" word of a mistyped phrase (or share word) is shown only when the
+/// phrase was typed at the terminal and the answer goes to it: with standard error (or,
+/// under `--json`, standard output) sent to a file, the word is left out.
 #[test]
-#[ignore = "review57 finding"]
 fn the_did_you_mean_word_never_goes_to_a_log_file() {
     let typo = "abandon abandon abandon abandon abandon abandn abandon abandon abandon abandon abandon about";
     let dir = tempfile::tempdir().unwrap();
