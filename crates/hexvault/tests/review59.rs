@@ -1,0 +1,115 @@
+//! Review round 59: the facade's file-log lifecycle (replay of session ends).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{PHRASE, crash_copy};
+use hexvault::VaultBuilder;
+use hexvault::cells::{
+    AccessToken, CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
+    PolicySecret, Session, TokenResolver,
+};
+
+/// Grants policy `readers` with a fixed secret for the token `t`, in every cell.
+struct Fixed;
+
+impl TokenResolver for Fixed {
+    fn resolve(
+        &self,
+        token: &AccessToken,
+        _partition: &PartitionId,
+        _cell: &CellId,
+    ) -> Option<PolicyContext> {
+        (token.expose_secret() == b"t").then(|| {
+            PolicyContext::new(
+                PolicyId::new("readers").unwrap(),
+                PolicySecret::from_bytes(&mut [7u8; 32]),
+            )
+        })
+    }
+}
+
+/// `crates/hexvault/src/vault.rs:208-211` (`VaultBuilder::audit_file`): "the sessions it
+/// records as ended are refused at layer 2, also when resumed from an export taken before
+/// the end", and SECURITY.md:85-89 ("so does a `hexvault::Vault` opened later over the same
+/// file log"). Ending a session is a revocation, like a retirement; but
+/// `cells::Vault::end_session` only flushes its record (crates/cells/src/vault.rs:319-327),
+/// while a retirement is checkpointed and anchored before it takes effect precisely "so a
+/// crash or a cut after the last anchor cannot undo them" (SECURITY.md:127-129). After a
+/// crash, whoever can write the log cuts it back to its anchor: the reopened vault verifies
+/// it, replays no end, and the export of the ended session opens its layer-2 data again.
+#[test]
+#[ignore = "review59 finding"]
+fn an_ended_session_is_revived_by_a_crash_and_a_cut_back_to_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("audit.log");
+    let o = ObjectId::new("o").unwrap();
+    let token = AccessToken::new(b"t".to_vec());
+    let build = |path: &std::path::Path| {
+        VaultBuilder::new()
+            .audit_file(path)
+            .from_mnemonic(PHRASE, "", Fixed)
+    };
+
+    let vault = build(&live).unwrap();
+    let cell = common::cell(&vault);
+    let session = vault.start_session(Duration::from_secs(600)).unwrap();
+    let creds = Credentials::none().token(&token).session(&session);
+    let blob = cell.seal(&o, b"net=4200", Layer::Session, &creds).unwrap();
+    let export = session.export().unwrap();
+    // Some earlier activity was anchored (an interval checkpoint, `checkpoint()`, ...).
+    vault.checkpoint().unwrap().unwrap();
+    let anchored_len = std::fs::metadata(&live).unwrap().len();
+    vault.end_session(&session).unwrap();
+    let resumed = Session::resume(&export).unwrap();
+    let in_process = cell.open(
+        &o,
+        &blob,
+        &Credentials::none().token(&token).session(&resumed),
+    );
+    assert!(matches!(in_process, Err(Error::SessionEnded)), "ended in process");
+
+    // The process dies here: the files as it leaves them.
+    let crashed = dir.path().join("crashed.log");
+    assert!(crash_copy(&live, &crashed));
+    drop(cell);
+    drop(vault);
+
+    // Sanity: without the attacker, the reopened vault refuses the ended session.
+    {
+        let copy = dir.path().join("copy.log");
+        assert!(crash_copy(&crashed, &copy));
+        let vault = build(&copy).unwrap();
+        let resumed = Session::resume(&export).unwrap();
+        let creds = Credentials::none().token(&token).session(&resumed);
+        assert!(matches!(
+            common::cell(&vault).open(&o, &blob, &creds),
+            Err(Error::SessionEnded)
+        ));
+    }
+
+    // The attacker cuts the unanchored tail: the session-end record.
+    let file = std::fs::OpenOptions::new().write(true).open(&crashed).unwrap();
+    file.set_len(anchored_len).unwrap();
+    drop(file);
+
+    let Ok(vault) = build(&crashed) else {
+        return; // refused: the promise holds
+    };
+    let resumed = Session::resume(&export).unwrap();
+    let creds = Credentials::none().token(&token).session(&resumed);
+    let opened = common::cell(&vault).open(&o, &blob, &creds);
+    assert!(
+        opened.is_err(),
+        "the log cut back to its anchor reopens silently and the ended session's export \
+         opens its layer-2 data again"
+    );
+}
