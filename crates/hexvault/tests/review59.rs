@@ -37,13 +37,13 @@ impl TokenResolver for Fixed {
     }
 }
 
-/// `crates/hexvault/src/vault.rs:208-211` (`VaultBuilder::audit_file`): "the sessions it
+/// `crates/hexvault/src/vault.rs:200-202` (`VaultBuilder::audit_file`): "the sessions it
 /// records as ended are refused at layer 2, also when resumed from an export taken before
-/// the end", and SECURITY.md:85-89 ("so does a `hexvault::Vault` opened later over the same
+/// the end", and SECURITY.md:85-89 (line 88) ("so does a `hexvault::Vault` opened later over the same
 /// file log"). Ending a session is a revocation, like a retirement; but
 /// `cells::Vault::end_session` only flushes its record (crates/cells/src/vault.rs:319-327),
 /// while a retirement is checkpointed and anchored before it takes effect precisely "so a
-/// crash or a cut after the last anchor cannot undo them" (SECURITY.md:127-129). After a
+/// crash or a cut after the last anchor cannot undo them" (SECURITY.md:127-130). After a
 /// crash, whoever can write the log cuts it back to its anchor: the reopened vault verifies
 /// it, replays no end, and the export of the ended session opens its layer-2 data again.
 #[test]
