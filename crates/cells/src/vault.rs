@@ -314,16 +314,25 @@ impl Vault {
     /// ([`Session::resume`]); another vault (another process) learns of the end only from
     /// the log (the command line checks it before it resumes a session file).
     ///
+    /// The end's record is checkpointed (and so anchored, for a file log with a signing key)
+    /// or, for a log without one, flushed before this returns, as a key-version change is: a
+    /// crash followed by a cut of the log back to its anchor cannot undo it (review round 59).
+    ///
     /// # Errors
-    /// [`Error::Audit`] if the end cannot be recorded (the session has ended all the same).
+    /// [`Error::Audit`] if the end cannot be recorded or checkpointed (the session has ended
+    /// all the same).
     pub fn end_session(&self, session: &Session) -> Result<()> {
         session.end();
         self.inner.lock().ended_sessions.insert(*session.id());
-        self.inner.append(
+        self.inner.log.append(
             Event::new(EventKind::SessionEnd)
                 .context(Context::new().session(ContextId::new(session.id().to_vec())?)),
         )?;
-        Ok(())
+        match self.inner.log.checkpoint() {
+            Ok(_) => Ok(()),
+            Err(hexvault_audit::Error::NoSigningKey) => Ok(self.inner.log.flush()?),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Makes `master` the next master key version, which seals from now on; older versions

@@ -201,11 +201,8 @@ pub(crate) fn prompt_secret_lines(what: &str, limit: usize) -> CliResult<Vec<Zer
             "no terminal to read the {what}s from without echo; give them another way (see --help)"
         )));
     }
-    let mut lines = Vec::new();
+    let mut lines: Vec<Zeroizing<String>> = Vec::new();
     loop {
-        if lines.len() >= limit {
-            return Err(CliError::usage(format!("more than {limit} {what} lines")));
-        }
         let prompt = format!("{what} {} (an empty line ends): ", lines.len() + 1);
         let line = match rpassword::prompt_password(prompt) {
             Ok(line) => Zeroizing::new(line),
@@ -219,6 +216,9 @@ pub(crate) fn prompt_secret_lines(what: &str, limit: usize) -> CliResult<Vec<Zer
         };
         if line.trim().is_empty() {
             return Ok(lines);
+        }
+        if lines.len() >= limit {
+            return Err(CliError::usage(format!("more than {limit} {what} lines")));
         }
         lines.push(line);
     }

@@ -589,6 +589,20 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // Help is text: under `--json` a usage error, as `completions` is; the version is one
+    // JSON object (review round 58).
+    if json && error.kind() == ErrorKind::DisplayHelp {
+        error::report(
+            "help is text, not JSON: run the command with --help without --json",
+            "usage",
+            true,
+        );
+        return ExitCode::from(2);
+    }
+    if json && error.kind() == ErrorKind::DisplayVersion {
+        let printed = output::json(&serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }));
+        return ExitCode::from(if printed.is_ok() { 0 } else { 1 });
+    }
     if matches!(
         error.kind(),
         ErrorKind::DisplayHelp

@@ -393,6 +393,10 @@ impl PendingBlob {
 /// or compressing file system, ZFS or btrfs, an allocation is no promise for the rewrite.)
 pub(crate) fn reserve_room(file: &File, len: u64, what: &str) -> CliResult {
     use rustix::fs::FallocateFlags;
+    if len == 0 {
+        // Nothing to allocate (`fallocate` refuses a length of 0).
+        return Ok(());
+    }
     match rustix::fs::fallocate(file, FallocateFlags::empty(), 0, len) {
         Ok(()) => {}
         Err(rustix::io::Errno::OPNOTSUPP) => {

@@ -463,15 +463,13 @@ fn a_dangling_link_as_the_destination_cell_directory_leaves_no_traverse_record()
     assert_eq!(traverse_records(&vault), before + 1);
 }
 
-/// The documented limit (docs/cli.md: "`traverse` has recorded the traversal of the data key
-/// by then"): a large object's source stream is re-encrypted after the edge appended the
-/// traverse record (the new stream's associated data names the new blob, which the edge
-/// returns only after its record), so a damaged source stream fails the command (exit 1,
-/// nothing written at the destination, the source kept) with the traversal of the data
-/// key's blob recorded. Review round 48 LOW: checking the stream first would read and
-/// decrypt a large object twice; left as documented.
+/// docs/cli.md: a `.stream` file that fails to authenticate is refused without a record of
+/// its own; `traverse` reads the source stream through once before the edge records the
+/// crossing (review round 58; until then the traversal of the data key was recorded first, a
+/// limit review round 48 had left): the command fails (exit 1), nothing is written at the
+/// destination, the source is kept, and no traverse record is appended.
 #[test]
-fn a_damaged_source_stream_fails_traverse_after_the_recorded_traversal_as_documented() {
+fn a_damaged_source_stream_fails_traverse_before_any_record() {
     let vault = Fixture::new();
     vault.seal_large("big");
     let stream = vault.cell_files("p/a", ".stream").pop().unwrap();
@@ -489,7 +487,7 @@ fn a_damaged_source_stream_fails_traverse_after_the_recorded_traversal_as_docume
     assert!(vault.cell_files("p/b", ".stream").is_empty());
     assert_eq!(
         traverse_records(&vault),
-        before + 1,
-        "the traversal of the data key is recorded"
+        before,
+        "a traversal of a damaged stream was recorded"
     );
 }

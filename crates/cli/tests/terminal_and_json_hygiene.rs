@@ -162,3 +162,28 @@ fn the_did_you_mean_word_never_goes_to_a_log_file() {
         );
     }
 }
+
+/// Under `--json`, help (the `help` subcommand, `--help`) is a JSON usage error and
+/// `--version` prints `{"version": ...}`: nothing but JSON on either stream (review round 58).
+#[test]
+fn help_and_version_under_json_print_json_or_refuse() {
+    for args in [
+        &["--json", "help"][..],
+        &["--json", "help", "audit"],
+        &["--json", "--help"],
+        &["--json", "audit", "--help"],
+        &["--json", "--version"],
+    ] {
+        let out = hexvault(args, "", &[]);
+        let stdout = stdout_of(&out);
+        let stderr = stderr_of(&out);
+        let is_json_line = |text: &str| {
+            text.trim().is_empty() || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok()
+        };
+        assert!(
+            is_json_line(&stdout) && is_json_line(&stderr),
+            "{args:?}: exit {:?}, not JSON:\n{stdout}{stderr}",
+            out.status.code()
+        );
+    }
+}

@@ -1,6 +1,7 @@
-//! `traverse` allocates the room for what it will write (the destination blob and, for a
-//! large object, its stream) before the edge records the crossing, so a disk without that
-//! room, or a file size limit, fails with no traverse record (review round 56).
+//! `traverse` checks and allocates before the edge records the crossing: the room for what it
+//! will write (the destination blob and, for a large object, its stream), so a disk without
+//! that room, or a file size limit, fails with no traverse record (review round 56); and a
+//! large object's source stream must authenticate first (review round 58).
 #![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
@@ -77,5 +78,65 @@ fn a_large_traverse_whose_stream_cannot_be_written_records_no_traverse() {
         records_of_kind(&vault, "traverse"),
         before,
         "traverse records naming a destination blob that was never written"
+    );
+}
+
+fn files_under(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(suffix) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// A large object's source `.stream` edited on disk is authenticated before the edge records
+/// the crossing (one read of the stream, review round 58): every attempt fails with no
+/// traverse record and no destination blob.
+#[test]
+fn a_large_traverse_of_a_tampered_stream_records_no_traverse() {
+    let vault = Vault::with(&["p"], &["p/a", "p/b"], &[("p/a", "p/b")]);
+    vault.ok(
+        &["seal", "--cell", "p/a", "--id", "big"],
+        &vec![0x5a_u8; (1 << 20) + 100],
+    );
+    let streams = files_under(&vault.dir.join("objects"), ".stream");
+    assert_eq!(streams.len(), 1, "setup: one stream file");
+    let mut bytes = std::fs::read(&streams[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&streams[0], &bytes).unwrap();
+    let before = records_of_kind(&vault, "traverse");
+    for _ in 0..2 {
+        let out = vault.run(
+            &["traverse", "--from", "p/a", "--to", "p/b", "--id", "big"],
+            b"",
+        );
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "setup: a tampered stream is refused"
+        );
+        assert!(
+            stderr_of(&out).contains("did not authenticate"),
+            "setup: {}",
+            stderr_of(&out)
+        );
+    }
+    assert!(
+        files_under(&vault.dir.join("objects/70/62"), ".blob").is_empty(),
+        "setup: no destination blob"
+    );
+    assert_eq!(
+        records_of_kind(&vault, "traverse"),
+        before,
+        "traverse records naming a destination blob that never appeared"
     );
 }

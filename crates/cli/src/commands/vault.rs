@@ -1418,6 +1418,20 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     } else {
         None
     };
+    // A large object's source stream must authenticate before the edge records the
+    // crossing: a damaged one fails here with no record (review round 58), as `reseal`'s
+    // does. One read of the stream, its plaintext discarded segment by segment.
+    if let Some(key) = &data_key {
+        let checked = large::open_stream(&source_stream, key, &large::aad(&from, &object, &blob))
+            .and_then(|mut opener| {
+                let bar = large::progress(false, None, "checking");
+                large::copy_out(&mut opener, &mut std::io::sink(), &bar)
+            });
+        if let Err(error) = checked {
+            opened.vault.close()?;
+            return Err(error);
+        }
+    }
     // A large object's destination stream gets its room on the device before the record
     // too (at most the source stream's length: the same plaintext, segments no shorter).
     let reserved_stream = match &data_key {

@@ -1,4 +1,5 @@
-//! Review round 59: the facade's file-log lifecycle (replay of session ends).
+//! A session end survives a crash and a cut of the log (review round 59): `end_session`
+//! checkpoints and anchors its record before it returns, as a key-version change does.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -37,18 +38,12 @@ impl TokenResolver for Fixed {
     }
 }
 
-/// `crates/hexvault/src/vault.rs:200-202` (`VaultBuilder::audit_file`): "the sessions it
-/// records as ended are refused at layer 2, also when resumed from an export taken before
-/// the end", and SECURITY.md:85-89 (line 88) ("so does a `hexvault::Vault` opened later over the same
-/// file log"). Ending a session is a revocation, like a retirement; but
-/// `cells::Vault::end_session` only flushes its record (crates/cells/src/vault.rs:319-327),
-/// while a retirement is checkpointed and anchored before it takes effect precisely "so a
-/// crash or a cut after the last anchor cannot undo them" (SECURITY.md:127-130). After a
-/// crash, whoever can write the log cuts it back to its anchor: the reopened vault verifies
-/// it, replays no end, and the export of the ended session opens its layer-2 data again.
+/// A session ended, then the process dies without closing the vault (no destructor), and
+/// whoever can write the log cuts it back to its anchor: the anchor covers the end's record,
+/// so the cut is refused as one, or (uncut) the reopened vault refuses the session resumed
+/// from an export taken before the end.
 #[test]
-#[ignore = "review59 finding"]
-fn an_ended_session_is_revived_by_a_crash_and_a_cut_back_to_the_anchor() {
+fn an_ended_session_survives_a_crash_and_a_cut_back_to_the_anchor() {
     let dir = tempfile::tempdir().unwrap();
     let live = dir.path().join("audit.log");
     let o = ObjectId::new("o").unwrap();
@@ -75,7 +70,10 @@ fn an_ended_session_is_revived_by_a_crash_and_a_cut_back_to_the_anchor() {
         &blob,
         &Credentials::none().token(&token).session(&resumed),
     );
-    assert!(matches!(in_process, Err(Error::SessionEnded)), "ended in process");
+    assert!(
+        matches!(in_process, Err(Error::SessionEnded)),
+        "ended in process"
+    );
 
     // The process dies here: the files as it leaves them.
     let crashed = dir.path().join("crashed.log");
@@ -96,8 +94,12 @@ fn an_ended_session_is_revived_by_a_crash_and_a_cut_back_to_the_anchor() {
         ));
     }
 
-    // The attacker cuts the unanchored tail: the session-end record.
-    let file = std::fs::OpenOptions::new().write(true).open(&crashed).unwrap();
+    // The attacker cuts the log back to its earlier anchored length (the session-end record
+    // and its checkpoint).
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&crashed)
+        .unwrap();
     file.set_len(anchored_len).unwrap();
     drop(file);
 
