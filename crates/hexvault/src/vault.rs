@@ -209,8 +209,10 @@ impl VaultBuilder {
         self
     }
 
-    /// Signs a checkpoint automatically every `n` records (0: only on demand, through
-    /// [`Vault::checkpoint`], [`Vault::verify_audit`] and [`Vault::close`]). An existing
+    /// Signs a checkpoint automatically every `n` records (0: no interval checkpoints; a
+    /// checkpoint is still signed on demand, through [`Vault::checkpoint`],
+    /// [`Vault::verify_audit`] and [`Vault::close`], and by the log after its first record,
+    /// every key-version change and every session end, and when it is dropped). An existing
     /// file log must be reopened with the interval it was created with (the one in its
     /// header): another one is refused with [`Error::Audit`](crate::Error::Audit) wrapping
     /// `hexvault_audit::Error::CheckpointIntervalMismatch { header, options }` (the header is
