@@ -195,38 +195,6 @@ fn audit_show_prints_every_entry_as_text_or_json_lines() {
     assert!(refused.stdout.is_empty());
 }
 
-/// The public key of a Trezor-phrase log, as `hexvault derive` prints it (33-byte form).
-fn trezor_public_key() -> String {
-    let derived = hexvault(
-        &[
-            "derive",
-            "--curve",
-            "ed25519",
-            "--path",
-            "m/74'/2'/2'/0'",
-            "--passphrase-env",
-            "PASS",
-            "--json",
-        ],
-        "",
-        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")],
-    );
-    json_of(&derived)["public_key"].as_str().unwrap().to_owned()
-}
-
-/// Byte ranges of the frames after the 88-byte header: (start, end, is_checkpoint).
-fn frames(bytes: &[u8]) -> Vec<(usize, usize, bool)> {
-    let mut out = Vec::new();
-    let mut pos = 88;
-    while pos < bytes.len() {
-        let len = u32::from_be_bytes(bytes[pos + 1..pos + 5].try_into().unwrap()) as usize;
-        let end = pos + 9 + len + 8;
-        out.push((pos, end, bytes[pos] == 2));
-        pos = end;
-    }
-    out
-}
-
 fn verify_public(log: &Path, extra: &[&str]) -> Output {
     let key = trezor_public_key();
     let mut args = vec![

@@ -38,37 +38,6 @@ fn trezor_audit_log(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-fn trezor_public_key() -> String {
-    let derived = hexvault(
-        &[
-            "derive",
-            "--curve",
-            "ed25519",
-            "--path",
-            "m/74'/2'/2'/0'",
-            "--passphrase-env",
-            "PASS",
-            "--json",
-        ],
-        "",
-        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")],
-    );
-    json_of(&derived)["public_key"].as_str().unwrap().to_owned()
-}
-
-/// Frames after the 88-byte header: (start, end, is_checkpoint).
-fn frames(bytes: &[u8]) -> Vec<(usize, usize, bool)> {
-    let mut out = Vec::new();
-    let mut pos = 88;
-    while pos < bytes.len() {
-        let len = u32::from_be_bytes(bytes[pos + 1..pos + 5].try_into().unwrap()) as usize;
-        let end = pos + 9 + len + 8;
-        out.push((pos, end, bytes[pos] == 2));
-        pos = end;
-    }
-    out
-}
-
 fn write_frame(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     use sha2::{Digest, Sha256};
     let head = [&[kind][..], &(payload.len() as u32).to_be_bytes()].concat();

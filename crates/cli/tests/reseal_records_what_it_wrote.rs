@@ -12,31 +12,8 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
-
+use common::stderr_of;
 use common::vault::Vault;
-use common::{TREZOR_PHRASE, stderr_of};
-
-/// `hexvault ARGS --dir DIR` with the file-size limit (RLIMIT_FSIZE) at `limit_kib` KiB and
-/// SIGXFSZ ignored: a write past the limit fails with EFBIG ("File too large"), as a full
-/// disk fails it with ENOSPC.
-fn run_with_file_size_limit(vault: &Vault, limit_kib: u32, args: &[&str]) -> Output {
-    let script = format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" \"$@\"");
-    Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_hexvault"))
-        .args(args)
-        .arg("--dir")
-        .arg(&vault.dir)
-        .env_remove("HEXVAULT_TOKENS")
-        .env("HEXVAULT_MNEMONIC", TREZOR_PHRASE)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
-}
 
 /// The `rotate` records of the vault's audit log (`audit show --json`, one record a line).
 fn rotate_records(vault: &Vault) -> Vec<String> {
@@ -64,7 +41,7 @@ fn a_reseal_whose_blob_cannot_be_written_records_no_rotation() {
     let old_blob = std::fs::read(&blob).unwrap();
 
     // 200 KiB: the audit log (a few KiB) grows freely, the ~900 KiB blob cannot be written.
-    let out = run_with_file_size_limit(&vault, 200, &["reseal", "--cell", "p/a"]);
+    let out = vault.run_with_file_size_limit(200, &["reseal", "--cell", "p/a"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     assert!(
         stderr_of(&out).contains("reserving room for a blob"),
@@ -78,7 +55,7 @@ fn a_reseal_whose_blob_cannot_be_written_records_no_rotation() {
     );
 
     // A retry under the same limit fails the same way.
-    let again = run_with_file_size_limit(&vault, 200, &["reseal", "--cell", "p/a"]);
+    let again = vault.run_with_file_size_limit(200, &["reseal", "--cell", "p/a"]);
     assert_eq!(again.status.code(), Some(1), "{}", stderr_of(&again));
     let after = rotate_records(&vault);
     assert_eq!(

@@ -9,36 +9,16 @@
     missing_docs
 )]
 
+mod common;
+
 use std::time::{Duration, SystemTime};
 
+use common::{Fixed, PHRASE};
 use hexvault::audit::Anchor;
 use hexvault::cells::{
-    AccessToken, CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
-    PolicySecret, Session, SessionExport, TokenResolver,
+    AccessToken, CellId, Credentials, Error, Layer, ObjectId, PartitionId, Session, SessionExport,
 };
 use hexvault::{NoAccessTokens, Vault, VaultBuilder};
-
-/// A published BIP-39 vector (never a real root).
-const PHRASE: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
-
-/// Grants policy `readers` with a fixed secret for the token `t`, in every cell.
-struct Fixed;
-
-impl TokenResolver for Fixed {
-    fn resolve(
-        &self,
-        token: &AccessToken,
-        _partition: &PartitionId,
-        _cell: &CellId,
-    ) -> Option<PolicyContext> {
-        (token.expose_secret() == b"t").then(|| {
-            PolicyContext::new(
-                PolicyId::new("readers").unwrap(),
-                PolicySecret::from_bytes(&mut [7u8; 32]),
-            )
-        })
-    }
-}
 
 fn when_to_use() -> String {
     std::fs::read_to_string(concat!(

@@ -12,31 +12,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{PHRASE, crash_copy};
+use common::{Fixed, PHRASE, crash_copy};
 use hexvault::VaultBuilder;
-use hexvault::cells::{
-    AccessToken, CellId, Credentials, Error, Layer, ObjectId, PartitionId, PolicyContext, PolicyId,
-    PolicySecret, Session, TokenResolver,
-};
-
-/// Grants policy `readers` with a fixed secret for the token `t`, in every cell.
-struct Fixed;
-
-impl TokenResolver for Fixed {
-    fn resolve(
-        &self,
-        token: &AccessToken,
-        _partition: &PartitionId,
-        _cell: &CellId,
-    ) -> Option<PolicyContext> {
-        (token.expose_secret() == b"t").then(|| {
-            PolicyContext::new(
-                PolicyId::new("readers").unwrap(),
-                PolicySecret::from_bytes(&mut [7u8; 32]),
-            )
-        })
-    }
-}
+use hexvault::cells::{AccessToken, Credentials, Error, Layer, ObjectId, Session};
 
 /// A session ended, then the process dies without closing the vault (no destructor), and
 /// whoever can write the log cuts it back to its anchor: the anchor covers the end's record,

@@ -167,3 +167,37 @@ pub(crate) fn token_file(dir: &Path) -> std::path::PathBuf {
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
     tokens
 }
+
+/// The checkpoint public key of a log under the Trezor phrase with passphrase "TREZOR", as
+/// `hexvault derive` prints it (the 33-byte form).
+pub(crate) fn trezor_public_key() -> String {
+    let derived = hexvault(
+        &[
+            "derive",
+            "--curve",
+            "ed25519",
+            "--path",
+            "m/74'/2'/2'/0'",
+            "--passphrase-env",
+            "PASS",
+            "--json",
+        ],
+        "",
+        &[("HEXVAULT_MNEMONIC", TREZOR_PHRASE), ("PASS", "TREZOR")],
+    );
+    json_of(&derived)["public_key"].as_str().unwrap().to_owned()
+}
+
+/// Byte ranges of an audit log file's frames after its 88-byte header: (start, end,
+/// is_checkpoint).
+pub(crate) fn frames(bytes: &[u8]) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
+    let mut pos = 88;
+    while pos < bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos + 1..pos + 5].try_into().unwrap()) as usize;
+        let end = pos + 9 + len + 8;
+        out.push((pos, end, bytes[pos] == 2));
+        pos = end;
+    }
+    out
+}

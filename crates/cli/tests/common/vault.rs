@@ -79,4 +79,25 @@ impl Vault {
         all.push("--json");
         serde_json::from_slice(&self.ok(&all, b"").stdout).unwrap()
     }
+
+    /// `hexvault ARGS --dir DIR` with the file size limit (RLIMIT_FSIZE) at `limit_kib` KiB
+    /// and SIGXFSZ ignored: a write past the limit fails with EFBIG ("File too large"), as a
+    /// full disk fails it with ENOSPC.
+    pub(crate) fn run_with_file_size_limit(&self, limit_kib: u32, args: &[&str]) -> Output {
+        let script = format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" \"$@\"");
+        Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_hexvault"))
+            .args(args)
+            .arg("--dir")
+            .arg(&self.dir)
+            .env_remove("HEXVAULT_TOKENS")
+            .env("HEXVAULT_MNEMONIC", super::TREZOR_PHRASE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    }
 }

@@ -7,7 +7,9 @@
 use std::path::Path;
 
 use hexvault::audit::Anchor;
-use hexvault::cells::{Cell, CellId, PartitionId};
+use hexvault::cells::{
+    AccessToken, Cell, CellId, PartitionId, PolicyContext, PolicyId, PolicySecret, TokenResolver,
+};
 use hexvault::{NoAccessTokens, Vault, VaultBuilder};
 
 /// A published BIP-39 vector (never a real root).
@@ -44,4 +46,24 @@ pub(crate) fn crash_copy(log: &Path, to: &Path) -> bool {
         std::fs::copy(&anchor, Anchor::path_for(to)).unwrap();
     }
     anchored
+}
+
+/// Grants policy `readers` with a fixed secret for the token `t`, in every cell (layers 1
+/// and 2 usable in tests).
+pub(crate) struct Fixed;
+
+impl TokenResolver for Fixed {
+    fn resolve(
+        &self,
+        token: &AccessToken,
+        _partition: &PartitionId,
+        _cell: &CellId,
+    ) -> Option<PolicyContext> {
+        (token.expose_secret() == b"t").then(|| {
+            PolicyContext::new(
+                PolicyId::new("readers").unwrap(),
+                PolicySecret::from_bytes(&mut [7u8; 32]),
+            )
+        })
+    }
 }
