@@ -1424,8 +1424,11 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
     if let Some(key) = &data_key {
         let checked = large::open_stream(&source_stream, key, &large::aad(&from, &object, &blob))
             .and_then(|mut opener| {
-                let bar = large::progress(false, None, "checking");
-                large::copy_out(&mut opener, &mut std::io::sink(), &bar)
+                let total = std::fs::metadata(&source_stream).ok().map(|m| m.len());
+                let bar = large::progress(large::progress_shown(json), total, "checking");
+                let checked = large::copy_out(&mut opener, &mut std::io::sink(), &bar);
+                bar.finish_and_clear();
+                checked
             });
         if let Err(error) = checked {
             opened.vault.close()?;
