@@ -1,0 +1,109 @@
+//! Review round 61: the cells vault (`hexvault_cells::Vault`) on a PostgreSQL audit log,
+//! two vaults ("nodes") on one log, as a multi-node deployment runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use hexvault_audit::{AuditRecord, LogEntry};
+use hexvault_audit_postgres::{PgLog, StoredLog};
+use hexvault_cells::{
+    AccessToken, CellId, Credentials, Layer, ObjectId, PartitionId, PolicyContext, TokenResolver,
+    Vault, VaultMasterKey,
+};
+
+struct NoTokens;
+
+impl TokenResolver for NoTokens {
+    fn resolve(&self, _: &AccessToken, _: &PartitionId, _: &CellId) -> Option<PolicyContext> {
+        None
+    }
+}
+
+/// A vault ("node") over its own handle on the log `log_id`, under the shared master.
+fn node(log_id: hexvault_audit::LogId) -> Vault {
+    let log = PgLog::open(common::client(), log_id, common::options(64)).unwrap();
+    Vault::new(
+        VaultMasterKey::from_kms_bytes(&mut [0x42; 32]),
+        NoTokens,
+        Arc::new(log),
+    )
+}
+
+fn cell(vault: &Vault) -> hexvault_cells::Cell {
+    vault
+        .partition(PartitionId::new("p").unwrap())
+        .cell(CellId::new("c").unwrap())
+}
+
+/// Every record of the log, verified, in sequence order (what a restarted node replays).
+fn records(log_id: hexvault_audit::LogId) -> Vec<AuditRecord> {
+    let stored = StoredLog::read(&mut common::client(), log_id).unwrap();
+    assert!(stored.verify(&common::verifier()).unwrap().is_ok());
+    let (entries, unreadable) = stored.decoded().unwrap();
+    assert!(unreadable.is_none());
+    entries
+        .into_iter()
+        .filter_map(|entry| match entry {
+            LogEntry::Record { record, .. } => Some(record),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Claim (crates/cells/src/vault.rs:795-796, `Cell::rotate`: "Records the rotation first
+/// (checkpointed or flushed: durable before it takes effect)", and vault.rs:369-370: a
+/// key-version change is recorded "so that a replay of the log
+/// ([`Vault::replay_versions`]) reaches the same versions"; SECURITY.md:129 "Key versions
+/// and retirements live in the audit log (replayed when a vault reopens ...)").
+///
+/// Two nodes on one PostgreSQL log each rotate the same cell once (neither has replayed the
+/// other's record: nothing tells a running vault to). The log then holds `rotate -> 2`
+/// twice, which the replay rule (crates/cells/src/replay.rs:31-35) reads as a rotation and
+/// then a RETIREMENT of version 1: a node restarted over the log refuses every blob sealed
+/// under cell version 1, which both nodes still open and which nobody retired. The second
+/// rotation's checkpoint succeeds (it signs over the other node's record too), so nothing
+/// reports the divergence (the `versions_unsettled` guard of vault.rs:123-129 covers only
+/// a change of this vault's own that failed).
+#[test]
+#[ignore = "review61 finding"]
+fn two_nodes_rotating_one_cell_replay_as_a_retirement_nobody_made() {
+    let log = PgLog::create(common::client(), common::options(64)).unwrap();
+    let log_id = hexvault_audit::AuditLog::log_id(&log);
+    drop(log);
+    let a = node(log_id);
+    let b = node(log_id);
+    let object = ObjectId::new("o").unwrap();
+    let old = cell(&b)
+        .seal(&object, b"sealed at cell v1", Layer::Rest, &Credentials::none())
+        .unwrap();
+
+    assert_eq!(cell(&a).rotate().unwrap(), 2);
+    let b_rotated = cell(&b).rotate();
+
+    // A node restarted over the log.
+    let restarted = node(log_id);
+    restarted.replay_versions(records(log_id).iter()).unwrap();
+    let replayed = cell(&restarted).key_versions();
+    let opens_after_restart = cell(&restarted)
+        .open(&object, &old, &Credentials::none())
+        .is_ok();
+
+    match b_rotated {
+        // Fixed by refusing the change that does not follow the log's versions: fine.
+        Err(_) => {}
+        Ok(version) => {
+            assert_eq!(
+                replayed,
+                cell(&b).key_versions(),
+                "node b rotated to {version} and holds {:?}; the log replays to {replayed:?}",
+                cell(&b).key_versions()
+            );
+            assert!(
+                opens_after_restart,
+                "a blob under cell version 1, never retired, no longer opens after a restart"
+            );
+        }
+    }
+}
