@@ -107,3 +107,47 @@ fn two_nodes_rotating_one_cell_replay_as_a_retirement_nobody_made() {
         }
     }
 }
+
+/// Claim (crates/cells/src/vault.rs:827-829, `Cell::retire_below`: "Retires this cell's key
+/// versions below `minimum`: their blobs no longer open ... Records the retirement first
+/// (checkpointed or flushed: durable before it takes effect)"; SECURITY.md:129-131
+/// "Rotations and retirements are checkpointed and anchored ... before they take effect").
+///
+/// On a log shared by two nodes the retirement takes effect on the node that made it only:
+/// the other node, running meanwhile, still opens blobs under the retired version and,
+/// worse, goes on SEALING new data under it (it never learned of the rotation either), data
+/// that no longer opens once that node restarts and replays the log. Nothing in the docs says
+/// a running vault must replay a shared log (SECURITY.md says so for session ends only, not
+/// for key versions).
+#[test]
+#[ignore = "review61 finding"]
+fn a_retirement_by_one_node_does_not_bind_the_other_running_node() {
+    let log = PgLog::create(common::client(), common::options(64)).unwrap();
+    let log_id = hexvault_audit::AuditLog::log_id(&log);
+    drop(log);
+    let a = node(log_id);
+    let b = node(log_id);
+    let object = ObjectId::new("o").unwrap();
+    let old = cell(&a)
+        .seal(&object, b"sealed at cell v1", Layer::Rest, &Credentials::none())
+        .unwrap();
+    assert_eq!(cell(&a).rotate().unwrap(), 2);
+    cell(&a).retire_below(2).unwrap();
+    assert!(cell(&a).open(&object, &old, &Credentials::none()).is_err());
+
+    // Node b, running all along: the retired version still opens there...
+    let still_opens = cell(&b).open(&object, &old, &Credentials::none()).is_ok();
+    // ... and new data is sealed under it (if b seals at all).
+    let sealed_by_b = cell(&b).seal(&object, b"new data", Layer::Rest, &Credentials::none());
+
+    let restarted = node(log_id);
+    restarted.replay_versions(records(log_id).iter()).unwrap();
+    let lost = sealed_by_b
+        .as_ref()
+        .is_ok_and(|blob| cell(&restarted).open(&object, blob, &Credentials::none()).is_err());
+    assert!(
+        !still_opens && !lost,
+        "after node a retired cell version 1: node b still opens it: {still_opens}; node b \
+         sealed new data the restarted node cannot open: {lost}"
+    );
+}
