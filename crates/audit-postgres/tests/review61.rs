@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use hexvault_audit::{AuditRecord, LogEntry};
+use hexvault_audit::{AuditLog as _, AuditRecord, LogEntry};
 use hexvault_audit_postgres::{PgLog, StoredLog};
 use hexvault_cells::{
     AccessToken, CellId, Credentials, Layer, ObjectId, PartitionId, PolicyContext, TokenResolver,
@@ -263,4 +263,49 @@ fn a_node_whose_checkpoint_failed_cannot_settle_while_another_node_appends() {
         next.is_ok(),
         "the replay held the failed change's record, yet node a stays unsettled: {next:?}"
     );
+}
+
+/// Claim (crates/audit-postgres/src/log.rs:1055-1056, `PgLog::anchor`: "The latest
+/// checkpoint in the database (the checkpoint row with the greatest sequence number ...)";
+/// docs/formats.md:571-572; README: "export the latest checkpoint as an anchor
+/// (`PgLog::anchor`) and keep it elsewhere").
+///
+/// The row's `seq` column is trusted to say which checkpoint is the latest, and the
+/// checkpoint inside it is never compared with it: someone with database access copies an
+/// old, genuine checkpoint into a row with a `seq` above every other. `anchor()` then hands
+/// out that OLD checkpoint (its signature verifies: it is genuine), so the anchor kept
+/// "elsewhere" protects nothing after it, and a later cut of the tail back to it (with the
+/// head row rewritten) verifies as complete against the kept anchor.
+#[test]
+#[ignore = "review61 finding"]
+fn anchor_hands_out_an_old_checkpoint_copied_into_a_higher_row() {
+    let log = PgLog::create(common::client(), common::options(4)).unwrap();
+    for _ in 0..10 {
+        log.append(hexvault_audit::Event::new(hexvault_audit::EventKind::Seal))
+            .unwrap();
+    }
+    let latest = log.checkpoint().unwrap().unwrap();
+    assert_eq!(latest.sequence.get(), 9);
+    let id = hexvault_audit::AuditLog::log_id(&log);
+    let id: &[u8] = id.as_bytes();
+    let mut attacker = common::client();
+    attacker
+        .execute(
+            "INSERT INTO hexvault_audit_checkpoints (log_id, seq, checkpoint) \
+             SELECT log_id, 1000, checkpoint FROM hexvault_audit_checkpoints \
+              WHERE log_id = $1 AND seq = 3",
+            &[&id],
+        )
+        .unwrap();
+    match log.anchor() {
+        Err(_) => {}
+        Ok(anchor) => {
+            let sequence = anchor.map(|a| a.sequence().get());
+            assert_eq!(
+                sequence,
+                Some(9),
+                "the latest checkpoint covers record 9; anchor() handed out {sequence:?}"
+            );
+        }
+    }
 }
