@@ -789,14 +789,27 @@ pub(crate) fn latest_anchor(
 ) -> Result<Option<Anchor>> {
     let id: &[u8] = log_id.as_bytes();
     let Some(row) = client.query_opt(
-        "SELECT checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 \
+        "SELECT seq, checkpoint FROM hexvault_audit_checkpoints WHERE log_id = $1 \
          ORDER BY seq DESC LIMIT 1",
         &[&id],
     )?
     else {
         return Ok(None);
     };
-    let cp = Checkpoint::decode(row.try_get(0)?)?;
+    let seq: i64 = row.try_get(0)?;
+    let cp = Checkpoint::decode(row.try_get(1)?)?;
+    // The row must be the checkpoint it holds: a genuine old checkpoint copied into a
+    // higher row would otherwise be handed out as the latest (review round 61).
+    if u64::try_from(seq).ok() != Some(cp.sequence.get()) || cp.log_id != log_id {
+        return Err(Error::InconsistentHead {
+            log_id,
+            what: format!(
+                "the checkpoint row at sequence {seq} holds the checkpoint of sequence {} \
+                 of log {}: a row was copied or edited; verify the log",
+                cp.sequence, cp.log_id
+            ),
+        });
+    }
     wait_for_wal_flush(client, &Barrier::RecordRow(log_id, cp.sequence.get()))?;
     Ok(Some(Anchor::new(cp)?))
 }

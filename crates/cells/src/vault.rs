@@ -127,6 +127,11 @@ struct State {
     /// the versions before them, so a second change written over the first would be read
     /// wrongly (review round 21: a rotation recorded twice replayed as a retirement).
     versions_unsettled: bool,
+    /// The log's stored length read right after the change that left the versions
+    /// unsettled: a replay that reaches it has read that change's record if it was stored,
+    /// so it settles them even if other vaults appended to a shared log since (review
+    /// round 61). `None`: not readable then; a replay must reach the log's end.
+    unsettled_through: Option<u64>,
     /// The ids of the sessions this vault ended ([`Vault::end_session`]): refused at layer 2
     /// even when resumed from an export taken before the end (review round 36). 16 bytes
     /// per ended session, for the vault's lifetime.
@@ -237,6 +242,7 @@ impl Vault {
                     cache: KeyCache::new(options.cache_capacity),
                     routes: HashMap::new(),
                     versions_unsettled: false,
+                    unsettled_through: None,
                     ended_sessions: HashSet::new(),
                     session_expiries: HashMap::new(),
                 }),
@@ -458,10 +464,14 @@ impl Vault {
     /// anything seals (until then a seal fails with [`Error::UnknownKeyVersion`]). Nothing
     /// is recorded (the records are in the log already). The records must be the whole
     /// log from its first record: the replay starts from version 1, as the log did. A
-    /// replay whose records reach the end of the vault's own log also settles a vault that
+    /// replay whose records reach the log's length as read right after the failed change
+    /// (the log's current end when that length could not be read) also settles a vault that
     /// refuses key-version changes with [`Error::VersionsUnsettled`]: a change whose record
     /// reached the log is then in force (a rotated master version needs
-    /// [`Vault::load_master`], as above); a shorter replay leaves it unsettled.
+    /// [`Vault::load_master`], as above); a shorter replay leaves it unsettled. On a log other
+    /// vaults append to (several nodes on one PostgreSQL log), replay it before every
+    /// key-version change and before relying on another vault's retirement: a running vault
+    /// learns of other vaults' changes only from a replay (SECURITY.md, "Known limits").
     ///
     /// # Errors
     /// [`Error::InvalidKeyVersion`] for a rotation record naming version 0 or a layer
@@ -506,13 +516,13 @@ impl Vault {
         // The store's length, not the handle's last view: a database log's handle may not
         // have seen the record whose commit it reported as failed (review round 25). A
         // length that cannot be read settles nothing.
-        if self
-            .inner
-            .log
-            .stored_len()
-            .is_ok_and(|stored| reach >= stored)
-        {
+        let target = match state.unsettled_through {
+            Some(through) => Some(through),
+            None => self.inner.log.stored_len().ok(),
+        };
+        if target.is_some_and(|target| reach >= target) {
             state.versions_unsettled = false;
+            state.unsettled_through = None;
         }
         self.inner.bump();
         Ok(())
@@ -1079,6 +1089,11 @@ impl Inner {
             });
         if let Err(err) = durable {
             state.versions_unsettled = true;
+            let stored = self.log.stored_len().ok();
+            state.unsettled_through = match (state.unsettled_through, stored) {
+                (Some(earlier), Some(now)) => Some(earlier.max(now)),
+                _ => stored,
+            };
             return Err(err.into());
         }
         Ok(())

@@ -469,7 +469,7 @@ fn a_dangling_link_as_the_destination_cell_directory_leaves_no_traverse_record()
 /// limit review round 48 had left): the command fails (exit 1), nothing is written at the
 /// destination, the source is kept, and no traverse record is appended.
 #[test]
-fn a_damaged_source_stream_fails_traverse_before_any_record() {
+fn a_damaged_source_stream_fails_traverse_before_its_traverse_record() {
     let vault = Fixture::new();
     vault.seal_large("big");
     let stream = vault.cell_files("p/a", ".stream").pop().unwrap();

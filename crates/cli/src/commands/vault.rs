@@ -1392,6 +1392,24 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
             }
         }
     }
+    // A large object's destination stream gets its room on the device first, before the data
+    // key's open (recorded at layers 1 and 2) and the edge's record: a disk without room
+    // fails with no record at all (review round 60). At most the source stream's length: the
+    // same plaintext, segments no shorter.
+    let reserved_stream = if source_stream.exists() {
+        let reserved = std::fs::metadata(&source_stream)
+            .map_err(|error| CliError::io("reading the stream file", error))
+            .and_then(|meta| large::PendingStream::reserved(&dir.cell_dir(&to), meta.len()));
+        match reserved {
+            Ok(file) => Some(file),
+            Err(error) => {
+                opened.vault.close()?;
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
     let data_key = if source_stream.exists() {
         let key = match handle.open(&object, &blob, &credentials) {
             Ok(plaintext) => large::data_key(plaintext.expose_secret()),
@@ -1435,23 +1453,6 @@ pub(crate) fn traverse(args: &TraverseArgs, json: bool) -> CliResult {
             return Err(error);
         }
     }
-    // A large object's destination stream gets its room on the device before the record
-    // too (at most the source stream's length: the same plaintext, segments no shorter).
-    let reserved_stream = match &data_key {
-        Some(_) => {
-            let reserved = std::fs::metadata(&source_stream)
-                .map_err(|error| CliError::io("reading the stream file", error))
-                .and_then(|meta| large::PendingStream::reserved(&dir.cell_dir(&to), meta.len()));
-            match reserved {
-                Ok(file) => Some(file),
-                Err(error) => {
-                    opened.vault.close()?;
-                    return Err(error);
-                }
-            }
-        }
-        None => None,
-    };
     let result = edge.traverse(&object, &blob, &credentials, &credentials);
     let moved = match result {
         Ok(sealed) => {

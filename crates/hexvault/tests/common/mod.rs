@@ -1,7 +1,8 @@
 //! Fixtures shared by the facade's tests of restarts and crashes (`version_replay.rs`,
-//! `audit_log.rs`, `threat_model/reopen.rs`): a vault over a file audit log opened (and
-//! reopened) from one published phrase, the cell they use, and a copy of a log as a crash
-//! leaves it on disk.
+//! `audit_log.rs`, `threat_model/reopen.rs`, `documented_limits.rs`,
+//! `session_ends_survive_crashes.rs`): a vault over a file audit log opened (and reopened)
+//! from one published phrase, the cell they use, a copy of a log as a crash leaves it on
+//! disk, and a token resolver that makes layers 1 and 2 usable.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
