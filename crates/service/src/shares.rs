@@ -58,8 +58,9 @@ impl SharesConfig {
         }
     }
 
-    /// Reads shares of an iteration exponent up to `exponent` (0 to 15), refusing larger
-    /// ones when they are handed in. The decryption of a completed set runs 10000 x 2^e
+    /// Reads shares of an iteration exponent up to `exponent`, refusing larger ones when
+    /// they are handed in (a share can declare 0 to 15, so any `exponent` of 15 or more
+    /// accepts them all). The decryption of a completed set runs 10000 x 2^e
     /// PBKDF2 iterations on the service thread, which answers no other request meanwhile,
     /// and a 1-of-1 share has no digest (SLIP-0039): anyone can write one that completes a
     /// set on its own and declares exponent 15 (about a minute of work). Raise the bound

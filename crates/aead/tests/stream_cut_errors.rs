@@ -1,4 +1,5 @@
-//! Review round 62: docs/formats.md's errors of a cut stream.
+//! The error of each way a stream is cut, as docs/formats.md ("Sealed stream") names it
+//! (review round 62: it named `MalformedStream` for a cut at a segment boundary).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -35,32 +36,39 @@ fn open(bytes: &[u8]) -> Result<u64, Error> {
     opener.copy_to(&mut std::io::sink())
 }
 
-/// docs/formats.md:60-64 ("cutting the stream ... are all refused: by authentication, or
-/// before it when what is left cannot be a segment (a final remainder shorter than a
-/// 16-byte tag: `Truncated`; nothing after full segments, where an empty final segment
-/// would be: `MalformedStream`)"). A stream cut with nothing after its full segments is
-/// refused with `Authentication` (the last full segment is opened as the final one:
-/// crates/aead/src/stream.rs:543-553); `MalformedStream` is given only for a remainder of
-/// exactly one tag (an empty final segment), which is not "nothing".
+/// A cut at a segment boundary (nothing after the full segments) fails authentication: the
+/// last segment left was not sealed as the final one. A remainder of exactly one tag (an
+/// empty final segment) is `MalformedStream`; a shorter one `Truncated`. docs/formats.md
+/// says so.
 #[test]
-#[ignore = "review62 finding"]
-fn a_stream_cut_with_nothing_after_full_segments_is_malformed_as_documented() {
+fn each_cut_of_a_stream_gets_the_documented_error() {
     let stream = sealed(2 * SEG_LEN + 10);
-    // Cut right after the second full segment: nothing after full segments.
     let cut = STREAM_HEADER_LEN + 2 * (SEG_LEN + TAG_LEN);
-    let result = open(&stream[..cut]);
-    // For contrast: a tag-sized remainder (an empty final segment) is MalformedStream.
+    assert!(
+        matches!(open(&stream[..cut]), Err(Error::Authentication)),
+        "{:?}",
+        open(&stream[..cut])
+    );
     let tag_only = open(&stream[..cut + TAG_LEN]);
     assert!(
         matches!(tag_only, Err(Error::MalformedStream { .. })),
         "{tag_only:?}"
     );
-    // A remainder shorter than a tag is Truncated, as documented.
     let short = open(&stream[..cut + TAG_LEN - 1]);
     assert!(matches!(short, Err(Error::Truncated { .. })), "{short:?}");
+    let formats = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/formats.md"
+    ))
+    .unwrap()
+    .split_whitespace()
+    .collect::<Vec<_>>()
+    .join(" ");
     assert!(
-        matches!(result, Err(Error::MalformedStream { .. })),
-        "docs/formats.md says a cut with nothing after full segments is MalformedStream; \
-         the code says {result:?}"
+        formats
+            .contains("a cut at a segment boundary: the last segment left was not sealed as final")
     );
+    assert!(formats.contains(
+        "a remainder of exactly one tag after full segments, an empty final segment: `MalformedStream`"
+    ));
 }
